@@ -1,0 +1,1 @@
+"""Command-line interface of regimes (a thin Typer layer over the library)."""

@@ -1,0 +1,233 @@
+"""`regimes speciation | collapse | schedule | times` — the closed forms of SPEC §1–§3."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import typer
+
+from .._output import emit_json, print_table, regimes_payload
+
+SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or scaled-linear (Stable Diffusion)."
+PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
+
+
+def _preset(name: Optional[str]):
+    if name is None:
+        return None
+    from regimes.presets import get_preset
+
+    return get_preset(name)
+
+
+def _need(value, name: str, preset=None, attr: str | None = None):
+    from regimes import RegimesError
+
+    if value is not None:
+        return value
+    if preset is not None and getattr(preset, attr or name, None) is not None:
+        return getattr(preset, attr or name)
+    where = f" (preset {preset.name!r} does not give it)" if preset is not None else ""
+    raise RegimesError(f"--{name.replace('_', '-')} is required{where}")
+
+
+def _num(x):
+    """n and d are echoed as integers when integral."""
+    return int(x) if float(x).is_integer() and abs(x) < 2**63 else x
+
+
+def _quiet_no_speciation(fn, *args):
+    import warnings
+
+    from regimes import RegimesWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RegimesWarning)
+        return fn(*args)
+
+
+def speciation(
+    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ (data units)."),
+    d: Optional[float] = typer.Option(None, "--d", help="Two-class mixture: dimension d."),
+    separation: Optional[float] = typer.Option(None, "--separation", help="Two-class mixture: per-coordinate mean m̃ (|m|² = d m̃²)."),
+    variance: float = typer.Option(1.0, "--variance", help="Two-class mixture: within-class variance σ²."),
+    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Speciation time t_S = ½ ln Λ (arXiv 2402.18491)."""
+    from regimes import GaussianMixture, RegimesError, speciation_time, speciation_time_linear
+
+    p = _preset(preset)
+    payload: dict = {}
+    notes = []
+    if d is not None or separation is not None:
+        if eigenvalue is not None:
+            raise RegimesError("give either --eigenvalue or the mixture (--d, --separation), not both")
+        if d is None or separation is None:
+            raise RegimesError("the two-class mixture needs both --d and --separation")
+        m = GaussianMixture(n=2, d=d, separation=separation, variance=variance)
+        lam = m.eigenvalue
+        t_S = _quiet_no_speciation(m.speciation_time)
+        payload.update(d=_num(m.d), separation=m.separation, variance=m.variance)
+        phi = m.cloning_probability(t_S) if not math.isnan(t_S) else None
+        payload["phi_at_t_S"] = phi
+        notes.append("mixture ½N(m, σ²I) + ½N(−m, σ²I): Λ = d m̃² + σ²")
+    else:
+        lam = _need(eigenvalue, "eigenvalue", p)
+        t_S = _quiet_no_speciation(speciation_time, lam)
+    t_lin = _quiet_no_speciation(speciation_time_linear, lam)
+    speciates = not math.isnan(t_S)
+    if p is not None:
+        payload["preset"] = p.name
+    payload = {"eigenvalue": lam, "t_S": t_S if speciates else None, "speciation": speciates,
+               "t_S_linear": t_lin if not math.isnan(t_lin) else None, **payload}
+    if not speciates:
+        notes.append(f"Λ = {lam:g} <= 1: no speciation (the signal never exceeds the stationary noise)")
+    if json_out:
+        payload["notes"] = notes
+        emit_json(payload)
+        return
+    rows = [("Λ (largest eigenvalue)", lam), ("t_S = ½ ln Λ", t_S if speciates else "none (Λ ≤ 1)"),
+            ("linear-instability ½ ln(Λ−1)", t_lin)]
+    if "phi_at_t_S" in payload:
+        rows.append(("cloning probability φ(t_S)", payload["phi_at_t_S"]))
+    print_table("Speciation", rows, notes=notes + ["OU time, natural log (see docs/conventions.md)"])
+
+
+def collapse(
+    n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
+    d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
+    variance: float = typer.Option(1.0, "--variance", help="Per-coordinate variance σ² (within-class for a mixture)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Collapse time t_C = ½ log1p(σ²/expm1(2α)), α = ln(n)/d, of Gaussian data (arXiv 2402.18491)."""
+    from regimes import alpha as alpha_fn
+    from regimes import collapse_time
+
+    p = _preset(preset)
+    n = _need(n, "n", p)
+    d = _need(d, "d", p)
+    t_C = collapse_time(n, d, variance)
+    a = alpha_fn(n, d)
+    payload = {"n": _num(n), "d": _num(d), "variance": variance, "alpha": a, "t_C": t_C}
+    if p is not None:
+        payload["preset"] = p.name
+    notes = ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
+             "OU time, natural log"]
+    if json_out:
+        emit_json(payload)
+        return
+    print_table("Collapse", [("n", payload["n"]), ("d", payload["d"]), ("σ²", variance),
+                             ("α = ln(n)/d", a), ("t_C", t_C)], notes=notes)
+
+
+def schedule(
+    name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
+    steps: int = typer.Option(1000, "--steps", "-T", help="Number of steps T."),
+    t: Optional[float] = typer.Option(None, "--t", help="An OU time: which step is it?"),
+    step: Optional[int] = typer.Option(None, "--step", "-k", help="A zero-based step index: which time is it?"),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Map OU time ↔ step of a discrete schedule (with ᾱ, EDM σ and log-SNR)."""
+    import numpy as np
+
+    from regimes import RegimesError
+    from regimes.schedules import edm_sigma, get_schedule, logsnr, step_at_time
+
+    sch = get_schedule(name, steps)
+    if t is not None and step is not None:
+        raise RegimesError("give either --t or --step, not both")
+
+    def row(k: int) -> dict:
+        tk = float(sch.times[k])
+        return {"step": k, "t": tk, "alpha_bar": float(sch.alpha_bars[k]),
+                "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
+
+    base = {"schedule": sch.name, "steps": sch.steps}
+    if step is not None or t is not None:
+        if step is not None:
+            from regimes.schedules import time_at_step
+
+            time_at_step(sch, step)  # validates the range
+            res = row(step)
+        else:
+            k = step_at_time(sch, t)
+            res = {**row(k), "t_query": t}
+        payload = {**base, **res}
+        if json_out:
+            emit_json(payload)
+            return
+        rows = [(k_, v) for k_, v in payload.items()]
+        print_table(f"{sch.name} schedule, T = {sch.steps}", rows,
+                    notes=["step = first zero-based index k with t_k ≥ t" if t is not None else
+                           "t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"])
+        return
+    ks = sorted(set(int(k) for k in np.linspace(0, sch.steps - 1, 11).round()))
+    table = [row(k) for k in ks]
+    if json_out:
+        emit_json({**base, "t_max": sch.t_max, "table": table})
+        return
+    print_table(f"{sch.name} schedule, T = {sch.steps} (OU time t_k, ᾱ_k = e^(−2 t_k))",
+                [(r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
+                columns=("step k", "t", "ᾱ", "σ (EDM)", "log-SNR"))
+
+
+def times(
+    n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
+    d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
+    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."),
+    variance: float = typer.Option(1.0, "--variance", help="σ² used in the Gaussian t_C formula."),
+    schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP),
+    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
+    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """t_S, t_C and the three regimes, optionally located on a sampler's schedule."""
+    from regimes import alpha as alpha_fn
+    from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
+
+    p = _preset(preset)
+    n = _need(n, "n", p)
+    d = _need(d, "d", p)
+    lam = _need(eigenvalue, "eigenvalue", p)
+    t_S = _quiet_no_speciation(speciation_time, lam)
+    t_C = collapse_time(n, d, variance)
+    a = alpha_fn(n, d)
+    regs = regime_intervals(t_S, t_C)
+    notes = []
+    if math.isnan(t_S):
+        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
+    elif t_C >= t_S:
+        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
+    payload = {"n": _num(n), "d": _num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
+               "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
+    if p is not None:
+        payload["preset"] = p.name
+    if schedule_name is not None:
+        loc = schedule_steps(t_S, t_C, schedule_name, steps)
+        payload.update(schedule=loc["schedule"], steps=loc["steps"], step_S=loc["step_S"],
+                       step_C=loc["step_C"])
+        notes += loc["notes"]
+    if json_out:
+        payload["notes"] = notes
+        emit_json(payload)
+        return
+    rows = [("n", payload["n"]), ("d", payload["d"]), ("α = ln(n)/d", a), ("Λ", lam),
+            ("t_S = ½ ln Λ", t_S), ("t_C (Gaussian, σ² = %g)" % variance, t_C)]
+    if schedule_name is not None:
+        rows += [(f"step of t_S ({payload['schedule']}, T={payload['steps']})", payload["step_S"]),
+                 (f"step of t_C ({payload['schedule']}, T={payload['steps']})", payload["step_C"])]
+    for r in regs:
+        rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
+    print_table("Regimes of the backward process", rows,
+                notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t",
+                               "closed forms: exact score, d and n large (docs/validity.md)"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("speciation")(speciation)
+    app.command("collapse")(collapse)
+    app.command("schedule")(schedule)
+    app.command("times")(times)

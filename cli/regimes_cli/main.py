@@ -1,0 +1,84 @@
+"""Entry point of the ``regimes`` command.
+
+``regimes --version`` is answered before anything heavy (typer, rich, numpy) is imported. Every
+other call builds the Typer app and runs it with click's standalone mode off, so that errors are
+turned into one line on stderr and exit status 2 (bad input) instead of a usage box or a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _version() -> str:
+    from regimes._version import __version__  # tiny module: imports nothing
+
+    return __version__
+
+
+def _click_exceptions():
+    """(UsageError, ClickException, Exit, Abort) for the click typer runs on.
+
+    typer >= 0.2x vendors click as ``typer._click``; older typer depends on click itself.
+    """
+    try:
+        from typer import _click as click_mod  # vendored click
+        from typer import exceptions as typer_exc
+
+        exit_types = tuple({typer_exc.Exit, getattr(click_mod.exceptions, "Exit", typer_exc.Exit)})
+        abort_types = tuple({typer_exc.Abort, getattr(click_mod.exceptions, "Abort", typer_exc.Abort)})
+    except ImportError:  # pragma: no cover - older typer
+        import click as click_mod
+
+        exit_types = (click_mod.exceptions.Exit,)
+        abort_types = (click_mod.exceptions.Abort,)
+    exc = click_mod.exceptions
+    return exc.UsageError, exc.ClickException, exit_types, abort_types
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--version"], ["-V"]):
+        print(f"regimes {_version()}")
+        return 0
+
+    import typer.main
+
+    from regimes._errors import RegimesError
+
+    from ._output import fail
+    from .app import build_app
+
+    usage_error, click_exception, exit_types, abort_types = _click_exceptions()
+    command = typer.main.get_command(build_app())
+    try:
+        rv = command.main(args=args, prog_name="regimes", standalone_mode=False)
+    except RegimesError as exc:
+        return fail(str(exc))
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" or (not args and exc.ctx is not None):
+            ctx = exc.ctx
+            print(ctx.get_help() if ctx is not None else exc.format_message())
+            return 0
+        msg = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None and ctx.command_path:
+            msg = f"{ctx.command_path}: {msg}"
+        return fail(msg)
+    except exit_types as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except abort_types:
+        return fail("aborted", status=1)
+    except click_exception as exc:
+        return fail(exc.format_message(), status=getattr(exc, "exit_code", 1) or 1)
+    except BrokenPipeError:  # pragma: no cover - e.g. `regimes ... | head`
+        return 0
+    except MemoryError:
+        return fail("out of memory: reduce the problem size (e.g. --samples or a memory budget)", status=1)
+    except OSError as exc:
+        return fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), status=1)
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

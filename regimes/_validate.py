@@ -1,0 +1,148 @@
+"""Input validation shared by the whole library.
+
+Every check raises :class:`regimes.RegimesError` whose message names the parameter, the value
+received and what is allowed, so that the CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ._errors import RegimesError
+
+__all__ = [
+    "as_real_array",
+    "check_int",
+    "check_real",
+    "check_rng",
+]
+
+
+def _fmt(value) -> str:
+    try:
+        arr = np.asarray(value)
+        if arr.ndim == 0:
+            return repr(arr.item())
+        if arr.size > 6:
+            return f"array of shape {arr.shape}"
+    except Exception:  # noqa: BLE001 - formatting must never fail
+        pass
+    return repr(value)
+
+
+def check_real(
+    name: str,
+    value,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+) -> float:
+    """Return ``value`` as a finite Python float, or raise RegimesError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.floating | np.integer):
+        try:
+            if isinstance(value, str | bytes) or value is None:
+                raise TypeError
+            value_f = float(value)
+        except (TypeError, ValueError):
+            raise RegimesError(f"{name} must be a real number, got {_fmt(value)}") from None
+    else:
+        value_f = float(value)
+    if not math.isfinite(value_f):
+        raise RegimesError(f"{name} must be finite, got {value_f!r}")
+    _check_bounds(name, value_f, gt, ge, lt, le)
+    return value_f
+
+
+def _bounds_text(gt, ge, lt, le) -> str:
+    parts = []
+    if gt is not None:
+        parts.append(f"> {gt:g}")
+    if ge is not None:
+        parts.append(f">= {ge:g}")
+    if lt is not None:
+        parts.append(f"< {lt:g}")
+    if le is not None:
+        parts.append(f"<= {le:g}")
+    return " and ".join(parts)
+
+
+def _check_bounds(name, v, gt, ge, lt, le, shown=None):
+    bad = (
+        (gt is not None and not v > gt)
+        or (ge is not None and not v >= ge)
+        or (lt is not None and not v < lt)
+        or (le is not None and not v <= le)
+    )
+    if bad:
+        shown = _fmt(v) if shown is None else shown
+        raise RegimesError(f"{name} must be {_bounds_text(gt, ge, lt, le)}, got {shown}")
+
+
+def check_int(name: str, value, *, ge: int | None = None, le: int | None = None) -> int:
+    """Return ``value`` as a Python int (integral floats accepted), or raise RegimesError."""
+    if isinstance(value, bool):
+        raise RegimesError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        iv = int(value)
+    else:
+        try:
+            fv = float(value)
+        except (TypeError, ValueError):
+            raise RegimesError(f"{name} must be an integer, got {_fmt(value)}") from None
+        if not math.isfinite(fv) or fv != int(fv):
+            raise RegimesError(f"{name} must be an integer, got {_fmt(value)}")
+        iv = int(fv)
+    _check_bounds(name, iv, None, ge, None, le)
+    return iv
+
+
+def as_real_array(
+    name: str,
+    value,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    ndim: int | None = None,
+    min_size: int = 0,
+) -> np.ndarray:
+    """Return ``value`` as a finite float64 array satisfying the bounds, or raise RegimesError."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise RegimesError(f"{name} must be real numbers, got {_fmt(value)}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise RegimesError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    if arr.size < min_size:
+        raise RegimesError(f"{name} must have at least {min_size} entries, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        bad = float(arr[~np.isfinite(arr)].ravel()[0])
+        what = f"got {bad!r}" if arr.ndim == 0 else f"got an entry {bad!r}"
+        raise RegimesError(f"{name} must be finite, {what}")
+    if arr.size:
+        for bound, test in ((gt, arr > gt if gt is not None else None),
+                            (ge, arr >= ge if ge is not None else None),
+                            (lt, arr < lt if lt is not None else None),
+                            (le, arr <= le if le is not None else None)):
+            if bound is not None and not np.all(test):
+                worst = arr[~test].ravel()[0]
+                _check_bounds(name, float(worst), gt, ge, lt, le,
+                              shown=_fmt(worst) if arr.ndim == 0 else f"an entry {float(worst)!r}")
+    return arr
+
+
+def check_rng(rng) -> np.random.Generator:
+    """Turn ``rng`` (None, an int seed or a Generator) into a Generator; never the global state."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and int(rng) >= 0:
+        return np.random.default_rng(int(rng))
+    raise RegimesError(f"rng must be a non-negative integer seed or a numpy Generator, got {_fmt(rng)}")

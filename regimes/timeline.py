@@ -1,0 +1,89 @@
+"""The three regimes of the backward process and where they fall on a sampler's schedule.
+
+Regime I (``t > t_S``): noise, trajectories contract to the origin. Regime II (``t_C < t < t_S``):
+classes are formed, trajectories are not yet attached to training points. Regime III
+(``t < t_C``): collapse onto single training points (memorisation of an exactly learned score).
+If ``t_C >= t_S`` Regime II does not exist; if there is no speciation (Λ <= 1, ``t_S`` NaN) the
+process goes from I to III directly at ``t_C``.
+
+References
+----------
+.. [DR] arXiv:2402.18491.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validate import as_real_array, check_real
+from .schedules import get_schedule, step_at_time
+
+__all__ = ["classify", "regime_intervals", "schedule_steps"]
+
+
+def _clean(t_S, t_C):
+    t_C = check_real("t_C", t_C, ge=0.0)
+    t_S = float(t_S) if t_S is not None else math.nan
+    if math.isinf(t_S):
+        raise ValueError("t_S must be finite or NaN")
+    if not math.isnan(t_S) and t_S <= 0:
+        t_S = math.nan
+    return t_S, t_C
+
+
+def regime_intervals(t_S, t_C) -> list[dict]:
+    """The regimes as a list of ``{"name", "t_min", "t_max"}`` from the noisiest to the cleanest.
+
+    ``t_max`` of Regime I is ``inf``; Regime II is omitted when ``t_C >= t_S`` or there is no
+    speciation (``t_S`` NaN or ``<= 0``).
+    """
+    t_S, t_C = _clean(t_S, t_C)
+    out = []
+    if math.isnan(t_S) or t_C >= t_S:
+        out.append({"name": "I", "t_min": t_C, "t_max": math.inf})
+    else:
+        out.append({"name": "I", "t_min": t_S, "t_max": math.inf})
+        out.append({"name": "II", "t_min": t_C, "t_max": t_S})
+    out.append({"name": "III", "t_min": 0.0, "t_max": t_C})
+    return out
+
+
+def classify(t, t_S, t_C):
+    """Regime label(s) ``"I"``, ``"II"`` or ``"III"`` at OU time(s) ``t``.
+
+    ``t < t_C`` is III; otherwise ``t < t_S`` is II; otherwise I.
+    """
+    t_S, t_C = _clean(t_S, t_C)
+    tt = as_real_array("t", t, ge=0.0)
+    lab = np.where(tt < t_C, "III", np.where((not math.isnan(t_S)) & (tt < t_S), "II", "I"))
+    return str(lab) if tt.ndim == 0 else lab
+
+
+def schedule_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> dict:
+    """Steps of a discrete schedule at which speciation and collapse happen.
+
+    Returns ``{"schedule", "steps", "t_max", "step_S", "step_C", "notes"}`` where ``step_X`` is
+    :func:`regimes.schedules.step_at_time` of ``t_X`` (first step whose time is ``>= t_X``), or
+    ``None`` with a note when the time lies beyond the schedule's last step (the transition
+    happens before the sampler's first step) or does not exist.
+    """
+    sch = get_schedule(schedule, steps)
+    t_S, t_C = _clean(t_S, t_C)
+    notes = []
+    res = {"schedule": sch.name, "steps": sch.steps, "t_max": sch.t_max}
+    for key, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
+        if math.isnan(tv):
+            res[key] = None
+            notes.append(f"no {label} time: no {key} in the schedule")
+            continue
+        k = step_at_time(sch, tv, beyond="none")
+        res[key] = k
+        if k is None:
+            notes.append(
+                f"{label} (t = {tv:.4g}) happens before the first sampling step of the "
+                f"{sch.name} schedule, whose noisiest step is at t = {sch.t_max:.4g}"
+            )
+    res["notes"] = notes
+    return res
