@@ -197,7 +197,8 @@ def vp_sde_from_time(t, beta_min: float = 0.1, beta_max: float = 20.0):
             f"t must be <= {t_end:.6g} (the OU time at s = 1 for beta_min={bmin:g}, "
             f"beta_max={bmax:g}), got {float(np.max(arr))!r}"
         )
-    s = 2.0 * arr / (0.5 * bmin + np.sqrt(0.25 * bmin**2 + (bmax - bmin) * arr))
+    den = 0.5 * bmin + np.sqrt(0.25 * bmin**2 + (bmax - bmin) * arr)
+    s = np.where(arr > 0, 2.0 * arr / np.where(arr > 0, den, 1.0), 0.0)
     return _out(np.minimum(s, 1.0), scalar)
 
 
@@ -320,6 +321,11 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
                 f"schedule must be one of {', '.join(SCHEDULE_NAMES)} (or an array of betas), got {schedule!r}"
             )
         T = check_int("steps", steps, ge=2)
+        if key == "linear" and T <= 20:
+            raise RegimesError(
+                f"steps must be >= 21 for the linear schedule (its β_max = 2e-2·1000/T must stay "
+                f"< 1), got {T}"
+            )
         return DiscreteSchedule(key, _BUILDERS[key](T))
     return DiscreteSchedule("custom", schedule)
 

@@ -1,0 +1,156 @@
+"""Schedules and time maps against mpmath at 50 digits and the SPEC's reference numbers."""
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from regimes import RegimesError
+from regimes import schedules as S
+
+
+@mp.workdps(50)
+def mp_times_from_betas(betas):
+    """Independent oracle: t_k = -½ ln Π_{i≤k}(1 - β_i) with 50-digit products."""
+    prod = mp.mpf(1)
+    out = []
+    for b in betas:
+        prod *= 1 - b
+        out.append(float(-mp.log(prod) / 2))
+    return np.array(out)
+
+
+def test_linear_reference_values_spec():
+    # SPEC §1: DDPM linear, T = 1000: t_0 = 5.0003e-5, t_100 = 0.055387, t_500 = 1.276828, t_999 = 5.058857
+    # (quoted rounded: compare at the quoted number of significant digits)
+    sch = S.get_schedule("linear", 1000)
+    for k, quoted in [(0, "5.0003e-5"), (100, "0.055387"), (500, "1.276828"), (999, "5.058857")]:
+        digits = len(quoted.split("e")[0].replace(".", "").lstrip("0"))
+        assert f"{sch.times[k]:.{digits - 1}e}" == f"{float(quoted):.{digits - 1}e}"
+
+
+@pytest.mark.parametrize("T", [25, 250, 1000, 4000])
+@mp.workdps(50)
+def test_linear_against_mpmath(T):
+    lo, hi = mp.mpf("1e-4") * 1000 / T, mp.mpf("2e-2") * 1000 / T
+    betas = [lo + (hi - lo) * i / (T - 1) for i in range(T)]
+    assert_allclose(S.get_schedule("linear", T).times, mp_times_from_betas(betas), rtol=1e-13)
+
+
+@pytest.mark.parametrize("T", [10, 1000])
+@mp.workdps(50)
+def test_cosine_against_mpmath(T):
+    f = lambda u: mp.cos((u + mp.mpf("0.008")) / mp.mpf("1.008") * mp.pi / 2) ** 2  # noqa: E731
+    betas = [min(1 - f(mp.mpf(k) / T) / f(mp.mpf(k - 1) / T), mp.mpf("0.999")) for k in range(1, T + 1)]
+    assert_allclose(S.get_schedule("cosine", T).times, mp_times_from_betas(betas), rtol=1e-11)
+    if T == 1000:
+        # SPEC §1: the cosine schedule ends near t ≈ 9.9 (clip at 0.999)
+        assert 9.85 < S.get_schedule("cosine", T).t_max < 9.95
+
+
+@mp.workdps(50)
+def test_scaled_linear_against_mpmath():
+    T = 1000
+    a, b = mp.sqrt(mp.mpf("0.00085")), mp.sqrt(mp.mpf("0.012"))
+    betas = [(a + (b - a) * i / (T - 1)) ** 2 for i in range(T)]
+    sch = S.get_schedule("scaled-linear", T)
+    assert_allclose(sch.times, mp_times_from_betas(betas), rtol=1e-13)
+    # SPEC §1: scaled-linear ends at t ≈ 2.68
+    assert abs(sch.t_max - 2.68) < 0.01
+
+
+def test_custom_betas_and_names():
+    betas = np.full(50, 0.02)
+    sch = S.get_schedule(betas)
+    assert sch.name == "custom" and sch.steps == 50
+    assert_allclose(sch.times, -0.5 * np.arange(1, 51) * float(mp.log(1 - mp.mpf("0.02"))), rtol=1e-13)
+    assert S.get_schedule("Scaled_Linear", 10).name == "scaled-linear"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=1e-12, max_value=300.0))
+@mp.workdps(50)
+def test_time_maps_against_mpmath(t):
+    mt = mp.mpf(t)
+    assert_allclose(S.delta(t), float(1 - mp.exp(-2 * mt)), rtol=1e-14)
+    assert_allclose(S.alpha_bar(t), float(mp.exp(-2 * mt)), rtol=1e-13)
+    assert_allclose(S.edm_sigma(t), float(mp.sqrt(mp.exp(2 * mt) - 1)), rtol=1e-13)
+    assert_allclose(S.logsnr(t), float(-mp.log(mp.exp(2 * mt) - 1)), rtol=1e-13, atol=1e-13)
+    sig = mp.sqrt(mp.exp(2 * mt) - 1)
+    assert_allclose(S.flow_tau(t), float(sig / (1 + sig)), rtol=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=1e-10, max_value=200.0))
+def test_round_trips(t):
+    assert_allclose(S.time_from_edm_sigma(S.edm_sigma(t)), t, rtol=1e-13)
+    assert_allclose(S.time_from_logsnr(S.logsnr(t)), t, rtol=1e-12)
+    # ᾱ ≈ 1 - 2t loses t's low digits: absolute error ~ eps/2
+    assert_allclose(S.time_from_alpha_bar(S.alpha_bar(t)), t, rtol=1e-13, atol=2e-16)
+    if t < 15:  # τ = σ/(1+σ) rounds to 1 in double precision beyond that
+        assert_allclose(S.time_from_flow_tau(S.flow_tau(t)), t, rtol=1e-8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(min_value=0.0, max_value=1.0), st.floats(0.0, 1.0), st.floats(1.0, 40.0))
+@mp.workdps(50)
+def test_vp_sde_against_quadrature(s, bmin, bmax):
+    # oracle: t(s) = ½ ∫_0^s β(u) du by mpmath quadrature
+    beta = lambda u: bmin + u * (bmax - bmin)  # noqa: E731
+    t_ref = float(mp.quad(beta, [0, s]) / 2)
+    assert_allclose(S.time_from_vp_sde(s, bmin, bmax), t_ref, rtol=1e-13, atol=1e-300)
+    assert_allclose(S.vp_sde_from_time(t_ref, bmin, bmax), s, rtol=1e-11, atol=1e-14)
+
+
+def test_stable_extremes():
+    # Δ_t ≈ 2t at tiny t with full relative precision, exactly 1 at large t
+    assert_allclose(S.delta(1e-300), 2e-300, rtol=1e-15)
+    assert S.delta(50.0) == 1.0
+    assert_allclose(S.logsnr(500.0), -1000.0, rtol=1e-15)  # no overflow of e^{2t}
+    assert_allclose(S.time_from_logsnr(-2000.0), 1000.0, rtol=1e-15)  # no overflow of e^{-λ}
+    assert_allclose(S.time_from_edm_sigma(1e200), np.log(1e200), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine", "scaled-linear"])
+def test_step_at_time_definition(name):
+    sch = S.get_schedule(name, 300)
+    rng = np.random.default_rng(0)
+    ts = np.concatenate([rng.uniform(0, sch.t_max, 200), sch.times[[0, 5, 299]]])
+    ks = S.step_at_time(sch, ts)
+    for t, k in zip(ts, ks):
+        # brute force: first index with t_k >= t, equivalently alpha_bar_k <= exp(-2t)
+        assert k == next(i for i in range(sch.steps) if sch.times[i] >= t)
+        assert sch.alpha_bars[k] <= np.exp(-2 * t) * (1 + 1e-12)
+    # round trip step -> time -> step
+    for k in [0, 1, 150, 299]:
+        assert S.step_at_time(sch, S.time_at_step(sch, k)) == k
+
+
+def test_step_beyond_schedule():
+    with pytest.raises(RegimesError, match="before the sampler's first step"):
+        S.step_at_time("scaled-linear", 2.7)
+    assert S.step_at_time("scaled-linear", 2.7, beyond="none") is None
+    assert S.step_at_time("scaled-linear", [0.1, 2.7], beyond="none")[1] == -1
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: S.get_schedule("quadratic"), "schedule must be one of"),
+        (lambda: S.get_schedule("linear", 1), "steps must be >= 2"),
+        (lambda: S.get_schedule([0.1, 1.0]), "betas must be > 0 and < 1"),
+        (lambda: S.get_schedule("linear", 20), "steps must be >= 21"),
+        (lambda: S.get_schedule([0.1, np.nan]), "betas must be finite"),
+        (lambda: S.time_at_step("linear", 1000), r"step must be an integer in \[0, 999\]"),
+        (lambda: S.time_at_step("linear", 2.5), "step must be an integer"),
+        (lambda: S.delta(-1.0), "t must be >= 0"),
+        (lambda: S.time_from_alpha_bar(0.0), "alpha_bar must be > 0"),
+        (lambda: S.time_from_flow_tau(1.0), "tau must be >= 0 and < 1"),
+        (lambda: S.vp_sde_from_time(20.0), "t must be <="),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(RegimesError, match=match):
+        call()
