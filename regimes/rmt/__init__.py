@@ -1,0 +1,15 @@
+"""Random-matrix layer (SPEC §4): the Marchenko–Pastur law and the random-features spectrum.
+
+``import regimes.rmt`` loads numpy and scipy only.
+
+References
+----------
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, "Why diffusion models don't memorize: the
+   role of implicit dynamical regularization in training", arXiv:2505.17638 (2025).
+"""
+
+from __future__ import annotations
+
+from .marchenko_pastur import MarchenkoPastur
+
+__all__ = ["MarchenkoPastur"]
