@@ -11,7 +11,21 @@ import sys
 
 
 def _version() -> str:
-    from regimes._version import __version__  # tiny module: imports nothing
+    """The version, read from ``regimes/_version.py`` without executing ``regimes/__init__``
+    (which imports numpy and scipy)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("regimes")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        vspec = importlib.util.spec_from_file_location("_regimes_version", f"{loc}/_version.py")
+        if vspec is not None and vspec.loader is not None:
+            mod = importlib.util.module_from_spec(vspec)
+            try:
+                vspec.loader.exec_module(mod)
+            except OSError:
+                continue
+            return mod.__version__
+    from regimes._version import __version__  # fallback: imports the package
 
     return __version__
 
