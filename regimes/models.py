@@ -133,7 +133,7 @@ class GaussianMixture(_RegimesMixin):
 
     @cached_property
     def norm_m(self) -> float:
-        """|m| = √d m̃."""
+        """Norm of the class mean, ``|m| = √d m̃``."""
         return math.sqrt(self.d) * self.separation
 
     @property

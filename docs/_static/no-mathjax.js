@@ -1,0 +1,1 @@
+/* offline build: formulas are Unicode text; no MathJax is loaded */
