@@ -4,15 +4,11 @@ All times are Ornstein–Uhlenbeck (OU) times ``t`` of the forward process
 ``dx = -x dt + √2 dW``, so that ``x_t = e^{-t} x_0 + √Δ_t ξ`` with ``Δ_t = 1 - e^{-2t}``.
 The whole dictionary to other parametrisations is ``ᾱ = e^{-2t}``:
 
-==========================  ==============================  =====================================
-parametrisation             to OU time                      from OU time
-==========================  ==============================  =====================================
-VP / DDPM ``ᾱ``             ``t = -½ ln ᾱ``                 ``ᾱ = e^{-2t}``
-VE / EDM ``σ``              ``t = ½ ln(1 + σ²)``            ``σ = √(e^{2t} - 1)``
-log-SNR ``λ``               ``t = ½ ln(1 + e^{-λ})``        ``λ = -ln(e^{2t} - 1)``
-flow matching ``τ``         ``t = ½ ln(1 + τ²/(1-τ)²)``     ``τ = σ/(1 + σ)``
-continuous VP-SDE ``s``     ``t = ½β_min s + ¼(β_max-β_min)s²``  positive root
-==========================  ==============================  =====================================
+* VP / DDPM ``ᾱ``: ``t = -½ ln ᾱ``, ``ᾱ = e^{-2t}``
+* VE / EDM ``σ``: ``t = ½ ln(1 + σ²)``, ``σ = √(e^{2t} - 1)``
+* log-SNR ``λ``: ``t = ½ ln(1 + e^{-λ})``, ``λ = -ln(e^{2t} - 1)``
+* flow matching ``τ``: ``t = ½ ln(1 + τ²/(1-τ)²)``, ``τ = σ/(1 + σ)``
+* continuous VP-SDE ``s ∈ [0, 1]``: ``t = ½β_min s + ¼(β_max-β_min)s²`` (inverse: positive root)
 
 Discrete schedules use zero-based array indices ``k = 0 … T-1`` with ``ᾱ_k = Π_{i≤k}(1 - β_i)``,
 so ``t_k = -½ Σ_{i≤k} log1p(-β_i)``.
