@@ -11,5 +11,23 @@ References
 from __future__ import annotations
 
 from .marchenko_pastur import MarchenkoPastur
+from .random_features import (
+    TIME_CONVENTION,
+    Bulk,
+    GaussianEquivalentInstance,
+    RandomFeatures,
+    RFConstants,
+    memorisation_phase_diagram,
+    training_regimes,
+)
 
-__all__ = ["MarchenkoPastur"]
+__all__ = [
+    "TIME_CONVENTION",
+    "Bulk",
+    "GaussianEquivalentInstance",
+    "MarchenkoPastur",
+    "RFConstants",
+    "RandomFeatures",
+    "memorisation_phase_diagram",
+    "training_regimes",
+]

@@ -1,0 +1,628 @@
+"""Spectrum, timescales and loss curves of the random-features score model of [WM] (SPEC §4).
+
+Score model s_A(x) = (A/√p) σ(Wx/√d) with W ∈ R^{p×d} frozen N(0, 1) and A ∈ R^{d×p} trained from
+0 by gradient flow on the noise-averaged denoising score-matching loss at one diffusion time t.
+ψ_p = p/d, ψ_n = n/d, data x ~ N(0, Σ).
+
+**Training-time convention.** τ is the time of the gradient flow dA/dτ = −d² ∇_A L, i.e.
+dB/dτ = −(2Δ_t/ψ_p) B U − (2√Δ_t/ψ_p) Vᵀ with B = A/√p. An eigen-direction of U with eigenvalue
+λ relaxes on τ_λ = ψ_p/(2Δ_t λ) (the loss at twice that rate). Plain gradient descent
+A ← A − η ∇_A L for k steps reaches τ = η k/d². Ratios such as τ_mem/τ_gen do not depend on the
+convention.
+
+References
+----------
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, "Why diffusion models don't memorize: the
+   role of implicit dynamical regularization in training", arXiv:2505.17638 (2025).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .._errors import RegimesError
+from .._validate import as_real_array, check_int, check_real, check_rng
+from ._activations import gaussian_expect, get_activation
+from ._sc_solver import SCParams, solve, solve_pointwise_lm
+
+__all__ = [
+    "TIME_CONVENTION",
+    "Bulk",
+    "GaussianEquivalentInstance",
+    "RFConstants",
+    "RandomFeatures",
+    "memorisation_phase_diagram",
+    "training_regimes",
+]
+
+TIME_CONVENTION = ("training time τ of the gradient flow dA/dτ = −d²∇_A L (B = A/√p); "
+                   "eigenvalue λ of U relaxes on τ_λ = ψ_p/(2Δ_t λ); gradient descent with "
+                   "learning rate η on L reaches τ = η·steps/d²; ratios are convention-free")
+
+
+@dataclass(frozen=True)
+class RFConstants:
+    """Gaussian-equivalence constants of the activation at diffusion time t (SPEC §4).
+
+    Attributes
+    ----------
+    a_t, b_t, v_t2, s_t2 : float
+        a_t = E[σ(Y)u]/(e^{−t}σ_x), b_t = E[vσ(Y)], v_t² and s_t² as in SPEC §4, with
+        Y = e^{−t}σ_x u + √Δ_t v.
+    kappa1 : float
+        κ_1 = E[σ'(Γ_t z)], computed independently as E[zσ(Γ_t z)]/Γ_t (Stein).
+    mu_star2 : float
+        μ*² = E[σ(Γ_t z)²] − Γ_t²κ_1² − μ_0².
+    mu0 : float
+        μ_0 = E[σ(Γ_t z)] (0 for odd σ); see the Notes of :class:`RandomFeatures`.
+    sigma_x2, gamma_t2, delta_t : float
+        σ_x² = TrΣ/d, Γ_t² = e^{−2t}σ_x² + Δ_t, Δ_t = 1 − e^{−2t}.
+    """
+
+    a_t: float
+    b_t: float
+    v_t2: float
+    s_t2: float
+    kappa1: float
+    mu_star2: float
+    mu0: float
+    sigma_x2: float
+    gamma_t2: float
+    delta_t: float
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """One connected piece of the continuous spectrum of U.
+
+    Attributes
+    ----------
+    name : str
+        "slow" (ρ_1, memorisation), "fast" (ρ_2, generalisation), "satellite" or "other".
+    edges : tuple of float
+        (lower, upper) edge found by the self-consistent solver.
+    mass : float
+        Fraction of the p eigenvalues in the bulk.
+    tau : tuple of float
+        (τ_lo, τ_hi) = (ψ_p/(2Δ_t λ_+), ψ_p/(2Δ_t λ_−)): its range of relaxation times.
+    leading_edges, leading_mass : tuple or None, float or None
+        The leading-order formulas of SPEC §4 for comparison (None where there is none).
+    """
+
+    name: str
+    edges: tuple[float, float]
+    mass: float
+    tau: tuple[float, float]
+    leading_edges: tuple[float, float] | None = None
+    leading_mass: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"edges": list(self.edges), "mass": self.mass, "tau": list(self.tau),
+                "leading_order": None if self.leading_edges is None else
+                {"edges": list(self.leading_edges), "mass": self.leading_mass}}
+
+
+def _parse_spectrum(data_spectrum):
+    if data_spectrum is None:
+        return np.array([1.0]), np.array([1.0])
+    if isinstance(data_spectrum, tuple) and len(data_spectrum) == 2:
+        vals = as_real_array("data_spectrum values", data_spectrum[0], gt=0, min_size=1).ravel()
+        wts = as_real_array("data_spectrum weights", data_spectrum[1], ge=0, min_size=1).ravel()
+        if vals.shape != wts.shape:
+            raise RegimesError(f"data_spectrum values and weights must have the same length, "
+                               f"got {vals.size} and {wts.size}")
+        if not wts.sum() > 0:
+            raise RegimesError("data_spectrum weights must not all be 0")
+        wts = wts / wts.sum()
+    else:
+        vals = as_real_array("data_spectrum", data_spectrum, gt=0, min_size=1).ravel()
+        wts = np.full(vals.size, 1.0 / vals.size)
+    # merge equal eigenvalues (cheaper solver, same law)
+    uniq, inv = np.unique(vals, return_inverse=True)
+    w = np.bincount(inv, weights=wts)
+    return uniq, w
+
+
+class RandomFeatures:
+    r"""Random-features score model of [WM]: Gaussian-equivalence constants, spectrum of U,
+    timescales and loss curves.
+
+    Parameters
+    ----------
+    psi_p : float
+        ψ_p = p/d > 0 (number of features over dimension).
+    psi_n : float
+        ψ_n = n/d > 0 (number of training points over dimension).
+    t : float
+        Diffusion (Ornstein–Uhlenbeck) time t > 0; Δ_t = 1 − e^{−2t}.
+    activation : {"tanh", "relu", "erf"} or callable, default "tanh"
+        A vectorised callable is assumed smooth (Gauss–Hermite quadrature).
+    data_spectrum : array_like or (values, weights), optional
+        Eigenvalues of the data covariance Σ (equal weights), or a (values, weights) pair for
+        the spectral law ρ_Σ. Default: identity.
+    quadrature_order : int, default 160
+        Order of the Gauss–Hermite / Gauss–Legendre rules for the constants.
+
+    Notes
+    -----
+    **Constants** (u, v, w, z i.i.d. N(0, 1), Y = e^{−t}σ_x u + √Δ_t v):
+    a_t = E[σ(Y)u]/(e^{−t}σ_x), b_t = E[vσ(Y)],
+    v_t² = E[σ(e^{−t}σ_x u + √Δ_t v)σ(e^{−t}σ_x u + √Δ_t w)] − a_t²e^{−2t}σ_x²,
+    s_t² = E[σ(Γ_t z)²] − a_t²e^{−2t}σ_x² − v_t² − b_t², evaluated as iterated quadratures
+    (inner over v at the outer Gauss–Hermite nodes in u). For an activation with non-zero mean
+    μ_0 = E[σ(Γ_t z)] (ReLU) the constants are those of the centred activation σ − μ_0: the mean
+    only adds a rank-one outlier ≈ p μ_0² to U, which does not touch the bulks; for odd σ this
+    is SPEC §4 verbatim. Identities a_t = κ_1, b_t = √Δ_t κ_1, s_t² + v_t² = μ*² follow by
+    Stein's lemma and are tested.
+
+    **Self-consistent equations** for q(z) = (1/p)Tr(U − z)⁻¹, with A_t² = a_t²e^{−2t},
+    ŝ = b_t²ψ_p + 1/q, D = 1 + (ψ_p/ψ_n)(A_t² r + v_t² q), r̂ = ψ_p A_t²/D:
+
+    .. math::
+        s = ∫\frac{dρ_Σ(λ)}{ŝ + λ r̂},\quad r = ∫\frac{λ\, dρ_Σ(λ)}{ŝ + λ r̂},\quad
+        ψ_p(s_t^2 - z) + \frac{ψ_p v_t^2}{D} + \frac{1 - ψ_p}{q} - \frac{s}{q^2} = 0,
+
+    and ρ(λ) = lim_{ε↓0} Im q(λ + iε)/π. They are solved for all spectral points at once by
+    continuation in ε with a complex Newton iteration (see :mod:`regimes.rmt._sc_solver`).
+
+    **Leading-order structure** (ψ_n, ψ_p large): atom 1 − (n + d)/p at s_t² when p > n + d;
+    slow bulk ρ_1 on s_t² + v_t²(1 ± √(ψ_p/ψ_n))², mass ψ_n/ψ_p; fast bulk ρ_2 (Σ = σ_x² I,
+    ψ_n → ∞) Marchenko–Pastur on μ*² + Γ_t²κ_1²(√ψ_p ∓ 1)², mass 1/ψ_p (Γ_t = 1 when
+    σ_x² = 1, the SPEC's form). τ_gen ≈ 1/(2Δ_tΓ_t²κ_1²), τ_mem ≈ ψ_n/(2Δ_t v_t²).
+
+    References
+    ----------
+    .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+    """
+
+    time_convention = TIME_CONVENTION
+
+    def __init__(self, psi_p, psi_n, t, activation="tanh", data_spectrum=None,
+                 quadrature_order: int = 160):
+        self.psi_p = check_real("psi_p", psi_p, gt=0)
+        self.psi_n = check_real("psi_n", psi_n, gt=0)
+        self.t = check_real("t", t, gt=0)
+        self.activation = get_activation(activation)
+        self.spectrum_values, self.spectrum_weights = _parse_spectrum(data_spectrum)
+        self.quadrature_order = check_int("quadrature_order", quadrature_order, ge=8, le=2000)
+
+    def __repr__(self):
+        return (f"RandomFeatures(psi_p={self.psi_p!r}, psi_n={self.psi_n!r}, t={self.t!r}, "
+                f"activation={self.activation.name!r})")
+
+    # ------------------------------------------------------------------ constants
+    @cached_property
+    def constants(self) -> RFConstants:
+        """Gaussian-equivalence constants by quadrature (see Notes)."""
+        t = self.t
+        act = self.activation
+        order = self.quadrature_order
+        sigma_x2 = float(np.dot(self.spectrum_weights, self.spectrum_values))
+        delta = -math.expm1(-2.0 * t)
+        et_sx = math.exp(-t) * math.sqrt(sigma_x2)
+        gamma2 = et_sx**2 + delta
+        gamma = math.sqrt(gamma2)
+        kinks = act.kinks
+        # 1-D Gaussian moments of σ(Γ z)
+        mu0 = float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, kinks, order))
+        m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
+        kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
+        # iterated quadrature: outer Gauss–Hermite in u, inner in v at each u node
+        from .._quadrature import gauss_hermite_normal
+
+        u, wu = gauss_hermite_normal(order)
+        shift = et_sx * u
+        sd = math.sqrt(delta)
+        g = gaussian_expect(lambda x, z: act(x) - mu0, shift, sd, kinks, order)  # E_v σ_c
+        h = gaussian_expect(lambda x, z: z * act(x), shift, sd, kinks, order)  # E_v vσ
+        a_t = float(np.dot(wu, u * g)) / et_sx
+        b_t = float(np.dot(wu, h))
+        lin = a_t**2 * et_sx**2
+        v2 = float(np.dot(wu, g * g)) - lin
+        s2 = m2 - lin - v2 - b_t**2
+        mu_star2 = m2 - gamma2 * kappa1**2
+        return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
+                           mu_star2=mu_star2, mu0=mu0, sigma_x2=sigma_x2, gamma_t2=gamma2,
+                           delta_t=delta)
+
+    @cached_property
+    def _params(self) -> SCParams:
+        c = self.constants
+        return SCParams(psi_p=self.psi_p, psi_n=self.psi_n, A2=c.a_t**2 * math.exp(-2 * self.t),
+                        v2=c.v_t2, b2=c.b_t**2, s2=c.s_t2, lam=self.spectrum_values,
+                        w=self.spectrum_weights)
+
+    @classmethod
+    def _from_params(cls, P: SCParams, t: float = 1.0) -> RandomFeatures:
+        """Object with the constants replaced (used for the Marchenko–Pastur reduction)."""
+        obj = cls(P.psi_p, P.psi_n, t, data_spectrum=(P.lam, P.w))
+        obj.__dict__["_params"] = P
+        return obj
+
+    # ------------------------------------------------------------------ leading order
+    @property
+    def delta_t(self) -> float:
+        return -math.expm1(-2.0 * self.t)
+
+    @cached_property
+    def leading_order(self) -> dict:
+        """SPEC §4 leading-order edges and masses of the atom and bulks."""
+        P = self._params
+        c = self.constants
+        k = math.sqrt(self.psi_p / self.psi_n)
+        slow = (P.s2 + P.v2 * (1 - k) ** 2, P.s2 + P.v2 * (1 + k) ** 2)
+        fk2 = P.A2 * c.sigma_x2 + P.b2  # Γ_t²κ_1² in the Gaussian-equivalent model
+        sp = math.sqrt(self.psi_p)
+        mu_star2 = P.s2 + P.v2
+        fast = (mu_star2 + fk2 * (sp - 1) ** 2, mu_star2 + fk2 * (sp + 1) ** 2)
+        atom = max(0.0, 1.0 - (self.psi_n + 1.0) / self.psi_p)
+        return {"slow": {"edges": slow, "mass": min(1.0, self.psi_n / self.psi_p)},
+                "fast": {"edges": fast, "mass": min(1.0, 1.0 / self.psi_p)},
+                "atom": {"location": P.s2, "mass": atom}}
+
+    @property
+    def tau_gen(self) -> float:
+        """Leading-order generalisation time τ_gen = 1/(2Δ_tΓ_t²κ_1²) (see time convention)."""
+        P = self._params
+        return 1.0 / (2.0 * self.delta_t * (P.A2 * self.constants.sigma_x2 + P.b2))
+
+    @property
+    def tau_mem(self) -> float:
+        """Leading-order memorisation time τ_mem = ψ_n/(2Δ_t v_t²) (see time convention)."""
+        return self.psi_n / (2.0 * self.delta_t * self._params.v2)
+
+    @property
+    def tau_ratio(self) -> float:
+        """τ_mem/τ_gen (convention-free)."""
+        return self.tau_mem / self.tau_gen
+
+    def tau(self, lam):
+        """Relaxation time τ_λ = ψ_p/(2Δ_t λ) of an eigen-direction of U with eigenvalue λ."""
+        lam = np.asarray(lam, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return (self.psi_p / (2.0 * self.delta_t * lam))[()]
+
+    # ------------------------------------------------------------------ density
+    def _scale(self) -> float:
+        lo = self.leading_order
+        fast_hi = lo["fast"]["edges"][1]
+        slow_hi = lo["slow"]["edges"][1]
+        extra = (1.0 + 1.0 / math.sqrt(self.psi_n)) ** 2
+        return max(fast_hi * extra, slow_hi, 1e-300) * 1.5
+
+    def stieltjes(self, z, *, eps_min: float | None = None):
+        """q(z) = (1/p)Tr(U − z)⁻¹ for Im z > 0 (reached by continuation from large Im z)."""
+        z = np.asarray(z, dtype=np.complex128)
+        if np.any(z.imag <= 0):
+            raise RegimesError("z must have a positive imaginary part")
+        out = np.empty(z.size, dtype=complex)
+        flat = z.ravel()
+        # every point continues down to its own Im z
+        for e in np.unique(flat.imag):
+            sel = flat.imag == e
+            q, *_ = solve(flat.real[sel], [e], self._params,
+                          eps_start=max(10.0 * self._scale(), 10 * e))
+            out[sel] = q[0]
+        return out.reshape(z.shape)[()]
+
+    def density(self, lam, *, eps: float | None = None):
+        """Density of the continuous part of the spectrum of U, Im q(λ + iε)/π.
+
+        ``eps`` defaults to 1e-10 × (spectral scale). The atom (if any) is not included.
+        """
+        lam = np.asarray(lam, dtype=np.float64)
+        S = self._scale()
+        e = 1e-10 * S if eps is None else check_real("eps", eps, gt=0)
+        q, *_ = solve(lam.ravel(), [e], self._params, eps_start=10.0 * S)
+        return np.maximum(q[0].imag / np.pi, 0.0).reshape(lam.shape)[()]
+
+    def _inside(self, lam):
+        """True where λ is inside the support (Im q stays O(1) as ε → 0; outside it is ∝ ε)."""
+        S = self._scale()
+        q, *_ = solve(lam, [1e-8 * S, 1e-10 * S], self._params, eps_start=10.0 * S)
+        i1, i2 = q[0].imag, q[1].imag
+        with np.errstate(all="ignore"):
+            return (i2 > 0.5 * i1) & (i2 > 1e-13 * np.abs(q[1]))
+
+    def _find_intervals(self, grid_points: int = 400):
+        S = self._scale()
+        s2 = self._params.s2
+        off = np.geomspace(1e-7 * S, S, grid_points)
+        x = s2 + off
+        ins = self._inside(x)
+        # boundaries: refine by repeated sub-gridding (9 points per bracket per round)
+        change = np.flatnonzero(ins[1:] != ins[:-1])
+        lo_b, hi_b = x[change], x[change + 1]
+        rising = ins[change + 1]  # True: a lower edge between lo_b and hi_b
+        for _ in range(7):
+            if lo_b.size == 0:
+                break
+            frac = np.linspace(0, 1, 11)[1:-1]
+            pts = lo_b[:, None] + (hi_b - lo_b)[:, None] * frac[None, :]
+            inn = self._inside(pts.ravel()).reshape(pts.shape)
+            # first point whose state equals the inner side
+            want = rising[:, None]
+            match = inn == want
+            first = np.where(match.any(axis=1), match.argmax(axis=1), frac.size)
+            all_pts = np.concatenate([lo_b[:, None], pts, hi_b[:, None]], axis=1)
+            rows = np.arange(lo_b.size)
+            new_hi = all_pts[rows, first + 1]
+            new_lo = all_pts[rows, first]
+            lo_b, hi_b = new_lo, new_hi
+        edges = 0.5 * (lo_b + hi_b)
+        intervals = []
+        start = None
+        if ins[0]:
+            start = x[0]  # support touches the bottom of the grid
+        for e, up in zip(edges, rising, strict=True):
+            if up:
+                start = e
+            elif start is not None:
+                intervals.append((float(start), float(e)))
+                start = None
+        if start is not None:
+            intervals.append((float(start), float(x[-1])))
+        return intervals
+
+    def _mass(self, intervals, nodes: int = 64):
+        """Mass of each interval: Gauss–Legendre in θ with x = lo + (hi − lo)(1 − cos θ)/2."""
+        if not intervals:
+            return []
+        xl, wl = np.polynomial.legendre.leggauss(nodes)
+        th = 0.5 * np.pi * (xl + 1.0)
+        wt = 0.5 * np.pi * wl
+        pts, jac = [], []
+        for lo, hi in intervals:
+            pts.append(lo + 0.5 * (hi - lo) * (1 - np.cos(th)))
+            jac.append(0.5 * (hi - lo) * np.sin(th) * wt)
+        rho = self.density(np.concatenate(pts))
+        rho = rho.reshape(len(intervals), nodes)
+        return [float(np.sum(rj * jj)) for rj, jj in zip(rho, jac, strict=True)]
+
+    @cached_property
+    def bulks(self) -> dict:
+        """The pieces of the spectrum of U found by the solver.
+
+        Returns a dict with keys "slow", "fast", "satellite" (each a :class:`Bulk` or None),
+        "other" (list of further bulks) and "atom" ({"location", "mass"} or None). The top bulk
+        is the fast bulk ρ_2; of the rest, the heaviest is the slow bulk ρ_1 and a bulk below
+        it is the satellite.
+        """
+        intervals = self._find_intervals()
+        masses = self._mass(intervals)
+        lead = self.leading_order
+        tau = lambda e: (float(self.tau(e[1])), float(self.tau(e[0])))  # noqa: E731
+        out = {"slow": None, "fast": None, "satellite": None, "other": []}
+        if intervals:
+            order = list(range(len(intervals)))
+            top = order.pop()  # highest
+            out["fast"] = Bulk("fast", intervals[top], masses[top], tau(intervals[top]),
+                               lead["fast"]["edges"], lead["fast"]["mass"])
+            if order:
+                slow = max(order, key=lambda i: masses[i])
+                out["slow"] = Bulk("slow", intervals[slow], masses[slow], tau(intervals[slow]),
+                                   lead["slow"]["edges"], lead["slow"]["mass"])
+                rest = [i for i in order if i != slow]
+                below = [i for i in rest if i < slow]
+                if below:
+                    sat = below[-1]
+                    out["satellite"] = Bulk("satellite", intervals[sat], masses[sat],
+                                            tau(intervals[sat]))
+                    rest.remove(sat)
+                out["other"] = [Bulk("other", intervals[i], masses[i], tau(intervals[i]))
+                                for i in rest]
+        am = lead["atom"]["mass"]
+        out["atom"] = {"location": lead["atom"]["location"], "mass": am} if am > 0 else None
+        out["continuous_mass"] = float(sum(masses))
+        return out
+
+    def summary(self, points: int | None = None) -> dict:
+        """JSON-ready description (constants, bulks, atom, τ_gen, τ_mem, optional density grid)."""
+        c = self.constants
+        b = self.bulks
+        res = {
+            "psi_p": self.psi_p, "psi_n": self.psi_n, "t": self.t,
+            "activation": self.activation.name,
+            "constants": {"kappa1": c.kappa1, "a_t": c.a_t, "b_t": c.b_t, "v_t2": c.v_t2,
+                          "s_t2": c.s_t2, "mu_star2": c.mu_star2, "mu0": c.mu0,
+                          "sigma_x2": c.sigma_x2, "delta_t": c.delta_t},
+            "slow_bulk": b["slow"].as_dict() if b["slow"] else None,
+            "fast_bulk": b["fast"].as_dict() if b["fast"] else None,
+            "satellite": b["satellite"].as_dict() if b["satellite"] else None,
+            "other_bulks": [o.as_dict() for o in b["other"]],
+            "atom": b["atom"],
+            "continuous_mass": b["continuous_mass"],
+            "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
+            "time_convention": TIME_CONVENTION,
+        }
+        if points is not None:
+            lam = self.density_grid(points)
+            res["lambda"] = lam
+            res["density"] = self.density(lam)
+        return res
+
+    def density_grid(self, points: int = 400):
+        """A log-spaced grid covering all bulks (15 % margins), for plots and output."""
+        points = check_int("points", points, ge=2, le=10**6)
+        b = self.bulks
+        lows = [bk.edges[0] for bk in (b["slow"], b["fast"], b["satellite"], *b["other"]) if bk]
+        highs = [bk.edges[1] for bk in (b["slow"], b["fast"], b["satellite"], *b["other"]) if bk]
+        s2 = self._params.s2
+        if not lows:
+            return np.geomspace(max(s2, 1e-12), self._scale(), points)
+        lo_off = max(min(lows) - s2, 1e-12) / 1.15
+        hi_off = (max(highs) - s2) * 1.15
+        return s2 + np.geomspace(lo_off, hi_off, points)
+
+    # ------------------------------------------------------------------ sampling
+    def _sizes(self, d):
+        d = check_int("d", d, ge=1)
+        p = max(1, int(round(self.psi_p * d)))
+        n = max(1, int(round(self.psi_n * d)))
+        return d, p, n
+
+    def _sigma_diag(self, d):
+        """d eigenvalues of Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
+        vals, w = self.spectrum_values, self.spectrum_weights
+        raw = w * d
+        cnt = np.floor(raw).astype(int)
+        rem = d - cnt.sum()
+        if rem > 0:
+            cnt[np.argsort(-(raw - cnt), kind="stable")[:rem]] += 1
+        return np.repeat(vals, cnt)
+
+    def sample_instance(self, d: int, rng=None) -> GaussianEquivalentInstance:
+        """Sample the Gaussian-equivalent (U, V, Ũ, Ṽ) at dimension d (p = ψ_p d, n = ψ_n d).
+
+        U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p with G = e^{−t}a_t W X/√d + v_t Ω, V = b_t W/√d,
+        Ũ = e^{−2t}a_t² WΣWᵀ/d + (v_t² + s_t²)I + b_t²WWᵀ/d, Ṽ = V. The rank-one mean term of a
+        non-odd activation is left out (it does not affect the bulks).
+        """
+        gen = check_rng(rng)
+        d, p, n = self._sizes(d)
+        P = self._params
+        sig = self._sigma_diag(d)
+        W = gen.standard_normal((p, d))
+        X = np.sqrt(sig)[:, None] * gen.standard_normal((d, n))
+        Om = gen.standard_normal((p, n))
+        G = math.sqrt(P.A2) * (W @ X) / math.sqrt(d) + math.sqrt(P.v2) * Om
+        WWt = W @ W.T / d
+        U = G @ G.T / n + P.b2 * WWt + P.s2 * np.eye(p)
+        U = 0.5 * (U + U.T)
+        V = math.sqrt(P.b2) * W / math.sqrt(d)
+        Upop = P.A2 * (W * sig[None, :]) @ W.T / d + (P.v2 + P.s2) * np.eye(p) + P.b2 * WWt
+        return GaussianEquivalentInstance(U=U, V=V, U_pop=0.5 * (Upop + Upop.T), V_pop=V,
+                                          delta_t=self.delta_t, psi_p=p / d, d=d)
+
+    def sample_U(self, d: int, rng=None) -> np.ndarray:
+        """A p×p Gaussian-equivalent sample of U at dimension d (for validation)."""
+        return self.sample_instance(d, rng).U
+
+    def loss_curves(self, tau, d: int = 64, rng=None) -> dict:
+        """L_train(τ), L_test(τ), L_gen = L_test − L_train on one sampled Gaussian-equivalent
+        instance at dimension d (closed form of SPEC §4; see the time convention)."""
+        return self.sample_instance(d, rng).loss_curves(tau)
+
+
+@dataclass(frozen=True)
+class GaussianEquivalentInstance:
+    """One sampled Gaussian-equivalent instance: U, V (training) and Ũ, Ṽ (population)."""
+
+    U: np.ndarray
+    V: np.ndarray
+    U_pop: np.ndarray
+    V_pop: np.ndarray
+    delta_t: float
+    psi_p: float
+    d: int
+    _eig: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _decomp(self):
+        if "lam" not in self._eig:
+            lam, Q = np.linalg.eigh(self.U)
+            self._eig.update(lam=lam, Q=Q, Vq=Q.T @ self.V, Vpq=Q.T @ self.V_pop,
+                             Mq=Q.T @ self.U_pop @ Q)
+        return self._eig
+
+    def loss_curves(self, tau) -> dict:
+        r"""Closed-form L_train, L_test, L_gen at training times τ (A(0) = 0).
+
+        Notes
+        -----
+        With E(τ) = exp(−(2Δ_t/ψ_p)Uτ):
+        L_train = 1 − (1/d)Tr(VᵀU⁻¹V) + (1/d)Tr(VᵀU⁻¹E²V),
+        L_test = 1 + (1/d)[Tr(VᵀU⁻¹(E−I)Ũ(E−I)U⁻¹V) + 2Tr(VᵀU⁻¹(E−I)Ṽ)],
+        evaluated in the eigenbasis of U with expm1 for E − I.
+        """
+        tau = as_real_array("tau", tau, ge=0)
+        e = self._decomp()
+        lam, Vq, Vpq, Mq = e["lam"], e["Vq"], e["Vpq"], e["Mq"]
+        if lam[0] <= 0:
+            raise RegimesError("U is not positive definite; loss curves need s_t² > 0")
+        c = np.sum(Vq * Vq, axis=1)
+        rate = 2.0 * self.delta_t / self.psi_p
+        d = self.d
+        train = np.empty(tau.size)
+        test = np.empty(tau.size)
+        for i, tt in enumerate(tau.ravel()):
+            em1 = np.expm1(-rate * lam * tt)  # E − I
+            E2 = (1.0 + em1) ** 2
+            train[i] = 1.0 + np.sum(c * (E2 - 1.0) / lam) / d
+            Y = (em1 / lam)[:, None] * Vq
+            test[i] = 1.0 + (np.sum(Y * (Mq @ Y)) + 2.0 * np.sum(Y * Vpq)) / d
+        train = train.reshape(tau.shape)
+        test = test.reshape(tau.shape)
+        return {"tau": tau, "train": train, "test": test, "gen": test - train}
+
+
+# ---------------------------------------------------------------------- phase diagrams
+def memorisation_phase_diagram(psi_n, psi_p, t, activation="tanh", data_spectrum=None, *,
+                               d: int = 24, rng=0) -> dict:
+    """τ_mem/τ_gen and the long-time generalisation gap over a (ψ_n, ψ_p) grid.
+
+    Parameters
+    ----------
+    psi_n, psi_p : array_like
+        Grid axes (positive).
+    t : float
+        Diffusion time.
+    d : int, default 24
+        Dimension of the sampled Gaussian-equivalent instances used for the long-time gap
+        L_test(∞) − L_train(∞) (one instance per grid point, common random numbers through
+        ``rng``; a finite-d estimate).
+
+    Returns
+    -------
+    dict with "psi_n", "psi_p", "tau_ratio" (leading order, shape (len(psi_n), len(psi_p))),
+    "gap" (same shape) and "interpolation_line" (ψ_p = ψ_n, the memorisation crossover).
+    """
+    pn = as_real_array("psi_n", psi_n, gt=0, ndim=1, min_size=1)
+    pp = as_real_array("psi_p", psi_p, gt=0, ndim=1, min_size=1)
+    seed = check_rng(rng).integers(2**63)
+    ratio = np.empty((pn.size, pp.size))
+    gap = np.empty((pn.size, pp.size))
+    for i, a in enumerate(pn):
+        for j, b in enumerate(pp):
+            rf = RandomFeatures(b, a, t, activation, data_spectrum)
+            ratio[i, j] = rf.tau_ratio
+            inst = rf.sample_instance(d, np.random.default_rng(seed))
+            gap[i, j] = float(inst.loss_curves([1e12 * rf.tau_mem])["gen"][0])
+    return {"psi_n": pn, "psi_p": pp, "tau_ratio": ratio, "gap": gap,
+            "interpolation_line": "psi_p = psi_n", "time_convention": TIME_CONVENTION}
+
+
+def training_regimes(n, tau, d, p, t, activation="tanh", data_spectrum=None) -> dict:
+    """Regions over (n, τ): 0 = generation (τ < τ_gen: still learning to generate),
+    1 = generalisation (τ_gen ≤ τ < τ_mem(n)), 2 = memorisation (τ ≥ τ_mem(n)).
+
+    Uses the leading-order τ_gen = 1/(2Δ_tΓ_t²κ_1²) and τ_mem = (n/d)/(2Δ_t v_t²).
+    """
+    n = as_real_array("n", n, gt=0, ndim=1, min_size=1)
+    tau = as_real_array("tau", tau, ge=0, ndim=1, min_size=1)
+    d = check_real("d", d, gt=0)
+    p = check_real("p", p, gt=0)
+    tg = np.empty(n.size)
+    tm = np.empty(n.size)
+    for i, ni in enumerate(n):
+        rf = RandomFeatures(p / d, ni / d, t, activation, data_spectrum)
+        tg[i], tm[i] = rf.tau_gen, rf.tau_mem
+    T = tau[None, :]
+    region = np.where(T < tg[:, None], 0, np.where(T < tm[:, None], 1, 2))
+    return {"n": n, "tau": tau, "tau_gen": tg, "tau_mem": tm, "region": region,
+            "labels": ["generation", "generalisation", "memorisation"],
+            "time_convention": TIME_CONVENTION}
+
+
+def _pointwise_reference_density(rf: RandomFeatures, lam, eps=None):
+    """Density from the per-point Levenberg–Marquardt solver (benchmarks and tests only)."""
+    S = rf._scale()
+    e = 1e-10 * S if eps is None else eps
+    q = solve_pointwise_lm(lam, e, rf._params, eps_start=10.0 * S)
+    return np.maximum(q.imag / np.pi, 0.0)
