@@ -163,7 +163,7 @@ def solve(x, eps_stops, P: SCParams, eps_start: float | None = None, *, first_st
 
 
 def solve_pointwise_lm(x, eps_final, P: SCParams, eps_start: float | None = None,
-                       factor: float = 0.2):
+                       factor: float = 0.5):
     """Reference solver: one point at a time, Levenberg–Marquardt with its own ε continuation."""
     from scipy.optimize import least_squares
 
@@ -183,7 +183,8 @@ def solve_pointwise_lm(x, eps_final, P: SCParams, eps_start: float | None = None
                 F1, G2, *_ = residual_and_jacobian(qq, rr, zc, P)
                 return np.array([F1[0].real, F1[0].imag, G2[0].real, G2[0].imag])
 
-            sol = least_squares(fun, u, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+            with np.errstate(all="ignore"):
+                sol = least_squares(fun, u, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
             u = sol.x
             if eps <= eps_final:
                 break
