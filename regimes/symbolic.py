@@ -67,6 +67,7 @@ __all__ = [
     "names",
     "python",
     "symbols",
+    "ALIASES",
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -526,13 +527,26 @@ def _f_rf_optimal_loss():
 # public API
 
 
+#: Conventional short names accepted by every function (after lower-casing).
+ALIASES = {
+    "t_s": "speciation_time", "ts": "speciation_time",
+    "t_c": "collapse_time", "tc": "collapse_time",
+    "delta_t": "delta", "f": "excess_entropy", "f_e": "excess_entropy",
+    "phi_integrand": "cloning_integrand", "phi_small_r": "cloning_probability_small_r",
+    "gamma_t": "noised_variance", "stieltjes": "mp_stieltjes",
+    "stieltjes_equation": "mp_stieltjes_equation",
+}
+
+
 def _entry(name) -> _Entry:
     if not isinstance(name, str):
         raise RegimesError(f"formula name must be a string, got {name!r}")
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = ALIASES.get(key, key)
     if key in _ENTRIES:
         return _ENTRIES[key]
-    close = difflib.get_close_matches(key, list(_ENTRIES), n=4, cutoff=0.5)
+    close = difflib.get_close_matches(key, list(_ENTRIES) + list(ALIASES), n=4, cutoff=0.5)
+    close = list(dict.fromkeys(ALIASES.get(c, c) for c in close))
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise RegimesError(
         f"formula name must be one of the names listed by regimes.symbolic.names() "

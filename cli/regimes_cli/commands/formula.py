@@ -1,0 +1,67 @@
+"""`regimes formula` — the closed forms as sympy expressions, LaTeX or Python source."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .._output import emit_json, print_table
+
+
+def formula(
+    name: Optional[str] = typer.Argument(None, help="Formula name (see --list)."),
+    list_: bool = typer.Option(False, "--list", "-l", help="List the formula names with one-line descriptions."),
+    latex: bool = typer.Option(False, "--latex", help="Print the LaTeX only."),
+    sympy_: bool = typer.Option(False, "--sympy", help="Print the sympy expression (srepr-free, parseable by sympy.sympify)."),
+    python: bool = typer.Option(False, "--python", help="Print the source of a plain-Python function."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Closed forms of regimes (SPEC §1–§4) as exact expressions; asymptotic forms are derived."""
+    from regimes import RegimesError
+    from regimes import symbolic as S
+
+    if list_:
+        if name is not None or latex or sympy_ or python:
+            raise RegimesError("--list takes no formula name and no --latex/--sympy/--python")
+        rows = [{"name": k, **{f: v for f, v in S.info(k).items() if f != "name"}}
+                for k in S.names()]
+        if json_out:
+            emit_json({"formulas": rows})
+            return
+        print_table("Formulas (regimes formula NAME [--latex | --sympy | --python])",
+                    [(r["name"], ", ".join(r["arguments"]), r["kind"], r["description"])
+                     for r in rows],
+                    columns=("name", "arguments (in order)", "kind", "description"),
+                    notes=["OU time t, Δ_t = 1 − e^(−2t), natural log, α = ln(n)/d"])
+        return
+    if name is None:
+        raise RegimesError("give a formula name, or --list to see them")
+    chosen = [flag for flag, on in (("--latex", latex), ("--sympy", sympy_), ("--python", python)) if on]
+    if len(chosen) > 1:
+        raise RegimesError(f"give at most one of --latex, --sympy, --python, got {' '.join(chosen)}")
+    meta = S.info(name)  # raises RegimesError with close matches
+    expr = S.formula(name)
+    if latex and not json_out:
+        typer.echo(S.latex(name))
+        return
+    if sympy_ and not json_out:
+        typer.echo(str(expr))
+        return
+    if python and not json_out:
+        typer.echo(S.python(name), nl=False)
+        return
+    if json_out:
+        emit_json({**meta, "sympy": str(expr), "latex": S.latex(name), "python": S.python(name)})
+        return
+    import sympy as sp
+
+    rows = [("name", meta["name"]), ("description", meta["description"]),
+            ("arguments (in order)", ", ".join(meta["arguments"])), ("kind", meta["kind"]),
+            ("reference", meta["reference"]), ("sympy", str(expr)), ("LaTeX", S.latex(name))]
+    print_table(f"Formula {meta['name']}", rows, columns=("field", "value"))
+    typer.echo(sp.pretty(expr, use_unicode=True))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("formula")(formula)

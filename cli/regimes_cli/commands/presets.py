@@ -1,0 +1,44 @@
+"""`regimes presets` — the dataset presets (n, d, reported Λ) with their references."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .._output import emit_json, print_table
+
+
+def presets(
+    name: Optional[str] = typer.Argument(None, help="Show one preset in full (name or alias)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Dataset presets usable as --preset NAME in times, collapse and speciation."""
+    from regimes.presets import get_preset, list_presets
+
+    conv = ("d = C·H·W is the dimension used for α = ln(n)/d and t_C; Λ (where reported) is "
+            "quoted from arXiv:2402.18491, not measured, and is the top eigenvalue of ONE colour "
+            "channel's covariance (eigenvalue_dim = H·W), pixels in [0,1] centred")
+    if name is not None:
+        p = get_preset(name)
+        if json_out:
+            emit_json({"preset": p.to_dict(), "convention": conv})
+            return
+        d = p.to_dict()
+        rows = [(k, ", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in d.items()]
+        print_table(f"Preset {p.name}", rows, columns=("field", "value"), notes=[conv])
+        return
+    items = list_presets()
+    if json_out:
+        emit_json({"presets": [p.to_dict() for p in items], "convention": conv})
+        return
+    rows = [(p.name, p.n, "×".join(map(str, p.shape)), p.d, p.eigenvalue, p.eigenvalue_dim,
+             p.reference.split(" (")[0]) for p in items]
+    print_table("Dataset presets", rows,
+                columns=("name", "n", "shape", "d", "Λ", "Λ's dim", "reference"),
+                notes=[conv, "— = not given (LSUN's n depends on the category; shape-only "
+                             "presets carry no Λ). `regimes presets NAME` shows the full record."])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("presets")(presets)
