@@ -12,6 +12,7 @@ import typer
 
 # One line per command module; add yours here.
 COMMAND_MODULES = [
+    "rmt",  # mp pdf|cdf|ppf|edges|moments|sample, spectrum, timescales
     "basic",  # speciation, collapse, schedule, times
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]

@@ -1,0 +1,191 @@
+"""`regimes mp ACTION`, `regimes spectrum`, `regimes timescales` — the random-matrix layer (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .._output import emit_json, print_table
+
+MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
+ACT_HELP = "Activation: tanh, relu or erf."
+
+
+def _floats(text: Optional[str], name: str):
+    from regimes import RegimesError
+
+    if text is None:
+        raise RegimesError(f"--{name} is required for this action (comma-separated numbers)")
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise RegimesError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+    if not vals:
+        raise RegimesError(f"--{name} must hold at least one number, got {text!r}")
+    return vals
+
+
+def mp(
+    action: str = typer.Argument(..., help="One of: pdf, cdf, ppf, edges, moments, sample."),
+    ratio: float = typer.Option(..., "--ratio", "-g", help="γ = M/N > 0."),
+    variance: float = typer.Option(1.0, "--variance", "-s", help="Entry variance σ² > 0."),
+    x: Optional[str] = typer.Option(None, "--x", help="pdf/cdf: comma-separated points (use --x=-1,2 for negatives)."),
+    q: Optional[str] = typer.Option(None, "--q", help="ppf: comma-separated probabilities."),
+    k: int = typer.Option(6, "--k", help="moments: highest order."),
+    size: int = typer.Option(10, "--size", help="sample: number of draws."),
+    seed: int = typer.Option(0, "--seed", help="sample: random seed."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Marchenko–Pastur law of S = YYᵀ/N, Y ∈ R^{M×N} with entry variance σ², γ = M/N."""
+    import numpy as np
+
+    from regimes import RegimesError
+    from regimes._validate import check_int
+    from regimes.rmt import MarchenkoPastur
+
+    act = action.strip().lower()
+    if act not in MP_ACTIONS:
+        raise RegimesError(f"action must be one of {', '.join(MP_ACTIONS)}, got {action!r}")
+    law = MarchenkoPastur(ratio, variance)
+    base = {"action": act, "ratio": law.ratio, "variance": law.variance,
+            "support": list(law.support), "atom": law.atom}
+    note = "pdf is the continuous part only; cdf/ppf/sample include the atom at 0 (mass max(0, 1 − 1/γ))"
+    if act in ("pdf", "cdf"):
+        xs = np.array(_floats(x, "x"))
+        vals = law.pdf(xs) if act == "pdf" else law.cdf(xs)
+        payload = {**base, "x": xs, act: np.atleast_1d(vals)}
+        rows = list(zip(xs.tolist(), np.atleast_1d(vals).tolist(), strict=True))
+        cols = ("x", act)
+    elif act == "ppf":
+        qs = np.array(_floats(q, "q"))
+        if np.any((qs < 0) | (qs > 1)):
+            raise RegimesError(f"--q must be probabilities in [0, 1], got {q!r}")
+        vals = np.atleast_1d(law.ppf(qs))
+        payload = {**base, "q": qs, "ppf": vals}
+        rows = list(zip(qs.tolist(), vals.tolist(), strict=True))
+        cols = ("q", "ppf")
+    elif act == "edges":
+        payload = {**base, "lower": law.support[0], "upper": law.support[1],
+                   "mean": law.mean, "var": law.var}
+        rows = [("λ_− = σ²(1 − √γ)²", law.support[0]), ("λ_+ = σ²(1 + √γ)²", law.support[1]),
+                ("atom at 0", law.atom), ("mean", law.mean), ("variance", law.var)]
+        cols = ("quantity", "value")
+    elif act == "moments":
+        k = check_int("k", k, ge=0, le=200)
+        moms = [law.moment(j) for j in range(k + 1)]
+        payload = {**base, "k": list(range(k + 1)), "moments": moms}
+        rows = [(j, m) for j, m in enumerate(moms)]
+        cols = ("k", "E x^k")
+    else:
+        size = check_int("size", size, ge=1, le=10**7)
+        seed = check_int("seed", seed, ge=0)
+        draws = np.atleast_1d(law.rvs(size, rng=seed))
+        payload = {**base, "seed": seed, "size": size, "sample": draws}
+        rows = [(i, v) for i, v in enumerate(draws.tolist()[:50])]
+        cols = ("i", "draw")
+    if json_out:
+        payload["notes"] = [note]
+        emit_json(payload)
+        return
+    print_table(f"Marchenko–Pastur γ = {law.ratio:g}, σ² = {law.variance:g}: {act}", rows,
+                columns=cols, notes=[note, f"support [{law.support[0]:.6g}, {law.support[1]:.6g}]"])
+
+
+def spectrum(
+    psi_p: float = typer.Option(..., "--psi-p", help="ψ_p = p/d (features over dimension)."),
+    psi_n: float = typer.Option(..., "--psi-n", help="ψ_n = n/d (training points over dimension)."),
+    t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
+    activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
+    points: Optional[int] = typer.Option(None, "--points", help="Also output the density on a grid of this many points."),
+    out: Optional[str] = typer.Option(None, "--out", help="Save a figure (density over a sampled U histogram); format from the suffix."),
+    d: int = typer.Option(100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sampled U for --out."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Spectrum of the random-features Gram matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ_gen, τ_mem."""
+    from regimes.rmt import RandomFeatures
+
+    rf = RandomFeatures(psi_p, psi_n, t, activation)
+    summ = rf.summary(points=points)
+    if out is not None:
+        from regimes.plot.spectra import plot_rf_density
+
+        fig = plot_rf_density(rf, d=d, rng=seed)
+        fig.savefig(out, dpi=120)
+        summ["figure"] = out
+    if json_out:
+        emit_json(summ)
+        return
+    c = summ["constants"]
+    rows = [("κ_1", c["kappa1"]), ("b_t", c["b_t"]), ("v_t²", c["v_t2"]), ("s_t²", c["s_t2"]),
+            ("μ*²", c["mu_star2"])]
+    for key, label in (("slow_bulk", "slow bulk ρ_1"), ("satellite", "satellite"),
+                       ("fast_bulk", "fast bulk ρ_2")):
+        b = summ[key]
+        if b is None:
+            rows.append((label, "none"))
+            continue
+        lo = b["leading_order"]
+        extra = (f" (leading order [{lo['edges'][0]:.4g}, {lo['edges'][1]:.4g}], "
+                 f"mass {lo['mass']:.4g})") if lo else ""
+        rows.append((label, f"[{b['edges'][0]:.6g}, {b['edges'][1]:.6g}], mass {b['mass']:.6g},"
+                            f" τ ∈ [{b['tau'][0]:.4g}, {b['tau'][1]:.4g}]{extra}"))
+    a = summ["atom"]
+    rows.append(("atom", "none" if a is None else f"at {a['location']:.6g}, mass {a['mass']:.6g}"))
+    rows += [("τ_gen ≈ 1/(2Δ_tκ_1²)", summ["tau_gen"]), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"]),
+             ("τ_mem/τ_gen", summ["tau_ratio"])]
+    notes = [summ["time_convention"]]
+    if out is not None:
+        notes.append(f"figure written to {out}")
+    print_table(f"Random-features spectrum (ψ_p = {psi_p:g}, ψ_n = {psi_n:g}, t = {t:g}, "
+                f"{rf.activation.name})", rows, notes=notes)
+
+
+def timescales(
+    n: float = typer.Option(..., "--n", help="Number of training points."),
+    d: float = typer.Option(..., "--d", help="Data dimension."),
+    p: float = typer.Option(..., "--p", help="Number of random features."),
+    t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
+    activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """How long can I train before memorising? τ_gen, τ_mem of the random-features model [WM]."""
+    from regimes import RegimesError
+    from regimes._validate import check_real
+    from regimes.rmt import RandomFeatures
+
+    n = check_real("n", n, gt=0)
+    d = check_real("d", d, gt=0)
+    p = check_real("p", p, gt=0)
+    rf = RandomFeatures(p / d, n / d, t, activation)
+    if not rf.constants.v_t2 > 0:
+        raise RegimesError("v_t² = 0 for this activation: no memorisation timescale")
+    tg, tm = rf.tau_gen, rf.tau_mem
+    answer = (f"train beyond τ_gen ≈ {tg:.4g} and stop well before τ_mem ≈ {tm:.4g} "
+              f"(a window of {tm / tg:.3g}×); τ_mem grows ∝ n")
+    if p <= n:
+        answer += ("; here p <= n (below the interpolation line p ≈ n) the RF model does not "
+                   "memorise even at long times, τ_mem is then only the slow-bulk timescale")
+    payload = {"n": n, "d": d, "p": p, "t": rf.t, "activation": rf.activation.name,
+               "psi_p": rf.psi_p, "psi_n": rf.psi_n, "delta_t": rf.delta_t,
+               "tau_gen": tg, "tau_mem": tm, "tau_ratio": tm / tg,
+               "steps_per_unit_tau_times_lr": d * d,
+               "answer": answer, "time_convention": rf.time_convention,
+               "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
+                         "memorisation crossover of the RF model is the interpolation line p ≈ n",
+                         "gradient descent with learning rate η on L: steps = τ·d²/η"]}
+    if json_out:
+        emit_json(payload)
+        return
+    rows = [("ψ_p = p/d", rf.psi_p), ("ψ_n = n/d", rf.psi_n), ("Δ_t", rf.delta_t),
+            ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm), ("τ_mem/τ_gen", tm / tg),
+            ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
+    print_table("Training timescales of the random-features score model", rows,
+                notes=[answer, rf.time_convention, *payload["notes"][:1]])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mp")(mp)
+    app.command("spectrum")(spectrum)
+    app.command("timescales")(timescales)
