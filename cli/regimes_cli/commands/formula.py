@@ -29,11 +29,15 @@ def formula(
         if json_out:
             emit_json({"formulas": rows})
             return
-        print_table("Formulas (regimes formula NAME [--latex | --sympy | --python])",
-                    [(r["name"], ", ".join(r["arguments"]), r["kind"], r["description"])
-                     for r in rows],
-                    columns=("name", "arguments (in order)", "kind", "description"),
-                    notes=["OU time t, Δ_t = 1 − e^(−2t), natural log, α = ln(n)/d"])
+        # plain aligned lines: a table would wrap the names on a narrow terminal
+        width = max(len(r["name"]) for r in rows)
+        typer.echo("Formulas: regimes formula NAME [--latex | --sympy | --python | --json]")
+        typer.echo("(OU time t, Δ_t = 1 − e^(−2t), natural log, α = ln(n)/d; arguments in "
+                   "lambdify order)")
+        for r in rows:
+            tag = "" if r["kind"] == "exact" else f" [{r['kind']}]"
+            typer.echo(f"  {r['name']:<{width}}  ({', '.join(r['arguments'])}){tag}  "
+                       f"{r['description']}")
         return
     if name is None:
         raise RegimesError("give a formula name, or --list to see them")

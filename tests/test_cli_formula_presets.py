@@ -1,0 +1,144 @@
+"""CLI: `regimes formula`, `regimes presets`, and `--preset` end to end in times/collapse/speciation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+# ---------------------------------------------------------------------------------------------
+# formula
+
+
+def test_formula_list(run_cli):
+    rc, out, err = run_cli("formula", "--list")
+    assert rc == 0, err
+    for name in ("collapse_time", "mp_stieltjes_equation", "tau_gen", "cloning_integrand"):
+        assert name in out
+
+
+def test_formula_list_json(run_cli):
+    import regimes.symbolic as S
+
+    rc, out, err = run_cli("formula", "--list", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert [f["name"] for f in body["formulas"]] == S.names()
+    row = next(f for f in body["formulas"] if f["name"] == "collapse_time")
+    assert row["arguments"] == ["n", "d", "variance"]
+    assert body["version"]
+
+
+def test_formula_latex_sympy_python(run_cli):
+    import sympy as sp
+
+    rc, out, _ = run_cli("formula", "collapse_time_small_alpha", "--latex")
+    assert rc == 0 and out.strip() == r"\frac{\log{\left(\frac{\sigma^{2}}{2 \alpha} \right)}}{2}"
+    rc, out, _ = run_cli("formula", "t_C", "--sympy")
+    assert rc == 0
+    expr = sp.sympify(out.strip())
+    # the printed expression, parsed back, evaluates to the SPEC reference value
+    val = float(expr.subs({"n": 20000, "d": 1024, "variance": 1}))
+    assert val == pytest.approx(1.977547, abs=6e-7)
+    rc, out, _ = run_cli("formula", "collapse_time", "--python")
+    assert rc == 0
+    ns: dict = {}
+    exec(out, ns)  # noqa: S102 - our own generated source
+    assert ns["collapse_time"](20000, 1024, 1.0) == pytest.approx(1.977547, abs=6e-7)
+
+
+def test_formula_default_and_json(run_cli):
+    rc, out, err = run_cli("formula", "speciation_time")
+    assert rc == 0, err
+    assert "speciation_time" in out and "eigenvalue" in out
+    rc, out, err = run_cli("formula", "mp-stieltjes-equation", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert body["name"] == "mp_stieltjes_equation" and body["kind"] == "equation"
+    assert body["arguments"] == ["m", "zeta", "ratio", "variance"]
+    assert body["sympy"].startswith("Eq(") and "=" in body["latex"]
+    assert "def mp_stieltjes_equation(m, zeta, ratio, variance)" in body["python"]
+
+
+def test_formula_errors(run_cli):
+    rc, out, err = run_cli("formula", "colapse_time")
+    assert rc == 2 and out == ""
+    assert "collapse_time" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = run_cli("formula")
+    assert rc == 2 and "--list" in err
+    rc, _, err = run_cli("formula", "delta", "--latex", "--python")
+    assert rc == 2 and "at most one" in err
+    rc, _, err = run_cli("formula", "delta", "--list")
+    assert rc == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# presets
+
+
+def test_presets_table_and_json(run_cli):
+    from regimes.presets import list_presets
+
+    rc, out, err = run_cli("presets")
+    assert rc == 0, err
+    for name in ("MNIST", "CIFAR-10", "LSUN64", "FFHQ256"):
+        assert name in out
+    rc, out, err = run_cli("presets", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert [p["name"] for p in body["presets"]] == [p.name for p in list_presets()]
+    cifar = next(p for p in body["presets"] if p["name"] == "CIFAR-10")
+    assert (cifar["n"], cifar["d"], cifar["eigenvalue"], cifar["eigenvalue_dim"]) == (
+        50000, 3072, 16.72, 1024)
+    assert "2402.18491" in cifar["reference"]
+    assert "one colour channel" in body["convention"].lower() or "ONE colour" in body["convention"]
+
+
+def test_presets_single(run_cli):
+    rc, out, err = run_cli("presets", "cifar_10", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["preset"]["name"] == "CIFAR-10"
+    rc, out, err = run_cli("presets", "celeba")
+    assert rc == 0 and "162770" in out
+    rc, out, err = run_cli("presets", "nope")
+    assert rc == 2 and "CIFAR-10" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# --preset end to end in the commands of basic.py
+
+
+def test_times_with_preset(run_cli):
+    rc, out, err = run_cli("times", "--preset", "CIFAR-10", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert body["preset"] == "CIFAR-10"
+    assert (body["n"], body["d"], body["eigenvalue"]) == (50000, 3072, 16.72)
+    assert body["t_S"] == pytest.approx(0.5 * math.log(16.72), rel=1e-14)
+    assert body["t_C"] == pytest.approx(0.5 * math.log1p(1.0 / math.expm1(2 * math.log(50000)
+                                                                           / 3072)), rel=1e-13)
+
+
+def test_collapse_and_speciation_with_preset(run_cli):
+    rc, out, err = run_cli("collapse", "--preset", "ffhq", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert (body["n"], body["d"]) == (70000, 3 * 256 * 256)
+    rc, out, err = run_cli("speciation", "--preset", "mnist", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["t_S"] == pytest.approx(0.5 * math.log(7.66), rel=1e-14)
+    # explicit options override the preset
+    rc, out, err = run_cli("collapse", "--preset", "cifar10", "--n", "1000", "--json")
+    assert rc == 0 and json.loads(out)["n"] == 1000
+
+
+def test_preset_without_the_needed_number_is_a_clear_error(run_cli):
+    rc, out, err = run_cli("speciation", "--preset", "FFHQ256")
+    assert rc == 2 and "eigenvalue" in err and "FFHQ256" in err
+    rc, out, err = run_cli("collapse", "--preset", "LSUN64")  # n depends on the category
+    assert rc == 2 and "--n" in err
+    rc, out, err = run_cli("collapse", "--preset", "LSUN64", "--n", "126227", "--json")
+    assert rc == 0 and json.loads(out)["d"] == 12288
+    rc, out, err = run_cli("times", "--preset", "no-such-set")
+    assert rc == 2 and "MNIST" in err
