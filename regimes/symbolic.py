@@ -498,6 +498,14 @@ def _f_rf_gen_hi():
     return S["mu2"] + S["kappa1"] ** 2 * (sp.sqrt(S["psi_p"]) + 1) ** 2
 
 
+@_register("rf_atom_mass",
+           "Random features: mass of the atom at s_t² for p > n + d, max(0, 1 − (ψ_n + 1)/ψ_p)",
+           ["psi_p", "psi_n"], reference="[WM]")
+def _f_rf_atom_mass():
+    # U is p×p of rank at most n + d: the remaining p − n − d eigenvalues sit at s_t²
+    return sp.Max(0, 1 - (S["psi_n"] + 1) / S["psi_p"])
+
+
 @_register("tau_lambda",
            "Random features: relaxation time of an eigen-direction of U, τ_λ = ψ_p/(2Δ_t λ)",
            ["t", "psi_p", "lam"], reference="[WM]")

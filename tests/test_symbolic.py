@@ -76,7 +76,7 @@ def test_every_formula_exports(name):
              "beta_min": 0.1, "beta_max": 20.0, "eigenvalue": 7.5, "n": 5000.0, "d": 64.0,
              "variance": 1.3, "alpha": 0.2, "separation": 0.8, "norm_m": 3.0, "r": 0.9, "z": 0.3,
              "x": 1.1, "ratio": 0.45, "zeta": 0.3 + 0.2j, "m": 0.1 + 0.7j, "psi_p": 2.0,
-             "psi_n": 5.0, "s2": 0.013, "v2": 0.0138, "mu2": 0.02, "kappa1": 0.6, "lam": 0.8}
+             "psi_n": 1.5, "s2": 0.013, "v2": 0.0138, "mu2": 0.02, "kappa1": 0.6, "lam": 0.8}
     vals = [point[a.name] for a in args]
     lam = sym.lambdify(name)
     assert_allclose(complex(fn(*vals)), complex(lam(*vals)), rtol=1e-12, atol=1e-300)
@@ -518,6 +518,30 @@ def test_tau_gen_and_tau_mem_are_tau_lambda_at_the_bulk_scales():
     assert tg == pytest.approx(1 / (2 * SCH.delta(0.1) * float(k1) ** 2), rel=1e-12)
     assert sym.lambdify("tau_mem")(0.1, 10.0, 0.01384145) == pytest.approx(
         10.0 / (2 * SCH.delta(0.1) * 0.01384145), rel=1e-12)
+
+
+@pytest.mark.parametrize("t, psi_p, psi_n", [(0.1, 3.0, 1.5), (0.5, 0.8, 4.0), (1.2, 6.0, 2.0)])
+def test_rf_against_regimes_rmt(t, psi_p, psi_n):
+    rmt = pytest.importorskip("regimes.rmt")
+    if not hasattr(rmt, "RandomFeatures"):
+        pytest.skip("regimes.rmt.RandomFeatures not available")
+    rf = rmt.RandomFeatures(psi_p, psi_n, t)  # tanh, Σ = I
+    c = rf.constants
+    lo = rf.leading_order
+    slow = (sym.lambdify("rf_memorisation_lower_edge")(c.s_t2, c.v_t2, psi_p, psi_n),
+            sym.lambdify("rf_memorisation_upper_edge")(c.s_t2, c.v_t2, psi_p, psi_n))
+    assert lo["slow"]["edges"] == pytest.approx(slow, rel=1e-12)
+    # fast bulk: our form uses μ*² = E[σ(Γz)²] − Γ²κ₁² and κ₁ (Σ = I, Γ_t = 1); regimes.rmt uses
+    # the Gaussian-equivalent s² + v² and a_t²e^{-2t} + b_t²: equal by the SPEC §4 identities,
+    # up to quadrature error (1e-9)
+    fast = (sym.lambdify("rf_generalisation_lower_edge")(c.mu_star2, c.kappa1, psi_p),
+            sym.lambdify("rf_generalisation_upper_edge")(c.mu_star2, c.kappa1, psi_p))
+    assert lo["fast"]["edges"] == pytest.approx(fast, rel=1e-9)
+    assert lo["atom"]["mass"] == pytest.approx(float(sym.lambdify("rf_atom_mass")(psi_p, psi_n)),
+                                               abs=1e-15)
+    assert rf.tau_gen == pytest.approx(sym.lambdify("tau_gen")(t, c.kappa1), rel=1e-9)
+    assert rf.tau_mem == pytest.approx(sym.lambdify("tau_mem")(t, psi_n, c.v_t2), rel=1e-12)
+    assert rf.tau(0.37) == pytest.approx(sym.lambdify("tau_lambda")(t, psi_p, 0.37), rel=1e-12)
 
 
 def test_rf_optimal_loss():
