@@ -360,7 +360,7 @@ class RandomFeatures:
         intervals = []
         start = None
         if ins[0]:
-            start = x[0]  # support touches the bottom of the grid
+            start = s2  # support reaches down to s_t² (hard edge, e.g. γ = 1)
         for e, up in zip(edges, rising, strict=True):
             if up:
                 start = e

@@ -1,0 +1,231 @@
+"""Random-features spectrum, constants, timescales and losses against independent oracles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.integrate import solve_ivp
+
+from regimes import RegimesError
+from regimes.rmt import MarchenkoPastur, RandomFeatures, memorisation_phase_diagram, training_regimes
+from regimes.rmt._sc_solver import SCParams
+from regimes.rmt.random_features import _pointwise_reference_density
+
+
+def test_constants_match_spec_reference_values():
+    # SPEC §4 reference values (tanh, σ_x² = 1)
+    c = RandomFeatures(4.0, 2.0, 0.1).constants
+    assert c.kappa1 == pytest.approx(0.60570551, abs=5e-9)
+    assert c.b_t == pytest.approx(0.25788352, abs=5e-9)
+    assert c.v_t2 == pytest.approx(0.01384145, abs=5e-9)
+    assert c.s_t2 == pytest.approx(0.01357387, abs=5e-9)
+    for t in (0.01, 0.5, 3.0):  # κ_1 does not depend on t when σ_x² = 1 (Γ_t = 1)
+        assert RandomFeatures(4.0, 2.0, t).constants.kappa1 == pytest.approx(0.60570551, abs=5e-9)
+
+
+def _check_identities(c, t):
+    delta = -math.expm1(-2 * t)
+    assert c.a_t == pytest.approx(c.kappa1, abs=1e-12)
+    assert c.b_t == pytest.approx(math.sqrt(delta) * c.kappa1, abs=1e-12)
+    assert c.s_t2 + c.v_t2 == pytest.approx(c.mu_star2, abs=1e-12)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu", "erf", np.sin])
+@pytest.mark.parametrize("t", [0.05, 0.4, 2.0])
+def test_stein_identities(act, t):
+    _check_identities(RandomFeatures(3.0, 1.0, t, act, data_spectrum=[0.5, 1.0, 2.5]).constants, t)
+
+
+@pytest.mark.parametrize("t", [0.1, 1.0])
+def test_relu_constants_against_arccosine_kernel(t):
+    # oracle: Cho & Saul arc-cosine kernel, E[relu(X)relu(X')] for Var = Γ², Cov = c:
+    #   Γ²/(2π)(sin θ + (π − θ) cos θ), cos θ = c/Γ²; E relu = Γ/√(2π); E relu² = Γ²/2; κ_1 = 1/2
+    sx2 = 1.7
+    c = RandomFeatures(2.0, 1.0, t, "relu", data_spectrum=[sx2]).constants
+    delta = -math.expm1(-2 * t)
+    cov = math.exp(-2 * t) * sx2
+    G2 = cov + delta
+    th = math.acos(cov / G2)
+    mu0 = math.sqrt(G2 / (2 * math.pi))
+    v2 = G2 / (2 * math.pi) * (math.sin(th) + (math.pi - th) * math.cos(th)) - mu0**2 - cov / 4
+    s2 = G2 / 2 - mu0**2 - cov / 4 - v2 - delta / 4
+    assert c.kappa1 == pytest.approx(0.5, abs=1e-13)
+    assert c.mu0 == pytest.approx(mu0, abs=1e-13)
+    assert c.v_t2 == pytest.approx(v2, abs=1e-12)
+    assert c.s_t2 == pytest.approx(s2, abs=1e-12)
+
+
+def test_erf_constants_against_arcsine_kernel():
+    # oracle: E[erf(X)erf(X')] = (2/π) arcsin(2c/(1 + 2Γ²)) (Williams 1997), κ_1 = (2/√π)/√(1+2Γ²)
+    t = 0.3
+    c = RandomFeatures(2.0, 1.0, t, "erf").constants
+    delta = -math.expm1(-2 * t)
+    cov = math.exp(-2 * t)
+    G2 = cov + delta
+    k1 = 2 / math.sqrt(math.pi) / math.sqrt(1 + 2 * G2)
+    v2 = 2 / math.pi * math.asin(2 * cov / (1 + 2 * G2)) - k1**2 * cov
+    m2 = 2 / math.pi * math.asin(2 * G2 / (1 + 2 * G2))
+    assert c.kappa1 == pytest.approx(k1, abs=1e-13)
+    assert c.v_t2 == pytest.approx(v2, abs=1e-12)
+    assert c.s_t2 == pytest.approx(m2 - k1**2 * cov - v2 - delta * k1**2, abs=1e-12)
+
+
+@pytest.mark.parametrize("psi_p", [0.3, 1.0, 4.0])
+def test_marchenko_pastur_reduction(psi_p):
+    P = SCParams(psi_p=psi_p, psi_n=2.0, A2=0.0, v2=0.0, b2=1.0, s2=0.0,
+                 lam=np.array([1.0]), w=np.array([1.0]))
+    rf = RandomFeatures._from_params(P)
+    mp = MarchenkoPastur(psi_p)
+    lo, hi = mp.support
+    x = np.linspace(lo, hi, 60)[1:-1]
+    assert_allclose(rf.density(x), mp.pdf(x), rtol=1e-6, atol=1e-8)
+    (blo, bhi) = rf.bulks["fast"].edges
+    assert blo == pytest.approx(lo, rel=1e-6, abs=1e-5)  # grid starts 1e-7·scale above s_t²
+    assert bhi == pytest.approx(hi, rel=1e-6)
+    assert rf.bulks["continuous_mass"] == pytest.approx(mp.continuous_mass, rel=1e-6)
+
+
+def _clusters(ev, bulk):
+    lo, hi = bulk.edges
+    ev = ev[ev > lo / 1.15]
+    return ev[ev < hi * 1.15]
+
+
+def test_edges_and_masses_against_sampled_U():
+    rf = RandomFeatures(8.0, 2.0, 0.1)
+    b = rf.bulks
+    d = 200
+    ev = np.linalg.eigvalsh(rf.sample_U(d, rng=1))
+    p = ev.size
+    for key in ("slow", "fast"):
+        emp = _clusters(ev[ev > b["atom"]["location"] + 1e-8], b[key])
+        # extreme eigenvalues sit within O(d^{-2/3}) of the edges: a few per cent here
+        assert emp.min() == pytest.approx(b[key].edges[0], rel=0.05)
+        assert emp.max() == pytest.approx(b[key].edges[1], rel=0.05)
+        assert emp.size / p == pytest.approx(b[key].mass, abs=2.0 / p)
+    atom = np.sum(np.abs(ev - b["atom"]["location"]) < 1e-8)
+    assert atom / p == pytest.approx(b["atom"]["mass"], abs=1.0 / p)
+
+
+def test_satellite_found_and_counts():
+    rf = RandomFeatures(30.0, 3.0, 0.1)
+    b = rf.bulks
+    assert b["satellite"] is not None
+    d = 40
+    ev = np.linalg.eigvalsh(rf.sample_U(d, rng=2))
+    p = ev.size
+    for key in ("satellite", "slow", "fast"):
+        lo, hi = b[key].edges
+        frac = np.mean((ev > lo * 0.9) & (ev < hi * 1.1))
+        assert frac == pytest.approx(b[key].mass, abs=3.0 / p)
+    # satellite + slow hold the n eigenvalues, fast the d ones
+    assert b["satellite"].mass + b["slow"].mass == pytest.approx(rf.psi_n / rf.psi_p, rel=1e-4)
+    assert b["fast"].mass == pytest.approx(1 / rf.psi_p, rel=1e-4)
+
+
+def test_stieltjes_against_sampled_U():
+    rf = RandomFeatures(4.0, 2.0, 0.3, data_spectrum=([0.5, 2.0], [0.5, 0.5]))
+    z = np.array([0.5 + 0.3j, 2.0 + 0.5j, 0.05 + 0.05j])
+    ev = np.linalg.eigvalsh(rf.sample_U(150, rng=3))
+    emp = np.mean(1.0 / (ev[:, None] - z[None, :]), axis=0)
+    assert_allclose(rf.stieltjes(z), emp, rtol=0.03)
+
+
+def test_leading_order_edges_approached():
+    errs = []
+    for scale in (1.0, 4.0, 16.0):
+        rf = RandomFeatures(4.0 * scale, 2.0 * scale, 0.1)
+        s = rf.bulks["slow"]
+        lo_lead, hi_lead = s.leading_edges
+        errs.append(abs(s.edges[1] - hi_lead) / hi_lead)
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 0.1
+
+
+def test_vectorised_solver_matches_pointwise_lm():
+    rf = RandomFeatures(8.0, 2.0, 0.1)
+    lam = rf.density_grid(400)[::37]
+    ref = _pointwise_reference_density(rf, lam)
+    rho = rf.density(lam)
+    m = ref > 1e-3
+    assert m.sum() >= 5
+    assert_allclose(rho[m], ref[m], rtol=1e-6)
+
+
+def test_loss_curves_against_integrated_gradient_flow():
+    rf = RandomFeatures(3.0, 1.5, 0.4)
+    inst = rf.sample_instance(6, rng=4)
+    U, V, Up, Vp = inst.U, inst.V, inst.U_pop, inst.V_pop
+    p, d = V.shape
+    delta = rf.delta_t
+    psi = p / d
+
+    def rhs(_, y):
+        B = y.reshape(d, p)
+        return (-(2 * delta / psi) * B @ U - (2 * math.sqrt(delta) / psi) * V.T).ravel()
+
+    taus = np.array([0.0, 1.0, 5.0, 30.0, 200.0])
+    sol = solve_ivp(rhs, (0, taus[-1]), np.zeros(d * p), t_eval=taus, rtol=1e-11, atol=1e-13,
+                    method="DOP853")
+    direct_train, direct_test = [], []
+    for k in range(taus.size):
+        B = sol.y[:, k].reshape(d, p)
+        # SPEC §4 loss L = 1 + (Δ/d)Tr(BᵀBU) + (2√Δ/d)Tr(BV), population for the test loss
+        direct_train.append(1 + delta / d * np.trace(B.T @ B @ U) + 2 * math.sqrt(delta) / d * np.trace(B @ V))
+        direct_test.append(1 + delta / d * np.trace(B.T @ B @ Up) + 2 * math.sqrt(delta) / d * np.trace(B @ Vp))
+    curves = inst.loss_curves(taus)
+    assert_allclose(curves["train"], direct_train, rtol=1e-8)
+    assert_allclose(curves["test"], direct_test, rtol=1e-8)
+    assert_allclose(curves["gen"], np.array(direct_test) - np.array(direct_train), atol=1e-8)
+
+
+def test_timescales_leading_order():
+    rf = RandomFeatures(8.0, 2.0, 0.1)
+    c = rf.constants
+    assert rf.tau_gen == pytest.approx(1 / (2 * c.delta_t * c.kappa1**2), rel=1e-12)
+    assert rf.tau_mem == pytest.approx(2.0 / (2 * c.delta_t * c.v_t2), rel=1e-12)
+    # bulk τ ranges bracket the leading-order timescales
+    f, s = rf.bulks["fast"], rf.bulks["slow"]
+    assert f.tau[0] < rf.tau_gen < f.tau[1]
+    assert s.tau[0] < rf.tau_mem < s.tau[1]
+    assert rf.tau(2.0) == pytest.approx(8.0 / (2 * c.delta_t * 2.0))
+
+
+def test_phase_diagram_and_regimes():
+    pd = memorisation_phase_diagram([1.0, 4.0], [2.0, 8.0], 0.1, d=8, rng=0)
+    assert pd["tau_ratio"].shape == (2, 2)
+    assert np.all(pd["tau_ratio"][1] > pd["tau_ratio"][0])  # τ_mem/τ_gen ∝ ψ_n
+    # long-time gap: overparametrised p > n memorises (gap > 0)
+    assert pd["gap"][0, 1] > 0
+    reg = training_regimes([100, 1000], [1.0, 50.0, 1e5], d=50, p=400, t=0.1)
+    assert reg["region"].tolist() == [[0, 1, 2], [0, 1, 2]]
+    assert reg["tau_mem"][1] == pytest.approx(10 * reg["tau_mem"][0])
+
+
+def test_bad_input():
+    for kw, name in (({"psi_p": 0}, "psi_p"), ({"psi_n": -1}, "psi_n"), ({"t": 0}, "t")):
+        args = {"psi_p": 2.0, "psi_n": 1.0, "t": 0.1, **kw}
+        with pytest.raises(RegimesError, match=name):
+            RandomFeatures(**args)
+    with pytest.raises(RegimesError, match="activation"):
+        RandomFeatures(2, 1, 0.1, "swish")
+    with pytest.raises(RegimesError, match="data_spectrum"):
+        RandomFeatures(2, 1, 0.1, data_spectrum=[1.0, -2.0])
+
+
+def test_same_seed_same_bits():
+    rf = RandomFeatures(2.0, 1.0, 0.2)
+    assert np.array_equal(rf.sample_U(20, rng=5), rf.sample_U(20, rng=5))
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, regimes.rmt; bad = [m for m in ('matplotlib', 'sympy', 'typer', 'rich') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
