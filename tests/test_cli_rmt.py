@@ -1,0 +1,73 @@
+"""CLI of the random-matrix layer, run in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from regimes_cli.main import main
+
+
+def _json(capsys, args):
+    rc = main(args + ["--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    return json.loads(out)
+
+
+def test_mp_edges_and_actions(capsys):
+    res = _json(capsys, ["mp", "edges", "--ratio", "4"])
+    assert res["support"] == pytest.approx([1.0, 9.0])  # SPEC §4 example
+    assert res["atom"] == pytest.approx(0.75)
+    res = _json(capsys, ["mp", "cdf", "--ratio", "0.25", "--x=0.1,2.25"])
+    assert res["cdf"] == pytest.approx([0.0, 1.0])
+    res = _json(capsys, ["mp", "ppf", "--ratio", "4", "--q", "0.5,1"])
+    assert res["ppf"] == pytest.approx([0.0, 9.0])
+    res = _json(capsys, ["mp", "moments", "--ratio", "2", "--variance", "3", "--k", "2"])
+    assert res["moments"] == pytest.approx([1.0, 3.0, 27.0])  # σ⁴(1 + γ) = 27
+    a = _json(capsys, ["mp", "sample", "--ratio", "0.5", "--size", "5", "--seed", "1"])
+    b = _json(capsys, ["mp", "sample", "--ratio", "0.5", "--size", "5", "--seed", "1"])
+    assert a["sample"] == b["sample"] and len(a["sample"]) == 5
+    rc = main(["mp", "pdf", "--ratio", "1", "--x", "1,2"])
+    assert rc == 0 and "pdf" in capsys.readouterr().out
+
+
+def test_spectrum_json_contract(capsys, tmp_path):
+    fig = tmp_path / "fig.png"
+    res = _json(capsys, ["spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--points", "50",
+                         "--out", str(fig), "--d", "30"])
+    assert set(res["constants"]) >= {"kappa1", "b_t", "v_t2", "s_t2"}
+    assert res["constants"]["kappa1"] == pytest.approx(0.60570551, abs=1e-8)
+    for key in ("slow_bulk", "fast_bulk"):
+        assert len(res[key]["edges"]) == 2 and len(res[key]["tau"]) == 2 and res[key]["mass"] > 0
+    assert res["satellite"] is None
+    assert res["atom"]["mass"] == pytest.approx(0.625)
+    assert res["tau_gen"] > 0 and res["tau_mem"] > res["tau_gen"]
+    assert len(res["lambda"]) == 50 and len(res["density"]) == 50
+    assert fig.exists() and fig.stat().st_size > 1000
+
+
+def test_timescales(capsys):
+    res = _json(capsys, ["timescales", "--n", "200", "--d", "100", "--p", "800", "--t", "0.1"])
+    assert res["psi_n"] == 2.0 and res["psi_p"] == 8.0
+    assert res["tau_mem"] / res["tau_gen"] == pytest.approx(res["tau_ratio"])
+    assert "d²∇" in res["time_convention"] or "d^2" in res["time_convention"]
+    rc = main(["timescales", "--n", "200", "--d", "100", "--p", "800", "--t", "0.1"])
+    assert rc == 0 and "τ_mem" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, word", [
+    (["spectrum", "--psi-p", "0", "--psi-n", "2", "--t", "0.1"], "psi_p"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "-1", "--t", "0.1"], "psi_n"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "0"], "t must"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "1", "--activation", "gelu"], "activation"),
+    (["mp", "pdf", "--ratio", "0", "--x", "1"], "ratio"),
+    (["mp", "bogus", "--ratio", "1"], "action"),
+    (["timescales", "--n", "0", "--d", "10", "--p", "20", "--t", "0.1"], "n must"),
+])
+def test_bad_input_exit_2(capsys, args, word):
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert word in err and err.count("\n") == 1
