@@ -67,6 +67,7 @@ __all__ = [
     "names",
     "python",
     "symbols",
+    "to_latex",
     "ALIASES",
 ]
 
@@ -159,12 +160,14 @@ def _register(name, description, args, kind="exact", reference="[DR]"):
 # --- §1 time and schedules ---------------------------------------------------------------------
 
 
-@_register("delta", "Noise variance of the OU process, Δ_t = 1 − e^{−2t}", ["t"], reference="SPEC §1")
+@_register("delta", "Noise variance of the OU process, Δ_t = 1 − e^{−2t}", ["t"],
+           reference="SPEC §1")
 def _f_delta():
     return _delta(S["t"])
 
 
-@_register("alpha_bar", "VP/DDPM signal fraction ᾱ = e^{−2t} at OU time t", ["t"], reference="SPEC §1")
+@_register("alpha_bar", "VP/DDPM signal fraction ᾱ = e^{−2t} at OU time t", ["t"],
+           reference="SPEC §1")
 def _f_alpha_bar():
     return sp.exp(-2 * S["t"])
 
@@ -366,7 +369,8 @@ def _f_collapse_time():
     return sp.log(sp.powsimp(_tc_of_alpha(_f_alpha(), S["variance"]), force=True)) / 2
 
 
-@_register("collapse_time_from_alpha", "Gaussian data: t_C = ½ ln(1 + σ²/(e^{2α} − 1)) in terms of α",
+@_register("collapse_time_from_alpha",
+           "Gaussian data: t_C = ½ ln(1 + σ²/(e^{2α} − 1)) in terms of α",
            ["alpha", "variance"])
 def _f_collapse_time_from_alpha():
     return sp.log(_tc_of_alpha(S["alpha"], S["variance"])) / 2
@@ -471,14 +475,16 @@ def _f_mp_stieltjes():
 
 
 @_register("rf_memorisation_lower_edge",
-           "Random features: leading-order lower edge of the slow bulk, s_t² + v_t²(1 − √(ψ_p/ψ_n))²",
+           "Random features: leading-order lower edge of the slow bulk, "
+           "s_t² + v_t²(1 − √(ψ_p/ψ_n))²",
            ["s2", "v2", "psi_p", "psi_n"], reference="[WM]")
 def _f_rf_mem_lo():
     return S["s2"] + S["v2"] * (1 - sp.sqrt(S["psi_p"] / S["psi_n"])) ** 2
 
 
 @_register("rf_memorisation_upper_edge",
-           "Random features: leading-order upper edge of the slow bulk, s_t² + v_t²(1 + √(ψ_p/ψ_n))²",
+           "Random features: leading-order upper edge of the slow bulk, "
+           "s_t² + v_t²(1 + √(ψ_p/ψ_n))²",
            ["s2", "v2", "psi_p", "psi_n"], reference="[WM]")
 def _f_rf_mem_hi():
     return S["s2"] + S["v2"] * (1 + sp.sqrt(S["psi_p"] / S["psi_n"])) ** 2
@@ -629,6 +635,14 @@ def latex(name: str) -> str:
     """LaTeX of the formula (``lhs = rhs`` for equations), with the conventional symbol names."""
     e = _entry(name)
     expr = formula(e.name)
+    return sp.latex(expr, symbol_names=_LATEX_NAMES)
+
+
+def to_latex(expr) -> str:
+    """LaTeX of any sympy expression built from these symbols, with their conventional names.
+
+    Use it for expressions derived from :func:`formula` (derivatives, solutions, series).
+    """
     return sp.latex(expr, symbol_names=_LATEX_NAMES)
 
 

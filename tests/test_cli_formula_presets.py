@@ -1,4 +1,4 @@
-"""CLI: `regimes formula`, `regimes presets`, and `--preset` end to end in times/collapse/speciation."""
+"""CLI: `regimes formula`, `regimes presets`, and `--preset` end to end in basic.py's commands."""
 
 from __future__ import annotations
 

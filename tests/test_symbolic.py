@@ -45,7 +45,8 @@ def test_catalogue_is_complete_and_described():
     desc = sym.describe()
     assert names == list(desc)
     assert len(names) == len(set(names)) >= 40
-    for required in ["delta", "alpha_bar", "time_from_alpha_bar", "edm_sigma", "time_from_edm_sigma",
+    for required in ["delta", "alpha_bar", "time_from_alpha_bar", "edm_sigma",
+                     "time_from_edm_sigma",
                      "logsnr", "time_from_logsnr", "flow_tau", "time_from_flow_tau",
                      "time_from_vp_sde", "vp_sde_from_time", "speciation_time", "collapse_time",
                      "excess_entropy", "collapse_time_small_alpha", "collapse_time_large_alpha",
@@ -207,7 +208,7 @@ def test_mixture_speciation_and_large_d():
         "mixture_speciation_time_large_d")
     errs = [abs(f_ex(d, 0.8, 1.0) - f_as(d, 0.8)) for d in (1e2, 1e4, 1e6)]
     assert errs[0] > errs[1] > errs[2]
-    for d, e in zip((1e2, 1e4, 1e6), errs):
+    for d, e in zip((1e2, 1e4, 1e6), errs, strict=True):
         assert e == pytest.approx(0.5 * math.log1p(1.0 / (d * 0.64)), rel=1e-8)
 
 
@@ -253,7 +254,7 @@ def test_cloning_small_r_series_is_derived_and_correct():
     ratios = []
     for r in (0.2, 0.1, 0.05):
         with mpmath.workdps(40):
-            phi = mpmath.quad(lambda z: f(z, r), [-mpmath.inf, 0, mpmath.inf])
+            phi = mpmath.quad(lambda z, r=r: f(z, r), [-mpmath.inf, 0, mpmath.inf])
         err = float(phi) - series(r)
         ratios.append(err / r**6)
         assert abs(float(phi) - 0.5 - r * r / 2) > 0.4 * r**4  # the r⁴ term is really there
@@ -282,7 +283,8 @@ def test_collapse_time_numpy_and_mpmath():
     assert_allclose(C.collapse_time(n[ok], d[ok], v[ok]),
                     sym.lambdify("collapse_time")(n[ok], d[ok], v[ok]), rtol=1e-10)
     # everywhere (α down to 1e-12) against 50-digit evaluation of the symbolic form: rtol 1e-13
-    for ni, di, vi in list(zip(n, d, v))[:40] + [(20000.0, 1024.0, 1.0), (10.0, 1e10, 1.0)]:
+    cases = list(zip(n, d, v, strict=True))[:40] + [(20000.0, 1024.0, 1.0), (10.0, 1e10, 1.0)]
+    for ni, di, vi in cases:
         ref = float(mp_eval("collapse_time", ni, di, vi))
         assert C.collapse_time(ni, di, vi) == pytest.approx(ref, rel=1e-13)
     for ai in [1e-9, 1e-3, 0.01, 0.1, 1.0, 5.0, 50.0]:
@@ -306,7 +308,7 @@ def test_excess_entropy():
                     rtol=1e-10, atol=1e-13)
     # t_C is the zero of f: f(t_C) = 0 and f > 0 just above it
     f = sym.lambdify("excess_entropy")
-    for ni, di, vi in zip(n[:10], d[:10], v[:10]):
+    for ni, di, vi in zip(n[:10], d[:10], v[:10], strict=True):
         tc = C.collapse_time(ni, di, vi)
         assert f(tc * (1 - 1e-9), ni, di, vi) == 0.0
         assert f(tc * (1 + 1e-6) + 1e-12, ni, di, vi) > 0.0
@@ -410,7 +412,7 @@ def test_mp_stieltjes_branch_and_equation():
         assert np.all(mz.imag > 0)  # Herglotz: Im m > 0 for Im z > 0
         assert_allclose(resid(mz, z, g, v), 0, atol=1e-9 * (1 + np.abs(z)).max())
         # independent: the root of the quadratic with Im m > 0, found by numpy.roots
-        for zi, mi in zip(z[:10], mz[:10]):
+        for zi, mi in zip(z[:10], mz[:10], strict=True):
             roots = np.roots([v * g * zi, zi - v * (1 - g), 1.0])
             good = roots[np.argmax(roots.imag)]
             assert mi == pytest.approx(good, rel=1e-9)

@@ -129,7 +129,8 @@ def _parse(entry: dict, where: str) -> Preset:
     shape = tuple(entry["shape"])
     if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0
                               for s in shape):
-        raise RegimesError(f"{where}: shape must be three positive integers, got {entry['shape']!r}")
+        raise RegimesError(
+            f"{where}: shape must be three positive integers, got {entry['shape']!r}")
     d = pos_int("d")
     if shape[0] * shape[1] * shape[2] != d:
         raise RegimesError(f"{where}: d={d} is not C*H*W for shape {shape}")
@@ -138,7 +139,8 @@ def _parse(entry: dict, where: str) -> Preset:
         raise RegimesError(f"{where}: eigenvalue must be a positive number or null, got {lam!r}")
     edim = pos_int("eigenvalue_dim", allow_none=True)
     if (lam is None) != (edim is None) or (lam is None) != (entry["units"] is None):
-        raise RegimesError(f"{where}: eigenvalue, eigenvalue_dim and units must be all set or all null")
+        raise RegimesError(
+            f"{where}: eigenvalue, eigenvalue_dim and units must be all set or all null")
     return Preset(
         name=str(entry["name"]), aliases=tuple(str(a) for a in entry["aliases"]),
         n=pos_int("n", allow_none=True), n_note=str(entry["n_note"]), shape=shape, d=d,

@@ -11,10 +11,13 @@ from .._output import emit_json, print_table
 
 def formula(
     name: Optional[str] = typer.Argument(None, help="Formula name (see --list)."),
-    list_: bool = typer.Option(False, "--list", "-l", help="List the formula names with one-line descriptions."),
+    list_: bool = typer.Option(False, "--list", "-l",
+                               help="List the formula names with one-line descriptions."),
     latex: bool = typer.Option(False, "--latex", help="Print the LaTeX only."),
-    sympy_: bool = typer.Option(False, "--sympy", help="Print the sympy expression (srepr-free, parseable by sympy.sympify)."),
-    python: bool = typer.Option(False, "--python", help="Print the source of a plain-Python function."),
+    sympy_: bool = typer.Option(False, "--sympy",
+                                help="Print the sympy expression (parseable by sympy.sympify)."),
+    python: bool = typer.Option(False, "--python",
+                                help="Print the source of a plain-Python function."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Closed forms of regimes (SPEC §1–§4) as exact expressions; asymptotic forms are derived."""
@@ -41,9 +44,11 @@ def formula(
         return
     if name is None:
         raise RegimesError("give a formula name, or --list to see them")
-    chosen = [flag for flag, on in (("--latex", latex), ("--sympy", sympy_), ("--python", python)) if on]
+    flags = (("--latex", latex), ("--sympy", sympy_), ("--python", python))
+    chosen = [flag for flag, on in flags if on]
     if len(chosen) > 1:
-        raise RegimesError(f"give at most one of --latex, --sympy, --python, got {' '.join(chosen)}")
+        raise RegimesError(
+            f"give at most one of --latex, --sympy, --python, got {' '.join(chosen)}")
     meta = S.info(name)  # raises RegimesError with close matches
     expr = S.formula(name)
     if latex and not json_out:
