@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from regimes_cli.main import main
 
 
@@ -35,8 +34,8 @@ def test_mp_edges_and_actions(capsys):
 
 def test_spectrum_json_contract(capsys, tmp_path):
     fig = tmp_path / "fig.png"
-    res = _json(capsys, ["spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--points", "50",
-                         "--out", str(fig), "--d", "30"])
+    res = _json(capsys, ["spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1",
+                         "--points", "50", "--out", str(fig), "--d", "30"])
     assert set(res["constants"]) >= {"kappa1", "b_t", "v_t2", "s_t2"}
     assert res["constants"]["kappa1"] == pytest.approx(0.60570551, abs=1e-8)
     for key in ("slow_bulk", "fast_bulk"):
@@ -61,7 +60,8 @@ def test_timescales(capsys):
     (["spectrum", "--psi-p", "0", "--psi-n", "2", "--t", "0.1"], "psi_p"),
     (["spectrum", "--psi-p", "2", "--psi-n", "-1", "--t", "0.1"], "psi_n"),
     (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "0"], "t must"),
-    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "1", "--activation", "gelu"], "activation"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "1", "--activation", "gelu"],
+     "activation"),
     (["mp", "pdf", "--ratio", "0", "--x", "1"], "ratio"),
     (["mp", "bogus", "--ratio", "1"], "action"),
     (["timescales", "--n", "0", "--d", "10", "--p", "20", "--t", "0.1"], "n must"),

@@ -113,7 +113,7 @@ def test_moments_against_quadrature_of_cdf():
     lo, hi = mp.support
     mpm.mp.dps = 25
     for k in (1, 3, 5):
-        val = mpm.quad(lambda u: u**k * float(mp.pdf(float(u))), [lo, (lo + hi) / 2, hi])
+        val = mpm.quad(lambda u, k=k: u**k * float(mp.pdf(float(u))), [lo, (lo + hi) / 2, hi])
         assert float(val) == pytest.approx(mp.moment(k), rel=1e-6)
 
 
@@ -148,7 +148,7 @@ def test_stieltjes_branch_everywhere():
         x = np.array([lo - 0.5, hi + 0.7]) if lo > 0.5 else np.array([-0.5, hi + 0.7])
         mpm.mp.dps = 20
         for xi in x:
-            ref = mpm.quad(lambda u: float(mp.pdf(float(u))) / (float(u) - xi),
+            ref = mpm.quad(lambda u, mp=mp, xi=xi: float(mp.pdf(float(u))) / (float(u) - xi),
                            [lo, (lo + hi) / 2, hi])
             ref += -mp.atom / xi if mp.atom else 0
             assert mp.stieltjes(xi).real == pytest.approx(float(ref), rel=1e-6)

@@ -10,7 +10,12 @@ from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
 from regimes import RegimesError
-from regimes.rmt import MarchenkoPastur, RandomFeatures, memorisation_phase_diagram, training_regimes
+from regimes.rmt import (
+    MarchenkoPastur,
+    RandomFeatures,
+    memorisation_phase_diagram,
+    training_regimes,
+)
 from regimes.rmt._sc_solver import SCParams
 from regimes.rmt.random_features import _pointwise_reference_density
 
@@ -174,8 +179,9 @@ def test_loss_curves_against_integrated_gradient_flow():
     for k in range(taus.size):
         B = sol.y[:, k].reshape(d, p)
         # SPEC §4 loss L = 1 + (Δ/d)Tr(BᵀBU) + (2√Δ/d)Tr(BV), population for the test loss
-        direct_train.append(1 + delta / d * np.trace(B.T @ B @ U) + 2 * math.sqrt(delta) / d * np.trace(B @ V))
-        direct_test.append(1 + delta / d * np.trace(B.T @ B @ Up) + 2 * math.sqrt(delta) / d * np.trace(B @ Vp))
+        sd = 2 * math.sqrt(delta) / d
+        direct_train.append(1 + delta / d * np.trace(B.T @ B @ U) + sd * np.trace(B @ V))
+        direct_test.append(1 + delta / d * np.trace(B.T @ B @ Up) + sd * np.trace(B @ Vp))
     curves = inst.loss_curves(taus)
     assert_allclose(curves["train"], direct_train, rtol=1e-8)
     assert_allclose(curves["test"], direct_test, rtol=1e-8)

@@ -1,4 +1,4 @@
-"""`regimes mp ACTION`, `regimes spectrum`, `regimes timescales` — the random-matrix layer (SPEC §4)."""
+"""`regimes mp ACTION`, `regimes spectrum`, `regimes timescales` — random matrices (SPEC §4)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def mp(
     action: str = typer.Argument(..., help="One of: pdf, cdf, ppf, edges, moments, sample."),
     ratio: float = typer.Option(..., "--ratio", "-g", help="γ = M/N > 0."),
     variance: float = typer.Option(1.0, "--variance", "-s", help="Entry variance σ² > 0."),
-    x: Optional[str] = typer.Option(None, "--x", help="pdf/cdf: comma-separated points (use --x=-1,2 for negatives)."),
+    x: Optional[str] = typer.Option(
+        None, "--x", help="pdf/cdf: comma-separated points (use --x=-1,2 for negatives)."),
     q: Optional[str] = typer.Option(None, "--q", help="ppf: comma-separated probabilities."),
     k: int = typer.Option(6, "--k", help="moments: highest order."),
     size: int = typer.Option(10, "--size", help="sample: number of draws."),
@@ -50,7 +51,8 @@ def mp(
     law = MarchenkoPastur(ratio, variance)
     base = {"action": act, "ratio": law.ratio, "variance": law.variance,
             "support": list(law.support), "atom": law.atom}
-    note = "pdf is the continuous part only; cdf/ppf/sample include the atom at 0 (mass max(0, 1 − 1/γ))"
+    note = ("pdf is the continuous part only; cdf/ppf/sample include the atom at 0 "
+            "(mass max(0, 1 − 1/γ))")
     if act in ("pdf", "cdf"):
         xs = np.array(_floats(x, "x"))
         vals = law.pdf(xs) if act == "pdf" else law.cdf(xs)
@@ -97,13 +99,17 @@ def spectrum(
     psi_n: float = typer.Option(..., "--psi-n", help="ψ_n = n/d (training points over dimension)."),
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
-    points: Optional[int] = typer.Option(None, "--points", help="Also output the density on a grid of this many points."),
-    out: Optional[str] = typer.Option(None, "--out", help="Save a figure (density over a sampled U histogram); format from the suffix."),
-    d: int = typer.Option(100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out."),
+    points: Optional[int] = typer.Option(
+        None, "--points", help="Also output the density on a grid of this many points."),
+    out: Optional[str] = typer.Option(
+        None, "--out",
+        help="Save a figure (density over a sampled U histogram); format from the suffix."),
+    d: int = typer.Option(
+        100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled U for --out."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Spectrum of the random-features Gram matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ_gen, τ_mem."""
+    """Spectrum of the random-features matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ."""
     from regimes.rmt import RandomFeatures
 
     rf = RandomFeatures(psi_p, psi_n, t, activation)
@@ -133,7 +139,8 @@ def spectrum(
                             f" τ ∈ [{b['tau'][0]:.4g}, {b['tau'][1]:.4g}]{extra}"))
     a = summ["atom"]
     rows.append(("atom", "none" if a is None else f"at {a['location']:.6g}, mass {a['mass']:.6g}"))
-    rows += [("τ_gen ≈ 1/(2Δ_tκ_1²)", summ["tau_gen"]), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"]),
+    rows += [("τ_gen ≈ 1/(2Δ_tκ_1²)", summ["tau_gen"]),
+             ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"]),
              ("τ_mem/τ_gen", summ["tau_ratio"])]
     notes = [summ["time_convention"]]
     if out is not None:
