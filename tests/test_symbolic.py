@@ -106,6 +106,8 @@ def test_import_regimes_does_not_import_sympy():
 
 
 def test_latex_uses_conventional_symbols():
+    assert sym.to_latex(sp.diff(sym.formula("speciation_time"), sym.S["eigenvalue"])) == (
+        r"\frac{1}{2 \Lambda}")
     assert r"\Lambda" in sym.latex("speciation_time")
     assert r"\sigma^{2}" in sym.latex("collapse_time")
     assert "=" in sym.latex("mp_stieltjes_equation")
