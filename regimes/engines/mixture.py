@@ -1,0 +1,433 @@
+"""The empirical-mixture engine: f^e(t), φ_C(t) and φ(t) for a whole grid of times at once.
+
+References
+----------
+.. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, "Dynamical regimes of diffusion
+   models", arXiv:2402.18491 (2024), §"Collapse" (excess entropy, collapse time).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import RegimesError
+from .._validate import as_real_array, check_int, check_rng
+
+__all__ = ["MixtureCurves", "empirical_mixture", "DEFAULT_MEMORY_BUDGET"]
+
+#: default memory budget of the engine in bytes (data blocks + GEMM outputs + stored statistics)
+DEFAULT_MEMORY_BUDGET = 1 << 30
+
+
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="regimes-lse")
+    return _POOL
+
+
+def _vs(t: np.ndarray) -> np.ndarray:
+    """v = e^{-t}/√Δ_t = 1/√expm1(2t): the only combination of t the exponents need."""
+    return 1.0 / np.sqrt(np.expm1(2.0 * t))
+
+
+class _State:
+    """Online log-sum-exp state per (sample, time): running max m, Σe^{E−m}, Σe^{2(E−m)}, class sums."""
+
+    def __init__(self, M, T, C):
+        self.m = np.full((M, T), -np.inf)
+        self.s1 = np.zeros((M, T))
+        self.s2 = np.zeros((M, T))
+        self.sc = np.zeros((M, T, C)) if C else None
+
+    def update(self, G, D, vs, onehot):
+        """Fold a block of columns in; rows (samples) are split across threads (numpy's
+        elementwise kernels release the GIL), each thread owning its rows: deterministic."""
+        M = G.shape[0]
+        k = _THREADS if M >= 64 and G.size >= 200_000 else 1
+        if k == 1:
+            self._update(slice(0, M), G, D, vs, onehot)
+            return
+        cuts = np.linspace(0, M, k + 1).astype(int)
+        sl = [slice(cuts[i], cuts[i + 1]) for i in range(k)]
+        list(_pool().map(lambda s: self._update(s, G[s], D[s], vs, onehot), sl))
+
+    def _update(self, rows, G, D, vs, onehot):
+        # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64
+        m_, s1_, s2_ = self.m[rows], self.s1[rows], self.s2[rows]
+        sc_ = None if self.sc is None else self.sc[rows]
+        for j, v in enumerate(vs):
+            E = v * G
+            E -= (0.5 * v * v) * D
+            mx = E.max(axis=1)
+            m_new = np.maximum(m_[:, j], mx)
+            r = np.exp(m_[:, j] - m_new)  # exp(-inf) = 0 on the first block
+            E -= m_new[:, None]
+            np.exp(E, out=E)
+            s1_[:, j] = s1_[:, j] * r + E.sum(axis=1)
+            if sc_ is not None:
+                sc_[:, j, :] = sc_[:, j, :] * r[:, None] + E @ onehot
+            E *= E
+            s2_[:, j] = s2_[:, j] * (r * r) + E.sum(axis=1)
+            m_[:, j] = m_new
+        self.m[rows], self.s1[rows], self.s2[rows] = m_, s1_, s2_
+        if sc_ is not None:
+            self.sc[rows] = sc_
+
+    def finish(self):
+        L = self.m + np.log(self.s1)
+        phiC = self.s2 / self.s1**2
+        phi = None if self.sc is None else np.sum(self.sc**2, axis=2) / self.s1**2
+        return L, phiC, phi
+
+
+@dataclass(eq=False)
+class MixtureCurves:
+    """Per-sample Monte Carlo statistics of the empirical mixture on a grid of times.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+        OU times.
+    lse : ndarray, shape (M, T)
+        ``L_s(t) = ln Σ_μ exp(v G_{sμ} − ½ v² D_{sμ})`` per sample (see Notes of
+        :func:`empirical_mixture`).
+    phi_c : ndarray, shape (M, T)
+        ``Σ_μ w_μ²`` per sample.
+    phi : ndarray, shape (M, T) or None
+        ``Σ_c (Σ_{μ∈c} w_μ)²`` per sample (with labels).
+    n, d, samples : int
+    alpha : float
+        ``ln(n)/d``.
+    stored : bool
+        Whether the per-sample sufficient statistics (G, D) are kept, so that the curves can be
+        evaluated exactly at any t (:meth:`evaluate`) — used for root finding.
+    """
+
+    t: np.ndarray
+    lse: np.ndarray
+    phi_c: np.ndarray
+    phi: np.ndarray | None
+    n: int
+    d: int
+    samples: int
+    _G: np.ndarray | None = field(default=None, repr=False)
+    _D: np.ndarray | None = field(default=None, repr=False)
+    _onehot: np.ndarray | None = field(default=None, repr=False)
+    _recompute: object = field(default=None, repr=False)
+
+    @property
+    def alpha(self) -> float:
+        return math.log(self.n) / self.d
+
+    @property
+    def stored(self) -> bool:
+        return self._G is not None
+
+    # -- means and standard errors -------------------------------------------------------------
+    @staticmethod
+    def _mean_se(a):
+        return a.mean(axis=0), a.std(axis=0, ddof=1) / math.sqrt(a.shape[0])
+
+    @property
+    def excess_entropy(self) -> np.ndarray:
+        """f^e(t) = E[L]/d."""
+        return self.lse.mean(axis=0) / self.d
+
+    @property
+    def excess_entropy_se(self) -> np.ndarray:
+        return self._mean_se(self.lse / self.d)[1]
+
+    @property
+    def commitment(self) -> np.ndarray:
+        """φ_C(t) = E[Σ_μ w_μ²]."""
+        return self.phi_c.mean(axis=0)
+
+    @property
+    def commitment_se(self) -> np.ndarray:
+        return self._mean_se(self.phi_c)[1]
+
+    @property
+    def class_commitment(self) -> np.ndarray | None:
+        """φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²] (None without labels)."""
+        return None if self.phi is None else self.phi.mean(axis=0)
+
+    @property
+    def class_commitment_se(self) -> np.ndarray | None:
+        return None if self.phi is None else self._mean_se(self.phi)[1]
+
+    # -- evaluation at arbitrary times ----------------------------------------------------------
+    def evaluate(self, t) -> dict:
+        """Per-sample statistics at new times with the same samples (common random numbers).
+
+        Returns ``{"t", "lse", "phi_c", "phi"}`` with (M, len(t)) arrays. Exact and cheap
+        (no GEMM) when the sufficient statistics are stored; otherwise one more streamed pass.
+        """
+        tt = as_real_array("t", t, gt=0.0).ravel()
+        if self._G is None:
+            if self._recompute is None:  # pragma: no cover
+                raise RegimesError("these curves cannot be re-evaluated")
+            L, pc, ph = self._recompute(tt)
+        else:
+            L, pc, ph = _from_stored(self._G, self._D, _vs(tt), self._onehot)
+        return {"t": tt, "lse": L, "phi_c": pc, "phi": ph}
+
+    def statistic(self, name: str, t) -> np.ndarray:
+        """Per-sample values (M, len(t)) of ``"excess_entropy"``, ``"commitment"`` or ``"class_commitment"``."""
+        ev = self.evaluate(t)
+        if name == "excess_entropy":
+            return ev["lse"] / self.d
+        if name == "commitment":
+            return ev["phi_c"]
+        if name == "class_commitment":
+            if ev["phi"] is None:
+                raise RegimesError("class_commitment needs labels")
+            return ev["phi"]
+        raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
+
+    def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
+                 confidence: float = 0.95) -> dict:
+        """Time where the mean curve ``name`` crosses ``level``, with a bootstrap interval.
+
+        Returns ``{"value", "se", "ci", "bracket"}``; ``value`` is NaN (and ``ci`` NaNs) when the
+        grid curve does not cross ``level``.
+
+        Notes
+        -----
+        The bracket is the first pair of grid times between which the grid curve changes side of
+        ``level``, scanning from large t down. The point estimate is then the root of the smooth
+        common-random-numbers curve by Brent's method (exact re-evaluation from the stored
+        statistics; without them, the root of the curve on a fine local grid). The interval is the
+        percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
+        local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
+        its crossing located there by linear interpolation, an error far below the interval width.
+        """
+        from scipy.optimize import brentq
+
+        base = {"excess_entropy": self.excess_entropy, "commitment": self.commitment,
+                "class_commitment": self.class_commitment}[name]
+        nan = {"value": math.nan, "se": math.nan, "ci": [math.nan, math.nan], "bracket": None}
+        if base is None:
+            return nan
+        g = base - level
+        j = None
+        for i in range(len(self.t) - 1, 0, -1):  # from large t down
+            if g[i] == 0:
+                j = (i, i)
+                break
+            if np.sign(g[i]) != np.sign(g[i - 1]):
+                j = (i - 1, i)
+                break
+        if j is None:
+            return nan
+        lo, hi = float(self.t[j[0]]), float(self.t[j[1]])
+        if lo == hi:
+            t0 = lo
+        elif self.stored:
+            def fun(x):
+                return float(self.statistic(name, [x]).mean()) - level
+            t0 = brentq(fun, lo, hi, xtol=1e-9, rtol=1e-10)
+        else:
+            grid = np.linspace(lo, hi, 65)
+            t0 = _first_root(self.statistic(name, grid).mean(axis=0) - level, grid)
+        # delta-method scale for the local bootstrap grid
+        h = max(1e-4, 1e-3 * t0)
+        tl = np.array([max(t0 - h, 0.5 * t0), t0 + h])
+        st = self.statistic(name, np.concatenate([[t0], tl]))
+        slope = (st[:, 2].mean() - st[:, 1].mean()) / (tl[1] - tl[0])
+        se_curve = st[:, 0].std(ddof=1) / math.sqrt(st.shape[0])
+        se_t = abs(se_curve / slope) if slope != 0 else math.inf
+        out = {"value": float(t0), "se": float(se_t), "ci": [math.nan, math.nan], "bracket": [lo, hi]}
+        B = check_int("bootstrap", bootstrap, ge=0)
+        if B < 2 or not math.isfinite(se_t):
+            return out
+        w = max(6.0 * se_t, 1e-6 * max(1.0, t0))
+        grid = np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
+        P = self.statistic(name, grid)  # (M, K)
+        gen = check_rng(rng)
+        M = P.shape[0]
+        reps = np.empty(B)
+        for b in range(B):
+            cnt = np.bincount(gen.integers(0, M, M), minlength=M)
+            curve = cnt @ P / M - level
+            reps[b] = _first_root(curve, grid)
+        q = (1 - confidence) / 2
+        ok = np.isfinite(reps)
+        if ok.sum() >= 2:
+            out["ci"] = [float(np.quantile(reps[ok], q)), float(np.quantile(reps[ok], 1 - q))]
+            out["se"] = float(reps[ok].std(ddof=1))
+        out["bootstrap_failures"] = int((~ok).sum())
+        return out
+
+
+def _first_root(curve, grid):
+    """Crossing of zero by ``curve`` on ``grid`` (scanning from large t), linear interpolation;
+    a replicate that stays on one side is clamped to the grid end it approaches."""
+    s = np.sign(curve)
+    for i in range(len(grid) - 1, 0, -1):
+        if s[i] == 0:
+            return grid[i]
+        if s[i] != s[i - 1]:
+            f0, f1 = curve[i - 1], curve[i]
+            return grid[i - 1] + (grid[i] - grid[i - 1]) * f0 / (f0 - f1)
+    # no crossing in the window: clamp to the nearer end (the window spans ±6 SE)
+    return grid[0] if abs(curve[0]) < abs(curve[-1]) else grid[-1]
+
+
+def _from_stored(G, D, vs, onehot, rows=None):
+    M = G.shape[0]
+    rows = rows or max(1, min(M, 4_000_000 // max(1, G.shape[1])))
+    C = 0 if onehot is None else onehot.shape[1]
+    L = np.empty((M, vs.size))
+    pc = np.empty((M, vs.size))
+    ph = None if onehot is None else np.empty((M, vs.size))
+    for s in range(0, M, rows):
+        e = min(M, s + rows)
+        st = _State(e - s, vs.size, C)
+        st.update(G[s:e], D[s:e], vs, onehot)
+        a, b, c = st.finish()
+        L[s:e], pc[s:e] = a, b
+        if ph is not None:
+            ph[s:e] = c
+    return L, pc, ph
+
+
+def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
+                      memory_budget: int = DEFAULT_MEMORY_BUDGET, store: bool | None = None,
+                      progress=None) -> MixtureCurves:
+    """Excess entropy, commitment and class curves of the empirical mixture on a grid of times.
+
+    Parameters
+    ----------
+    X : DataSource or array_like, shape (n, d)
+        Training points a^μ (processed: scaled and centred). Float32 data are multiplied in
+        float32; everything else is accumulated in float64.
+    times : array_like
+        OU times t > 0.
+    samples : int
+        Monte Carlo samples M (the same samples serve every time).
+    rng : int or Generator
+        Seed; the result is bit-for-bit reproducible given the seed and the memory budget.
+    labels : array_like of int, optional
+        Class index per row (defaults to the source's labels); enables φ(t).
+    memory_budget : int
+        Approximate bytes the engine may use; sets the block size, and whether the per-sample
+        sufficient statistics (16·M·n bytes) are kept for exact re-evaluation.
+    store : bool, optional
+        Force keeping (True) or not keeping (False) the statistics; default: if they fit in half
+        the budget.
+    progress : callable, optional
+        ``progress(done_rows, total_rows)`` after each block of the dataset.
+
+    Returns
+    -------
+    MixtureCurves
+
+    Notes
+    -----
+    Each sample draws μ0 uniformly and ξ ~ N(0, I_d) once; ``x = e^{-t} a^{μ0} + √Δ_t ξ`` for every
+    t (common random numbers). With ``D_μ = |a^{μ0} − a^μ|²`` and ``G_μ = ξ·(a^μ − a^{μ0})``,
+
+    .. math:: -\\frac{|x - e^{-t}a^μ|^2}{2Δ_t} = -\\frac{|ξ|^2}{2} + v G_μ - \\frac{v^2}{2} D_μ,
+              \\qquad v = \\frac{e^{-t}}{\\sqrt{Δ_t}} = \\frac{1}{\\sqrt{\\mathrm{expm1}(2t)}},
+
+    so two GEMMs, ``A_sel Aᵀ`` (giving D through ``|a^{μ0}|² − 2a^{μ0}·a^μ + |a^μ|²``) and ``Ξ Aᵀ``
+    (giving G), serve all times. The μ = μ0 term is exactly 0 (set explicitly, not by
+    cancellation), which keeps small t stable. Per (sample, time) an online log-sum-exp runs over
+    row blocks of A. With ``L = ln Σ_μ exp(v G_μ − ½ v² D_μ)`` the excess entropy is
+
+    .. math:: f^e(t) = \\tfrac12 + \\tfrac1d E[\\ln Σ_μ e^{-|x-e^{-t}a^μ|^2/(2Δ_t)}]
+              = \\tfrac1d E[L] ,
+
+    because ``E|ξ|² = d`` exactly (the ``½ − |ξ|²/2d`` term has mean zero and is dropped, which
+    removes its variance ``1/(2d)``). The constant follows from ``s^sep = α + ½ ln(2πeΔ_t)`` and
+    ``−ln P^e_t = ln n + (d/2) ln(2πΔ_t) − ln Σ_μ e^{…}``; checks: f^e → ln(n)/d = α as t → ∞
+    (L → ln n) and f^e → 0 as t → 0 (L → 0). ``w_μ = e^{E_μ}/Σ e^{E}``, φ_C = E[Σ w_μ²],
+    φ = E[Σ_c (Σ_{μ∈c} w_μ)²] (SPEC §3).
+
+    References
+    ----------
+    .. [DR] arXiv:2402.18491.
+    """
+    from ..data import as_source
+
+    src = as_source(X)
+    n, d = src.n, src.d
+    tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
+    M = check_int("samples", samples, ge=2)
+    budget = check_int("memory_budget", memory_budget, ge=1 << 20)
+    gen = check_rng(rng)
+    lab = src.labels if labels is None else np.asarray(labels)
+    onehot = None
+    if lab is not None:
+        lab = np.asarray(lab)
+        if lab.shape != (n,):
+            raise RegimesError(f"labels must have one entry per row ({n}), got shape {lab.shape}")
+        _, codes = np.unique(lab, return_inverse=True)
+        onehot_full = np.zeros((n, codes.max() + 1))
+        onehot_full[np.arange(n), codes] = 1.0
+        onehot = onehot_full
+    dt = src.dtype
+    mu0 = gen.integers(0, n, size=M)
+    Xi = gen.standard_normal((M, d)).astype(dt)
+    A0 = src.take(mu0)  # (M, d)
+    a0sq = np.einsum("ij,ij->i", A0.astype(np.float64), A0.astype(np.float64))
+    xia0 = np.einsum("ij,ij->i", Xi.astype(np.float64), A0.astype(np.float64))
+    C = 0 if onehot is None else onehot.shape[1]
+    T = tt.size
+    fixed = 2 * M * d * dt.itemsize + M * T * (3 + C) * 8 * 2
+    keep = (16 * M * n <= budget // 2) if store is None else bool(store)
+    if keep:
+        fixed += 16 * M * n
+    avail = max(budget - fixed, 16 * 2**20)
+    # per block row: the data row, and ~6 (M,)-columns of float64 temporaries
+    rows = int(max(1, min(n, avail // (d * dt.itemsize * 2 + 6 * 8 * M))))
+    vs = _vs(tt)
+    state = _State(M, T, C)
+    Gs = np.empty((M, n)) if keep else None
+    Ds = np.empty((M, n)) if keep else None
+    order = np.argsort(mu0, kind="stable")
+
+    def _pass(vs_, state_, keep_):
+        done = 0
+        for s, e, B in src.blocks(rows):
+            bsq = np.einsum("ij,ij->i", B, B, dtype=np.float64)
+            P = (A0 @ B.T).astype(np.float64)
+            Q = (Xi @ B.T).astype(np.float64)
+            D = a0sq[:, None] + bsq[None, :]
+            D -= 2.0 * P
+            np.maximum(D, 0.0, out=D)
+            Q -= xia0[:, None]
+            # the μ = μ0 terms: exactly zero
+            lo, hi = np.searchsorted(mu0[order], [s, e])
+            rs = order[lo:hi]
+            D[rs, mu0[rs] - s] = 0.0
+            Q[rs, mu0[rs] - s] = 0.0
+            if keep_:
+                Gs[:, s:e] = Q
+                Ds[:, s:e] = D
+            state_.update(Q, D, vs_, None if onehot is None else onehot[s:e])
+            done = e
+            if progress is not None:
+                progress(done, n)
+
+    _pass(vs, state, keep)
+    L, pc, ph = state.finish()
+
+    def _recompute(new_t):
+        st = _State(M, new_t.size, C)
+        _pass(_vs(new_t), st, False)
+        return st.finish()
+
+    return MixtureCurves(t=tt, lse=L, phi_c=pc, phi=ph, n=n, d=d, samples=M, _G=Gs, _D=Ds,
+                         _onehot=onehot, _recompute=None if keep else _recompute)
