@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "basic",  # speciation, collapse, schedule, times
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]
+    "analyze",  # analyze [DATA] — t_S, t_C with intervals, regimes on a schedule, report
 ]
 
 

@@ -1,0 +1,155 @@
+"""`regimes analyze` — where speciation and collapse happen on a training set (the main job)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from .._output import emit_json, fmt, print_table
+
+
+def _parse_times(text: Optional[str]):
+    """``"lo:hi:num"`` (linspace) or ``"t1,t2,..."``."""
+    if text is None:
+        return None
+    from regimes import RegimesError
+
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            lo, hi, num = float(parts[0]), float(parts[1]), int(parts[2])
+            import numpy as np
+
+            if num < 2 or not lo < hi:
+                raise ValueError
+            return np.linspace(lo, hi, num)
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise RegimesError(
+            f"--times must be 'lo:hi:num' (lo < hi, num >= 2) or a comma-separated list of times > 0, got {text!r}"
+        ) from None
+
+
+class _Bar:
+    """A rich progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.p = None
+        self.tasks = {}
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                              console=Console(stderr=True), transient=True)
+
+    def __enter__(self):
+        if self.p is not None:
+            self.p.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.p is not None:
+            self.p.stop()
+
+    def __call__(self, stage, done, total):
+        if self.p is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.p.add_task(stage, total=total)
+        self.p.update(self.tasks[stage], completed=done, total=total)
+
+
+def analyze(
+    data: Optional[str] = typer.Argument(None, help="Training set: .npy (memory-mapped), .npz, or a folder of images. Default: the built-in two-class Gaussian mixture."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
+    key: Optional[str] = typer.Option(None, "--key", help="Array name inside a .npz archive."),
+    scale: str = typer.Option("none", "--scale", help="Units: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1])."),
+    no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the per-feature mean."),
+    samples: int = typer.Option(1024, "--samples", "-M", help="Monte Carlo samples of the empirical-mixture engine."),
+    times: Optional[str] = typer.Option(None, "--times", help="OU times of the curves: 'lo:hi:num' or 't1,t2,...' (default: spans the predicted t_C and t_S)."),
+    schedule: str = typer.Option("linear", "--schedule", help="Sampler schedule for the steps: linear, cosine or scaled-linear."),
+    steps: int = typer.Option(1000, "--steps", help="Number of steps of the schedule."),
+    seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
+    bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap replicates for the intervals."),
+    memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget of the mixture engine in MB."),
+    size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
+    grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
+    out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Measure t_S and t_C (with intervals) on a training set and map the regimes onto a sampler's steps."""
+    import math
+
+    from regimes import RegimesError
+    from regimes.analysis import analyze as run
+    from regimes.data import _load_source
+
+    if memory <= 0 or not math.isfinite(memory):
+        raise RegimesError(f"--memory-mb must be > 0, got {memory!r}")
+    if data is not None:
+        src = _load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
+                           size=size, grayscale=grayscale)
+    else:
+        for opt, val in (("--labels", labels), ("--key", key), ("--size", size)):
+            if val is not None:
+                raise RegimesError(f"{opt} needs a DATA argument (the built-in dataset has its own labels)")
+        src = None
+    with _Bar(sys.stderr.isatty() and not json_out) as bar:
+        res = run(src, samples=samples, times=_parse_times(times), schedule=schedule, steps=steps,
+                  seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
+                  scale=scale, center=not no_center, progress=bar)
+    payload = res.to_dict()
+    if out is not None:
+        from regimes.report import CONVENTIONS, to_jsonable, write_report
+        from regimes._version import __version__
+
+        write_report(res, out, payload={"version": __version__, **to_jsonable(payload),
+                                        "conventions": CONVENTIONS})
+    if json_out:
+        emit_json(payload)
+        return
+    ref = payload.get("reference") or {}
+
+    def ci(e):
+        lo, hi = e["ci"]
+        return f"[{fmt(lo, 5)}, {fmt(hi, 5)}]"
+
+    rows = [
+        ("n", payload["n"], "", ""),
+        ("d", payload["d"], "", ""),
+        ("α = ln n / d", payload["alpha"], "", ""),
+        ("Λ", payload["eigenvalue"]["value"], ci(payload["eigenvalue"]), ref.get("eigenvalue")),
+        ("t_S = ½ ln Λ", payload["t_S"]["value"], ci(payload["t_S"]), ref.get("t_S")),
+    ]
+    if payload.get("t_S_class"):
+        rows.append(("t_S (φ = 0.7752)", payload["t_S_class"]["value"], ci(payload["t_S_class"]),
+                     ref.get("t_S_class")))
+    for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
+                   ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
+        th = ref.get("t_C_entropy_threshold") if k == "entropy" else ref.get("t_C")
+        rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
+    sch = payload["schedule"]
+    for g in payload["regimes"]:
+        hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
+        k0, k1 = g["step_min"], g["step_max"] if g["t_max"] is not None else sch["steps"] - 1
+        rows.append((f"regime {g['name']}", f"t ∈ [{fmt(g['t_min'], 5)}, {hi}]",
+                     f"steps {fmt(k0)}–{fmt(k1)}", ""))
+    cols = ("quantity", "estimate", "95% interval / steps") + (("theory",) if ref else ())
+    if not ref:
+        rows = [r[:3] for r in rows]
+    notes = [f"data: {payload['data']}", f"units: {payload['units']}",
+             f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k); OU time t, natural logs",
+             f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
+    notes += payload["notes"]
+    if out is not None:
+        notes.append(f"report written to {out}/ (report.json, report.md, curves.png, timeline.png)")
+    print_table("regimes analyze", rows, cols, notes)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)

@@ -1,0 +1,87 @@
+"""The three regimes on the OU-time axis, with a secondary axis in a sampler's steps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import OKABE_ITO as C
+
+__all__ = ["plot_timeline"]
+
+_COLORS = {"I": C["sky"], "II": C["orange"], "III": C["vermillion"]}
+_NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
+
+
+def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_max=None,
+                  intervals=None):
+    """Regime bands over OU time t, with the schedule's step index on a secondary axis.
+
+    Parameters
+    ----------
+    t_S, t_C : float
+        Speciation and collapse times (t_S NaN: no speciation).
+    schedule, steps
+        Discrete schedule for the step axis (:func:`regimes.get_schedule`).
+    t_max : float, optional
+        Right end of the axis; default the schedule's last time or 1.3·max(t_S, t_C).
+    intervals : list of (low, high), optional
+        Intervals of t_S and t_C drawn as whiskers (same order).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Backward sampling runs from right (noise) to left (data). Regime I: t > t_S; II: t_C < t < t_S;
+    III: t < t_C [DR]. The step axis maps t to the first step k with t_k >= t (SPEC §1); times
+    beyond the schedule's last step have no step.
+
+    References
+    ----------
+    .. [DR] arXiv:2402.18491.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..schedules import get_schedule
+    from ..timeline import regime_intervals
+
+    sch = get_schedule(schedule, steps)
+    regs = regime_intervals(t_S, t_C)
+    finite = [x for x in (t_S, t_C) if x is not None and math.isfinite(x)]
+    hi = t_max if t_max is not None else max(sch.t_max, 1.3 * max(finite or [1.0]))
+    fig, ax = plt.subplots(figsize=(8, 2.6), constrained_layout=True)
+    for r in regs:
+        lo_, hi_ = r["t_min"], min(r["t_max"], hi)
+        ax.axvspan(lo_, hi_, color=_COLORS[r["name"]], alpha=0.55, lw=0)
+        ax.text(0.5 * (lo_ + hi_), 0.5, _NAMES[r["name"]], ha="center", va="center", fontsize=9,
+                transform=ax.get_xaxis_transform())
+    for x, lab, ci in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), strict=False):
+        if x is not None and math.isfinite(x):
+            ax.axvline(x, color="k", lw=1.2)
+            ax.text(x, 0.9, f" {lab} = {x:.3g}", fontsize=8, va="center",
+                    transform=ax.get_xaxis_transform())
+            if ci is not None and all(math.isfinite(c) for c in ci):
+                ax.plot(ci, [0.15, 0.15], color="k", lw=2.5, solid_capstyle="butt",
+                        transform=ax.get_xaxis_transform())
+    ax.set_xlim(0, hi)
+    ax.set_yticks([])
+    ax.set_xlabel("OU time t  (sampling runs right to left)")
+    ts = sch.times
+
+    def t2k(t):
+        return np.interp(t, ts, np.arange(ts.size), left=0, right=np.nan)
+
+    def k2t(k):
+        return np.interp(k, np.arange(ts.size), ts)
+
+    sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
+    sec.set_xlabel(f"step k of the {sch.name} schedule ({sch.steps} steps; last step at t = {sch.t_max:.3g})",
+                   fontsize=9)
+    if hi > sch.t_max:
+        ax.axvspan(sch.t_max, hi, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
+        ax.text(0.5 * (sch.t_max + hi), 0.25, "beyond the\nschedule", ha="center", va="center",
+                fontsize=7, transform=ax.get_xaxis_transform())
+    return fig
