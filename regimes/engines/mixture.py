@@ -304,7 +304,7 @@ def _from_stored(G, D, vs, onehot, rows=None):
 
 def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                       memory_budget: int = DEFAULT_MEMORY_BUDGET, store: bool | None = None,
-                      progress=None) -> MixtureCurves:
+                      block_rows: int | None = None, progress=None) -> MixtureCurves:
     """Excess entropy, commitment and class curves of the empirical mixture on a grid of times.
 
     Parameters
@@ -326,6 +326,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     store : bool, optional
         Force keeping (True) or not keeping (False) the statistics; default: if they fit in half
         the budget.
+    block_rows : int, optional
+        Rows of the dataset per block (default: from the budget).
     progress : callable, optional
         ``progress(done_rows, total_rows)`` after each block of the dataset.
 
@@ -392,6 +394,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     avail = max(budget - fixed, 16 * 2**20)
     # per block row: the data row, and ~6 (M,)-columns of float64 temporaries
     rows = int(max(1, min(n, avail // (d * dt.itemsize * 2 + 6 * 8 * M))))
+    if block_rows is not None:
+        rows = check_int("block_rows", block_rows, ge=1)
     vs = _vs(tt)
     state = _State(M, T, C)
     Gs = np.empty((M, n)) if keep else None
