@@ -1,0 +1,117 @@
+"""Loading data: formats, units, labels and the catalogue of bad inputs."""
+
+import numpy as np
+import pytest
+
+import regimes
+from regimes import RegimesError
+from regimes.data import _load_source, as_source
+
+
+def test_npy_is_memmapped_and_streamed(tmp_path):
+    X = np.random.default_rng(0).standard_normal((50, 3, 4)).astype(np.float32)
+    p = tmp_path / "x.npy"
+    np.save(p, X)
+    src = _load_source(str(p))
+    assert src.is_memmap and (src.n, src.d) == (50, 12)
+    flat = X.reshape(50, 12).astype(np.float64)
+    np.testing.assert_allclose(src.mean, flat.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(src.block(10, 20), (flat - flat.mean(0))[10:20], atol=1e-6)
+    np.testing.assert_allclose(src.take([3, 3, 1]), (flat - flat.mean(0))[[3, 3, 1]], atol=1e-6)
+    assert src.total_variance == pytest.approx(np.trace(np.cov(flat.T)), rel=1e-6)
+
+
+def test_npz_key_and_labels_file(tmp_path):
+    X = np.arange(20.0).reshape(10, 2)
+    np.savez(tmp_path / "a.npz", x=X, y=X * 2)
+    np.save(tmp_path / "lab.npy", np.array(["b", "a"] * 5))
+    ds = regimes.load_dataset(tmp_path / "a.npz", key="y", labels=str(tmp_path / "lab.npy"))
+    assert ds.n == 10 and ds.source.class_names == ["a", "b"]
+    np.testing.assert_array_equal(ds.labels, [1, 0] * 5)
+    np.testing.assert_allclose(ds.source.mean, (X * 2).mean(0))
+
+
+def test_scales_8bit():
+    X = np.array([[0, 255], [255, 0]], dtype=np.uint8)
+    u = as_source(X, scale="unit", center=False).to_array()
+    s = as_source(X, scale="symmetric", center=False).to_array()
+    np.testing.assert_allclose(u, [[0, 1], [1, 0]])
+    np.testing.assert_allclose(s, [[-1, 1], [1, -1]])
+    assert "[-1, 1]" in as_source(X, scale="symmetric").units
+
+
+def test_image_folder_with_classes(tmp_path):
+    from PIL import Image
+
+    for cls, val in (("cat", 10), ("dog", 200)):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((4, 5, 3), val + i, dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    ds = regimes.load_dataset(tmp_path, scale="unit", grayscale=True, size=(2, 2))
+    assert (ds.n, ds.d) == (6, 4)
+    assert ds.source.class_names == ["cat", "dog"]
+    np.testing.assert_array_equal(ds.labels, [0, 0, 0, 1, 1, 1])
+
+
+def _write(tmp_path, name, arr):
+    p = tmp_path / name
+    np.save(p, arr)
+    return p
+
+
+@pytest.mark.parametrize("case,match", [
+    ("nan", "finite"),
+    ("inf", "finite"),
+    ("one_row", "at least 2 rows"),
+    ("strings", "dtype"),
+    ("truncated", "truncated"),
+    ("garbage", "unreadable"),
+    ("missing", "does not exist"),
+    ("suffix", "unsupported"),
+    ("label_count", "labels for"),
+    ("scale_range", "8-bit"),
+    ("npz_many", "choose one"),
+])
+def test_bad_data_catalogue(tmp_path, case, match):
+    good = np.random.default_rng(0).standard_normal((6, 3))
+    kw = {}
+    if case == "nan":
+        bad = good.copy(); bad[2, 1] = np.nan; p = _write(tmp_path, "d.npy", bad)  # noqa: E702
+    elif case == "inf":
+        bad = good.copy(); bad[0, 0] = np.inf; p = _write(tmp_path, "d.npy", bad)  # noqa: E702
+    elif case == "one_row":
+        p = _write(tmp_path, "d.npy", good[:1])
+    elif case == "strings":
+        p = _write(tmp_path, "d.npy", np.array([["a", "b"], ["c", "d"]]))
+    elif case == "truncated":
+        p = _write(tmp_path, "d.npy", good)
+        p.write_bytes(p.read_bytes()[:-20])
+    elif case == "garbage":
+        p = tmp_path / "d.npy"
+        p.write_bytes(b"not a numpy file at all")
+    elif case == "missing":
+        p = tmp_path / "nope.npy"
+    elif case == "suffix":
+        p = tmp_path / "d.csv"
+        p.write_text("1,2\n")
+    elif case == "label_count":
+        p = _write(tmp_path, "d.npy", good)
+        kw["labels"] = np.arange(5)
+    elif case == "scale_range":
+        p = _write(tmp_path, "d.npy", good)
+        kw["scale"] = "unit"
+    elif case == "npz_many":
+        p = tmp_path / "d.npz"
+        np.savez(p, a=good, b=good)
+    with pytest.raises(RegimesError, match=match) as ei:
+        _load_source(str(p), **kw)
+    assert p.name in str(ei.value) or case == "label_count"
+
+
+def test_ragged_and_bad_arrays():
+    with pytest.raises(RegimesError, match="rectangular|numeric"):
+        as_source([[1.0, 2.0], [3.0]])
+    with pytest.raises(RegimesError, match="scale"):
+        as_source(np.ones((3, 2)), scale="bogus")
+    with pytest.raises(RegimesError, match="dtype"):
+        as_source(np.ones((3, 2), dtype=complex))
