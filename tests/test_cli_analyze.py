@@ -1,0 +1,90 @@
+"""`regimes analyze` through the in-process entry point: JSON contract, report files, bad inputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from regimes.analysis import default_dataset
+
+    d = tmp_path_factory.mktemp("data")
+    X, lab, _ = default_dataset(2, d=32, per_class=150)
+    np.save(d / "x.npy", X)
+    np.save(d / "lab.npy", lab)
+    np.save(d / "lab_short.npy", lab[:-1])
+    bad = X.copy()
+    bad[3, 4] = np.nan
+    np.save(d / "nan.npy", bad)
+    return d
+
+
+def _common():
+    return ["--samples", "64", "--bootstrap", "20"]
+
+
+def test_json_contract(run_cli, files):
+    rc, out, err = run_cli("analyze", files / "x.npy", "--labels", files / "lab.npy", *_common(), "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    for k in ("n", "d", "alpha", "eigenvalue", "t_S", "t_C", "curves", "regimes", "t_S_class"):
+        assert k in d
+    assert set(d["t_C"]) == {"commitment", "entropy", "spectral", "gaussian"}
+    for e in d["t_C"].values():
+        assert set(e) >= {"value", "ci"}
+    assert set(d["curves"]) >= {"t", "excess_entropy", "excess_entropy_se", "commitment", "class_commitment"}
+    assert (d["n"], d["d"]) == (300, 32)
+    # independent check of Λ and α
+    X = np.load(files / "x.npy").astype(float)
+    assert d["eigenvalue"]["value"] == pytest.approx(np.linalg.eigvalsh(np.cov(X.T))[-1], rel=1e-5)
+    assert d["alpha"] == pytest.approx(np.log(300) / 32)
+
+
+def test_without_labels_and_times_option(run_cli, files):
+    rc, out, err = run_cli("analyze", files / "x.npy", *_common(), "--times", "0.2:4:12", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert "t_S_class" not in d and "class_commitment" not in d["curves"]
+    assert len(d["curves"]["t"]) == 12
+
+
+def test_out_dir_and_table(run_cli, files, tmp_path):
+    rc, out, err = run_cli("analyze", files / "x.npy", "--labels", files / "lab.npy", *_common(),
+                           "--schedule", "cosine", "--out", tmp_path / "rep")
+    assert rc == 0, err
+    assert "t_S" in out and "regime II" in out and "centred per feature" in out
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert rep["schedule"]["schedule"] == "cosine"
+    assert (tmp_path / "rep" / "report.md").read_text().startswith("# regimes analyze report")
+    from PIL import Image
+
+    for name in ("curves.png", "timeline.png"):
+        with Image.open(tmp_path / "rep" / name) as im:
+            assert im.size[0] > 500
+
+
+@pytest.mark.parametrize("args,match", [
+    (["MISSING"], "does not exist"),
+    (["NAN"], "finite"),
+    (["X", "--labels", "SHORT"], "labels"),
+    (["X", "--labels", "MISSINGLAB"], "does not exist"),
+    (["X", "--scale", "unit"], "8-bit"),
+    (["X", "--scale", "bogus"], "scale"),
+    (["X", "--samples", "1"], "samples"),
+    (["X", "--times", "4:1:5"], "--times"),
+    (["X", "--times", "0,1,2"], "times"),
+    (["X", "--schedule", "nope"], "schedule"),
+    (["X", "--memory-mb", "0"], "memory"),
+    (["X", "--key", "a"], "key"),
+    (["--labels", "LAB"], "DATA"),
+])
+def test_bad_inputs_exit_2_one_line(run_cli, files, args, match):
+    sub = {"MISSING": files / "missing.npy", "NAN": files / "nan.npy", "X": files / "x.npy",
+           "SHORT": files / "lab_short.npy", "MISSINGLAB": files / "nolab.npy", "LAB": files / "lab.npy"}
+    rc, out, err = run_cli("analyze", "--samples", "32", *[sub.get(a, a) for a in args])
+    assert rc == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("regimes: error:") and match in lines[0], err

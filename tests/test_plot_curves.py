@@ -1,0 +1,57 @@
+"""Plots return Figures with labelled axes; importing regimes never imports matplotlib."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def result():
+    from regimes.analysis import analyze, default_dataset
+
+    X, lab, _ = default_dataset(1, d=24, per_class=100)
+    return analyze(X, lab, samples=48, bootstrap=10, eigen_bootstrap=0)
+
+
+def test_curves_figure(result):
+    from regimes.plot import plot_curves
+
+    fig = plot_curves(result)
+    axes = fig.get_axes()
+    assert len(axes) == 3
+    assert all(ax.get_ylabel() for ax in axes) and "OU time" in axes[-1].get_xlabel()
+    # the plotted measured curve is the analysis curve divided by α
+    line = axes[0].get_lines()[0]
+    d = result.to_dict()
+    np.testing.assert_allclose(line.get_ydata(), np.asarray(d["curves"]["excess_entropy"]) / d["alpha"])
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_timeline_figure_and_step_axis():
+    from regimes import step_at_time
+    from regimes.plot import plot_timeline
+
+    fig = plot_timeline(3.0, 1.5, "scaled-linear", 1000)
+    ax = fig.get_axes()[0]
+    assert "OU time" in ax.get_xlabel()
+    sec = [c for c in ax.child_axes]
+    assert sec and "step" in sec[0].get_xlabel()
+    # the secondary axis maps t to the step index of the schedule (SPEC §1: first k with t_k >= t)
+    fwd = sec[0]._functions[0]
+    assert abs(float(fwd(1.5)) - step_at_time("scaled-linear", 1.5, 1000)) <= 1.0
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_import_regimes_does_not_import_matplotlib():
+    code = "import regimes, regimes.plot, sys; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
