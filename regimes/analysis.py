@@ -191,7 +191,6 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
     """Zero of the annealed spectral proxy, with a linearised bootstrap over rows."""
     from .collapse import collapse_time_spectral
 
-    a = math.log(n) / d
     if d <= FULL_SPECTRUM_MAX_D:
         Cm = np.zeros((d, d))
         s1 = np.zeros(d)

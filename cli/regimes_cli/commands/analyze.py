@@ -105,8 +105,8 @@ def analyze(
                   scale=scale, center=not no_center, progress=bar)
     payload = res.to_dict()
     if out is not None:
-        from regimes.report import CONVENTIONS, to_jsonable, write_report
         from regimes._version import __version__
+        from regimes.report import CONVENTIONS, to_jsonable, write_report
 
         write_report(res, out, payload={"version": __version__, **to_jsonable(payload),
                                         "conventions": CONVENTIONS})
