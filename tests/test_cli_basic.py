@@ -127,3 +127,13 @@ def test_errors_name_the_parameter(run_cli):
     assert "[0, 999]" in err and "1000" in err
     _, _, err = run_cli("schedule", "--schedule", "quadratic")
     assert "linear, cosine, scaled-linear" in err
+
+
+def test_default_variance_is_flagged(run_cli):
+    # t_C depends strongly on σ²: the assumed σ² = 1 must be said, an explicit one not
+    body, _ = js(run_cli, "times", "--n", "50000", "--d", "3072", "--eigenvalue", "16.72")
+    assert any("σ² = 1 assumed" in n for n in body["notes"])
+    body, _ = js(run_cli, "times", "--n", "50000", "--d", "3072", "--eigenvalue", "16.72", "--variance", "0.062")
+    assert not any("assumed" in n for n in body["notes"])
+    assert body["t_C"] == pytest.approx(R.collapse_time(50000, 3072, 0.062), rel=1e-15)
+    assert [r["name"] for r in body["regimes"]] == ["I", "II", "III"]

@@ -88,12 +88,13 @@ def print_table(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for c in columns:
         table.add_column(c)
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     console = Console(soft_wrap=False)
+    console.print(f"[bold]{title}[/bold]", highlight=False)  # not a table title: those wrap to the table width
     console.print(table)
     for note in notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)

@@ -13,6 +13,23 @@ SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or
 PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
 
 
+VARIANCE_HELP = (
+    "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
+    "for real data use the mean per-feature variance Tr C/d. Default 1 (unit-variance data)."
+)
+
+
+def _variance(variance: Optional[float]) -> tuple[float, list[str]]:
+    """σ² for the Gaussian t_C formula, and a note when the default σ² = 1 was assumed."""
+    if variance is not None:
+        return variance, []
+    return 1.0, [
+        "σ² = 1 assumed (unit-variance data): t_C depends strongly on σ², so for real data pass "
+        "--variance with the mean per-feature variance Tr C/d in the units of Λ "
+        "(about 0.06 for CIFAR-10 pixels in [0,1])"
+    ]
+
+
 def _preset(name: Optional[str]):
     if name is None:
         return None
@@ -98,7 +115,7 @@ def speciation(
 def collapse(
     n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
-    variance: float = typer.Option(1.0, "--variance", help="Per-coordinate variance σ² (within-class for a mixture)."),
+    variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
@@ -109,14 +126,16 @@ def collapse(
     p = _preset(preset)
     n = _need(n, "n", p)
     d = _need(d, "d", p)
+    variance, var_note = _variance(variance)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     payload = {"n": _num(n), "d": _num(d), "variance": variance, "alpha": a, "t_C": t_C}
     if p is not None:
         payload["preset"] = p.name
-    notes = ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
-             "OU time, natural log"]
+    notes = var_note + ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
+                        "OU time, natural log"]
     if json_out:
+        payload["notes"] = notes
         emit_json(payload)
         return
     print_table("Collapse", [("n", payload["n"]), ("d", payload["d"]), ("σ²", variance),
@@ -178,7 +197,7 @@ def times(
     n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
     eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."),
-    variance: float = typer.Option(1.0, "--variance", help="σ² used in the Gaussian t_C formula."),
+    variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP),
     steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
@@ -192,11 +211,11 @@ def times(
     n = _need(n, "n", p)
     d = _need(d, "d", p)
     lam = _need(eigenvalue, "eigenvalue", p)
+    variance, notes = _variance(variance)
     t_S = _quiet_no_speciation(speciation_time, lam)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     regs = regime_intervals(t_S, t_C)
-    notes = []
     if math.isnan(t_S):
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
     elif t_C >= t_S:
