@@ -194,7 +194,7 @@ class DataSource:
                 if not finite.all():
                     i, j = np.argwhere(~finite)[0]
                     raise RegimesError(
-                        f"{self.name}: data must be finite, got {raw[i, j]!r} at row {s + i}, "
+                        f"{self.name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, "
                         f"feature {j}"
                     )
             lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
