@@ -1,8 +1,21 @@
-"""Phase-diagram data (numpy only; the pictures are in :mod:`regimes.plot.phase`).
+"""Phase-diagram and timeline data (numpy only; the pictures are in :mod:`regimes.plot.phase`).
+
+* :func:`nd_phase_diagram` — collapse of Gaussian data over the (n, d) plane [DR];
+* :func:`np_phase_diagram` — memorisation of the random-features score model over the
+  (ψ_n, ψ_p) = (n/d, p/d) plane at a given training time [WM];
+* :func:`ntau_phase_diagram` — the (n, τ) plane: τ_gen flat, τ_mem ∝ n, the generalisation
+  window between [WM];
+* :func:`timeline_data` — t_S, t_C and the three regimes of one dataset, located on a sampler's
+  schedule (DDPM-type discrete schedules or the EDM σ discretisation).
+
+Every function returns plain numbers and arrays, so that ``regimes phase-diagram ... --json``
+prints them without importing matplotlib.
 
 References
 ----------
 .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+.. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
 """
 
 from __future__ import annotations
@@ -16,7 +29,18 @@ from ._errors import RegimesError
 from ._validate import check_int, check_real
 from .collapse import collapse_time
 
-__all__ = ["NDPhaseDiagram", "alpha_for_collapse_time", "n_star", "nd_phase_diagram"]
+__all__ = [
+    "NDPhaseDiagram",
+    "NPPhaseDiagram",
+    "NTauPhaseDiagram",
+    "alpha_for_collapse_time",
+    "edm_sampler_sigmas",
+    "n_star",
+    "nd_phase_diagram",
+    "np_phase_diagram",
+    "ntau_phase_diagram",
+    "timeline_data",
+]
 
 
 def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
@@ -148,3 +172,396 @@ def nd_phase_diagram(
     return NDPhaseDiagram(d=d, n=n, t_C=tC, t_S=t_S, regime_II_width=width, target=tgt,
                           log10_n_star=a_star * d / math.log(10.0), variance=var,
                           separation=sep, eigenvalue=lam)
+
+
+# ---------------------------------------------------------------------- random features
+def _log_axis(name, rng_, points, gt=0.0):
+    lo = check_real(f"{name}[0]", rng_[0], gt=gt)
+    hi = check_real(f"{name}[1]", rng_[1], gt=gt)
+    if hi <= lo:
+        raise RegimesError(f"{name} must be increasing, got {tuple(rng_)!r}")
+    return np.geomspace(lo, hi, points)
+
+
+def _rf_base(t, activation, data_spectrum):
+    """One random-features object at ψ_p = ψ_n = 1: τ_gen and τ_mem per unit ψ_n."""
+    from .rmt import RandomFeatures
+
+    t = check_real("t", t, gt=0.0)
+    rf = RandomFeatures(1.0, 1.0, t, activation, data_spectrum)
+    return rf, rf.tau_gen, rf.tau_mem  # τ_mem(ψ_n) = ψ_n · rf.tau_mem (leading order, exact in ψ_n)
+
+
+#: Region codes of :func:`np_phase_diagram`.
+NP_REGIONS = ("no memorisation (p ≤ n)", "dynamical regularisation", "memorisation")
+#: Region codes of :func:`ntau_phase_diagram` (those of :func:`regimes.rmt.training_regimes`).
+NTAU_REGIONS = ("generation not yet learned", "generalisation", "memorisation")
+
+
+@dataclass(frozen=True)
+class NPPhaseDiagram:
+    """Gridded (ψ_n, ψ_p) phase-diagram data of the random-features score model.
+
+    Attributes
+    ----------
+    psi_n, psi_p : ndarray
+        Log-spaced axes ψ_n = n/d and ψ_p = p/d.
+    d : float or None
+        When given, the axes are also reported as ``n = ψ_n d`` and ``p = ψ_p d``.
+    t : float
+        Diffusion (OU) time of the model.
+    tau_gen : float
+        Leading-order generalisation time (independent of n and p).
+    tau_mem : ndarray, shape (len(psi_n),)
+        Leading-order memorisation time along ψ_n.
+    tau_ratio : ndarray, shape (len(psi_n), len(psi_p))
+        τ_mem/τ_gen (convention-free).
+    training_time : float
+        The training time τ at which the regions are drawn, in units of τ_gen.
+    psi_n_mem : float
+        ψ_n at which τ_mem = τ (the memorisation boundary in the over-parameterised part).
+    region : ndarray of int, shape (len(psi_n), len(psi_p))
+        0 no memorisation (ψ_p ≤ ψ_n), 1 dynamical regularisation (ψ_p > ψ_n, τ < τ_mem),
+        2 memorisation (ψ_p > ψ_n, τ ≥ τ_mem); see :data:`NP_REGIONS`.
+    gap : ndarray or None
+        Long-time generalisation gap L_test(∞) − L_train(∞) of sampled Gaussian-equivalent
+        instances (finite-d estimate), when requested.
+    """
+
+    psi_n: np.ndarray
+    psi_p: np.ndarray
+    d: float | None
+    t: float
+    activation: str
+    tau_gen: float
+    tau_mem: np.ndarray
+    tau_ratio: np.ndarray
+    training_time: float
+    psi_n_mem: float
+    region: np.ndarray
+    gap: np.ndarray | None = None
+    gap_d: int | None = None
+
+    def to_dict(self) -> dict:
+        from .rmt import TIME_CONVENTION
+
+        out = {"psi_n": self.psi_n, "psi_p": self.psi_p, "t": self.t, "activation": self.activation,
+               "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
+               "training_time_over_tau_gen": self.training_time, "psi_n_mem": self.psi_n_mem,
+               "region": self.region, "region_labels": list(NP_REGIONS),
+               "interpolation_line": "psi_p = psi_n (p = n)", "time_convention": TIME_CONVENTION,
+               "order": "leading order in psi_n, psi_p (arXiv:2505.17638)"}
+        if self.d is not None:
+            out.update(d=self.d, n=self.psi_n * self.d, p=self.psi_p * self.d,
+                       n_mem=self.psi_n_mem * self.d)
+        if self.gap is not None:
+            out.update(gap=self.gap, gap_d=self.gap_d)
+        return out
+
+
+def np_phase_diagram(
+    psi_n_range=(0.1, 10.0),
+    psi_p_range=(0.1, 10.0),
+    points: int = 121,
+    t: float = 0.1,
+    training_time: float = 30.0,
+    d: float | None = None,
+    activation: str = "tanh",
+    data_spectrum=None,
+    gap: bool = False,
+    gap_d: int = 24,
+    rng=0,
+) -> NPPhaseDiagram:
+    """Memorisation of the random-features score model over the (ψ_n, ψ_p) = (n/d, p/d) plane.
+
+    Parameters
+    ----------
+    psi_n_range, psi_p_range : (float, float)
+        Ranges of the log-spaced axes (positive, increasing).
+    points : int
+        Grid points per axis (>= 2).
+    t : float
+        Diffusion (OU) time at which the score is learned.
+    training_time : float
+        Training time τ at which the regions are drawn, in units of τ_gen (> 0).
+    d : float, optional
+        Dimension; when given, :meth:`NPPhaseDiagram.to_dict` also reports n and p.
+    activation, data_spectrum
+        As in :class:`regimes.rmt.RandomFeatures`.
+    gap : bool
+        Also estimate the long-time generalisation gap on the grid with
+        :func:`regimes.rmt.memorisation_phase_diagram` (sampled instances of dimension
+        ``gap_d``; slow: keep ``points`` small).
+    rng : seed or Generator
+        For the gap.
+
+    Returns
+    -------
+    NPPhaseDiagram
+
+    Notes
+    -----
+    Leading order in ψ_n, ψ_p [WM]: ``τ_gen = 1/(2Δ_t Γ_t² κ_1²)`` (κ_1 = E[σ'(Γ_t z)],
+    independent of n), ``τ_mem = ψ_n/(2Δ_t v_t²)`` (∝ n), so
+    ``τ_mem/τ_gen = ψ_n Γ_t² κ_1²/v_t²`` does not depend on ψ_p. The model can interpolate
+    (memorise) only above the interpolation line p = n (a smooth crossover at finite size):
+
+    * ψ_p ≤ ψ_n — no memorisation, at any training time (architectural regularisation);
+    * ψ_p > ψ_n and τ < τ_mem — dynamical regularisation (generalises because training stops
+      before the slow, memorising modes are learned);
+    * ψ_p > ψ_n and τ ≥ τ_mem — memorisation. The boundary is ψ_n = ψ_n,mem with
+      τ_mem(ψ_n,mem) = τ.
+
+    References
+    ----------
+    .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+    """
+    pts = check_int("points", points, ge=2)
+    pn = _log_axis("psi_n_range", psi_n_range, pts)
+    pp = _log_axis("psi_p_range", psi_p_range, pts)
+    tt = check_real("training_time", training_time, gt=0.0)
+    dd = None if d is None else check_real("d", d, gt=0.0)
+    rf, tg, tm1 = _rf_base(t, activation, data_spectrum)
+    tau_mem = pn * tm1
+    ratio = np.broadcast_to((tau_mem / tg)[:, None], (pn.size, pp.size)).copy()
+    over = pp[None, :] > pn[:, None]
+    mem = (tt * tg >= tau_mem)[:, None]
+    region = np.where(~over, 0, np.where(mem, 2, 1))
+    g = None
+    gd = None
+    if gap:
+        from .rmt import memorisation_phase_diagram
+
+        gd = check_int("gap_d", gap_d, ge=4)
+        g = memorisation_phase_diagram(pn, pp, rf.t, activation, data_spectrum, d=gd, rng=rng)["gap"]
+    return NPPhaseDiagram(psi_n=pn, psi_p=pp, d=dd, t=rf.t, activation=rf.activation.name,
+                          tau_gen=tg, tau_mem=tau_mem, tau_ratio=ratio, training_time=tt,
+                          psi_n_mem=tt * tg / tm1, region=region, gap=g, gap_d=gd)
+
+
+@dataclass(frozen=True)
+class NTauPhaseDiagram:
+    """Gridded (n, τ) data of the random-features model: τ_gen, τ_mem(n) and the regions.
+
+    Attributes
+    ----------
+    n, tau : ndarray
+        Log-spaced axes (training-set size; training time in the convention of
+        :data:`regimes.rmt.TIME_CONVENTION`).
+    tau_gen : float
+        Generalisation time (flat in n).
+    tau_mem : ndarray, shape (len(n),)
+        Memorisation time, ∝ n.
+    region : ndarray of int, shape (len(n), len(tau))
+        0 generation not yet learned (τ < τ_gen), 1 generalisation (τ_gen ≤ τ < τ_mem),
+        2 memorisation (τ ≥ τ_mem); the codes of :func:`regimes.rmt.training_regimes`.
+    interpolating : ndarray of bool, shape (len(n),)
+        ``p > n``: only there can the model memorise; for ``n ≥ p`` region 2 is the
+        leading-order formula extrapolated past the interpolation line.
+    """
+
+    n: np.ndarray
+    tau: np.ndarray
+    d: float
+    p: float
+    t: float
+    activation: str
+    tau_gen: float
+    tau_mem: np.ndarray
+    region: np.ndarray
+    interpolating: np.ndarray
+
+    def to_dict(self) -> dict:
+        from .rmt import TIME_CONVENTION
+
+        return {"n": self.n, "tau": self.tau, "d": self.d, "p": self.p, "t": self.t,
+                "activation": self.activation, "tau_gen": self.tau_gen, "tau_mem": self.tau_mem,
+                "window_width": self.tau_mem / self.tau_gen, "region": self.region,
+                "region_labels": list(NTAU_REGIONS), "interpolating_p_gt_n": self.interpolating,
+                "time_convention": TIME_CONVENTION,
+                "order": "leading order in n/d, p/d (arXiv:2505.17638)"}
+
+
+def ntau_phase_diagram(
+    n_range=(10.0, 1e4),
+    tau_range=None,
+    points: int = 121,
+    d: float = 100.0,
+    p: float = 2000.0,
+    t: float = 0.1,
+    activation: str = "tanh",
+    data_spectrum=None,
+) -> NTauPhaseDiagram:
+    """The (n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
+
+    Parameters
+    ----------
+    n_range : (float, float)
+        Training-set sizes (log-spaced, positive, increasing).
+    tau_range : (float, float), optional
+        Training times; default from τ_gen/10 to 10 τ_mem(n_max).
+    points : int
+        Grid points per axis (>= 2).
+    d, p : float
+        Dimension and number of random features.
+    t : float
+        Diffusion (OU) time.
+    activation, data_spectrum
+        As in :class:`regimes.rmt.RandomFeatures`.
+
+    Returns
+    -------
+    NTauPhaseDiagram
+
+    Notes
+    -----
+    ``τ_gen = 1/(2Δ_t Γ_t² κ_1²)`` and ``τ_mem = (n/d)/(2Δ_t v_t²)`` at leading order [WM]; the
+    generalisation window ``τ_gen ≤ τ < τ_mem`` widens linearly with n, so early stopping anywhere
+    in it generalises. Training time τ: gradient flow ``dA/dτ = −d²∇_A L`` (ratios are
+    convention-free). Memorisation needs p > n (interpolation line).
+
+    References
+    ----------
+    .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+    """
+    pts = check_int("points", points, ge=2)
+    n = _log_axis("n_range", n_range, pts)
+    dd = check_real("d", d, gt=0.0)
+    pp = check_real("p", p, gt=0.0)
+    rf, tg, tm1 = _rf_base(t, activation, data_spectrum)
+    tau_mem = (n / dd) * tm1
+    if tau_range is None:
+        tau_range = (tg / 10.0, 10.0 * float(tau_mem[-1]))
+    tau = _log_axis("tau_range", tau_range, pts)
+    T = tau[None, :]
+    region = np.where(T < tg, 0, np.where(T < tau_mem[:, None], 1, 2))
+    return NTauPhaseDiagram(n=n, tau=tau, d=dd, p=pp, t=rf.t, activation=rf.activation.name,
+                            tau_gen=tg, tau_mem=tau_mem, region=region, interpolating=pp > n)
+
+
+# ---------------------------------------------------------------------- timeline
+#: Defaults of the EDM sampler discretisation [EDM].
+EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "steps": 18}
+
+
+def edm_sampler_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0,
+                       rho: float = 7.0) -> np.ndarray:
+    """Noise levels σ_0 > … > σ_{N−1} of the EDM sampler (then a last step to σ_N = 0).
+
+    Notes
+    -----
+    ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` [EDM]; the OU time of a
+    level is ``t = ½ ln(1 + σ²)``. Index i counts from the noisy end, as the sampler runs.
+
+    References
+    ----------
+    .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
+    """
+    N = check_int("steps", steps, ge=2)
+    lo = check_real("sigma_min", sigma_min, gt=0.0)
+    hi = check_real("sigma_max", sigma_max, gt=lo)
+    r = check_real("rho", rho, gt=0.0)
+    i = np.arange(N)
+    return (hi ** (1 / r) + i / (N - 1) * (lo ** (1 / r) - hi ** (1 / r))) ** r
+
+
+def _edm_step(sigmas, t):
+    """First sampler index i with σ_i ≤ σ(t); None beyond σ_max; N (the final step to 0)
+    below σ_min."""
+    from .schedules import edm_sigma
+
+    s = edm_sigma(t)
+    if s > sigmas[0]:
+        return None
+    return int(np.argmax(sigmas <= s)) if np.any(sigmas <= s) else int(sigmas.size)
+
+
+def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "linear",
+                  steps: int | None = None) -> dict:
+    """t_S, t_C, the three regimes and where they fall on a sampler's schedule.
+
+    Parameters
+    ----------
+    n, d : float
+        Training-set size and dimension (t_C of Gaussian data with variance σ²).
+    eigenvalue : float
+        Largest covariance eigenvalue Λ (t_S = ½ ln Λ; none when Λ ≤ 1).
+    variance : float
+        σ² in the Gaussian t_C formula.
+    schedule : {"linear", "cosine", "scaled-linear", "edm"}
+        Discrete VP schedule, or the EDM σ discretisation.
+    steps : int, optional
+        T (default 1000) or, for "edm", the number N of sampler noise levels (default 18).
+
+    Returns
+    -------
+    dict
+        ``t_S`` (NaN without speciation), ``t_C``, ``alpha``, ``regimes``, ``schedule``,
+        ``steps``, ``t_max`` (noisiest time of the schedule), ``step_S``, ``step_C``, ``notes``;
+        for "edm" also ``sigma_S``, ``sigma_C`` and the sampler ``sigmas``; for the discrete
+        schedules the grid ``times`` t_k.
+
+    Notes
+    -----
+    ``t_S = ½ ln Λ``, ``t_C = ½ log1p(σ²/expm1(2 ln n/d))`` [DR]. Discrete schedules: step =
+    first zero-based k with t_k ≥ t (SPEC §1; k counts from the data end). EDM: σ = √expm1(2t)
+    and step = first sampler index i (counting from the noise end, as the sampler runs) with
+    σ_i ≤ σ(t) [EDM].
+
+    References
+    ----------
+    .. [DR] arXiv:2402.18491.
+    .. [EDM] arXiv:2206.00364.
+    """
+    import warnings
+
+    from ._errors import RegimesWarning
+    from .collapse import alpha as alpha_fn
+    from .schedules import edm_sigma
+    from .speciation import speciation_time
+    from .timeline import regime_intervals, schedule_steps
+
+    lam = check_real("eigenvalue", eigenvalue, gt=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RegimesWarning)
+        t_S = speciation_time(lam)
+    t_C = float(collapse_time(n, d, variance))
+    out = {"n": float(n), "d": float(d), "eigenvalue": lam, "variance": float(variance),
+           "alpha": float(alpha_fn(n, d)), "t_S": t_S, "t_C": t_C,
+           "regimes": regime_intervals(t_S, t_C)}
+    notes = []
+    if math.isnan(t_S):
+        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
+    elif t_C >= t_S:
+        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
+    key = str(schedule).strip().lower()
+    if key == "edm":
+        N = EDM_DEFAULTS["steps"] if steps is None else check_int("steps", steps, ge=2)
+        sig = edm_sampler_sigmas(N)
+        t_max = 0.5 * math.log1p(float(sig[0]) ** 2)
+        out.update(schedule="edm", steps=N, t_max=t_max, sigmas=sig,
+                   sigma_S=edm_sigma(t_S) if not math.isnan(t_S) else math.nan,
+                   sigma_C=edm_sigma(t_C),
+                   step_convention=("EDM sampler index i = 0 … N−1 from the noise end "
+                                    "(σ_max = 80, σ_min = 0.002, ρ = 7), then σ_N = 0; step = first "
+                                    "i with σ_i ≤ σ(t)"))
+        for k, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
+            if math.isnan(tv):
+                out[k] = None
+                continue
+            out[k] = _edm_step(sig, tv)
+            if out[k] is None:
+                notes.append(f"{label} (t = {tv:.4g}, σ = {edm_sigma(tv):.4g}) happens before the "
+                             f"EDM sampler's first noise level σ_max = {sig[0]:g}")
+    else:
+        from .schedules import get_schedule
+
+        T = 1000 if steps is None else steps
+        sch = get_schedule(schedule, T)
+        loc = schedule_steps(t_S, t_C, sch)
+        out.update(schedule=sch.name, steps=sch.steps, t_max=sch.t_max, times=sch.times,
+                   step_S=loc["step_S"], step_C=loc["step_C"],
+                   step_convention="zero-based k, first k with t_k >= t (k counts from the data end)")
+        notes += loc["notes"]
+    out["notes"] = notes
+    return out

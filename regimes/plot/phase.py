@@ -1,10 +1,25 @@
-"""Phase-diagram figures. Each function returns a matplotlib Figure; nothing is saved here."""
+"""Phase-diagram and timeline figures. Each function returns a matplotlib Figure; nothing is saved.
+
+Figures are created through ``matplotlib.pyplot`` (so that notebooks and sphinx-gallery display
+them); close them with ``plt.close(fig)`` when drawing many. Colour maps are cividis/viridis and
+line colours Okabe–Ito (colour-blind safe).
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["plot_phase_nd"]
+from . import OKABE_ITO as C
+
+__all__ = ["plot_phase_nd", "plot_phase_np", "plot_phase_ntau", "plot_regime_timeline"]
+
+
+def _figure(figsize):
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=figsize, layout="constrained")
 
 
 def plot_phase_nd(diagram=None, **kwargs):
@@ -30,13 +45,11 @@ def plot_phase_nd(diagram=None, **kwargs):
     ----------
     .. [DR] arXiv:2402.18491.
     """
-    from matplotlib.figure import Figure
-
     from ..phase import nd_phase_diagram
 
     pdg = diagram if diagram is not None else nd_phase_diagram(**kwargs)
     two = pdg.t_S is not None
-    fig = Figure(figsize=(11.5 if two else 6.2, 4.8), layout="constrained")
+    fig = _figure((11.5 if two else 6.2, 4.8))
     axes = fig.subplots(1, 2 if two else 1, squeeze=False)[0]
     D, N = np.meshgrid(pdg.d, pdg.n)
 
@@ -53,7 +66,7 @@ def plot_phase_nd(diagram=None, **kwargs):
         n_star = 10.0 ** pdg.log10_n_star
     inside = (n_star >= pdg.n[0]) & (n_star <= pdg.n[-1])
     if inside.any():
-        ax.plot(pdg.d[inside], n_star[inside], color="#d55e00", lw=2.2, ls="--",
+        ax.plot(pdg.d[inside], n_star[inside], color=C["vermillion"], lw=2.2, ls="--",
                 label=f"n*(d): t_C = {pdg.target:g}")
         ax.legend(loc="lower right", fontsize=8, framealpha=0.85)
     ax.set_xscale("log")
@@ -70,7 +83,7 @@ def plot_phase_nd(diagram=None, **kwargs):
         cb.set_label("width of Regime II, t_S − t_C")
         diff = pdg.t_S[None, :] - pdg.t_C
         if np.nanmin(diff) < 0 < np.nanmax(diff):
-            ax.contour(D, N, np.nan_to_num(diff, nan=-1.0), levels=[0.0], colors="#d55e00", linewidths=2)
+            ax.contour(D, N, np.nan_to_num(diff, nan=-1.0), levels=[0.0], colors=C["vermillion"], linewidths=2)
         if pdg.separation is not None:
             n_asym = np.exp(pdg.variance / (2.0 * pdg.separation**2))
             if pdg.n[0] < n_asym < pdg.n[-1]:
@@ -85,4 +98,291 @@ def plot_phase_nd(diagram=None, **kwargs):
         what = (f"two-class mixture, m̃ = {pdg.separation:g}: Λ = d m̃² + σ²" if pdg.separation is not None
                 else f"fixed Λ = {pdg.eigenvalue:g}")
         ax.set_title(f"Regime II (grey: none, t_C ≥ t_S)\n{what}", fontsize=10)
+    return fig
+
+
+_REGION_COLOURS = (C["sky"], C["orange"], C["vermillion"])
+
+
+def _region_map(ax, X, Y, region, colours, alpha=0.85):
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(colours)
+    return ax.pcolormesh(X, Y, region, cmap=cmap, norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5], 3),
+                         shading="auto", alpha=alpha, linewidth=0, rasterized=True)
+
+
+def _label_regions(ax, X, Y, region, names):
+    """Write each region's name at the geometric centre (log axes) of its cells."""
+    for code, name in enumerate(names):
+        mask = region == code
+        if mask.sum() < 4:
+            continue
+        x = 10 ** np.median(np.log10(X[mask]))
+        y = 10 ** np.median(np.log10(Y[mask]))
+        ax.text(x, y, name, ha="center", va="center", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="0.5", alpha=0.9))
+
+
+def plot_phase_np(diagram=None, **kwargs):
+    """(ψ_n, ψ_p) — or (n, p) — phase diagram of memorisation in the random-features model.
+
+    Parameters
+    ----------
+    diagram : regimes.phase.NPPhaseDiagram, optional
+        Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.np_phase_diagram`.
+        When the diagram carries ``d`` the axes are n and p; otherwise ψ_n = n/d and ψ_p = p/d.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Left: the three regions at the chosen training time τ — no memorisation below the
+    interpolation line p = n, dynamical regularisation where τ < τ_mem, memorisation where
+    τ ≥ τ_mem — with contours of the convention-free ratio τ_mem/τ_gen = ψ_n Γ_t²κ_1²/v_t²
+    (leading order; independent of ψ_p). Right (when computed): the long-time generalisation gap
+    of sampled finite-d instances, which is large only above the interpolation line.
+
+    References
+    ----------
+    .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+    """
+    from ..phase import NP_REGIONS, np_phase_diagram
+
+    pdg = diagram if diagram is not None else np_phase_diagram(**kwargs)
+    two = pdg.gap is not None
+    fig = _figure((11.8 if two else 6.6, 5.0))
+    axes = fig.subplots(1, 2 if two else 1, squeeze=False)[0]
+    scale = pdg.d if pdg.d is not None else 1.0
+    xs, ys = pdg.psi_n * scale, pdg.psi_p * scale
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    xl, yl = (("training-set size n", "number of random features p") if pdg.d is not None else
+              ("ψ_n = n/d", "ψ_p = p/d"))
+
+    ax = axes[0]
+    _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
+    k = float(pdg.tau_ratio[0, 0] / xs[0])  # τ_mem/τ_gen per unit of the x axis (∝ n)
+    sec = ax.secondary_xaxis("top", functions=(lambda x: x * k, lambda r: r / k))
+    sec.set_xlabel("τ_mem/τ_gen  (leading order, ∝ n, independent of p)", fontsize=9)
+    lo, hi = max(xs[0], ys[0]), min(xs[-1], ys[-1])
+    if lo < hi:
+        ax.plot([lo, hi], [lo, hi], color=C["black"], lw=1.8, label="interpolation line p = n")
+    nm = pdg.psi_n_mem * scale
+    if xs[0] < nm < xs[-1]:
+        ax.plot([nm, nm], [max(nm, ys[0]), ys[-1]], color=C["blue"], lw=1.8, ls="--",
+                label=f"τ_mem = τ  (τ = {pdg.training_time:g} τ_gen)")
+    _label_regions(ax, X, Y, pdg.region, ["no memorisation\n(p ≤ n)", "dynamical\nregularisation",
+                                          "memorisation"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xl)
+    ax.set_ylabel(yl)
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    d_txt = f", d = {pdg.d:g}" if pdg.d is not None else ""
+    ax.set_title(f"Random-features score model ({pdg.activation}), OU time t = {pdg.t:g}{d_txt};\n"
+                 f"regions at training time τ = {pdg.training_time:g} τ_gen (leading order)",
+                 fontsize=10, loc="left")
+    assert len(NP_REGIONS) == 3
+
+    if two:
+        ax = axes[1]
+        mesh = ax.pcolormesh(X, Y, pdg.gap, cmap="cividis", shading="auto")
+        cb = fig.colorbar(mesh, ax=ax)
+        cb.set_label("long-time gap L_test(∞) − L_train(∞)")
+        if lo < hi:
+            ax.plot([lo, hi], [lo, hi], color="white", lw=1.8, label="p = n")
+            ax.legend(loc="lower right", fontsize=8, framealpha=0.6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title(f"generalisation gap after training to convergence\n(sampled instances, "
+                     f"d = {pdg.gap_d})", fontsize=10)
+    return fig
+
+
+def plot_phase_ntau(diagram=None, **kwargs):
+    """(n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
+
+    Parameters
+    ----------
+    diagram : regimes.phase.NTauPhaseDiagram, optional
+        Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.ntau_phase_diagram`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Regions of :func:`regimes.rmt.training_regimes`: τ < τ_gen (the score is still being learned),
+    τ_gen ≤ τ < τ_mem (generalisation window, width τ_mem/τ_gen ∝ n) and τ ≥ τ_mem (memorisation).
+    Hatched: n ≥ p, beyond the interpolation line, where the model cannot memorise.
+    τ is the gradient-flow time dA/dτ = −d²∇_A L.
+
+    References
+    ----------
+    .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+    """
+    from ..phase import ntau_phase_diagram
+
+    pdg = diagram if diagram is not None else ntau_phase_diagram(**kwargs)
+    fig = _figure((7.0, 5.6))
+    ax = fig.subplots()
+    X, Y = np.meshgrid(pdg.n, pdg.tau, indexing="ij")
+    _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
+    ax.axhline(pdg.tau_gen, color=C["blue"], lw=2, label="τ_gen = 1/(2Δ_t Γ_t²κ_1²)  (flat in n)")
+    ax.plot(pdg.n, pdg.tau_mem, color=C["black"], lw=2, label="τ_mem = (n/d)/(2Δ_t v_t²)  (∝ n)")
+    if pdg.n[0] < pdg.p < pdg.n[-1]:
+        ax.axvspan(pdg.p, pdg.n[-1], facecolor="none", hatch="//", edgecolor="0.35", lw=0,
+                   label="n ≥ p: cannot memorise")
+        ax.axvline(pdg.p, color="0.35", lw=1.2, ls="--", label=f"interpolation line n = p = {pdg.p:g}")
+    _label_regions(ax, X, Y, np.where(pdg.interpolating[:, None] | (pdg.region != 2), pdg.region, -1),
+                   ["score not yet learned", "generalisation window", "memorisation"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(pdg.n[0], pdg.n[-1])
+    ax.set_ylim(pdg.tau[0], pdg.tau[-1])
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel("training time τ  (gradient flow dA/dτ = −d²∇L)")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    ax.set_title(f"Random-features model ({pdg.activation}): d = {pdg.d:g}, p = {pdg.p:g}, "
+                 f"OU time t = {pdg.t:g}", fontsize=10)
+    return fig
+
+
+_TL_COLOURS = {"I": C["sky"], "II": C["orange"], "III": C["vermillion"]}
+_TL_NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
+
+
+def _spread(candidates, to_t, xlim, min_frac=0.07):
+    """Keep tick values whose OU-time positions are at least ``min_frac`` of the axis apart
+    (preferring the larger values, which sit where the axis is not crowded)."""
+    width = xlim[1] - xlim[0]
+    kept, last = [], math.inf
+    for v in sorted(candidates, reverse=True):
+        x = to_t(v)
+        if x <= xlim[1] and last - x >= min_frac * width:
+            kept.append(v)
+            last = x
+    return sorted(kept)
+
+
+def _fit_band_labels(ax):
+    """Shorten the names of regime bands too narrow for them (no text outside its band)."""
+    x0, x1 = ax.get_xlim()
+    spans = [p for p in ax.patches if p.get_hatch() is None]
+    for txt in ax.texts:
+        name = txt.get_text()
+        if not name.startswith(("I:", "II:", "III:")):
+            continue
+        xc = txt.get_position()[0]
+        width = None
+        for p in spans:
+            if hasattr(p, "get_width"):  # Rectangle (axvspan in matplotlib >= 3.9)
+                xs = [p.get_x(), p.get_x() + p.get_width()]
+            else:
+                xs = [float(v[0]) for v in np.atleast_2d(p.get_xy())]
+            if xs and min(xs) <= xc <= max(xs):
+                width = (max(xs) - min(xs)) / (x1 - x0)
+                break
+        if width is not None and width < 0.018 * len(name):
+            label, _, rest = name.partition(": ")
+            txt.set_text(label if width < 0.06 else f"{label}:\n" + rest.replace(" ", "\n"))
+            txt.set_fontsize(8)
+
+
+def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, *,
+                         t_max=None):
+    """Regime timeline on the OU-time axis with a second axis in a sampler's steps or EDM σ.
+
+    Parameters
+    ----------
+    t_S, t_C : float
+        Speciation and collapse times (t_S NaN: no speciation).
+    schedule : {"linear", "cosine", "scaled-linear", "edm"}
+        Discrete schedules are drawn by :func:`regimes.plot.timeline.plot_timeline` (step index
+        on top). ``"edm"`` puts the EDM noise level σ = √expm1(2t) on the top axis and marks the
+        N noise levels of the EDM sampler (:func:`regimes.phase.edm_sampler_sigmas`).
+    steps : int, optional
+        T for a discrete schedule (default 1000), N for EDM (default 18).
+    t_max : float, optional
+        Right end of the OU-time axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Regime I: t > t_S; II: t_C < t < t_S; III: t < t_C [DR]. t = ½ ln(1 + σ²).
+
+    References
+    ----------
+    .. [DR] arXiv:2402.18491.
+    .. [EDM] arXiv:2206.00364.
+    """
+    if str(schedule).strip().lower() != "edm":
+        from ..schedules import get_schedule
+        from .timeline import plot_timeline
+
+        sch = get_schedule(schedule, 1000 if steps is None else steps)
+        fig = plot_timeline(t_S, t_C, schedule, sch.steps, t_max=t_max)
+        ax = fig.axes[0]
+        _fit_band_labels(ax)
+        for sec in ax.child_axes:  # the step axis: ticks evenly spread in OU time, no overlaps
+            T = sch.steps
+            cand = sorted({0, T - 1, *(int(round(T * f / 20)) for f in range(1, 20))})
+            keep = _spread(cand, lambda k: float(sch.times[min(k, T - 1)]), ax.get_xlim())
+            sec.set_xticks(keep)
+            sec.set_xticklabels([str(k) for k in keep], fontsize=8)
+        return fig
+
+    from ..phase import EDM_DEFAULTS, edm_sampler_sigmas
+    from ..timeline import regime_intervals
+
+    sig = edm_sampler_sigmas(EDM_DEFAULTS["steps"] if steps is None else steps)
+    t_lv = 0.5 * np.log1p(sig**2)
+    regs = regime_intervals(t_S, t_C)
+    finite = [x for x in (t_S, t_C) if x is not None and math.isfinite(x)]
+    hi = t_max if t_max is not None else max(1.05 * float(t_lv[0]), 1.3 * max(finite or [1.0]))
+    fig = _figure((8.0, 2.8))
+    ax = fig.subplots()
+    for r in regs:
+        lo_, hi_ = r["t_min"], min(r["t_max"], hi)
+        ax.axvspan(lo_, hi_, color=_TL_COLOURS[r["name"]], alpha=0.55, lw=0)
+        ax.text(0.5 * (lo_ + hi_), 0.5, _TL_NAMES[r["name"]], ha="center", va="center", fontsize=9,
+                transform=ax.get_xaxis_transform())
+    for x, lab, y in ((t_S, "t$_S$", 0.86), (t_C, "t$_C$", 0.7)):
+        if x is not None and math.isfinite(x):
+            ax.axvline(x, color="k", lw=1.2)
+            ax.text(x, y, f" {lab} = {x:.3g}", fontsize=8, va="center",
+                    transform=ax.get_xaxis_transform())
+    for i, tv in enumerate(t_lv):
+        ax.plot([tv, tv], [0.0, 0.08], color="k", lw=1, transform=ax.get_xaxis_transform())
+    ax.text(float(t_lv[0]), 0.12, f"EDM sampler levels (N = {sig.size})", fontsize=7, ha="right",
+            transform=ax.get_xaxis_transform())
+    if hi > t_lv[0]:
+        ax.axvspan(float(t_lv[0]), hi, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
+    ax.set_xlim(0, hi)
+    ax.set_yticks([])
+    ax.set_xlabel("OU time t  (sampling runs right to left)")
+
+    def t2s(t):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.sqrt(np.expm1(2.0 * np.clip(t, 0.0, None)))
+
+    def s2t(s):
+        return 0.5 * np.log1p(np.clip(s, 0.0, None) ** 2)
+
+    _fit_band_labels(ax)
+    sec = ax.secondary_xaxis("top", functions=(t2s, s2t))
+    cand = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640]
+    ticks = _spread([v for v in cand if s2t(v) <= hi], lambda v: float(s2t(v)), ax.get_xlim())
+    sec.set_xticks(ticks)
+    sec.set_xticklabels([f"{v:g}" for v in ticks], fontsize=8)
+    sec.set_xlabel(f"EDM noise level σ = √(e^(2t) − 1)  (σ_max = {sig[0]:g}, hatched: beyond it)",
+                   fontsize=9)
     return fig
