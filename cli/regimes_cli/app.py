@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]
     "analyze",  # analyze [DATA] — t_S, t_C with intervals, regimes on a schedule, report
+    "plots",  # phase-diagram nd|np|ntau, timeline — figures (--out) or their data (--json)
 ]
 
 

@@ -22,13 +22,15 @@ def _figure(figsize):
     return plt.figure(figsize=figsize, layout="constrained")
 
 
-def plot_phase_nd(diagram=None, **kwargs):
+def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
     """(n, d) phase diagram of collapse: t_C colour map, the n*(d) curve and the Regime-II window.
 
     Parameters
     ----------
     diagram : regimes.phase.NDPhaseDiagram, optional
         Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.nd_phase_diagram`.
+    mark : (d, n, label), optional
+        A dataset to mark on every panel (e.g. a preset's shape).
 
     Returns
     -------
@@ -98,6 +100,13 @@ def plot_phase_nd(diagram=None, **kwargs):
         what = (f"two-class mixture, m̃ = {pdg.separation:g}: Λ = d m̃² + σ²" if pdg.separation is not None
                 else f"fixed Λ = {pdg.eigenvalue:g}")
         ax.set_title(f"Regime II (grey: none, t_C ≥ t_S)\n{what}", fontsize=10)
+    if mark is not None:
+        md, mn, mlab = mark
+        for ax in axes:
+            if pdg.d[0] <= md <= pdg.d[-1] and pdg.n[0] <= mn <= pdg.n[-1]:
+                ax.plot([md], [mn], marker="*", ms=13, color=C["yellow"], mec="black", ls="none")
+                ax.annotate(str(mlab), (md, mn), xytext=(6, 6), textcoords="offset points", fontsize=8,
+                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.9))
     return fig
 
 
