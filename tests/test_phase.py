@@ -72,3 +72,174 @@ def test_figure_builds_without_saving():
     assert len(fig.axes) == 4  # two panels + two colourbars
     labels = [ax.get_xlabel() for ax in fig.axes[:2]]
     assert labels == ["dimension d", "dimension d"]
+
+
+# ---------------------------------------------------------------------- random features
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from scipy import integrate  # noqa: E402
+
+from regimes.phase import (  # noqa: E402
+    edm_sampler_sigmas,
+    np_phase_diagram,
+    ntau_phase_diagram,
+    timeline_data,
+)
+from regimes.rmt import RandomFeatures, training_regimes  # noqa: E402
+
+
+def _tanh_constants(t):
+    """Independent oracle for tanh, σ_x² = 1 (Γ_t = 1): κ_1 by 30-digit mpmath quadrature,
+    v_t² by nested scipy quadrature of E_u[(E_v tanh(e^{-t}u + √Δ v))²] − κ_1²e^{-2t}."""
+    with mp.workdps(30):
+        k1 = mp.quad(lambda z: mp.sech(z) ** 2 * mp.exp(-z * z / 2), [-mp.inf, 0, mp.inf]) / mp.sqrt(2 * mp.pi)
+    k1 = float(k1)
+    e, sd = math.exp(-t), math.sqrt(-math.expm1(-2 * t))
+    phi = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    inner = lambda u: integrate.quad(lambda v: math.tanh(e * u + sd * v) * phi(v), -12, 12,  # noqa: E731
+                                     epsabs=1e-14, epsrel=1e-13)[0]
+    m2 = integrate.quad(lambda u: inner(u) ** 2 * phi(u), -12, 12, epsabs=1e-14, epsrel=1e-12)[0]
+    return k1, m2 - k1**2 * e**2, -math.expm1(-2 * t)
+
+
+@pytest.mark.parametrize("t", [0.1, 0.7])
+def test_np_timescales_against_independent_quadrature(t):
+    k1, v2, delta = _tanh_constants(t)
+    if t == 0.1:  # SPEC §4 reference values
+        assert_allclose([k1, v2], [0.60570551, 0.01384145], rtol=5e-7)
+    pdg = np_phase_diagram(psi_n_range=(0.2, 5.0), psi_p_range=(0.1, 10.0), points=6, t=t)
+    assert_allclose(pdg.tau_gen, 1 / (2 * delta * k1**2), rtol=1e-8)
+    assert_allclose(pdg.tau_mem, pdg.psi_n / (2 * delta * v2), rtol=1e-7)
+    # τ_mem/τ_gen = ψ_n κ_1²/v_t², independent of ψ_p (leading order)
+    assert_allclose(pdg.tau_ratio, np.outer(pdg.psi_n * k1**2 / v2, np.ones(6)), rtol=1e-7)
+
+
+def test_np_matches_random_features_objects_pointwise():
+    pdg = np_phase_diagram(psi_n_range=(0.3, 3.0), psi_p_range=(0.5, 8.0), points=4, t=0.3)
+    for i in (0, 3):
+        for j in (1, 2):
+            rf = RandomFeatures(pdg.psi_p[j], pdg.psi_n[i], 0.3)
+            assert_allclose(pdg.tau_ratio[i, j], rf.tau_ratio, rtol=1e-12)
+
+
+def test_np_regions_and_memorisation_boundary():
+    T = 20.0
+    pdg = np_phase_diagram(points=41, t=0.2, training_time=T)
+    # boundary ψ_n,mem: root of τ_mem(ψ_n) = T τ_gen, found with brentq on RandomFeatures objects
+    root = brentq(lambda x: RandomFeatures(1.0, x, 0.2).tau_mem - T * RandomFeatures(1.0, x, 0.2).tau_gen,
+                  1e-3, 1e3, xtol=1e-14)
+    assert_allclose(pdg.psi_n_mem, root, rtol=1e-10)
+    PN, PP = np.meshgrid(pdg.psi_n, pdg.psi_p, indexing="ij")
+    assert np.all(pdg.region[PP <= PN] == 0)  # below the interpolation line: no memorisation
+    assert np.all(pdg.region[(PP > PN) & (PN < root)] == 2)
+    assert np.all(pdg.region[(PP > PN) & (PN > root)] == 1)
+    assert set(np.unique(pdg.region)) == {0, 1, 2}
+    out = np_phase_diagram(points=3, d=50).to_dict()
+    assert_allclose(out["n"], out["psi_n"] * 50) and out["interpolation_line"].startswith("psi_p = psi_n")
+
+
+def test_np_gap_is_larger_above_the_interpolation_line():
+    pdg = np_phase_diagram(psi_n_range=(0.25, 4.0), psi_p_range=(0.25, 4.0), points=3, gap=True, gap_d=12)
+    # finite-d sampled instances: training to convergence memorises only when p > n
+    assert pdg.gap[0, 2] > 5 * max(pdg.gap[2, 0], 1e-3)
+    assert pdg.gap[0, 2] > pdg.gap[1, 2] > pdg.gap[2, 2] - 1e-9
+
+
+def test_ntau_regions_equal_training_regimes_and_tau_mem_is_linear_in_n():
+    pdg = ntau_phase_diagram(n_range=(20, 5000), points=7, d=50, p=1000, t=0.15)
+    ref = training_regimes(pdg.n, pdg.tau, 50, 1000, 0.15)
+    np.testing.assert_array_equal(pdg.region, ref["region"])
+    assert_allclose(pdg.tau_mem, ref["tau_mem"], rtol=1e-12)
+    assert_allclose(ref["tau_gen"], pdg.tau_gen, rtol=1e-12)  # flat in n
+    slope = np.polyfit(np.log(pdg.n), np.log(pdg.tau_mem), 1)[0]
+    assert_allclose(slope, 1.0, rtol=1e-12)  # SPEC §4: τ_mem ∝ n
+    assert list(pdg.interpolating) == list(pdg.n < 1000)
+    assert set(np.unique(pdg.region)) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("fn, kw, match", [
+    (np_phase_diagram, dict(training_time=0), "training_time must be > 0"),
+    (np_phase_diagram, dict(psi_n_range=(2, 1)), "psi_n_range must be increasing"),
+    (np_phase_diagram, dict(t=-1), "t must be > 0"),
+    (ntau_phase_diagram, dict(p=0), "p must be > 0"),
+    (ntau_phase_diagram, dict(tau_range=(5, 1)), "tau_range must be increasing"),
+])
+def test_rf_diagrams_bad_input(fn, kw, match):
+    with pytest.raises(RegimesError, match=match):
+        fn(**kw)
+
+
+# ---------------------------------------------------------------------- timeline
+def test_edm_sampler_sigmas():
+    s = edm_sampler_sigmas(18)
+    assert_allclose([s[0], s[-1]], [80.0, 0.002], rtol=1e-13)
+    assert_allclose(np.diff(s ** (1 / 7)), np.full(17, (0.002 ** (1 / 7) - 80 ** (1 / 7)) / 17), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [1.5, 16.72, 1025.0, 1e5])
+def test_timeline_edm_steps_brute_force(lam):
+    out = timeline_data(50000, 3072, lam, 0.062, "edm", 18)
+    assert_allclose(out["sigma_S"] ** 2, lam - 1, rtol=1e-12)  # σ(½ ln Λ)² = Λ − 1 exactly
+    s = out["sigmas"]
+    for key, sig in (("step_S", out["sigma_S"]), ("step_C", out["sigma_C"])):
+        expect = None if sig > s[0] else next((i for i in range(s.size) if s[i] <= sig), s.size)
+        assert out[key] == expect
+    if lam == 1e5:
+        assert out["step_S"] is None and any("before the EDM sampler" in x for x in out["notes"])
+
+
+def test_timeline_discrete_steps():
+    # SPEC §1 reference: t_500 = 1.276828 in DDPM linear (T = 1000) → t_S just below it is step 500
+    out = timeline_data(4000, 1024, math.exp(2 * 1.2768), 1.0, "linear")
+    assert out["step_S"] == 500
+    k = int(np.argmax(out["times"] >= out["t_C"]))
+    assert out["step_C"] == k and out["times"][k - 1] < out["t_C"]
+    no = timeline_data(100, 10, 0.5)
+    assert math.isnan(no["t_S"]) and [r["name"] for r in no["regimes"]] == ["I", "III"]
+    with pytest.raises(RegimesError, match="schedule must be one of"):
+        timeline_data(100, 10, 3.0, schedule="karras")
+
+
+# ---------------------------------------------------------------------- figures carry the data
+def test_np_and_ntau_figures_plot_the_data():
+    from regimes.plot.phase import plot_phase_np, plot_phase_ntau
+
+    pdg = np_phase_diagram(points=15, d=100)
+    fig = plot_phase_np(pdg)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "training-set size n" and "random features p" in ax.get_ylabel()
+    vline = [ln for ln in ax.get_lines() if "τ_mem = τ" in ln.get_label()][0]
+    assert_allclose(vline.get_xdata()[0], pdg.psi_n_mem * 100)
+    plt.close(fig)
+    nt = ntau_phase_diagram(points=15)
+    fig = plot_phase_ntau(nt)
+    ax = fig.axes[0]
+    mem = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_mem")][0]
+    assert_allclose(mem.get_ydata(), nt.tau_mem)
+    gen = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_gen")][0]
+    assert_allclose(gen.get_ydata(), [nt.tau_gen, nt.tau_gen])
+    assert "training time τ" in ax.get_ylabel()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("schedule", ["edm", "cosine"])
+def test_timeline_figure_axes(schedule):
+    from regimes.plot.phase import plot_regime_timeline
+
+    fig = plot_regime_timeline(3.466, 2.065, schedule)
+    ax = fig.axes[0]
+    assert "OU time" in ax.get_xlabel()
+    sec = ax.child_axes[0]
+    if schedule == "edm":
+        assert "EDM noise level" in sec.get_xlabel()
+        # the top axis maps t to σ = √expm1(2t): σ = 5 sits at t = ½ ln 26
+        fig.canvas.draw()  # the secondary axis sets its transform at draw time
+        ticks = list(sec.get_xticks())
+        assert 5 in ticks
+        x_disp = sec.transData.transform([(5.0, 0)])[0][0]
+        assert_allclose(ax.transData.inverted().transform([(x_disp, 0)])[0][0], 0.5 * math.log(26), rtol=1e-6)
+    else:
+        assert "cosine" in sec.get_xlabel()
+    plt.close(fig)
