@@ -534,7 +534,11 @@ def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "line
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
     elif t_C >= t_S:
         notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
-    key = str(schedule).strip().lower()
+    from .schedules import SCHEDULE_NAMES
+
+    key = str(schedule).strip().lower().replace("_", "-")
+    if key not in (*SCHEDULE_NAMES, "edm"):
+        raise RegimesError(f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}")
     if key == "edm":
         N = EDM_DEFAULTS["steps"] if steps is None else check_int("steps", steps, ge=2)
         sig = edm_sampler_sigmas(N)
@@ -557,7 +561,7 @@ def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "line
         from .schedules import get_schedule
 
         T = 1000 if steps is None else steps
-        sch = get_schedule(schedule, T)
+        sch = get_schedule(key, T)
         loc = schedule_steps(t_S, t_C, sch)
         out.update(schedule=sch.name, steps=sch.steps, t_max=sch.t_max, times=sch.times,
                    step_S=loc["step_S"], step_C=loc["step_C"],
