@@ -31,8 +31,9 @@ print(f"t_S = {t_S:.6f}   (= 0.5 ln Lambda)")
 print(f"t_C = {t_C:.6f}   (Gaussian closed form, sigma^2 = {variance})")
 
 # %%
-# Steps of the common schedules (T = 1000; k = 0 is the data end, sampling runs k = T-1 → 0)
-# ---------------------------------------------------------------------------------------
+# Steps of the common schedules
+# ------------------------------
+# T = 1000; k = 0 is the data end and sampling runs k = T-1 → 0.
 for name in ("linear", "cosine", "scaled-linear"):
     s = schedule_steps(t_S, t_C, name, 1000)
     print(f"{name:>13}: speciation at step {s['step_S']}, collapse at step {s['step_C']}"

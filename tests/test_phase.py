@@ -224,11 +224,15 @@ def test_np_and_ntau_figures_plot_the_data():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("schedule", ["edm", "cosine"])
+@pytest.mark.parametrize("schedule", ["edm", "cosine", "scaled-linear", "linear"])
 def test_timeline_figure_axes(schedule):
+    import io
+
     from regimes.plot.phase import plot_regime_timeline
 
-    fig = plot_regime_timeline(3.466, 2.065, schedule)
+    # t_S = 3.466 lies beyond scaled-linear's last step (t = 2.68): the figure must still draw
+    fig = plot_regime_timeline(3.466, 2.065, schedule, t_max=5.3 if schedule == "linear" else None)
+    fig.savefig(io.BytesIO(), format="png")
     ax = fig.axes[0]
     assert "OU time" in ax.get_xlabel()
     sec = ax.child_axes[0]
@@ -241,5 +245,7 @@ def test_timeline_figure_axes(schedule):
         x_disp = sec.transData.transform([(5.0, 0)])[0][0]
         assert_allclose(ax.transData.inverted().transform([(x_disp, 0)])[0][0], 0.5 * math.log(26), rtol=1e-6)
     else:
-        assert "cosine" in sec.get_xlabel()
+        assert schedule in sec.get_xlabel()
+        assert_allclose(sec.get_xlim()[0], 0.0, atol=1e-9)
+        assert np.all(np.isfinite(sec.get_xlim()))
     plt.close(fig)

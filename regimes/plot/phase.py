@@ -341,12 +341,39 @@ def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None =
         fig = plot_timeline(t_S, t_C, schedule, sch.steps, t_max=t_max)
         ax = fig.axes[0]
         _fit_band_labels(ax)
-        for sec in ax.child_axes:  # the step axis: ticks evenly spread in OU time, no overlaps
-            T = sch.steps
-            cand = sorted({0, T - 1, *(int(round(T * f / 20)) for f in range(1, 20))})
-            keep = _spread(cand, lambda k: float(sch.times[min(k, T - 1)]), ax.get_xlim())
-            sec.set_xticks(keep)
-            sec.set_xticklabels([str(k) for k in keep], fontsize=8)
+        label = ""
+        for sec in list(ax.child_axes):
+            # The step axis is rebuilt: its map must stay finite beyond the schedule's last step
+            # (NaN there makes matplotlib >= 3.9 fail at draw time), and its ticks are spread
+            # evenly in OU time so that the labels never overlap.
+            label = sec.get_xlabel()
+            sec.remove()
+        ts, T = sch.times, sch.steps
+        slope = 1.0 / max(ts[-1] - ts[-2], 1e-12)  # steps per unit t at the noisy end
+
+        def t2k(t):
+            t = np.asarray(t, dtype=float)
+            return np.where(t <= ts[-1], np.interp(t, ts, np.arange(T)), T - 1 + (t - ts[-1]) * slope)
+
+        def k2t(k):
+            k = np.asarray(k, dtype=float)
+            return np.where(k <= T - 1, np.interp(k, np.arange(T), ts), ts[-1] + (k - (T - 1)) / slope)
+
+        x0, x1 = ax.get_xlim()
+        if x1 > ts[-1]:  # keep the "beyond the schedule" note clear of the t_S / t_C lines
+            cuts = sorted({ts[-1], x1, *(x for x in (t_S, t_C)
+                                          if x is not None and math.isfinite(x) and ts[-1] < x < x1)})
+            a, b = max(zip(cuts[:-1], cuts[1:]), key=lambda ab: ab[1] - ab[0])
+            for txt in ax.texts:
+                if txt.get_text().startswith("beyond the"):
+                    txt.set_x(0.5 * (a + b))
+                    txt.set_y(0.2)
+        sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
+        cand = sorted({0, T - 1, *(int(round(T * f / 20)) for f in range(1, 20))})
+        keep = _spread(cand, lambda k: float(ts[min(k, T - 1)]), ax.get_xlim())
+        sec.set_xticks(keep)
+        sec.set_xticklabels([str(k) for k in keep], fontsize=8)
+        sec.set_xlabel(label, fontsize=9)
         return fig
 
     from ..phase import EDM_DEFAULTS, edm_sampler_sigmas
