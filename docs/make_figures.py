@@ -23,7 +23,12 @@ def main() -> int:
     from regimes import GaussianMixture
     from regimes.analysis import analyze, default_dataset
     from regimes.plot import plot_curves
-    from regimes.plot.phase import plot_phase_nd, plot_phase_np, plot_phase_ntau, plot_regime_timeline
+    from regimes.plot.phase import (
+        plot_phase_nd,
+        plot_phase_np,
+        plot_phase_ntau,
+        plot_regime_timeline,
+    )
     from regimes.plot.spectra import plot_rf_density
     from regimes.rmt import RandomFeatures
 
@@ -35,7 +40,9 @@ def main() -> int:
         print(f"wrote {OUT / name}")
 
     m = GaussianMixture(n=4000, d=1024, separation=1.0, variance=1.0)
-    save(plot_regime_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png")
+    save(
+        plot_regime_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png"
+    )
     X, lab, _ = default_dataset(0, d=256, per_class=600)
     res = analyze(X, lab, samples=256, bootstrap=50, eigen_bootstrap=0)
     save(plot_curves(res), "tour_curves.png")

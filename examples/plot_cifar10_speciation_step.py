@@ -36,14 +36,20 @@ print(f"t_C = {t_C:.6f}   (Gaussian closed form, sigma^2 = {variance})")
 # T = 1000; k = 0 is the data end and sampling runs k = T-1 → 0.
 for name in ("linear", "cosine", "scaled-linear"):
     s = schedule_steps(t_S, t_C, name, 1000)
-    print(f"{name:>13}: speciation at step {s['step_S']}, collapse at step {s['step_C']}"
-          f"  (speciation is the {1000 - s['step_S']}-th of the 1000 sampling steps)")
+    print(
+        f"{name:>13}: speciation at step {s['step_S']}, collapse at step {s['step_C']}"
+        f"  (speciation is the {1000 - s['step_S']}-th of the 1000 sampling steps)"
+    )
     for note in s["notes"]:
         print("   note:", note)
 
 edm = timeline_data(cifar.n, cifar.d, cifar.eigenvalue, variance, "edm")
-print(f"          EDM: sigma(t_S) = {edm['sigma_S']:.4f} (= sqrt(Lambda - 1) = {math.sqrt(cifar.eigenvalue - 1):.4f}),"
-      f" sampler step {edm['step_S']} of {edm['steps']}; sigma(t_C) = {edm['sigma_C']:.4f}, step {edm['step_C']}")
+root = math.sqrt(cifar.eigenvalue - 1)
+print(
+    f"          EDM: sigma(t_S) = {edm['sigma_S']:.4f} (= sqrt(Lambda - 1) = {root:.4f}),"
+    f" sampler step {edm['step_S']} of {edm['steps']};"
+    f" sigma(t_C) = {edm['sigma_C']:.4f}, step {edm['step_C']}"
+)
 
 # %%
 # The timeline on the DDPM clock

@@ -54,7 +54,7 @@ print(f"t_S = {r['t_S']['value']:.6g}")
 print(f"t_C = {result.headline_t_C:.6g}  (phi_C = 1/2 crossing)")
 print(f"step of t_S on DDPM linear: {r['schedule']['step_S']}, of t_C: {r['schedule']['step_C']}")
 for reg in r["regimes"]:
-    hi = 'inf' if reg['t_max'] is None else f"{reg['t_max']:.4g}"
+    hi = "inf" if reg["t_max"] is None else f"{reg['t_max']:.4g}"
     print(f"Regime {reg['name']}: {reg['t_min']:.4g} < t < {hi}")
 
 # %%

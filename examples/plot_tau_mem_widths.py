@@ -33,22 +33,26 @@ widths = {"p = 4d": 4.0, "p = 16d": 16.0}
 tau = np.geomspace(0.1, 1e5, 60)
 
 fig, ax = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
-for (label, psi_p), colour in zip(widths.items(), (C["blue"], C["vermillion"])):
+for (label, psi_p), colour in zip(widths.items(), (C["blue"], C["vermillion"]), strict=True):
     rf = RandomFeatures(psi_p, psi_n, t)
     slow = rf.bulks["slow"]
     curves = rf.loss_curves(tau, d=d, rng=1)
     gap = curves["gen"] / curves["gen"][-1]
     half = float(np.interp(0.5, gap, tau))  # gap rises monotonically: first τ with gap = ½ final
-    print(f"{label}: tau_gen = {rf.tau_gen:.4g}, tau_mem (leading order) = {rf.tau_mem:.4g}, "
-          f"slow bulk tau in [{slow.tau[0]:.4g}, {slow.tau[1]:.4g}], "
-          f"half-gap time (d = {d}) = {half:.4g}, ratio tau_mem/tau_gen = {rf.tau_ratio:.4g}")
+    print(
+        f"{label}: tau_gen = {rf.tau_gen:.4g}, tau_mem (leading order) = {rf.tau_mem:.4g}, "
+        f"slow bulk tau in [{slow.tau[0]:.4g}, {slow.tau[1]:.4g}], "
+        f"half-gap time (d = {d}) = {half:.4g}, ratio tau_mem/tau_gen = {rf.tau_ratio:.4g}"
+    )
     ax.semilogx(tau, gap, color=colour, lw=2, label=f"{label}: gap / final gap (sampled, d = {d})")
     ax.axvspan(*slow.tau, color=colour, alpha=0.15, lw=0, label=f"{label}: slow-bulk τ_λ range")
 ax.axvline(rf.tau_gen, color=C["black"], ls=":", lw=1.3, label="τ_gen (both widths)")
 ax.axvline(rf.tau_mem, color=C["black"], ls="--", lw=1.3, label="τ_mem leading order (both widths)")
 ax.set_xlabel("training time τ  (gradient flow dA/dτ = −d²∇L)")
 ax.set_ylabel("generalisation gap / its τ → ∞ value")
-ax.set_title(f"Random-features score model, n = d (ψ_n = {psi_n:g}), OU time t = {t:g}", fontsize=10)
+ax.set_title(
+    f"Random-features score model, n = d (ψ_n = {psi_n:g}), OU time t = {t:g}", fontsize=10
+)
 ax.legend(fontsize=7.5, loc="upper left", frameon=False)
 
 # %%

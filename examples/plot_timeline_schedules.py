@@ -24,8 +24,10 @@ print(f"t_S = {t_S:.6f}, t_C = {t_C:.6f}")
 schedules = ["linear", "cosine", "scaled-linear", "edm"]
 for name in schedules:
     tl = timeline_data(model.n, model.d, model.eigenvalue, model.variance, name)
-    print(f"{name:>13} ({tl['steps']} steps, noisiest t = {tl['t_max']:.3f}): "
-          f"step_S = {tl['step_S']}, step_C = {tl['step_C']}")
+    print(
+        f"{name:>13} ({tl['steps']} steps, noisiest t = {tl['t_max']:.3f}): "
+        f"step_S = {tl['step_S']}, step_C = {tl['step_C']}"
+    )
     for note in tl["notes"]:
         print("   note:", note)
 

@@ -99,9 +99,16 @@ class NDPhaseDiagram:
     eigenvalue: float | None
 
     def to_dict(self) -> dict:
-        out = {"d": self.d, "n": self.n, "t_C": self.t_C, "target_t_C": self.target,
-               "log10_n_star": self.log10_n_star, "variance": self.variance,
-               "separation": self.separation, "eigenvalue": self.eigenvalue}
+        out = {
+            "d": self.d,
+            "n": self.n,
+            "t_C": self.t_C,
+            "target_t_C": self.target,
+            "log10_n_star": self.log10_n_star,
+            "variance": self.variance,
+            "separation": self.separation,
+            "eigenvalue": self.eigenvalue,
+        }
         if self.t_S is not None:
             out["t_S"] = self.t_S
             out["regime_II_width"] = self.regime_II_width
@@ -140,8 +147,14 @@ def nd_phase_diagram(
     ``α* = ½ log1p(σ²/expm1(2 t*))``; Regime II exists where ``t_C < t_S = ½ ln Λ`` [DR].
     """
     pts = check_int("points", points, ge=2)
-    d0, d1 = (check_real("d_range[0]", d_range[0], ge=1.0), check_real("d_range[1]", d_range[1], ge=1.0))
-    n0, n1 = (check_real("n_range[0]", n_range[0], ge=2.0), check_real("n_range[1]", n_range[1], ge=2.0))
+    d0, d1 = (
+        check_real("d_range[0]", d_range[0], ge=1.0),
+        check_real("d_range[1]", d_range[1], ge=1.0),
+    )
+    n0, n1 = (
+        check_real("n_range[0]", n_range[0], ge=2.0),
+        check_real("n_range[1]", n_range[1], ge=2.0),
+    )
     if d1 <= d0:
         raise RegimesError(f"d_range must be increasing, got {tuple(d_range)!r}")
     if n1 <= n0:
@@ -169,9 +182,18 @@ def nd_phase_diagram(
             w = t_S[None, :] - tC
         width = np.where(w > 0, w, np.nan)
     a_star = alpha_for_collapse_time(tgt, var)
-    return NDPhaseDiagram(d=d, n=n, t_C=tC, t_S=t_S, regime_II_width=width, target=tgt,
-                          log10_n_star=a_star * d / math.log(10.0), variance=var,
-                          separation=sep, eigenvalue=lam)
+    return NDPhaseDiagram(
+        d=d,
+        n=n,
+        t_C=tC,
+        t_S=t_S,
+        regime_II_width=width,
+        target=tgt,
+        log10_n_star=a_star * d / math.log(10.0),
+        variance=var,
+        separation=sep,
+        eigenvalue=lam,
+    )
 
 
 # ---------------------------------------------------------------------- random features
@@ -245,15 +267,29 @@ class NPPhaseDiagram:
     def to_dict(self) -> dict:
         from .rmt import TIME_CONVENTION
 
-        out = {"psi_n": self.psi_n, "psi_p": self.psi_p, "t": self.t, "activation": self.activation,
-               "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
-               "training_time_over_tau_gen": self.training_time, "psi_n_mem": self.psi_n_mem,
-               "region": self.region, "region_labels": list(NP_REGIONS),
-               "interpolation_line": "psi_p = psi_n (p = n)", "time_convention": TIME_CONVENTION,
-               "order": "leading order in psi_n, psi_p (arXiv:2505.17638)"}
+        out = {
+            "psi_n": self.psi_n,
+            "psi_p": self.psi_p,
+            "t": self.t,
+            "activation": self.activation,
+            "tau_gen": self.tau_gen,
+            "tau_mem": self.tau_mem,
+            "tau_ratio": self.tau_ratio,
+            "training_time_over_tau_gen": self.training_time,
+            "psi_n_mem": self.psi_n_mem,
+            "region": self.region,
+            "region_labels": list(NP_REGIONS),
+            "interpolation_line": "psi_p = psi_n (p = n)",
+            "time_convention": TIME_CONVENTION,
+            "order": "leading order in psi_n, psi_p (arXiv:2505.17638)",
+        }
         if self.d is not None:
-            out.update(d=self.d, n=self.psi_n * self.d, p=self.psi_p * self.d,
-                       n_mem=self.psi_n_mem * self.d)
+            out.update(
+                d=self.d,
+                n=self.psi_n * self.d,
+                p=self.psi_p * self.d,
+                n_mem=self.psi_n_mem * self.d,
+            )
         if self.gap is not None:
             out.update(gap=self.gap, gap_d=self.gap_d)
         return out
@@ -333,10 +369,24 @@ def np_phase_diagram(
         from .rmt import memorisation_phase_diagram
 
         gd = check_int("gap_d", gap_d, ge=4)
-        g = memorisation_phase_diagram(pn, pp, rf.t, activation, data_spectrum, d=gd, rng=rng)["gap"]
-    return NPPhaseDiagram(psi_n=pn, psi_p=pp, d=dd, t=rf.t, activation=rf.activation.name,
-                          tau_gen=tg, tau_mem=tau_mem, tau_ratio=ratio, training_time=tt,
-                          psi_n_mem=tt * tg / tm1, region=region, gap=g, gap_d=gd)
+        g = memorisation_phase_diagram(pn, pp, rf.t, activation, data_spectrum, d=gd, rng=rng)[
+            "gap"
+        ]
+    return NPPhaseDiagram(
+        psi_n=pn,
+        psi_p=pp,
+        d=dd,
+        t=rf.t,
+        activation=rf.activation.name,
+        tau_gen=tg,
+        tau_mem=tau_mem,
+        tau_ratio=ratio,
+        training_time=tt,
+        psi_n_mem=tt * tg / tm1,
+        region=region,
+        gap=g,
+        gap_d=gd,
+    )
 
 
 @dataclass(frozen=True)
@@ -374,12 +424,22 @@ class NTauPhaseDiagram:
     def to_dict(self) -> dict:
         from .rmt import TIME_CONVENTION
 
-        return {"n": self.n, "tau": self.tau, "d": self.d, "p": self.p, "t": self.t,
-                "activation": self.activation, "tau_gen": self.tau_gen, "tau_mem": self.tau_mem,
-                "window_width": self.tau_mem / self.tau_gen, "region": self.region,
-                "region_labels": list(NTAU_REGIONS), "interpolating_p_gt_n": self.interpolating,
-                "time_convention": TIME_CONVENTION,
-                "order": "leading order in n/d, p/d (arXiv:2505.17638)"}
+        return {
+            "n": self.n,
+            "tau": self.tau,
+            "d": self.d,
+            "p": self.p,
+            "t": self.t,
+            "activation": self.activation,
+            "tau_gen": self.tau_gen,
+            "tau_mem": self.tau_mem,
+            "window_width": self.tau_mem / self.tau_gen,
+            "region": self.region,
+            "region_labels": list(NTAU_REGIONS),
+            "interpolating_p_gt_n": self.interpolating,
+            "time_convention": TIME_CONVENTION,
+            "order": "leading order in n/d, p/d (arXiv:2505.17638)",
+        }
 
 
 def ntau_phase_diagram(
@@ -435,8 +495,18 @@ def ntau_phase_diagram(
     tau = _log_axis("tau_range", tau_range, pts)
     T = tau[None, :]
     region = np.where(T < tg, 0, np.where(T < tau_mem[:, None], 1, 2))
-    return NTauPhaseDiagram(n=n, tau=tau, d=dd, p=pp, t=rf.t, activation=rf.activation.name,
-                            tau_gen=tg, tau_mem=tau_mem, region=region, interpolating=pp > n)
+    return NTauPhaseDiagram(
+        n=n,
+        tau=tau,
+        d=dd,
+        p=pp,
+        t=rf.t,
+        activation=rf.activation.name,
+        tau_gen=tg,
+        tau_mem=tau_mem,
+        region=region,
+        interpolating=pp > n,
+    )
 
 
 # ---------------------------------------------------------------------- timeline
@@ -444,8 +514,9 @@ def ntau_phase_diagram(
 EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "steps": 18}
 
 
-def edm_sampler_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0,
-                       rho: float = 7.0) -> np.ndarray:
+def edm_sampler_sigmas(
+    steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
+) -> np.ndarray:
     """Noise levels σ_0 > … > σ_{N−1} of the EDM sampler (then a last step to σ_N = 0).
 
     Notes
@@ -476,8 +547,9 @@ def _edm_step(sigmas, t):
     return int(np.argmax(sigmas <= s)) if np.any(sigmas <= s) else int(sigmas.size)
 
 
-def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "linear",
-                  steps: int | None = None) -> dict:
+def timeline_data(
+    n, d, eigenvalue, variance: float = 1.0, schedule: str = "linear", steps: int | None = None
+) -> dict:
     """t_S, t_C, the three regimes and where they fall on a sampler's schedule.
 
     Parameters
@@ -526,9 +598,16 @@ def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "line
         warnings.simplefilter("ignore", RegimesWarning)
         t_S = speciation_time(lam)
     t_C = float(collapse_time(n, d, variance))
-    out = {"n": float(n), "d": float(d), "eigenvalue": lam, "variance": float(variance),
-           "alpha": float(alpha_fn(n, d)), "t_S": t_S, "t_C": t_C,
-           "regimes": regime_intervals(t_S, t_C)}
+    out = {
+        "n": float(n),
+        "d": float(d),
+        "eigenvalue": lam,
+        "variance": float(variance),
+        "alpha": float(alpha_fn(n, d)),
+        "t_S": t_S,
+        "t_C": t_C,
+        "regimes": regime_intervals(t_S, t_C),
+    }
     notes = []
     if math.isnan(t_S):
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
@@ -538,34 +617,51 @@ def timeline_data(n, d, eigenvalue, variance: float = 1.0, schedule: str = "line
 
     key = str(schedule).strip().lower().replace("_", "-")
     if key not in (*SCHEDULE_NAMES, "edm"):
-        raise RegimesError(f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}")
+        raise RegimesError(
+            f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}"
+        )
     if key == "edm":
         N = EDM_DEFAULTS["steps"] if steps is None else check_int("steps", steps, ge=2)
         sig = edm_sampler_sigmas(N)
         t_max = 0.5 * math.log1p(float(sig[0]) ** 2)
-        out.update(schedule="edm", steps=N, t_max=t_max, sigmas=sig,
-                   sigma_S=edm_sigma(t_S) if not math.isnan(t_S) else math.nan,
-                   sigma_C=edm_sigma(t_C),
-                   step_convention=("EDM sampler index i = 0 … N−1 from the noise end "
-                                    "(σ_max = 80, σ_min = 0.002, ρ = 7), then σ_N = 0; step = first "
-                                    "i with σ_i ≤ σ(t)"))
+        out.update(
+            schedule="edm",
+            steps=N,
+            t_max=t_max,
+            sigmas=sig,
+            sigma_S=edm_sigma(t_S) if not math.isnan(t_S) else math.nan,
+            sigma_C=edm_sigma(t_C),
+            step_convention=(
+                "EDM sampler index i = 0 … N−1 from the noise end "
+                "(σ_max = 80, σ_min = 0.002, ρ = 7), then σ_N = 0; step = first "
+                "i with σ_i ≤ σ(t)"
+            ),
+        )
         for k, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
             if math.isnan(tv):
                 out[k] = None
                 continue
             out[k] = _edm_step(sig, tv)
             if out[k] is None:
-                notes.append(f"{label} (t = {tv:.4g}, σ = {edm_sigma(tv):.4g}) happens before the "
-                             f"EDM sampler's first noise level σ_max = {sig[0]:g}")
+                notes.append(
+                    f"{label} (t = {tv:.4g}, σ = {edm_sigma(tv):.4g}) happens before the "
+                    f"EDM sampler's first noise level σ_max = {sig[0]:g}"
+                )
     else:
         from .schedules import get_schedule
 
         T = 1000 if steps is None else steps
         sch = get_schedule(key, T)
         loc = schedule_steps(t_S, t_C, sch)
-        out.update(schedule=sch.name, steps=sch.steps, t_max=sch.t_max, times=sch.times,
-                   step_S=loc["step_S"], step_C=loc["step_C"],
-                   step_convention="zero-based k, first k with t_k >= t (k counts from the data end)")
+        out.update(
+            schedule=sch.name,
+            steps=sch.steps,
+            t_max=sch.t_max,
+            times=sch.times,
+            step_S=loc["step_S"],
+            step_C=loc["step_C"],
+            step_convention="zero-based k, first k with t_k >= t (k counts from the data end)",
+        )
         notes += loc["notes"]
     out["notes"] = notes
     return out

@@ -32,8 +32,13 @@ def test_figure_format_from_suffix(run_cli, tmp_path, suffix):
 def test_nd_default_as_it_is_installed_entry_point(tmp_path):
     # the contract: `regimes phase-diagram nd --out f.png` works with no other option
     exe = [sys.executable, "-c", "import sys; from regimes_cli.main import main; sys.exit(main())"]
-    r = subprocess.run([*exe, "phase-diagram", "nd", "--out", "f.png"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*exe, "phase-diagram", "nd", "--out", "f.png"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "f.png").read_bytes()[:4] == MAGIC[".png"]
 
@@ -43,14 +48,27 @@ def test_nd_json_grid(run_cli):
 
     from regimes import collapse_time
 
-    j = _json(run_cli, "phase-diagram", "nd", "--points", "5", "--preset", "cifar10", "--target", "0.3")
+    j = _json(
+        run_cli, "phase-diagram", "nd", "--points", "5", "--preset", "cifar10", "--target", "0.3"
+    )
     assert j["plane"] == "nd" and j["preset"] == "CIFAR-10" and j["eigenvalue"] == 16.72
     n, d, tC = np.array(j["n"]), np.array(j["d"]), np.array(j["t_C"])
     assert_allclose(tC[2, 3], collapse_time(n[2], d[3]), rtol=1e-14)
     # log10 n*(d) at the largest d by root finding on collapse_time
     ln_n = brentq(lambda x: collapse_time(math.exp(x), 10.0) - 0.3, math.log(2), 700, xtol=1e-13)
-    jd = _json(run_cli, "phase-diagram", "nd", "--points", "2", "--d-min", "5", "--d-max", "10",
-               "--target", "0.3")
+    jd = _json(
+        run_cli,
+        "phase-diagram",
+        "nd",
+        "--points",
+        "2",
+        "--d-min",
+        "5",
+        "--d-max",
+        "10",
+        "--target",
+        "0.3",
+    )
     assert_allclose(jd["log10_n_star"][-1], ln_n / math.log(10), rtol=1e-9)
     assert_allclose(j["t_S"], 0.5 * math.log(16.72), rtol=1e-14)
 
@@ -58,8 +76,19 @@ def test_nd_json_grid(run_cli):
 def test_np_json(run_cli):
     from regimes.rmt import RandomFeatures
 
-    j = _json(run_cli, "phase-diagram", "np", "--points", "4", "--d", "200", "--t", "0.25",
-              "--training-time", "10")
+    j = _json(
+        run_cli,
+        "phase-diagram",
+        "np",
+        "--points",
+        "4",
+        "--d",
+        "200",
+        "--t",
+        "0.25",
+        "--training-time",
+        "10",
+    )
     rf = RandomFeatures(j["psi_p"][1], j["psi_n"][2], 0.25)
     assert_allclose(j["tau_ratio"][2][1], rf.tau_ratio, rtol=1e-12)
     assert_allclose(j["n"], np.array(j["psi_n"]) * 200)
@@ -72,14 +101,20 @@ def test_np_json(run_cli):
 def test_ntau_json_matches_training_regimes(run_cli):
     from regimes.rmt import training_regimes
 
-    j = _json(run_cli, "phase-diagram", "ntau", "--points", "6", "--d", "40", "--p", "400", "--t", "0.2")
+    j = _json(
+        run_cli, "phase-diagram", "ntau", "--points", "6", "--d", "40", "--p", "400", "--t", "0.2"
+    )
     ref = training_regimes(j["n"], j["tau"], 40, 400, 0.2)
     np.testing.assert_array_equal(np.array(j["region"]), ref["region"])
-    assert_allclose(np.array(j["tau_mem"]) / np.array(j["n"]), ref["tau_mem"][0] / j["n"][0], rtol=1e-12)
+    assert_allclose(
+        np.array(j["tau_mem"]) / np.array(j["n"]), ref["tau_mem"][0] / j["n"][0], rtol=1e-12
+    )
 
 
 def test_timeline_json_edm_and_default(run_cli):
-    j = _json(run_cli, "timeline", "--preset", "cifar10", "--variance", "0.062", "--schedule", "edm")
+    j = _json(
+        run_cli, "timeline", "--preset", "cifar10", "--variance", "0.062", "--schedule", "edm"
+    )
     assert j["preset"] == "CIFAR-10" and j["schedule"] == "edm" and j["steps"] == 18
     assert_allclose(j["sigma_S"] ** 2, 16.72 - 1, rtol=1e-12)
     # t_C = ½ log1p(σ²/expm1(2 ln n/d)) evaluated here with mpmath at 30 digits
@@ -88,7 +123,9 @@ def test_timeline_json_edm_and_default(run_cli):
     with mp.workdps(30):
         ref = mp.log1p(mp.mpf("0.062") / mp.expm1(2 * mp.log(50000) / 3072)) / 2
     assert_allclose(j["t_C"], float(ref), rtol=1e-13)
-    assert [r["name"] for r in j["regimes"]] == ["I", "II", "III"] and j["regimes"][0]["t_max"] is None
+    assert [r["name"] for r in j["regimes"]] == ["I", "II", "III"] and j["regimes"][0][
+        "t_max"
+    ] is None
     d = _json(run_cli, "timeline", "--schedule", "cosine")  # built-in mixture, no data needed
     assert d["eigenvalue"] == 1025.0 and d["n"] == 4000 and d["schedule"] == "cosine"
     k = int(np.argmax(np.array(d["times"]) >= d["t_S"]))
@@ -106,21 +143,24 @@ def test_timeline_figure(run_cli, tmp_path):
     assert rc == 0, err and f.exists()
 
 
-@pytest.mark.parametrize("args, match", [
-    (("phase-diagram", "nd", "--out", "f.jpg"), "unsupported figure format '.jpg'"),
-    (("phase-diagram", "nd", "--out", "f"), "unsupported figure format"),
-    (("phase-diagram", "nd", "--out", "no/such/dir/f.png"), "does not exist"),
-    (("phase-diagram", "nd", "--points", "1"), "points must be >= 2"),
-    (("phase-diagram", "nd", "--separation", "1", "--eigenvalue", "3"), "at most one"),
-    (("phase-diagram", "np", "--training-time", "-1"), "training_time must be > 0"),
-    (("phase-diagram", "np", "--activation", "sigmoidal"), "activation"),
-    (("phase-diagram", "ntau", "--tau-min", "1"), "both --tau-min and --tau-max"),
-    (("phase-diagram", "xy"), "No such command"),
-    (("timeline", "--n", "5"), "--d is required"),
-    (("timeline", "--preset", "nosuchset"), "nosuchset"),
-    (("timeline", "--schedule", "karras"), "schedule must be one of"),
-    (("timeline", "--schedule", "edm", "--steps", "1"), "steps must be >= 2"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("phase-diagram", "nd", "--out", "f.jpg"), "unsupported figure format '.jpg'"),
+        (("phase-diagram", "nd", "--out", "f"), "unsupported figure format"),
+        (("phase-diagram", "nd", "--out", "no/such/dir/f.png"), "does not exist"),
+        (("phase-diagram", "nd", "--points", "1"), "points must be >= 2"),
+        (("phase-diagram", "nd", "--separation", "1", "--eigenvalue", "3"), "at most one"),
+        (("phase-diagram", "np", "--training-time", "-1"), "training_time must be > 0"),
+        (("phase-diagram", "np", "--activation", "sigmoidal"), "activation"),
+        (("phase-diagram", "ntau", "--tau-min", "1"), "both --tau-min and --tau-max"),
+        (("phase-diagram", "xy"), "No such command"),
+        (("timeline", "--n", "5"), "--d is required"),
+        (("timeline", "--preset", "nosuchset"), "nosuchset"),
+        (("timeline", "--schedule", "karras"), "schedule must be one of"),
+        (("timeline", "--schedule", "edm", "--steps", "1"), "steps must be >= 2"),
+    ],
+)
 def test_bad_input_one_line_exit_2(run_cli, tmp_path, monkeypatch, args, match):
     monkeypatch.chdir(tmp_path)
     rc, out, err = run_cli(*args)

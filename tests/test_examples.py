@@ -16,8 +16,14 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"
 
 def _run(path: Path, tmp_path) -> str:
     env = {**os.environ, "REGIMES_EXAMPLE_SMALL": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, f"{path.name} failed:\n{r.stderr[-3000:]}"
     assert r.stdout.strip(), f"{path.name} printed nothing"
     return r.stdout
@@ -47,7 +53,9 @@ def check_cifar10(out):
     assert abs(t_C - 0.5 * math.log1p(0.062 / math.expm1(2 * math.log(50000) / 3072))) < 1e-6
     ts = _ddpm_linear_times()
     assert int(_num(r"linear: speciation at step (\d+)", out)) == _first_step(ts, t_S) == 526
-    assert int(_num(r"linear: speciation at step \d+, collapse at step (\d+)", out)) == _first_step(ts, t_C)
+    assert int(_num(r"linear: speciation at step \d+, collapse at step (\d+)", out)) == _first_step(
+        ts, t_C
+    )
     assert abs(float(_num(r"sigma\(t_S\) = ([\d.]+)", out)) - math.sqrt(15.72)) < 1e-4
 
 

@@ -31,14 +31,17 @@ def test_alpha_for_collapse_time_inverts_collapse_time(t, var):
 def test_n_star_solves_collapse_time_equals_target():
     for d in (10.0, 50.0, 200.0):
         # independent: brentq on ln n of collapse_time(n, d) - target
-        ln_n = brentq(lambda x: R.collapse_time(math.exp(x), d) - 0.5, math.log(2), 700, xtol=1e-14)
+        ln_n = brentq(lambda x, d=d: R.collapse_time(math.exp(x), d) - 0.5, math.log(2), 700,
+                      xtol=1e-14)
         assert_allclose(math.log(n_star(d, 0.5)), ln_n, rtol=1e-10)
 
 
 def test_regime_II_boundary_approaches_asymptotic_criterion():
     # SPEC §3: t_C < t_S iff, asymptotically, σ² < 2 m̃² ln n  ⇒ boundary n = exp(σ²/(2 m̃²))
     sep, var = 0.3, 1.0
-    pdg = nd_phase_diagram(d_range=(1e5, 1e6), n_range=(20, 2000), points=400, separation=sep, variance=var)
+    pdg = nd_phase_diagram(
+        d_range=(1e5, 1e6), n_range=(20, 2000), points=400, separation=sep, variance=var
+    )
     exists = np.isfinite(pdg.regime_II_width[:, -1])
     n_boundary = pdg.n[np.argmax(exists)]
     assert abs(math.log(n_boundary) - var / (2 * sep**2)) < 0.05
@@ -53,13 +56,16 @@ def test_grid_contents():
     assert {"d", "n", "t_C", "t_S", "regime_II_width", "log10_n_star"} <= d.keys()
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(points=1), "points must be >= 2"),
-    (dict(d_range=(10, 5)), "d_range must be increasing"),
-    (dict(n_range=(1, 5)), "n_range"),
-    (dict(separation=1.0, eigenvalue=3.0), "at most one"),
-    (dict(target=0.0), "target must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(points=1), "points must be >= 2"),
+        (dict(d_range=(10, 5)), "d_range must be increasing"),
+        (dict(n_range=(1, 5)), "n_range"),
+        (dict(separation=1.0, eigenvalue=3.0), "at most one"),
+        (dict(target=0.0), "target must be > 0"),
+    ],
+)
 def test_bad_input(kw, match):
     with pytest.raises(RegimesError, match=match):
         nd_phase_diagram(**kw)
@@ -94,12 +100,16 @@ def _tanh_constants(t):
     """Independent oracle for tanh, σ_x² = 1 (Γ_t = 1): κ_1 by 30-digit mpmath quadrature,
     v_t² by nested scipy quadrature of E_u[(E_v tanh(e^{-t}u + √Δ v))²] − κ_1²e^{-2t}."""
     with mp.workdps(30):
-        k1 = mp.quad(lambda z: mp.sech(z) ** 2 * mp.exp(-z * z / 2), [-mp.inf, 0, mp.inf]) / mp.sqrt(2 * mp.pi)
+        k1 = mp.quad(
+            lambda z: mp.sech(z) ** 2 * mp.exp(-z * z / 2), [-mp.inf, 0, mp.inf]
+        ) / mp.sqrt(2 * mp.pi)
     k1 = float(k1)
     e, sd = math.exp(-t), math.sqrt(-math.expm1(-2 * t))
     phi = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)  # noqa: E731
-    inner = lambda u: integrate.quad(lambda v: math.tanh(e * u + sd * v) * phi(v), -12, 12,  # noqa: E731
-                                     epsabs=1e-14, epsrel=1e-13)[0]
+
+    def inner(u):
+        return integrate.quad(lambda v: math.tanh(e * u + sd * v) * phi(v), -12, 12,
+                              epsabs=1e-14, epsrel=1e-13)[0]
     m2 = integrate.quad(lambda u: inner(u) ** 2 * phi(u), -12, 12, epsabs=1e-14, epsrel=1e-12)[0]
     return k1, m2 - k1**2 * e**2, -math.expm1(-2 * t)
 
@@ -128,8 +138,12 @@ def test_np_regions_and_memorisation_boundary():
     T = 20.0
     pdg = np_phase_diagram(points=41, t=0.2, training_time=T)
     # boundary ψ_n,mem: root of τ_mem(ψ_n) = T τ_gen, found with brentq on RandomFeatures objects
-    root = brentq(lambda x: RandomFeatures(1.0, x, 0.2).tau_mem - T * RandomFeatures(1.0, x, 0.2).tau_gen,
-                  1e-3, 1e3, xtol=1e-14)
+    root = brentq(
+        lambda x: RandomFeatures(1.0, x, 0.2).tau_mem - T * RandomFeatures(1.0, x, 0.2).tau_gen,
+        1e-3,
+        1e3,
+        xtol=1e-14,
+    )
     assert_allclose(pdg.psi_n_mem, root, rtol=1e-10)
     PN, PP = np.meshgrid(pdg.psi_n, pdg.psi_p, indexing="ij")
     assert np.all(pdg.region[PP <= PN] == 0)  # below the interpolation line: no memorisation
@@ -137,11 +151,15 @@ def test_np_regions_and_memorisation_boundary():
     assert np.all(pdg.region[(PP > PN) & (PN > root)] == 1)
     assert set(np.unique(pdg.region)) == {0, 1, 2}
     out = np_phase_diagram(points=3, d=50).to_dict()
-    assert_allclose(out["n"], out["psi_n"] * 50) and out["interpolation_line"].startswith("psi_p = psi_n")
+    assert_allclose(out["n"], out["psi_n"] * 50) and out["interpolation_line"].startswith(
+        "psi_p = psi_n"
+    )
 
 
 def test_np_gap_is_larger_above_the_interpolation_line():
-    pdg = np_phase_diagram(psi_n_range=(0.25, 4.0), psi_p_range=(0.25, 4.0), points=3, gap=True, gap_d=12)
+    pdg = np_phase_diagram(
+        psi_n_range=(0.25, 4.0), psi_p_range=(0.25, 4.0), points=3, gap=True, gap_d=12
+    )
     # finite-d sampled instances: training to convergence memorises only when p > n
     assert pdg.gap[0, 2] > 5 * max(pdg.gap[2, 0], 1e-3)
     assert pdg.gap[0, 2] > pdg.gap[1, 2] > pdg.gap[2, 2] - 1e-9
@@ -159,13 +177,16 @@ def test_ntau_regions_equal_training_regimes_and_tau_mem_is_linear_in_n():
     assert set(np.unique(pdg.region)) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("fn, kw, match", [
-    (np_phase_diagram, dict(training_time=0), "training_time must be > 0"),
-    (np_phase_diagram, dict(psi_n_range=(2, 1)), "psi_n_range must be increasing"),
-    (np_phase_diagram, dict(t=-1), "t must be > 0"),
-    (ntau_phase_diagram, dict(p=0), "p must be > 0"),
-    (ntau_phase_diagram, dict(tau_range=(5, 1)), "tau_range must be increasing"),
-])
+@pytest.mark.parametrize(
+    "fn, kw, match",
+    [
+        (np_phase_diagram, dict(training_time=0), "training_time must be > 0"),
+        (np_phase_diagram, dict(psi_n_range=(2, 1)), "psi_n_range must be increasing"),
+        (np_phase_diagram, dict(t=-1), "t must be > 0"),
+        (ntau_phase_diagram, dict(p=0), "p must be > 0"),
+        (ntau_phase_diagram, dict(tau_range=(5, 1)), "tau_range must be increasing"),
+    ],
+)
 def test_rf_diagrams_bad_input(fn, kw, match):
     with pytest.raises(RegimesError, match=match):
         fn(**kw)
@@ -175,7 +196,9 @@ def test_rf_diagrams_bad_input(fn, kw, match):
 def test_edm_sampler_sigmas():
     s = edm_sampler_sigmas(18)
     assert_allclose([s[0], s[-1]], [80.0, 0.002], rtol=1e-13)
-    assert_allclose(np.diff(s ** (1 / 7)), np.full(17, (0.002 ** (1 / 7) - 80 ** (1 / 7)) / 17), rtol=1e-12)
+    assert_allclose(
+        np.diff(s ** (1 / 7)), np.full(17, (0.002 ** (1 / 7) - 80 ** (1 / 7)) / 17), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("lam", [1.5, 16.72, 1025.0, 1e5])
@@ -243,7 +266,9 @@ def test_timeline_figure_axes(schedule):
         ticks = list(sec.get_xticks())
         assert 5 in ticks
         x_disp = sec.transData.transform([(5.0, 0)])[0][0]
-        assert_allclose(ax.transData.inverted().transform([(x_disp, 0)])[0][0], 0.5 * math.log(26), rtol=1e-6)
+        assert_allclose(
+            ax.transData.inverted().transform([(x_disp, 0)])[0][0], 0.5 * math.log(26), rtol=1e-6
+        )
     else:
         assert schedule in sec.get_xlabel()
         assert_allclose(sec.get_xlim()[0], 0.0, atol=1e-9)

@@ -59,17 +59,26 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
     mesh = ax.pcolormesh(D, N, pdg.t_C, cmap="cividis", shading="auto")
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("collapse time t_C (OU time)")
-    levels = [lv for lv in (0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
-              if pdg.t_C.min() < lv < pdg.t_C.max() and abs(lv - pdg.target) > 1e-9]
+    levels = [
+        lv
+        for lv in (0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
+        if pdg.t_C.min() < lv < pdg.t_C.max() and abs(lv - pdg.target) > 1e-9
+    ]
     if levels:
         cs = ax.contour(D, N, pdg.t_C, levels=levels, colors="white", linewidths=0.8)
         ax.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=8)
     with np.errstate(over="ignore"):
-        n_star = 10.0 ** pdg.log10_n_star
+        n_star = 10.0**pdg.log10_n_star
     inside = (n_star >= pdg.n[0]) & (n_star <= pdg.n[-1])
     if inside.any():
-        ax.plot(pdg.d[inside], n_star[inside], color=C["vermillion"], lw=2.2, ls="--",
-                label=f"n*(d): t_C = {pdg.target:g}")
+        ax.plot(
+            pdg.d[inside],
+            n_star[inside],
+            color=C["vermillion"],
+            lw=2.2,
+            ls="--",
+            label=f"n*(d): t_C = {pdg.target:g}",
+        )
         ax.legend(loc="lower right", fontsize=8, framealpha=0.85)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -85,28 +94,45 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
         cb.set_label("width of Regime II, t_S − t_C")
         diff = pdg.t_S[None, :] - pdg.t_C
         if np.nanmin(diff) < 0 < np.nanmax(diff):
-            ax.contour(D, N, np.nan_to_num(diff, nan=-1.0), levels=[0.0], colors=C["vermillion"], linewidths=2)
+            ax.contour(
+                D,
+                N,
+                np.nan_to_num(diff, nan=-1.0),
+                levels=[0.0],
+                colors=C["vermillion"],
+                linewidths=2,
+            )
         if pdg.separation is not None:
             n_asym = np.exp(pdg.variance / (2.0 * pdg.separation**2))
             if pdg.n[0] < n_asym < pdg.n[-1]:
-                ax.axhline(n_asym, color="black", ls=":", lw=1.2,
-                           label="d → ∞ boundary: σ² = 2 m̃² ln n")
+                ax.axhline(
+                    n_asym, color="black", ls=":", lw=1.2, label="d → ∞ boundary: σ² = 2 m̃² ln n"
+                )
                 ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
         ax.set_facecolor("#dddddd")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("dimension d")
         ax.set_ylabel("training-set size n")
-        what = (f"two-class mixture, m̃ = {pdg.separation:g}: Λ = d m̃² + σ²" if pdg.separation is not None
-                else f"fixed Λ = {pdg.eigenvalue:g}")
+        what = (
+            f"two-class mixture, m̃ = {pdg.separation:g}: Λ = d m̃² + σ²"
+            if pdg.separation is not None
+            else f"fixed Λ = {pdg.eigenvalue:g}"
+        )
         ax.set_title(f"Regime II (grey: none, t_C ≥ t_S)\n{what}", fontsize=10)
     if mark is not None:
         md, mn, mlab = mark
         for ax in axes:
             if pdg.d[0] <= md <= pdg.d[-1] and pdg.n[0] <= mn <= pdg.n[-1]:
                 ax.plot([md], [mn], marker="*", ms=13, color=C["yellow"], mec="black", ls="none")
-                ax.annotate(str(mlab), (md, mn), xytext=(6, 6), textcoords="offset points", fontsize=8,
-                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.9))
+                ax.annotate(
+                    str(mlab),
+                    (md, mn),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=8,
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.9),
+                )
     return fig
 
 
@@ -117,8 +143,17 @@ def _region_map(ax, X, Y, region, colours, alpha=0.85):
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     cmap = ListedColormap(colours)
-    return ax.pcolormesh(X, Y, region, cmap=cmap, norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5], 3),
-                         shading="auto", alpha=alpha, linewidth=0, rasterized=True)
+    return ax.pcolormesh(
+        X,
+        Y,
+        region,
+        cmap=cmap,
+        norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5], 3),
+        shading="auto",
+        alpha=alpha,
+        linewidth=0,
+        rasterized=True,
+    )
 
 
 def _label_regions(ax, X, Y, region, names):
@@ -129,8 +164,15 @@ def _label_regions(ax, X, Y, region, names):
             continue
         x = 10 ** np.median(np.log10(X[mask]))
         y = 10 ** np.median(np.log10(Y[mask]))
-        ax.text(x, y, name, ha="center", va="center", fontsize=8.5,
-                bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="0.5", alpha=0.9))
+        ax.text(
+            x,
+            y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="0.5", alpha=0.9),
+        )
 
 
 def plot_phase_np(diagram=None, **kwargs):
@@ -167,8 +209,11 @@ def plot_phase_np(diagram=None, **kwargs):
     scale = pdg.d if pdg.d is not None else 1.0
     xs, ys = pdg.psi_n * scale, pdg.psi_p * scale
     X, Y = np.meshgrid(xs, ys, indexing="ij")
-    xl, yl = (("training-set size n", "number of random features p") if pdg.d is not None else
-              ("ψ_n = n/d", "ψ_p = p/d"))
+    xl, yl = (
+        ("training-set size n", "number of random features p")
+        if pdg.d is not None
+        else ("ψ_n = n/d", "ψ_p = p/d")
+    )
 
     ax = axes[0]
     _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
@@ -180,19 +225,33 @@ def plot_phase_np(diagram=None, **kwargs):
         ax.plot([lo, hi], [lo, hi], color=C["black"], lw=1.8, label="interpolation line p = n")
     nm = pdg.psi_n_mem * scale
     if xs[0] < nm < xs[-1]:
-        ax.plot([nm, nm], [max(nm, ys[0]), ys[-1]], color=C["blue"], lw=1.8, ls="--",
-                label=f"τ_mem = τ  (τ = {pdg.training_time:g} τ_gen)")
-    _label_regions(ax, X, Y, pdg.region, ["no memorisation\n(p ≤ n)", "dynamical\nregularisation",
-                                          "memorisation"])
+        ax.plot(
+            [nm, nm],
+            [max(nm, ys[0]), ys[-1]],
+            color=C["blue"],
+            lw=1.8,
+            ls="--",
+            label=f"τ_mem = τ  (τ = {pdg.training_time:g} τ_gen)",
+        )
+    _label_regions(
+        ax,
+        X,
+        Y,
+        pdg.region,
+        ["no memorisation\n(p ≤ n)", "dynamical\nregularisation", "memorisation"],
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     d_txt = f", d = {pdg.d:g}" if pdg.d is not None else ""
-    ax.set_title(f"Random-features score model ({pdg.activation}), OU time t = {pdg.t:g}{d_txt};\n"
-                 f"regions at training time τ = {pdg.training_time:g} τ_gen (leading order)",
-                 fontsize=10, loc="left")
+    ax.set_title(
+        f"Random-features score model ({pdg.activation}), OU time t = {pdg.t:g}{d_txt};\n"
+        f"regions at training time τ = {pdg.training_time:g} τ_gen (leading order)",
+        fontsize=10,
+        loc="left",
+    )
     assert len(NP_REGIONS) == 3
 
     if two:
@@ -207,8 +266,11 @@ def plot_phase_np(diagram=None, **kwargs):
         ax.set_yscale("log")
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-        ax.set_title(f"generalisation gap after training to convergence\n(sampled instances, "
-                     f"d = {pdg.gap_d})", fontsize=10)
+        ax.set_title(
+            f"generalisation gap after training to convergence\n(sampled instances, "
+            f"d = {pdg.gap_d})",
+            fontsize=10,
+        )
     return fig
 
 
@@ -245,11 +307,25 @@ def plot_phase_ntau(diagram=None, **kwargs):
     ax.axhline(pdg.tau_gen, color=C["blue"], lw=2, label="τ_gen = 1/(2Δ_t Γ_t²κ_1²)  (flat in n)")
     ax.plot(pdg.n, pdg.tau_mem, color=C["black"], lw=2, label="τ_mem = (n/d)/(2Δ_t v_t²)  (∝ n)")
     if pdg.n[0] < pdg.p < pdg.n[-1]:
-        ax.axvspan(pdg.p, pdg.n[-1], facecolor="none", hatch="//", edgecolor="0.35", lw=0,
-                   label="n ≥ p: cannot memorise")
-        ax.axvline(pdg.p, color="0.35", lw=1.2, ls="--", label=f"interpolation line n = p = {pdg.p:g}")
-    _label_regions(ax, X, Y, np.where(pdg.interpolating[:, None] | (pdg.region != 2), pdg.region, -1),
-                   ["score not yet learned", "generalisation window", "memorisation"])
+        ax.axvspan(
+            pdg.p,
+            pdg.n[-1],
+            facecolor="none",
+            hatch="//",
+            edgecolor="0.35",
+            lw=0,
+            label="n ≥ p: cannot memorise",
+        )
+        ax.axvline(
+            pdg.p, color="0.35", lw=1.2, ls="--", label=f"interpolation line n = p = {pdg.p:g}"
+        )
+    _label_regions(
+        ax,
+        X,
+        Y,
+        np.where(pdg.interpolating[:, None] | (pdg.region != 2), pdg.region, -1),
+        ["score not yet learned", "generalisation window", "memorisation"],
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(pdg.n[0], pdg.n[-1])
@@ -257,8 +333,11 @@ def plot_phase_ntau(diagram=None, **kwargs):
     ax.set_xlabel("training-set size n")
     ax.set_ylabel("training time τ  (gradient flow dA/dτ = −d²∇L)")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    ax.set_title(f"Random-features model ({pdg.activation}): d = {pdg.d:g}, p = {pdg.p:g}, "
-                 f"OU time t = {pdg.t:g}", fontsize=10)
+    ax.set_title(
+        f"Random-features model ({pdg.activation}): d = {pdg.d:g}, p = {pdg.p:g}, "
+        f"OU time t = {pdg.t:g}",
+        fontsize=10,
+    )
     return fig
 
 
@@ -303,8 +382,9 @@ def _fit_band_labels(ax):
             txt.set_fontsize(8)
 
 
-def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, *,
-                         t_max=None):
+def plot_regime_timeline(
+    t_S, t_C, schedule: str = "linear", steps: int | None = None, *, t_max=None
+):
     """Regime timeline on the OU-time axis with a second axis in a sampler's steps or EDM σ.
 
     Parameters
@@ -353,17 +433,30 @@ def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None =
 
         def t2k(t):
             t = np.asarray(t, dtype=float)
-            return np.where(t <= ts[-1], np.interp(t, ts, np.arange(T)), T - 1 + (t - ts[-1]) * slope)
+            return np.where(
+                t <= ts[-1], np.interp(t, ts, np.arange(T)), T - 1 + (t - ts[-1]) * slope
+            )
 
         def k2t(k):
             k = np.asarray(k, dtype=float)
-            return np.where(k <= T - 1, np.interp(k, np.arange(T), ts), ts[-1] + (k - (T - 1)) / slope)
+            return np.where(
+                k <= T - 1, np.interp(k, np.arange(T), ts), ts[-1] + (k - (T - 1)) / slope
+            )
 
         x0, x1 = ax.get_xlim()
         if x1 > ts[-1]:  # keep the "beyond the schedule" note clear of the t_S / t_C lines
-            cuts = sorted({ts[-1], x1, *(x for x in (t_S, t_C)
-                                          if x is not None and math.isfinite(x) and ts[-1] < x < x1)})
-            a, b = max(zip(cuts[:-1], cuts[1:]), key=lambda ab: ab[1] - ab[0])
+            cuts = sorted(
+                {
+                    ts[-1],
+                    x1,
+                    *(
+                        x
+                        for x in (t_S, t_C)
+                        if x is not None and math.isfinite(x) and ts[-1] < x < x1
+                    ),
+                }
+            )
+            a, b = max(zip(cuts[:-1], cuts[1:], strict=True), key=lambda ab: ab[1] - ab[0])
             for txt in ax.texts:
                 if txt.get_text().startswith("beyond the"):
                     txt.set_x(0.5 * (a + b))
@@ -389,17 +482,36 @@ def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None =
     for r in regs:
         lo_, hi_ = r["t_min"], min(r["t_max"], hi)
         ax.axvspan(lo_, hi_, color=_TL_COLOURS[r["name"]], alpha=0.55, lw=0)
-        ax.text(0.5 * (lo_ + hi_), 0.5, _TL_NAMES[r["name"]], ha="center", va="center", fontsize=9,
-                transform=ax.get_xaxis_transform())
+        ax.text(
+            0.5 * (lo_ + hi_),
+            0.5,
+            _TL_NAMES[r["name"]],
+            ha="center",
+            va="center",
+            fontsize=9,
+            transform=ax.get_xaxis_transform(),
+        )
     for x, lab, y in ((t_S, "t$_S$", 0.86), (t_C, "t$_C$", 0.7)):
         if x is not None and math.isfinite(x):
             ax.axvline(x, color="k", lw=1.2)
-            ax.text(x, y, f" {lab} = {x:.3g}", fontsize=8, va="center",
-                    transform=ax.get_xaxis_transform())
-    for i, tv in enumerate(t_lv):
+            ax.text(
+                x,
+                y,
+                f" {lab} = {x:.3g}",
+                fontsize=8,
+                va="center",
+                transform=ax.get_xaxis_transform(),
+            )
+    for tv in t_lv:
         ax.plot([tv, tv], [0.0, 0.08], color="k", lw=1, transform=ax.get_xaxis_transform())
-    ax.text(float(t_lv[0]), 0.12, f"EDM sampler levels (N = {sig.size})", fontsize=7, ha="right",
-            transform=ax.get_xaxis_transform())
+    ax.text(
+        float(t_lv[0]),
+        0.12,
+        f"EDM sampler levels (N = {sig.size})",
+        fontsize=7,
+        ha="right",
+        transform=ax.get_xaxis_transform(),
+    )
     if hi > t_lv[0]:
         ax.axvspan(float(t_lv[0]), hi, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
     ax.set_xlim(0, hi)
@@ -419,6 +531,7 @@ def plot_regime_timeline(t_S, t_C, schedule: str = "linear", steps: int | None =
     ticks = _spread([v for v in cand if s2t(v) <= hi], lambda v: float(s2t(v)), ax.get_xlim())
     sec.set_xticks(ticks)
     sec.set_xticklabels([f"{v:g}" for v in ticks], fontsize=8)
-    sec.set_xlabel(f"EDM noise level σ = √(e^(2t) − 1)  (σ_max = {sig[0]:g}, hatched: beyond it)",
-                   fontsize=9)
+    sec.set_xlabel(
+        f"EDM noise level σ = √(e^(2t) − 1)  (σ_max = {sig[0]:g}, hatched: beyond it)", fontsize=9
+    )
     return fig

@@ -23,8 +23,10 @@ T_HELP = "Diffusion (OU) time t > 0 at which the score is learned."
 
 phase_app = typer.Typer(
     name="phase-diagram",
-    help=("Phase diagrams: (n, d) collapse of Gaussian data [arXiv 2402.18491]; (n, p) and "
-          "(n, τ) memorisation of the random-features score model [arXiv 2505.17638]."),
+    help=(
+        "Phase diagrams: (n, d) collapse of Gaussian data [arXiv 2402.18491]; (n, p) and "
+        "(n, τ) memorisation of the random-features score model [arXiv 2505.17638]."
+    ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -39,8 +41,10 @@ def _check_out(out: Optional[str]) -> Optional[Path]:
         return None
     path = Path(out)
     if path.suffix.lower() not in FORMATS:
-        raise RegimesError(f"--out: unsupported figure format {path.suffix or '(no suffix)'!r} in "
-                           f"{out!r}; use one of {', '.join(FORMATS)}")
+        raise RegimesError(
+            f"--out: unsupported figure format {path.suffix or '(no suffix)'!r} in "
+            f"{out!r}; use one of {', '.join(FORMATS)}"
+        )
     if not path.parent.exists():
         raise RegimesError(f"--out: folder {str(path.parent)!r} does not exist")
     return path
@@ -61,8 +65,9 @@ def _use_agg() -> None:
     matplotlib.use("Agg")
 
 
-def _finish(payload: dict, json_out: bool, path: Optional[Path], make_fig, title: str, rows,
-            notes) -> None:
+def _finish(
+    payload: dict, json_out: bool, path: Optional[Path], make_fig, title: str, rows, notes
+) -> None:
     if path is not None:
         _use_agg()
         _save(make_fig(), path)
@@ -85,13 +90,21 @@ def nd(
     n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (log axis)."),
     n_max: float = typer.Option(1e12, "--n-max", help="Largest training-set size n."),
     points: int = typer.Option(121, "--points", help="Grid points per axis."),
-    variance: float = typer.Option(1.0, "--variance", help="σ² (within-class variance for a mixture)."),
+    variance: float = typer.Option(
+        1.0, "--variance", help="σ² (within-class variance for a mixture)."
+    ),
     separation: Optional[float] = typer.Option(
-        None, "--separation", help="Two-class mixture m̃ (Λ = d m̃² + σ² grows with d): draws Regime II."),
+        None,
+        "--separation",
+        help="Two-class mixture m̃ (Λ = d m̃² + σ² grows with d): draws Regime II.",
+    ),
     eigenvalue: Optional[float] = typer.Option(
-        None, "--eigenvalue", "-L", help="A fixed largest eigenvalue Λ instead: draws Regime II."),
+        None, "--eigenvalue", "-L", help="A fixed largest eigenvalue Λ instead: draws Regime II."
+    ),
     target: float = typer.Option(0.5, "--target", help="The t_C level of the n*(d) curve."),
-    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP + " Marks the dataset."),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help=PRESET_HELP + " Marks the dataset."
+    ),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -105,17 +118,28 @@ def nd(
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
         mark = (p.d, p.n, p.name)
-    pdg = nd_phase_diagram((d_min, d_max), (n_min, n_max), points, variance, separation, eigenvalue,
-                           target)
-    payload = {"plane": "nd", **pdg.to_dict(), "alpha_star": alpha_for_collapse_time(target, variance)}
+    pdg = nd_phase_diagram(
+        (d_min, d_max), (n_min, n_max), points, variance, separation, eigenvalue, target
+    )
+    payload = {
+        "plane": "nd",
+        **pdg.to_dict(),
+        "alpha_star": alpha_for_collapse_time(target, variance),
+    }
     if p is not None:
         payload.update(preset=p.name, preset_n=_num(p.n), preset_d=_num(p.d))
-    notes = ["t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
-             "n*(d) = exp(α* d)", "OU time, natural log"]
-    rows = [("σ²", variance), ("target t_C", target),
-            ("α* = ln n*/d", payload["alpha_star"]),
-            ("log10 n* at d = 100", payload["alpha_star"] * 100 / math.log(10)),
-            ("t_C range on the grid", f"{float(pdg.t_C.min()):.4g} … {float(pdg.t_C.max()):.4g}")]
+    notes = [
+        "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
+        "n*(d) = exp(α* d)",
+        "OU time, natural log",
+    ]
+    rows = [
+        ("σ²", variance),
+        ("target t_C", target),
+        ("α* = ln n*/d", payload["alpha_star"]),
+        ("log10 n* at d = 100", payload["alpha_star"] * 100 / math.log(10)),
+        ("t_C range on the grid", f"{float(pdg.t_C.min()):.4g} … {float(pdg.t_C.max()):.4g}"),
+    ]
     if pdg.t_S is not None:
         frac = float((pdg.regime_II_width == pdg.regime_II_width).mean())
         rows.append(("fraction of the grid with Regime II", frac))
@@ -137,11 +161,18 @@ def np_(
     points: int = typer.Option(121, "--points", help="Grid points per axis."),
     t: float = typer.Option(0.1, "--t", help=T_HELP),
     training_time: float = typer.Option(
-        30.0, "--training-time", help="Training time τ of the regions, in units of τ_gen."),
-    d: Optional[float] = typer.Option(None, "--d", help="Dimension: axes in n and p instead of ψ_n, ψ_p."),
+        30.0, "--training-time", help="Training time τ of the regions, in units of τ_gen."
+    ),
+    d: Optional[float] = typer.Option(
+        None, "--d", help="Dimension: axes in n and p instead of ψ_n, ψ_p."
+    ),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
-    gap: bool = typer.Option(False, "--gap", help="Also estimate the long-time generalisation gap "
-                             "from sampled instances (slow: use --points ≤ 12)."),
+    gap: bool = typer.Option(
+        False,
+        "--gap",
+        help="Also estimate the long-time generalisation gap "
+        "from sampled instances (slow: use --points ≤ 12).",
+    ),
     gap_d: int = typer.Option(24, "--gap-d", help="Dimension of the sampled instances for --gap."),
     seed: int = typer.Option(0, "--seed", help="Seed for --gap."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
@@ -151,15 +182,32 @@ def np_(
     from regimes.phase import np_phase_diagram
 
     path = _check_out(out)
-    pdg = np_phase_diagram((psi_n_min, psi_n_max), (psi_p_min, psi_p_max), points, t,
-                           training_time, d, activation, gap=gap, gap_d=gap_d, rng=seed)
+    pdg = np_phase_diagram(
+        (psi_n_min, psi_n_max),
+        (psi_p_min, psi_p_max),
+        points,
+        t,
+        training_time,
+        d,
+        activation,
+        gap=gap,
+        gap_d=gap_d,
+        rng=seed,
+    )
     payload = {"plane": "np", **pdg.to_dict()}
     k = pdg.tau_ratio[0, 0] / pdg.psi_n[0]
-    notes = ["leading order: τ_gen = 1/(2Δ_tΓ_t²κ_1²), τ_mem = ψ_n/(2Δ_t v_t²); memorisation only "
-             "above the interpolation line p = n (a smooth crossover)", pdg.to_dict()["time_convention"]]
-    rows = [("OU time t", pdg.t), ("τ_gen", pdg.tau_gen), ("τ_mem/τ_gen per unit ψ_n", k),
-            ("training time τ/τ_gen", pdg.training_time),
-            ("memorisation for ψ_n <", pdg.psi_n_mem)]
+    notes = [
+        "leading order: τ_gen = 1/(2Δ_tΓ_t²κ_1²), τ_mem = ψ_n/(2Δ_t v_t²); memorisation only "
+        "above the interpolation line p = n (a smooth crossover)",
+        pdg.to_dict()["time_convention"],
+    ]
+    rows = [
+        ("OU time t", pdg.t),
+        ("τ_gen", pdg.tau_gen),
+        ("τ_mem/τ_gen per unit ψ_n", k),
+        ("training time τ/τ_gen", pdg.training_time),
+        ("memorisation for ψ_n <", pdg.psi_n_mem),
+    ]
     if d is not None:
         rows.append(("memorisation for n <", pdg.psi_n_mem * d))
 
@@ -168,16 +216,27 @@ def np_(
 
         return plot_phase_np(pdg)
 
-    _finish(payload, json_out, path, fig, "(ψ_n, ψ_p) phase diagram of the random-features model",
-            rows, notes)
+    _finish(
+        payload,
+        json_out,
+        path,
+        fig,
+        "(ψ_n, ψ_p) phase diagram of the random-features model",
+        rows,
+        notes,
+    )
 
 
 @phase_app.command("ntau")
 def ntau(
     n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n."),
     n_max: float = typer.Option(1e4, "--n-max", help="Largest training-set size n."),
-    tau_min: Optional[float] = typer.Option(None, "--tau-min", help="Smallest training time (default τ_gen/10)."),
-    tau_max: Optional[float] = typer.Option(None, "--tau-max", help="Largest training time (default 10 τ_mem(n_max))."),
+    tau_min: Optional[float] = typer.Option(
+        None, "--tau-min", help="Smallest training time (default τ_gen/10)."
+    ),
+    tau_max: Optional[float] = typer.Option(
+        None, "--tau-max", help="Largest training time (default 10 τ_mem(n_max))."
+    ),
     points: int = typer.Option(121, "--points", help="Grid points per axis."),
     d: float = typer.Option(100.0, "--d", help="Dimension d."),
     p: float = typer.Option(2000.0, "--p", help="Number of random features p."),
@@ -198,10 +257,19 @@ def ntau(
         tau_range = (tau_min, tau_max)
     pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation)
     payload = {"plane": "ntau", **pdg.to_dict()}
-    notes = ["leading order (arXiv 2505.17638); memorisation needs p > n", payload["time_convention"]]
-    rows = [("OU time t", pdg.t), ("d", d), ("p", p), ("τ_gen (flat in n)", pdg.tau_gen),
-            ("τ_mem at n_min", float(pdg.tau_mem[0])), ("τ_mem at n_max", float(pdg.tau_mem[-1])),
-            ("window τ_mem/τ_gen per training point", float(pdg.tau_mem[0] / pdg.n[0] / pdg.tau_gen))]
+    notes = [
+        "leading order (arXiv 2505.17638); memorisation needs p > n",
+        payload["time_convention"],
+    ]
+    rows = [
+        ("OU time t", pdg.t),
+        ("d", d),
+        ("p", p),
+        ("τ_gen (flat in n)", pdg.tau_gen),
+        ("τ_mem at n_min", float(pdg.tau_mem[0])),
+        ("τ_mem at n_max", float(pdg.tau_mem[-1])),
+        ("window τ_mem/τ_gen per training point", float(pdg.tau_mem[0] / pdg.n[0] / pdg.tau_gen)),
+    ]
 
     def fig():
         from regimes.plot.phase import plot_phase_ntau
@@ -218,14 +286,25 @@ _DEFAULT = {"n": 4000, "d": 1024, "separation": 1.0, "variance": 1.0}
 def timeline(
     n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
-    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."),
-    variance: float = typer.Option(1.0, "--variance", help="σ² in the Gaussian t_C formula (data units of Λ)."),
+    eigenvalue: Optional[float] = typer.Option(
+        None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."
+    ),
+    variance: float = typer.Option(
+        1.0, "--variance", help="σ² in the Gaussian t_C formula (data units of Λ)."
+    ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     schedule: str = typer.Option(
-        "linear", "--schedule", "-s",
-        help="linear (DDPM), cosine, scaled-linear (Stable Diffusion) or edm (EDM σ sampler)."),
+        "linear",
+        "--schedule",
+        "-s",
+        help="linear (DDPM), cosine, scaled-linear (Stable Diffusion) or edm (EDM σ sampler).",
+    ),
     steps: Optional[int] = typer.Option(
-        None, "--steps", "-T", help="Schedule steps T (default 1000; EDM sampler levels, default 18)."),
+        None,
+        "--steps",
+        "-T",
+        help="Schedule steps T (default 1000; EDM sampler levels, default 18).",
+    ),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -242,8 +321,9 @@ def timeline(
     if p is None and n is None and d is None and eigenvalue is None:
         n, d = _DEFAULT["n"], _DEFAULT["d"]
         eigenvalue = d * _DEFAULT["separation"] ** 2 + _DEFAULT["variance"]
-        notes.append("no data given: built-in two-class mixture n = 4000, d = 1024, m̃ = 1, σ² = 1 "
-                     "(Λ = 1025)")
+        notes.append(
+            "no data given: built-in two-class mixture n = 4000, d = 1024, m̃ = 1, σ² = 1 (Λ = 1025)"
+        )
     n = _need(n, "n", p)
     d = _need(d, "d", p)
     lam = _need(eigenvalue, "eigenvalue", p)
@@ -257,10 +337,16 @@ def timeline(
     if p is not None:
         payload["preset"] = p.name
     t_S, t_C = data["t_S"], data["t_C"]
-    rows = [("n", payload["n"]), ("d", payload["d"]), ("Λ", lam), ("σ²", variance),
-            ("t_S = ½ ln Λ", t_S), ("t_C", t_C),
-            (f"step of t_S ({data['schedule']}, {data['steps']})", data["step_S"]),
-            (f"step of t_C ({data['schedule']}, {data['steps']})", data["step_C"])]
+    rows = [
+        ("n", payload["n"]),
+        ("d", payload["d"]),
+        ("Λ", lam),
+        ("σ²", variance),
+        ("t_S = ½ ln Λ", t_S),
+        ("t_C", t_C),
+        (f"step of t_S ({data['schedule']}, {data['steps']})", data["step_S"]),
+        (f"step of t_C ({data['schedule']}, {data['steps']})", data["step_C"]),
+    ]
     if data["schedule"] == "edm":
         rows += [("σ at t_S", data["sigma_S"]), ("σ at t_C", data["sigma_C"])]
     for r in data["regimes"]:
