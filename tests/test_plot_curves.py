@@ -55,3 +55,21 @@ def test_import_regimes_does_not_import_matplotlib():
     code = "import regimes, regimes.plot, sys; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine", "scaled-linear"])
+def test_timeline_draws_beyond_the_schedule(schedule):
+    # t_S = 3.2 lies past scaled-linear's last step (t ≈ 2.68): the figure must still render, and
+    # every step tick must be a real step of the schedule placed at its own OU time
+    import io
+
+    from regimes.plot.timeline import plot_timeline
+
+    fig = plot_timeline(3.2, 2.0, schedule)
+    fig.savefig(io.BytesIO(), format="png")
+    sec = [a for a in fig.axes[0].child_axes][0]
+    ticks = sec.get_xticks()
+    assert ticks.min() >= 0 and ticks.max() <= 999 and 999 in ticks
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -56,7 +56,8 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
     for r in regs:
         lo_, hi_ = r["t_min"], min(r["t_max"], hi)
         ax.axvspan(lo_, hi_, color=_COLORS[r["name"]], alpha=0.55, lw=0)
-        ax.text(0.5 * (lo_ + hi_), 0.5, _NAMES[r["name"]], ha="center", va="center", fontsize=9,
+        label = _NAMES[r["name"]] if hi_ - lo_ >= 0.18 * hi else r["name"]  # narrow band: numeral only
+        ax.text(0.5 * (lo_ + hi_), 0.5, label, ha="center", va="center", fontsize=9,
                 transform=ax.get_xaxis_transform())
     for x, lab, ci in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), strict=False):
         if x is not None and math.isfinite(x):
@@ -70,14 +71,37 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
     ax.set_yticks([])
     ax.set_xlabel("OU time t  (sampling runs right to left)")
     ts = sch.times
+    ks = np.arange(ts.size, dtype=float)
+    slope = (ks[-1] - ks[-2]) / (ts[-1] - ts[-2]) if ts.size > 1 else 1.0
 
     def t2k(t):
-        return np.interp(t, ts, np.arange(ts.size), left=0, right=np.nan)
+        # finite everywhere (matplotlib needs finite limits): linear continuation past the last
+        # step; the region beyond the schedule is hatched and carries no step ticks
+        t = np.asarray(t, dtype=float)
+        return np.where(t > ts[-1], ks[-1] + (t - ts[-1]) * slope, np.interp(t, ts, ks))
 
     def k2t(k):
-        return np.interp(k, np.arange(ts.size), ts)
+        k = np.asarray(k, dtype=float)
+        return np.where(k > ks[-1], ts[-1] + (k - ks[-1]) / slope, np.interp(k, ks, ts))
 
     sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
+    from matplotlib.ticker import MaxNLocator
+
+    cand = [k for k in MaxNLocator(8, integer=True).tick_values(0, ks[-1]) if 0 <= k <= ks[-1]]
+    if ks[-1] not in cand:
+        cand.append(ks[-1])
+    kept, last_t = [], -np.inf
+    for k in sorted(cand):  # drop ticks that would crowd each other on the OU-time axis
+        tk = float(k2t(k))
+        if tk <= hi and tk - last_t >= 0.06 * hi:
+            kept.append(k)
+            last_t = tk
+    if ks[-1] not in kept and float(ts[-1]) <= hi:
+        if kept and ts[-1] - float(k2t(kept[-1])) < 0.06 * hi:
+            kept.pop()
+        kept.append(ks[-1])
+    sec.set_xticks(kept)
+    sec.set_xticklabels([str(int(k)) for k in kept])
     sec.set_xlabel(f"step k of the {sch.name} schedule ({sch.steps} steps; last step at t = {sch.t_max:.3g})",
                    fontsize=9)
     if hi > sch.t_max:
