@@ -1,6 +1,7 @@
 """The ``regimes analyze`` pipeline: where speciation and collapse happen on a training set.
 
-:func:`analyze` measures Λ (Lanczos), the full covariance spectrum when d is small enough, and the
+:func:`analyze` measures Λ and the full covariance spectrum in one pass when d <= 4096 (Lanczos for
+the top 64 eigenvalues above that), and the
 curves f^e(t), φ_C(t), φ(t) of the empirical mixture (one GEMM pass), then derives every estimate
 of t_S and t_C with an interval and maps the regimes onto a sampler's steps.
 
@@ -20,8 +21,9 @@ Estimators of the collapse time (SPEC §3)
     pooled within-class variance per feature (the mixture formula of SPEC §3).
 
 Intervals: Monte Carlo estimates — percentile bootstrap over the Monte Carlo samples; Λ and t_S —
-bootstrap over training rows (weighted Lanczos); spectral and gaussian — linearised bootstrap over
-training rows (influence function of the statistic). 95% by default.
+linearised bootstrap over training rows (reweighted Rayleigh quotient at the top eigenvector, accurate
+for an isolated top eigenvalue); spectral and gaussian — linearised bootstrap over training rows
+(influence function of the statistic). 95% by default.
 
 References
 ----------
@@ -192,26 +194,23 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
     from .collapse import collapse_time_spectral
 
     if d <= FULL_SPECTRUM_MAX_D:
-        Cm = np.zeros((d, d))
-        s1 = np.zeros(d)
-        for _, _, blk in src.blocks():
-            b64 = blk.astype(np.float64)
-            Cm += b64.T @ b64
-            s1 += b64.sum(axis=0)
-        mu = s1 / n
-        Cm -= n * np.outer(mu, mu)
-        Cm /= n - 1
-        lam, V = np.linalg.eigh(Cm)
-        lam = np.clip(lam, 0.0, None)[::-1]
-        V = V[:, ::-1]
+        from .engines.covariance import covariance_spectrum
+
+        lam, V, mu = covariance_spectrum(src, return_vectors=True)  # one pass over the data
+        lam = np.clip(lam, 0.0, None)
         t0 = collapse_time_spectral(lam, n, d)
         # influence of row i on g(t) = (1/2d) Σ log1p(λ_k x): (x/2d) Σ_k (z_i·v_k)²/(1 + x λ_k)
         x = 1.0 / math.expm1(2.0 * t0)
         psi = np.empty(n)
+        z1sq = np.empty(n)  # squared projections on the top eigenvector: Λ's linearised bootstrap
         wk = x / (1.0 + x * lam) / (2.0 * d)
+        Vb = V.astype(src.dtype)
+        shift = mu @ V
         for s, e, blk in src.blocks():
-            Z = (blk.astype(np.float64) - mu) @ V
-            psi[s:e] = (Z * Z) @ wk
+            Z = (blk @ Vb).astype(np.float64) - shift
+            Z *= Z
+            psi[s:e] = Z @ wk
+            z1sq[s:e] = Z[:, 0]
         # dg/dt at the root, then linearised bootstrap of the root
         dxdt = -2.0 * math.exp(2.0 * t0) * x * x
         dg = float(np.sum(lam / (1.0 + x * lam)) / (2.0 * d) * dxdt)
@@ -221,14 +220,14 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
             w = np.bincount(gen.integers(0, n, n), minlength=n)
             reps.append(t0 - (w @ psi / (n - 1) - base) / dg)
         ci, se = _pct(reps, conf)
-        return _est(t0, ci, se, definition="full spectrum, annealed REM proxy"), lam
+        return _est(t0, ci, se, definition="full spectrum, annealed REM proxy"), lam, z1sq
     # large d: top eigenvalues plus a flat remainder carrying the rest of the trace
     top = np.asarray(top_vals, dtype=float)
     rest = max(src.total_variance - top.sum(), 0.0) / (d - top.size)
     lam = np.concatenate([top, np.full(d - top.size, rest)])
     t0 = collapse_time_spectral(lam, n, d)
     return _est(t0, definition=f"top {top.size} eigenvalues + flat remainder (d > {FULL_SPECTRUM_MAX_D}); "
-                "no interval"), None
+                "no interval"), None, None
 
 
 def _class_theory_crossing(model, level):
@@ -265,7 +264,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     seed : int
         Seeds the data of the default run, the Monte Carlo and the bootstraps.
     bootstrap : int
-        Bootstrap replicates for the intervals; ``eigen_bootstrap`` for Λ (each one a Lanczos run).
+        Bootstrap replicates for the intervals; ``eigen_bootstrap`` for Λ (linearised: the
+        reweighted Rayleigh quotient at the top eigenvector, one extra pass in all).
     confidence : float
         Interval level.
     memory_budget : int
@@ -327,9 +327,19 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
 
     # --- covariance: Λ and t_S -------------------------------------------------------------
     _p("eigenvalue", 0, 1)
-    if d >= 2:
-        k = 1 if d <= FULL_SPECTRUM_MAX_D else min(64, d - 1)
-        eig = top_eigenvalues(src, k=k, rng=gen, bootstrap=eigen_bootstrap)
+    spec = spectrum = None
+    if 2 <= d <= FULL_SPECTRUM_MAX_D:
+        # one pass forms C: Λ, the whole spectrum (spectral t_C) and, in a second pass, the
+        # projections that give both bootstraps (linearised: no eigen-solve per replicate)
+        spec, spectrum, z1sq = _spectral_estimate(src, n, d, confidence, gen, bootstrap)
+        lam_top = float(spectrum[0])
+        eig = None
+        reps = None
+        if eigen_bootstrap:
+            p_unif = np.full(n, 1.0 / n)
+            reps = np.array([gen.multinomial(n, p_unif) @ z1sq / (n - 1.0) for _ in range(eigen_bootstrap)])
+    elif d >= 2:
+        eig = top_eigenvalues(src, k=min(64, d - 1), rng=gen, bootstrap=eigen_bootstrap)
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
     else:
@@ -348,8 +358,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
 
     # --- spectrum-based and Gaussian t_C ------------------------------------------------------
     _p("spectrum", 0, 1)
-    spec, spectrum = _spectral_estimate(src, n, d, confidence, gen, bootstrap,
-                                        None if eig is None else eig.values)
+    if spec is None:
+        spec, spectrum, _ = _spectral_estimate(src, n, d, confidence, gen, bootstrap,
+                                               None if eig is None else eig.values)
     gauss = _gaussian_estimate(src, n, d, confidence, gen, bootstrap)
     _p("spectrum", 1, 1)
 

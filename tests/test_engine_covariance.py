@@ -40,8 +40,8 @@ def test_float32_memmap_streamed():
 
 def test_bootstrap_se_and_determinism():
     X = _data(n=400, d=20, seed=3)
-    a = top_eigenvalues(X, 1, rng=5, bootstrap=40)
-    b = top_eigenvalues(X, 1, rng=5, bootstrap=40)
+    a = top_eigenvalues(X, 1, rng=5, bootstrap=40, bootstrap_method="resample")
+    b = top_eigenvalues(X, 1, rng=5, bootstrap=40, bootstrap_method="resample")
     assert np.array_equal(a.replicates, b.replicates)
     # each replicate is the eigenvalue of the reweighted covariance (independent check, first one)
     g = np.random.default_rng(5)
@@ -52,6 +52,44 @@ def test_bootstrap_se_and_determinism():
     # the bootstrap SE of the top eigenvalue of a Gaussian sample ≈ λ √(2/n) (asymptotic theory)
     lam = a.values[0]
     assert 0.5 * lam * np.sqrt(2 / 400) < a.se[0] < 1.8 * lam * np.sqrt(2 / 400)
+
+
+def _gapped(n=2000, d=30, seed=0):
+    g = np.random.default_rng(seed)
+    scales = np.ones(d)
+    scales[0] = 4.0  # an isolated top eigenvalue (16 against a bulk near 1), as in real data
+    return g.standard_normal((n, d)) * scales + 1.0
+
+
+def test_linearised_bootstrap():
+    X = _gapped()
+    n = X.shape[0]
+    r = top_eigenvalues(X, 1, rng=2, bootstrap=300)
+    r2 = top_eigenvalues(X, 1, rng=2, bootstrap=300)
+    assert np.array_equal(r.replicates, r2.replicates)  # same seed, same bits
+    # replicate 0 recomputed independently: reweighted Rayleigh quotient at numpy's top eigenvector
+    Z = X - X.mean(axis=0)
+    vals, vecs = np.linalg.eigh(np.cov(X, rowvar=False))
+    z2 = (Z @ vecs[:, -1]) ** 2
+    g = np.random.default_rng(2)
+    g.standard_normal(X.shape[1])
+    w = g.multinomial(n, np.full(n, 1 / n)).astype(float)
+    assert r.replicates[0, 0] == pytest.approx(w @ z2 / (n - 1), rel=1e-9)
+    # its SE matches the exact resampling bootstrap for an isolated eigenvalue, and theory λ√(2/n)
+    exact = top_eigenvalues(X, 1, rng=2, bootstrap=100, bootstrap_method="resample")
+    assert r.se[0] == pytest.approx(exact.se[0], rel=0.25)
+    assert r.se[0] == pytest.approx(vals[-1] * np.sqrt(2 / n), rel=0.2)
+
+
+@pytest.mark.parametrize("method", ["lanczos", "dense"])
+def test_methods_agree(method, tmp_path):
+    X = _gapped(n=500, d=40, seed=1).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    src = _load_source(str(tmp_path / "x.npy"))
+    ref = np.linalg.eigvalsh(np.cov(X.astype(np.float64), rowvar=False))[::-1][:3]
+    got = top_eigenvalues(src, 3, method=method).values
+    # float32 data multiplied in float32 per block, accumulated in float64
+    np.testing.assert_allclose(got, ref, rtol=2e-6)
 
 
 def test_subsample():

@@ -99,22 +99,54 @@ class _CenteredCovOperator:
 
 
 def _lanczos(op, d, k, v0, tol):
+    """Top-k eigenpairs of the operator (values descending, vectors as columns)."""
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-    if d <= max(2 * k + 1, 8):  # tiny d: form C column by column (d matvecs) and use eigvalsh
+    if d <= max(2 * k + 1, 8):  # tiny d: form C column by column (d matvecs) and use eigh
         C = np.column_stack([op.matvec(e) for e in np.eye(d)])
-        return np.sort(np.linalg.eigvalsh(0.5 * (C + C.T)))[::-1][:k]
+        vals, vecs = np.linalg.eigh(0.5 * (C + C.T))
+        return vals[::-1][:k], vecs[:, ::-1][:, :k]
     lin = LinearOperator((d, d), matvec=op.matvec, dtype=np.float64)
     try:
-        vals = eigsh(lin, k=k, which="LA", v0=v0, tol=tol, return_eigenvectors=False,
-                     maxiter=max(1000, 20 * d))
+        vals, vecs = eigsh(lin, k=k, which="LA", v0=v0, tol=tol, maxiter=max(1000, 20 * d))
     except ArpackNoConvergence as exc:  # pragma: no cover - rare
         raise RegimesError(f"Lanczos did not converge for k={k} eigenvalues (try a smaller k)") from exc
-    return np.sort(vals)[::-1]
+    order = np.argsort(vals)[::-1]
+    return vals[order], vecs[:, order]
+
+
+def _dense(op, k):
+    """Top-k eigenpairs from the explicitly accumulated covariance (one pass over the data)."""
+    C, _ = _accumulate(op._blocks(), op.src.d, op.w)
+    vals, vecs = np.linalg.eigh(C)
+    return vals[::-1][:k], vecs[:, ::-1][:, :k]
+
+
+def _accumulate(blocks, d, w=None):
+    """(C, mean) of processed row blocks: ``Σ BᵀB`` per block in the data's dtype (float32 GEMM
+    for float32 data), summed over blocks in float64; unbiased normalisation ``Σw − 1``."""
+    C = np.zeros((d, d))
+    s1 = np.zeros(d)
+    W = 0.0
+    for s, e, B in blocks:
+        if w is None:
+            C += (B.T @ B).astype(np.float64)
+            s1 += B.sum(axis=0, dtype=np.float64)
+            W += e - s
+        else:
+            ws = w[s:e]
+            C += ((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64)
+            s1 += ws.astype(B.dtype) @ B
+            W += float(ws.sum())
+    mu = s1 / W
+    C -= W * np.outer(mu, mu)
+    C /= W - 1.0
+    return 0.5 * (C + C.T), mu
 
 
 def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, bootstrap: int = 0,
-                    tol: float = 1e-10, block_rows: int | None = None) -> EigenResult:
+                    tol: float = 1e-10, block_rows: int | None = None, method: str = "auto",
+                    bootstrap_method: str = "linearised") -> EigenResult:
     """The ``k`` largest eigenvalues of the centred covariance, never forming the d×d matrix.
 
     Parameters
@@ -133,6 +165,17 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         ARPACK relative tolerance.
     block_rows : int, optional
         Rows per streamed block.
+    method : {"auto", "lanczos", "dense"}
+        ``"lanczos"``: implicitly restarted Lanczos on the implicit operator (one streamed pass
+        per matrix-vector product, typically tens to hundreds of them). ``"dense"``: accumulate
+        the d×d covariance in one pass and diagonalise it (``d <= FULL_SPECTRUM_MAX_D``).
+        ``"auto"``: dense for a file streamed from disk with ``d <= FULL_SPECTRUM_MAX_D`` (one
+        pass over the file beats many), Lanczos otherwise.
+    bootstrap_method : {"linearised", "resample"}
+        ``"linearised"`` (default): replicate ``b`` is the reweighted Rayleigh quotient
+        ``Σ_i w_i z_ik² / (Σw − 1)`` with ``z_ik = (x_i − x̄)·v_k``, the first-order change of
+        ``λ_k`` under row weights ``w`` (one extra pass whatever the number of replicates).
+        ``"resample"``: a full eigen-solve per replicate (exact, ``bootstrap`` times the cost).
 
     Returns
     -------
@@ -160,27 +203,53 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         subsample = check_int("subsample", subsample, ge=2, le=src.n)
         if subsample < src.n:
             idx = np.sort(gen.choice(src.n, size=subsample, replace=False))
+    if method not in ("auto", "lanczos", "dense"):
+        raise RegimesError(f"method must be 'auto', 'lanczos' or 'dense', got {method!r}")
+    if bootstrap_method not in ("linearised", "resample"):
+        raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
+    if method == "auto":
+        method = "dense" if (src.is_memmap and d <= FULL_SPECTRUM_MAX_D) else "lanczos"
+    if method == "dense" and d > FULL_SPECTRUM_MAX_D:
+        raise RegimesError(f"method='dense' needs d <= {FULL_SPECTRUM_MAX_D}, got d = {d}")
     op = _CenteredCovOperator(src, idx, block_rows)
     v0 = gen.standard_normal(d)
     op.set_weights(None)
-    vals = _lanczos(op, d, k, v0, tol)
+
+    def solve():
+        return _dense(op, k) if method == "dense" else _lanczos(op, d, k, v0, tol)
+
+    vals, vecs = solve()
     reps = None
     se = None
     if bootstrap:
         reps = np.empty((bootstrap, k))
-        for b in range(bootstrap):
-            w = gen.multinomial(op.m, np.full(op.m, 1.0 / op.m)).astype(np.float64)
-            op.set_weights(w)
-            reps[b] = _lanczos(op, d, k, v0, tol)
+        if bootstrap_method == "resample":
+            for b in range(bootstrap):
+                w = gen.multinomial(op.m, np.full(op.m, 1.0 / op.m)).astype(np.float64)
+                op.set_weights(w)
+                reps[b] = solve()[0]
+            op.set_weights(None)
+        else:
+            z2 = np.empty((op.m, k))
+            shift = op.mu @ vecs
+            for s_, e_, B in op._blocks():
+                z = (B @ vecs.astype(B.dtype)).astype(np.float64) - shift
+                z2[s_:e_] = z * z
+            for b in range(bootstrap):
+                w = gen.multinomial(op.m, np.full(op.m, 1.0 / op.m)).astype(np.float64)
+                reps[b] = (w @ z2) / (op.m - 1.0)
         se = reps.std(axis=0, ddof=1) if bootstrap > 1 else np.full(k, np.nan)
     return EigenResult(values=vals, se=se, replicates=reps, n_used=op.m, matvecs=op.count)
 
 
-def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None) -> np.ndarray:
+def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None,
+                        return_vectors: bool = False):
     """All d eigenvalues of the centred covariance (descending), for ``d <= max_d``.
 
-    C is accumulated over row blocks in float64 (``Σ_blocks BᵀB``) and diagonalised with
-    :func:`numpy.linalg.eigvalsh`. ``weights`` (one per row) reweights rows as in a bootstrap.
+    C is accumulated over row blocks (``Σ_blocks BᵀB`` in the data's dtype, summed in float64) in
+    one pass and diagonalised with :func:`numpy.linalg.eigh`. ``weights`` (one per row) reweights
+    rows as in a bootstrap. With ``return_vectors`` the result is ``(values, vectors, mean)``:
+    eigenvectors as columns in the same order, and the per-feature mean of the processed rows.
     """
     src = _source(X)
     if src.d > max_d:
@@ -188,18 +257,8 @@ def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None) ->
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
         )
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    C = np.zeros((src.d, src.d))
-    s1 = np.zeros(src.d)
-    for s, e, B in src.blocks():
-        Bf = B.astype(np.float64)
-        if w is None:
-            C += Bf.T @ Bf
-            s1 += Bf.sum(axis=0)
-        else:
-            C += (Bf * w[s:e, None]).T @ Bf
-            s1 += w[s:e] @ Bf
-    W = float(src.n if w is None else w.sum())
-    mu = s1 / W
-    C -= W * np.outer(mu, mu)
-    C /= W - 1.0
-    return np.sort(np.linalg.eigvalsh(C))[::-1]
+    C, mu = _accumulate(src.blocks(), src.d, w)
+    if not return_vectors:
+        return np.linalg.eigvalsh(C)[::-1]
+    vals, vecs = np.linalg.eigh(C)
+    return vals[::-1], vecs[:, ::-1], mu
