@@ -22,7 +22,8 @@ if not path.exists():
     rng = np.random.default_rng(0)
     for s in range(0, n, 8192):
         mm[s:s + 8192] = rng.standard_normal((min(8192, n - s), d), dtype=np.float32)
-    mm.flush(); del mm
+    mm.flush()
+    del mm
 print(f"{path.name}: {os.path.getsize(path) / 2**30:.2f} GB, n={n} d={d}")
 child = f"""
 import resource, time, numpy as np

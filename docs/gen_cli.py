@@ -13,7 +13,6 @@ def _walk(cmd, path):
 
 def cli_reference() -> str:
     import typer.main
-
     from regimes_cli.app import build_app
 
     root = typer.main.get_command(build_app())

@@ -16,8 +16,6 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
-
 from ._validate import check_real
 from .collapse import collapse_time, excess_entropy
 from .speciation import cloning_probability, speciation_time

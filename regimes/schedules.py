@@ -122,7 +122,8 @@ def _half_log1p_sq(s: np.ndarray) -> np.ndarray:
     big = s > 1.0
     safe = np.where(big, s, 1.0)
     with np.errstate(divide="ignore"):
-        return np.where(big, np.log(safe) + 0.5 * np.log1p((1.0 / safe) ** 2), 0.5 * np.log1p(np.where(big, 0.0, s) ** 2))
+        large = np.log(safe) + 0.5 * np.log1p((1.0 / safe) ** 2)
+        return np.where(big, large, 0.5 * np.log1p(np.where(big, 0.0, s) ** 2))
 
 
 def time_from_edm_sigma(sigma):

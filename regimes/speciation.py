@@ -110,8 +110,8 @@ def cloning_probability(t, norm_m, variance: float = 1.0, order: int = 200):
     Notes
     -----
     ``φ(t) = E_{z~N(0,1)}[(1 + tanh²(r² + r z))/2]``, ``r = |m| e^{-t}/√Γ_t``,
-    ``Γ_t = Δ_t + σ² e^{-2t}`` [DR]. Evaluated by Gauss–Hermite quadrature (the
-    ratio-of-Gaussians form underflows for large r; see :func:`cloning_probability_r`). ``φ = ½`` at r = 0 and → 1 as r → ∞.
+    ``Γ_t = Δ_t + σ² e^{-2t}`` [DR]. Evaluated by quadrature (the ratio-of-Gaussians form
+    underflows for large r; see :func:`cloning_probability_r`). ``φ = ½`` at r = 0, → 1 as r → ∞.
     Reference values φ(r): r = 0.5 → 0.602027, r = 1 → 0.775200, r = 2 → 0.965701.
     """
     tt = as_real_array("t", t, ge=0.0)

@@ -119,7 +119,7 @@ def test_step_at_time_definition(name):
     rng = np.random.default_rng(0)
     ts = np.concatenate([rng.uniform(0, sch.t_max, 200), sch.times[[0, 5, 299]]])
     ks = S.step_at_time(sch, ts)
-    for t, k in zip(ts, ks):
+    for t, k in zip(ts, ks, strict=True):
         # brute force: first index with t_k >= t, equivalently alpha_bar_k <= exp(-2t)
         assert k == next(i for i in range(sch.steps) if sch.times[i] >= t)
         assert sch.alpha_bars[k] <= np.exp(-2 * t) * (1 + 1e-12)

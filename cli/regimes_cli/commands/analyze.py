@@ -65,14 +65,29 @@ class _Bar:
 
 
 def analyze(
-    data: Optional[str] = typer.Argument(None, help="Training set: .npy (memory-mapped), .npz, or a folder of images. Default: the built-in two-class Gaussian mixture."),
+    data: Optional[str] = typer.Argument(
+        None,
+        help=(
+            "Training set: .npy (memory-mapped), .npz, or a folder of images. "
+            "Default: the built-in two-class Gaussian mixture."
+        ),
+    ),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
     key: Optional[str] = typer.Option(None, "--key", help="Array name inside a .npz archive."),
-    scale: str = typer.Option("none", "--scale", help="Units: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1])."),
+    scale: str = typer.Option(
+        "none", "--scale",
+        help="Units: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1]).",
+    ),
     no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the per-feature mean."),
     samples: int = typer.Option(1024, "--samples", "-M", help="Monte Carlo samples of the empirical-mixture engine."),
-    times: Optional[str] = typer.Option(None, "--times", help="OU times of the curves: 'lo:hi:num' or 't1,t2,...' (default: spans the predicted t_C and t_S)."),
-    schedule: str = typer.Option("linear", "--schedule", help="Sampler schedule for the steps: linear, cosine or scaled-linear."),
+    times: Optional[str] = typer.Option(
+        None, "--times",
+        help="OU times of the curves: 'lo:hi:num' or 't1,t2,...' (default: spans the predicted t_C and t_S).",
+    ),
+    schedule: str = typer.Option(
+        "linear", "--schedule",
+        help="Sampler schedule for the steps: linear, cosine or scaled-linear.",
+    ),
     steps: int = typer.Option(1000, "--steps", help="Number of steps of the schedule."),
     seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap replicates for the intervals."),

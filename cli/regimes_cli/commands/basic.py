@@ -65,9 +65,15 @@ def _quiet_no_speciation(fn, *args):
 
 
 def speciation(
-    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ (data units)."),
+    eigenvalue: Optional[float] = typer.Option(
+        None, "--eigenvalue", "-L",
+        help="Largest covariance eigenvalue Λ (data units).",
+    ),
     d: Optional[float] = typer.Option(None, "--d", help="Two-class mixture: dimension d."),
-    separation: Optional[float] = typer.Option(None, "--separation", help="Two-class mixture: per-coordinate mean m̃ (|m|² = d m̃²)."),
+    separation: Optional[float] = typer.Option(
+        None, "--separation",
+        help="Two-class mixture: per-coordinate mean m̃ (|m|² = d m̃²).",
+    ),
     variance: float = typer.Option(1.0, "--variance", help="Two-class mixture: within-class variance σ²."),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
