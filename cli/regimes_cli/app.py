@@ -12,12 +12,12 @@ import typer
 
 # One line per command module; add yours here.
 COMMAND_MODULES = [
-    "rmt",  # mp pdf|cdf|ppf|edges|moments|sample, spectrum, timescales
     "basic",  # speciation, collapse, schedule, times
+    "analyze",  # analyze [DATA] — t_S, t_C with intervals, regimes on a schedule, report
+    "rmt",  # mp pdf|cdf|ppf|edges|moments|sample, spectrum, timescales
+    "plots",  # phase-diagram nd|np|ntau, timeline — figures (--out) or their data (--json)
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]
-    "analyze",  # analyze [DATA] — t_S, t_C with intervals, regimes on a schedule, report
-    "plots",  # phase-diagram nd|np|ntau, timeline — figures (--out) or their data (--json)
 ]
 
 
