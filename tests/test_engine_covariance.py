@@ -103,3 +103,14 @@ def test_subsample():
 def test_bad_k():
     with pytest.raises(RegimesError, match="k"):
         top_eigenvalues(_data(d=5), 0)
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1e3])
+def test_in_memory_float32_views_and_offsets(offset):
+    # in-memory float32 data are read as views with implicit centring when the offset is modest,
+    # and copied/centred explicitly when it is not: both agree with float64 eigvalsh
+    X = (_gapped(n=3000, d=64, seed=5) + offset).astype(np.float32)
+    ref = np.linalg.eigvalsh(np.cov(X.astype(np.float64), rowvar=False))[::-1][:2]
+    for method in ("lanczos", "dense"):
+        got = top_eigenvalues(X, 2, method=method).values
+        np.testing.assert_allclose(got, ref, rtol=3e-6)
