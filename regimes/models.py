@@ -25,6 +25,26 @@ __all__ = ["GaussianData", "GaussianMixture"]
 
 
 class _RegimesMixin:
+    """Shared by the Gaussian models: ``n``, ``d``, ``variance`` (σ², within-class for a mixture)
+    and an ``eigenvalue`` property."""
+
+    @property
+    def alpha(self) -> float:
+        """α = ln(n)/d."""
+        return math.log(self.n) / self.d
+
+    def speciation_time(self) -> float:
+        """``t_S = ½ ln Λ``; NaN with a warning when Λ <= 1."""
+        return speciation_time(self.eigenvalue)
+
+    def collapse_time(self) -> float:
+        """``t_C = ½ log1p(σ²/expm1(2α))`` (σ² the within-class variance for a mixture)."""
+        return collapse_time(self.n, self.d, self.variance)
+
+    def excess_entropy(self, t):
+        """``f(t) = max(0, α - ½ log1p(σ²/expm1(2t)))``."""
+        return excess_entropy(t, self.n, self.d, self.variance)
+
     def regime(self, t):
         """Regime label(s) ``"I"``/``"II"``/``"III"`` at OU time(s) ``t``."""
         return classify(t, self._t_S_or_nan(), self.collapse_time())
@@ -76,22 +96,6 @@ class GaussianData(_RegimesMixin):
         """Largest covariance eigenvalue Λ = σ²."""
         return self.variance
 
-    @property
-    def alpha(self) -> float:
-        """α = ln(n)/d."""
-        return math.log(self.n) / self.d
-
-    def speciation_time(self) -> float:
-        """``½ ln Λ``; NaN with a warning when Λ <= 1."""
-        return speciation_time(self.eigenvalue)
-
-    def collapse_time(self) -> float:
-        """``t_C = ½ log1p(σ²/expm1(2α))``."""
-        return collapse_time(self.n, self.d, self.variance)
-
-    def excess_entropy(self, t):
-        """``f(t) = max(0, α - ½ log1p(σ²/expm1(2t)))``."""
-        return excess_entropy(t, self.n, self.d, self.variance)
 
 
 @dataclass(frozen=True)
@@ -138,19 +142,6 @@ class GaussianMixture(_RegimesMixin):
     def eigenvalue(self) -> float:
         """Largest covariance eigenvalue Λ = d m̃² + σ²."""
         return self.d * self.separation**2 + self.variance
-
-    @property
-    def alpha(self) -> float:
-        """α = ln(n)/d."""
-        return math.log(self.n) / self.d
-
-    def speciation_time(self) -> float:
-        """``t_S = ½ ln(d m̃² + σ²)``."""
-        return speciation_time(self.eigenvalue)
-
-    def collapse_time(self) -> float:
-        """``t_C = ½ log1p(σ²/expm1(2α))`` with σ² the within-class variance."""
-        return collapse_time(self.n, self.d, self.variance)
 
     def excess_entropy(self, t):
         """Gaussian (REM) excess entropy with the within-class variance.
