@@ -15,7 +15,7 @@ def plot_mp_density(law, *, size: int | None = None, rng=None, ax=None):
     Wishart spectrum with M = size rows. Returns the matplotlib Figure."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4)) if ax is None else ax.figure
+    fig = Figure(figsize=(6, 4), layout="constrained") if ax is None else ax.figure
     ax = fig.add_subplot() if ax is None else ax
     lo, hi = law.support
     x = np.linspace(lo, hi, 400)[1:-1]
@@ -53,7 +53,7 @@ def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400):
     s2 = rf.constants.s_t2
     p = ev.size
     cont = ev[ev > s2 + 1e-9 * abs(ev[-1])] if rf.bulks["atom"] else ev
-    fig = Figure(figsize=(7, 4.2))
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
     bins = np.geomspace(lam[0], lam[-1], 70)
     hist, edges = np.histogram(cont, bins=bins)
