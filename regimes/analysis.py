@@ -375,6 +375,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     curves = empirical_mixture(src, tt, samples=samples, rng=gen, memory_budget=memory_budget,
                                progress=lambda i, m: _p("entropy", i, m))
     _p("crossings", 0, 3)
+    # data not held in memory: evaluate every estimator's fine window in one more pass
+    curves.prefetch([("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
+                    + ([("class_commitment", CLASS_COMMITMENT_LEVEL)] if src.labels is not None else []))
     t_C = {
         "commitment": curves.crossing("commitment", COMMITMENT_LEVEL, bootstrap=bootstrap, rng=gen,
                                       confidence=confidence),

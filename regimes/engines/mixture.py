@@ -125,6 +125,7 @@ class MixtureCurves:
     _D: np.ndarray | None = field(default=None, repr=False)
     _onehot: np.ndarray | None = field(default=None, repr=False)
     _recompute: object = field(default=None, repr=False)
+    _window_cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def alpha(self) -> float:
@@ -195,6 +196,96 @@ class MixtureCurves:
             return ev["phi"]
         raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
 
+    _WINDOW_POINTS = 97
+
+    def _bracket(self, name: str, level: float):
+        """Indices (i, i + 1) of the first grid interval, scanning from large t down, where the
+        grid curve of ``name`` changes side of ``level`` (None if it never does)."""
+        base = {"excess_entropy": self.excess_entropy, "commitment": self.commitment,
+                "class_commitment": self.class_commitment}[name]
+        if base is None:
+            return None
+        g = base - level
+        for i in range(len(self.t) - 1, 0, -1):  # from large t down
+            if g[i] == 0:
+                return (i, i)
+            if np.sign(g[i]) != np.sign(g[i - 1]):
+                return (i - 1, i)
+        return None
+
+    def _window(self, j) -> np.ndarray:
+        """Fine grid over the bracket widened by one grid interval on each side."""
+        i_lo, i_hi = max(j[0] - 1, 0), min(j[1] + 1, len(self.t) - 1)
+        return np.linspace(float(self.t[i_lo]), float(self.t[i_hi]), self._WINDOW_POINTS)
+
+    def prefetch(self, requests) -> None:
+        """Evaluate in ONE streamed pass the fine windows that :meth:`crossing` will need for
+        each ``(name, level)`` in ``requests`` (only useful when the statistics are not stored:
+        every evaluation is then a pass over the data)."""
+        if self.stored:
+            return
+        grids = []
+        for name, level in requests:
+            j = self._bracket(name, level)
+            if j is not None and j[0] != j[1]:
+                grids.append(self._window(j))
+        if not grids:
+            return
+        ev = self.evaluate(np.concatenate(grids))
+        K = self._WINDOW_POINTS
+        for k, g in enumerate(grids):
+            part = {key: (None if ev[key] is None else ev[key][:, k * K:(k + 1) * K])
+                    for key in ("lse", "phi_c", "phi")}
+            self._window_cache[(float(g[0]), float(g[-1]))] = part
+
+    def _window_statistic(self, name: str, grid: np.ndarray) -> np.ndarray:
+        part = self._window_cache.get((float(grid[0]), float(grid[-1])))
+        if part is None:
+            return self.statistic(name, grid)
+        if name == "excess_entropy":
+            return part["lse"] / self.d
+        if name == "commitment":
+            return part["phi_c"]
+        return part["phi"]
+
+    def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence):
+        """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
+        values (no further pass). None when bootstrap replicates leave the window (the caller
+        then falls back to the wider local grid)."""
+        grid = self._window(j)
+        P = self._window_statistic(name, grid)  # (M, K)
+        mean = P.mean(axis=0)
+        t0 = _root_in(mean - level, grid)
+        if t0 is None:
+            return None
+        k = int(np.clip(np.searchsorted(grid, t0), 1, grid.size - 1))
+        h = grid[k] - grid[k - 1]
+        slope = (mean[k] - mean[k - 1]) / h
+        u = (t0 - grid[k - 1]) / h
+        st0 = (1.0 - u) * P[:, k - 1] + u * P[:, k]
+        se_curve = st0.std(ddof=1) / math.sqrt(P.shape[0])
+        se_t = abs(se_curve / slope) if slope != 0 else math.inf
+        out = {"value": float(t0), "se": float(se_t), "ci": [math.nan, math.nan],
+               "bracket": [float(self.t[j[0]]), float(self.t[j[1]])]}
+        B = check_int("bootstrap", bootstrap, ge=0)
+        if B < 2 or not math.isfinite(se_t):
+            return out
+        gen = check_rng(rng)
+        M = P.shape[0]
+        reps = np.empty(B)
+        for b in range(B):
+            cnt = np.bincount(gen.integers(0, M, M), minlength=M)
+            r = _root_in(cnt @ P / M - level, grid)
+            reps[b] = math.nan if r is None else r
+        if np.isnan(reps).mean() > 0.01:
+            return None
+        ok = np.isfinite(reps)
+        q = (1 - confidence) / 2
+        out["ci"] = [float(np.quantile(reps[ok], q)), float(np.quantile(reps[ok], 1 - q))]
+        out["se"] = float(reps[ok].std(ddof=1))
+        out["bootstrap_failures"] = int((~ok).sum())
+        return out
+
     def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
                  confidence: float = 0.95) -> dict:
         """Time where the mean curve ``name`` crosses ``level``, with a bootstrap interval.
@@ -211,26 +302,23 @@ class MixtureCurves:
         percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
         local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
         its crossing located there by linear interpolation, an error far below the interval width.
+        Without stored statistics (data too large for them), the estimate, its delta-method SE
+        and the bootstrap all come from one fine window of 97 times over the bracket widened by a
+        grid interval on each side — evaluated for all estimators in a single pass by
+        :meth:`prefetch` — and the wider local grid (two more passes) is used only if more than
+        1% of the replicates leave that window.
         """
         from scipy.optimize import brentq
 
-        base = {"excess_entropy": self.excess_entropy, "commitment": self.commitment,
-                "class_commitment": self.class_commitment}[name]
         nan = {"value": math.nan, "se": math.nan, "ci": [math.nan, math.nan], "bracket": None}
-        if base is None:
-            return nan
-        g = base - level
-        j = None
-        for i in range(len(self.t) - 1, 0, -1):  # from large t down
-            if g[i] == 0:
-                j = (i, i)
-                break
-            if np.sign(g[i]) != np.sign(g[i - 1]):
-                j = (i - 1, i)
-                break
+        j = self._bracket(name, level)
         if j is None:
             return nan
         lo, hi = float(self.t[j[0]]), float(self.t[j[1]])
+        if not self.stored and lo != hi:
+            out = self._crossing_on_window(name, level, j, bootstrap, rng, confidence)
+            if out is not None:
+                return out
         if lo == hi:
             t0 = lo
         elif self.stored:
@@ -268,6 +356,18 @@ class MixtureCurves:
             out["se"] = float(reps[ok].std(ddof=1))
         out["bootstrap_failures"] = int((~ok).sum())
         return out
+
+
+def _root_in(curve, grid):
+    """Like :func:`_first_root` but None when the curve does not change sign on the grid."""
+    s = np.sign(curve)
+    for i in range(len(grid) - 1, 0, -1):
+        if s[i] == 0:
+            return float(grid[i])
+        if s[i] != s[i - 1]:
+            f0, f1 = curve[i - 1], curve[i]
+            return float(grid[i - 1] + (grid[i] - grid[i - 1]) * f0 / (f0 - f1))
+    return None
 
 
 def _first_root(curve, grid):
