@@ -196,7 +196,7 @@ class MixtureCurves:
             return ev["phi"]
         raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
 
-    _WINDOW_POINTS = 97
+    _WINDOW_POINTS = 33
 
     def _bracket(self, name: str, level: float):
         """Indices (i, i + 1) of the first grid interval, scanning from large t down, where the
