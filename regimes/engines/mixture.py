@@ -303,7 +303,7 @@ class MixtureCurves:
         local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
         its crossing located there by linear interpolation, an error far below the interval width.
         Without stored statistics (data too large for them), the estimate, its delta-method SE
-        and the bootstrap all come from one fine window of 97 times over the bracket widened by a
+        and the bootstrap all come from one fine window of 33 times over the bracket widened by a
         grid interval on each side — evaluated for all estimators in a single pass by
         :meth:`prefetch` — and the wider local grid (two more passes) is used only if more than
         1% of the replicates leave that window.
