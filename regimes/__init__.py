@@ -3,7 +3,8 @@
 Times are Ornstein–Uhlenbeck times (``Δ_t = 1 - e^{-2t}``), logarithms natural. See the
 conventions page of the documentation.
 
-``import regimes`` loads numpy and scipy only: no plotting, no sympy, no CLI stack.
+``import regimes`` loads numpy only: no scipy (imported by the functions that need it), no
+plotting, no sympy, no CLI stack.
 """
 
 from __future__ import annotations

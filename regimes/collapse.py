@@ -12,7 +12,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ._errors import RegimesError
 from ._validate import as_real_array, check_real
@@ -199,6 +198,8 @@ def collapse_time_spectral(eigenvalues, n, d=None):
     (``x ≤ expm1(2α)^{-1}·…``), so the root is always bracketed. For ``λ_i = σ²`` for all i it
     reduces to :func:`collapse_time`.
     """
+    from scipy.optimize import brentq  # imported here: keeps `import regimes` free of scipy (~0.3 s)
+
     lam, dim = _spectrum(eigenvalues, d)
     n_v = check_real("n", n, ge=2.0)
     a = np.log(n_v) / dim
