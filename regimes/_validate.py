@@ -21,7 +21,18 @@ __all__ = [
 ]
 
 
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
 def _fmt(value) -> str:
+    if isinstance(value, numbers.Rational) and not isinstance(value, bool):
+        try:  # a 400-digit integer (or Fraction) is not worth printing in full
+            iv = int(value)
+            if abs(iv) > 10**20:
+                kind = f"an integer of {len(str(abs(iv)))} digits" if value == iv else type(value).__name__
+                return f"{_sci(iv)} ({kind})"
+        except (TypeError, ValueError, OverflowError):  # fall through to repr
+            pass
     try:
         arr = np.asarray(value)
         if arr.ndim == 0:
@@ -31,6 +42,19 @@ def _fmt(value) -> str:
     except Exception:  # noqa: BLE001 - formatting must never fail
         pass
     return repr(value)
+
+
+def _sci(iv: int) -> str:
+    digits = str(abs(iv))
+    return f"{'-' if iv < 0 else ''}{digits[0]}.{digits[1:4].ljust(3, '0')}e+{len(digits) - 1}"
+
+
+def _too_large(name: str, value, plural: bool = False) -> RegimesError:
+    what = "real numbers" if plural else "a real number"
+    return RegimesError(
+        f"{name} must be {what} representable as a float64 (|{name}| <= {_FLOAT_MAX:.4g}), "
+        f"got {'an entry ' if plural else ''}{_fmt(value)}"
+    )
 
 
 def check_real(
@@ -48,10 +72,15 @@ def check_real(
             if isinstance(value, str | bytes) or value is None:
                 raise TypeError
             value_f = float(value)
+        except OverflowError:
+            raise _too_large(name, value) from None
         except (TypeError, ValueError):
             raise RegimesError(f"{name} must be a real number, got {_fmt(value)}") from None
     else:
-        value_f = float(value)
+        try:
+            value_f = float(value)
+        except OverflowError:  # e.g. 10**400 or Fraction(10**400): too large for a float
+            raise _too_large(name, value) from None
     if not math.isfinite(value_f):
         raise RegimesError(f"{name} must be finite, got {value_f!r}")
     _check_bounds(name, value_f, gt, ge, lt, le)
@@ -92,6 +121,8 @@ def check_int(name: str, value, *, ge: int | None = None, le: int | None = None)
     else:
         try:
             fv = float(value)
+        except OverflowError:
+            raise RegimesError(f"{name} must be an integer, got {_fmt(value)} (too large)") from None
         except (TypeError, ValueError):
             raise RegimesError(f"{name} must be an integer, got {_fmt(value)}") from None
         if not math.isfinite(fv) or fv != int(fv):
@@ -115,6 +146,10 @@ def as_real_array(
     """Return ``value`` as a finite float64 array satisfying the bounds, or raise RegimesError."""
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int (or Fraction) beyond the float64 range
+        flat = np.asarray(value, dtype=object).ravel() if np.ndim(value) else [value]
+        big = next((v for v in flat if _overflows(v)), value)
+        raise _too_large(name, big, plural=bool(np.ndim(value))) from None
     except (TypeError, ValueError):
         raise RegimesError(f"{name} must be real numbers, got {_fmt(value)}") from None
     if ndim is not None and arr.ndim != ndim:
@@ -135,6 +170,16 @@ def as_real_array(
                 _check_bounds(name, float(worst), gt, ge, lt, le,
                               shown=_fmt(worst) if arr.ndim == 0 else f"an entry {float(worst)!r}")
     return arr
+
+
+def _overflows(v) -> bool:
+    try:
+        float(v)
+    except OverflowError:
+        return True
+    except (TypeError, ValueError):
+        return False
+    return False
 
 
 def check_rng(rng) -> np.random.Generator:

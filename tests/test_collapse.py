@@ -121,6 +121,12 @@ def test_spectral_anisotropic_vs_mpmath_findroot():
         (lambda: R.collapse_time_spectral([1.0, 2.0], 10, d=1), "d must be >= the number of eigenvalues"),
         (lambda: R.collapse_time_spectral([0.0, 0.0], 10), "at least one positive"),
         (lambda: R.excess_entropy(-1.0, 10, 10), "t must be >= 0"),
+        # Python ints beyond the float64 range: RegimesError naming the parameter, not OverflowError
+        (lambda: R.collapse_time(10**400, 1e6), r"n must be a real number representable as a float64 .*1\.000e\+400"),
+        (lambda: R.collapse_time(2, -(10**400)), r"d must be .*float64.*-1\.000e\+400"),
+        (lambda: R.collapse_time([2, 10**400], 10), r"n must be real numbers .*float64.*got an entry 1\.000e\+400"),
+        (lambda: R.collapse_time_spectral([1.0, 2.0], 10**400), "n must be a real number representable as a float64"),
+        (lambda: R.GaussianData(10**400, 3), "n must be .*float64"),
     ],
 )
 def test_bad_input(call, match):
