@@ -116,8 +116,24 @@ def test_times_with_preset(run_cli):
     assert body["preset"] == "CIFAR-10"
     assert (body["n"], body["d"], body["eigenvalue"]) == (50000, 3072, 16.72)
     assert body["t_S"] == pytest.approx(0.5 * math.log(16.72), rel=1e-14)
-    assert body["t_C"] == pytest.approx(0.5 * math.log1p(1.0 / math.expm1(2 * math.log(50000)
-                                                                           / 3072)), rel=1e-13)
+    # σ² defaults to the preset's approximate pixel variance, from the published per-channel
+    # standard deviations of CIFAR-10 in [0,1] (0.2470, 0.2435, 0.2616), not to 1
+    var = (0.2470**2 + 0.2435**2 + 0.2616**2) / 3
+    assert body["variance"] == pytest.approx(var, abs=5e-6)
+    assert body["t_C"] == pytest.approx(0.5 * math.log1p(body["variance"] / math.expm1(2 * math.log(50000)
+                                                                                       / 3072)), rel=1e-13)
+    assert [r["name"] for r in body["regimes"]] == ["I", "II", "III"]  # t_C ≈ 1.146 < t_S ≈ 1.408
+    notes = " ".join(body["notes"])
+    assert "quoted, not measured" in notes and "one colour channel" in notes and "upper bound" in notes
+    # with σ² = 1 and [0,1]-pixel Λ the units do not match: the output says so
+    rc, out, err = run_cli("times", "--preset", "LSUN64", "--n", "126227", "--json")
+    assert rc == 0, err
+    assert "units do not match" in " ".join(json.loads(out)["notes"])
+    rc, out, err = run_cli("times", "--preset", "cifar10", "--variance", "0.05", "--eigenvalue", "20", "--json")
+    body = json.loads(out)
+    assert body["variance"] == 0.05 and body["eigenvalue"] == 20
+    assert any("overrides preset CIFAR-10's σ²" in x for x in body["notes"])
+    assert any("--eigenvalue 20 overrides preset CIFAR-10's Λ = 16.72" in x for x in body["notes"])
 
 
 def test_collapse_and_speciation_with_preset(run_cli):
@@ -128,9 +144,35 @@ def test_collapse_and_speciation_with_preset(run_cli):
     rc, out, err = run_cli("speciation", "--preset", "mnist", "--json")
     assert rc == 0, err
     assert json.loads(out)["t_S"] == pytest.approx(0.5 * math.log(7.66), rel=1e-14)
-    # explicit options override the preset
+    # explicit options override the preset, and the output says so
     rc, out, err = run_cli("collapse", "--preset", "cifar10", "--n", "1000", "--json")
     assert rc == 0 and json.loads(out)["n"] == 1000
+    assert any("--n 1000 overrides preset CIFAR-10's n = 50000" in x for x in json.loads(out)["notes"])
+    rc, out, err = run_cli("speciation", "--preset", "cifar10", "--eigenvalue", "3", "--json")
+    assert rc == 0 and any("overrides" in x for x in json.loads(out)["notes"])
+    rc, out, err = run_cli("speciation", "--preset", "cifar10")
+    assert rc == 0 and "CIFAR-10" in out and "quoted, not measured" in out
+
+
+def test_options_that_would_be_ignored_are_errors(run_cli):
+    rc, out, err = run_cli("speciation", "--eigenvalue", "5", "--variance", "3")
+    assert rc == 2 and err.count("\n") == 1 and "--variance" in err and "mixture" in err
+    rc, out, err = run_cli("speciation", "--preset", "cifar10", "--d", "100", "--separation", "1")
+    assert rc == 2 and "--preset" in err
+    # the mixture still takes its within-class variance
+    rc, out, err = run_cli("speciation", "--d", "100", "--separation", "1", "--variance", "3", "--json")
+    assert rc == 0 and json.loads(out)["eigenvalue"] == pytest.approx(103.0, rel=1e-15)
+
+
+def test_plots_take_the_preset_variance(run_cli):
+    rc, out, err = run_cli("timeline", "--preset", "cifar10", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert body["variance"] == pytest.approx(0.06291, abs=5e-6) and body["preset"] == "CIFAR-10"
+    assert body["t_C"] < body["t_S"]
+    rc, out, err = run_cli("phase-diagram", "nd", "--preset", "cifar10", "--points", "9", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["variance"] == pytest.approx(0.06291, abs=5e-6)
 
 
 def test_preset_without_the_needed_number_is_a_clear_error(run_cli):

@@ -53,7 +53,9 @@ def test_nd_json_grid(run_cli):
     )
     assert j["plane"] == "nd" and j["preset"] == "CIFAR-10" and j["eigenvalue"] == 16.72
     n, d, tC = np.array(j["n"]), np.array(j["d"]), np.array(j["t_C"])
-    assert_allclose(tC[2, 3], collapse_time(n[2], d[3]), rtol=1e-14)
+    # σ² defaults to the preset's approximate pixel variance (CIFAR-10: mean of 0.2470², 0.2435², 0.2616²)
+    assert j["variance"] == pytest.approx((0.2470**2 + 0.2435**2 + 0.2616**2) / 3, abs=5e-6)
+    assert_allclose(tC[2, 3], collapse_time(n[2], d[3], j["variance"]), rtol=1e-14)
     # log10 n*(d) at the largest d by root finding on collapse_time
     ln_n = brentq(lambda x: collapse_time(math.exp(x), 10.0) - 0.3, math.log(2), 700, xtol=1e-13)
     jd = _json(

@@ -107,13 +107,26 @@ def test_presets_feed_the_library():
     assert 0 < collapse_time(p.n, p.d) < 10
 
 
+def test_preset_variances_follow_their_published_standard_deviations():
+    # σ² only where a published normalisation std exists, and only beside a Λ in the same units
+    got = {p.name: p.variance for p in list_presets() if p.variance is not None}
+    assert set(got) == {"MNIST", "CIFAR-10"}
+    assert got["MNIST"] == pytest.approx(0.3081**2, abs=5e-6)
+    assert got["CIFAR-10"] == pytest.approx((0.2470**2 + 0.2435**2 + 0.2616**2) / 3, abs=5e-6)
+    for p in list_presets():
+        if p.variance is not None:
+            assert p.eigenvalue is not None and "upper bound" in p.variance_source
+            assert "not measured" in p.variance_source
+
+
 def test_bad_entries_are_rejected():
     from regimes.presets import _parse
 
     good = dict(_raw()["presets"][1])
     _parse(good, "x")
     for field, bad in [("d", 0), ("d", 3.5), ("n", -1), ("shape", [3, 32]), ("eigenvalue", -1.0),
-                       ("eigenvalue_dim", None)]:
+                       ("eigenvalue_dim", None), ("variance", -0.1), ("variance", True),
+                       ("variance_source", None)]:
         e = dict(good)
         e[field] = bad
         with pytest.raises(RegimesError):

@@ -80,6 +80,13 @@ class Preset:
         Where the numbers come from, and how far that was verified.
     notes : str
         Caveats.
+    variance : float or None
+        An approximate per-coordinate variance σ² of the data in the units of Λ, for the Gaussian
+        t_C formula, where a widely used published figure exists (None otherwise). It is the
+        variance about each channel's global mean, an upper bound on ``Tr C/d``; quoted, not
+        measured by regimes.
+    variance_source : str or None
+        Where ``variance`` comes from.
     """
 
     name: str
@@ -94,6 +101,8 @@ class Preset:
     eigenvalue_source: str
     reference: str
     notes: str
+    variance: float | None = None
+    variance_source: str | None = None
 
     @property
     def has_eigenvalue(self) -> bool:
@@ -106,7 +115,8 @@ class Preset:
                 "n_note": self.n_note, "shape": list(self.shape), "d": self.d,
                 "eigenvalue": self.eigenvalue, "eigenvalue_dim": self.eigenvalue_dim,
                 "units": self.units, "eigenvalue_source": self.eigenvalue_source,
-                "reference": self.reference, "notes": self.notes}
+                "reference": self.reference, "notes": self.notes, "variance": self.variance,
+                "variance_source": self.variance_source}
 
 
 def _key(name: str) -> str:
@@ -141,12 +151,18 @@ def _parse(entry: dict, where: str) -> Preset:
     if (lam is None) != (edim is None) or (lam is None) != (entry["units"] is None):
         raise RegimesError(
             f"{where}: eigenvalue, eigenvalue_dim and units must be all set or all null")
+    var = entry.get("variance")
+    if var is not None and (isinstance(var, bool) or not isinstance(var, int | float) or not 0 < var < float("inf")):
+        raise RegimesError(f"{where}: variance must be a positive number or null, got {var!r}")
+    if (var is None) != (entry.get("variance_source") is None) or (var is not None and lam is None):
+        raise RegimesError(f"{where}: variance needs variance_source and a reported eigenvalue (same units)")
     return Preset(
         name=str(entry["name"]), aliases=tuple(str(a) for a in entry["aliases"]),
         n=pos_int("n", allow_none=True), n_note=str(entry["n_note"]), shape=shape, d=d,
         eigenvalue=None if lam is None else float(lam), eigenvalue_dim=edim,
         units=entry["units"], eigenvalue_source=str(entry["eigenvalue_source"]),
         reference=str(entry["reference"]), notes=str(entry["notes"]),
+        variance=None if var is None else float(var), variance_source=entry.get("variance_source"),
     )
 
 

@@ -19,10 +19,22 @@ VARIANCE_HELP = (
 )
 
 
-def _variance(variance: Optional[float]) -> tuple[float, list[str]]:
-    """σ² for the Gaussian t_C formula, and a note when the default σ² = 1 was assumed."""
+def _variance(variance: Optional[float], preset=None) -> tuple[float, list[str]]:
+    """σ² for the Gaussian t_C formula, with a note saying where it came from when not given."""
     if variance is not None:
+        if preset is not None and preset.variance is not None:
+            return variance, [f"--variance {variance:g} overrides preset {preset.name}'s σ² = {preset.variance:g}"]
         return variance, []
+    if preset is not None and preset.variance is not None:
+        return preset.variance, [
+            f"σ² = {preset.variance:g} from preset {preset.name} ({preset.units}): {preset.variance_source}"
+        ]
+    if preset is not None and preset.has_eigenvalue:
+        return 1.0, [
+            f"σ² = 1 assumed, but preset {preset.name}'s Λ is in {preset.units}: the units do not match, "
+            "so t_C (and whether Regime II exists) is NOT meaningful; pass --variance with the mean "
+            "per-feature variance Tr C/d of the data in those units"
+        ]
     return 1.0, [
         "σ² = 1 assumed (unit-variance data): t_C depends strongly on σ², so for real data pass "
         "--variance with the mean per-feature variance Tr C/d in the units of Λ "
@@ -38,15 +50,35 @@ def _preset(name: Optional[str]):
     return get_preset(name)
 
 
-def _need(value, name: str, preset=None, attr: str | None = None):
+def _need(value, name: str, preset=None, attr: str | None = None, notes: list | None = None):
+    """An option's value, else the preset's (recording where each number came from in ``notes``)."""
     from regimes import RegimesError
 
+    field = attr or name
+    from_preset = None if preset is None else getattr(preset, field, None)
     if value is not None:
+        if from_preset is not None and notes is not None:
+            notes.append(f"--{name.replace('_', '-')} {value:g} overrides preset {preset.name}'s "
+                         f"{'Λ' if field == 'eigenvalue' else field} = {from_preset:g}")
         return value
-    if preset is not None and getattr(preset, attr or name, None) is not None:
-        return getattr(preset, attr or name)
+    if from_preset is not None:
+        if notes is not None:
+            notes.append(_provenance(preset, field))
+        return from_preset
     where = f" (preset {preset.name!r} does not give it)" if preset is not None else ""
     raise RegimesError(f"--{name.replace('_', '-')} is required{where}")
+
+
+def _provenance(p, field: str) -> str:
+    """One line saying what a preset's number is and where it comes from."""
+    if field == "eigenvalue":
+        return (f"Λ = {p.eigenvalue:g} from preset {p.name}: {p.eigenvalue_source}; units: {p.units} "
+                f"(`regimes presets {p.name}` gives the reference)")
+    if field == "n":
+        return f"n = {p.n} from preset {p.name}: {p.n_note}"
+    if field == "d":
+        return f"d = {p.d} from preset {p.name}: C·H·W = {'×'.join(map(str, p.shape))}"
+    return f"{field} from preset {p.name}"
 
 
 def _num(x):
@@ -74,7 +106,9 @@ def speciation(
         None, "--separation",
         help="Two-class mixture: per-coordinate mean m̃ (|m|² = d m̃²).",
     ),
-    variance: float = typer.Option(1.0, "--variance", help="Two-class mixture: within-class variance σ²."),
+    variance: Optional[float] = typer.Option(
+        None, "--variance", help="Two-class mixture: within-class variance σ² (default 1)."
+    ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
@@ -87,9 +121,11 @@ def speciation(
     if d is not None or separation is not None:
         if eigenvalue is not None:
             raise RegimesError("give either --eigenvalue or the mixture (--d, --separation), not both")
+        if p is not None:
+            raise RegimesError("give either --preset or the mixture (--d, --separation), not both")
         if d is None or separation is None:
             raise RegimesError("the two-class mixture needs both --d and --separation")
-        m = GaussianMixture(n=2, d=d, separation=separation, variance=variance)
+        m = GaussianMixture(n=2, d=d, separation=separation, variance=1.0 if variance is None else variance)
         lam = m.eigenvalue
         t_S = _quiet_no_speciation(m.speciation_time)
         payload.update(d=_num(m.d), separation=m.separation, variance=m.variance)
@@ -97,7 +133,10 @@ def speciation(
         payload["phi_at_t_S"] = phi
         notes.append("mixture ½N(m, σ²I) + ½N(−m, σ²I): Λ = d m̃² + σ²")
     else:
-        lam = _need(eigenvalue, "eigenvalue", p)
+        if variance is not None:
+            raise RegimesError(f"--variance {variance:g} applies only to the two-class mixture (--d, --separation); "
+                               "t_S = ½ ln Λ does not involve it")
+        lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
         t_S = _quiet_no_speciation(speciation_time, lam)
     t_lin = _quiet_no_speciation(speciation_time_linear, lam)
     speciates = not math.isnan(t_S)
@@ -115,6 +154,8 @@ def speciation(
             ("linear-instability ½ ln(Λ−1)", t_lin)]
     if "phi_at_t_S" in payload:
         rows.append(("cloning probability φ(t_S)", payload["phi_at_t_S"]))
+    if p is not None:
+        rows.insert(0, ("preset", p.name))
     print_table("Speciation", rows, notes=notes + ["OU time, natural log (see docs/conventions.md)"])
 
 
@@ -130,22 +171,25 @@ def collapse(
     from regimes import collapse_time
 
     p = _preset(preset)
-    n = _need(n, "n", p)
-    d = _need(d, "d", p)
-    variance, var_note = _variance(variance)
+    src_notes: list[str] = []
+    n = _need(n, "n", p, notes=src_notes)
+    d = _need(d, "d", p, notes=src_notes)
+    variance, var_note = _variance(variance, p)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     payload = {"n": _num(n), "d": _num(d), "variance": variance, "alpha": a, "t_C": t_C}
     if p is not None:
         payload["preset"] = p.name
-    notes = var_note + ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
+    notes = src_notes + var_note + ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
                         "OU time, natural log"]
     if json_out:
         payload["notes"] = notes
         emit_json(payload)
         return
-    print_table("Collapse", [("n", payload["n"]), ("d", payload["d"]), ("σ²", variance),
-                             ("α = ln(n)/d", a), ("t_C", t_C)], notes=notes)
+    rows = [("n", payload["n"]), ("d", payload["d"]), ("σ²", variance), ("α = ln(n)/d", a), ("t_C", t_C)]
+    if p is not None:
+        rows.insert(0, ("preset", p.name))
+    print_table("Collapse", rows, notes=notes)
 
 
 def schedule(
@@ -214,10 +258,12 @@ def times(
     from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
 
     p = _preset(preset)
-    n = _need(n, "n", p)
-    d = _need(d, "d", p)
-    lam = _need(eigenvalue, "eigenvalue", p)
-    variance, notes = _variance(variance)
+    notes: list[str] = []
+    n = _need(n, "n", p, notes=notes)
+    d = _need(d, "d", p, notes=notes)
+    lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
+    variance, var_notes = _variance(variance, p)
+    notes += var_notes
     t_S = _quiet_no_speciation(speciation_time, lam)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
@@ -246,6 +292,8 @@ def times(
                  (f"step of t_C ({payload['schedule']}, T={payload['steps']})", payload["step_C"])]
     for r in regs:
         rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
+    if p is not None:
+        rows.insert(0, ("preset", p.name))
     print_table("Regimes of the backward process", rows,
                 notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t",
                                "closed forms: exact score, d and n large (docs/validity.md)"])

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from .._output import emit_json, print_table, regimes_payload
-from .basic import PRESET_HELP, _need, _num, _preset
+from .basic import PRESET_HELP, _need, _num, _preset, _provenance, _variance
 
 FORMATS = (".png", ".pdf", ".svg")
 OUT_HELP = "Write the figure to FILE; the format follows the suffix (.png, .pdf or .svg)."
@@ -90,8 +90,8 @@ def nd(
     n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (log axis)."),
     n_max: float = typer.Option(1e12, "--n-max", help="Largest training-set size n."),
     points: int = typer.Option(121, "--points", help="Grid points per axis."),
-    variance: float = typer.Option(
-        1.0, "--variance", help="σ² (within-class variance for a mixture)."
+    variance: Optional[float] = typer.Option(
+        None, "--variance", help="σ² (within-class variance for a mixture; default 1, or the preset's)."
     ),
     separation: Optional[float] = typer.Option(
         None,
@@ -114,10 +114,14 @@ def nd(
     path = _check_out(out)
     p = _preset(preset)
     mark = None
+    src_notes: list[str] = []
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
+            src_notes.append(_provenance(p, "eigenvalue"))
         mark = (p.d, p.n, p.name)
+    variance, var_notes = _variance(variance, p)
+    src_notes += var_notes
     pdg = nd_phase_diagram(
         (d_min, d_max), (n_min, n_max), points, variance, separation, eigenvalue, target
     )
@@ -128,7 +132,7 @@ def nd(
     }
     if p is not None:
         payload.update(preset=p.name, preset_n=_num(p.n), preset_d=_num(p.d))
-    notes = [
+    notes = src_notes + [
         "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
         "n*(d) = exp(α* d)",
         "OU time, natural log",
@@ -289,8 +293,8 @@ def timeline(
     eigenvalue: Optional[float] = typer.Option(
         None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."
     ),
-    variance: float = typer.Option(
-        1.0, "--variance", help="σ² in the Gaussian t_C formula (data units of Λ)."
+    variance: Optional[float] = typer.Option(
+        None, "--variance", help="σ² in the Gaussian t_C formula (data units of Λ; default 1, or the preset's)."
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     schedule: str = typer.Option(
@@ -324,9 +328,14 @@ def timeline(
         notes.append(
             "no data given: built-in two-class mixture n = 4000, d = 1024, m̃ = 1, σ² = 1 (Λ = 1025)"
         )
-    n = _need(n, "n", p)
-    d = _need(d, "d", p)
-    lam = _need(eigenvalue, "eigenvalue", p)
+    n = _need(n, "n", p, notes=notes)
+    d = _need(d, "d", p, notes=notes)
+    lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
+    if p is None and variance is None and notes and notes[0].startswith("no data given"):
+        variance, var_notes = _DEFAULT["variance"], []
+    else:
+        variance, var_notes = _variance(variance, p)
+    notes += var_notes
     data = timeline_data(n, d, lam, variance, schedule, steps)
     notes += data["notes"]
     payload = {k: v for k, v in data.items() if k not in ("notes", "regimes")}

@@ -32,12 +32,14 @@ def presets(
     if json_out:
         emit_json({"presets": [p.to_dict() for p in items], "convention": conv})
         return
-    rows = [(p.name, p.n, "×".join(map(str, p.shape)), p.d, p.eigenvalue, p.eigenvalue_dim,
-             p.reference.split(" (")[0]) for p in items]
+    rows = [(p.name, p.n, "×".join(map(str, p.shape)), p.d, p.eigenvalue, p.eigenvalue_dim, p.variance)
+            for p in items]
     print_table("Dataset presets", rows,
-                columns=("name", "n", "shape", "d", "Λ", "Λ's dim", "reference"),
-                notes=[conv, "— = not given (LSUN's n depends on the category; shape-only "
-                             "presets carry no Λ). `regimes presets NAME` shows the full record."])
+                columns=("name", "n", "shape", "d", "Λ", "Λ's dim", "σ²"),
+                notes=[conv, "σ² (where given): approximate per-pixel variance from published normalisation "
+                             "constants, the default --variance with that preset; an upper bound on Tr C/d",
+                             "— = not given (LSUN's n depends on the category; shape-only "
+                             "presets carry no Λ). `regimes presets NAME` shows the full record with its references."])
 
 
 def register(app: typer.Typer) -> None:
