@@ -42,11 +42,64 @@ class EigenResult:
     matvecs: int
 
 
+def _max_abs(src) -> float:
+    """Largest |processed value| (one pass; only used to word an error message)."""
+    m = 0.0
+    for _, _, B in src.blocks():
+        m = max(m, float(np.max(np.abs(B))))
+    return m
+
+
+def _too_large(src, what: str) -> RegimesError:
+    return RegimesError(
+        f"{src.name}: values too large for {what}: max |x| = {_max_abs(src):.3g} "
+        f"(total variance tr C = {src.total_variance:.3g}); rescale the data (--scale, or divide "
+        "by a constant: Λ scales as c², t_S shifts by ln c)"
+    )
+
+
+def _pow2_scale(src) -> float:
+    """A power of two s with s·sqrt(tr C / d) ≈ 1: data multiplied by s before the products in the
+    data's dtype cannot overflow or underflow there, and dividing the results by s or s² undoes it
+    exactly (binary scaling)."""
+    tv = float(src.total_variance)
+    if not np.isfinite(tv):
+        raise _too_large(src, f"{src.dtype} arithmetic (the covariance trace overflows)")
+    if tv <= 0.0:
+        return 1.0
+    lim = 120 if src.dtype == np.float32 else 1000
+    e = int(np.clip(-round(0.5 * np.log2(tv / src.d)), -lim, lim))
+    return float(2.0**e)
+
+
+def _shift(src) -> np.ndarray:
+    """Per-feature shift that centres the processed rows (zero when the source centres them)."""
+    return np.zeros(src.d) if src.center else np.asarray(src.mean, dtype=np.float64)
+
+
+def _working(B, shift, scale):
+    """``scale · (B − shift)`` in B's dtype, in place (B is a fresh array of processed rows)."""
+    if shift.any():
+        B -= shift.astype(B.dtype)
+    if scale != 1.0:
+        B *= B.dtype.type(scale)
+    return B
+
+
 class _CenteredCovOperator:
     """v ↦ C v with C = Σ_i w_i (x_i − x̄_w)(x_i − x̄_w)ᵀ / (Σ_i w_i − 1), streamed over row blocks.
 
     The block products run in the data's dtype (float32 GEMV for float32 data) and are summed
     over blocks in float64.
+
+    Working blocks ``W = s_b (x − c)``: the processed rows x minus a fixed shift c — the source's
+    per-feature mean when the source is not centred, so that the float32 products see centred
+    values (no cancellation against a large offset) — times a power of two ``s_b`` that brings
+    the data's spread to O(1) (no overflow or underflow in float32). In-memory float data with a
+    modest offset are instead read as views (c = 0, s_b = 1, no copy) and the power of two goes
+    on the vector (``s_v``). Implicit centring subtracts the (weighted) mean μ_w of the working
+    blocks, which is small in the first case. Cv = Σ_i y_i (W_i − μ_w) / (s_v s_b² (Σw − 1))
+    with ``y_i = (W_i − μ_w)·(s_v v)``.
     """
 
     def __init__(self, src, rows_idx=None, block_rows=None):
@@ -58,21 +111,33 @@ class _CenteredCovOperator:
         m = src.n if rows_idx is None else rows_idx.size
         self.m = m
         raw = src.raw
+        scale = _pow2_scale(src)
         # In-memory float data in its own units: the operator centres implicitly (it subtracts
         # the weighted mean of whatever rows it is given), so it can read views of the raw array
         # — no per-matvec copy — in cache-sized blocks, so the two GEMVs of a block share one
         # read from memory.
         # (only when the data's offset is modest against its spread, |x̄|² <= 100 tr C, so that
-        # the implicit centring loses no more than a digit in float32)
+        # the implicit centring loses no more than a digit in float32, and the spread is within
+        # 2^±60 so that the unscaled block products neither overflow nor underflow)
         self._raw_view = (not src.is_memmap and rows_idx is None and src.scale_a == 1.0
                           and src.scale_b == 0.0 and raw.dtype in (np.float32, np.float64)
                           and raw.flags.c_contiguous
-                          and float(src.mean @ src.mean) <= 100.0 * src.total_variance)
+                          and float(src.mean @ src.mean) <= 100.0 * src.total_variance
+                          and 2.0**-60 <= scale <= 2.0**60)
         if self._raw_view:
+            self.shift = np.zeros(src.d)
+            self.s_b, self.s_v = 1.0, scale
             if block_rows is None:
                 self.block_rows = int(max(1, (2 * 2**20) // (src.d * raw.dtype.itemsize)))
-        elif m * src.d * src.dtype.itemsize <= 256 * 2**20:  # small: keep the processed rows
-            self._cache = src.to_array() if rows_idx is None else src.take(rows_idx)
+        else:
+            # processed rows of a non-centred source carry the mean: subtract it before the products
+            self.shift = _shift(src)
+            self.s_b, self.s_v = scale, 1.0
+            if m * src.d * src.dtype.itemsize <= 256 * 2**20:  # small: keep the processed rows
+                self._cache = self._work(src.to_array() if rows_idx is None else src.take(rows_idx))
+
+    def _work(self, B):
+        return _working(B, self.shift, self.s_b)
 
     def _blocks(self):
         if self._raw_view:
@@ -85,11 +150,12 @@ class _CenteredCovOperator:
             yield 0, self.m, self._cache
             return
         if self.idx is None:
-            yield from self.src.blocks(self.block_rows)
+            for s, e, B in self.src.blocks(self.block_rows):
+                yield s, e, self._work(B)
         else:
             for s in range(0, self.m, self.block_rows):
                 e = min(self.m, s + self.block_rows)
-                yield s, e, self.src.take(self.idx[s:e])
+                yield s, e, self._work(self.src.take(self.idx[s:e]))
 
     def set_weights(self, w):
         self.w = None if w is None else np.asarray(w, dtype=np.float64)
@@ -101,38 +167,70 @@ class _CenteredCovOperator:
             else:
                 tot += self.w[s:e].astype(B.dtype) @ B
         self.wsum = float(self.m if self.w is None else self.w.sum())
-        self.mu = tot / self.wsum
+        self.mu = tot / self.wsum  # weighted mean of the working blocks
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Weighted mean of the processed rows."""
+        return self.mu / self.s_b + self.shift
 
     def matvec(self, v):
         v = np.asarray(v, dtype=np.float64).ravel()
         self.count += 1
         out = np.zeros_like(v)
-        vv = v.astype(self.src.dtype)
-        mu_v = float(self.mu @ v)
+        sv = self.s_v * v
+        vv = sv.astype(self.src.dtype)
+        mu_v = float(self.mu @ sv)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results checked below
+            for s, e, B in self._blocks():
+                y = (B @ vv).astype(np.float64) - mu_v  # s_v s_b (x_i − μ)·v
+                if self.w is not None:
+                    y *= self.w[s:e]
+                out += (y.astype(B.dtype) @ B).astype(np.float64)
+                out -= y.sum() * self.mu
+        out /= self.s_v * self.s_b**2 * (self.wsum - 1.0)
+        if not np.all(np.isfinite(out)):
+            raise _too_large(self.src, f"{self.src.dtype} products (a matrix-vector product overflowed)")
+        return out
+
+    def project(self, V):
+        """Yield ``(s, e, Z)`` with ``Z = (x_i − μ_w) @ V`` in the data's units, block by block."""
+        Vw = (self.s_v * V).astype(self.src.dtype)
+        shift = self.mu @ (self.s_v * V)
         for s, e, B in self._blocks():
-            y = (B @ vv).astype(np.float64) - mu_v  # (x_i − μ)·v
-            if self.w is not None:
-                y *= self.w[s:e]
-            out += (y.astype(B.dtype) @ B).astype(np.float64)
-            out -= y.sum() * self.mu
-        return out / (self.wsum - 1.0)
+            Z = (B @ Vw).astype(np.float64) - shift
+            Z /= self.s_v * self.s_b
+            yield s, e, Z
 
 
 def _lanczos(op, d, k, v0, tol):
     """Top-k eigenpairs of the operator (values descending, vectors as columns)."""
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigsh
 
     if d <= max(2 * k + 1, 8):  # tiny d: form C column by column (d matvecs) and use eigh
         C = np.column_stack([op.matvec(e) for e in np.eye(d)])
-        vals, vecs = np.linalg.eigh(0.5 * (C + C.T))
+        vals, vecs = _eigh(0.5 * (C + C.T), op.src)
         return vals[::-1][:k], vecs[:, ::-1][:, :k]
     lin = LinearOperator((d, d), matvec=op.matvec, dtype=np.float64)
     try:
         vals, vecs = eigsh(lin, k=k, which="LA", v0=v0, tol=tol, maxiter=max(1000, 20 * d))
     except ArpackNoConvergence as exc:  # pragma: no cover - rare
         raise RegimesError(f"Lanczos did not converge for k={k} eigenvalues (try a smaller k)") from exc
+    except ArpackError as exc:  # pragma: no cover - not seen once the products are finite
+        raise RegimesError(f"{op.src.name}: Lanczos (ARPACK) failed for k={k} eigenvalues: {exc}; "
+                           "try method='dense' or a smaller k") from exc
     order = np.argsort(vals)[::-1]
     return vals[order], vecs[:, order]
+
+
+def _eigh(C, src, vectors=True):
+    """numpy eigh/eigvalsh with a non-finite matrix and LAPACK failure turned into RegimesError."""
+    if not np.all(np.isfinite(C)):
+        raise _too_large(src, f"{src.dtype} products (the accumulated covariance is not finite)")
+    try:
+        return np.linalg.eigh(C) if vectors else np.linalg.eigvalsh(C)
+    except np.linalg.LinAlgError as exc:  # pragma: no cover - finite symmetric input converges
+        raise RegimesError(f"{src.name}: covariance eigen-decomposition failed ({exc})") from exc
 
 
 def _dense(op, k):
@@ -140,30 +238,41 @@ def _dense(op, k):
     blocks = op._blocks()
     if op._raw_view:  # centre explicitly before the float32 products (exact shift, better digits)
         mean = op.src.mean
-        blocks = ((s, e, B - mean.astype(B.dtype)) for s, e, B in blocks)
+        s_v = op.s_v
+        if s_v == 1.0:
+            blocks = ((s, e, B - mean.astype(B.dtype)) for s, e, B in blocks)
+        else:
+            blocks = ((s, e, (B - mean.astype(B.dtype)) * B.dtype.type(s_v)) for s, e, B in blocks)
+        scale = s_v
+    else:
+        scale = op.s_b
     C, _ = _accumulate(blocks, op.src.d, op.w)
-    vals, vecs = np.linalg.eigh(C)
+    C /= scale * scale
+    vals, vecs = _eigh(C, op.src)
     return vals[::-1][:k], vecs[:, ::-1][:, :k]
 
 
 def _accumulate(blocks, d, w=None):
-    """(C, mean) of processed row blocks: ``Σ BᵀB`` per block in the data's dtype (float32 GEMM
-    for float32 data), summed over blocks in float64; unbiased normalisation ``Σw − 1``."""
+    """(C, mean) of row blocks: ``Σ BᵀB`` per block in the data's dtype (float32 GEMM for float32
+    data), summed over blocks in float64; unbiased normalisation ``Σw − 1``. The blocks should be
+    (nearly) centred: the residual mean is removed as ``W μμᵀ`` afterwards, which cancels digits
+    when μ is large against the spread."""
     C = np.zeros((d, d))
     s1 = np.zeros(d)
     W = 0.0
-    for s, e, B in blocks:
-        if w is None:
-            C += (B.T @ B).astype(np.float64)
-            s1 += B.sum(axis=0, dtype=np.float64)
-            W += e - s
-        else:
-            ws = w[s:e]
-            C += ((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64)
-            s1 += ws.astype(B.dtype) @ B
-            W += float(ws.sum())
-    mu = s1 / W
-    C -= W * np.outer(mu, mu)
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
+        for s, e, B in blocks:
+            if w is None:
+                C += (B.T @ B).astype(np.float64)
+                s1 += B.sum(axis=0, dtype=np.float64)
+                W += e - s
+            else:
+                ws = w[s:e]
+                C += ((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64)
+                s1 += ws.astype(B.dtype) @ B
+                W += float(ws.sum())
+        mu = s1 / W
+        C -= W * np.outer(mu, mu)
     C /= W - 1.0
     return 0.5 * (C + C.T), mu
 
@@ -255,14 +364,13 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
             op.set_weights(None)
         else:
             z2 = np.empty((op.m, k))
-            shift = op.mu @ vecs
-            for s_, e_, B in op._blocks():
-                z = (B @ vecs.astype(B.dtype)).astype(np.float64) - shift
+            for s_, e_, z in op.project(vecs):
                 z2[s_:e_] = z * z
             for b in range(bootstrap):
                 w = gen.multinomial(op.m, np.full(op.m, 1.0 / op.m)).astype(np.float64)
                 reps[b] = (w @ z2) / (op.m - 1.0)
-        se = reps.std(axis=0, ddof=1) if bootstrap > 1 else np.full(k, np.nan)
+        # (relative spread times the value: no overflow/underflow of squares at extreme scales)
+        se = np.abs(vals) * (reps / vals).std(axis=0, ddof=1) if bootstrap > 1 else np.full(k, np.nan)
     return EigenResult(values=vals, se=se, replicates=reps, n_used=op.m, matvecs=op.count)
 
 
@@ -281,8 +389,13 @@ def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None,
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
         )
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    C, mu = _accumulate(src.blocks(), src.d, w)
+    # centre (non-centred sources) and rescale by a power of two before the products in the
+    # data's dtype, as the operator does; undone exactly afterwards
+    shift, scale = _shift(src), _pow2_scale(src)
+    C, mu = _accumulate(((s, e, _working(B, shift, scale)) for s, e, B in src.blocks()), src.d, w)
+    C /= scale * scale
+    mu = mu / scale + shift
     if not return_vectors:
-        return np.linalg.eigvalsh(C)[::-1]
-    vals, vecs = np.linalg.eigh(C)
+        return _eigh(C, src, vectors=False)[::-1]
+    vals, vecs = _eigh(C, src)
     return vals[::-1], vecs[:, ::-1], mu
