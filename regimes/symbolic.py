@@ -22,9 +22,14 @@ Public API
 ``symbols(name)``
     The arguments of the formula, in the documented, stable order used by :func:`lambdify`.
 ``latex(name)``, ``python(name)``
-    LaTeX string; source of a plain-Python function (``math``/``cmath`` module).
-``lambdify(name, modules="numpy")``
-    A callable ``f(*symbols(name))``. For an equation it returns ``lhs - rhs`` (zero on solutions).
+    LaTeX string (the plain textbook form); source of a plain-Python function (``math``/``cmath``
+    module) evaluating the floating-point-safe form :func:`numeric_form`.
+``lambdify(name, modules="numpy", stable=True)``
+    A callable ``f(*symbols(name))`` of :func:`numeric_form` (``stable=False``: of the plain
+    expression). For an equation it returns ``lhs - rhs`` (zero on solutions).
+``numeric_form(name)``
+    The same quantity rewritten for floating point with ``expm1``/``log1p``
+    (:mod:`sympy.codegen.cfunctions`): what ``lambdify`` and ``python`` evaluate.
 
 Importing this module imports sympy; ``import regimes`` does not (``regimes.symbolic`` is loaded
 lazily on first attribute access).
@@ -32,10 +37,17 @@ lazily on first attribute access).
 Notes
 -----
 Conventions are those of the regimes SPEC: Ornstein–Uhlenbeck time ``t`` with
-``Δ_t = 1 - e^{-2t}``, natural logarithms, ``α = ln(n)/d``. The expressions are the textbook forms
-(e.g. ``Δ_t = 1 - e^{-2t}``); floating-point evaluation of a lambdified expression can lose
-relative accuracy where the numeric library uses ``expm1``/``log1p`` (e.g. ``t → 0``). Use
-``modules="mpmath"`` with raised ``mpmath.mp.dps`` for reference values.
+``Δ_t = 1 - e^{-2t}``, natural logarithms, ``α = ln(n)/d``. The expressions returned by
+:func:`formula` (and printed by :func:`latex`) are the textbook forms, e.g. ``Δ_t = 1 - e^{-2t}`` and
+``t_C = ½ ln(1 + σ²/(n^{2/d} − 1))``, meant for derivations. Evaluated as written in floating point
+they cancel (``n^{2/d} − 1`` for ``d ≫ ln n``, ``1 − e^{−2t}`` for ``t → 0``), so :func:`lambdify`
+and :func:`python` evaluate :func:`numeric_form` instead: the same expression with
+``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``, ``ln(1 + x) → log1p(x)``,
+``ln(P/Q) → log1p((P − Q)/Q)`` when ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``, and
+two hand-written forms (``time_from_logsnr`` without overflow of ``e^{−λ}``, ``vp_sde_from_time``
+rationalised). For example ``collapse_time`` becomes ``½ log1p(σ²/expm1(2 ln(n)/d))``, accurate to
+~1e-15 relative for ``n = 2``, ``d = 1e15``. Use ``lambdify(name, "mpmath", stable=False)`` with
+raised ``mpmath.mp.dps`` for reference values of the plain expression.
 
 References
 ----------
@@ -55,6 +67,8 @@ from functools import lru_cache
 from typing import Callable
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1 as _expm1
+from sympy.codegen.cfunctions import log1p as _log1p
 
 from ._errors import RegimesError
 
@@ -65,6 +79,7 @@ __all__ = [
     "lambdify",
     "latex",
     "names",
+    "numeric_form",
     "python",
     "symbols",
     "to_latex",
@@ -650,7 +665,113 @@ def _residual(expr):
     return expr.lhs - expr.rhs if isinstance(expr, sp.Equality) else expr
 
 
-def lambdify(name: str, modules="numpy") -> Callable:
+# ----------------------------------------------------------------------------------------------
+# floating-point-safe forms (for lambdify and python; formula/latex keep the textbook forms)
+
+
+def _add_rule(expr: sp.Add) -> sp.Basic:
+    """``k e^x − k → k expm1(x)`` and ``k b^y − k → k expm1(y ln b)`` (``y`` symbolic, ``b > 0``)."""
+    c, rest = expr.as_coeff_Add()
+    if c == 0:
+        return expr
+    terms = list(sp.Add.make_args(rest))
+    for i, term in enumerate(terms):
+        k, core = term.as_coeff_Mul()
+        if k != -c:
+            continue
+        if isinstance(core, sp.exp) and core.args[0].is_real:
+            arg = core.args[0]
+        elif (isinstance(core, sp.Pow) and not core.exp.is_Number and core.base.is_positive
+              and core.exp.is_real):
+            arg = core.exp * sp.log(core.base)
+        else:
+            continue
+        return sp.Add(*terms[:i], *terms[i + 1:]) + k * _expm1(arg)
+    return expr
+
+
+def _log_rule(expr: sp.log) -> sp.Basic:
+    """``ln(e^x R) → x + ln R``, ``ln(1 + x) → log1p(x)``, ``ln(P/Q) → log1p((P − Q)/Q)``."""
+    arg = expr.args[0]
+    if isinstance(arg, sp.exp) and arg.args[0].is_real:
+        return arg.args[0]
+    if isinstance(arg, sp.Mul):
+        exps = [f for f in arg.args if isinstance(f, sp.exp) and f.args[0].is_real]
+        if exps:  # e^x > 0 for real x: the principal log splits exactly
+            rest = sp.Mul(*[f for f in arg.args if f not in exps])
+            return sp.Add(*[f.args[0] for f in exps]) + _log_rule(sp.log(rest))
+    c, rest = arg.as_coeff_Add()
+    if c == 1:
+        return _log1p(rest)
+    num, den = sp.fraction(sp.together(arg))
+    if den != 1:
+        diff = sp.expand(num - den)
+        if diff != 0 and sp.count_ops(diff) < sp.count_ops(num):
+            return _log1p(diff / den)
+    return expr
+
+
+def _stabilise(expr: sp.Basic) -> sp.Basic:
+    """Apply :func:`_add_rule` and :func:`_log_rule` bottom-up."""
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [_stabilise(a) for a in expr.args]
+    new = expr.func(*args) if any(a is not b for a, b in zip(args, expr.args, strict=True)) else expr
+    if isinstance(new, sp.Add):
+        new = _add_rule(new)
+    if isinstance(new, sp.log):
+        new = _log_rule(new)
+    return new
+
+
+def _num_time_from_logsnr():
+    # ln(1 + e^{−λ}) = max(0, −λ) + ln(1 + e^{−|λ|}): e^{−λ} overflows for λ < −709
+    lam = S["logsnr"]
+    return _log1p(sp.exp(-sp.Abs(lam))) / 2 + (sp.Abs(lam) - lam) / 4
+
+
+def _num_vp_sde_from_time():
+    # (−β₀ + √(β₀² + 4Δβ t))/Δβ = 4t/(β₀ + √(β₀² + 4Δβ t)): no cancellation as t → 0 or Δβ → 0
+    t, b0, b1 = S["t"], S["beta_min"], S["beta_max"]
+    return 4 * t / (b0 + sp.sqrt(b0**2 + 4 * (b1 - b0) * t))
+
+
+#: Hand-written floating-point forms where the generic rules are not enough (tests check each
+#: against the plain expression at 50 digits).
+_NUMERIC_OVERRIDES: dict[str, Callable[[], sp.Basic]] = {
+    "time_from_logsnr": _num_time_from_logsnr,
+    "vp_sde_from_time": _num_vp_sde_from_time,
+}
+
+
+@lru_cache(maxsize=None)
+def _build_numeric(key: str) -> sp.Basic:
+    if key in _NUMERIC_OVERRIDES:
+        return _NUMERIC_OVERRIDES[key]()
+    return _stabilise(_residual(_build(key)))
+
+
+def numeric_form(name: str) -> sp.Basic:
+    """The formula rewritten for floating-point evaluation (``expm1``/``log1p``).
+
+    Mathematically equal to :func:`formula` (its residual ``lhs − rhs`` for equations), with the
+    cancelling sub-expressions replaced: ``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``,
+    ``1 − e^x → −expm1(x)``, ``ln(1 + x) → log1p(x)``, ``ln(P/Q) → log1p((P − Q)/Q)`` when
+    ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``; ``time_from_logsnr`` and
+    ``vp_sde_from_time`` have hand-written forms. ``expm1``/``log1p`` are
+    :mod:`sympy.codegen.cfunctions`, printed as ``math.expm1``/``numpy.expm1`` etc.
+
+    This is what :func:`lambdify` and :func:`python` evaluate; for derivations and LaTeX use
+    :func:`formula`.
+
+    Examples
+    --------
+    ``numeric_form("collapse_time")`` is ``log1p(variance/expm1(2*log(n)/d))/2``.
+    """
+    return _build_numeric(_entry(name).name)
+
+
+def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
     """A numerical function of the formula with positional arguments ``symbols(name)``.
 
     Parameters
@@ -659,6 +780,10 @@ def lambdify(name: str, modules="numpy") -> Callable:
         Formula name.
     modules : str or list
         Passed to :func:`sympy.lambdify` (``"numpy"``, ``"mpmath"``, ``"math"``, ...).
+    stable : bool
+        True (default): evaluate :func:`numeric_form` (``expm1``/``log1p``; full relative precision
+        e.g. for ``collapse_time`` at ``n = 2, d = 1e15`` or ``delta`` at ``t = 1e-12``). False: the
+        plain expression of :func:`formula`, e.g. as a high-precision mpmath oracle.
 
     Returns
     -------
@@ -666,18 +791,19 @@ def lambdify(name: str, modules="numpy") -> Callable:
         ``f(*args)``; for an equation, ``f`` returns ``lhs − rhs`` (zero on its solutions).
     """
     e = _entry(name)
-    expr = _residual(formula(e.name))
+    expr = numeric_form(e.name) if stable else _residual(formula(e.name))
     return sp.lambdify(symbols(e.name), expr, modules=modules)
 
 
 def python(name: str) -> str:
     """Source of a plain-Python function computing the formula (standard-library ``math``).
 
+    The body is :func:`numeric_form` (``math.expm1``/``math.log1p``: no ``n**(2/d) - 1``).
     Equations are returned as their residual ``lhs − rhs``; complex-valued formulas
     (``mp_stieltjes``) use ``cmath``.
     """
     e = _entry(name)
-    expr = _residual(formula(e.name))
+    expr = numeric_form(e.name)
     code = sp.pycode(expr, fully_qualified_modules=True)
     mod = "math"
     if e.name in ("mp_stieltjes", "mp_stieltjes_equation"):

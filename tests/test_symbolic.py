@@ -30,8 +30,12 @@ RNG = np.random.default_rng(20240228)
 
 
 def mp_eval(name, *args, dps=50):
-    """Evaluate a formula with mpmath at ``dps`` digits (a high-precision oracle)."""
-    f = sym.lambdify(name, modules="mpmath")
+    """Evaluate a formula's plain (textbook) expression with mpmath at ``dps`` digits (an oracle).
+
+    ``stable=False``: the expression as written, not the expm1/log1p rewrite that lambdify and
+    python() evaluate by default, so the oracle is independent of that rewrite.
+    """
+    f = sym.lambdify(name, modules="mpmath", stable=False)
     with mpmath.workdps(dps):
         return f(*[mpmath.mpf(a) if not isinstance(a, complex) else mpmath.mpc(a) for a in args])
 
@@ -111,6 +115,96 @@ def test_latex_uses_conventional_symbols():
     assert r"\Lambda" in sym.latex("speciation_time")
     assert r"\sigma^{2}" in sym.latex("collapse_time")
     assert "=" in sym.latex("mp_stieltjes_equation")
+
+
+# ----------------------------------------------------------------------------------------------
+# floating-point-safe evaluation: lambdify() and python() vs the plain expression at 50 digits
+
+T_EXT = [1e-12, 1e-9, 1e-6, 1e-3, 0.1, 1.0, 5.0, 30.0]
+ND_EXT = [(n, d, v) for n in (2.0, 3.0, 1e3, 1e15) for d in (1.0, 10.0, 1e6, 1e12, 1e15)
+          for v in (0.01, 1.0, 100.0)]
+EXTREME = {
+    "delta": [(t,) for t in T_EXT],
+    "edm_sigma": [(t,) for t in T_EXT],
+    "logsnr": [(t,) for t in T_EXT],
+    "flow_tau": [(t,) for t in T_EXT],
+    "time_from_edm_sigma": [(x,) for x in (1e-12, 1e-6, 1e-3, 1.0, 1e3, 1e100)],
+    "time_from_flow_tau": [(x,) for x in (1e-12, 1e-6, 0.5, 1 - 1e-6, 1 - 2.0**-40)],
+    "time_from_logsnr": [(x,) for x in (-700.0, -60.0, -1.0, -1e-9, 0.0, 1e-9, 1.0, 60.0, 700.0)],
+    "vp_sde_from_time": [(t, 0.1, 20.0) for t in (*T_EXT[:6], 5.05)] + [(1e-3, 1.0, 1.0 + 1e-9)],
+    "noised_variance": [(t, v) for t in T_EXT for v in (0.01, 1.0, 7.0)],
+    "cloning_snr": [(t, 3.0, v) for t in T_EXT for v in (0.01, 1.0, 7.0)],
+    # f(t) well away from t_C (near t_C it is ill-conditioned: α minus a nearly equal term)
+    "excess_entropy": [(t, 1e6, 10.0, v) for t in (0.2, 1.0, 5.0, 30.0) for v in (0.3, 1.0)]
+    + [(t, 2.0, 1e15, 1.0) for t in (1e-12, 0.1, 60.0)]
+    + [(t, 1e15, 1.0, 1.0) for t in (1e-12, 1e-9, 1e-6)],  # α = 34.5: f > 0 even at t = 1e-12
+    "separated_entropy": [(t, 2.0, d) for t in T_EXT for d in (1.0, 1e15)],
+    "collapse_time": ND_EXT,
+    "collapse_time_from_alpha": [(a, v) for a in (1e-15, 1e-9, 1e-3, 0.5, 5.0, 30.0)
+                                 for v in (0.01, 1.0, 100.0)],
+    "tau_lambda": [(t, 2.0, 0.8) for t in T_EXT],
+    "tau_gen": [(t, 0.6) for t in T_EXT],
+    "tau_mem": [(t, 1.5, 0.0138) for t in T_EXT],
+}
+# ln(1 + e^{-700}) needs ~310 digits to be resolved by the plain expression
+EXTREME_DPS = {"time_from_logsnr": 400}
+
+
+@pytest.mark.parametrize("name", list(EXTREME))
+def test_lambdify_and_python_are_accurate_at_extremes(name):
+    # oracle: the plain textbook expression (stable=False) with mpmath at 50 digits (400 where
+    # noted); budget 1e-13 relative for both the numpy lambdify and the exec'd python() source
+    lam_np = sym.lambdify(name)
+    ns: dict = {}
+    exec(compile(sym.python(name), f"<{name}>", "exec"), ns)  # noqa: S102 - our own source
+    fn_py = ns[name]
+    for args in EXTREME[name]:
+        ref = float(mp_eval(name, *args, dps=EXTREME_DPS.get(name, 50)))
+        tol = 1e-13 * abs(ref) + 1e-300
+        got_np = float(lam_np(*np.asarray(args, dtype=np.float64)))
+        got_py = fn_py(*args)
+        assert abs(got_np - ref) <= tol, (name, args, got_np, ref)
+        assert abs(got_py - ref) <= tol, (name, args, got_py, ref)
+
+
+def test_plain_expression_really_cancels_where_the_rewrite_does_not():
+    # the audit case: n = 2, d = 1e15. The plain form loses ~3 digits (1.2e-3 relative); the
+    # default (expm1/log1p) form keeps full precision: this is what the test above guards.
+    ref = float(mp_eval("collapse_time", 2.0, 1e15, 1.0))
+    plain = sym.lambdify("collapse_time", stable=False)(2.0, 1e15, 1.0)
+    assert abs(plain / ref - 1) > 1e-4
+    assert sym.lambdify("collapse_time")(2.0, 1e15, 1.0) == pytest.approx(ref, rel=1e-14)
+    assert sym.lambdify("delta", modules="math")(1e-12) == pytest.approx(2e-12 - 2e-24, rel=1e-15)
+
+
+def test_exported_python_uses_expm1_log1p_and_latex_stays_plain():
+    src = sym.python("collapse_time")
+    assert "math.log1p(" in src and "math.expm1(" in src and "**(2/d)" not in src
+    assert "math.expm1(-2*t)" in sym.python("delta") and "math.exp(" not in sym.python("delta")
+    assert "math.expm1(2*t)" in sym.python("edm_sigma")
+    assert "math.expm1(2*alpha)" in sym.python("collapse_time_from_alpha")
+    # the formula and its LaTeX are the textbook forms, for derivations and papers
+    assert "expm1" not in sym.latex("collapse_time") and "n^{\\frac{2}{d}}" in sym.latex("collapse_time")
+    assert sym.formula("delta") == 1 - sp.exp(-2 * sym.S["t"])
+    assert "expm1" not in str(sym.formula("collapse_time"))
+    # the rewrite is an identity: numeric_form − formula simplifies to 0 once expm1/log1p are
+    # expanded back (for the forms sympy can simplify)
+    for name in ("delta", "edm_sigma", "collapse_time", "collapse_time_from_alpha", "tau_gen",
+                 "noised_variance", "time_from_flow_tau", "vp_sde_from_time"):
+        back = sym.numeric_form(name).rewrite(sp.exp).rewrite(sp.log)
+        assert sp.simplify(back - sym.formula(name)) == 0, name
+
+
+def test_cli_formula_python_is_stable(run_cli):
+    rc, out, err = run_cli("formula", "collapse_time", "--python")
+    assert rc == 0, err
+    ns: dict = {}
+    exec(out, ns)  # noqa: S102 - our own generated source
+    for n, d in [(2, 1e12), (2, 1e15), (1e15, 1.0)]:
+        ref = float(mp_eval("collapse_time", n, d, 1.0))
+        assert ns["collapse_time"](n, d, 1.0) == pytest.approx(ref, rel=1e-14)
+    rc, out, err = run_cli("formula", "collapse_time", "--latex")
+    assert rc == 0 and "expm1" not in out and "log1p" not in out
 
 
 # ----------------------------------------------------------------------------------------------
