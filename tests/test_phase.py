@@ -240,7 +240,9 @@ def test_np_and_ntau_figures_plot_the_data():
     fig = plot_phase_ntau(nt)
     ax = fig.axes[0]
     mem = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_mem")][0]
-    assert_allclose(mem.get_ydata(), nt.tau_mem)
+    below_p = nt.n < nt.p  # the independent statement: memorisation needs p > n
+    assert_allclose(mem.get_ydata()[below_p], nt.tau_mem[below_p])
+    assert np.all(np.isnan(mem.get_ydata()[~below_p]))  # beyond p only a faint dotted guide
     gen = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_gen")][0]
     assert_allclose(gen.get_ydata(), [nt.tau_gen, nt.tau_gen])
     assert "training time τ" in ax.get_ylabel()
@@ -273,4 +275,60 @@ def test_timeline_figure_axes(schedule):
         assert schedule in sec.get_xlabel()
         assert_allclose(sec.get_xlim()[0], 0.0, atol=1e-9)
         assert np.all(np.isfinite(sec.get_xlim()))
+    plt.close(fig)
+
+
+def _patch_at(fig, ax, x, y, half=6):
+    """Rendered RGB pixels of a (2·half+1)² patch around data point (x, y) (hatch lines included)."""
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+    px, py = ax.transData.transform((x, y))
+    r, c = img.shape[0] - int(round(py)), int(round(px))
+    return img[r - half:r + half + 1, c - half:c + half + 1].reshape(-1, 3)
+
+
+def _reddish(patch):
+    return (patch[:, 0] - patch[:, 2]) > 60  # orange/vermillion fills; greys have r ≈ b
+
+
+def test_ntau_no_memorisation_colour_beyond_the_interpolation_line():
+    # audit: the memorisation fill continued inside the hatched n >= p area. Read back the
+    # rendered pixels: above τ_mem, left of p memorisation colour; right of p grey.
+    from regimes.plot.phase import plot_phase_ntau
+
+    nt = ntau_phase_diagram(points=40)
+    assert nt.n[0] < nt.p < nt.n[-1]
+    fig = plot_phase_ntau(nt)
+    ax = fig.axes[0]
+    tau_top = nt.tau[-1] / 1.5
+    x_right = (nt.p * nt.n[-1]) ** 0.5
+    assert _reddish(_patch_at(fig, ax, nt.p / 20, tau_top)).all()  # memorisation, n < p
+    right = _patch_at(fig, ax, x_right, tau_top)
+    assert not _reddish(right).any()  # n ≥ p: no memorisation colour at all
+    assert (np.abs(right[:, 0] - right[:, 2]) < 15).all() and right.max() > 200  # light grey + hatch
+    assert _reddish(_patch_at(fig, ax, x_right, 2 * nt.tau_gen)).mean() > 0.5  # window still coloured
+    labels = [t.get_text() for t in ax.texts]
+    assert "memorisation" in labels
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("kw", [{}, {"separation": 0.3}])
+def test_nd_legend_hides_nothing(kw):
+    # audit: the lower-right legend covered the "3" contour label. The legend now sits outside
+    # the axes: its box intersects neither the axes nor any contour label.
+    from regimes.plot.phase import plot_phase_nd
+
+    fig = plot_phase_nd(points=60, **kw)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    leg = ax.get_legend()
+    assert leg is not None
+    box = leg.get_window_extent()
+    assert not box.overlaps(ax.get_window_extent())
+    labels = [t for t in ax.texts if t.get_text()]
+    assert "3" in [t.get_text() for t in labels]  # the label the legend used to cover
+    for t in labels:
+        assert not box.overlaps(t.get_window_extent()), t.get_text()
+    # and the legend is inside the figure (not clipped by the saved png)
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
     plt.close(fig)

@@ -79,7 +79,8 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
             ls="--",
             label=f"n*(d): t_C = {pdg.target:g}",
         )
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.85)
+        # below the axes: inside, any corner can hide a contour label (e.g. "3" at lower right)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("dimension d")
@@ -137,6 +138,7 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
 
 
 _REGION_COLOURS = (C["sky"], C["orange"], C["vermillion"])
+_NO_MEMORISATION_GREY = "#d9d9d9"
 
 
 def _region_map(ax, X, Y, region, colours, alpha=0.85):
@@ -290,7 +292,8 @@ def plot_phase_ntau(diagram=None, **kwargs):
     -----
     Regions of :func:`regimes.rmt.training_regimes`: τ < τ_gen (the score is still being learned),
     τ_gen ≤ τ < τ_mem (generalisation window, width τ_mem/τ_gen ∝ n) and τ ≥ τ_mem (memorisation).
-    Hatched: n ≥ p, beyond the interpolation line, where the model cannot memorise.
+    Hatched: n ≥ p, beyond the interpolation line, where the model cannot memorise; there the
+    region above τ_mem is grey (no memorisation) and τ_mem is only a dotted guide.
     τ is the gradient-flow time dA/dτ = −d²∇_A L.
 
     References
@@ -303,9 +306,22 @@ def plot_phase_ntau(diagram=None, **kwargs):
     fig = _figure((7.0, 5.6))
     ax = fig.subplots()
     X, Y = np.meshgrid(pdg.n, pdg.tau, indexing="ij")
-    _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
+    # n ≥ p (not interpolating) cannot memorise: no memorisation colour there, grey instead
+    no_mem = ~np.asarray(pdg.interpolating)[:, None] & (pdg.region == 2)
+    _region_map(ax, X, Y, np.ma.masked_where(no_mem, pdg.region), _REGION_COLOURS, alpha=0.55)
+    if no_mem.any():
+        from matplotlib.colors import ListedColormap
+
+        ax.pcolormesh(X, Y, np.ma.masked_where(~no_mem, np.zeros(no_mem.shape)),
+                      cmap=ListedColormap([_NO_MEMORISATION_GREY]), shading="auto", linewidth=0,
+                      rasterized=True)
     ax.axhline(pdg.tau_gen, color=C["blue"], lw=2, label="τ_gen = 1/(2Δ_t Γ_t²κ_1²)  (flat in n)")
-    ax.plot(pdg.n, pdg.tau_mem, color=C["black"], lw=2, label="τ_mem = (n/d)/(2Δ_t v_t²)  (∝ n)")
+    mem_ok = np.asarray(pdg.interpolating)
+    ax.plot(pdg.n, np.where(mem_ok, pdg.tau_mem, np.nan), color=C["black"], lw=2,
+            label="τ_mem = (n/d)/(2Δ_t v_t²)  (∝ n)")
+    if not mem_ok.all():  # continued faintly where it is no memorisation time (n ≥ p)
+        ax.plot(pdg.n, np.where(mem_ok, np.nan, pdg.tau_mem), color=C["black"], lw=1, ls=":",
+                label="_nolegend_")
     if pdg.n[0] < pdg.p < pdg.n[-1]:
         ax.axvspan(
             pdg.p,
@@ -314,7 +330,7 @@ def plot_phase_ntau(diagram=None, **kwargs):
             hatch="//",
             edgecolor="0.35",
             lw=0,
-            label="n ≥ p: cannot memorise",
+            label="n ≥ p: cannot memorise (grey: no memorisation)",
         )
         ax.axvline(
             pdg.p, color="0.35", lw=1.2, ls="--", label=f"interpolation line n = p = {pdg.p:g}"
