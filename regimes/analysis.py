@@ -86,14 +86,39 @@ def default_dataset(seed=0, *, d: int = 1024, per_class: int = 2000, separation:
     return X.astype(np.float32), labels, model
 
 
-def default_times(t_refs, num: int = 48) -> np.ndarray:
-    """Grid from a quarter of the smallest to 1.5 past the largest reference time."""
+def _ou_to_log_ratio(t: float) -> float:
+    """``ln expm1(2t)`` (= −log-SNR of the OU process), stable for tiny and huge t."""
+    return 2.0 * t + math.log(-math.expm1(-2.0 * t))
+
+
+def default_times(t_refs, num: int | None = None) -> np.ndarray:
+    """Default grid of OU times spanning the reference times (t_S and the t_C estimates).
+
+    The grid is uniform in ``u = ln expm1(2t)`` (minus the log signal-to-noise ratio): linear in t
+    for large t — rescaling the data by c shifts the times by ln c there — and logarithmic in t
+    for small t (large α or small d put t_C far below 1). It runs from 3.5 units of u below the
+    smallest reference (a factor e^3.5 ≈ 33 in noise variance; ≈ a quarter of t_C for the default
+    mixture) to 3 units above the largest (≈ 1.5 past t_S when t_S is a few units), with no fixed
+    clamp. ``num`` defaults to one point per 0.2 in u, at least 48 and at most 96.
+    """
     refs = [float(x) for x in t_refs if x is not None and math.isfinite(x) and x > 0]
     if not refs:
         refs = [1.0]
-    lo = max(0.02, 0.25 * min(refs))
-    hi = min(max(refs) + 1.5, 15.0)
-    return np.linspace(lo, hi, num)
+    u_lo = _ou_to_log_ratio(min(refs)) - 3.5
+    u_hi = _ou_to_log_ratio(max(refs)) + 3.0
+    if num is None:
+        num = int(min(96, max(48, math.ceil((u_hi - u_lo) / 0.2) + 1)))
+    u = np.linspace(u_lo, u_hi, num)
+    return 0.5 * np.logaddexp(0.0, u)  # t = ½ ln(1 + e^u)
+
+
+def mixture_seed(seed: int) -> int:
+    """Seed of the Monte Carlo samples of the mixture engine for an analysis seeded with ``seed``.
+
+    One derivation shared by :func:`analyze` and :class:`regimes.Dataset`, so that curves
+    evaluated through either use the same samples (``ds.commitment(ds.collapse_time()) == ½``).
+    """
+    return int(seed)
 
 
 def _est(value, ci=(math.nan, math.nan), se=math.nan, **extra) -> dict:
@@ -159,9 +184,17 @@ class AnalysisResult:
         return out
 
 
-def _gaussian_estimate(src, n, d, conf, gen, B):
-    """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance."""
-    if src.labels is None:
+def _gaussian_estimate(src, n, d, conf, gen, B, notes=None):
+    """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance.
+
+    With labels but no within-class degree of freedom (every class a single row, n − C = 0) the
+    pooled variance is undefined: σ² = tr C/d is used instead and a note says so.
+    """
+    pooled = src.labels is not None and n - src.n_classes >= 1
+    if src.labels is not None and not pooled and notes is not None:
+        notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
+                     "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
+    if not pooled:
         sq = src.centred_sq_norms
         dof = n - 1
         what = "σ² = tr C / d"
@@ -241,7 +274,7 @@ def _class_theory_crossing(model, level):
 
 
 def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule: str = "linear",
-            steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int = 20,
+            steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int | None = None,
             confidence: float = 0.95, memory_budget: int = DEFAULT_MEMORY_BUDGET,
             scale: str = "none", center: bool = True, key: str | None = None,
             progress=None) -> AnalysisResult:
@@ -262,10 +295,14 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     schedule, steps : str, int
         Sampler whose steps the regimes are mapped onto.
     seed : int
-        Seeds the data of the default run, the Monte Carlo and the bootstraps.
+        Seeds the data of the default run, the Monte Carlo and the bootstraps. The Monte Carlo
+        samples of the mixture engine are drawn from ``seed`` itself (as in
+        :meth:`regimes.Dataset.curves`, so both see the same samples); the bootstraps from an
+        independent stream (``SeedSequence([seed, 1])``).
     bootstrap : int
-        Bootstrap replicates for the intervals; ``eigen_bootstrap`` for Λ (linearised: the
-        reweighted Rayleigh quotient at the top eigenvector, one extra pass in all).
+        Bootstrap replicates for the intervals; ``eigen_bootstrap`` for Λ and t_S (linearised:
+        the reweighted Rayleigh quotient at the top eigenvector, one extra pass in all; default:
+        ``bootstrap``).
     confidence : float
         Interval level.
     memory_budget : int
@@ -273,7 +310,10 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     scale, center, key
         Loading options when ``data`` is a path or an array.
     progress : callable, optional
-        ``progress(stage, done, total)``.
+        ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
+        (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
+        evaluates the crossing windows when the per-sample statistics are not stored, in rows) and
+        ``"crossings"``.
 
     Returns
     -------
@@ -291,11 +331,11 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     """
     from .data import DataSource, _load_source
     from .dataset import Dataset
-    from .timeline import regime_intervals, schedule_steps
+    from .timeline import regime_steps, schedule_steps
 
     samples = check_int("samples", samples, ge=16)
     bootstrap = check_int("bootstrap", bootstrap, ge=0)
-    eigen_bootstrap = check_int("eigen_bootstrap", eigen_bootstrap, ge=0)
+    eigen_bootstrap = bootstrap if eigen_bootstrap is None else check_int("eigen_bootstrap", eigen_bootstrap, ge=0)
     confidence = check_real("confidence", confidence, gt=0.0, lt=1.0)
     seed = check_int("seed", seed, ge=0)
     steps = check_int("steps", steps, ge=2)
@@ -319,7 +359,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         src = _load_source(data, key=key, labels=labels, scale=scale, center=center)
     n, d = src.n, src.d
     a = math.log(n) / d
-    gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))  # bootstraps, Lanczos start
 
     def _p(stage, done, total):
         if progress is not None:
@@ -343,8 +383,14 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
     else:
+        # d = 1: Λ is the variance; the same linearised bootstrap on the squared centred values
         lam_top = src.total_variance
-        reps, eig = None, None
+        eig = None
+        reps = None
+        if eigen_bootstrap:
+            p_unif = np.full(n, 1.0 / n)
+            sq = src.centred_sq_norms
+            reps = np.array([gen.multinomial(n, p_unif) @ sq / (n - 1.0) for _ in range(eigen_bootstrap)])
     ci_l, se_l = _pct(reps, confidence) if reps is not None else ((math.nan, math.nan), math.nan)
     eigenvalue = _est(lam_top, ci_l, se_l)
     with warnings.catch_warnings():
@@ -354,6 +400,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     t_S = _est(t_S_val, t_S_ci, se_l / (2 * lam_top) if lam_top > 0 else math.nan)
     if math.isnan(t_S_val):
         notes.append(f"Λ = {lam_top:.4g} <= 1: no speciation time (t_S is not defined)")
+    elif math.isfinite(ci_l[0]) and ci_l[0] <= 1:
+        notes.append(f"t_S: the lower end of Λ's interval ({ci_l[0]:.4g}) is <= 1, where t_S = ½ ln Λ is "
+                     "undefined (no speciation), so t_S's interval has no lower end (null)")
     _p("eigenvalue", 1, 1)
 
     # --- spectrum-based and Gaussian t_C ------------------------------------------------------
@@ -361,7 +410,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     if spec is None:
         spec, spectrum, _ = _spectral_estimate(src, n, d, confidence, gen, bootstrap,
                                                None if eig is None else eig.values)
-    gauss = _gaussian_estimate(src, n, d, confidence, gen, bootstrap)
+    gauss = _gaussian_estimate(src, n, d, confidence, gen, bootstrap, notes)
     _p("spectrum", 1, 1)
 
     # --- the empirical mixture ---------------------------------------------------------------
@@ -372,8 +421,12 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         tt = np.unique(as_real_array("times", times, gt=0.0, ndim=1, min_size=2))
         if tt.size < 2:
             raise RegimesError("times must contain at least 2 distinct values")
-    curves = empirical_mixture(src, tt, samples=samples, rng=gen, memory_budget=memory_budget,
-                               progress=lambda i, m: _p("entropy", i, m))
+    # the engine reports every streamed pass through one callback: the first is the curves
+    # themselves, later ones (re-evaluations when the statistics are not stored) the crossings
+    stage = ["entropy"]
+    curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed), memory_budget=memory_budget,
+                               progress=lambda i, m: _p(stage[0], i, m))
+    stage[0] = "crossings pass"
     _p("crossings", 0, 3)
     # data not held in memory: evaluate every estimator's fine window in one more pass
     curves.prefetch([("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
@@ -398,6 +451,12 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         t_S_class = curves.crossing("class_commitment", CLASS_COMMITMENT_LEVEL, bootstrap=bootstrap,
                                     rng=gen, confidence=confidence)
         t_S_class["definition"] = f"φ(t) = {CLASS_COMMITMENT_LEVEL}"
+        if src.n_classes < 2:
+            notes.append("t_S_class: the labels hold a single class, so φ(t) = 1 at every t and never "
+                         f"crosses {CLASS_COMMITMENT_LEVEL} (give at least two classes)")
+        elif math.isnan(t_S_class["value"]):
+            notes.append(f"t_S_class: φ(t) does not cross {CLASS_COMMITMENT_LEVEL} on the time grid "
+                         f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen --times")
     _p("crossings", 3, 3)
     curve_d = {
         "t": tt,
@@ -415,11 +474,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     if math.isnan(tc_head):
         tc_head = t_C["spectral"]["value"]
         notes.append("regimes use the spectral t_C (the commitment curve did not cross 1/2)")
-    intervals = regime_intervals(t_S_val, tc_head)
+    intervals = regime_steps(t_S_val, tc_head, schedule, steps)
     sched = schedule_steps(t_S_val, tc_head, schedule, steps)
-    for r in intervals:
-        r["step_min"] = _step(sched, r["t_min"], schedule, steps)
-        r["step_max"] = None if math.isinf(r["t_max"]) else _step(sched, r["t_max"], schedule, steps)
     notes += sched.get("notes", [])
 
     reference = None
@@ -440,10 +496,3 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         seed=seed, t_S_class=t_S_class, reference=reference, notes=notes, spectrum=spectrum,
     )
 
-
-def _step(sched, t, schedule, steps):
-    from .schedules import step_at_time
-
-    if t <= 0:
-        return 0
-    return step_at_time(schedule, t, steps, beyond="none")

@@ -100,6 +100,7 @@ class DataSource:
     class_names: list[str] | None = None
     _fd_path: str | None = None  # .npy file to read blocks from with pread (memmaps only)
     _offset: int = 0
+    progress: object = field(default=None, repr=False)  # progress(done, total) of the validation pass
     mean: np.ndarray = field(init=False, repr=False)
     total_variance: float = field(init=False)
     centred_sq_norms: np.ndarray = field(init=False, repr=False)
@@ -185,6 +186,12 @@ class DataSource:
         lo, hi = np.inf, -np.inf
         sq_norms = np.empty(self.n)
         rows = self.block_rows()
+
+        def report(done):  # two passes over the rows: 2n in all
+            if self.progress is not None:
+                self.progress(done, 2 * self.n)
+
+        report(0)
         # pass 1: finiteness, range, mean
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
@@ -199,6 +206,7 @@ class DataSource:
                     )
             lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
             s1 += raw.sum(axis=0, dtype=np.float64)
+            report(e)
         if self.scale != "none" and (lo < 0 or hi > 255):
             raise RegimesError(
                 f"{self.name}: scale={self.scale!r} expects 8-bit intensities in [0, 255], got values "
@@ -211,8 +219,14 @@ class DataSource:
             x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
             x -= self.mean
             sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
+            report(self.n + e)
         self.total_variance = float(sq_norms.sum() / (self.n - 1))
         self.centred_sq_norms = sq_norms
+        if not self.total_variance > 0:
+            raise RegimesError(
+                f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "
+                "the data need at least two distinct rows)"
+            )
         if self.labels is not None:
             lab = np.asarray(self.labels)
             if lab.ndim != 1 or lab.shape[0] != self.n:
@@ -239,8 +253,24 @@ def _encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(x.item() if hasattr(x, "item") else x) for x in names]
 
 
+def _parse_text_labels(lab: np.ndarray) -> np.ndarray:
+    """Text labels as numbers when every one parses as an integer or an integral float ("1" and
+    "1.0" are then the same class), else the strings as given."""
+    try:
+        num = np.array([float(x) for x in lab], dtype=np.float64)
+    except ValueError:
+        return lab
+    if num.size and np.all(np.isfinite(num)) and np.all(num == np.round(num)) and np.all(np.abs(num) < 2**53):
+        return num.astype(np.int64)
+    return lab
+
+
 def load_labels(path) -> np.ndarray:
-    """Read class labels from a ``.npy`` (or ``.txt``/``.csv``, one per line) file."""
+    """Read class labels from a ``.npy`` (or ``.txt``/``.csv``, one per line) file.
+
+    Text labels that all parse as integers (or integral floats such as ``1.0``) are read as
+    integers; otherwise as strings (``"1"`` and ``"1.0"`` are then different classes).
+    """
     p = Path(path)
     if not p.is_file():
         raise RegimesError(f"labels file {str(p)!r} does not exist")
@@ -248,7 +278,14 @@ def load_labels(path) -> np.ndarray:
         if p.suffix == ".npy":
             lab = np.load(p, allow_pickle=False)
         elif p.suffix in (".txt", ".csv"):
-            lab = np.loadtxt(p, dtype=str, ndmin=1)
+            # one label per line (blank lines and lines starting with '#' skipped); read directly
+            # rather than with numpy.loadtxt, which warns on an empty file and splits on spaces
+            text = p.read_text(encoding="utf-8")
+            lines = [x.strip() for x in text.splitlines()]
+            lines = [x.strip('"') if p.suffix == ".csv" else x for x in lines if x and not x.startswith("#")]
+            if not lines:
+                raise RegimesError(f"labels file {str(p)!r} is empty (expected one label per line)")
+            lab = _parse_text_labels(np.array(lines))
         else:
             raise RegimesError(f"labels file {str(p)!r}: unsupported suffix {p.suffix!r} (use .npy, .txt or .csv)")
     except RegimesError:
@@ -277,7 +314,8 @@ def _flatten(arr: np.ndarray, where: str) -> np.ndarray:
     return arr
 
 
-def as_source(X, labels=None, *, scale: str = "none", center: bool = True, name: str = "<array>") -> DataSource:
+def as_source(X, labels=None, *, scale: str = "none", center: bool = True, name: str = "<array>",
+              progress=None) -> DataSource:
     """Wrap an in-memory array (or an existing :class:`DataSource`) as a :class:`DataSource`."""
     if isinstance(X, DataSource):
         if labels is not None:
@@ -294,7 +332,8 @@ def as_source(X, labels=None, *, scale: str = "none", center: bool = True, name:
     _check_numeric(arr, name)
     arr = _flatten(arr, name)
     lab, names = (None, None) if labels is None else _encode_labels(labels, name)
-    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab, class_names=names)
+    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab, class_names=names,
+                      progress=progress)
 
 
 def _load_images(folder: Path, size, grayscale: bool):
@@ -304,13 +343,25 @@ def _load_images(folder: Path, size, grayscale: bool):
         raise RegimesError(
             f"{folder}: reading image folders needs Pillow; install the extra `regimes[images]`"
         ) from None
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    def images(d):
+        return [f for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+
+    top = images(folder)
+    # class subfolders: those holding images (others, e.g. hidden or checkpoint folders, are ignored)
+    subdirs = [sd for sd in sorted(p for p in folder.iterdir() if p.is_dir()) if images(sd)]
     files: list[tuple[Path, str | None]] = []
+    if subdirs and top:
+        raise RegimesError(
+            f"{folder}: holds both {len(top)} image(s) at the top level (e.g. {top[0].name}) and class "
+            f"subfolders with images ({', '.join(sd.name for sd in subdirs[:5])}"
+            f"{', …' if len(subdirs) > 5 else ''}); put every image in a class subfolder, or use a "
+            "folder without subfolders for unlabelled data"
+        )
     if subdirs:
         for sd in subdirs:
-            files += [(f, sd.name) for f in sorted(sd.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+            files += [(f, sd.name) for f in images(sd)]
     else:
-        files = [(f, None) for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        files = [(f, None) for f in top]
     if not files:
         raise RegimesError(f"{folder}: no image files found (suffixes {', '.join(IMAGE_SUFFIXES)})")
     if size is not None:
@@ -394,14 +445,15 @@ def load_dataset(
                                 size=size, grayscale=grayscale), **dataset_options)
 
 
-def _load_source(path, *, key=None, labels=None, scale="none", center=True, size=None, grayscale=False):
+def _load_source(path, *, key=None, labels=None, scale="none", center=True, size=None, grayscale=False,
+                 progress=None):
     _scale_map(scale)
     lab_where = None
     if isinstance(labels, str | os.PathLike):
         lab_where = str(labels)
         labels = load_labels(labels)
     if not isinstance(path, str | os.PathLike):
-        src = as_source(path, labels, scale=scale, center=center)
+        src = as_source(path, labels, scale=scale, center=center, progress=progress)
         return src
     p = Path(path)
     name = str(p)
@@ -413,9 +465,21 @@ def _load_source(path, *, key=None, labels=None, scale="none", center=True, size
         arr, folder_labels = _load_images(p, size, grayscale)
     elif p.suffix == ".npy":
         try:
+            with open(p, "rb") as fh:
+                magic = fh.read(6)
+        except OSError as exc:
+            raise RegimesError(f"{name}: unreadable .npy file ({exc.strerror})") from None
+        if magic != b"\x93NUMPY":
+            raise RegimesError(f"{name}: not a numeric array: the file does not start with the .npy header")
+        try:
             arr = np.load(p, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
             msg = str(exc)
+            if "Python objects" in msg or "pickle" in msg:
+                raise RegimesError(
+                    f"{name}: not a numeric array: it holds Python objects (ragged rows or mixed types); "
+                    "save a rectangular integer or float array"
+                ) from None
             if "mmap length" in msg or "cannot reshape" in msg or "size" in msg:
                 raise RegimesError(f"{name}: file is truncated or corrupt ({msg})") from None
             raise RegimesError(f"{name}: unreadable .npy file ({msg})") from None
@@ -446,6 +510,13 @@ def _load_source(path, *, key=None, labels=None, scale="none", center=True, size
                 arr = z[key]
         except RegimesError:
             raise
+        except ValueError as exc:
+            if "Object arrays" in str(exc) or "pickle" in str(exc):
+                raise RegimesError(
+                    f"{name}: array {key!r} is not a numeric array: its rows are ragged or not numbers "
+                    "(an object array); save a rectangular integer or float array"
+                ) from None
+            raise RegimesError(f"{name}: unreadable .npz file ({exc})") from None
         except Exception as exc:  # noqa: BLE001
             raise RegimesError(f"{name}: unreadable .npz file ({exc})") from None
     else:
@@ -468,4 +539,4 @@ def _load_source(path, *, key=None, labels=None, scale="none", center=True, size
                 f"{lab_where or 'labels'}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
             )
     return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab,
-                      class_names=names, _fd_path=fd_path, _offset=offset)
+                      class_names=names, _fd_path=fd_path, _offset=offset, progress=progress)

@@ -52,8 +52,9 @@ class Dataset(_RegimesMixin):
     ``excess_entropy(t) = f^e(t)``, ``commitment(t) = φ_C(t) = E[Σ_μ w_μ²]``,
     ``cloning_probability(t) = φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²]`` (SPEC §3); ``collapse_time()`` is the
     φ_C = ½ crossing unless another estimator is asked for. Calls with the same seed use the same
-    Monte Carlo samples (common random numbers), so curves evaluated in separate calls are
-    consistent with each other.
+    Monte Carlo samples (common random numbers) as each other and as :meth:`analyze`, so curves
+    evaluated in separate calls are consistent: ``commitment(collapse_time())`` is ½ up to the
+    root-finding tolerance.
 
     References
     ----------
@@ -125,9 +126,10 @@ class Dataset(_RegimesMixin):
     # -- the mixture engine --------------------------------------------------------------------
     def curves(self, times):
         """:class:`regimes.engines.MixtureCurves` at ``times`` (seeded, common random numbers)."""
+        from .analysis import mixture_seed
         from .engines.mixture import empirical_mixture
 
-        return empirical_mixture(self.source, times, samples=self.samples, rng=self.seed,
+        return empirical_mixture(self.source, times, samples=self.samples, rng=mixture_seed(self.seed),
                                  memory_budget=self.memory_budget)
 
     def _curve(self, t, attr, return_se):
@@ -164,7 +166,7 @@ class Dataset(_RegimesMixin):
         options.setdefault("samples", self.samples)
         options.setdefault("memory_budget", self.memory_budget)
         res = analyze(self, **options)
-        if not options.get("times") is not None:
+        if options.get("times") is None:  # cache only a run on the default grid
             self._analysis = res
         return res
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import RegimesError
+from .timeline import steps_text
 
 __all__ = ["CONVENTIONS", "to_jsonable", "markdown_report", "write_report"]
 
@@ -22,6 +23,7 @@ CONVENTIONS = {
     "time": "Ornstein-Uhlenbeck time t: x_t = exp(-t) x_0 + sqrt(1 - exp(-2t)) xi",
     "log": "natural",
     "steps": "zero-based array index k, alpha_bar_k = prod_{i<=k}(1 - beta_i)",
+    "regime steps": "step_min..step_max: the steps k with t_min <= t_k < t_max (null when none: see steps_note)",
     "intervals": "95% bootstrap percentile intervals; se = bootstrap standard deviation",
 }
 
@@ -90,9 +92,7 @@ def markdown_report(result) -> str:
     lines += ["", f"## Regimes on the {sch['schedule']} schedule ({sch['steps']} steps)", "",
               "| regime | t from | t to | steps |", "|---|---|---|---|"]
     for g in r["regimes"]:
-        k0, k1 = g.get("step_min"), g.get("step_max")
-        steps = f"{_f(k0)} – {_f(k1) if g['t_max'] is not None else sch['steps'] - 1}"
-        lines.append(f"| {g['name']} | {_f(g['t_min'])} | {_f(g['t_max'])} | {steps} |")
+        lines.append(f"| {g['name']} | {_f(g['t_min'])} | {_f(g['t_max'])} | {steps_text(g)} |")
     notes = list(r.get("notes", []))
     if notes:
         lines += ["", "## Notes", ""] + [f"* {x}" for x in notes]

@@ -20,7 +20,7 @@ import numpy as np
 from ._validate import as_real_array, check_real
 from .schedules import get_schedule, step_at_time
 
-__all__ = ["classify", "regime_intervals", "schedule_steps"]
+__all__ = ["classify", "regime_intervals", "regime_steps", "schedule_steps", "steps_text"]
 
 
 def _clean(t_S, t_C):
@@ -87,3 +87,40 @@ def schedule_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> dict:
             )
     res["notes"] = notes
     return res
+
+
+def regime_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> list[dict]:
+    """:func:`regime_intervals` with the sampler steps that fall in each regime.
+
+    Each regime gets ``step_min`` and ``step_max``: the first and last zero-based step ``k`` whose
+    time ``t_k`` lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`), so the
+    regimes partition the steps ``0 … T−1``. A regime that lies entirely beyond the schedule's last
+    time (it happens before the sampler's first step) or between two consecutive steps holds no
+    step: both are ``None`` and ``steps_note`` says why. A regime that extends past the last time is
+    clamped to the last step ``T − 1``.
+    """
+    sch = get_schedule(schedule, steps)
+    ts = sch.times
+    out = []
+    for r in regime_intervals(t_S, t_C):
+        k_lo = int(np.searchsorted(ts, r["t_min"], side="left"))  # first k with t_k >= t_min
+        k_hi = sch.steps - 1 if math.isinf(r["t_max"]) else int(np.searchsorted(ts, r["t_max"], side="left")) - 1
+        k_hi = min(k_hi, sch.steps - 1)
+        r = dict(r)
+        if k_lo > k_hi:
+            r["step_min"] = r["step_max"] = None
+            if k_lo >= sch.steps:
+                r["steps_note"] = "before the first sampler step"
+            else:
+                r["steps_note"] = "between two sampler steps"
+        else:
+            r["step_min"], r["step_max"] = k_lo, k_hi
+        out.append(r)
+    return out
+
+
+def steps_text(regime: dict) -> str:
+    """``"650–826"``, or ``"none (before the first sampler step)"`` for a regime without steps."""
+    if regime.get("step_min") is None:
+        return f"none ({regime.get('steps_note', 'no sampler step')})"
+    return f"{regime['step_min']}–{regime['step_max']}"

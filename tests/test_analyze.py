@@ -63,3 +63,122 @@ def test_default_dataset_generation():
     m0 = X[lab == 0].mean(0)
     assert np.all(np.abs(m0 - 1.0) < 5 / math.sqrt(500))
     assert X[lab == 0].var() == pytest.approx(1.0, abs=5 * math.sqrt(2 / (500 * 32)))
+
+
+# --- regressions of the analyze audit ----------------------------------------------------------
+
+def test_default_grid_follows_the_estimates_without_clamps():
+    from regimes.analysis import default_times
+
+    # the default mixture's references: essentially the old linear grid [¼ min, max + 1.5]
+    t = default_times([3.4673, 2.1524, 2.0652])
+    assert t.size == 48 and np.all(np.diff(t) > 0)
+    assert t[0] == pytest.approx(0.25 * 2.0652, rel=0.02) and t[-1] == pytest.approx(3.4673 + 1.5, abs=0.01)
+    # tiny (d = 1 data, large α) and huge (data in big units) estimates are bracketed comfortably
+    t = default_times([9.3e-5, 2e-4])
+    assert t[0] < 9.3e-5 / 10 and t[-1] > 2e-4 * 5
+    t = default_times([35.0, 36.2, 34.4])
+    assert t[0] < 34.4 - 1.5 and t[-1] > 36.2 + 1.0
+
+
+def _t_C(X, **kw):
+    r = analyze(X, samples=64, seed=2, bootstrap=0, eigen_bootstrap=0, **kw)
+    return r.t_C["commitment"]["value"], r
+
+
+def test_collapse_time_bracketed_at_tiny_and_huge_times():
+    # Oracle: the mixture weights depend on the data only through v·(a^μ − a^μ0), v = 1/√expm1(2t),
+    # so with the same Monte Carlo samples data scaled by c collapse at t' with
+    # expm1(2t') = c² expm1(2t) exactly.
+    g = np.random.default_rng(7)
+    X1 = g.standard_normal((200, 1))  # d = 1: t_C ~ 1e-5, far below the old 0.02 clamp
+    t1, r1 = _t_C(X1)
+    assert math.isfinite(t1) and t1 < 0.02
+    assert 0.1 < t1 / r1.t_C["spectral"]["value"] < 10
+    t1c, _ = _t_C(X1 * 1e3)
+    assert math.expm1(2 * t1c) == pytest.approx(1e6 * math.expm1(2 * t1), rel=1e-3)  # Brent xtol 1e-9 at t ~ 1e-5
+    X8 = g.standard_normal((150, 8))
+    t8, _ = _t_C(X8)
+    t8c, r8c = _t_C(X8 * 1e15)  # t_C ~ 35, far above the old 15 clamp
+    assert math.isfinite(t8c) and t8c > 30
+    assert 2 * t8c + math.log(-math.expm1(-2 * t8c)) == pytest.approx(math.log(1e30 * math.expm1(2 * t8)), abs=1e-6)
+    assert not any("does not cross" in x for x in r8c.notes)
+
+
+def test_regime_steps_partition_the_schedule():
+    from regimes.schedules import get_schedule
+    from regimes.timeline import classify, regime_steps, steps_text
+
+    sch = get_schedule("scaled-linear", 1000)
+    for t_S, t_C in ((3.4673, 2.1471), (2.0, 1.0), (math.nan, 1.5), (9.0, 5.0), (1.0, 2.0)):
+        regs = regime_steps(t_S, t_C, "scaled-linear", 1000)
+        lab = classify(sch.times, t_S, t_C)  # independent: the regime of every step's time
+        for r in regs:
+            ks = np.flatnonzero(lab == r["name"])
+            if ks.size:
+                assert (r["step_min"], r["step_max"]) == (ks[0], ks[-1])
+                assert ks.size == ks[-1] - ks[0] + 1
+            else:
+                assert r["step_min"] is None and r["step_max"] is None
+                assert steps_text(r).startswith("none (")
+    regs = regime_steps(3.4673, 2.1471, "scaled-linear", 1000)  # t_S past the last time 2.68
+    assert steps_text(regs[0]) == "none (before the first sampler step)"
+    assert regs[1]["step_max"] == 999 and regs[2]["step_max"] == regs[1]["step_min"] - 1
+
+
+def test_one_row_per_class_falls_back_to_trace_variance():
+    import warnings
+
+    X = np.random.default_rng(3).standard_normal((12, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = analyze(X, np.arange(12), samples=32, seed=0, bootstrap=20)
+    g = r.t_C["gaussian"]
+    var = np.trace(np.cov(X.T)) / 5
+    assert g["variance"] == pytest.approx(var, rel=1e-12)
+    from regimes import collapse_time
+
+    assert g["value"] == pytest.approx(collapse_time(12, 5, var), rel=1e-12)
+    assert any("single row" in x for x in r.notes)
+
+
+def test_d1_has_an_eigenvalue_interval_and_notes_explain_missing_ends():
+    g = np.random.default_rng(5)
+    x = g.standard_normal((400, 1)) * 2.0
+    r = analyze(x, samples=32, seed=0, bootstrap=300)
+    e = r.eigenvalue
+    assert e["ci"][0] < e["value"] < e["ci"][1]
+    # oracle: the delta-method SE of the sample variance, sd((x − x̄)²)·√n/(n − 1)
+    z = (x[:, 0] - x.mean()) ** 2
+    assert e["se"] == pytest.approx(z.std() * math.sqrt(400) / 399, rel=0.2)
+    assert math.isfinite(r.t_S["ci"][0]) and math.isfinite(r.t_S["se"])
+    # Λ's interval reaching below 1: t_S has no lower end, and a note says why
+    y = g.standard_normal((40, 2)) * np.array([1.1, 0.3])
+    r = analyze(y, samples=32, seed=0, bootstrap=200)
+    assert r.eigenvalue["ci"][0] <= 1 < r.eigenvalue["value"]
+    assert math.isnan(r.t_S["ci"][0]) and any("lower end of Λ's interval" in s for s in r.notes)
+    # a single class: no φ = 0.7752 crossing, and a note says why
+    r = analyze(y, np.zeros(40, dtype=int), samples=32, seed=0, bootstrap=0)
+    assert math.isnan(r.t_S_class["value"]) and any("single class" in s for s in r.notes)
+
+
+def test_eigen_bootstrap_follows_bootstrap():
+    X, lab, _ = default_dataset(1, d=16, per_class=60)
+    a = analyze(X, samples=32, seed=0, bootstrap=150)
+    b = analyze(X, samples=32, seed=0, bootstrap=150, eigen_bootstrap=150)
+    c = analyze(X, samples=32, seed=0, bootstrap=150, eigen_bootstrap=20)
+    assert a.eigenvalue == b.eigenvalue and a.eigenvalue != c.eigenvalue
+
+
+def test_progress_reports_the_streamed_crossing_pass():
+    X, lab, _ = default_dataset(1, d=16, per_class=300)
+    seen = {}
+
+    def prog(stage, done, total):
+        seen.setdefault(stage, []).append((done, total))
+
+    # a 1 MB budget does not hold the per-sample statistics (16·M·n bytes): crossings need a pass
+    analyze(X, lab, samples=64, seed=0, bootstrap=0, memory_budget=1 << 20, progress=prog)
+    assert seen["entropy"][-1] == (600, 600)
+    assert seen["crossings pass"][-1] == (600, 600)
+    assert seen["crossings"][-1] == (3, 3)

@@ -18,6 +18,9 @@ def files(tmp_path_factory):
     bad = X.copy()
     bad[3, 4] = np.nan
     np.save(d / "nan.npy", bad)
+    np.save(d / "same.npy", np.ones((6, 3)))
+    np.savez(d / "ragged.npz", x=np.array([[1, 2], [3]], dtype=object))
+    (d / "empty.txt").write_text("")
     return d
 
 
@@ -77,14 +80,60 @@ def test_out_dir_and_table(run_cli, files, tmp_path):
     (["X", "--times", "0,1,2"], "times"),
     (["X", "--schedule", "nope"], "schedule"),
     (["X", "--memory-mb", "0"], "memory"),
+    (["X", "--memory-mb", "0.5"], "--memory-mb must be >= 1 (MB), got 0.5"),
+    (["SAME"], "zero variance: all 6 rows are identical"),
+    (["RAGGED"], "ragged"),
+    (["X", "--labels", "EMPTY"], "is empty"),
     (["X", "--key", "a"], "key"),
     (["--labels", "LAB"], "DATA"),
 ])
 def test_bad_inputs_exit_2_one_line(run_cli, files, args, match):
     sub = {"MISSING": files / "missing.npy", "NAN": files / "nan.npy", "X": files / "x.npy",
-           "SHORT": files / "lab_short.npy", "MISSINGLAB": files / "nolab.npy", "LAB": files / "lab.npy"}
+           "SHORT": files / "lab_short.npy", "MISSINGLAB": files / "nolab.npy", "LAB": files / "lab.npy",
+           "SAME": files / "same.npy", "RAGGED": files / "ragged.npz", "EMPTY": files / "empty.txt"}
     rc, out, err = run_cli("analyze", "--samples", "32", *[sub.get(a, a) for a in args])
     assert rc == 2
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("regimes: error:") and match in lines[0], err
+
+
+def _flat(table: str) -> str:
+    """Table text with cell wrapping and borders removed."""
+    return " ".join(w for w in table.split() if w not in ("│", "┃"))
+
+
+def test_regime_steps_past_the_schedule_end(run_cli, tmp_path):
+    # Λ ≈ 301: t_S ≈ 2.85 lies past the scaled-linear schedule's last time (2.68)
+    from regimes.analysis import default_dataset
+
+    X, _, _ = default_dataset(0, d=300, per_class=60)
+    np.save(tmp_path / "x.npy", X)
+    args = ("analyze", tmp_path / "x.npy", *_common(), "--schedule", "scaled-linear")
+    rc, out, err = run_cli(*args, "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["t_S"]["value"] > d["schedule"]["t_max"]
+    reg = {g["name"]: g for g in d["regimes"]}
+    assert reg["I"]["step_min"] is None and reg["I"]["step_max"] is None
+    assert reg["II"]["step_max"] == 999 and reg["II"]["step_min"] == d["schedule"]["step_C"]
+    assert (reg["III"]["step_min"], reg["III"]["step_max"]) == (0, d["schedule"]["step_C"] - 1)
+    rc, out, err = run_cli(*args)
+    assert rc == 0, err
+    flat = _flat(out)
+    assert "none (before the first sampler step)" in flat
+    assert f"steps {reg['II']['step_min']}–999" in flat and "—" not in flat.split("regime I ")[1][:80]
+
+
+def test_times_uses_the_same_regime_steps(run_cli):
+    from regimes.timeline import regime_steps
+
+    rc, out, err = run_cli("times", "--n", "4000", "--d", "1024", "-L", "1025", "--schedule", "scaled-linear",
+                           "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    ref = regime_steps(d["t_S"], d["t_C"], "scaled-linear", 1000)
+    assert [(g["step_min"], g["step_max"]) for g in d["regimes"]] == [(r["step_min"], r["step_max"]) for r in ref]
+    assert d["regimes"][0]["step_min"] is None and d["regimes"][1]["step_max"] == 999
+    rc, out, err = run_cli("times", "--n", "4000", "--d", "1024", "-L", "1025", "--schedule", "scaled-linear")
+    assert "none (before the first sampler step)" in _flat(out)

@@ -65,7 +65,7 @@ def _write(tmp_path, name, arr):
     ("one_row", "at least 2 rows"),
     ("strings", "dtype"),
     ("truncated", "truncated"),
-    ("garbage", "unreadable"),
+    ("garbage", "not a numeric array"),
     ("missing", "does not exist"),
     ("suffix", "unsupported"),
     ("label_count", "labels for"),
@@ -115,3 +115,85 @@ def test_ragged_and_bad_arrays():
         as_source(np.ones((3, 2)), scale="bogus")
     with pytest.raises(RegimesError, match="dtype"):
         as_source(np.ones((3, 2), dtype=complex))
+
+
+@pytest.mark.parametrize("case,match", [
+    ("identical", "zero variance: all 5 rows are identical"),
+    ("object_npy", "not a numeric array"),
+    ("random_bytes", "not a numeric array"),
+    ("ragged_npz", "rows are ragged or not numbers"),
+])
+def test_degenerate_data_messages(tmp_path, case, match):
+    if case == "identical":
+        p = _write(tmp_path, "d.npy", np.tile([1.0, 2.0, 3.0], (5, 1)))
+    elif case == "object_npy":
+        p = tmp_path / "d.npy"
+        np.save(p, np.array([[1, 2], [3]], dtype=object), allow_pickle=True)
+    elif case == "random_bytes":
+        p = tmp_path / "d.npy"
+        p.write_bytes(np.random.default_rng(0).bytes(300))
+    else:
+        p = tmp_path / "d.npz"
+        np.savez(p, x=np.array([[1, 2], [3]], dtype=object))
+    with pytest.raises(RegimesError, match=match) as ei:
+        _load_source(str(p))
+    msg = str(ei.value)
+    assert p.name in msg and "pickle" not in msg
+
+
+def test_text_labels(tmp_path):
+    from regimes.data import load_labels
+
+    p = tmp_path / "lab.txt"
+    p.write_text("1\n1.0\n2\n\n2.0\n# comment\n0\n")
+    lab = load_labels(p)
+    assert lab.dtype.kind == "i"
+    np.testing.assert_array_equal(lab, [1, 1, 2, 2, 0])
+    src = _load_source(np.random.default_rng(0).standard_normal((5, 2)), labels=str(p))
+    assert src.class_names == ["0", "1", "2"] and src.n_classes == 3
+    p.write_text("cat\n1\ngolden retriever\n1.0\n")
+    np.testing.assert_array_equal(load_labels(p), ["cat", "1", "golden retriever", "1.0"])
+    p.write_text("1.5\n2\n")  # not integral: kept as strings
+    assert load_labels(p).dtype.kind == "U"
+
+
+def test_empty_labels_file_no_warning(tmp_path):
+    import warnings
+
+    from regimes.data import load_labels
+
+    p = tmp_path / "empty.txt"
+    p.write_text("")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RegimesError, match="empty.txt.*is empty"):
+            load_labels(p)
+
+
+def test_image_folder_with_top_level_images_and_subfolders(tmp_path):
+    from PIL import Image
+
+    def img(path, val):
+        Image.fromarray(np.full((3, 3), val, dtype=np.uint8)).save(path)
+
+    (tmp_path / "cat").mkdir()
+    for i in range(2):
+        img(tmp_path / "cat" / f"{i}.png", 10 + i)
+        img(tmp_path / f"top{i}.png", 50 + i)
+    with pytest.raises(RegimesError, match="top level.*cat"):
+        _load_source(str(tmp_path))
+    # a subfolder without images (e.g. checkpoints) does not make the top-level images classes
+    other = tmp_path.parent / (tmp_path.name + "_b")
+    (other / ".ipynb_checkpoints").mkdir(parents=True)
+    for i in range(3):
+        img(other / f"{i}.png", 20 * i)
+    src = _load_source(str(other))
+    assert src.n == 3 and src.labels is None
+
+
+def test_validation_pass_reports_progress(tmp_path):
+    p = _write(tmp_path, "d.npy", np.random.default_rng(0).standard_normal((30, 4)))
+    seen = []
+    _load_source(str(p), progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 60) and seen[-1] == (60, 60)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))

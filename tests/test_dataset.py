@@ -53,3 +53,24 @@ def test_errors():
         ds.cloning_probability(1.0)
     with pytest.raises(RegimesError, match="method"):
         ds.collapse_time("magic")
+
+
+def test_commitment_at_collapse_time_is_one_half(mixture):
+    # analyze and Dataset.curves draw the same Monte Carlo samples: φ_C(t_C) = ½ to the Brent
+    # tolerance, not to Monte Carlo precision (it was 0.465 with two seed derivations)
+    X, lab, _ = mixture
+    for seed in (0, 4):
+        ds = Dataset(X, lab, samples=128, seed=seed)
+        tc = ds.collapse_time()
+        assert ds.commitment(tc) == pytest.approx(0.5, abs=1e-7)
+        ts = ds.analyze(bootstrap=0).t_S_class["value"]
+        assert ds.cloning_probability(ts) == pytest.approx(0.7752, abs=1e-7)
+
+
+def test_analyze_caches_only_the_default_grid(mixture):
+    X, lab, _ = mixture
+    ds = Dataset(X[:100], lab[:100], samples=32)
+    ds.analyze(times=[0.5, 1.0, 2.0], bootstrap=0)
+    assert ds._analysis is None
+    res = ds.analyze(bootstrap=0)
+    assert ds._analysis is res and ds.collapse_time() == res.t_C["commitment"]["value"]

@@ -27,7 +27,7 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
     t_max : float, optional
         Right end of the axis; default the schedule's last time or 1.3·max(t_S, t_C).
     intervals : list of (low, high), optional
-        Intervals of t_S and t_C drawn as whiskers (same order).
+        Intervals of t_S and t_C (same order), drawn as grey bands and quoted in the labels.
 
     Returns
     -------
@@ -61,12 +61,14 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
                 transform=ax.get_xaxis_transform())
     for x, lab, ci in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), strict=False):
         if x is not None and math.isfinite(x):
+            text = f" {lab} = {x:.3g}"
+            if ci is not None and all(c is not None and math.isfinite(c) for c in ci):
+                # the interval as a grey band the full height of the axis (a narrow interval merges
+                # into the line) and in the label, rather than as a whisker that looks like a marker
+                ax.axvspan(ci[0], ci[1], color="k", alpha=0.2, lw=0)
+                text += f" [{ci[0]:.3g}, {ci[1]:.3g}]"
             ax.axvline(x, color="k", lw=1.2)
-            ax.text(x, 0.9, f" {lab} = {x:.3g}", fontsize=8, va="center",
-                    transform=ax.get_xaxis_transform())
-            if ci is not None and all(math.isfinite(c) for c in ci):
-                ax.plot(ci, [0.15, 0.15], color="k", lw=2.5, solid_capstyle="butt",
-                        transform=ax.get_xaxis_transform())
+            ax.text(x, 0.9, text, fontsize=8, va="center", transform=ax.get_xaxis_transform())
     ax.set_xlim(0, hi)
     ax.set_yticks([])
     ax.set_xlabel("OU time t  (sampling runs right to left)")

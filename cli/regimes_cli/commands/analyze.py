@@ -90,8 +90,10 @@ def analyze(
     ),
     steps: int = typer.Option(1000, "--steps", help="Number of steps of the schedule."),
     seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
-    bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap replicates for the intervals."),
-    memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget of the mixture engine in MB."),
+    bootstrap: int = typer.Option(
+        200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included)."
+    ),
+    memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget of the mixture engine in MB (>= 1)."),
     size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
     grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
@@ -103,19 +105,22 @@ def analyze(
     from regimes import RegimesError
     from regimes.analysis import analyze as run
     from regimes.data import _load_source
+    from regimes.timeline import steps_text
 
-    if memory <= 0 or not math.isfinite(memory):
-        raise RegimesError(f"--memory-mb must be > 0, got {memory!r}")
-    if data is not None:
-        src = _load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
-                           size=size, grayscale=grayscale)
-    else:
+    if not math.isfinite(memory) or memory < 1:
+        raise RegimesError(f"--memory-mb must be >= 1 (MB), got {memory:g}")
+    if data is None:
         for opt, val in (("--labels", labels), ("--key", key), ("--size", size)):
             if val is not None:
                 raise RegimesError(f"{opt} needs a DATA argument (the built-in dataset has its own labels)")
-        src = None
+    parsed_times = _parse_times(times)
     with _Bar(sys.stderr.isatty() and not json_out) as bar:
-        res = run(src, samples=samples, times=_parse_times(times), schedule=schedule, steps=steps,
+        src = None
+        if data is not None:
+            src = _load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
+                               size=size, grayscale=grayscale,
+                               progress=lambda done, total: bar("validating data", done, total))
+        res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
                   seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
                   scale=scale, center=not no_center, progress=bar)
     payload = res.to_dict()
@@ -151,14 +156,14 @@ def analyze(
     sch = payload["schedule"]
     for g in payload["regimes"]:
         hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
-        k0, k1 = g["step_min"], g["step_max"] if g["t_max"] is not None else sch["steps"] - 1
         rows.append((f"regime {g['name']}", f"t ∈ [{fmt(g['t_min'], 5)}, {hi}]",
-                     f"steps {fmt(k0)}–{fmt(k1)}", ""))
+                     f"steps {steps_text(g)}", ""))
     cols = ("quantity", "estimate", "95% interval / steps") + (("theory",) if ref else ())
     if not ref:
         rows = [r[:3] for r in rows]
     notes = [f"data: {payload['data']}", f"units: {payload['units']}",
-             f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k); OU time t, natural logs",
+             f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k; a regime's steps are the k "
+             "with t_k in its interval); OU time t, natural logs",
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
     notes += payload["notes"]
     if out is not None:

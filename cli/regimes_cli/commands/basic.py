@@ -256,6 +256,7 @@ def times(
     """t_S, t_C and the three regimes, optionally located on a sampler's schedule."""
     from regimes import alpha as alpha_fn
     from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
+    from regimes.timeline import regime_steps, steps_text
 
     p = _preset(preset)
     notes: list[str] = []
@@ -281,6 +282,10 @@ def times(
         payload.update(schedule=loc["schedule"], steps=loc["steps"], step_S=loc["step_S"],
                        step_C=loc["step_C"])
         notes += loc["notes"]
+        # each regime's steps (shared with `regimes analyze`): clamped to the schedule, none when
+        # the regime lies past its last step
+        regs = regime_steps(t_S, t_C, schedule_name, steps)
+        payload["regimes"] = regimes_payload(regs)
     if json_out:
         payload["notes"] = notes
         emit_json(payload)
@@ -291,11 +296,15 @@ def times(
         rows += [(f"step of t_S ({payload['schedule']}, T={payload['steps']})", payload["step_S"]),
                  (f"step of t_C ({payload['schedule']}, T={payload['steps']})", payload["step_C"])]
     for r in regs:
-        rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
+        where = f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"
+        if schedule_name is not None:
+            where += f", steps {steps_text(r)}"
+        rows.append((f"Regime {r['name']}", where))
     if p is not None:
         rows.insert(0, ("preset", p.name))
     print_table("Regimes of the backward process", rows,
-                notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t",
+                notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t"
+                               + ("; a regime's steps are the k with t_k in it" if schedule_name else ""),
                                "closed forms: exact score, d and n large (docs/validity.md)"])
 
 
