@@ -153,7 +153,8 @@ def test_unstored_crossings_match_stored_and_take_one_pass():
     ref_a = st.crossing("commitment", 0.5, bootstrap=200, rng=0)
     ref_b = st.crossing("excess_entropy", 0.1 * st.alpha, bootstrap=200, rng=0)
     for got, ref in ((a, ref_a), (b, ref_b)):
-        # linear interpolation on a 33-point window (measured: < 0.002 SE; 17 points: 0.01 SE) vs Brent on the exact curve: far below the SE
+        # linear interpolation on a 33-point window (measured: < 0.002 SE; 17 points: 0.01 SE) vs
+        # Brent on the exact curve: far below the SE
         assert abs(got["value"] - ref["value"]) < 0.05 * ref["se"]
         assert got["ci"][0] == pytest.approx(ref["ci"][0], abs=0.3 * ref["se"])
         assert got["ci"][1] == pytest.approx(ref["ci"][1], abs=0.3 * ref["se"])

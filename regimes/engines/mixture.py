@@ -14,13 +14,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import RegimesError
+from .._errors import RegimesError, RegimesWarning
 from .._validate import as_real_array, check_int, check_rng
+from .covariance import _pow2_scale, _shift, _working
 
-__all__ = ["MixtureCurves", "empirical_mixture", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["MixtureCurves", "empirical_mixture", "DEFAULT_MEMORY_BUDGET", "PRECISION_TOLERANCE"]
 
 #: default memory budget of the engine in bytes (data blocks + GEMM outputs + stored statistics)
 DEFAULT_MEMORY_BUDGET = 1 << 30
+
+#: largest error (nats) of the log-weights E = vG − ½v²D that ``precision="auto"`` accepts from
+#: float32 products (measured on a probe, see :func:`empirical_mixture`)
+PRECISION_TOLERANCE = 0.01
+
+#: log-weights more than this many nats below the μ = μ0 term (weight < e^-40 ≈ 4e-18 of it) do
+#: not count in the probe: their errors cannot move any output
+_PROBE_RELEVANCE = 40.0
+_PROBE_SAMPLES = 32
+_PROBE_ROWS = 1024
+
+#: a block's one-hot class matrix is dense up to this many elements, sparse (CSR) beyond
+_DENSE_ONEHOT_MAX = 1 << 22
 
 
 _THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -39,6 +53,27 @@ def _pool():
 def _vs(t: np.ndarray) -> np.ndarray:
     """v = e^{-t}/√Δ_t = 1/√expm1(2t): the only combination of t the exponents need."""
     return 1.0 / np.sqrt(np.expm1(2.0 * t))
+
+
+class _Classes:
+    """Class code per row (0..C−1). The one-hot matrix of a block of rows is built on demand:
+    dense while it has at most ``_DENSE_ONEHOT_MAX`` elements (the same bits as slicing a full
+    n×C one-hot), sparse CSR otherwise — never the n×C float64 matrix (8 GB for n = 10⁶, C = 1000)."""
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.C = int(self.codes.max()) + 1
+
+    def block(self, s: int, e: int):
+        c = self.codes[s:e]
+        m = e - s
+        if m * self.C <= _DENSE_ONEHOT_MAX:
+            oh = np.zeros((m, self.C))
+            oh[np.arange(m), c] = 1.0
+            return oh
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((np.ones(m), c, np.arange(m + 1)), shape=(m, self.C))
 
 
 class _State:
@@ -112,6 +147,10 @@ class MixtureCurves:
     stored : bool
         Whether the per-sample sufficient statistics (G, D) are kept, so that the curves can be
         evaluated exactly at any t (:meth:`evaluate`) — used for root finding.
+    precision : {"float32", "float64"}
+        Arithmetic of the two GEMMs (see ``precision`` of :func:`empirical_mixture`).
+    precision_error : float
+        Largest error of the log-weights (nats) that the probe measured for that arithmetic.
     """
 
     t: np.ndarray
@@ -123,7 +162,9 @@ class MixtureCurves:
     samples: int
     _G: np.ndarray | None = field(default=None, repr=False)
     _D: np.ndarray | None = field(default=None, repr=False)
-    _onehot: np.ndarray | None = field(default=None, repr=False)
+    precision: str = "float64"
+    precision_error: float = math.nan
+    _classes: _Classes | None = field(default=None, repr=False)
     _recompute: object = field(default=None, repr=False)
     _window_cache: dict = field(default_factory=dict, repr=False)
 
@@ -180,7 +221,7 @@ class MixtureCurves:
                 raise RegimesError("these curves cannot be re-evaluated")
             L, pc, ph = self._recompute(tt)
         else:
-            L, pc, ph = _from_stored(self._G, self._D, _vs(tt), self._onehot)
+            L, pc, ph = _from_stored(self._G, self._D, _vs(tt), self._classes)
         return {"t": tt, "lse": L, "phi_c": pc, "phi": ph}
 
     def statistic(self, name: str, t) -> np.ndarray:
@@ -384,10 +425,11 @@ def _first_root(curve, grid):
     return grid[0] if abs(curve[0]) < abs(curve[-1]) else grid[-1]
 
 
-def _from_stored(G, D, vs, onehot, rows=None):
+def _from_stored(G, D, vs, classes, rows=None):
     M = G.shape[0]
     rows = rows or max(1, min(M, 4_000_000 // max(1, G.shape[1])))
-    C = 0 if onehot is None else onehot.shape[1]
+    C = 0 if classes is None else classes.C
+    onehot = None if classes is None else classes.block(0, G.shape[1])
     L = np.empty((M, vs.size))
     pc = np.empty((M, vs.size))
     ph = None if onehot is None else np.empty((M, vs.size))
@@ -404,7 +446,7 @@ def _from_stored(G, D, vs, onehot, rows=None):
 
 def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                       memory_budget: int = DEFAULT_MEMORY_BUDGET, store: bool | None = None,
-                      block_rows: int | None = None, progress=None) -> MixtureCurves:
+                      block_rows: int | None = None, progress=None, precision: str = "auto") -> MixtureCurves:
     """Excess entropy, commitment and class curves of the empirical mixture on a grid of times.
 
     Parameters
@@ -430,6 +472,14 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
         Rows of the dataset per block (default: from the budget).
     progress : callable, optional
         ``progress(done_rows, total_rows)`` after each block of the dataset.
+    precision : {"auto", "float32", "float64"}
+        Arithmetic of the two GEMMs. ``"float32"`` multiplies in float32 (float64 data are rounded
+        to float32 for the products), ``"float64"`` in float64 (float32 data converted, about
+        twice the time). ``"auto"`` (default): float64 for float64 data; for float32 data, float32
+        unless a probe measures a log-weight error above :data:`PRECISION_TOLERANCE` (0.01 nats)
+        — see Notes. The choice and the probe's error are recorded on the result
+        (``precision``, ``precision_error``); a :class:`regimes.RegimesWarning` is issued when the
+        chosen arithmetic's measured error exceeds the tolerance.
 
     Returns
     -------
@@ -457,6 +507,21 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     (L → ln n) and f^e → 0 as t → 0 (L → 0). ``w_μ = e^{E_μ}/Σ e^{E}``, φ_C = E[Σ w_μ²],
     φ = E[Σ_c (Σ_{μ∈c} w_μ)²] (SPEC §3).
 
+    Precision: D from ``|a^{μ0}|² + |a^μ|² − 2a^{μ0}·a^μ`` and G from ``ξ·a^μ − ξ·a^{μ0}`` lose
+    digits when the distances are small against the points' norms (tight clusters far from the
+    origin, near-duplicate rows), and the log-weight error is ``v δG − ½v² δD``, amplified by
+    ``½v² ≈ 1/(4t)`` at small t. The data are centred (non-centred sources: by their mean, which
+    changes neither D nor G) and multiplied by a power of two that makes their spread O(1) (no
+    float32 overflow or underflow; undone exactly). The probe takes the first
+    ``min(32, samples)`` samples against the first ``min(1024, n)`` rows, computes D and G exactly
+    as the engine does in float32 and in float64, and against a reference from explicit float64
+    differences ``|a^{μ0} − a^μ|²``, ``ξ·(a^μ − a^{μ0})``; its error is the largest
+    ``|E − E_ref|`` over all requested times and over the entries whose log-weight (in either
+    arithmetic) is within 40 nats of the μ = μ0 term — entries further below weigh less than
+    e^{-40} relative to it and cannot move any output. The error scale is set by the points'
+    norms, so the probe sees it wherever it draws its pairs; it cannot see that some pair far from
+    the probed rows is near-duplicate, so it is a measurement, not a bound.
+
     References
     ----------
     .. [DR] arXiv:2402.18491.
@@ -468,35 +533,49 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
     M = check_int("samples", samples, ge=2)
     budget = check_int("memory_budget", memory_budget, ge=1 << 20)
+    if precision not in ("auto", "float32", "float64"):
+        raise RegimesError(f"precision must be 'auto', 'float32' or 'float64', got {precision!r}")
     gen = check_rng(rng)
     lab = src.labels if labels is None else np.asarray(labels)
-    onehot = None
+    classes = None
     if lab is not None:
         lab = np.asarray(lab)
         if lab.shape != (n,):
             raise RegimesError(f"labels must have one entry per row ({n}), got shape {lab.shape}")
-        _, codes = np.unique(lab, return_inverse=True)
-        onehot_full = np.zeros((n, codes.max() + 1))
-        onehot_full[np.arange(n), codes] = 1.0
-        onehot = onehot_full
+        classes = _Classes(np.unique(lab, return_inverse=True)[1].reshape(-1))
     dt = src.dtype
+    shift, scale = _shift(src), _pow2_scale(src)
     mu0 = gen.integers(0, n, size=M)
     Xi = gen.standard_normal((M, d)).astype(dt)
-    A0 = src.take(mu0)  # (M, d)
+    A0 = _working(src.take(mu0), shift, scale)  # (M, d), centred, spread O(1)
+    vs = _vs(tt)
+    probe = _probe(src, A0, Xi, mu0, shift, scale, vs)
+    if precision == "auto":
+        precision = "float64" if (dt == np.float64 or probe["float32"] > PRECISION_TOLERANCE) else "float32"
+    err = probe[precision]
+    if err > PRECISION_TOLERANCE:
+        import warnings
+
+        warnings.warn(
+            f"empirical_mixture: {precision} products give log-weight errors up to {err:.3g} nats "
+            f"(probe; tolerance {PRECISION_TOLERANCE}) at the requested times; distances are small "
+            "against the points' norms", RegimesWarning, stacklevel=2)
+    pdt = np.dtype(np.float32 if precision == "float32" else np.float64)
+    A0 = A0.astype(pdt, copy=False)
+    Xi = Xi.astype(pdt, copy=False)
     a0sq = np.einsum("ij,ij->i", A0.astype(np.float64), A0.astype(np.float64))
     xia0 = np.einsum("ij,ij->i", Xi.astype(np.float64), A0.astype(np.float64))
-    C = 0 if onehot is None else onehot.shape[1]
+    C = 0 if classes is None else classes.C
     T = tt.size
-    fixed = 2 * M * d * dt.itemsize + M * T * (3 + C) * 8 * 2
+    fixed = 2 * M * d * pdt.itemsize + M * T * (3 + C) * 8 * 2
     keep = (16 * M * n <= budget // 2) if store is None else bool(store)
     if keep:
         fixed += 16 * M * n
     avail = max(budget - fixed, 16 * 2**20)
-    # per block row: the data row, and ~6 (M,)-columns of float64 temporaries
-    rows = int(max(1, min(n, avail // (d * dt.itemsize * 2 + 6 * 8 * M))))
+    # per block row: the data row (and its converted copy), and ~6 (M,)-columns of float64 temporaries
+    rows = int(max(1, min(n, avail // (d * (dt.itemsize + pdt.itemsize) + 6 * 8 * M))))
     if block_rows is not None:
         rows = check_int("block_rows", block_rows, ge=1)
-    vs = _vs(tt)
     state = _State(M, T, C)
     Gs = np.empty((M, n)) if keep else None
     Ds = np.empty((M, n)) if keep else None
@@ -505,13 +584,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     def _pass(vs_, state_, keep_):
         done = 0
         for s, e, B in src.blocks(rows):
-            bsq = np.einsum("ij,ij->i", B, B, dtype=np.float64)
-            P = (A0 @ B.T).astype(np.float64)
-            Q = (Xi @ B.T).astype(np.float64)
-            D = a0sq[:, None] + bsq[None, :]
-            D -= 2.0 * P
-            np.maximum(D, 0.0, out=D)
-            Q -= xia0[:, None]
+            B = _working(B, shift, scale).astype(pdt, copy=False)
+            Q, D = _gram(A0, a0sq, Xi, xia0, B, scale)
             # the μ = μ0 terms: exactly zero
             lo, hi = np.searchsorted(mu0[order], [s, e])
             rs = order[lo:hi]
@@ -520,13 +594,16 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
             if keep_:
                 Gs[:, s:e] = Q
                 Ds[:, s:e] = D
-            state_.update(Q, D, vs_, None if onehot is None else onehot[s:e])
+            state_.update(Q, D, vs_, None if classes is None else classes.block(s, e))
             done = e
             if progress is not None:
                 progress(done, n)
 
     _pass(vs, state, keep)
     L, pc, ph = state.finish()
+    if not np.all(np.isfinite(L)):  # pragma: no cover - only at float64's range limit
+        raise RegimesError(f"{src.name}: values too large: squared distances overflow float64 "
+                           f"(tr C = {src.total_variance:.3g}); rescale the data")
 
     def _recompute(new_t):
         st = _State(M, new_t.size, C)
@@ -534,4 +611,56 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
         return st.finish()
 
     return MixtureCurves(t=tt, lse=L, phi_c=pc, phi=ph, n=n, d=d, samples=M, _G=Gs, _D=Ds,
-                         _onehot=onehot, _recompute=None if keep else _recompute)
+                         precision=precision, precision_error=float(err), _classes=classes,
+                         _recompute=None if keep else _recompute)
+
+
+def _gram(A0, a0sq, Xi, xia0, B, scale):
+    """(G, D) of a block, float64 (M, rows): ``D = |a0|² + |b|² − 2 a0·b``, ``G = ξ·b − ξ·a0`` from
+    two GEMMs in B's dtype, with the power-of-two ``scale`` of the working data undone exactly."""
+    bsq = np.einsum("ij,ij->i", B, B, dtype=np.float64)
+    P = (A0 @ B.T).astype(np.float64)
+    Q = (Xi @ B.T).astype(np.float64)
+    D = a0sq[:, None] + bsq[None, :]
+    D -= 2.0 * P
+    np.maximum(D, 0.0, out=D)
+    Q -= xia0[:, None]
+    if scale != 1.0:
+        D *= 1.0 / (scale * scale)
+        Q *= 1.0 / scale
+    return Q, D
+
+
+def _probe(src, A0, Xi, mu0, shift, scale, vs):
+    """Largest log-weight error (nats) of the engine's float32 and float64 arithmetic on a probe
+    (see Notes of :func:`empirical_mixture`): ``{"float32": e32, "float64": e64}``."""
+    m = min(_PROBE_SAMPLES, A0.shape[0])
+    r = min(_PROBE_ROWS, src.n)
+    B = _working(src.block(0, r), shift, scale)
+    a0, xi = A0[:m].astype(np.float64), Xi[:m].astype(np.float64)
+    B64 = B.astype(np.float64)
+    Gref = np.empty((m, r))
+    Dref = np.empty((m, r))
+    for i in range(m):  # explicit differences: no cancellation
+        diff = B64 - a0[i]
+        Dref[i] = np.einsum("ij,ij->i", diff, diff)
+        Gref[i] = diff @ xi[i]
+    Dref /= scale * scale
+    Gref /= scale
+    self_ = np.nonzero(mu0[:m, None] == np.arange(r)[None, :])  # μ = μ0: exactly zero in the engine
+    out = {}
+    for pdt in (np.float32, np.float64):
+        A, X_, Bp = A0[:m].astype(pdt), Xi[:m].astype(pdt), B.astype(pdt)
+        A64, X64 = A.astype(np.float64), X_.astype(np.float64)
+        G, D = _gram(A, np.einsum("ij,ij->i", A64, A64), X_, np.einsum("ij,ij->i", X64, A64), Bp, scale)
+        G[self_] = 0.0
+        D[self_] = 0.0
+        worst = 0.0
+        for v in vs:
+            E = v * G - (0.5 * v * v) * D
+            Er = v * Gref - (0.5 * v * v) * Dref
+            rel = np.maximum(E, Er) >= -_PROBE_RELEVANCE
+            if rel.any():
+                worst = max(worst, float(np.max(np.abs(E - Er)[rel])))
+        out[np.dtype(pdt).name] = worst
+    return out
