@@ -137,3 +137,21 @@ def test_times_uses_the_same_regime_steps(run_cli):
     assert d["regimes"][0]["step_min"] is None and d["regimes"][1]["step_max"] == 999
     rc, out, err = run_cli("times", "--n", "4000", "--d", "1024", "-L", "1025", "--schedule", "scaled-linear")
     assert "none (before the first sampler step)" in _flat(out)
+
+
+def test_timeline_interval_is_a_band_not_a_marker():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from regimes.plot.timeline import plot_timeline
+
+    fig = plot_timeline(3.4673, 2.1466, "linear", 1000, intervals=[(3.4663, 3.4683), (2.1345, 2.1587)])
+    ax = fig.axes[0]
+    # only the two vertical lines at t_S and t_C: no short horizontal whisker (the stray marker)
+    assert sorted(float(ln.get_xdata()[0]) for ln in ax.lines) == [2.1466, 3.4673]
+    assert all(len(set(map(float, ln.get_xdata()))) == 1 for ln in ax.lines)
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "3.4673 [3.4663, 3.4683]" in texts and "[2.13, 2.16]" in texts
+    plt.close(fig)

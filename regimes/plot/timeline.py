@@ -64,9 +64,12 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
             text = f" {lab} = {x:.3g}"
             if ci is not None and all(c is not None and math.isfinite(c) for c in ci):
                 # the interval as a grey band the full height of the axis (a narrow interval merges
-                # into the line) and in the label, rather than as a whisker that looks like a marker
+                # into the line) and in the label, rather than as a whisker that looks like a marker;
+                # enough significant digits for the ends to differ
+                w = abs(ci[1] - ci[0])
+                sig = 3 if w <= 0 else int(min(8, max(3, math.ceil(math.log10(max(abs(x), w) / w)) + 1)))
                 ax.axvspan(ci[0], ci[1], color="k", alpha=0.2, lw=0)
-                text += f" [{ci[0]:.3g}, {ci[1]:.3g}]"
+                text = f" {lab} = {x:.{sig}g} [{ci[0]:.{sig}g}, {ci[1]:.{sig}g}]"
             ax.axvline(x, color="k", lw=1.2)
             ax.text(x, 0.9, text, fontsize=8, va="center", transform=ax.get_xaxis_transform())
     ax.set_xlim(0, hi)
