@@ -142,8 +142,13 @@ def as_real_array(
     le: float | None = None,
     ndim: int | None = None,
     min_size: int = 0,
+    allow_inf: bool = False,
 ) -> np.ndarray:
-    """Return ``value`` as a finite float64 array satisfying the bounds, or raise RegimesError."""
+    """Return ``value`` as a finite float64 array satisfying the bounds, or raise RegimesError.
+
+    ``allow_inf=True`` also accepts ±inf (still subject to the bounds; NaN is always rejected),
+    for maps whose saturated endpoints are meaningful (e.g. ``ᾱ = 0`` at ``t = +inf``).
+    """
     try:
         arr = np.asarray(value, dtype=np.float64)
     except OverflowError:  # a Python int (or Fraction) beyond the float64 range
@@ -156,10 +161,11 @@ def as_real_array(
         raise RegimesError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size < min_size:
         raise RegimesError(f"{name} must have at least {min_size} entries, got {arr.size}")
-    if not np.all(np.isfinite(arr)):
-        bad = float(arr[~np.isfinite(arr)].ravel()[0])
+    bad_mask = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+    if np.any(bad_mask):
+        bad = float(arr[bad_mask].ravel()[0])
         what = f"got {bad!r}" if arr.ndim == 0 else f"got an entry {bad!r}"
-        raise RegimesError(f"{name} must be finite, {what}")
+        raise RegimesError(f"{name} must be {'a number (not NaN)' if allow_inf else 'finite'}, {what}")
     if arr.size:
         for bound, test in ((gt, arr > gt if gt is not None else None),
                             (ge, arr >= ge if ge is not None else None),

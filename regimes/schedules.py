@@ -10,6 +10,11 @@ The whole dictionary to other parametrisations is ``ᾱ = e^{-2t}``:
 * flow matching ``τ``: ``t = ½ ln(1 + τ²/(1-τ)²)``, ``τ = σ/(1 + σ)``
 * continuous VP-SDE ``s ∈ [0, 1]``: ``t = ½β_min s + ¼(β_max-β_min)s²`` (inverse: positive root)
 
+Saturated endpoints are accepted both ways: ``t = +inf`` ↔ ``ᾱ = 0``, ``σ = +inf``, ``λ = -inf``,
+``τ = 1`` (and ``Δ = 1``), and ``t = 0`` ↔ ``ᾱ = 1``, ``σ = 0``, ``λ = +inf``, ``τ = 0``. In
+floating point ``τ`` rounds to 1 for ``t ≳ 36.7`` and ``ᾱ`` to 0 for ``t ≳ 373``, so the inverse
+maps return ``+inf`` for those values rather than rejecting them. NaN is always rejected.
+
 Discrete schedules use zero-based array indices ``k = 0 … T-1`` with ``ᾱ_k = Π_{i≤k}(1 - β_i)``,
 so ``t_k = -½ Σ_{i≤k} log1p(-β_i)``.
 
@@ -61,7 +66,8 @@ def _out(x: np.ndarray, scalar: bool):
 
 
 def _times(t, name: str = "t"):
-    arr = as_real_array(name, t, ge=0.0)
+    # t = +inf is the stationary end of the forward process: every map has a limit there
+    arr = as_real_array(name, t, ge=0.0, allow_inf=True)
     return arr, arr.ndim == 0
 
 
@@ -97,9 +103,10 @@ def alpha_bar(t):
 
 
 def time_from_alpha_bar(ab):
-    """OU time ``t = -½ ln ᾱ`` for ``0 < ᾱ <= 1``."""
-    arr = as_real_array("alpha_bar", ab, gt=0.0, le=1.0)
-    return _out(-0.5 * np.log(arr), arr.ndim == 0)
+    """OU time ``t = -½ ln ᾱ`` for ``0 <= ᾱ <= 1`` (``ᾱ = 0`` → ``t = +inf``, ``ᾱ = 1`` → 0)."""
+    arr = as_real_array("alpha_bar", ab, ge=0.0, le=1.0)
+    with np.errstate(divide="ignore"):
+        return _out(-0.5 * np.log(arr) + 0.0, arr.ndim == 0)  # + 0.0: t = 0, not -0, at ᾱ = 1
 
 
 def edm_sigma(t):
@@ -127,8 +134,8 @@ def _half_log1p_sq(s: np.ndarray) -> np.ndarray:
 
 
 def time_from_edm_sigma(sigma):
-    """OU time ``t = ½ ln(1 + σ²)`` of an EDM / VE noise level ``σ >= 0``."""
-    arr = as_real_array("sigma", sigma, ge=0.0)
+    """OU time ``t = ½ ln(1 + σ²)`` of an EDM / VE noise level ``σ >= 0`` (``σ = +inf`` → +inf)."""
+    arr = as_real_array("sigma", sigma, ge=0.0, allow_inf=True)
     return _out(_half_log1p_sq(arr), arr.ndim == 0)
 
 
@@ -138,15 +145,18 @@ def logsnr(t):
     Notes
     -----
     Evaluated as ``-2t - ln Δ_t`` with ``Δ_t = -expm1(-2t)``: no overflow at large ``t`` and full
-    accuracy at small ``t``.
+    accuracy at small ``t``. ``t = 0`` gives ``+inf`` (pure signal), ``t = +inf`` gives ``-inf``.
     """
-    arr = as_real_array("t", t, gt=0.0)
-    return _out(-2.0 * arr - np.log(-np.expm1(-2.0 * arr)), arr.ndim == 0)
+    arr, scalar = _times(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(arr == 0.0, np.inf, -2.0 * arr - np.log(-np.expm1(-2.0 * arr)))
+        out = np.where(np.isposinf(arr), -np.inf, out)
+    return _out(out, scalar)
 
 
 def time_from_logsnr(lam):
-    """OU time ``t = ½ ln(1 + e^{-λ})`` of a log-SNR ``λ`` (any real)."""
-    arr = as_real_array("logsnr", lam)
+    """OU time ``t = ½ ln(1 + e^{-λ})`` of a log-SNR ``λ`` (any real; ``+inf`` → 0, ``-inf`` → +inf)."""
+    arr = as_real_array("logsnr", lam, allow_inf=True)
     return _out(0.5 * np.logaddexp(0.0, -arr), arr.ndim == 0)
 
 
@@ -160,9 +170,15 @@ def flow_tau(t):
 
 
 def time_from_flow_tau(tau):
-    """OU time of a flow-matching time ``0 <= τ < 1``: ``t = ½ ln(1 + τ²/(1-τ)²)``."""
-    arr = as_real_array("tau", tau, ge=0.0, lt=1.0)
-    return _out(_half_log1p_sq(arr / (1.0 - arr)), arr.ndim == 0)
+    """OU time of a flow-matching time ``0 <= τ <= 1``: ``t = ½ ln(1 + τ²/(1-τ)²)``.
+
+    ``τ = 1`` (pure noise) gives ``t = +inf``; :func:`flow_tau` rounds to exactly 1 for
+    ``t ≳ 36.7``, and information about ``t`` is lost well before (``1 - τ ≈ e^{-t}``: a round trip
+    at ``t = 20`` keeps ~8 digits).
+    """
+    arr = as_real_array("tau", tau, ge=0.0, le=1.0)
+    with np.errstate(divide="ignore"):
+        return _out(_half_log1p_sq(arr / (1.0 - arr)), arr.ndim == 0)
 
 
 def time_from_vp_sde(s, beta_min: float = 0.1, beta_max: float = 20.0):

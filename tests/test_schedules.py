@@ -113,6 +113,50 @@ def test_stable_extremes():
     assert_allclose(S.time_from_edm_sigma(1e200), np.log(1e200), rtol=1e-15)
 
 
+def test_saturated_endpoints_map_to_infinity_and_zero():
+    # t = +inf <-> ᾱ = 0, σ = +inf, λ = -inf, τ = 1, Δ = 1; t = 0 <-> ᾱ = 1, σ = 0, λ = +inf, τ = 0
+    inf = np.inf
+    assert (S.delta(inf), S.alpha_bar(inf), S.edm_sigma(inf), S.logsnr(inf), S.flow_tau(inf)) == (
+        1.0, 0.0, inf, -inf, 1.0)
+    assert (S.delta(0.0), S.alpha_bar(0.0), S.edm_sigma(0.0), S.logsnr(0.0), S.flow_tau(0.0)) == (
+        0.0, 1.0, 0.0, inf, 0.0)
+    assert S.time_from_alpha_bar(0.0) == inf and S.time_from_flow_tau(1.0) == inf
+    assert S.time_from_edm_sigma(inf) == inf and S.time_from_logsnr(-inf) == inf
+    for t0 in (S.time_from_alpha_bar(1.0), S.time_from_flow_tau(0.0), S.time_from_edm_sigma(0.0),
+               S.time_from_logsnr(inf)):
+        assert t0 == 0.0 and np.copysign(1.0, t0) == 1.0  # +0, not -0
+    # vectorised, mixed with ordinary values, and no RuntimeWarning (they are errors in this suite)
+    assert_allclose(S.time_from_alpha_bar([0.0, np.exp(-2.0), 1.0]), [inf, 1.0, 0.0], rtol=1e-15)
+    assert_allclose(S.logsnr([0.0, 0.5, inf]), [inf, -np.log(np.expm1(1.0)), -inf], rtol=1e-15)
+
+
+@pytest.mark.parametrize("t", [0.0, 1e-300, 1e-12, 1.0, 20.0, 36.0, 40.0, 300.0, 400.0, 800.0, np.inf])
+@mp.workdps(50)
+def test_round_trips_at_extremes(t):
+    # forward values against mpmath (50 digits); inverses either recover t or, where the forward
+    # value saturated in float64 (ᾱ -> 0, τ -> 1, σ -> inf), return +inf instead of failing
+    mt = mp.mpf(t) if np.isfinite(t) else mp.inf
+    ab, sig, lam, tau = S.alpha_bar(t), S.edm_sigma(t), S.logsnr(t), S.flow_tau(t)
+    if np.isfinite(t):
+        assert_allclose(ab, float(mp.exp(-2 * mt)), rtol=1e-13, atol=0)
+        if t > 0:
+            assert_allclose(lam, float(-mp.log(mp.expm1(2 * mt))), rtol=1e-14)
+    for back, fwd, lost in [(S.time_from_alpha_bar(ab), ab, ab == 0.0),
+                            (S.time_from_edm_sigma(sig), sig, np.isinf(sig)),
+                            (S.time_from_logsnr(lam), lam, False),
+                            (S.time_from_flow_tau(tau), tau, tau == 1.0)]:
+        if lost or np.isinf(t):
+            assert back == np.inf, (t, fwd, back)
+        elif fwd is tau and t > 15:
+            # 1 − τ ≈ e^{−t} carries an absolute rounding error ~eps/2: t is known to ~1.1e-16 e^t
+            # (5e-8 at t = 20; at t = 36, 1 − τ is a few ulps and only ~1 digit survives)
+            assert_allclose(back, t, rtol=0, atol=1.2e-16 * np.exp(t))
+        else:
+            # ᾱ ≈ 1 − 2t near t = 0 loses t's low digits: absolute error ~ eps/2
+            assert_allclose(back, t, rtol=2e-13, atol=2e-16 if fwd is ab else 0)
+    assert S.flow_tau(40.0) == 1.0 and S.alpha_bar(400.0) == 0.0  # the saturations exercised
+
+
 @pytest.mark.parametrize("name", ["linear", "cosine", "scaled-linear"])
 def test_step_at_time_definition(name):
     sch = S.get_schedule(name, 300)
@@ -146,8 +190,15 @@ def test_step_beyond_schedule():
         (lambda: S.time_at_step("linear", 1000), r"step must be an integer in \[0, 999\]"),
         (lambda: S.time_at_step("linear", 2.5), "step must be an integer"),
         (lambda: S.delta(-1.0), "t must be >= 0"),
-        (lambda: S.time_from_alpha_bar(0.0), "alpha_bar must be > 0"),
-        (lambda: S.time_from_flow_tau(1.0), "tau must be >= 0 and < 1"),
+        (lambda: S.time_from_alpha_bar(-1e-300), "alpha_bar must be >= 0 and <= 1"),
+        (lambda: S.time_from_alpha_bar(1.0 + 1e-15), "alpha_bar must be >= 0 and <= 1"),
+        (lambda: S.time_from_flow_tau(1.0 + 1e-15), "tau must be >= 0 and <= 1"),
+        (lambda: S.time_from_flow_tau(np.inf), "tau must be finite"),
+        (lambda: S.delta(np.nan), r"t must be a number \(not NaN\)"),
+        (lambda: S.delta(-np.inf), "t must be >= 0"),
+        (lambda: S.time_from_logsnr([0.0, np.nan]), "logsnr must be a number"),
+        (lambda: S.time_from_edm_sigma(-np.inf), "sigma must be >= 0"),
+        (lambda: S.logsnr(-1e-300), "t must be >= 0"),
         (lambda: S.vp_sde_from_time(20.0), "t must be <="),
     ],
 )
