@@ -27,8 +27,9 @@ __all__ = [
 
 def _no_speciation(mask: np.ndarray, what: str) -> None:
     if np.any(mask):
+        count = "" if mask.ndim == 0 else f" ({int(mask.sum())} of {mask.size} entries)"
         warnings.warn(
-            f"no speciation for {what} (t_S <= 0): returned NaN", RegimesWarning, stacklevel=3
+            f"no speciation for {what}{count} (t_S <= 0): returned NaN", RegimesWarning, stacklevel=3
         )
 
 
@@ -83,11 +84,36 @@ def speciation_time_linear(eigenvalue):
 def speciation_times(eigenvalues) -> np.ndarray:
     """The hierarchy of commitment times ``t_k = ½ ln λ_k`` for every eigenvalue ``λ_k > 1``.
 
-    Returns the times sorted from the earliest in the backward process (largest t, coarsest
-    structure) to the latest. Eigenvalues ``<= 1`` have no commitment time and are dropped.
+    Parameters
+    ----------
+    eigenvalues : array_like, 1-D
+        Covariance eigenvalues ``>= 0`` (any order).
+
+    Returns
+    -------
+    ndarray
+        The times sorted from the earliest in the backward process (largest t, coarsest
+        structure) to the latest; one per eigenvalue ``> 1``, so possibly fewer than given.
+
+    Warns
+    -----
+    RegimesWarning
+        When eigenvalues ``<= 1`` were given: they have no commitment time (``t <= 0``) and are
+        dropped, not returned as NaN (the result is a ranked list); the message gives how many.
+        Silence it with ``warnings.simplefilter("ignore", regimes.RegimesWarning)`` inside
+        ``warnings.catch_warnings()`` when passing a whole spectrum on purpose.
     """
     lam = as_real_array("eigenvalues", eigenvalues, ge=0.0, ndim=1)
-    lam = np.sort(lam[lam > 1.0])[::-1]
+    keep = lam > 1.0
+    dropped = int(lam.size - keep.sum())
+    if dropped:
+        warnings.warn(
+            f"no speciation for {dropped} of {lam.size} eigenvalues (<= 1, t_S <= 0): dropped from "
+            f"the hierarchy, {lam.size - dropped} commitment time(s) returned",
+            RegimesWarning,
+            stacklevel=2,
+        )
+    lam = np.sort(lam[keep])[::-1]
     return 0.5 * np.log(lam)
 
 

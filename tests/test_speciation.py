@@ -1,6 +1,7 @@
 """Speciation time and the cloning probability against mpmath and sampled data."""
 
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -77,8 +78,25 @@ def test_speciation_time_values_and_no_speciation():
 
 
 def test_hierarchy():
-    times = R.speciation_times([0.3, 9.0, 1.0, 100.0, 2.0])
-    assert_allclose(times, 0.5 * np.log([100.0, 9.0, 2.0]), rtol=1e-15)
+    # eigenvalues <= 1 are dropped, and that is said, with the count (issue 2: never silent)
+    with pytest.warns(RegimesWarning, match=r"no speciation for 2 of 5 eigenvalues .*3 commitment"):
+        times = R.speciation_times([0.3, 9.0, 1.0, 100.0, 2.0])
+    with mp.workdps(30):
+        ref = [float(mp.log(mp.mpf(x)) / 2) for x in (100, 9, 2)]
+    assert_allclose(times, ref, rtol=1e-15)
+    # nothing dropped: no warning; nothing left: an empty array, with the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_allclose(R.speciation_times([1.5, 4.0]), [math.log(2.0), 0.5 * math.log(1.5)], rtol=1e-15)
+    with pytest.warns(RegimesWarning, match="2 of 2"):
+        assert R.speciation_times([0.5, 1.0]).size == 0
+
+
+def test_speciation_time_array_warns_with_count():
+    with pytest.warns(RegimesWarning, match=r"no speciation .*\(2 of 3 entries\).*NaN") as rec:
+        out = R.speciation_time(np.array([0.5, 1.0, 4.0]))
+    assert rec[0].filename == __file__  # points at the caller
+    assert np.isnan(out[:2]).all() and out[2] == pytest.approx(math.log(2.0), rel=1e-15)
 
 
 def test_mixture_eigenvalue_against_sampled_covariance():
