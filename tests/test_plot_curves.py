@@ -73,3 +73,27 @@ def test_timeline_draws_beyond_the_schedule(schedule):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+@pytest.mark.parametrize("t_S, t_C, schedule", [(1.4083, 1.1462, "cosine"),  # CIFAR-10 preset
+                                                (3.4673, 2.147, "linear"), (1.0, 0.98, "linear"),
+                                                (4.9, 4.7, "linear"), (2.0, 1.2, "cosine")])
+def test_timeline_labels_overlap_neither_each_other_nor_the_other_line(t_S, t_C, schedule):
+    import io
+
+    from regimes.plot.timeline import plot_timeline
+
+    fig = plot_timeline(t_S, t_C, schedule, intervals=[(t_S - 0.01, t_S + 0.01), (t_C - 0.02, t_C + 0.02)])
+    fig.savefig(io.BytesIO(), format="png")
+    ax = fig.axes[0]
+    r = fig.canvas.get_renderer()
+    labs = {t.get_text().strip()[:5]: t.get_window_extent(r) for t in ax.texts if "= " in t.get_text()}
+    assert len(labs) == 2
+    bS, bC = labs["t$_S$"], labs["t$_C$"]
+    assert not bS.overlaps(bC)
+    # the label of one line does not cross the other line (pixel x of the lines)
+    xS, xC = (ax.transData.transform((x, 0))[0] for x in (t_S, t_C))
+    assert not (bC.x0 < xS < bC.x1) and not (bS.x0 < xC < bS.x1)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -59,7 +59,11 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
         label = _NAMES[r["name"]] if hi_ - lo_ >= 0.18 * hi else r["name"]  # narrow band: numeral only
         ax.text(0.5 * (lo_ + hi_), 0.5, label, ha="center", va="center", fontsize=9,
                 transform=ax.get_xaxis_transform())
-    for x, lab, ci in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), strict=False):
+    # the two labels on different heights, so that they cannot overlap however close t_S and t_C
+    # are; each is then written on the side of its line where it crosses no other line
+    labels = []
+    for x, lab, ci, y in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), (0.9, 0.76),
+                             strict=False):
         if x is not None and math.isfinite(x):
             text = f" {lab} = {x:.3g}"
             if ci is not None and all(c is not None and math.isfinite(c) for c in ci):
@@ -71,8 +75,10 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
                 ax.axvspan(ci[0], ci[1], color="k", alpha=0.2, lw=0)
                 text = f" {lab} = {x:.{sig}g} [{ci[0]:.{sig}g}, {ci[1]:.{sig}g}]"
             ax.axvline(x, color="k", lw=1.2)
-            ax.text(x, 0.9, text, fontsize=8, va="center", transform=ax.get_xaxis_transform())
+            labels.append((x, ax.text(x, y, text, fontsize=8, va="center", ha="left",
+                                      transform=ax.get_xaxis_transform())))
     ax.set_xlim(0, hi)
+    _place_labels(fig, ax, labels, [x for x in (t_S, t_C) if x is not None and math.isfinite(x)])
     ax.set_yticks([])
     ax.set_xlabel("OU time t  (sampling runs right to left)")
     ts = sch.times
@@ -114,3 +120,27 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int = 1000, *, t_ma
         ax.text(0.5 * (sch.t_max + hi), 0.25, "beyond the\nschedule", ha="center", va="center",
                 fontsize=7, transform=ax.get_xaxis_transform())
     return fig
+
+
+def _place_labels(fig, ax, labels, lines):
+    """Write each (x, text) label right of its line unless it would cross another line or the
+    right edge there, in which case (and if it fits) left of it."""
+    fig.canvas.draw()  # text extents need a renderer
+    inv = ax.transData.inverted()
+    x_lo, x_hi = ax.get_xlim()
+    def sides(txt, x):
+        bb = txt.get_window_extent()
+        width = inv.transform((bb.x1, 0))[0] - inv.transform((bb.x0, 0))[0]
+        free_right = x + width <= x_hi and not any(x < o < x + width for o in lines)
+        free_left = x - width >= x_lo and not any(x - width < o < x for o in lines)
+        return free_right, free_left
+
+    for x, txt in labels:
+        free_right, free_left = sides(txt, x)
+        if not (free_right or free_left) and " [" in txt.get_text():
+            # no room for the interval in the label: the grey band still shows it
+            txt.set_text(txt.get_text().split(" [")[0])
+            free_right, free_left = sides(txt, x)
+        if not free_right and free_left:
+            txt.set_text(txt.get_text().strip() + " ")
+            txt.set_horizontalalignment("right")
