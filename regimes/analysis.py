@@ -238,9 +238,13 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
         z1sq = np.empty(n)  # squared projections on the top eigenvector: Λ's linearised bootstrap
         wk = x / (1.0 + x * lam) / (2.0 * d)
         Vb = V.astype(src.dtype)
-        shift = mu @ V
+        # uncentred source: centre the block before the float32 product (subtracting mu·v after
+        # it would cancel when the offset is large against the spread)
+        mu_b = None if src.center else mu.astype(src.dtype)
         for s, e, blk in src.blocks():
-            Z = (blk @ Vb).astype(np.float64) - shift
+            Z = ((blk if mu_b is None else blk - mu_b) @ Vb).astype(np.float64)
+            if mu_b is None:
+                Z -= mu @ V  # the residual mean of centred rows (~0)
             Z *= Z
             psi[s:e] = Z @ wk
             z1sq[s:e] = Z[:, 0]
@@ -426,6 +430,12 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     stage = ["entropy"]
     curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed), memory_budget=memory_budget,
                                progress=lambda i, m: _p(stage[0], i, m))
+    if curves.precision == "float64" and src.dtype == np.float32:
+        from .engines.mixture import PRECISION_TOLERANCE
+
+        notes.append(f"mixture engine: float64 products used — on a probe, float32 products erred by more "
+                     f"than {PRECISION_TOLERANCE} nats in the log-weights (points close together against "
+                     "their norms: tight clusters or near-duplicate rows); slower, same results otherwise")
     stage[0] = "crossings pass"
     _p("crossings", 0, 3)
     # data not held in memory: evaluate every estimator's fine window in one more pass

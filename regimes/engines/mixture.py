@@ -365,7 +365,8 @@ class MixtureCurves:
         elif self.stored:
             def fun(x):
                 return float(self.statistic(name, [x]).mean()) - level
-            t0 = brentq(fun, lo, hi, xtol=1e-9, rtol=1e-10)
+            # tolerance relative to t (collapse times can be ~1e-5 for small d)
+            t0 = brentq(fun, lo, hi, xtol=1e-10 * min(1.0, lo), rtol=1e-10)
         else:
             grid = np.linspace(lo, hi, 65)
             t0 = _first_root(self.statistic(name, grid).mean(axis=0) - level, grid)
