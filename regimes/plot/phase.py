@@ -7,8 +7,6 @@ line colours Okabe–Ito (colour-blind safe).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import OKABE_ITO as C
@@ -357,51 +355,13 @@ def plot_phase_ntau(diagram=None, **kwargs):
     return fig
 
 
-_TL_COLOURS = {"I": C["sky"], "II": C["orange"], "III": C["vermillion"]}
-_TL_NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
-
-
-def _spread(candidates, to_t, xlim, min_frac=0.07):
-    """Keep tick values whose OU-time positions are at least ``min_frac`` of the axis apart
-    (preferring the larger values, which sit where the axis is not crowded)."""
-    width = xlim[1] - xlim[0]
-    kept, last = [], math.inf
-    for v in sorted(candidates, reverse=True):
-        x = to_t(v)
-        if x <= xlim[1] and last - x >= min_frac * width:
-            kept.append(v)
-            last = x
-    return sorted(kept)
-
-
-def _fit_band_labels(ax):
-    """Shorten the names of regime bands too narrow for them (no text outside its band)."""
-    x0, x1 = ax.get_xlim()
-    spans = [p for p in ax.patches if p.get_hatch() is None]
-    for txt in ax.texts:
-        name = txt.get_text()
-        if not name.startswith(("I:", "II:", "III:")):
-            continue
-        xc = txt.get_position()[0]
-        width = None
-        for p in spans:
-            if hasattr(p, "get_width"):  # Rectangle (axvspan in matplotlib >= 3.9)
-                xs = [p.get_x(), p.get_x() + p.get_width()]
-            else:
-                xs = [float(v[0]) for v in np.atleast_2d(p.get_xy())]
-            if xs and min(xs) <= xc <= max(xs):
-                width = (max(xs) - min(xs)) / (x1 - x0)
-                break
-        if width is not None and width < 0.018 * len(name):
-            label, _, rest = name.partition(": ")
-            txt.set_text(label if width < 0.06 else f"{label}:\n" + rest.replace(" ", "\n"))
-            txt.set_fontsize(8)
-
-
 def plot_regime_timeline(
     t_S, t_C, schedule: str = "linear", steps: int | None = None, *, t_max=None
 ):
     """Regime timeline on the OU-time axis with a second axis in a sampler's steps or EDM σ.
+
+    The same figure as :func:`regimes.plot.timeline.plot_timeline` (one implementation; this name
+    is kept beside the phase diagrams, as the CLI's ``regimes timeline`` draws it).
 
     Parameters
     ----------
@@ -429,125 +389,6 @@ def plot_regime_timeline(
     .. [DR] arXiv:2402.18491.
     .. [EDM] arXiv:2206.00364.
     """
-    if str(schedule).strip().lower() != "edm":
-        from ..schedules import get_schedule
-        from .timeline import plot_timeline
+    from .timeline import plot_timeline
 
-        sch = get_schedule(schedule, 1000 if steps is None else steps)
-        fig = plot_timeline(t_S, t_C, schedule, sch.steps, t_max=t_max)
-        ax = fig.axes[0]
-        _fit_band_labels(ax)
-        label = ""
-        for sec in list(ax.child_axes):
-            # The step axis is rebuilt: its map must stay finite beyond the schedule's last step
-            # (NaN there makes matplotlib >= 3.9 fail at draw time), and its ticks are spread
-            # evenly in OU time so that the labels never overlap.
-            label = sec.get_xlabel()
-            sec.remove()
-        ts, T = sch.times, sch.steps
-        slope = 1.0 / max(ts[-1] - ts[-2], 1e-12)  # steps per unit t at the noisy end
-
-        def t2k(t):
-            t = np.asarray(t, dtype=float)
-            return np.where(
-                t <= ts[-1], np.interp(t, ts, np.arange(T)), T - 1 + (t - ts[-1]) * slope
-            )
-
-        def k2t(k):
-            k = np.asarray(k, dtype=float)
-            return np.where(
-                k <= T - 1, np.interp(k, np.arange(T), ts), ts[-1] + (k - (T - 1)) / slope
-            )
-
-        x0, x1 = ax.get_xlim()
-        if x1 > ts[-1]:  # keep the "beyond the schedule" note clear of the t_S / t_C lines
-            cuts = sorted(
-                {
-                    ts[-1],
-                    x1,
-                    *(
-                        x
-                        for x in (t_S, t_C)
-                        if x is not None and math.isfinite(x) and ts[-1] < x < x1
-                    ),
-                }
-            )
-            a, b = max(zip(cuts[:-1], cuts[1:], strict=True), key=lambda ab: ab[1] - ab[0])
-            for txt in ax.texts:
-                if txt.get_text().startswith("beyond the"):
-                    txt.set_x(0.5 * (a + b))
-                    txt.set_y(0.2)
-        sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
-        cand = sorted({0, T - 1, *(int(round(T * f / 20)) for f in range(1, 20))})
-        keep = _spread(cand, lambda k: float(ts[min(k, T - 1)]), ax.get_xlim())
-        sec.set_xticks(keep)
-        sec.set_xticklabels([str(k) for k in keep], fontsize=8)
-        sec.set_xlabel(label, fontsize=9)
-        return fig
-
-    from ..phase import EDM_DEFAULTS, edm_sampler_sigmas
-    from ..timeline import regime_intervals
-
-    sig = edm_sampler_sigmas(EDM_DEFAULTS["steps"] if steps is None else steps)
-    t_lv = 0.5 * np.log1p(sig**2)
-    regs = regime_intervals(t_S, t_C)
-    finite = [x for x in (t_S, t_C) if x is not None and math.isfinite(x)]
-    hi = t_max if t_max is not None else max(1.05 * float(t_lv[0]), 1.3 * max(finite or [1.0]))
-    fig = _figure((8.0, 2.8))
-    ax = fig.subplots()
-    for r in regs:
-        lo_, hi_ = r["t_min"], min(r["t_max"], hi)
-        ax.axvspan(lo_, hi_, color=_TL_COLOURS[r["name"]], alpha=0.55, lw=0)
-        ax.text(
-            0.5 * (lo_ + hi_),
-            0.5,
-            _TL_NAMES[r["name"]],
-            ha="center",
-            va="center",
-            fontsize=9,
-            transform=ax.get_xaxis_transform(),
-        )
-    for x, lab, y in ((t_S, "t$_S$", 0.86), (t_C, "t$_C$", 0.7)):
-        if x is not None and math.isfinite(x):
-            ax.axvline(x, color="k", lw=1.2)
-            ax.text(
-                x,
-                y,
-                f" {lab} = {x:.3g}",
-                fontsize=8,
-                va="center",
-                transform=ax.get_xaxis_transform(),
-            )
-    for tv in t_lv:
-        ax.plot([tv, tv], [0.0, 0.08], color="k", lw=1, transform=ax.get_xaxis_transform())
-    ax.text(
-        float(t_lv[0]),
-        0.12,
-        f"EDM sampler levels (N = {sig.size})",
-        fontsize=7,
-        ha="right",
-        transform=ax.get_xaxis_transform(),
-    )
-    if hi > t_lv[0]:
-        ax.axvspan(float(t_lv[0]), hi, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
-    ax.set_xlim(0, hi)
-    ax.set_yticks([])
-    ax.set_xlabel("OU time t  (sampling runs right to left)")
-
-    def t2s(t):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return np.sqrt(np.expm1(2.0 * np.clip(t, 0.0, None)))
-
-    def s2t(s):
-        return 0.5 * np.log1p(np.clip(s, 0.0, None) ** 2)
-
-    _fit_band_labels(ax)
-    sec = ax.secondary_xaxis("top", functions=(t2s, s2t))
-    cand = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640]
-    ticks = _spread([v for v in cand if s2t(v) <= hi], lambda v: float(s2t(v)), ax.get_xlim())
-    sec.set_xticks(ticks)
-    sec.set_xticklabels([f"{v:g}" for v in ticks], fontsize=8)
-    sec.set_xlabel(
-        f"EDM noise level σ = √(e^(2t) − 1)  (σ_max = {sig[0]:g}, hatched: beyond it)", fontsize=9
-    )
-    return fig
+    return plot_timeline(t_S, t_C, schedule, steps, t_max=t_max)
