@@ -71,3 +71,32 @@ def test_bad_input_exit_2(capsys, args, word):
     err = capsys.readouterr().err
     assert rc == 2
     assert word in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, word", [
+    (["mp", "pdf", "--ratio", "2", "--x", "nan"], "--x must hold finite"),
+    (["mp", "cdf", "--ratio", "2", "--x=inf"], "--x must hold finite"),
+    (["mp", "cdf", "--ratio", "2", "--x=-inf,1"], "--x must hold finite"),
+    (["mp", "cdf", "--ratio", "2", "--x", "1,,2"], "empty items"),
+    (["mp", "ppf", "--ratio", "2", "--q", "nan"], "--q must hold finite"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "0.1", "--out", "/tmp/x.unknownext"],
+     "unsupported figure format"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "0.1", "--out",
+      "/nonexistent-folder-regimes/x.png"], "does not exist"),
+])
+def test_bad_values_and_out_paths_exit_2(capsys, args, word):
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert word in err and err.count("\n") == 1 and err.startswith("regimes: error:")
+
+
+def test_mp_cdf_ratio_one_ulp_above_one_and_huge_moments(capsys):
+    res = _json(capsys, ["mp", "cdf", "--ratio", "1.0000000000000002", "--x", "1"])
+    assert res["cdf"][0] == pytest.approx(0.6089977810442294, rel=1e-12)  # γ = 1 value (mpmath)
+    rc = main(["mp", "moments", "--ratio", "1e3", "--k", "200", "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0
+    res = json.loads(cap.out)
+    assert res["moments"][200] is None and res["moments"][100] > 1e290
+    assert "non-finite" in cap.err

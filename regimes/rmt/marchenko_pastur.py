@@ -139,10 +139,8 @@ class MarchenkoPastur:
     @cached_property
     def support(self) -> tuple[float, float]:
         """Edges (λ_−, λ_+) = σ²(1 ∓ √γ)² of the continuous part."""
-        g, s2 = self._ratio, self._variance
-        sg = math.sqrt(g)
-        lo = s2 * (1.0 - sg) ** 2 if g != 1.0 else 0.0
-        return (lo, s2 * (1.0 + sg) ** 2)
+        (lo, _), (hi, _) = self._edges_dd  # correctly rounded, also for γ within an ulp of 1
+        return (lo, hi)
 
     @property
     def atom(self) -> float:
@@ -165,16 +163,39 @@ class MarchenkoPastur:
         """Var x = σ⁴γ."""
         return self._variance**2 * self._ratio
 
-    def moment(self, k) -> float:
-        """E x^k (atom included) by the Narayana formula; k a non-negative integer."""
-        k = check_int("k", k, ge=0)
+    def moment(self, k):
+        """E x^k (atom included) by the Narayana formula, vectorised over integer k ≥ 0.
+
+        Exact integer Narayana coefficients, summed in floating point; a moment beyond the
+        float64 range is returned as inf (never an exception or NaN).
+        """
+        arr = np.asarray(k)
+        if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.size == 0:
+            raise RegimesError(f"k must be a non-negative integer or an array of them, got {k!r}")
+        flat = arr.ravel()
+        if not np.all(np.isfinite(flat)) or np.any(flat < 0) or np.any(flat != np.floor(flat)):
+            raise RegimesError(f"k must be non-negative integers, got {k!r}")
+        if np.any(flat > 100000):
+            raise RegimesError(f"k must be at most 100000, got {int(np.max(flat))}")
+        out = np.array([self._moment_one(int(kk)) for kk in flat], dtype=np.float64)
+        return out.reshape(arr.shape)[()]
+
+    def _moment_one(self, k: int) -> float:
         if k == 0:
             return 1.0
-        g = self._ratio
-        total = 0.0
-        for r in range(k):
-            total += g**r * math.comb(k, r) * math.comb(k - 1, r) / (r + 1)
-        return self._variance**k * total
+        g, s2 = self._ratio, self._variance
+        coefs = [math.comb(k, r) * math.comb(k - 1, r) // (r + 1) for r in range(k)]  # Narayana
+        lg, ls = math.log(g), math.log(s2)
+        logs = np.array([math.log(cf) + r * lg for r, cf in enumerate(coefs)]) + k * ls
+        top = float(np.max(logs))
+        if top < 700.0 and float(np.min(logs)) > -700.0:
+            total = 0.0
+            for r, cf in enumerate(coefs):
+                total += float(cf) * g**r
+            return s2**k * total if k * abs(ls) < 700.0 else math.exp(math.log(total) + k * ls)
+        # log-sum-exp: inf when the moment exceeds the float64 range
+        val = top + math.log(float(np.sum(np.exp(logs - top))))
+        return math.exp(val) if val < 709.78 else math.inf
 
     # ----------------------------------------------------------------- density
     def pdf(self, x):
@@ -197,66 +218,132 @@ class MarchenkoPastur:
         return np.where(inside, val, -np.inf)[()]
 
     # ----------------------------------------------------------------- cdf machinery
+    @cached_property
+    def _edges_dd(self):
+        """Edges λ_∓ as double-double pairs (hi, lo) with hi + lo = λ to ~1e-30 relative.
+
+        x − λ_∓ is then formed as (x − hi) − lo, exact for x near the edge, so that the tails of
+        the cdf/sf keep their relative accuracy down to within a few ulps of the edges.
+        """
+        import decimal
+
+        with decimal.localcontext() as ctx:
+            ctx.prec = 50
+            g = decimal.Decimal(self._ratio)
+            s2 = decimal.Decimal(self._variance)
+            sg = g.sqrt()
+            out = []
+            for e in (s2 * (1 - sg) ** 2, s2 * (1 + sg) ** 2):
+                hi = float(e)
+                out.append((hi, float(e - decimal.Decimal(hi))))
+        return tuple(out)
+
+    def _tan_half(self, x):
+        """t = tan(θ/2) = √((x − λ_−)/(λ_+ − x)) for x inside the support (clipped outside)."""
+        (l0, l1), (h0, h1) = self._edges_dd
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            below = (x - l0) - l1
+            above = (h0 - x) + h1
+            below = np.maximum(below, 0.0)
+            above = np.maximum(above, 0.0)
+            return np.sqrt(below) / np.sqrt(above), np.sqrt(above) / np.sqrt(below)
+
+    def _consts(self):
+        g = self._ratio
+        sg = math.sqrt(g)
+        c, h = 1.0 + g, 2.0 * sg
+        ab = abs(1.0 - g)  # √(λ_+ λ_-)/σ²
+        k = (1.0 + sg) ** 2 / ab if ab > 0 else math.inf  # √(λ_+/λ_-) = (1+√γ)/|1−√γ|
+        kp = ab / (1.0 + sg) ** 2  # √(λ_-/λ_+)
+        return c, h, ab, k, kp
+
+    @staticmethod
+    def _series(t, c, h_signed, ab, k, terms: int = 60):
+        """Σ_{j≥1} 2(−1)^j t^{2j+1}[c + (2j+1)h − ab k^{2j+1}]/(2j+1): the closed form below
+        with its O(t) terms (which cancel exactly) removed; for t, kt ≤ 1/2."""
+        t2 = t * t
+        kt = k * t
+        kt2 = kt * kt
+        tp = t.copy()  # t^{2j+1}
+        ktp = kt.copy()  # (kt)^{2j+1}, both ≤ 2^{-(2j+1)}: no overflow
+        total = np.zeros_like(t)
+        for j in range(1, terms):
+            tp = tp * t2
+            ktp = ktp * kt2
+            n = 2 * j + 1
+            term = ((c + n * h_signed) * tp - ab * ktp) / n
+            total = total + (2.0 if j % 2 == 0 else -2.0) * term
+        return total
+
+    def _cont_lower_t(self, t):
+        """2πγ × ∫ of the continuous density from λ_− to x, with t = tan(θ/2) (see Notes)."""
+        c, h, ab, k, _ = self._consts()
+        t = np.asarray(t, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            direct = 2.0 * c * np.arctan(t) + 2.0 * h * t / (1.0 + t * t)
+            if ab > 0:
+                direct = direct - 2.0 * ab * np.arctan(k * t)
+            small = (t <= 0.5) & (k * t <= 0.5)
+        if np.any(small) and ab > 0:
+            ts = np.where(small, t, 0.0)
+            direct = np.where(small, self._series(ts, c, h, ab, k), direct)
+        return direct
+
+    def _cont_upper_s(self, s):
+        """2πγ × ∫ of the continuous density from x to λ_+, with s = tan((π − θ)/2)."""
+        c, h, ab, _, kp = self._consts()
+        s = np.asarray(s, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            direct = 2.0 * c * np.arctan(s) - 2.0 * h * s / (1.0 + s * s) - 2.0 * ab * np.arctan(kp * s)
+            small = s <= 0.5
+        if np.any(small):
+            ss = np.where(small, s, 0.0)
+            direct = np.where(small, self._series(ss, c, -h, ab, kp), direct)
+        return direct
+
     def _theta(self, x):
         """θ ∈ [0, π] with x/σ² = c − h cos θ (clipped outside the support)."""
-        g = self._ratio
-        u = np.asarray(x, dtype=np.float64) / self._variance
-        c, h = 1.0 + g, 2.0 * math.sqrt(g)
-        return np.arccos(np.clip((c - u) / h, -1.0, 1.0))
+        t, _ = self._tan_half(x)
+        return 2.0 * np.arctan(t)
 
     def _cont_lower(self, theta):
         """∫ of the continuous density from λ_− to x(θ), unnormalised by 1/(2πγ)."""
-        g = self._ratio
-        c, h = 1.0 + g, 2.0 * math.sqrt(g)
-        if g == 1.0:
-            # a = 0: the arctan term is 2√(ab)·π/2 = 0
-            return c * theta + h * np.sin(theta)
-        ab = abs(1.0 - g)  # √(λ_+ λ_-)/σ²
-        k = (1.0 + math.sqrt(g)) / abs(1.0 - math.sqrt(g))  # √(λ_+/λ_-)
-        half = 0.5 * theta
-        # arctan(k tan(θ/2)) written with atan2 so that θ = π gives π/2 exactly
-        at = np.arctan2(k * np.sin(half), np.cos(half))
-        return c * theta + h * np.sin(theta) - 2.0 * ab * at
+        return self._cont_lower_t(np.tan(0.5 * np.asarray(theta, dtype=np.float64)))
 
-    def _cont_upper(self, theta):
-        """∫ of the continuous density from x(θ) to λ_+, unnormalised by 1/(2πγ)."""
-        g = self._ratio
-        c, h = 1.0 + g, 2.0 * math.sqrt(g)
-        psi = np.pi - theta
-        half = 0.5 * psi
-        if g == 1.0:
-            return c * psi - h * np.sin(psi)
-        ab = abs(1.0 - g)
-        k = abs(1.0 - math.sqrt(g)) / (1.0 + math.sqrt(g))  # √(λ_-/λ_+)
-        at = np.arctan2(k * np.sin(half), np.cos(half))
-        return c * psi - h * np.sin(psi) - 2.0 * ab * at
+    def _pieces(self, x):
+        """(continuous mass below x, continuous mass above x), each without cancellation."""
+        t, s = self._tan_half(x)
+        norm = 2.0 * np.pi * self._ratio
+        cm = self.continuous_mass
+        lower_side = t <= 1.0
+        with np.errstate(all="ignore"):
+            low = self._cont_lower_t(np.where(lower_side, t, 0.0)) / norm
+            up = self._cont_upper_s(np.where(lower_side, 0.0, s)) / norm
+        below = np.clip(np.where(lower_side, low, cm - up), 0.0, cm)
+        above = np.clip(np.where(lower_side, cm - low, up), 0.0, cm)
+        return below, above
 
     def cdf(self, x):
         """P(X ≤ x), atom at 0 included (closed form, see Notes of the class)."""
         x = np.asarray(x, dtype=np.float64)
-        theta = self._theta(x)
-        norm = 2.0 * np.pi * self._ratio
-        low = self._cont_lower(theta) / norm
-        up = self._cont_upper(theta) / norm
-        cm = self.continuous_mass
-        cont = np.where(theta <= 0.5 * np.pi, low, cm - up)
-        cont = np.clip(cont, 0.0, cm)
-        out = np.where(x >= 0, self.atom, 0.0) + cont
+        if np.any(np.isnan(x)):
+            raise RegimesError("x must not be NaN")
+        below, _ = self._pieces(x)
         lo, hi = self.support
-        out = np.where(x >= hi, 1.0, np.where(x < lo, np.where(x >= 0, self.atom, 0.0), out))
+        atom = np.where(x >= 0, self.atom, 0.0)
+        out = np.where(x >= hi, 1.0, np.where(x <= lo, atom, atom + below))
         return out[()]
 
     def sf(self, x):
         """P(X > x), computed without 1 − cdf cancellation in the upper tail."""
         x = np.asarray(x, dtype=np.float64)
-        theta = self._theta(x)
-        norm = 2.0 * np.pi * self._ratio
-        low = self._cont_lower(theta) / norm
-        up = self._cont_upper(theta) / norm
-        cm = self.continuous_mass
-        cont_above = np.clip(np.where(theta > 0.5 * np.pi, up, cm - low), 0.0, cm)
+        if np.any(np.isnan(x)):
+            raise RegimesError("x must not be NaN")
+        _, above = self._pieces(x)
         lo, hi = self.support
-        out = np.where(x < 0, 1.0, np.where(x < lo, cm, cont_above))
+        cm = self.continuous_mass
+        out = np.where(x < 0, 1.0, np.where(x <= lo, cm, above))
         out = np.where(x >= hi, 0.0, out)
         return out[()]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import typer
@@ -17,12 +18,17 @@ def _floats(text: Optional[str], name: str):
 
     if text is None:
         raise RegimesError(f"--{name} is required for this action (comma-separated numbers)")
+    items = text.replace(" ", "").split(",")
+    if any(v == "" for v in items):
+        raise RegimesError(f"--{name} must be comma-separated numbers without empty items, "
+                           f"got {text!r}")
     try:
-        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+        vals = [float(v) for v in items]
     except ValueError:
         raise RegimesError(f"--{name} must be comma-separated numbers, got {text!r}") from None
-    if not vals:
-        raise RegimesError(f"--{name} must hold at least one number, got {text!r}")
+    bad = [v for v in vals if not math.isfinite(v)]
+    if bad:
+        raise RegimesError(f"--{name} must hold finite numbers, got {bad[0]!r} in {text!r}")
     return vals
 
 
@@ -75,9 +81,11 @@ def mp(
         cols = ("quantity", "value")
     elif act == "moments":
         k = check_int("k", k, ge=0, le=200)
-        moms = [law.moment(j) for j in range(k + 1)]
+        moms = np.atleast_1d(law.moment(np.arange(k + 1)))  # inf beyond the float64 range
         payload = {**base, "k": list(range(k + 1)), "moments": moms}
-        rows = [(j, m) for j, m in enumerate(moms)]
+        rows = [(j, m) for j, m in enumerate(moms.tolist())]
+        if not np.all(np.isfinite(moms)):
+            note += "; moments beyond the float64 range are reported as inf (null in JSON)"
         cols = ("k", "E x^k")
     else:
         size = check_int("size", size, ge=1, le=10**7)
@@ -112,13 +120,16 @@ def spectrum(
     """Spectrum of the random-features matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ."""
     from regimes.rmt import RandomFeatures
 
+    from .plots import _check_out
+
+    out_path = _check_out(out)  # before any work: known suffix, existing folder
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ = rf.summary(points=points)
     if out is not None:
         from regimes.plot.spectra import plot_rf_density
 
         fig = plot_rf_density(rf, d=d, rng=seed)
-        fig.savefig(out, dpi=120)
+        fig.savefig(out_path, dpi=120)
         summ["figure"] = out
     if json_out:
         emit_json(summ)
