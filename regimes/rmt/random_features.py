@@ -109,6 +109,23 @@ class Bulk:
                 {"edges": list(self.leading_edges), "mass": self.leading_mass}}
 
 
+def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
+    """c_m = E[(σ(Γz) − μ_0) He_m(z)]/√(m!), m = 0..m_max−1 (normalised Hermite recurrence)."""
+    def he(z, m):
+        h0, h1 = np.ones_like(z), z
+        if m == 0:
+            return h0
+        for j in range(1, m):
+            h0, h1 = h1, (z * h1 - math.sqrt(j) * h0) / math.sqrt(j + 1)
+        return h1
+
+    out = np.empty(m_max)
+    for m in range(m_max):
+        out[m] = float(gaussian_expect(lambda x, z, m=m: (act(x) - mu0) * he(z, m), 0.0, gamma,
+                                       kinks, order))
+    return out
+
+
 def _parse_spectrum(data_spectrum):
     if data_spectrum is None:
         return np.array([1.0]), np.array([1.0])
@@ -207,6 +224,9 @@ class RandomFeatures:
         sigma_x2 = float(np.dot(self.spectrum_weights, self.spectrum_values))
         delta = -math.expm1(-2.0 * t)
         et_sx = math.exp(-t) * math.sqrt(sigma_x2)
+        if not et_sx > 1e-150:
+            raise RegimesError(f"t = {t!r} is too large: e^{{−t}}σ_x = {et_sx:.3g} underflows the "
+                               f"constants; allowed: 0 < t ≲ 100")
         gamma2 = et_sx**2 + delta
         gamma = math.sqrt(gamma2)
         kinks = act.kinks
@@ -225,7 +245,26 @@ class RandomFeatures:
         a_t = float(np.dot(wu, u * g)) / et_sx
         b_t = float(np.dot(wu, h))
         lin = a_t**2 * et_sx**2
-        v2 = float(np.dot(wu, g * g)) - lin
+        rho = et_sx**2 / gamma2  # correlation of Y and Y' (same u, independent v, w)
+        if rho > 0.25:
+            # v_t² = E_u[(g(u) − a_t e^{−t}σ_x u)²]: linear part removed before squaring
+            v2 = float(np.dot(wu, (g - a_t * et_sx * u) ** 2))
+        else:
+            # Mehler expansion in normalised Hermite coefficients c_m = E[σ(Γz)He_m(z)]/√m!:
+            # E[σ(Y)σ(Y')] = Σ_m ρ^m c_m², the m = 1 term is the linear part a_t²e^{−2t}σ_x²,
+            # so v_t² = Σ_{m≥2} ρ^m c_m², no cancellation for any t (terms ≤ 4^{−m}).
+            cm = _hermite_coefficients(act, mu0, gamma, kinks, order, 64)
+            # quadrature noise (~1e-17, e.g. even coefficients of an odd σ) would dominate
+            # ρ^m c_m² at large t: coefficients below it are zero
+            cm = np.where(np.abs(cm) > 1e-13 * np.max(np.abs(cm)), cm, 0.0)
+            v2 = float(np.sum(rho ** np.arange(2, cm.size) * cm[2:] ** 2))
+            if v2 < 1e-300 and np.max(np.abs(cm[2:])) > 1e-12 * max(abs(cm[1]), 1e-300):
+                m0 = 2 + int(np.argmax(np.abs(cm[2:]) > 1e-12 * max(abs(cm[1]), 1e-300)))
+                rho_max = (1e-300 / cm[m0] ** 2) ** (1.0 / m0)
+                t_max = -0.5 * math.log(rho_max * gamma2 / sigma_x2)
+                raise RegimesError(
+                    f"t = {t!r} is too large: v_t² ≈ e^{{−{2 * m0}t}} underflows double precision "
+                    f"here; allowed: 0 < t ≲ {t_max:.4g} for this activation and data scale")
         s2 = m2 - lin - v2 - b_t**2
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
