@@ -85,6 +85,11 @@ def schedule_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> dict:
                 f"{label} (t = {tv:.4g}) happens before the first sampling step of the "
                 f"{sch.name} schedule, whose noisiest step is at t = {sch.t_max:.4g}"
             )
+        elif tv < sch.times[0]:
+            notes.append(
+                f"{label} (t = {tv:.4g}) lies below the time of step 0 (t_0 = {sch.times[0]:.4g}): "
+                "the sampler's last step comes before it, so it is not reached"
+            )
     res["notes"] = notes
     return res
 
@@ -96,7 +101,8 @@ def regime_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> list[dict]:
     time ``t_k`` lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`), so the
     regimes partition the steps ``0 … T−1``. A regime that lies entirely beyond the schedule's last
     time (it happens before the sampler's first step) or between two consecutive steps holds no
-    step: both are ``None`` and ``steps_note`` says why. A regime that extends past the last time is
+    step: both are ``None`` and ``steps_note`` says why (a regime entirely below the time of step
+    0 is "after the last sampler step": sampling stops before it). A regime that extends past the last time is
     clamped to the last step ``T − 1``.
     """
     sch = get_schedule(schedule, steps)
@@ -111,6 +117,8 @@ def regime_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> list[dict]:
             r["step_min"] = r["step_max"] = None
             if k_lo >= sch.steps:
                 r["steps_note"] = "before the first sampler step"
+            elif k_lo == 0:  # the whole regime lies below t_0: the sampler stops before reaching it
+                r["steps_note"] = "after the last sampler step"
             else:
                 r["steps_note"] = "between two sampler steps"
         else:

@@ -124,6 +124,14 @@ def test_regime_steps_partition_the_schedule():
     regs = regime_steps(3.4673, 2.1471, "scaled-linear", 1000)  # t_S past the last time 2.68
     assert steps_text(regs[0]) == "none (before the first sampler step)"
     assert regs[1]["step_max"] == 999 and regs[2]["step_max"] == regs[1]["step_min"] - 1
+    # collapse below the time of step 0 (t_0 = 5.0e-5 for DDPM linear): Regime III is never reached
+    from regimes.timeline import schedule_steps
+
+    t0 = float(get_schedule("linear", 1000).times[0])
+    regs = regime_steps(0.8, 0.1 * t0, "linear", 1000)
+    assert steps_text(regs[2]) == "none (after the last sampler step)" and regs[1]["step_min"] == 0
+    loc = schedule_steps(0.8, 0.1 * t0, "linear", 1000)
+    assert loc["step_C"] == 0 and any("not reached" in x for x in loc["notes"])
 
 
 def test_one_row_per_class_falls_back_to_trace_variance():

@@ -97,3 +97,13 @@ def test_timeline_labels_overlap_neither_each_other_nor_the_other_line(t_S, t_C,
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_timeline_says_when_there_is_no_speciation():
+    from regimes.plot.timeline import plot_timeline
+
+    fig = plot_timeline(float("nan"), 1.2, "linear")
+    assert any("no speciation" in t.get_text() for t in fig.axes[0].texts)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -108,6 +108,8 @@ def _draw_regimes(fig, ax, t_S, t_C, hi, intervals=None):
             ax.axvline(x, color="k", lw=1.2)
             labels.append((x, ax.text(x, y, text, fontsize=8, va="center", ha="left",
                                       transform=ax.get_xaxis_transform())))
+    if t_S is None or not math.isfinite(t_S):
+        ax.text(0.99, 0.9, "no speciation (Λ ≤ 1)", ha="right", va="center", fontsize=8, transform=ax.transAxes)
     ax.set_xlim(0, hi)
     ax.set_yticks([])
     _fit_band_labels(ax)
