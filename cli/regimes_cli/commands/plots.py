@@ -147,6 +147,9 @@ def nd(
     if pdg.t_S is not None:
         frac = float((pdg.regime_II_width == pdg.regime_II_width).mean())
         rows.append(("fraction of the grid with Regime II", frac))
+        # no Regime II (t_C >= t_S) is a result, not a failure: null without a warning
+        payload["regime_II_width"] = [[None if w != w else w for w in row] for row in pdg.regime_II_width.tolist()]
+        notes.append("regime_II_width = t_S − t_C, null where Regime II does not exist (t_C >= t_S)")
 
     def fig():
         from regimes.plot.phase import plot_phase_nd
