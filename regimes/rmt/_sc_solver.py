@@ -82,6 +82,7 @@ def _newton(q, r, z, P: SCParams, maxiter: int = 40, tol: float = 1e-13):
     q = q.copy()
     r = r.copy()
     s = np.zeros_like(q)
+    last = np.full(q.shape, np.inf)  # last relative Newton step
     with np.errstate(all="ignore"):
         for _ in range(maxiter):
             act = idx[~conv & ok]
@@ -101,6 +102,11 @@ def _newton(q, r, z, P: SCParams, maxiter: int = 40, tol: float = 1e-13):
             step = np.abs(dq) / np.maximum(np.abs(qn), 1e-300)
             stepr = np.abs(dr) / np.maximum(np.abs(rn), 1e-300)
             conv[act] = finite & (step <= tol) & ((stepr <= tol) | (np.abs(dr) <= 1e-300))
+            last[act] = np.maximum(step, np.where(np.abs(dr) <= 1e-300, 0.0, stepr))
+        # ill-conditioned systems (e.g. ψ_p ≪ 1, where eq. (3) has coefficients ~ψ_p) stagnate
+        # at rounding level above tol: accept a stagnated step ≤ 1e-9 (else the ε continuation
+        # stalls and the point keeps a large-ε value)
+        conv |= ok & (last <= 1e-9)
         # final s consistent with the final (q, r)
         if q.size:
             *_, S = residual_and_jacobian(q, r, z, P)
@@ -110,8 +116,11 @@ def _newton(q, r, z, P: SCParams, maxiter: int = 40, tol: float = 1e-13):
 
 
 def solve(x, eps_stops, P: SCParams, eps_start: float | None = None, *, first_step=0.2,
-          max_rel_step: float = 0.02):
+          max_rel_step: float = 0.02, eps_scale=None):
     """Solve at z = x + iε for every x and every ε in ``eps_stops`` (decreasing).
+
+    With ``eps_scale`` (one positive number per point) point i stops at ε = eps_stops × scale_i,
+    so that narrow bulks far from the origin are resolved with an ε local to them.
 
     Returns (q, r, s, reached): arrays of shape (len(eps_stops), len(x)); ``reached`` is the ε
     actually attained (equal to the stop unless the continuation stalled there).
@@ -119,9 +128,13 @@ def solve(x, eps_stops, P: SCParams, eps_start: float | None = None, *, first_st
     x = np.asarray(x, dtype=np.float64).ravel()
     stops = np.sort(np.asarray(eps_stops, dtype=np.float64).ravel())[::-1]
     K, m = x.size, stops.size
+    if eps_scale is None:
+        stops_pt = np.broadcast_to(stops[:, None], (m, K))
+    else:
+        stops_pt = stops[:, None] * np.asarray(eps_scale, dtype=np.float64).ravel()[None, :]
     if eps_start is None:
         eps_start = 10.0 * max(float(np.max(np.abs(x))) if K else 1.0, 1.0)
-    eps = np.full(K, max(eps_start, stops[0]))
+    eps = np.maximum(eps_start, stops_pt[0]) if K else np.zeros(0)
     z = x + 1j * eps
     q = -1.0 / z
     r = -P.sigma_x2 / z
@@ -137,7 +150,7 @@ def solve(x, eps_stops, P: SCParams, eps_start: float | None = None, *, first_st
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        target = np.maximum(eps[a] * f[a], stops[stop_i[a]])
+        target = np.maximum(eps[a] * f[a], stops_pt[stop_i[a], a])
         za = x[a] + 1j * target
         qn, rn, sn, ok = _newton(q[a], r[a], za, P)
         acc = a[ok]
@@ -146,7 +159,7 @@ def solve(x, eps_stops, P: SCParams, eps_start: float | None = None, *, first_st
         rej = a[~ok]
         f[rej] = np.sqrt(f[rej])
         stalled = rej[f[rej] > 0.9995]
-        hit = acc[eps[acc] <= stops[stop_i[acc]]]
+        hit = acc[eps[acc] <= stops_pt[stop_i[acc], acc]]
         rec = np.concatenate([hit, stalled])
         if rec.size:
             si = stop_i[rec]

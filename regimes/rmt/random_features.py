@@ -301,9 +301,24 @@ class RandomFeatures:
         sp = math.sqrt(self.psi_p)
         mu_star2 = P.s2 + P.v2
         fast = (mu_star2 + fk2 * (sp - 1) ** 2, mu_star2 + fk2 * (sp + 1) ** 2)
-        atom = max(0.0, 1.0 - (self.psi_n + 1.0) / self.psi_p)
-        return {"slow": {"edges": slow, "mass": min(1.0, self.psi_n / self.psi_p)},
-                "fast": {"edges": fast, "mass": min(1.0, 1.0 / self.psi_p)},
+        pp, pn = self.psi_p, self.psi_n
+        # rank of U − s_t²I: n + d generically, d without the G part (the MP reduction)
+        rank = (pn if (P.A2 > 0 or P.v2 > 0) else 0.0) + (1.0 if P.b2 > 0 else 0.0)
+        atom = max(0.0, 1.0 - rank / pp)
+        # eigenvalue counts (p = ψ_p d): d in the fast bulk (all p if p ≤ d), the atom
+        # p − n − d when p > n + d, and below the fast bulk min(n, p − d): ρ_1 with n − d and
+        # the satellite with d when p ≥ n + d and n > d; otherwise the pieces below the fast bulk
+        # are not separated at leading order and ρ_1 is given all min(n, p − d) of them
+        # (None where there is no slow bulk, p ≤ d)
+        if pp <= 1.0:
+            slow_mass, sat_mass = None, None
+        elif pp >= pn + 1.0 and pn > 1.0:
+            slow_mass, sat_mass = (pn - 1.0) / pp, 1.0 / pp
+        else:
+            slow_mass, sat_mass = min(pn, pp - 1.0) / pp, None
+        return {"slow": {"edges": slow, "mass": slow_mass},
+                "satellite": {"mass": sat_mass},
+                "fast": {"edges": fast, "mass": min(1.0, 1.0 / pp)},
                 "atom": {"location": P.s2, "mass": atom}}
 
     @property
@@ -358,23 +373,56 @@ class RandomFeatures:
         """
         lam = np.asarray(lam, dtype=np.float64)
         S = self._scale()
-        e = 1e-10 * S if eps is None else check_real("eps", eps, gt=0)
-        q, *_ = solve(lam.ravel(), [e], self._params, eps_start=10.0 * S)
+        if eps is None:
+            q, *_ = solve(lam.ravel(), [1e-10], self._params, eps_start=10.0 * S,
+                          eps_scale=self._local_scale(lam.ravel()))
+        else:
+            e = check_real("eps", eps, gt=0)
+            q, *_ = solve(lam.ravel(), [e], self._params, eps_start=10.0 * S)
         return np.maximum(q[0].imag / np.pi, 0.0).reshape(lam.shape)[()]
 
+    def _local_scale(self, lam):
+        """Spectral scale at λ: its distance from s_t² (every bulk sits at an offset from s_t² at
+        least comparable to its width), floored far below every scale of the problem."""
+        s2 = self._params.s2
+        floor = 1e-12 * max(abs(s2), self._params.v2, 1e-300)
+        return np.maximum(np.abs(np.asarray(lam, dtype=np.float64) - s2), floor)
+
     def _inside(self, lam):
-        """True where λ is inside the support (Im q stays O(1) as ε → 0; outside it is ∝ ε)."""
+        """True where λ is inside the support (Im q stays O(1) as ε → 0; outside it is ∝ ε).
+
+        ε is local (1e-8 and 1e-10 × the distance from s_t²), so that bulks of width ~v_t²
+        (e^{−6t} for tanh) are resolved as well as O(1) ones."""
         S = self._scale()
-        q, *_ = solve(lam, [1e-8 * S, 1e-10 * S], self._params, eps_start=10.0 * S)
+        q, _, _, reached = solve(lam, [1e-8, 1e-10], self._params, eps_start=10.0 * S,
+                                 eps_scale=self._local_scale(lam))
         i1, i2 = q[0].imag, q[1].imag
         with np.errstate(all="ignore"):
-            return (i2 > 0.5 * i1) & (i2 > 1e-13 * np.abs(q[1]))
+            # outside, Im q ∝ ε: compare with the ε actually reached (a stalled continuation
+            # reaches less than the factor 100 asked for)
+            thr = np.maximum(0.5, np.sqrt(reached[1] / reached[0]))
+            return (i2 > thr * i1) & (i2 > 1e-13 * np.abs(q[1]))
 
     def _find_intervals(self, grid_points: int = 400):
         S = self._scale()
-        s2 = self._params.s2
-        off = np.geomspace(1e-7 * S, S, grid_points)
+        P = self._params
+        s2 = P.s2
+        lead = self.leading_order
+        # global log grid in the offset from s_t², plus grids local to the leading-order bulks:
+        # the slow bulk and satellite live at offsets ~v_t² (tiny at large t), the fast bulk can
+        # be far narrower than its distance from s_t² (small ψ_p)
+        offs = [np.geomspace(1e-7 * S, S, grid_points)]
+        if P.v2 > 0:
+            k2 = (1.0 + math.sqrt(self.psi_p / self.psi_n)) ** 2
+            offs.append(P.v2 * np.geomspace(1e-4, 4.0 * k2, grid_points // 2))
+        f_lo, f_hi = lead["fast"]["edges"]
+        w = f_hi - f_lo
+        if w > 0:
+            offs.append(np.linspace(f_lo - w, f_hi + w, grid_points // 2) - s2)
+        off = np.unique(np.concatenate(offs))
+        off = off[off > 0]
         x = s2 + off
+        x = np.unique(x[x > s2])
         ins = self._inside(x)
         # boundaries: refine by repeated sub-gridding (9 points per bracket per round)
         change = np.flatnonzero(ins[1:] != ins[:-1])
@@ -410,20 +458,42 @@ class RandomFeatures:
             intervals.append((float(start), float(x[-1])))
         return intervals
 
-    def _mass(self, intervals, nodes: int = 64):
-        """Mass of each interval: Gauss–Legendre in θ with x = lo + (hi − lo)(1 − cos θ)/2."""
+    def _mass(self, intervals, tol: float = 1e-9, rounds: int = 14):
+        """Mass of each interval by adaptive panels: on each panel Gauss–Legendre in θ with
+        x = lo + (hi − lo)(1 − cos θ)/2 (exact-rate for the square-root edges), 16 and 32 nodes;
+        panels whose two estimates differ by more than ``tol`` are halved (kinks where two
+        bulks merge, interior dips). All panels of a round share one vectorised solve."""
         if not intervals:
             return []
-        xl, wl = np.polynomial.legendre.leggauss(nodes)
-        th = 0.5 * np.pi * (xl + 1.0)
-        wt = 0.5 * np.pi * wl
-        pts, jac = [], []
-        for lo, hi in intervals:
-            pts.append(lo + 0.5 * (hi - lo) * (1 - np.cos(th)))
-            jac.append(0.5 * (hi - lo) * np.sin(th) * wt)
-        rho = self.density(np.concatenate(pts))
-        rho = rho.reshape(len(intervals), nodes)
-        return [float(np.sum(rj * jj)) for rj, jj in zip(rho, jac, strict=True)]
+        rules = []
+        for n in (16, 32):
+            xl, wl = np.polynomial.legendre.leggauss(n)
+            rules.append((0.5 * np.pi * (xl + 1.0), 0.5 * np.pi * wl))
+        masses = [0.0] * len(intervals)
+        panels = [(k, lo, hi) for k, (lo, hi) in enumerate(intervals)]
+        # no halving below this (offsets from s_t² below ~1e-9 of it are not resolved)
+        min_w = [max(1e-6 * (hi - lo), 1e-9 * abs(hi)) for lo, hi in intervals]
+        for rnd in range(rounds):
+            if not panels:
+                break
+            lo = np.array([p_[1] for p_ in panels])[:, None]
+            hi = np.array([p_[2] for p_ in panels])[:, None]
+            pts, wts = [], []
+            for th, wt in rules:
+                pts.append(lo + 0.5 * (hi - lo) * (1 - np.cos(th))[None, :])
+                wts.append(0.5 * (hi - lo) * (np.sin(th) * wt)[None, :])
+            rho = self.density(np.concatenate(pts, axis=1).ravel()).reshape(len(panels), -1)
+            i16 = np.sum(rho[:, :16] * wts[0], axis=1)
+            i32 = np.sum(rho[:, 16:] * wts[1], axis=1)
+            nxt = []
+            for (k, a, b), e16, e32 in zip(panels, i16, i32, strict=True):
+                if abs(e32 - e16) <= tol or rnd == rounds - 1 or b - a <= min_w[k]:
+                    masses[k] += float(e32)
+                else:
+                    m = 0.5 * (a + b)
+                    nxt += [(k, a, m), (k, m, b)]
+            panels = nxt
+        return masses
 
     @cached_property
     def bulks(self) -> dict:
@@ -434,32 +504,51 @@ class RandomFeatures:
         is the fast bulk ρ_2; of the rest, the heaviest is the slow bulk ρ_1 and a bulk below
         it is the satellite.
         """
+        P = self._params
+        if P.v2 > 0 and P.v2 < 1e-10 * abs(P.s2):
+            raise RegimesError(
+                f"t = {self.t!r}: the slow bulk (width ~v_t² = {P.v2:.3g}) sits within "
+                f"{P.v2 / abs(P.s2):.1e} of s_t² = {P.s2:.6g}, below what double precision "
+                f"resolves; the bulk decomposition needs v_t²/s_t² ≥ 1e-10 (t ≲ 3.8 for tanh, "
+                f"σ_x² = 1); constants and timescales remain available")
         intervals = self._find_intervals()
         masses = self._mass(intervals)
         lead = self.leading_order
         tau = lambda e: (float(self.tau(e[1])), float(self.tau(e[0])))  # noqa: E731
         out = {"slow": None, "fast": None, "satellite": None, "other": []}
         if intervals:
+            # classify by position: fast = the top piece, ρ_1 = the highest piece below it,
+            # satellite = the piece right below ρ_1 (it can be heavier than ρ_1: d eigenvalues
+            # against n − d when ψ_n ≤ 2), anything else "other"
             order = list(range(len(intervals)))
-            top = order.pop()  # highest
+            top = order.pop()
             out["fast"] = Bulk("fast", intervals[top], masses[top], tau(intervals[top]),
                                lead["fast"]["edges"], lead["fast"]["mass"])
             if order:
-                slow = max(order, key=lambda i: masses[i])
+                slow = order.pop()
                 out["slow"] = Bulk("slow", intervals[slow], masses[slow], tau(intervals[slow]),
                                    lead["slow"]["edges"], lead["slow"]["mass"])
-                rest = [i for i in order if i != slow]
-                below = [i for i in rest if i < slow]
-                if below:
-                    sat = below[-1]
+                if order:
+                    sat = order.pop()
                     out["satellite"] = Bulk("satellite", intervals[sat], masses[sat],
-                                            tau(intervals[sat]))
-                    rest.remove(sat)
+                                            tau(intervals[sat]), None, lead["satellite"]["mass"])
                 out["other"] = [Bulk("other", intervals[i], masses[i], tau(intervals[i]))
-                                for i in rest]
+                                for i in order]
         am = lead["atom"]["mass"]
         out["atom"] = {"location": lead["atom"]["location"], "mass": am} if am > 0 else None
         out["continuous_mass"] = float(sum(masses))
+        total = am + out["continuous_mass"]
+        out["mass_defect"] = total - 1.0
+        if not abs(total - 1.0) <= 1e-4:
+            import warnings
+
+            from .._errors import RegimesWarning
+
+            warnings.warn(
+                f"RandomFeatures(psi_p={self.psi_p:g}, psi_n={self.psi_n:g}, t={self.t:g}): atom + "
+                f"continuous mass = {total:.6g}, not 1 — the bulk decomposition is incomplete "
+                f"(a bulk was missed or mis-resolved); do not trust the bulks", RegimesWarning,
+                stacklevel=2)
         return out
 
     def summary(self, points: int | None = None) -> dict:
