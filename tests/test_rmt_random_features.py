@@ -99,11 +99,26 @@ def _clusters(ev, bulk):
     return ev[ev < hi * 1.15]
 
 
+def _independent_U(rf, d, seed):
+    """U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p, G = e^{−t}a_t WX/√d + v_t Ω, x ~ N(0, Σ) — SPEC §4's
+    Gaussian equivalent written here, independently of ``rf.sample_U``."""
+    c = rf.constants
+    rng = np.random.default_rng(seed)
+    p, n = round(rf.psi_p * d), round(rf.psi_n * d)
+    vals, w = rf.spectrum_values, rf.spectrum_weights
+    sig = np.repeat(vals, np.round(w * d).astype(int))[:d]
+    assert sig.size == d
+    W = rng.standard_normal((p, d))
+    X = np.sqrt(sig)[:, None] * rng.standard_normal((d, n))
+    G = math.exp(-rf.t) * c.a_t * (W @ X) / math.sqrt(d) + math.sqrt(c.v_t2) * rng.standard_normal((p, n))
+    return G @ G.T / n + c.b_t**2 * (W @ W.T) / d + c.s_t2 * np.eye(p)
+
+
 def test_edges_and_masses_against_sampled_U():
     rf = RandomFeatures(8.0, 2.0, 0.1)
     b = rf.bulks
     d = 200
-    ev = np.linalg.eigvalsh(rf.sample_U(d, rng=1))
+    ev = np.linalg.eigvalsh(_independent_U(rf, d, 1))
     p = ev.size
     for key in ("slow", "fast"):
         emp = _clusters(ev[ev > b["atom"]["location"] + 1e-8], b[key])
@@ -120,7 +135,7 @@ def test_satellite_found_and_counts():
     b = rf.bulks
     assert b["satellite"] is not None
     d = 40
-    ev = np.linalg.eigvalsh(rf.sample_U(d, rng=2))
+    ev = np.linalg.eigvalsh(_independent_U(rf, d, 2))
     p = ev.size
     for key in ("satellite", "slow", "fast"):
         lo, hi = b[key].edges
@@ -134,7 +149,7 @@ def test_satellite_found_and_counts():
 def test_stieltjes_against_sampled_U():
     rf = RandomFeatures(4.0, 2.0, 0.3, data_spectrum=([0.5, 2.0], [0.5, 0.5]))
     z = np.array([0.5 + 0.3j, 2.0 + 0.5j, 0.05 + 0.05j])
-    ev = np.linalg.eigvalsh(rf.sample_U(150, rng=3))
+    ev = np.linalg.eigvalsh(_independent_U(rf, 150, 3))
     emp = np.mean(1.0 / (ev[:, None] - z[None, :]), axis=0)
     assert_allclose(rf.stieltjes(z), emp, rtol=0.03)
 
@@ -220,6 +235,15 @@ def test_bad_input():
         RandomFeatures(2, 1, 0.1, "swish")
     with pytest.raises(RegimesError, match="data_spectrum"):
         RandomFeatures(2, 1, 0.1, data_spectrum=[1.0, -2.0])
+
+
+def test_sample_U_matches_the_independent_sampler_in_law():
+    rf = RandomFeatures(4.0, 2.0, 0.3, data_spectrum=([0.5, 2.0], [0.5, 0.5]))
+    a = np.linalg.eigvalsh(rf.sample_U(120, rng=7))
+    b = np.linalg.eigvalsh(_independent_U(rf, 120, 8))
+    assert a.size == b.size
+    assert_allclose(np.quantile(a, [0.1, 0.3, 0.5, 0.7, 0.9]),
+                    np.quantile(b, [0.1, 0.3, 0.5, 0.7, 0.9]), rtol=0.05)
 
 
 def test_same_seed_same_bits():

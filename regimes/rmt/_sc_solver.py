@@ -181,8 +181,11 @@ def solve_pointwise_lm(x, eps_final, P: SCParams, eps_start: float | None = None
     from scipy.optimize import least_squares
 
     x = np.asarray(x, dtype=np.float64).ravel()
+    eps_fin = np.broadcast_to(np.asarray(eps_final, dtype=np.float64).ravel(), x.shape) \
+        if np.ndim(eps_final) else np.full(x.shape, float(eps_final))
     out = np.empty(x.size, dtype=complex)
     for i, xi in enumerate(x):
+        eps_final = eps_fin[i]
         eps = eps_start if eps_start is not None else 10.0 * max(abs(xi), 1.0)
         z = xi + 1j * eps
         q0, r0 = -1.0 / z, -P.sigma_x2 / z

@@ -567,6 +567,7 @@ class RandomFeatures:
             "other_bulks": [o.as_dict() for o in b["other"]],
             "atom": b["atom"],
             "continuous_mass": b["continuous_mass"],
+            "mass_defect": b["mass_defect"],
             "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
             "time_convention": TIME_CONVENTION,
         }
@@ -751,6 +752,7 @@ def training_regimes(n, tau, d, p, t, activation="tanh", data_spectrum=None) -> 
 def _pointwise_reference_density(rf: RandomFeatures, lam, eps=None):
     """Density from the per-point Levenberg–Marquardt solver (benchmarks and tests only)."""
     S = rf._scale()
-    e = 1e-10 * S if eps is None else eps
+    lam = np.asarray(lam, dtype=np.float64).ravel()
+    e = 1e-10 * rf._local_scale(lam) if eps is None else eps  # same ε as RandomFeatures.density
     q = solve_pointwise_lm(lam, e, rf._params, eps_start=10.0 * S)
     return np.maximum(q.imag / np.pi, 0.0)
