@@ -61,3 +61,28 @@ def test_timescales_cli_large_t_exit_2(capsys):
     rc = main(["timescales", "--n", "100", "--d", "10", "--p", "20", "--t", "800"])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("regimes: error: t = 800") and err.count("\n") == 1
+
+
+def test_callable_with_a_kink_warns_or_takes_kinks():
+    import warnings
+
+    from regimes import RegimesWarning
+
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    with pytest.warns(RegimesWarning, match="kinks="):
+        _ = RandomFeatures(2.0, 1.0, 0.3, relu).constants
+    ref = RandomFeatures(2.0, 1.0, 0.3, "relu").constants
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = RandomFeatures(2.0, 1.0, 0.3, relu, kinks=[0.0]).constants
+        _ = RandomFeatures(2.0, 1.0, 0.3, lambda x: np.tanh(x) + 0.1 * x**2).constants
+    assert c.mu0 == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-13)  # E relu(z), Γ_t = 1
+    assert c.s_t2 == pytest.approx(ref.s_t2, abs=1e-12)
+    with pytest.raises(RegimesError, match="kinks"):
+        RandomFeatures(2.0, 1.0, 0.3, "tanh", kinks=[0.0])
+
+
+def test_relu_summary_says_constants_are_centred():
+    res = RandomFeatures(4.0, 2.0, 0.3, "relu").summary()
+    assert any("centred" in n for n in res["notes"])
+    assert "notes" not in RandomFeatures(4.0, 2.0, 0.3).summary()

@@ -91,3 +91,21 @@ def test_nan_input_to_cdf_sf_is_an_error():
     for f in (law.cdf, law.sf):
         with pytest.raises(RegimesError, match="NaN"):
             f([1.0, float("nan")])
+
+
+def test_scipy_style_methods_and_attribute_forms():
+    law = MarchenkoPastur(4.0, 2.0)
+    assert law.support() == (2.0, 18.0) and law.support == (2.0, 18.0)  # σ²(1 ∓ √γ)²
+    assert law.mean() == 2.0 and law.var() == 16.0 and law.std() == 4.0  # σ², σ⁴γ, σ²√γ
+    assert law.mean == 2.0 and law.var == 16.0
+
+
+@pytest.mark.parametrize("kw", [{"ratio": True}, {"ratio": 2.0, "variance": 1e-320},
+                                {"ratio": 1e200}, {"ratio": np.bool_(True)}])
+def test_bool_and_out_of_range_parameters_rejected(kw):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RegimesError, match="ratio|variance"):
+            MarchenkoPastur(**kw)

@@ -28,6 +28,7 @@ class Activation:
     name: str
     func: object
     kinks: tuple[float, ...] = ()
+    user: bool = False  # a user callable without declared kinks (smoothness is checked)
 
     def __call__(self, x):
         return self.func(x)
@@ -37,8 +38,23 @@ def _relu(x):
     return np.maximum(x, 0.0)
 
 
-def get_activation(activation) -> Activation:
-    """Turn "tanh" | "relu" | "erf" | a vectorised callable into an :class:`Activation`."""
+def get_activation(activation, kinks=None) -> Activation:
+    """Turn "tanh" | "relu" | "erf" | a vectorised callable into an :class:`Activation`.
+
+    ``kinks``: abscissae where a callable is not smooth (e.g. (0.0,) for a ReLU-like lambda), so
+    that its Gaussian expectations are integrated panel-wise (only for callables)."""
+    if kinks is not None:
+        if isinstance(activation, str) or not callable(activation):
+            raise RegimesError(f"kinks applies to a callable activation only, got activation="
+                               f"{activation!r}")
+        try:
+            ks = tuple(sorted(float(k) for k in kinks))
+        except (TypeError, ValueError):
+            raise RegimesError(f"kinks must be a sequence of finite numbers, got {kinks!r}") from None
+        if not all(np.isfinite(ks)):
+            raise RegimesError(f"kinks must be a sequence of finite numbers, got {kinks!r}")
+        base = get_activation(activation)
+        return Activation(base.name, base.func, ks)
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str):
@@ -57,7 +73,7 @@ def get_activation(activation) -> Activation:
         if probe.shape != (5,) or not np.all(np.isfinite(probe)):
             raise RegimesError("a callable activation must map a float array to a finite float "
                                "array of the same shape")
-        return Activation(getattr(activation, "__name__", "callable"), activation)
+        return Activation(getattr(activation, "__name__", "callable"), activation, (), True)
     raise RegimesError(
         f"activation must be one of {', '.join(ACTIVATIONS)} or a vectorised callable, "
         f"got {activation!r}")

@@ -25,6 +25,21 @@ from .._validate import as_real_array, check_int, check_real, check_rng
 __all__ = ["MarchenkoPastur"]
 
 
+class _Value(float):
+    """A float that can also be called, so ``law.mean()`` (scipy.stats style) and the older
+    attribute form ``law.mean`` both work."""
+
+    def __call__(self) -> float:
+        return float(self)
+
+
+class _Interval(tuple):
+    """A (lo, hi) tuple that can also be called: ``law.support()`` as in scipy.stats."""
+
+    def __call__(self) -> tuple[float, float]:
+        return tuple(self)
+
+
 class MarchenkoPastur:
     r"""Marchenko–Pastur law with ratio γ = M/N and entry variance σ².
 
@@ -76,8 +91,17 @@ class MarchenkoPastur:
     """
 
     def __init__(self, ratio: float, variance: float = 1.0) -> None:
-        object.__setattr__(self, "_ratio", check_real("ratio", ratio, gt=0))
-        object.__setattr__(self, "_variance", check_real("variance", variance, gt=0))
+        for name, v in (("ratio", ratio), ("variance", variance)):
+            if isinstance(v, (bool, np.bool_)):
+                raise RegimesError(f"{name} must be a positive number, got {v!r} (a bool)")
+        ratio = check_real("ratio", ratio, gt=0)
+        variance = check_real("variance", variance, gt=0)
+        for name, v in (("ratio", ratio), ("variance", variance)):
+            if not 1e-100 <= v <= 1e100:
+                raise RegimesError(f"{name} must lie in [1e-100, 1e100] (edges, moments and "
+                                   f"densities stay in the float64 range), got {v!r}")
+        object.__setattr__(self, "_ratio", ratio)
+        object.__setattr__(self, "_variance", variance)
 
     def __setattr__(self, name, value):  # frozen
         if name in ("_ratio", "_variance", "ratio", "variance"):
@@ -138,9 +162,10 @@ class MarchenkoPastur:
 
     @cached_property
     def support(self) -> tuple[float, float]:
-        """Edges (λ_−, λ_+) = σ²(1 ∓ √γ)² of the continuous part."""
+        """Edges (λ_−, λ_+) = σ²(1 ∓ √γ)² of the continuous part (a tuple, also callable as
+        ``support()`` like scipy.stats)."""
         (lo, _), (hi, _) = self._edges_dd  # correctly rounded, also for γ within an ulp of 1
-        return (lo, hi)
+        return _Interval((lo, hi))
 
     @property
     def atom(self) -> float:
@@ -155,13 +180,17 @@ class MarchenkoPastur:
 
     @property
     def mean(self) -> float:
-        """E x = σ²."""
-        return self._variance
+        """E x = σ²; callable as ``mean()`` like scipy.stats frozen distributions."""
+        return _Value(self._variance)
 
     @property
     def var(self) -> float:
-        """Var x = σ⁴γ."""
-        return self._variance**2 * self._ratio
+        """Var x = σ⁴γ; callable as ``var()`` like scipy.stats frozen distributions."""
+        return _Value(self._variance**2 * self._ratio)
+
+    def std(self) -> float:
+        """√Var x = σ²√γ."""
+        return self._variance * math.sqrt(self._ratio)
 
     def moment(self, k):
         """E x^k (atom included) by the Narayana formula, vectorised over integer k ≥ 0.

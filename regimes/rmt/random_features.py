@@ -160,12 +160,17 @@ class RandomFeatures:
     t : float
         Diffusion (Ornstein–Uhlenbeck) time t > 0; Δ_t = 1 − e^{−2t}.
     activation : {"tanh", "relu", "erf"} or callable, default "tanh"
-        A vectorised callable is assumed smooth (Gauss–Hermite quadrature).
+        A vectorised callable is integrated by Gauss–Hermite quadrature; one that does not look
+        smooth (two quadrature orders disagree) emits a RegimesWarning — declare its
+        non-smooth points with ``kinks``.
     data_spectrum : array_like or (values, weights), optional
         Eigenvalues of the data covariance Σ (equal weights), or a (values, weights) pair for
         the spectral law ρ_Σ. Default: identity.
     quadrature_order : int, default 160
         Order of the Gauss–Hermite / Gauss–Legendre rules for the constants.
+    kinks : sequence of float, optional
+        Abscissae where a callable activation is not smooth (e.g. ``(0.0,)`` for a ReLU
+        lambda): its expectations are then integrated panel-wise between them.
 
     Notes
     -----
@@ -202,11 +207,11 @@ class RandomFeatures:
     time_convention = TIME_CONVENTION
 
     def __init__(self, psi_p, psi_n, t, activation="tanh", data_spectrum=None,
-                 quadrature_order: int = 160):
+                 quadrature_order: int = 160, kinks=None):
         self.psi_p = check_real("psi_p", psi_p, gt=0)
         self.psi_n = check_real("psi_n", psi_n, gt=0)
         self.t = check_real("t", t, gt=0)
-        self.activation = get_activation(activation)
+        self.activation = get_activation(activation, kinks)
         self.spectrum_values, self.spectrum_weights = _parse_spectrum(data_spectrum)
         self.quadrature_order = check_int("quadrature_order", quadrature_order, ge=8, le=2000)
 
@@ -232,6 +237,21 @@ class RandomFeatures:
         kinks = act.kinks
         # 1-D Gaussian moments of σ(Γ z)
         mu0 = float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, kinks, order))
+        if act.user and not kinks:
+            # a kink makes Gauss–Hermite converge only algebraically: two orders disagree
+            e2 = [float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, (), o))
+                  for o in (order // 2 + 1, order)]
+            scale = float(gaussian_expect(lambda x, z: np.abs(act(x)), 0.0, gamma, (), order))
+            if abs(e2[1] - e2[0]) > 1e-9 * max(scale, 1e-300):
+                import warnings
+
+                from .._errors import RegimesWarning
+
+                warnings.warn(
+                    f"activation {act.name!r} does not look smooth (Gauss–Hermite orders "
+                    f"{order // 2 + 1} and {order} disagree by {abs(e2[1] - e2[0]):.1e} on E[σ]); "
+                    f"pass kinks=(x1, ...) with its non-smooth points for accurate constants",
+                    RegimesWarning, stacklevel=2)
         m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
         kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
         # iterated quadrature: outer Gauss–Hermite in u, inner in v at each u node
@@ -571,6 +591,11 @@ class RandomFeatures:
             "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
             "time_convention": TIME_CONVENTION,
         }
+        if abs(c.mu0) > 1e-12:
+            res["notes"] = [f"activation {self.activation.name!r} has mean μ_0 = {c.mu0:.6g}: the "
+                            f"constants (a_t, b_t, v_t2, s_t2, mu_star2) are those of the centred "
+                            f"activation σ − μ_0; the mean only adds a rank-one outlier ≈ pμ_0² "
+                            f"to U, which does not touch the bulks"]
         if points is not None:
             lam = self.density_grid(points)
             res["lambda"] = lam

@@ -56,7 +56,7 @@ def mp(
         raise RegimesError(f"action must be one of {', '.join(MP_ACTIONS)}, got {action!r}")
     law = MarchenkoPastur(ratio, variance)
     base = {"action": act, "ratio": law.ratio, "variance": law.variance,
-            "support": list(law.support), "atom": law.atom}
+            "support": list(law.support()), "atom": law.atom}
     note = ("pdf is the continuous part only; cdf/ppf/sample include the atom at 0 "
             "(mass max(0, 1 − 1/γ))")
     if act in ("pdf", "cdf"):
@@ -75,9 +75,9 @@ def mp(
         cols = ("q", "ppf")
     elif act == "edges":
         payload = {**base, "lower": law.support[0], "upper": law.support[1],
-                   "mean": law.mean, "var": law.var}
+                   "mean": law.mean(), "var": law.var()}
         rows = [("λ_− = σ²(1 − √γ)²", law.support[0]), ("λ_+ = σ²(1 + √γ)²", law.support[1]),
-                ("atom at 0", law.atom), ("mean", law.mean), ("variance", law.var)]
+                ("atom at 0", law.atom), ("mean", law.mean()), ("variance", law.var())]
         cols = ("quantity", "value")
     elif act == "moments":
         k = check_int("k", k, ge=0, le=200)
@@ -153,7 +153,7 @@ def spectrum(
     rows += [("τ_gen ≈ 1/(2Δ_tκ_1²)", summ["tau_gen"]),
              ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"]),
              ("τ_mem/τ_gen", summ["tau_ratio"])]
-    notes = [summ["time_convention"]]
+    notes = [summ["time_convention"], *summ.get("notes", [])]
     if out is not None:
         notes.append(f"figure written to {out}")
     print_table(f"Random-features spectrum (ψ_p = {psi_p:g}, ψ_n = {psi_n:g}, t = {t:g}, "
