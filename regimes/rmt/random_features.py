@@ -105,8 +105,9 @@ class Bulk:
 
     def as_dict(self) -> dict:
         return {"edges": list(self.edges), "mass": self.mass, "tau": list(self.tau),
-                "leading_order": None if self.leading_edges is None else
-                {"edges": list(self.leading_edges), "mass": self.leading_mass}}
+                "leading_order": None if self.leading_edges is None and self.leading_mass is None
+                else {"edges": None if self.leading_edges is None else list(self.leading_edges),
+                      "mass": self.leading_mass}}
 
 
 def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
@@ -231,7 +232,7 @@ class RandomFeatures:
         et_sx = math.exp(-t) * math.sqrt(sigma_x2)
         if not et_sx > 1e-150:
             raise RegimesError(f"t = {t!r} is too large: e^{{−t}}σ_x = {et_sx:.3g} underflows the "
-                               f"constants; allowed: 0 < t ≲ 100")
+                               f"constants; allowed: 0 < t ≲ 100 (v_t² ∝ e^{{−6t}} for odd σ underflows near t ≈ 115)")
         gamma2 = et_sx**2 + delta
         gamma = math.sqrt(gamma2)
         kinks = act.kinks

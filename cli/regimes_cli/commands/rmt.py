@@ -144,8 +144,14 @@ def spectrum(
             rows.append((label, "none"))
             continue
         lo = b["leading_order"]
-        extra = (f" (leading order [{lo['edges'][0]:.4g}, {lo['edges'][1]:.4g}], "
-                 f"mass {lo['mass']:.4g})") if lo else ""
+        extra = ""
+        if lo:
+            parts = []
+            if lo["edges"] is not None:
+                parts.append(f"[{lo['edges'][0]:.4g}, {lo['edges'][1]:.4g}]")
+            if lo["mass"] is not None:
+                parts.append(f"mass {lo['mass']:.4g}")
+            extra = f" (leading order {', '.join(parts)})" if parts else ""
         rows.append((label, f"[{b['edges'][0]:.6g}, {b['edges'][1]:.6g}], mass {b['mass']:.6g},"
                             f" τ ∈ [{b['tau'][0]:.4g}, {b['tau'][1]:.4g}]{extra}"))
     a = summ["atom"]
