@@ -112,13 +112,16 @@ def default_times(t_refs, num: int | None = None) -> np.ndarray:
     return 0.5 * np.logaddexp(0.0, u)  # t = ½ ln(1 + e^u)
 
 
-def mixture_seed(seed: int) -> int:
-    """Seed of the Monte Carlo samples of the mixture engine for an analysis seeded with ``seed``.
+def mixture_seed(seed: int) -> np.random.Generator:
+    """Generator of the Monte Carlo samples of the mixture engine for an analysis seeded with ``seed``.
 
     One derivation shared by :func:`analyze` and :class:`regimes.Dataset`, so that curves
     evaluated through either use the same samples (``ds.commitment(ds.collapse_time()) == ½``).
+    A stream of its own (``SeedSequence([seed, 1])``), independent of every other use of
+    ``seed`` — in particular of :func:`default_dataset`, which draws the data from ``seed``: with
+    the same stream the samples' noise ξ would be a copy of the data's own noise.
     """
-    return int(seed)
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 1]))
 
 
 def _est(value, ci=(math.nan, math.nan), se=math.nan, **extra) -> dict:
@@ -434,8 +437,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         from .engines.mixture import PRECISION_TOLERANCE
 
         notes.append(f"mixture engine: float64 products used — on a probe, float32 products erred by more "
-                     f"than {PRECISION_TOLERANCE} nats in the log-weights (points close together against "
-                     "their norms: tight clusters or near-duplicate rows); slower, same results otherwise")
+                     f"than {PRECISION_TOLERANCE} nats in the log-weights (distances small against the "
+                     "points' norms — tight clusters, near-duplicate rows — or very small times, where "
+                     "the errors grow as 1/(4t)); slower, same results otherwise")
     stage[0] = "crossings pass"
     _p("crossings", 0, 3)
     # data not held in memory: evaluate every estimator's fine window in one more pass

@@ -192,7 +192,8 @@ class DataSource:
                 self.progress(done, 2 * self.n)
 
         report(0)
-        # pass 1: finiteness, range, mean
+        # pass 1: finiteness, range, mean, whether every row equals the first
+        first, all_same = None, True
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
             raw = self._raw_rows(s, e)
@@ -206,6 +207,10 @@ class DataSource:
                     )
             lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
             s1 += raw.sum(axis=0, dtype=np.float64)
+            if first is None:
+                first = np.array(raw[0])
+            if all_same:
+                all_same = bool(np.all(raw == first))
             report(e)
         if self.scale != "none" and (lo < 0 or hi > 255):
             raise RegimesError(
@@ -214,14 +219,24 @@ class DataSource:
             )
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
+        dev = 0.0  # largest |x − x̄|: rows differ although the variance may underflow
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
             x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
             x -= self.mean
+            dev = max(dev, float(np.abs(x).max()))
             sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
             report(self.n + e)
         self.total_variance = float(sq_norms.sum() / (self.n - 1))
         self.centred_sq_norms = sq_norms
+        if all_same:  # exactly: the mean's own rounding must not pass for a variance
+            self.total_variance = 0.0
+        elif not self.total_variance > 0:  # rows differ, but their squared deviations underflow
+            raise RegimesError(
+                f"{self.name}: values too small for float64 arithmetic: the variance underflows "
+                f"(largest deviation from the mean {dev:.3g}); rescale the data (multiply by a constant: "
+                "Λ scales as c², t_S shifts by ln c)"
+            )
         if not self.total_variance > 0:
             raise RegimesError(
                 f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "

@@ -208,3 +208,19 @@ def test_uncentred_offset_data_give_the_centred_answers_and_float64_note():
     C = np.concatenate([100 + 0.05 * g.standard_normal((100, 16)), -100 + 0.05 * g.standard_normal((100, 16))])
     r = analyze(C.astype(np.float32), samples=32, seed=1, bootstrap=0, eigen_bootstrap=0)
     assert any("float64 products used" in x for x in r.notes)
+
+
+def test_monte_carlo_noise_is_independent_of_the_default_data():
+    # the default dataset is drawn from the seed; the engine's samples must come from a stream
+    # of their own (the same stream made ξ an exact copy of the data's noise)
+    from regimes.analysis import default_dataset, mixture_seed
+
+    X, lab, _ = default_dataset(0)
+    noise = (X - np.where(lab[:, None] == 0, 1.0, -1.0)).ravel()
+    g = mixture_seed(0)
+    g.integers(0, X.shape[0], 1024)
+    xi = g.standard_normal(4096)
+    # no 8-value run of ξ appears in the (float32) data's noise
+    hits = np.flatnonzero(np.isclose(noise, xi[0], rtol=0, atol=1e-6))
+    assert not any(np.allclose(noise[h:h + 8], xi[:8], rtol=0, atol=1e-6) for h in hits)
+    assert abs(np.corrcoef(noise[:4096], xi)[0, 1]) < 0.1

@@ -155,3 +155,13 @@ def test_timeline_interval_is_a_band_not_a_marker():
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "3.4673 [3.4663, 3.4683]" in texts and "[2.13, 2.16]" in texts
     plt.close(fig)
+
+
+def test_quantities_that_do_not_exist_are_null_without_warning(run_cli, tmp_path):
+    # d = 1, unit variance: Λ ≈ 0.93 <= 1, no speciation — a result (with a note), not a failure
+    np.save(tmp_path / "d1.npy", np.random.default_rng(0).standard_normal((200, 1)))
+    rc, out, err = run_cli("analyze", tmp_path / "d1.npy", *_common(), "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert body["t_S"]["value"] is None and any("no speciation" in x for x in body["notes"])
+    assert "warning" not in err

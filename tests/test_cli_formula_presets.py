@@ -120,8 +120,11 @@ def test_times_with_preset(run_cli):
     # standard deviations of CIFAR-10 in [0,1] (0.2470, 0.2435, 0.2616), not to 1
     var = (0.2470**2 + 0.2435**2 + 0.2616**2) / 3
     assert body["variance"] == pytest.approx(var, abs=5e-6)
-    assert body["t_C"] == pytest.approx(0.5 * math.log1p(body["variance"] / math.expm1(2 * math.log(50000)
-                                                                                       / 3072)), rel=1e-13)
+    import mpmath
+
+    with mpmath.workdps(50):  # independent oracle: the textbook form ½ ln(1 + σ²/(n^{2/d} − 1)) at 50 digits
+        ref = mpmath.log(1 + mpmath.mpf(body["variance"]) / (mpmath.mpf(50000) ** (mpmath.mpf(2) / 3072) - 1)) / 2
+    assert body["t_C"] == pytest.approx(float(ref), rel=1e-13)
     assert [r["name"] for r in body["regimes"]] == ["I", "II", "III"]  # t_C ≈ 1.146 < t_S ≈ 1.408
     notes = " ".join(body["notes"])
     assert "quoted, not measured" in notes and "one colour channel" in notes and "upper bound" in notes

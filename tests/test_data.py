@@ -197,3 +197,19 @@ def test_validation_pass_reports_progress(tmp_path):
     _load_source(str(p), progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, 60) and seen[-1] == (60, 60)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_identical_rows_and_underflowing_variance_are_told_apart():
+    from regimes import RegimesError
+    from regimes.data import as_source
+
+    # identical rows whose mean is not exact in binary: still "identical", not a tiny variance
+    for X in (np.tile([0.1, 0.7, 1 / 3], (1001, 1)), np.tile([0.1, 0.7, 1 / 3], (1001, 1)).astype(np.float32)):
+        with pytest.raises(RegimesError, match="identical"):
+            as_source(X)
+    # distinct rows whose squared deviations underflow float64: a scale problem, said so
+    with pytest.raises(RegimesError, match="too small"):
+        as_source(1e-200 * np.random.default_rng(0).standard_normal((50, 4)))
+    # small but representable: fine (tr C/d = 1e-300 within float64's range)
+    src = as_source(1e-150 * np.random.default_rng(0).standard_normal((500, 40)))
+    assert src.total_variance / 40 == pytest.approx(1e-300, rel=0.1)

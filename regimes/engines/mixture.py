@@ -114,7 +114,8 @@ class _State:
             mx = E.max(axis=1)
             m_new = np.maximum(m_[:, j], mx)
             r = np.exp(m_[:, j] - m_new)  # exp(-inf) = 0 on the first block
-            np.subtract(E, m_new[:, None], out=W, casting="same_kind")  # float32 W: cast in the same pass
+            with np.errstate(over="ignore"):  # log-weights below −3.4e38 become −inf: weight 0, as it should
+                np.subtract(E, m_new[:, None], out=W, casting="same_kind")  # float32 W: cast in the same pass
             np.exp(W, out=W)
             s1_[:, j] = s1_[:, j] * r + W.sum(axis=1, dtype=np.float64)
             if sc_ is not None:

@@ -131,7 +131,7 @@ def analyze(
         write_report(res, out, payload={"version": __version__, **to_jsonable(payload),
                                         "conventions": CONVENTIONS})
     if json_out:
-        emit_json(payload)
+        emit_json(_expected_nulls(payload))
         return
     ref = payload.get("reference") or {}
 
@@ -173,3 +173,27 @@ def analyze(
 
 def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
+
+
+def _expected_nulls(payload: dict) -> dict:
+    """NaN → None where a quantity does not exist by design (no speciation when Λ <= 1, t_S's lower
+    end when Λ's interval reaches 1, t_S_class without a second class): a result that the notes
+    explain, written as null without the non-finite warning that any other NaN still gets."""
+    import math
+
+    def clean(e):
+        if not isinstance(e, dict):
+            return e
+        out = dict(e)
+        for k in ("value", "se"):
+            if isinstance(out.get(k), float) and math.isnan(out[k]):
+                out[k] = None
+        if isinstance(out.get("ci"), list):
+            out["ci"] = [None if isinstance(c, float) and math.isnan(c) else c for c in out["ci"]]
+        return out
+
+    payload = dict(payload)
+    for key in ("t_S", "t_S_class"):
+        if key in payload:
+            payload[key] = clean(payload[key])
+    return payload
