@@ -433,6 +433,25 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     stage = ["entropy"]
     curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed), memory_budget=memory_budget,
                                progress=lambda i, m: _p(stage[0], i, m))
+    if times is None:
+        # the reference times are only estimates (the spectral proxy can be far off, e.g. for tight
+        # clusters far apart): where a measured curve has not crossed its level at an end of the
+        # grid, widen the grid past that end and measure again (at most twice)
+        for _ in range(2):
+            low = (curves.commitment[0] < COMMITMENT_LEVEL
+                   or curves.excess_entropy[0] > ENTROPY_THRESHOLD * a)
+            high = (curves.commitment[-1] > COMMITMENT_LEVEL
+                    or curves.excess_entropy[-1] < ENTROPY_THRESHOLD * a)
+            if not (low or high):
+                break
+            refs += [0.5 * float(np.logaddexp(0.0, _ou_to_log_ratio(tt[0]) - 4.0))] if low else []
+            refs += [0.5 * float(np.logaddexp(0.0, _ou_to_log_ratio(tt[-1]) + 4.0))] if high else []
+            old = (float(tt[0]), float(tt[-1]))
+            tt = default_times(refs)
+            notes.append(f"time grid widened from [{old[0]:.3g}, {old[1]:.3g}] to [{tt[0]:.3g}, {tt[-1]:.3g}]: "
+                         "a measured curve had not crossed its level at the end of the default grid")
+            curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed),
+                                       memory_budget=memory_budget, progress=lambda i, m: _p(stage[0], i, m))
     if curves.precision == "float64" and src.dtype == np.float32:
         from .engines.mixture import PRECISION_TOLERANCE
 
