@@ -84,7 +84,7 @@ def test_marchenko_pastur_reduction(psi_p):
                  lam=np.array([1.0]), w=np.array([1.0]))
     rf = RandomFeatures._from_params(P)
     mp = MarchenkoPastur(psi_p)
-    lo, hi = mp.support
+    lo, hi = mp.support()
     x = np.linspace(lo, hi, 60)[1:-1]
     assert_allclose(rf.density(x), mp.pdf(x), rtol=1e-6, atol=1e-8)
     (blo, bhi) = rf.bulks["fast"].edges

@@ -536,7 +536,7 @@ def test_mp_against_regimes_rmt():
     for g, v in [(0.25, 1.0), (4.0, 1.0), (1.7, 0.6)]:
         mp = rmt.MarchenkoPastur(g, v)
         lo, hi = sym.lambdify("mp_lower_edge")(g, v), sym.lambdify("mp_upper_edge")(g, v)
-        assert mp.support == pytest.approx((lo, hi), rel=1e-14)
+        assert mp.support() == pytest.approx((lo, hi), rel=1e-14)
         assert mp.atom == pytest.approx(float(sym.lambdify("mp_atom")(g)), rel=1e-14, abs=0)
         x = np.linspace(lo, hi, 53)[1:-1]
         assert_allclose(mp.pdf(x), sym.lambdify("mp_density")(x, g, v), rtol=1e-11)

@@ -17,7 +17,7 @@ def plot_mp_density(law, *, size: int | None = None, rng=None, ax=None):
 
     fig = Figure(figsize=(6, 4), layout="constrained") if ax is None else ax.figure
     ax = fig.add_subplot() if ax is None else ax
-    lo, hi = law.support
+    lo, hi = law.support()
     x = np.linspace(lo, hi, 400)[1:-1]
     ax.plot(x, law.pdf(x), color="C3", label="Marchenko–Pastur (continuous part)")
     if size is not None:

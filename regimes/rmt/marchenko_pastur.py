@@ -25,21 +25,6 @@ from .._validate import as_real_array, check_int, check_real, check_rng
 __all__ = ["MarchenkoPastur"]
 
 
-class _Value(float):
-    """A float that can also be called, so ``law.mean()`` (scipy.stats style) and the older
-    attribute form ``law.mean`` both work."""
-
-    def __call__(self) -> float:
-        return float(self)
-
-
-class _Interval(tuple):
-    """A (lo, hi) tuple that can also be called: ``law.support()`` as in scipy.stats."""
-
-    def __call__(self) -> tuple[float, float]:
-        return tuple(self)
-
-
 class MarchenkoPastur:
     r"""Marchenko–Pastur law with ratio γ = M/N and entry variance σ².
 
@@ -86,7 +71,7 @@ class MarchenkoPastur:
     Examples
     --------
     >>> mp = MarchenkoPastur(4.0)
-    >>> mp.support, mp.atom
+    >>> mp.support(), mp.atom
     ((1.0, 9.0), 0.75)
     """
 
@@ -161,11 +146,13 @@ class MarchenkoPastur:
         return hash((MarchenkoPastur, self._ratio, self._variance))
 
     @cached_property
-    def support(self) -> tuple[float, float]:
-        """Edges (λ_−, λ_+) = σ²(1 ∓ √γ)² of the continuous part (a tuple, also callable as
-        ``support()`` like scipy.stats)."""
+    def _support(self) -> tuple[float, float]:
         (lo, _), (hi, _) = self._edges_dd  # correctly rounded, also for γ within an ulp of 1
-        return _Interval((lo, hi))
+        return (lo, hi)
+
+    def support(self) -> tuple[float, float]:
+        """Edges (λ_−, λ_+) = σ²(1 ∓ √γ)² of the continuous part (a method, as in scipy.stats)."""
+        return self._support
 
     @property
     def atom(self) -> float:
@@ -178,15 +165,13 @@ class MarchenkoPastur:
         """Mass of the continuous part: min(1, 1/γ)."""
         return 1.0 / self._ratio if self._ratio > 1 else 1.0
 
-    @property
     def mean(self) -> float:
-        """E x = σ²; callable as ``mean()`` like scipy.stats frozen distributions."""
-        return _Value(self._variance)
+        """E x = σ² (a method, as in scipy.stats frozen distributions)."""
+        return self._variance
 
-    @property
     def var(self) -> float:
-        """Var x = σ⁴γ; callable as ``var()`` like scipy.stats frozen distributions."""
-        return _Value(self._variance**2 * self._ratio)
+        """Var x = σ⁴γ (a method, as in scipy.stats frozen distributions)."""
+        return self._variance**2 * self._ratio
 
     def std(self) -> float:
         """√Var x = σ²√γ."""
@@ -230,7 +215,7 @@ class MarchenkoPastur:
     def pdf(self, x):
         """Density of the continuous part (the atom at 0 for γ > 1 is not included)."""
         x = np.asarray(x, dtype=np.float64)
-        lo, hi = self.support
+        lo, hi = self._support
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
         val = np.sqrt((hi - xs) * (xs - lo)) / (2.0 * np.pi * self._variance * self._ratio * xs)
@@ -239,7 +224,7 @@ class MarchenkoPastur:
     def logpdf(self, x):
         """log of :meth:`pdf` (−inf outside the support)."""
         x = np.asarray(x, dtype=np.float64)
-        lo, hi = self.support
+        lo, hi = self._support
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
         val = (0.5 * (np.log(hi - xs) + np.log(xs - lo)) - np.log(xs)
@@ -359,7 +344,7 @@ class MarchenkoPastur:
         if np.any(np.isnan(x)):
             raise RegimesError("x must not be NaN")
         below, _ = self._pieces(x)
-        lo, hi = self.support
+        lo, hi = self._support
         atom = np.where(x >= 0, self.atom, 0.0)
         out = np.where(x >= hi, 1.0, np.where(x <= lo, atom, atom + below))
         return out[()]
@@ -370,7 +355,7 @@ class MarchenkoPastur:
         if np.any(np.isnan(x)):
             raise RegimesError("x must not be NaN")
         _, above = self._pieces(x)
-        lo, hi = self.support
+        lo, hi = self._support
         cm = self.continuous_mass
         out = np.where(x < 0, 1.0, np.where(x <= lo, cm, above))
         out = np.where(x >= hi, 0.0, out)
@@ -408,7 +393,7 @@ class MarchenkoPastur:
                 break
         u = c - h * np.cos(th)
         x = self._variance * u
-        lo, hi = self.support
+        lo, hi = self._support
         x = np.clip(x, lo, hi)
         x = np.where(need, x, 0.0 if atom > 0 else lo)
         qf = np.atleast_1d(q).ravel()
@@ -429,7 +414,7 @@ class MarchenkoPastur:
     def stieltjes(self, z):
         """m(z) = ∫ρ(dx)/(x − z) for complex z off the support (atom included)."""
         z = np.asarray(z, dtype=np.complex128)
-        lo, hi = self.support
+        lo, hi = self._support
         s2, g = self._variance, self._ratio
         b = z - s2 * (1.0 - g)
         root = np.sqrt(z - hi) * np.sqrt(z - lo)

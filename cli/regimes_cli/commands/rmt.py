@@ -74,9 +74,9 @@ def mp(
         rows = list(zip(qs.tolist(), vals.tolist(), strict=True))
         cols = ("q", "ppf")
     elif act == "edges":
-        payload = {**base, "lower": law.support[0], "upper": law.support[1],
+        payload = {**base, "lower": law.support()[0], "upper": law.support()[1],
                    "mean": law.mean(), "var": law.var()}
-        rows = [("λ_− = σ²(1 − √γ)²", law.support[0]), ("λ_+ = σ²(1 + √γ)²", law.support[1]),
+        rows = [("λ_− = σ²(1 − √γ)²", law.support()[0]), ("λ_+ = σ²(1 + √γ)²", law.support()[1]),
                 ("atom at 0", law.atom), ("mean", law.mean()), ("variance", law.var())]
         cols = ("quantity", "value")
     elif act == "moments":
@@ -99,7 +99,7 @@ def mp(
         emit_json(payload)
         return
     print_table(f"Marchenko–Pastur γ = {law.ratio:g}, σ² = {law.variance:g}: {act}", rows,
-                columns=cols, notes=[note, f"support [{law.support[0]:.6g}, {law.support[1]:.6g}]"])
+                columns=cols, notes=[note, f"support [{law.support()[0]:.6g}, {law.support()[1]:.6g}]"])
 
 
 def spectrum(
