@@ -241,3 +241,13 @@ def test_default_grid_widens_when_a_curve_has_not_crossed():
     assert 0.2 * ref < r.t_C["entropy"]["value"] < 5 * ref
     assert any("time grid widened" in x for x in r.notes)
     assert not any("does not cross" in x for x in r.notes)
+
+
+def test_the_three_random_streams_are_distinct():
+    # data of the default run, bootstraps/Lanczos start and Monte Carlo samples: no stream reused
+    from regimes.analysis import mixture_seed
+
+    a = np.random.default_rng(0).standard_normal(64)
+    b = np.random.default_rng(np.random.SeedSequence([0, 1])).standard_normal(64)
+    c = mixture_seed(0).standard_normal(64)
+    assert not (np.array_equal(a, b) or np.array_equal(a, c) or np.array_equal(b, c))
