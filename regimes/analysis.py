@@ -284,7 +284,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int | None = None,
             confidence: float = 0.95, memory_budget: int = DEFAULT_MEMORY_BUDGET,
             scale: str = "none", center: bool = True, key: str | None = None,
-            progress=None) -> AnalysisResult:
+            progress=None, precision: str = "auto") -> AnalysisResult:
     """Measure t_S and t_C on a training set, with intervals, and map the regimes onto steps.
 
     Parameters
@@ -316,6 +316,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         Bytes for the mixture engine.
     scale, center, key
         Loading options when ``data`` is a path or an array.
+    precision : {"auto", "float32", "float64"}
+        Arithmetic of the mixture engine's products (see :func:`regimes.engines.empirical_mixture`;
+        ``"auto"`` measures float32's error on a probe and switches to float64 when needed).
     progress : callable, optional
         ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
         (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
@@ -432,7 +435,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     # themselves, later ones (re-evaluations when the statistics are not stored) the crossings
     stage = ["entropy"]
     curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed), memory_budget=memory_budget,
-                               progress=lambda i, m: _p(stage[0], i, m))
+                               progress=lambda i, m: _p(stage[0], i, m), precision=precision)
     if times is None:
         # the reference times are only estimates (the spectral proxy can be far off, e.g. for tight
         # clusters far apart): where a measured curve has not crossed its level at an end of the
@@ -451,8 +454,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             notes.append(f"time grid widened from [{old[0]:.3g}, {old[1]:.3g}] to [{tt[0]:.3g}, {tt[-1]:.3g}]: "
                          "a measured curve had not crossed its level at the end of the default grid")
             curves = empirical_mixture(src, tt, samples=samples, rng=mixture_seed(seed),
-                                       memory_budget=memory_budget, progress=lambda i, m: _p(stage[0], i, m))
-    if curves.precision == "float64" and src.dtype == np.float32:
+                                       memory_budget=memory_budget, progress=lambda i, m: _p(stage[0], i, m),
+                                       precision=precision)
+    if precision == "auto" and curves.precision == "float64" and src.dtype == np.float32:
         from .engines.mixture import PRECISION_TOLERANCE
 
         notes.append(f"mixture engine: float64 products used — on a probe, float32 products erred by more "

@@ -165,3 +165,15 @@ def test_quantities_that_do_not_exist_are_null_without_warning(run_cli, tmp_path
     body = json.loads(out)
     assert body["t_S"]["value"] is None and any("no speciation" in x for x in body["notes"])
     assert "warning" not in err
+
+
+def test_precision_option(run_cli, files):
+    # float64 products against the default (auto → float32 on these well-conditioned data): the
+    # same estimates to far below their standard errors; a bad value is a one-line error
+    rc, out, err = run_cli("analyze", files / "x.npy", *_common(), "--json")
+    rc64, out64, err64 = run_cli("analyze", files / "x.npy", *_common(), "--precision", "float64", "--json")
+    assert rc == 0 and rc64 == 0, err + err64
+    a, b = json.loads(out)["t_C"]["commitment"], json.loads(out64)["t_C"]["commitment"]
+    assert abs(a["value"] - b["value"]) < 0.01 * a["se"]
+    rc, out, err = run_cli("analyze", files / "x.npy", "--precision", "half")
+    assert rc == 2 and err.count("\n") == 1 and "--precision" in err

@@ -94,6 +94,10 @@ def analyze(
         200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included)."
     ),
     memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget of the mixture engine in MB (>= 1)."),
+    precision: str = typer.Option(
+        "auto", "--precision",
+        help="Mixture engine arithmetic: auto (float32 unless a probe finds it too inaccurate), float32 or float64.",
+    ),
     size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
     grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
@@ -107,6 +111,8 @@ def analyze(
     from regimes.data import _load_source
     from regimes.timeline import steps_text
 
+    if precision not in ("auto", "float32", "float64"):
+        raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
     if not math.isfinite(memory) or memory < 1:
         raise RegimesError(f"--memory-mb must be >= 1 (MB), got {memory:g}")
     if data is None:
@@ -122,7 +128,7 @@ def analyze(
                                progress=lambda done, total: bar("validating data", done, total))
         res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
                   seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
-                  scale=scale, center=not no_center, progress=bar)
+                  scale=scale, center=not no_center, progress=bar, precision=precision)
     payload = res.to_dict()
     if out is not None:
         from regimes._version import __version__
