@@ -259,3 +259,16 @@ def test_import_is_light():
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_merged_satellite_is_said():
+    # at (ψ_p, ψ_n, t) = (4, 2, 3) the satellite (mass d/p = 0.25) and ρ_1 ((n − d)/p = 0.25)
+    # form one piece of mass 0.5: reported as slow_bulk, with a note saying so; where they are
+    # separate (10, 1.5, 0.02) there is no such note
+    from regimes.rmt import RandomFeatures
+
+    s = RandomFeatures(4, 2, 3.0).summary()
+    assert s["satellite"] is None and abs(s["slow_bulk"]["mass"] - 0.5) < 1e-4
+    assert any("merged" in x for x in s.get("notes", []))
+    s = RandomFeatures(10, 1.5, 0.02).summary()
+    assert s["satellite"] is not None and not any("merged" in x for x in s.get("notes", []))

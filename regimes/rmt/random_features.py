@@ -592,11 +592,21 @@ class RandomFeatures:
             "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
             "time_convention": TIME_CONVENTION,
         }
+        notes = []
+        lead_sat = self.leading_order["satellite"]["mass"]
+        if b["satellite"] is None and b["slow"] is not None and lead_sat is not None:
+            lead_slow = self.leading_order["slow"]["mass"]
+            if abs(b["slow"].mass - (lead_slow + lead_sat)) < 0.25 * lead_sat:
+                notes.append(f"no separate satellite: the piece below the fast bulk holds mass {b['slow'].mass:.4g} "
+                             f"≈ ρ_1 ({lead_slow:.4g}) + satellite ({lead_sat:.4g}) at leading order — the two "
+                             "have merged at these parameters and are reported together as slow_bulk")
         if abs(c.mu0) > 1e-12:
-            res["notes"] = [f"activation {self.activation.name!r} has mean μ_0 = {c.mu0:.6g}: the "
+            notes.append(f"activation {self.activation.name!r} has mean μ_0 = {c.mu0:.6g}: the "
                             f"constants (a_t, b_t, v_t2, s_t2, mu_star2) are those of the centred "
                             f"activation σ − μ_0; the mean only adds a rank-one outlier ≈ pμ_0² "
-                            f"to U, which does not touch the bulks"]
+                            f"to U, which does not touch the bulks")
+        if notes:
+            res["notes"] = notes
         if points is not None:
             lam = self.density_grid(points)
             res["lambda"] = lam
