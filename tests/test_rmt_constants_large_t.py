@@ -85,4 +85,5 @@ def test_callable_with_a_kink_warns_or_takes_kinks():
 def test_relu_summary_says_constants_are_centred():
     res = RandomFeatures(4.0, 2.0, 0.3, "relu").summary()
     assert any("centred" in n for n in res["notes"])
-    assert "notes" not in RandomFeatures(4.0, 2.0, 0.3).summary()
+    # tanh is odd (μ_0 = 0): no such note (other notes, e.g. a merged satellite, may be there)
+    assert not any("centred" in n for n in RandomFeatures(4.0, 2.0, 0.3).summary().get("notes", []))
