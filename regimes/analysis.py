@@ -230,7 +230,7 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
     from .collapse import collapse_time_spectral
 
     if d <= FULL_SPECTRUM_MAX_D:
-        from .engines.covariance import covariance_spectrum
+        from .engines.covariance import _pow2_scale, _shift, _working, covariance_spectrum
 
         lam, V, mu = covariance_spectrum(src, return_vectors=True)  # one pass over the data
         lam = np.clip(lam, 0.0, None)
@@ -241,13 +241,15 @@ def _spectral_estimate(src, n, d, conf, gen, B, top_vals=None):
         z1sq = np.empty(n)  # squared projections on the top eigenvector: Λ's linearised bootstrap
         wk = x / (1.0 + x * lam) / (2.0 * d)
         Vb = V.astype(src.dtype)
-        # uncentred source: centre the block before the float32 product (subtracting mu·v after
-        # it would cancel when the offset is large against the spread)
-        mu_b = None if src.center else mu.astype(src.dtype)
+        # the working blocks of the covariance engine: centred (a non-centred source by its mean,
+        # before the float32 product, which would otherwise cancel against a large offset) and
+        # scaled by a power of two; (x − μ)·v = W·v / s − (μ − shift)·v
+        shift, scale = _shift(src), _pow2_scale(src)
+        resid = (mu - shift) @ V
         for s, e, blk in src.blocks():
-            Z = ((blk if mu_b is None else blk - mu_b) @ Vb).astype(np.float64)
-            if mu_b is None:
-                Z -= mu @ V  # the residual mean of centred rows (~0)
+            Z = (_working(blk, shift, scale) @ Vb).astype(np.float64)
+            Z /= scale
+            Z -= resid
             Z *= Z
             psi[s:e] = Z @ wk
             z1sq[s:e] = Z[:, 0]
@@ -378,9 +380,10 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     # --- covariance: Λ and t_S -------------------------------------------------------------
     _p("eigenvalue", 0, 1)
     spec = spectrum = None
-    if 2 <= d <= FULL_SPECTRUM_MAX_D:
+    if d <= FULL_SPECTRUM_MAX_D:
         # one pass forms C: Λ, the whole spectrum (spectral t_C) and, in a second pass, the
-        # projections that give both bootstraps (linearised: no eigen-solve per replicate)
+        # projections that give both bootstraps (linearised: no eigen-solve per replicate);
+        # d = 1 included (C is the variance, the projections the centred values)
         spec, spectrum, z1sq = _spectral_estimate(src, n, d, confidence, gen, bootstrap)
         lam_top = float(spectrum[0])
         eig = None
@@ -388,19 +391,10 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         if eigen_bootstrap:
             p_unif = np.full(n, 1.0 / n)
             reps = np.array([gen.multinomial(n, p_unif) @ z1sq / (n - 1.0) for _ in range(eigen_bootstrap)])
-    elif d >= 2:
+    else:
         eig = top_eigenvalues(src, k=min(64, d - 1), rng=gen, bootstrap=eigen_bootstrap)
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
-    else:
-        # d = 1: Λ is the variance; the same linearised bootstrap on the squared centred values
-        lam_top = src.total_variance
-        eig = None
-        reps = None
-        if eigen_bootstrap:
-            p_unif = np.full(n, 1.0 / n)
-            sq = src.centred_sq_norms
-            reps = np.array([gen.multinomial(n, p_unif) @ sq / (n - 1.0) for _ in range(eigen_bootstrap)])
     ci_l, se_l = _pct(reps, confidence) if reps is not None else ((math.nan, math.nan), math.nan)
     eigenvalue = _est(lam_top, ci_l, se_l)
     with warnings.catch_warnings():
