@@ -219,12 +219,10 @@ class DataSource:
             )
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
-        dev = 0.0  # largest |x − x̄|: rows differ although the variance may underflow
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
             x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
             x -= self.mean
-            dev = max(dev, float(np.abs(x).max()))
             sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
             report(self.n + e)
         self.total_variance = float(sq_norms.sum() / (self.n - 1))
@@ -233,8 +231,8 @@ class DataSource:
             self.total_variance = 0.0
         elif not self.total_variance > 0:  # rows differ, but their squared deviations underflow
             raise RegimesError(
-                f"{self.name}: values too small for float64 arithmetic: the variance underflows "
-                f"(largest deviation from the mean {dev:.3g}); rescale the data (multiply by a constant: "
+                f"{self.name}: values too small for float64 arithmetic: the rows differ but the variance "
+                f"underflows (values in [{lo:.3g}, {hi:.3g}]); rescale the data (multiply by a constant: "
                 "Λ scales as c², t_S shifts by ln c)"
             )
         if not self.total_variance > 0:
