@@ -325,7 +325,8 @@ def timeline(
     path = _check_out(out)
     p = _preset(preset)
     notes = []
-    if p is None and n is None and d is None and eigenvalue is None:
+    builtin = p is None and n is None and d is None and eigenvalue is None
+    if builtin:
         n, d = _DEFAULT["n"], _DEFAULT["d"]
         eigenvalue = d * _DEFAULT["separation"] ** 2 + _DEFAULT["variance"]
         notes.append(
@@ -334,11 +335,11 @@ def timeline(
     n = _need(n, "n", p, notes=notes)
     d = _need(d, "d", p, notes=notes)
     lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
-    if p is None and variance is None and notes and notes[0].startswith("no data given"):
-        variance, var_notes = _DEFAULT["variance"], []
+    if builtin and variance is None:  # the built-in mixture's own σ², no "assumed" note
+        variance = _DEFAULT["variance"]
     else:
         variance, var_notes = _variance(variance, p)
-    notes += var_notes
+        notes += var_notes
     data = timeline_data(n, d, lam, variance, schedule, steps)
     notes += data["notes"]
     payload = {k: v for k, v in data.items() if k not in ("notes", "regimes")}
