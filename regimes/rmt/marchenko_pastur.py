@@ -316,11 +316,6 @@ class MarchenkoPastur:
             direct = np.where(small, self._series(ss, c, -h, ab, kp), direct)
         return direct
 
-    def _theta(self, x):
-        """θ ∈ [0, π] with x/σ² = c − h cos θ (clipped outside the support)."""
-        t, _ = self._tan_half(x)
-        return 2.0 * np.arctan(t)
-
     def _cont_lower(self, theta):
         """∫ of the continuous density from λ_− to x(θ), unnormalised by 1/(2πγ)."""
         return self._cont_lower_t(np.tan(0.5 * np.asarray(theta, dtype=np.float64)))
