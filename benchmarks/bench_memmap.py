@@ -41,11 +41,11 @@ print(f"wrote the file (writer's peak RSS {{vm_hwm_gb():.2f}} GB: the memmap's d
 print(f"{path.name}: {os.path.getsize(path) / 2**30:.2f} GB, n={n} d={d}")
 child = _HWM + f"""
 import time, numpy as np
-from regimes.data import _load_source
+from regimes.data import load_source
 from regimes.engines import top_eigenvalues, empirical_mixture
 print(f"after imports: peak RSS {{vm_hwm_gb():.2f}} GB")
 t0 = time.perf_counter()
-src = _load_source({str(path)!r})
+src = load_source({str(path)!r})
 t1 = time.perf_counter()
 lam = top_eigenvalues(src, 1, rng=0).values[0]
 t2 = time.perf_counter()

@@ -21,7 +21,8 @@ def main() -> int:
     import matplotlib.pyplot as plt
 
     from regimes import GaussianMixture
-    from regimes.analysis import analyze, default_dataset
+    from regimes.analysis import analyze
+    from regimes.models import example_mixture
     from regimes.plot import plot_curves
     from regimes.plot.phase import (
         plot_phase_nd,
@@ -43,7 +44,7 @@ def main() -> int:
     save(
         plot_regime_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png"
     )
-    X, lab, _ = default_dataset(0, d=256, per_class=600)
+    X, lab, _, _ = example_mixture(0, d=256, per_class=600)
     res = analyze(X, lab, samples=256, bootstrap=50, eigen_bootstrap=0)
     save(plot_curves(res), "tour_curves.png")
     save(plot_phase_nd(points=121, separation=0.3), "tour_nd.png")

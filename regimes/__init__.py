@@ -21,7 +21,7 @@ from .collapse import (
     excess_entropy,
     excess_entropy_spectral,
 )
-from .models import GaussianData, GaussianMixture
+from .models import GaussianData, GaussianMixture, RegimesModel
 from .schedules import get_schedule, step_at_time, time_at_step
 from .speciation import (
     cloning_probability,
@@ -35,6 +35,7 @@ __all__ = [
     "GaussianData",
     "GaussianMixture",
     "RegimesError",
+    "RegimesModel",
     "RegimesWarning",
     "__version__",
     "alpha",
@@ -59,7 +60,8 @@ __all__ = [
 
 _LAZY = {
     "Dataset": "regimes.dataset",
-    "load_dataset": "regimes.data",
+    "load_dataset": "regimes.dataset",
+    "analyze": "regimes.analysis",
     "rmt": "regimes.rmt",
     "symbolic": "regimes.symbolic",
     "plot": "regimes.plot",

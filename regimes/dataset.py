@@ -2,7 +2,7 @@
 
 The analytic models answer exactly; :class:`Dataset` answers by estimation — Lanczos for Λ, the
 empirical-mixture engine for f^e(t), φ_C(t) and φ(t) — and every estimate can come with its
-standard error.
+standard error. :func:`load_dataset` reads one from a file, a folder of images or an array.
 
 References
 ----------
@@ -12,31 +12,35 @@ References
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from ._errors import RegimesError
 from ._validate import as_real_array, check_int
-from .engines.mixture import DEFAULT_MEMORY_BUDGET
-from .models import _RegimesMixin
+from .analysis import ESTIMATORS, analyze
+from .data import DataSource, as_source, load_source
+from .engines.covariance import covariance_spectrum, top_eigenvalues
+from .engines.mixture import DEFAULT_MEMORY_BUDGET, empirical_mixture, mixture_rng
+from .models import GaussianMixture, RegimesModel, example_mixture
+from .speciation import speciation_time
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "load_dataset"]
 
 
-class Dataset(_RegimesMixin):
+@dataclass(frozen=True, eq=False)
+class Dataset(RegimesModel):
     """A training set, (n, d), with the estimators of regimes.
 
     Parameters
     ----------
     data : array_like or DataSource
-        Rows are training points (trailing axes flattened). Use :func:`regimes.load_dataset`
-        for files.
+        Rows are training points (trailing axes flattened). Use :func:`load_dataset` for files.
     labels : array_like, optional
         One class label per row.
     scale : {"none", "unit", "symmetric"}
-        Units (see :mod:`regimes.data`).
+        Units (see :mod:`regimes.data.source`).
     center : bool
         Subtract the per-feature mean (default).
     samples : int
@@ -45,31 +49,76 @@ class Dataset(_RegimesMixin):
         Seed of every random choice (Lanczos start, Monte Carlo, bootstraps).
     memory_budget : int
         Bytes for the mixture engine.
+    model : GaussianMixture, optional
+        The analytic model the data were drawn from, if any: :meth:`analyze` then reports its
+        predictions beside the estimates.
 
     Notes
     -----
     ``eigenvalue`` is Λ (Lanczos on the implicit centred covariance), ``t_S = ½ ln Λ``;
     ``excess_entropy(t) = f^e(t)``, ``commitment(t) = φ_C(t) = E[Σ_μ w_μ²]``,
-    ``cloning_probability(t) = φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²]`` (SPEC §3); ``collapse_time()`` is the
-    φ_C = ½ crossing unless another estimator is asked for. Calls with the same seed use the same
-    Monte Carlo samples (common random numbers) as each other and as :meth:`analyze`, so curves
-    evaluated in separate calls are consistent: ``commitment(collapse_time())`` is ½ up to the
-    root-finding tolerance.
+    ``cloning_probability(t) = φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²]`` [DR]; ``collapse_time()`` is the
+    φ_C = ½ crossing unless another estimator is asked for (``method=``). Calls with the same seed
+    use the same Monte Carlo samples (common random numbers) as each other and as :meth:`analyze`,
+    so curves evaluated in separate calls are consistent: ``commitment(collapse_time())`` is ½ up
+    to the root-finding tolerance.
+
+    A Dataset is immutable: assigning an attribute raises; ``ds.replace(seed=1)`` gives a new one
+    with fresh caches (the data are validated again unless ``data`` is a :class:`DataSource`).
 
     References
     ----------
     .. [DR] arXiv:2402.18491.
     """
 
-    def __init__(self, data, labels=None, *, scale: str = "none", center: bool = True,
-                 samples: int = 1024, seed: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET):
-        from .data import as_source
+    data: object = field(repr=False)
+    labels_in: object = field(default=None, repr=False)
+    scale: str = "none"
+    center: bool = True
+    samples: int = 1024
+    seed: int = 0
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+    model: GaussianMixture | None = None
+    source: DataSource = field(init=False, repr=False)
+    _cache: dict = field(init=False, repr=False, default_factory=dict)
 
-        self.source = as_source(data, labels, scale=scale, center=center)
-        self.samples = check_int("samples", samples, ge=2)
-        self.seed = check_int("seed", seed, ge=0)
-        self.memory_budget = check_int("memory_budget", memory_budget, ge=1 << 20)
-        self._analysis = None
+    def __init__(self, data, labels=None, *, scale: str = "none", center: bool = True, samples: int = 1024,
+                 seed: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET, model=None):
+        setattr_ = object.__setattr__
+        setattr_(self, "data", data)
+        setattr_(self, "labels_in", labels)
+        setattr_(self, "scale", scale)
+        setattr_(self, "center", bool(center))
+        setattr_(self, "samples", check_int("samples", samples, ge=2))
+        setattr_(self, "seed", check_int("seed", seed, ge=0))
+        setattr_(self, "memory_budget", check_int("memory_budget", memory_budget, ge=1 << 20))
+        if model is not None and not isinstance(model, RegimesModel):
+            raise RegimesError(f"model must be a regimes model (e.g. GaussianMixture), got {type(model).__name__}")
+        setattr_(self, "model", model)
+        setattr_(self, "source", as_source(data, labels, scale=scale, center=center))
+        setattr_(self, "_cache", {})
+
+    def replace(self, **changes) -> Dataset:
+        """A new Dataset with ``changes`` applied (any constructor argument), with fresh caches."""
+        kw = {"data": self.data, "labels": self.labels_in, "scale": self.scale, "center": self.center,
+              "samples": self.samples, "seed": self.seed, "memory_budget": self.memory_budget, "model": self.model}
+        unknown = sorted(set(changes) - set(kw))
+        if unknown:
+            raise RegimesError(f"Dataset.replace: unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(kw)}")
+        kw.update(changes)
+        return Dataset(**kw)
+
+    @classmethod
+    def example(cls, seed: int = 0, *, d: int = 1024, per_class: int = 2000, separation: float = 1.0,
+                variance: float = 1.0, **options) -> Dataset:
+        """The built-in dataset of ``regimes analyze``, carrying its :class:`GaussianMixture`.
+
+        ½N(m, σ²I) + ½N(−m, σ²I) with m = m̃·(1, …, 1), ``per_class`` rows per class, drawn from
+        ``seed`` (float32); ``options`` go to the constructor (``samples``, ``memory_budget``).
+        """
+        X, lab, model, name = example_mixture(seed, d=d, per_class=per_class, separation=separation,
+                                              variance=variance)
+        return cls(as_source(X, lab, name=name), seed=seed, model=model, **options)
 
     def __repr__(self) -> str:
         lab = f", classes={self.source.n_classes}" if self.labels is not None else ""
@@ -86,22 +135,16 @@ class Dataset(_RegimesMixin):
 
     @property
     def labels(self):
+        """Class index per row (None without labels)."""
         return self.source.labels
 
     @property
     def units(self) -> str:
         return self.source.units
 
-    @property
-    def alpha(self) -> float:
-        """α = ln(n)/d."""
-        return math.log(self.n) / self.d
-
     # -- covariance ----------------------------------------------------------------------------
     def top_eigenvalues(self, k: int = 1, *, bootstrap: int = 0, subsample=None):
         """:func:`regimes.engines.top_eigenvalues` on this dataset (seeded)."""
-        from .engines.covariance import top_eigenvalues
-
         return top_eigenvalues(self.source, k, rng=self.seed, bootstrap=bootstrap, subsample=subsample)
 
     @cached_property
@@ -113,23 +156,16 @@ class Dataset(_RegimesMixin):
 
     def spectrum(self) -> np.ndarray:
         """All covariance eigenvalues, descending (d <= 4096)."""
-        from .engines.covariance import covariance_spectrum
-
         return covariance_spectrum(self.source)
 
     def speciation_time(self) -> float:
         """``½ ln Λ``; NaN with a warning when Λ <= 1."""
-        from .speciation import speciation_time
-
         return speciation_time(self.eigenvalue)
 
     # -- the mixture engine --------------------------------------------------------------------
     def curves(self, times):
         """:class:`regimes.engines.MixtureCurves` at ``times`` (seeded, common random numbers)."""
-        from .analysis import mixture_seed
-        from .engines.mixture import empirical_mixture
-
-        return empirical_mixture(self.source, times, samples=self.samples, rng=mixture_seed(self.seed),
+        return empirical_mixture(self.source, times, samples=self.samples, rng=mixture_rng(self.seed),
                                  memory_budget=self.memory_budget)
 
     def _curve(self, t, attr, return_se):
@@ -159,26 +195,48 @@ class Dataset(_RegimesMixin):
 
     # -- the full analysis ---------------------------------------------------------------------
     def analyze(self, **options):
-        """:func:`regimes.analysis.analyze` on this dataset (seed and samples from the dataset)."""
-        from .analysis import analyze
+        """:func:`regimes.analysis.analyze` on this dataset (seed, samples, budget and model from it).
 
+        A run on the default time grid is kept: :meth:`collapse_time` reuses it.
+        """
         options.setdefault("seed", self.seed)
         options.setdefault("samples", self.samples)
         options.setdefault("memory_budget", self.memory_budget)
         res = analyze(self, **options)
         if options.get("times") is None:  # cache only a run on the default grid
-            self._analysis = res
+            self._cache["analysis"] = res
         return res
+
+    @property
+    def last_analysis(self):
+        """The last :meth:`analyze` run on the default time grid (None before one)."""
+        return self._cache.get("analysis")
 
     def collapse_time(self, method: str = "commitment") -> float:
         """t_C by ``"commitment"`` (φ_C = ½, default), ``"entropy"``, ``"spectral"`` or ``"gaussian"``.
 
         The full analysis (with intervals) is run once and cached; see :meth:`analyze`.
         """
-        from .analysis import ESTIMATORS
-
         if method not in ESTIMATORS:
             raise RegimesError(f"method must be one of {', '.join(ESTIMATORS)}, got {method!r}")
-        if self._analysis is None:
-            self._analysis = self.analyze(bootstrap=0, eigen_bootstrap=0)
-        return float(self._analysis.t_C[method]["value"])
+        if self.last_analysis is None:
+            self.analyze(bootstrap=0, eigen_bootstrap=0)
+        return float(self.last_analysis.t_C[method].value)
+
+
+def load_dataset(path, *, key: str | None = None, labels=None, scale: str = "none", center: bool = True,
+                 size=None, grayscale: bool = False, **dataset_options) -> Dataset:
+    """Load a training set and return a :class:`Dataset`.
+
+    ``path``, ``key``, ``labels``, ``scale``, ``center``, ``size`` and ``grayscale`` are those of
+    :func:`regimes.data.load_source` (``.npy`` memory-mapped and streamed, ``.npz``, image folders,
+    arrays); ``dataset_options`` go to :class:`Dataset` (``samples``, ``seed``, ``memory_budget``).
+
+    Raises
+    ------
+    RegimesError
+        Unreadable/truncated file, NaN/inf, fewer than 2 rows, ragged or non-numeric data,
+        label count mismatch, values outside [0, 255] with ``scale`` other than ``"none"``.
+    """
+    return Dataset(load_source(path, key=key, labels=labels, scale=scale, center=center,
+                               size=size, grayscale=grayscale), **dataset_options)

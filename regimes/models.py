@@ -13,37 +13,76 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
 from functools import cached_property
 
-from ._validate import check_real
+import numpy as np
+
+from ._errors import RegimesError
+from ._validate import check_int, check_real, check_rng
 from .collapse import collapse_time, excess_entropy
 from .speciation import cloning_probability, speciation_time
 from .timeline import classify, regime_intervals
 
-__all__ = ["GaussianData", "GaussianMixture"]
+__all__ = ["GaussianData", "GaussianMixture", "RegimesModel", "example_mixture"]
 
 
-class _RegimesMixin:
-    """Shared by the Gaussian models: ``n``, ``d``, ``variance`` (σ², within-class for a mixture)
-    and an ``eigenvalue`` property."""
+class RegimesModel(ABC):
+    """The questions regimes answers, asked of an analytic model or of a training set.
+
+    Subclasses provide :attr:`n`, :attr:`d` and :attr:`eigenvalue` (Λ); the analytic models
+    (:class:`GaussianData`, :class:`GaussianMixture`) answer with closed forms, the data model
+    (:class:`regimes.Dataset`) by estimation. One signature per question, so that one loop can
+    compare every analytic quantity with its empirical twin.
+
+    Notes
+    -----
+    ``t_S = ½ ln Λ`` (no speciation time when Λ <= 1); ``t_C`` is the collapse time; regimes along
+    the backward process: I for t > t_S, II for t_C < t < t_S, III for t < t_C [DR].
+
+    References
+    ----------
+    .. [DR] arXiv:2402.18491.
+    """
+
+    n: float
+    d: float
+
+    @property
+    @abstractmethod
+    def eigenvalue(self) -> float:
+        """Λ, the largest eigenvalue of the data covariance."""
 
     @property
     def alpha(self) -> float:
         """α = ln(n)/d."""
         return math.log(self.n) / self.d
 
+    @property
+    def has_speciation(self) -> bool:
+        """Whether Λ > 1, i.e. a speciation time t_S > 0 exists."""
+        return self.eigenvalue > 1.0
+
     def speciation_time(self) -> float:
         """``t_S = ½ ln Λ``; NaN with a warning when Λ <= 1."""
         return speciation_time(self.eigenvalue)
 
+    @abstractmethod
     def collapse_time(self) -> float:
-        """``t_C = ½ log1p(σ²/expm1(2α))`` (σ² the within-class variance for a mixture)."""
-        return collapse_time(self.n, self.d, self.variance)
+        """t_C, the collapse time."""
 
+    @abstractmethod
     def excess_entropy(self, t):
-        """``f(t) = max(0, α - ½ log1p(σ²/expm1(2t)))``."""
-        return excess_entropy(t, self.n, self.d, self.variance)
+        """f^e(t) at OU time(s) t."""
+
+    @abstractmethod
+    def commitment(self, t):
+        """φ_C(t) = E[Σ_μ w_μ²]: the probability that two clones branched at t end on the same training point."""
+
+    @abstractmethod
+    def cloning_probability(self, t):
+        """φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²]: the probability that two clones branched at t end in the same class."""
 
     def regime(self, t):
         """Regime label(s) ``"I"``/``"II"``/``"III"`` at OU time(s) ``t``."""
@@ -57,14 +96,32 @@ class _RegimesMixin:
         lam = self.eigenvalue
         return 0.5 * math.log(lam) if lam > 1.0 else math.nan
 
-    @property
-    def has_speciation(self) -> bool:
-        """Whether Λ > 1, i.e. a speciation time t_S > 0 exists."""
-        return self.eigenvalue > 1.0
+
+class _GaussianModel(RegimesModel):
+    """Closed forms shared by the Gaussian models: ``variance`` is σ² (within-class for a mixture)."""
+
+    def collapse_time(self) -> float:
+        """``t_C = ½ log1p(σ²/expm1(2α))`` (σ² the within-class variance for a mixture)."""
+        return collapse_time(self.n, self.d, self.variance)
+
+    def excess_entropy(self, t):
+        """``f(t) = max(0, α - ½ log1p(σ²/expm1(2t)))``."""
+        return excess_entropy(t, self.n, self.d, self.variance)
+
+    def commitment(self, t):
+        """Not available in closed form: raises :class:`regimes.RegimesError`.
+
+        The d → ∞ theory of [DR] locates t_C but does not give φ_C(t) at finite d; estimate it on
+        a sample (``regimes.Dataset(model.sample(seed)).commitment(t)`` for the mixture).
+        """
+        raise RegimesError(
+            f"{type(self).__name__}.commitment: φ_C(t) has no closed form for this model; estimate it "
+            "on a sample with regimes.Dataset(...).commitment(t)"
+        )
 
 
 @dataclass(frozen=True)
-class GaussianData(_RegimesMixin):
+class GaussianData(_GaussianModel):
     """``n`` points drawn from ``N(0, σ² I_d)``.
 
     Parameters
@@ -91,15 +148,22 @@ class GaussianData(_RegimesMixin):
         object.__setattr__(self, "d", check_real("d", self.d, ge=1.0))
         object.__setattr__(self, "variance", check_real("variance", self.variance, gt=0.0))
 
+    def replace(self, **changes) -> GaussianData:
+        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
+        return replace(self, **changes)
+
     @property
     def eigenvalue(self) -> float:
         """Largest covariance eigenvalue Λ = σ²."""
         return self.variance
 
+    def cloning_probability(self, t):
+        """φ(t) = 1 at every t: one Gaussian is one class, so two clones always end in the same class."""
+        return np.ones_like(np.asarray(t, dtype=float)) if np.ndim(t) else 1.0
 
 
 @dataclass(frozen=True)
-class GaussianMixture(_RegimesMixin):
+class GaussianMixture(_GaussianModel):
     """Two-class mixture ``½N(m, σ²I_d) + ½N(-m, σ²I_d)`` with ``|m|² = d m̃²``.
 
     Parameters
@@ -155,7 +219,44 @@ class GaussianMixture(_RegimesMixin):
         """``φ(t) = E_z[(1 + tanh²(r² + r z))/2]``, ``r = |m| e^{-t}/√Γ_t`` (Gauss–Hermite)."""
         return cloning_probability(t, self.norm_m, self.variance)
 
+    def sample(self, rng=0):
+        """Draw the training set: ``(X, labels)``, X float32 of shape (n, d), n/2 rows per class.
+
+        Rows ``m̃·(±1, …, ±1) + σ ξ`` with ξ ~ N(0, I_d), class 0 at +m, class 1 at −m (needs n even
+        and n, d integers). The data are drawn from ``rng`` alone (seed or Generator).
+        """
+        n = check_int("n", self.n, ge=2)
+        d = check_int("d", self.d, ge=1)
+        if n % 2:
+            raise RegimesError(f"n must be even to draw two equal classes, got {n}")
+        gen = check_rng(rng)
+        labels = np.repeat(np.array([0, 1]), n // 2)
+        X = gen.standard_normal((n, d)) * math.sqrt(self.variance)
+        X += np.where(labels[:, None] == 0, self.separation, -self.separation)
+        return X.astype(np.float32), labels
+
+    def replace(self, **changes) -> GaussianMixture:
+        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
+        return replace(self, **changes)
+
     def collapse_after_speciation(self) -> bool:
         """Whether Regime II exists (``t_C < t_S``) at these finite parameters."""
         t_S = self._t_S_or_nan()
         return (not math.isnan(t_S)) and self.collapse_time() < t_S
+
+
+def example_mixture(seed=0, *, d: int = 1024, per_class: int = 2000, separation: float = 1.0,
+                    variance: float = 1.0):
+    """The built-in dataset of ``regimes analyze``: ``(X, labels, model, name)``.
+
+    ½N(m, σ²I) + ½N(−m, σ²I) samples with m = m̃·(1, …, 1), drawn from ``seed`` by
+    :meth:`GaussianMixture.sample`; ``model`` is the :class:`GaussianMixture` it was drawn from
+    (the theory the report compares with), ``name`` the description reports print.
+    """
+    d = check_int("d", d, ge=1)
+    per_class = check_int("per_class", per_class, ge=1)
+    model = GaussianMixture(n=2 * per_class, d=d, separation=separation, variance=variance)
+    X, labels = model.sample(seed)
+    name = (f"built-in two-class Gaussian mixture (d = {d}, 2×{per_class} points, m̃ = {model.separation:g}, "
+            f"σ² = {model.variance:g}, seed {seed})")
+    return X, labels, model, name

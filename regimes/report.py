@@ -1,4 +1,6 @@
-"""Writing the ``regimes analyze`` report: ``report.json``, ``report.md`` and the plots.
+"""The ``regimes analyze`` report as text: JSON-ready payloads, the conventions table, Markdown.
+
+Nothing here writes files: the command line writes ``report.json``, ``report.md`` and the figures.
 
 References
 ----------
@@ -8,37 +10,43 @@ References
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
 
-from ._errors import RegimesError
 from .timeline import steps_text
 
-__all__ = ["CONVENTIONS", "to_jsonable", "markdown_report", "write_report"]
+__all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "markdown_report", "to_jsonable"]
 
+#: the conventions every JSON output states
 CONVENTIONS = {
     "time": "Ornstein-Uhlenbeck time t: x_t = exp(-t) x_0 + sqrt(1 - exp(-2t)) xi",
     "log": "natural",
     "steps": "zero-based array index k, alpha_bar_k = prod_{i<=k}(1 - beta_i)",
+}
+#: and those of the analysis report
+ANALYSIS_CONVENTIONS = {
+    **CONVENTIONS,
     "regime steps": "step_min..step_max: the steps k with t_min <= t_k < t_max (null when none: see steps_note)",
     "intervals": "95% bootstrap percentile intervals; se = bootstrap standard deviation",
 }
 
 
-def to_jsonable(obj):
-    """numpy → JSON types; NaN/inf → None."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+def to_jsonable(obj, nonfinite: list | None = None, _path: str = ""):
+    """numpy → JSON types; NaN/inf → None. With a list ``nonfinite``, the path of every such value
+    (``"t_C.entropy.ci[0]"``) is appended to it."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v, nonfinite, f"{_path}.{k}" if _path else str(k)) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         obj = obj.tolist()
     if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
+        return [to_jsonable(v, nonfinite, f"{_path}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
+        if nonfinite is not None:
+            nonfinite.append(_path)
         return None
     return obj
 
@@ -108,40 +116,3 @@ def markdown_report(result) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def write_report(result, out_dir, *, payload=None) -> dict:
-    """Write ``report.json``, ``report.md``, ``curves.png`` and ``timeline.png`` into ``out_dir``.
-
-    ``payload`` (optional) is the JSON object to write (default ``result.to_dict()`` plus
-    conventions). Returns ``{name: path}``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plot.curves import plot_curves
-    from .plot.timeline import plot_timeline
-
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RegimesError(f"--out {str(out)!r}: cannot create the directory ({exc.strerror})") from None
-    d = result.to_dict()
-    body = payload if payload is not None else {**d, "conventions": CONVENTIONS}
-    paths = {"json": out / "report.json", "markdown": out / "report.md",
-             "curves": out / "curves.png", "timeline": out / "timeline.png"}
-    paths["json"].write_text(json.dumps(to_jsonable(body), indent=2, ensure_ascii=False) + "\n")
-    paths["markdown"].write_text(markdown_report(d))
-    fig = plot_curves(result)
-    fig.savefig(paths["curves"], dpi=120)
-    plt.close(fig)
-    cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]
-    fig = plot_timeline(d["t_S"]["value"], result.headline_t_C if not math.isnan(result.headline_t_C)
-                        else d["t_C"]["spectral"]["value"],
-                        d["schedule"]["schedule"], d["schedule"]["steps"], intervals=cis)
-    fig.savefig(paths["timeline"], dpi=120)
-    plt.close(fig)
-    return {k: str(v) for k, v in paths.items()}

@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from regimes.analysis import analyze, default_dataset
-from regimes.models import GaussianMixture
+from regimes.analysis import analyze
+from regimes.engines import mixture_rng
+from regimes.models import GaussianMixture, example_mixture
+
+
+def default_dataset(seed, **kw):
+    """``(X, labels, model)`` of the built-in mixture (``regimes.models.example_mixture``)."""
+    X, lab, model, _ = example_mixture(seed, **kw)
+    return X, lab, model
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,7 @@ def test_default_grid_follows_the_estimates_without_clamps():
 
 def _t_C(X, **kw):
     r = analyze(X, samples=64, seed=2, bootstrap=0, eigen_bootstrap=0, **kw)
-    return r.t_C["commitment"]["value"], r
+    return r.t_C["commitment"].value, r
 
 
 def test_collapse_time_bracketed_at_tiny_and_huge_times():
@@ -94,7 +101,7 @@ def test_collapse_time_bracketed_at_tiny_and_huge_times():
     X1 = g.standard_normal((200, 1))  # d = 1: t_C ~ 1e-5, far below the old 0.02 clamp
     t1, r1 = _t_C(X1)
     assert math.isfinite(t1) and t1 < 0.02
-    assert 0.1 < t1 / r1.t_C["spectral"]["value"] < 10
+    assert 0.1 < t1 / r1.t_C["spectral"].value < 10
     t1c, _ = _t_C(X1 * 1e3)
     assert math.expm1(2 * t1c) == pytest.approx(1e6 * math.expm1(2 * t1), rel=1e-7)  # Brent tolerance relative to t
     X8 = g.standard_normal((150, 8))
@@ -143,10 +150,10 @@ def test_one_row_per_class_falls_back_to_trace_variance():
         r = analyze(X, np.arange(12), samples=32, seed=0, bootstrap=20)
     g = r.t_C["gaussian"]
     var = np.trace(np.cov(X.T)) / 5
-    assert g["variance"] == pytest.approx(var, rel=1e-12)
+    assert g.details["variance"] == pytest.approx(var, rel=1e-12)
     from regimes import collapse_time
 
-    assert g["value"] == pytest.approx(collapse_time(12, 5, var), rel=1e-12)
+    assert g.value == pytest.approx(collapse_time(12, 5, var), rel=1e-12)
     assert any("single row" in x for x in r.notes)
 
 
@@ -155,19 +162,19 @@ def test_d1_has_an_eigenvalue_interval_and_notes_explain_missing_ends():
     x = g.standard_normal((400, 1)) * 2.0
     r = analyze(x, samples=32, seed=0, bootstrap=300)
     e = r.eigenvalue
-    assert e["ci"][0] < e["value"] < e["ci"][1]
+    assert e.ci[0] < e.value < e.ci[1]
     # oracle: the delta-method SE of the sample variance, sd((x − x̄)²)·√n/(n − 1)
     z = (x[:, 0] - x.mean()) ** 2
-    assert e["se"] == pytest.approx(z.std() * math.sqrt(400) / 399, rel=0.2)
-    assert math.isfinite(r.t_S["ci"][0]) and math.isfinite(r.t_S["se"])
+    assert e.se == pytest.approx(z.std() * math.sqrt(400) / 399, rel=0.2)
+    assert math.isfinite(r.t_S.ci[0]) and math.isfinite(r.t_S.se)
     # Λ's interval reaching below 1: t_S has no lower end, and a note says why
     y = g.standard_normal((40, 2)) * np.array([1.1, 0.3])
     r = analyze(y, samples=32, seed=0, bootstrap=200)
-    assert r.eigenvalue["ci"][0] <= 1 < r.eigenvalue["value"]
-    assert math.isnan(r.t_S["ci"][0]) and any("lower end of Λ's interval" in s for s in r.notes)
+    assert r.eigenvalue.ci[0] <= 1 < r.eigenvalue.value
+    assert math.isnan(r.t_S.ci[0]) and any("lower end of Λ's interval" in s for s in r.notes)
     # a single class: no φ = 0.7752 crossing, and a note says why
     r = analyze(y, np.zeros(40, dtype=int), samples=32, seed=0, bootstrap=0)
-    assert math.isnan(r.t_S_class["value"]) and any("single class" in s for s in r.notes)
+    assert math.isnan(r.t_S_class.value) and any("single class" in s for s in r.notes)
 
 
 def test_eigen_bootstrap_follows_bootstrap():
@@ -201,8 +208,8 @@ def test_uncentred_offset_data_give_the_centred_answers_and_float64_note():
     a = analyze(X, samples=32, seed=1, bootstrap=50)
     b = analyze(X + np.float32(1e3), samples=32, seed=1, bootstrap=50, center=False)
     for key in ("value", "ci"):
-        np.testing.assert_allclose(b.eigenvalue[key], a.eigenvalue[key], rtol=1e-5)
-        np.testing.assert_allclose(b.t_C["spectral"][key], a.t_C["spectral"][key], rtol=1e-5)
+        np.testing.assert_allclose(getattr(b.eigenvalue, key), getattr(a.eigenvalue, key), rtol=1e-5)
+        np.testing.assert_allclose(getattr(b.t_C["spectral"], key), getattr(a.t_C["spectral"], key), rtol=1e-5)
     assert not any("float64 products" in x for x in a.notes)
     # two tight clusters far from the origin: the engine switches to float64 and the report says so
     C = np.concatenate([100 + 0.05 * g.standard_normal((100, 16)), -100 + 0.05 * g.standard_normal((100, 16))])
@@ -213,11 +220,9 @@ def test_uncentred_offset_data_give_the_centred_answers_and_float64_note():
 def test_monte_carlo_noise_is_independent_of_the_default_data():
     # the default dataset is drawn from the seed; the engine's samples must come from a stream
     # of their own (the same stream made ξ an exact copy of the data's noise)
-    from regimes.analysis import default_dataset, mixture_seed
-
     X, lab, _ = default_dataset(0)
     noise = (X - np.where(lab[:, None] == 0, 1.0, -1.0)).ravel()
-    g = mixture_seed(0)
+    g = mixture_rng(0)
     g.integers(0, X.shape[0], 1024)
     xi = g.standard_normal(4096)
     # no 8-value run of ξ appears in the (float32) data's noise
@@ -237,17 +242,15 @@ def test_default_grid_widens_when_a_curve_has_not_crossed():
     C = np.concatenate([100 + 0.05 * g.standard_normal((100, 16)), -100 + 0.05 * g.standard_normal((100, 16))])
     r = analyze(C, samples=64, seed=1, bootstrap=20)
     ref = collapse_time(100, 16, 0.05**2)
-    assert 0.2 * ref < r.t_C["commitment"]["value"] < 5 * ref
-    assert 0.2 * ref < r.t_C["entropy"]["value"] < 5 * ref
+    assert 0.2 * ref < r.t_C["commitment"].value < 5 * ref
+    assert 0.2 * ref < r.t_C["entropy"].value < 5 * ref
     assert any("time grid widened" in x for x in r.notes)
     assert not any("does not cross" in x for x in r.notes)
 
 
 def test_the_three_random_streams_are_distinct():
     # data of the default run, bootstraps/Lanczos start and Monte Carlo samples: no stream reused
-    from regimes.analysis import mixture_seed
-
     a = np.random.default_rng(0).standard_normal(64)
     b = np.random.default_rng(np.random.SeedSequence([0, 1])).standard_normal(64)
-    c = mixture_seed(0).standard_normal(64)
+    c = mixture_rng(0).standard_normal(64)
     assert not (np.array_equal(a, b) or np.array_equal(a, c) or np.array_equal(b, c))

@@ -8,10 +8,10 @@ import pytest
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    from regimes.analysis import default_dataset
+    from regimes.models import example_mixture
 
     d = tmp_path_factory.mktemp("data")
-    X, lab, _ = default_dataset(2, d=32, per_class=150)
+    X, lab, _, _ = example_mixture(2, d=32, per_class=150)
     np.save(d / "x.npy", X)
     np.save(d / "lab.npy", lab)
     np.save(d / "lab_short.npy", lab[:-1])
@@ -105,9 +105,9 @@ def _flat(table: str) -> str:
 
 def test_regime_steps_past_the_schedule_end(run_cli, tmp_path):
     # Λ ≈ 301: t_S ≈ 2.85 lies past the scaled-linear schedule's last time (2.68)
-    from regimes.analysis import default_dataset
+    from regimes.models import example_mixture
 
-    X, _, _ = default_dataset(0, d=300, per_class=60)
+    X, _, _, _ = example_mixture(0, d=300, per_class=60)
     np.save(tmp_path / "x.npy", X)
     args = ("analyze", tmp_path / "x.npy", *_common(), "--schedule", "scaled-linear")
     rc, out, err = run_cli(*args, "--json")

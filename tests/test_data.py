@@ -5,14 +5,14 @@ import pytest
 
 import regimes
 from regimes import RegimesError
-from regimes.data import _load_source, as_source
+from regimes.data import as_source, load_source
 
 
 def test_npy_is_memmapped_and_streamed(tmp_path):
     X = np.random.default_rng(0).standard_normal((50, 3, 4)).astype(np.float32)
     p = tmp_path / "x.npy"
     np.save(p, X)
-    src = _load_source(str(p))
+    src = load_source(str(p))
     assert src.is_memmap and (src.n, src.d) == (50, 12)
     flat = X.reshape(50, 12).astype(np.float64)
     np.testing.assert_allclose(src.mean, flat.mean(0), rtol=1e-12)
@@ -104,7 +104,7 @@ def test_bad_data_catalogue(tmp_path, case, match):
         p = tmp_path / "d.npz"
         np.savez(p, a=good, b=good)
     with pytest.raises(RegimesError, match=match) as ei:
-        _load_source(str(p), **kw)
+        load_source(str(p), **kw)
     assert p.name in str(ei.value) or case == "label_count"
 
 
@@ -136,7 +136,7 @@ def test_degenerate_data_messages(tmp_path, case, match):
         p = tmp_path / "d.npz"
         np.savez(p, x=np.array([[1, 2], [3]], dtype=object))
     with pytest.raises(RegimesError, match=match) as ei:
-        _load_source(str(p))
+        load_source(str(p))
     msg = str(ei.value)
     assert p.name in msg and "pickle" not in msg
 
@@ -149,7 +149,7 @@ def test_text_labels(tmp_path):
     lab = load_labels(p)
     assert lab.dtype.kind == "i"
     np.testing.assert_array_equal(lab, [1, 1, 2, 2, 0])
-    src = _load_source(np.random.default_rng(0).standard_normal((5, 2)), labels=str(p))
+    src = load_source(np.random.default_rng(0).standard_normal((5, 2)), labels=str(p))
     assert src.class_names == ["0", "1", "2"] and src.n_classes == 3
     p.write_text("cat\n1\ngolden retriever\n1.0\n")
     np.testing.assert_array_equal(load_labels(p), ["cat", "1", "golden retriever", "1.0"])
@@ -181,20 +181,20 @@ def test_image_folder_with_top_level_images_and_subfolders(tmp_path):
         img(tmp_path / "cat" / f"{i}.png", 10 + i)
         img(tmp_path / f"top{i}.png", 50 + i)
     with pytest.raises(RegimesError, match="top level.*cat"):
-        _load_source(str(tmp_path))
+        load_source(str(tmp_path))
     # a subfolder without images (e.g. checkpoints) does not make the top-level images classes
     other = tmp_path.parent / (tmp_path.name + "_b")
     (other / ".ipynb_checkpoints").mkdir(parents=True)
     for i in range(3):
         img(other / f"{i}.png", 20 * i)
-    src = _load_source(str(other))
+    src = load_source(str(other))
     assert src.n == 3 and src.labels is None
 
 
 def test_validation_pass_reports_progress(tmp_path):
     p = _write(tmp_path, "d.npy", np.random.default_rng(0).standard_normal((30, 4)))
     seen = []
-    _load_source(str(p), progress=lambda done, total: seen.append((done, total)))
+    load_source(str(p), progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, 60) and seen[-1] == (60, 60)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))
 

@@ -63,7 +63,7 @@ def test_commitment_at_collapse_time_is_one_half(mixture):
         ds = Dataset(X, lab, samples=128, seed=seed)
         tc = ds.collapse_time()
         assert ds.commitment(tc) == pytest.approx(0.5, abs=1e-7)
-        ts = ds.analyze(bootstrap=0).t_S_class["value"]
+        ts = ds.analyze(bootstrap=0).t_S_class.value
         assert ds.cloning_probability(ts) == pytest.approx(0.7752, abs=1e-7)
 
 
@@ -71,6 +71,6 @@ def test_analyze_caches_only_the_default_grid(mixture):
     X, lab, _ = mixture
     ds = Dataset(X[:100], lab[:100], samples=32)
     ds.analyze(times=[0.5, 1.0, 2.0], bootstrap=0)
-    assert ds._analysis is None
+    assert ds.last_analysis is None
     res = ds.analyze(bootstrap=0)
-    assert ds._analysis is res and ds.collapse_time() == res.t_C["commitment"]["value"]
+    assert ds.last_analysis is res and ds.collapse_time() == res.t_C["commitment"].value

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from regimes import RegimesError
-from regimes.data import _load_source, as_source
+from regimes.data import as_source, load_source
 from regimes.engines import covariance_spectrum, top_eigenvalues
 
 
@@ -25,7 +25,7 @@ def test_uncentred_source_still_gives_centred_covariance(tmp_path):
     X = _data(seed=1)
     p = tmp_path / "x.npy"
     np.save(p, X)
-    src = _load_source(str(p), center=False)  # memmap, streamed in blocks
+    src = load_source(str(p), center=False)  # memmap, streamed in blocks
     ref = np.linalg.eigvalsh(np.cov(X.T))[::-1]
     got = top_eigenvalues(src, 2, block_rows=17)
     np.testing.assert_allclose(got.values, ref[:2], rtol=1e-10)
@@ -85,7 +85,7 @@ def test_linearised_bootstrap():
 def test_methods_agree(method, tmp_path):
     X = _gapped(n=500, d=40, seed=1).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
-    src = _load_source(str(tmp_path / "x.npy"))
+    src = load_source(str(tmp_path / "x.npy"))
     ref = np.linalg.eigvalsh(np.cov(X.astype(np.float64), rowvar=False))[::-1][:3]
     got = top_eigenvalues(src, 3, method=method).values
     # float32 data multiplied in float32 per block, accumulated in float64
@@ -131,7 +131,7 @@ def test_float32_offset_uncentred_source(offset, spread, center, tmp_path):
     X = _offset_data(offset, spread)
     ref = np.linalg.eigvalsh(np.cov(X.astype(np.float64), rowvar=False))[::-1]
     np.save(tmp_path / "x.npy", X)
-    for src in (as_source(X, center=center), _load_source(str(tmp_path / "x.npy"), center=center)):
+    for src in (as_source(X, center=center), load_source(str(tmp_path / "x.npy"), center=center)):
         for method in ("dense", "lanczos"):
             got = top_eigenvalues(src, 2, method=method, block_rows=1000).values
             np.testing.assert_allclose(got, ref[:2], rtol=2e-6)
@@ -172,9 +172,9 @@ def test_values_too_large_raise_regimes_error():
 @pytest.mark.parametrize("method", ["dense", "lanczos"])
 def test_overflowing_products_raise_regimes_error_not_linalg_error(method, monkeypatch):
     # the safety net behind the power-of-two scaling: non-finite products are a RegimesError
-    import regimes.engines.covariance as cov
+    from regimes.data import DataSource
 
-    monkeypatch.setattr(cov, "_pow2_scale", lambda src: 1.0)
+    monkeypatch.setattr(DataSource, "working_scale", property(lambda src: 1.0))
     X = (np.random.default_rng(0).standard_normal((200, 12)) * 1e20).astype(np.float32)
     with pytest.raises(RegimesError, match=r"values too large for float32 products.*max \|x\|.*rescale"):
         top_eigenvalues(X, 1, method=method)

@@ -93,7 +93,7 @@ def test_commitment_estimate_approaches_closed_form_as_d_grows():
         X = np.random.default_rng(d).standard_normal((n, d))
         c = empirical_mixture(X, np.linspace(0.2, 3.0, 30), samples=384, rng=1)
         est = c.crossing("commitment", 0.5, bootstrap=0)
-        errs.append(est["value"] - collapse_time(n, d))
+        errs.append(est.value - collapse_time(n, d))
     assert errs[0] > errs[1] > errs[2] > 0
     assert errs[2] < 0.08
 
@@ -115,9 +115,9 @@ def test_crossing_root_is_on_the_smooth_curve_and_interval_covers_it():
     X = np.random.default_rng(3).standard_normal((400, 30))
     c = empirical_mixture(X, np.linspace(0.3, 3, 12), samples=256, rng=0)
     cr = c.crossing("commitment", 0.5, bootstrap=100, rng=1)
-    assert c.statistic("commitment", [cr["value"]]).mean() == pytest.approx(0.5, abs=1e-8)
-    lo, hi = cr["ci"]
-    assert lo < cr["value"] < hi and hi - lo < 8 * cr["se"] + 1e-12
+    assert c.statistic("commitment", [cr.value]).mean() == pytest.approx(0.5, abs=1e-8)
+    lo, hi = cr.ci
+    assert lo < cr.value < hi and hi - lo < 8 * cr.se + 1e-12
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -144,8 +144,8 @@ def test_unstored_crossings_match_stored_and_take_one_pass():
     st = empirical_mixture(X, t, samples=256, rng=3, store=True)
     un = empirical_mixture(X, t, samples=256, rng=3, store=False)
     calls = []
-    real = un._recompute
-    un._recompute = lambda tt: (calls.append(tt.size), real(tt))[1]
+    real = un.recompute
+    un.recompute = lambda tt: (calls.append(tt.size), real(tt))[1]
     un.prefetch([("commitment", 0.5), ("excess_entropy", 0.1 * un.alpha)])
     a = un.crossing("commitment", 0.5, bootstrap=200, rng=0)
     b = un.crossing("excess_entropy", 0.1 * un.alpha, bootstrap=200, rng=0)
@@ -155,6 +155,6 @@ def test_unstored_crossings_match_stored_and_take_one_pass():
     for got, ref in ((a, ref_a), (b, ref_b)):
         # linear interpolation on a 33-point window (measured: < 0.002 SE; 17 points: 0.01 SE) vs
         # Brent on the exact curve: far below the SE
-        assert abs(got["value"] - ref["value"]) < 0.05 * ref["se"]
-        assert got["ci"][0] == pytest.approx(ref["ci"][0], abs=0.3 * ref["se"])
-        assert got["ci"][1] == pytest.approx(ref["ci"][1], abs=0.3 * ref["se"])
+        assert abs(got.value - ref.value) < 0.05 * ref.se
+        assert got.ci[0] == pytest.approx(ref.ci[0], abs=0.3 * ref.se)
+        assert got.ci[1] == pytest.approx(ref.ci[1], abs=0.3 * ref.se)

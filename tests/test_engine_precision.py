@@ -11,7 +11,7 @@ from scipy.special import logsumexp
 
 from regimes import RegimesError, RegimesWarning
 from regimes.data import as_source
-from regimes.engines import empirical_mixture
+from regimes.engines import _lse, empirical_mixture
 from regimes.engines import mixture as mx
 
 
@@ -160,14 +160,14 @@ def test_too_large_float64_raises():
 @pytest.mark.parametrize("store", [True, False])
 def test_class_sums_from_codes_dense_and_sparse(store, monkeypatch):
     # class sums Σ_{μ∈c} w_μ come from per-block class codes (never an n×C one-hot); a sparse
-    # one-hot per block beyond _DENSE_ONEHOT_MAX elements gives the same φ to 1e-12
+    # one-hot per block beyond DENSE_ONEHOT_MAX elements gives the same φ to 1e-12
     rng = np.random.default_rng(9)
     A = rng.standard_normal((90, 5))
     lab = rng.integers(0, 40, 90)
     ts = np.array([0.05, 0.5, 2.0])
     dense = empirical_mixture(A, ts, samples=7, rng=1, labels=lab, store=store, block_rows=20)
-    assert dense._classes.codes.shape == (90,)
-    monkeypatch.setattr(mx, "_DENSE_ONEHOT_MAX", 0)
+    assert dense.classes.codes.shape == (90,)
+    monkeypatch.setattr(_lse, "DENSE_ONEHOT_MAX", 0)
     sparse = empirical_mixture(A, ts, samples=7, rng=1, labels=lab, store=store, block_rows=20)
     _, _, ph = _brute(A - A.mean(0), ts, 7, 1, np.float64, lab)
     for r in (dense, sparse):

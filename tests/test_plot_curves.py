@@ -12,9 +12,10 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def result():
-    from regimes.analysis import analyze, default_dataset
+    from regimes.analysis import analyze
+    from regimes.models import example_mixture
 
-    X, lab, _ = default_dataset(1, d=24, per_class=100)
+    X, lab, _, _ = example_mixture(1, d=24, per_class=100)
     return analyze(X, lab, samples=48, bootstrap=10, eigen_bootstrap=0)
 
 

@@ -6,13 +6,8 @@ import json
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
-
-CONVENTIONS = {
-    "time": "Ornstein-Uhlenbeck time t: x_t = exp(-t) x_0 + sqrt(1 - exp(-2t)) xi",
-    "log": "natural",
-    "steps": "zero-based array index k, alpha_bar_k = prod_{i<=k}(1 - beta_i)",
-}
 
 
 def fail(message: str, status: int = 2) -> int:
@@ -26,34 +21,13 @@ def warn(message: str) -> None:
     print(f"regimes: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-def jsonable(obj: Any, _path: str = "", _nans: list | None = None) -> Any:
-    """Convert numpy scalars/arrays to JSON types; NaN/inf become null and are recorded."""
-    import numpy as np
-
-    if _nans is None:
-        _nans = []
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v, f"{_path}.{k}" if _path else str(k), _nans) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        obj = obj.tolist()
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v, f"{_path}[{i}]", _nans) for i, v in enumerate(obj)]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            _nans.append(_path)
-            return None
-        return obj
-    return obj
-
-
 def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True) -> None:
     """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning)."""
     from regimes._version import __version__
+    from regimes.report import CONVENTIONS, to_jsonable
 
     nans: list[str] = []
-    body = {"version": __version__, **jsonable(payload, _nans=nans)}
+    body = {"version": __version__, **to_jsonable(payload, nans)}
     body.setdefault("conventions", CONVENTIONS)
     if nans and warn_nonfinite:
         warn("non-finite values written as null: " + ", ".join(nans[:10]))
@@ -98,3 +72,73 @@ def print_table(
     console.print(table)
     for note in notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)
+
+
+# ---------------------------------------------------------------------- figures
+#: Figure formats of ``--out``, by suffix.
+FORMATS = (".png", ".pdf", ".svg")
+
+
+def check_out(out: str | None) -> Path | None:
+    """Validate ``--out`` before any work: known suffix, existing parent folder."""
+    from regimes import RegimesError
+
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() not in FORMATS:
+        raise RegimesError(
+            f"--out: unsupported figure format {path.suffix or '(no suffix)'!r} in "
+            f"{out!r}; use one of {', '.join(FORMATS)}"
+        )
+    if not path.parent.exists():
+        raise RegimesError(f"--out: folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def use_agg() -> None:
+    """Draw without a display (the Agg backend): the CLI only writes figures to files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def save_figure(fig, path: Path, dpi: int = 150) -> None:
+    """Write ``fig`` to ``path`` (format from the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+def write_report(result, out_dir) -> dict:
+    """Write ``report.json``, ``report.md``, ``curves.png`` and ``timeline.png`` of an analysis into ``out_dir``.
+
+    Returns ``{name: path}``. The JSON carries the package version and the conventions.
+    """
+    from regimes import RegimesError
+    from regimes._version import __version__
+    from regimes.plot.curves import plot_curves
+    from regimes.plot.timeline import plot_timeline
+    from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable
+
+    use_agg()
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegimesError(f"--out {str(out)!r}: cannot create the directory ({exc.strerror})") from None
+    d = result.to_dict()
+    body = {"version": __version__, **to_jsonable(d), "conventions": ANALYSIS_CONVENTIONS}
+    paths = {"json": out / "report.json", "markdown": out / "report.md",
+             "curves": out / "curves.png", "timeline": out / "timeline.png"}
+    paths["json"].write_text(json.dumps(to_jsonable(body), indent=2, ensure_ascii=False) + "\n")
+    paths["markdown"].write_text(markdown_report(d))
+    save_figure(plot_curves(result), paths["curves"], dpi=120)
+    t_C = result.headline_t_C if not math.isnan(result.headline_t_C) else result.t_C["spectral"].value
+    cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]
+    fig = plot_timeline(result.t_S.value, t_C, d["schedule"]["schedule"], d["schedule"]["steps"], intervals=cis)
+    save_figure(fig, paths["timeline"], dpi=120)
+    return {k: str(v) for k, v in paths.items()}

@@ -13,18 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import RegimesError
+from .._stats import linearised_replicates
 from .._validate import check_int, check_rng
+from ..data.source import as_source
 
-__all__ = ["EigenResult", "covariance_spectrum", "top_eigenvalues", "FULL_SPECTRUM_MAX_D"]
+__all__ = ["EigenResult", "covariance_spectrum", "row_projections", "top_eigenvalues", "FULL_SPECTRUM_MAX_D"]
 
 #: largest d for which :func:`covariance_spectrum` forms C and calls ``eigvalsh``
 FULL_SPECTRUM_MAX_D = 4096
-
-
-def _source(X):
-    from ..data import as_source
-
-    return as_source(X)
 
 
 @dataclass(frozen=True)
@@ -40,50 +36,6 @@ class EigenResult:
     replicates: np.ndarray | None
     n_used: int
     matvecs: int
-
-
-def _max_abs(src) -> float:
-    """Largest |processed value| (one pass; only used to word an error message)."""
-    m = 0.0
-    for _, _, B in src.blocks():
-        m = max(m, float(np.max(np.abs(B))))
-    return m
-
-
-def _too_large(src, what: str) -> RegimesError:
-    return RegimesError(
-        f"{src.name}: values too large for {what}: max |x| = {_max_abs(src):.3g} "
-        f"(total variance tr C = {src.total_variance:.3g}); rescale the data (--scale, or divide "
-        "by a constant: Λ scales as c², t_S shifts by ln c)"
-    )
-
-
-def _pow2_scale(src) -> float:
-    """A power of two s with s·sqrt(tr C / d) ≈ 1: data multiplied by s before the products in the
-    data's dtype cannot overflow or underflow there, and dividing the results by s or s² undoes it
-    exactly (binary scaling)."""
-    tv = float(src.total_variance)
-    if not np.isfinite(tv):
-        raise _too_large(src, f"{src.dtype} arithmetic (the covariance trace overflows)")
-    if tv <= 0.0:
-        return 1.0
-    lim = 120 if src.dtype == np.float32 else 1000
-    e = int(np.clip(-round(0.5 * np.log2(tv / src.d)), -lim, lim))
-    return float(2.0**e)
-
-
-def _shift(src) -> np.ndarray:
-    """Per-feature shift that centres the processed rows (zero when the source centres them)."""
-    return np.zeros(src.d) if src.center else np.asarray(src.mean, dtype=np.float64)
-
-
-def _working(B, shift, scale):
-    """``scale · (B − shift)`` in B's dtype, in place (B is a fresh array of processed rows)."""
-    if shift.any():
-        B -= shift.astype(B.dtype)
-    if scale != 1.0:
-        B *= B.dtype.type(scale)
-    return B
 
 
 class _CenteredCovOperator:
@@ -111,7 +63,7 @@ class _CenteredCovOperator:
         m = src.n if rows_idx is None else rows_idx.size
         self.m = m
         raw = src.raw
-        scale = _pow2_scale(src)
+        scale = src.working_scale
         # In-memory float data in its own units: the operator centres implicitly (it subtracts
         # the weighted mean of whatever rows it is given), so it can read views of the raw array
         # — no per-matvec copy — in cache-sized blocks, so the two GEMVs of a block share one
@@ -131,13 +83,13 @@ class _CenteredCovOperator:
                 self.block_rows = int(max(1, (2 * 2**20) // (src.d * raw.dtype.itemsize)))
         else:
             # processed rows of a non-centred source carry the mean: subtract it before the products
-            self.shift = _shift(src)
+            self.shift = src.working_shift
             self.s_b, self.s_v = scale, 1.0
             if m * src.d * src.dtype.itemsize <= 256 * 2**20:  # small: keep the processed rows
                 self._cache = self._work(src.to_array() if rows_idx is None else src.take(rows_idx))
 
     def _work(self, B):
-        return _working(B, self.shift, self.s_b)
+        return self.src.working(B)
 
     def _blocks(self):
         if self._raw_view:
@@ -190,7 +142,7 @@ class _CenteredCovOperator:
                 out -= y.sum() * self.mu
         out /= self.s_v * self.s_b**2 * (self.wsum - 1.0)
         if not np.all(np.isfinite(out)):
-            raise _too_large(self.src, f"{self.src.dtype} products (a matrix-vector product overflowed)")
+            raise self.src.too_large(f"{self.src.dtype} products (a matrix-vector product overflowed)")
         return out
 
     def project(self, V):
@@ -226,7 +178,7 @@ def _lanczos(op, d, k, v0, tol):
 def _eigh(C, src, vectors=True):
     """numpy eigh/eigvalsh with a non-finite matrix and LAPACK failure turned into RegimesError."""
     if not np.all(np.isfinite(C)):
-        raise _too_large(src, f"{src.dtype} products (the accumulated covariance is not finite)")
+        raise src.too_large(f"{src.dtype} products (the accumulated covariance is not finite)")
     try:
         return np.linalg.eigh(C) if vectors else np.linalg.eigvalsh(C)
     except np.linalg.LinAlgError as exc:  # pragma: no cover - finite symmetric input converges
@@ -317,7 +269,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     Notes
     -----
     The operator is ``C v = Σ_i (x_i − x̄)[(x_i − x̄)·v] / (n − 1)`` (unbiased normalisation, all d
-    coordinates, SPEC §2), applied as two passes of block GEMVs. The eigenvalues come from
+    coordinates, as in [DR]), applied as two passes of block GEMVs. The eigenvalues come from
     ARPACK's implicitly restarted Lanczos method (``scipy.sparse.linalg.eigsh``) with a seeded
     start vector, so the result is deterministic given ``rng``. A bootstrap replicate reweights the
     rows with multinomial counts (weighted mean and normalisation ``Σw − 1``).
@@ -326,7 +278,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     ----------
     .. [DR] arXiv:2402.18491, speciation time t_S = ½ ln Λ.
     """
-    src = _source(X)
+    src = as_source(X)
     d = src.d
     k = check_int("k", k, ge=1, le=max(1, d))
     bootstrap = check_int("bootstrap", bootstrap, ge=0)
@@ -366,9 +318,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
             z2 = np.empty((op.m, k))
             for s_, e_, z in op.project(vecs):
                 z2[s_:e_] = z * z
-            for b in range(bootstrap):
-                w = gen.multinomial(op.m, np.full(op.m, 1.0 / op.m)).astype(np.float64)
-                reps[b] = (w @ z2) / (op.m - 1.0)
+            reps[:] = linearised_replicates(z2, gen, bootstrap, op.m - 1.0, draw="multinomial")
         # (relative spread times the value: no overflow/underflow of squares at extreme scales)
         se = np.abs(vals) * (reps / vals).std(axis=0, ddof=1) if bootstrap > 1 else np.full(k, np.nan)
     return EigenResult(values=vals, se=se, replicates=reps, n_used=op.m, matvecs=op.count)
@@ -383,7 +333,7 @@ def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None,
     rows as in a bootstrap. With ``return_vectors`` the result is ``(values, vectors, mean)``:
     eigenvectors as columns in the same order, and the per-feature mean of the processed rows.
     """
-    src = _source(X)
+    src = as_source(X)
     if src.d > max_d:
         raise RegimesError(
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
@@ -391,11 +341,31 @@ def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None,
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     # centre (non-centred sources) and rescale by a power of two before the products in the
     # data's dtype, as the operator does; undone exactly afterwards
-    shift, scale = _shift(src), _pow2_scale(src)
-    C, mu = _accumulate(((s, e, _working(B, shift, scale)) for s, e, B in src.blocks()), src.d, w)
+    shift, scale = src.working_shift, src.working_scale
+    C, mu = _accumulate(src.working_blocks(), src.d, w)
     C /= scale * scale
     mu = mu / scale + shift
     if not return_vectors:
         return _eigh(C, src, vectors=False)[::-1]
     vals, vecs = _eigh(C, src)
     return vals[::-1], vecs[:, ::-1], mu
+
+
+def row_projections(X, V, mean):
+    """Yield ``(start, stop, Z)`` with ``Z = (x_i − mean) @ V`` (float64, data units), block by block.
+
+    The products run on the source's working blocks in the data's dtype (centred and scaled by a
+    power of two, see :class:`regimes.data.DataSource`): ``(x − μ)·v = W·v / s − (μ − c)·v`` with
+    ``W = s(x − c)``. ``V`` holds directions as columns (e.g. eigenvectors from
+    :func:`covariance_spectrum`), ``mean`` the per-feature mean of the processed rows.
+    """
+    src = as_source(X)
+    V = np.asarray(V, dtype=np.float64)
+    Vb = V.astype(src.dtype)
+    scale = src.working_scale
+    resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
+    for s, e, blk in src.working_blocks():
+        Z = (blk @ Vb).astype(np.float64)
+        Z /= scale
+        Z -= resid
+        yield s, e, Z

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .._output import emit_json, fmt, print_table
+from .._output import emit_json, fmt, print_table, write_report
 
 
 def _parse_times(text: Optional[str]):
@@ -108,7 +108,7 @@ def analyze(
 
     from regimes import RegimesError
     from regimes.analysis import analyze as run
-    from regimes.data import _load_source
+    from regimes.data import load_source
     from regimes.timeline import steps_text
 
     if precision not in ("auto", "float32", "float64"):
@@ -123,21 +123,17 @@ def analyze(
     with _Bar(sys.stderr.isatty() and not json_out) as bar:
         src = None
         if data is not None:
-            src = _load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
-                               size=size, grayscale=grayscale,
-                               progress=lambda done, total: bar("validating data", done, total))
+            src = load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
+                              size=size, grayscale=grayscale,
+                              progress=lambda done, total: bar("validating data", done, total))
         res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
                   seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
                   scale=scale, center=not no_center, progress=bar, precision=precision)
     payload = res.to_dict()
     if out is not None:
-        from regimes._version import __version__
-        from regimes.report import CONVENTIONS, to_jsonable, write_report
-
-        write_report(res, out, payload={"version": __version__, **to_jsonable(payload),
-                                        "conventions": CONVENTIONS})
+        write_report(res, out)
     if json_out:
-        emit_json(_expected_nulls(payload))
+        emit_json(payload)
         return
     ref = payload.get("reference") or {}
 
@@ -180,26 +176,3 @@ def analyze(
 def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
 
-
-def _expected_nulls(payload: dict) -> dict:
-    """NaN → None where a quantity does not exist by design (no speciation when Λ <= 1, t_S's lower
-    end when Λ's interval reaches 1, t_S_class without a second class): a result that the notes
-    explain, written as null without the non-finite warning that any other NaN still gets."""
-    import math
-
-    def clean(e):
-        if not isinstance(e, dict):
-            return e
-        out = dict(e)
-        for k in ("value", "se"):
-            if isinstance(out.get(k), float) and math.isnan(out[k]):
-                out[k] = None
-        if isinstance(out.get("ci"), list):
-            out["ci"] = [None if isinstance(c, float) and math.isnan(c) else c for c in out["ci"]]
-        return out
-
-    payload = dict(payload)
-    for key in ("t_S", "t_S_class"):
-        if key in payload:
-            payload[key] = clean(payload[key])
-    return payload

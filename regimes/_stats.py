@@ -1,0 +1,74 @@
+"""Small statistical helpers shared by the engines and the analysis: one of each.
+
+* :func:`percentile_interval` — the percentile bootstrap interval and standard deviation of replicates;
+* :func:`linearised_replicates` — bootstrap replicates of a statistic that is linear in row weights;
+* :func:`linear_root` — the crossing of zero of a sampled curve, scanning from large t down.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["linear_root", "linearised_replicates", "percentile_interval"]
+
+
+def percentile_interval(replicates, confidence: float):
+    """``((low, high), sd)``: percentile interval at ``confidence`` and standard deviation (ddof 1).
+
+    Non-finite replicates are dropped; fewer than two finite ones give ``((nan, nan), nan)``.
+    """
+    q = (1 - confidence) / 2
+    reps = np.asarray(replicates)
+    reps = reps[np.isfinite(reps)]
+    if reps.size < 2:
+        return (math.nan, math.nan), math.nan
+    return (float(np.quantile(reps, q)), float(np.quantile(reps, 1 - q))), float(reps.std(ddof=1))
+
+
+def linearised_replicates(per_row, rng, replicates: int, denominator, *, draw: str = "indices"):
+    """Bootstrap replicates ``w_b @ per_row / denominator`` of a statistic linear in row weights.
+
+    ``w_b`` are multinomial row counts (n draws with replacement over the n rows of ``per_row``):
+    ``draw="indices"`` counts ``rng.integers(0, n, n)`` with ``bincount``, ``draw="multinomial"``
+    draws them with ``rng.multinomial`` — two random streams, kept because each estimator's
+    published intervals were drawn with one of them. ``per_row`` may be (n,) or (n, k).
+
+    Notes
+    -----
+    For a statistic ``θ(w) = Σ_i w_i ψ_i / c`` this is the exact bootstrap; for a smooth statistic
+    it is the first-order (influence-function) bootstrap, with ψ_i the influence of row i.
+    """
+    per_row = np.asarray(per_row)
+    n = per_row.shape[0]
+    if draw == "indices":
+        def weights():
+            return np.bincount(rng.integers(0, n, n), minlength=n)
+    elif draw == "multinomial":
+        p_unif = np.full(n, 1.0 / n)
+
+        def weights():
+            return rng.multinomial(n, p_unif)
+    else:  # pragma: no cover - internal
+        raise ValueError(f"draw must be 'indices' or 'multinomial', got {draw!r}")
+    return np.array([weights() @ per_row / denominator for _ in range(int(replicates))])
+
+
+def linear_root(curve, grid, *, clamp: bool = False):
+    """Crossing of zero by ``curve`` sampled on ``grid``, scanning from the largest grid point down.
+
+    Linear interpolation inside the first interval (from the top) where the sign changes; a grid
+    point where the curve is exactly zero is returned as is. Without a sign change: None, or with
+    ``clamp`` the grid end whose curve value is nearer to zero.
+    """
+    s = np.sign(curve)
+    for i in range(len(grid) - 1, 0, -1):
+        if s[i] == 0:
+            return float(grid[i])
+        if s[i] != s[i - 1]:
+            f0, f1 = curve[i - 1], curve[i]
+            return float(grid[i - 1] + (grid[i] - grid[i - 1]) * f0 / (f0 - f1))
+    if not clamp:
+        return None
+    return float(grid[0] if abs(curve[0]) < abs(curve[-1]) else grid[-1])

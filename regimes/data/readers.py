@@ -1,0 +1,265 @@
+"""Readers: ``.npy`` (memory-mapped), ``.npz``, image folders, label files → :class:`DataSource`.
+
+Every problem with the input (NaN/inf, fewer than two rows, ragged or non-numeric data, an
+unreadable or truncated file, a label count that does not match) raises
+:class:`regimes.RegimesError` naming the file and the problem, before anything is computed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import RegimesError
+from .._validate import check_int
+from .source import DataSource, as_source, check_numeric, encode_labels, flatten_rows, scale_map
+
+__all__ = ["IMAGE_SUFFIXES", "load_labels", "load_source"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def _parse_text_labels(lab: np.ndarray) -> np.ndarray:
+    """Text labels as numbers when every one parses as an integer or an integral float ("1" and
+    "1.0" are then the same class), else the strings as given."""
+    try:
+        num = np.array([float(x) for x in lab], dtype=np.float64)
+    except ValueError:
+        return lab
+    if num.size and np.all(np.isfinite(num)) and np.all(num == np.round(num)) and np.all(np.abs(num) < 2**53):
+        return num.astype(np.int64)
+    return lab
+
+
+def load_labels(path) -> np.ndarray:
+    """Read class labels from a ``.npy`` (or ``.txt``/``.csv``, one per line) file.
+
+    Text labels that all parse as integers (or integral floats such as ``1.0``) are read as
+    integers; otherwise as strings (``"1"`` and ``"1.0"`` are then different classes).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise RegimesError(f"labels file {str(p)!r} does not exist")
+    try:
+        if p.suffix == ".npy":
+            lab = np.load(p, allow_pickle=False)
+        elif p.suffix in (".txt", ".csv"):
+            # one label per line (blank lines and lines starting with '#' skipped); read directly
+            # rather than with numpy.loadtxt, which warns on an empty file and splits on spaces
+            text = p.read_text(encoding="utf-8")
+            lines = [x.strip() for x in text.splitlines()]
+            lines = [x.strip('"') if p.suffix == ".csv" else x for x in lines if x and not x.startswith("#")]
+            if not lines:
+                raise RegimesError(f"labels file {str(p)!r} is empty (expected one label per line)")
+            lab = _parse_text_labels(np.array(lines))
+        else:
+            raise RegimesError(f"labels file {str(p)!r}: unsupported suffix {p.suffix!r} (use .npy, .txt or .csv)")
+    except RegimesError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise RegimesError(f"labels file {str(p)!r} is unreadable: {exc}") from None
+    return lab
+
+
+def _load_images(folder: Path, size, grayscale: bool):
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise RegimesError(
+            f"{folder}: reading image folders needs Pillow; install the extra `regimes[images]`"
+        ) from None
+    def images(d):
+        return [f for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+
+    top = images(folder)
+    # class subfolders: those holding images (others, e.g. hidden or checkpoint folders, are ignored)
+    subdirs = [sd for sd in sorted(p for p in folder.iterdir() if p.is_dir()) if images(sd)]
+    files: list[tuple[Path, str | None]] = []
+    if subdirs and top:
+        raise RegimesError(
+            f"{folder}: holds both {len(top)} image(s) at the top level (e.g. {top[0].name}) and class "
+            f"subfolders with images ({', '.join(sd.name for sd in subdirs[:5])}"
+            f"{', …' if len(subdirs) > 5 else ''}); put every image in a class subfolder, or use a "
+            "folder without subfolders for unlabelled data"
+        )
+    if subdirs:
+        for sd in subdirs:
+            files += [(f, sd.name) for f in images(sd)]
+    else:
+        files = [(f, None) for f in top]
+    if not files:
+        raise RegimesError(f"{folder}: no image files found (suffixes {', '.join(IMAGE_SUFFIXES)})")
+    if size is not None:
+        if isinstance(size, int | np.integer):
+            size = (int(size), int(size))
+        size = tuple(check_int("size", s, ge=1) for s in size)
+        if len(size) != 2:
+            raise RegimesError(f"size must be an int or (width, height), got {size!r}")
+    rows, labs, shape0 = [], [], None
+    for f, lab in files:
+        try:
+            with Image.open(f) as im:
+                im = im.convert("L" if grayscale else "RGB")
+                if size is not None:
+                    im = im.resize(size, Image.Resampling.BILINEAR)
+                a = np.asarray(im, dtype=np.uint8)
+        except Exception as exc:  # noqa: BLE001
+            raise RegimesError(f"{f}: unreadable image ({exc})") from None
+        if shape0 is None:
+            shape0 = a.shape
+        elif a.shape != shape0:
+            raise RegimesError(
+                f"{f}: image shape {a.shape} differs from the first image's {shape0}; "
+                "pass size=(width, height) to resize all images"
+            )
+        rows.append(a.reshape(-1))
+        labs.append(lab)
+    X = np.stack(rows)
+    labels = None if subdirs == [] else np.array(labs)
+    return X, labels
+
+
+def _read_npy(p: Path, name: str):
+    """A ``.npy`` as a memory map; ``(array, file to pread or None, data offset)``."""
+    fd_path, offset = None, 0
+    try:
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise RegimesError(f"{name}: unreadable .npy file ({exc.strerror})") from None
+    if magic != b"\x93NUMPY":
+        raise RegimesError(f"{name}: not a numeric array: the file does not start with the .npy header")
+    try:
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        msg = str(exc)
+        if "Python objects" in msg or "pickle" in msg:
+            raise RegimesError(
+                f"{name}: not a numeric array: it holds Python objects (ragged rows or mixed types); "
+                "save a rectangular integer or float array"
+            ) from None
+        if "mmap length" in msg or "cannot reshape" in msg or "size" in msg:
+            raise RegimesError(f"{name}: file is truncated or corrupt ({msg})") from None
+        raise RegimesError(f"{name}: unreadable .npy file ({msg})") from None
+    except Exception as exc:  # noqa: BLE001
+        raise RegimesError(f"{name}: unreadable .npy file ({exc})") from None
+    if isinstance(arr, np.memmap):
+        check_numeric(arr, name)
+        if arr.flags.c_contiguous and arr.ndim >= 1:
+            fd_path, offset = str(p), int(arr.offset)
+            expected = offset + arr.size * arr.dtype.itemsize
+            if os.path.getsize(p) < expected:
+                raise RegimesError(f"{name}: file is truncated")
+        if arr.dtype.byteorder not in ("=", "|", "<" if np.little_endian else ">"):
+            fd_path = None  # non-native byte order: let numpy convert
+    return arr, fd_path, offset
+
+
+def _read_npz(p: Path, name: str, key):
+    """The array ``key`` of a ``.npz`` archive (the only one when ``key`` is None)."""
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            keys = list(z.keys())
+            if key is None:
+                if len(keys) != 1:
+                    raise RegimesError(
+                        f"{name}: the archive holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
+                        "choose one with key="
+                    )
+                key = keys[0]
+            if key not in keys:
+                raise RegimesError(f"{name}: no array {key!r} in the archive (found {', '.join(keys)})")
+            arr = z[key]
+    except RegimesError:
+        raise
+    except ValueError as exc:
+        if "Object arrays" in str(exc) or "pickle" in str(exc):
+            raise RegimesError(
+                f"{name}: array {key!r} is not a numeric array: its rows are ragged or not numbers "
+                "(an object array); save a rectangular integer or float array"
+            ) from None
+        raise RegimesError(f"{name}: unreadable .npz file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001
+        raise RegimesError(f"{name}: unreadable .npz file ({exc})") from None
+    return arr
+
+
+def load_source(path, *, key=None, labels=None, scale: str = "none", center: bool = True, size=None,
+                grayscale: bool = False, progress=None) -> DataSource:
+    """Read a training set (file, folder or array) as a :class:`DataSource`.
+
+    Parameters
+    ----------
+    path : str, path or array_like
+        ``.npy`` file (opened as a memory map and streamed; never read whole), ``.npz`` archive
+        (choose the array with ``key`` unless it holds exactly one), a folder of images (needs
+        Pillow, the ``regimes[images]`` extra; subfolders are classes) or an in-memory array.
+        Rows are training points; trailing axes are flattened to (n, d).
+    key : str, optional
+        Array name inside a ``.npz``.
+    labels : str, path or array_like, optional
+        One class label per row: an array, or a ``.npy``/``.txt``/``.csv`` file.
+    scale : {"none", "unit", "symmetric"}
+        Units: as given, 8-bit to [0, 1], or 8-bit to [-1, 1].
+    center : bool
+        Subtract the per-feature mean (default).
+    size : int or (int, int), optional
+        Images: resize to (width, height).
+    grayscale : bool
+        Images: convert to one channel.
+    progress : callable, optional
+        ``progress(done, total)`` during the validation pass (rows).
+
+    Returns
+    -------
+    DataSource
+
+    Raises
+    ------
+    RegimesError
+        Unreadable/truncated file, NaN/inf, fewer than 2 rows, ragged or non-numeric data,
+        label count mismatch, values outside [0, 255] with ``scale`` other than ``"none"``.
+    """
+    scale_map(scale)
+    lab_where = None
+    if isinstance(labels, str | os.PathLike):
+        lab_where = str(labels)
+        labels = load_labels(labels)
+    if not isinstance(path, str | os.PathLike):
+        src = as_source(path, labels, scale=scale, center=center, progress=progress)
+        return src
+    p = Path(path)
+    name = str(p)
+    if not p.exists():
+        raise RegimesError(f"data file {name!r} does not exist")
+    fd_path, offset = None, 0
+    folder_labels = None
+    if p.is_dir():
+        arr, folder_labels = _load_images(p, size, grayscale)
+    elif p.suffix == ".npy":
+        arr, fd_path, offset = _read_npy(p, name)
+    elif p.suffix == ".npz":
+        arr = _read_npz(p, name, key)
+    else:
+        raise RegimesError(
+            f"{name}: unsupported data file (use .npy, .npz or a folder of images)"
+        )
+    if key is not None and p.suffix != ".npz":
+        raise RegimesError(f"key={key!r} only applies to .npz archives, not {name!r}")
+    check_numeric(arr, name)
+    if arr.ndim == 0:
+        raise RegimesError(f"{name}: data must be an array of rows, got a scalar")
+    arr = flatten_rows(arr, name)
+    if labels is None and folder_labels is not None:
+        labels = folder_labels
+    lab, names = (None, None)
+    if labels is not None:
+        lab, names = encode_labels(labels, lab_where or name)
+        if lab.shape[0] != arr.shape[0]:
+            raise RegimesError(
+                f"{lab_where or 'labels'}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
+            )
+    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab,
+                      class_names=names, file_path=fd_path, file_offset=offset, progress=progress)

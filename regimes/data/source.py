@@ -1,0 +1,374 @@
+"""The data-source type: an (n, d) training set read block by block, with its units and centring.
+
+A :class:`DataSource` is an (n, d) view of the raw data with an explicit affine units map
+(``scale``) and per-feature centring applied block by block, so that a memory-mapped file larger
+than RAM is never read whole. It also hands out the *working blocks* every heavy engine reads:
+centred rows multiplied by a power of two that brings their spread to O(1), so that products in
+float32 neither overflow nor underflow and the scaling is undone exactly afterwards.
+
+Units
+-----
+``scale="none"``
+    the values as given (the units your diffusion model was trained in);
+``scale="unit"``
+    8-bit intensities mapped to [0, 1] (x / 255);
+``scale="symmetric"``
+    8-bit intensities mapped to [-1, 1] (x / 127.5 - 1).
+
+``unit`` and ``symmetric`` require raw values in [0, 255]. Rescaling data by c multiplies Λ by c²
+and shifts t_S by ln c (see the conventions page of the documentation), so the report always states
+the convention used.
+
+References
+----------
+.. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, "Dynamical regimes of diffusion
+   models", arXiv:2402.18491 (2024).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .._errors import RegimesError
+
+__all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
+           "scale_map"]
+
+SCALES = ("none", "unit", "symmetric")
+#: bytes of raw data per block when streaming (a memmap is read this much at a time)
+BLOCK_BYTES = 32 * 2**20
+
+
+def scale_map(scale: str) -> tuple[float, float]:
+    if scale == "none":
+        return 1.0, 0.0
+    if scale == "unit":
+        return 1.0 / 255.0, 0.0
+    if scale == "symmetric":
+        return 1.0 / 127.5, -1.0
+    raise RegimesError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+
+
+def units_text(scale: str, center: bool) -> str:
+    base = {
+        "none": "values as given",
+        "unit": "8-bit intensities scaled to [0, 1] (x/255)",
+        "symmetric": "8-bit intensities scaled to [-1, 1] (x/127.5 - 1)",
+    }[scale]
+    return base + ("; centred per feature" if center else "; not centred")
+
+
+@dataclass(eq=False)
+class DataSource:
+    """An (n, d) training set read block by block, with units and centring applied on the fly.
+
+    Build it with :func:`regimes.data.load_source` (files) or :func:`as_source` (arrays). Processed rows are
+    ``scale_a * raw + scale_b - mean`` (mean subtracted only when ``center``), in ``dtype``
+    (float32 for 8-bit/float32 input, float64 for float64 input); statistics are accumulated in
+    float64.
+
+    Attributes
+    ----------
+    n, d : int
+        Number of rows and of features (images flattened).
+    name : str
+        The file, folder, or ``"<array>"``.
+    scale : str
+        Units convention (see the module docstring); ``units`` is a sentence for reports.
+    center : bool
+        Whether the per-feature mean is subtracted.
+    mean : ndarray of float64
+        Per-feature mean of the scaled data (subtracted when ``center``).
+    total_variance : float
+        ``tr C`` of the (unbiased, centred) covariance, from the validation pass.
+    centred_sq_norms : ndarray of float64
+        ``|x_i − x̄|²`` per row.
+    labels : ndarray of int or None
+        Class index per row; ``class_names`` the matching names.
+    file_path, file_offset : str or None, int
+        For a C-ordered ``.npy`` in native byte order: the file and the byte offset of its data,
+        read with ``pread`` block by block (the pages go to the page cache, not to this process).
+
+    Notes
+    -----
+    The *working blocks* (:meth:`working_blocks`) are what the engines multiply:
+    ``s · (x − c)`` with x the processed rows, c = :attr:`working_shift` (the per-feature mean when
+    the source is not centred, so that float32 products see centred values and do not cancel
+    against a large offset; zero otherwise) and s = :attr:`working_scale`, a power of two with
+    ``s·√(tr C / d) ≈ 1`` (binary scaling: dividing results by s or s² undoes it exactly).
+    """
+
+    raw: np.ndarray
+    name: str
+    scale: str = "none"
+    center: bool = True
+    labels: np.ndarray | None = None
+    class_names: list[str] | None = None
+    file_path: str | None = None
+    file_offset: int = 0
+    progress: object = field(default=None, repr=False)  # progress(done, total) of the validation pass
+    mean: np.ndarray = field(init=False, repr=False)
+    total_variance: float = field(init=False)
+    centred_sq_norms: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.scale_a, self.scale_b = scale_map(self.scale)
+        self.n, self.d = int(self.raw.shape[0]), int(self.raw.shape[1])
+        self.dtype = np.dtype(np.float64) if self.raw.dtype == np.float64 else np.dtype(np.float32)
+        self._validate_and_summarise()
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def units(self) -> str:
+        return units_text(self.scale, self.center)
+
+    @property
+    def is_memmap(self) -> bool:
+        return self.file_path is not None
+
+    # -- working blocks (what the engines multiply) ------------------------------------------------
+    @cached_property
+    def working_scale(self) -> float:
+        """A power of two s with s·√(tr C / d) ≈ 1 (1.0 for zero variance).
+
+        Data multiplied by s before products in the data's dtype cannot overflow or underflow
+        there; dividing the results by s or s² undoes it exactly.
+        """
+        tv = float(self.total_variance)
+        if not np.isfinite(tv):
+            raise self.too_large(f"{self.dtype} arithmetic (the covariance trace overflows)")
+        if tv <= 0.0:
+            return 1.0
+        lim = 120 if self.dtype == np.float32 else 1000
+        e = int(np.clip(-round(0.5 * np.log2(tv / self.d)), -lim, lim))
+        return float(2.0**e)
+
+    @cached_property
+    def working_shift(self) -> np.ndarray:
+        """Per-feature shift that centres the processed rows (zero when the source centres them)."""
+        return np.zeros(self.d) if self.center else np.asarray(self.mean, dtype=np.float64)
+
+    def working(self, block: np.ndarray) -> np.ndarray:
+        """``working_scale · (block − working_shift)`` in the block's dtype, in place.
+
+        ``block`` must be a fresh array of processed rows (from :meth:`block`, :meth:`take`,
+        :meth:`blocks`); it is returned.
+        """
+        shift, scale = self.working_shift, self.working_scale
+        if shift.any():
+            block -= shift.astype(block.dtype)
+        if scale != 1.0:
+            block *= block.dtype.type(scale)
+        return block
+
+    def working_blocks(self, rows: int | None = None):
+        """Yield ``(start, stop, working block)`` over all rows (see :meth:`working`)."""
+        for s, e, B in self.blocks(rows):
+            yield s, e, self.working(B)
+
+    def max_abs(self) -> float:
+        """Largest |processed value| (one pass over the data)."""
+        m = 0.0
+        for _, _, B in self.blocks():
+            m = max(m, float(np.max(np.abs(B))))
+        return m
+
+    def too_large(self, what: str) -> RegimesError:
+        """The error for values whose products overflow ``what`` (to be raised by the caller)."""
+        return RegimesError(
+            f"{self.name}: values too large for {what}: max |x| = {self.max_abs():.3g} "
+            f"(total variance tr C = {self.total_variance:.3g}); rescale the data (scale=, or divide "
+            "by a constant: Λ scales as c², t_S shifts by ln c)"
+        )
+
+    def block_rows(self, max_bytes: int = BLOCK_BYTES) -> int:
+        """Rows per block so that one processed block takes about ``max_bytes``."""
+        return int(max(1, min(self.n, max_bytes // max(1, self.d * 8))))
+
+    def _raw_rows(self, start: int, stop: int) -> np.ndarray:
+        if self.file_path is None:
+            return np.asarray(self.raw[start:stop])
+        # read with pread: file pages go to the page cache, not to this process's resident set
+        item = self.raw.dtype.itemsize
+        nbytes = (stop - start) * self.d * item
+        fd = os.open(self.file_path, os.O_RDONLY)
+        try:
+            buf = os.pread(fd, nbytes, self.file_offset + start * self.d * item)
+        finally:
+            os.close(fd)
+        if len(buf) != nbytes:
+            raise RegimesError(f"{self.name}: file is truncated (short read at row {start})")
+        return np.frombuffer(buf, dtype=self.raw.dtype).reshape(stop - start, self.d)
+
+    def _process(self, raw: np.ndarray, *, centred: bool | None = None) -> np.ndarray:
+        x = raw.astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
+        if self.scale_a != 1.0 or self.scale_b != 0.0:
+            x *= x.dtype.type(self.scale_a)
+            x += x.dtype.type(self.scale_b)
+        if self.center if centred is None else centred:
+            x -= self.mean.astype(x.dtype)
+        return x
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Processed rows ``start:stop`` as a new (stop - start, d) array."""
+        return self._process(self._raw_rows(start, stop))
+
+    def blocks(self, rows: int | None = None):
+        """Yield ``(start, stop, block)`` over all rows, ``rows`` at a time."""
+        rows = self.block_rows() if rows is None else int(rows)
+        for s in range(0, self.n, rows):
+            e = min(self.n, s + rows)
+            yield s, e, self.block(s, e)
+
+    def take(self, index) -> np.ndarray:
+        """Processed rows at ``index`` (any order, repeats allowed)."""
+        idx = np.asarray(index, dtype=np.int64)
+        uniq, inv = np.unique(idx, return_inverse=True)
+        if self.file_path is None:
+            got = np.asarray(self.raw[uniq])
+        else:
+            got = np.empty((uniq.size, self.d), dtype=self.raw.dtype)
+            for j, r in enumerate(uniq):
+                got[j] = self._raw_rows(int(r), int(r) + 1)[0]
+        return self._process(got)[inv]
+
+    def to_array(self) -> np.ndarray:
+        """All processed rows in memory (small data only)."""
+        return self.block(0, self.n)
+
+    # -- validation pass ---------------------------------------------------------------------
+    def _validate_and_summarise(self) -> None:
+        if self.n < 2:
+            raise RegimesError(f"{self.name}: need at least 2 rows (training points), got {self.n}")
+        if self.d < 1:
+            raise RegimesError(f"{self.name}: need at least 1 feature per row, got shape {self.raw.shape}")
+        a, b = self.scale_a, self.scale_b
+        s1 = np.zeros(self.d)
+        lo, hi = np.inf, -np.inf
+        sq_norms = np.empty(self.n)
+        rows = self.block_rows()
+
+        def report(done):  # two passes over the rows: 2n in all
+            if self.progress is not None:
+                self.progress(done, 2 * self.n)
+
+        report(0)
+        # pass 1: finiteness, range, mean, whether every row equals the first
+        first, all_same = None, True
+        for s in range(0, self.n, rows):
+            e = min(self.n, s + rows)
+            raw = self._raw_rows(s, e)
+            if raw.dtype.kind == "f":
+                finite = np.isfinite(raw)
+                if not finite.all():
+                    i, j = np.argwhere(~finite)[0]
+                    raise RegimesError(
+                        f"{self.name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, "
+                        f"feature {j}"
+                    )
+            lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
+            s1 += raw.sum(axis=0, dtype=np.float64)
+            if first is None:
+                first = np.array(raw[0])
+            if all_same:
+                all_same = bool(np.all(raw == first))
+            report(e)
+        if self.scale != "none" and (lo < 0 or hi > 255):
+            raise RegimesError(
+                f"{self.name}: scale={self.scale!r} expects 8-bit intensities in [0, 255], got values "
+                f"in [{lo:g}, {hi:g}]; use scale='none' for data already in model units"
+            )
+        self.mean = a * (s1 / self.n) + b
+        # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
+        for s in range(0, self.n, rows):
+            e = min(self.n, s + rows)
+            x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
+            x -= self.mean
+            sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
+            report(self.n + e)
+        self.total_variance = float(sq_norms.sum() / (self.n - 1))
+        self.centred_sq_norms = sq_norms
+        if all_same:  # exactly: the mean's own rounding must not pass for a variance
+            self.total_variance = 0.0
+        elif not self.total_variance > 0:  # rows differ, but their squared deviations underflow
+            raise RegimesError(
+                f"{self.name}: values too small for float64 arithmetic: the rows differ but the variance "
+                f"underflows (values in [{lo:.3g}, {hi:.3g}]); rescale the data (multiply by a constant: "
+                "Λ scales as c², t_S shifts by ln c)"
+            )
+        if not self.total_variance > 0:
+            raise RegimesError(
+                f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "
+                "the data need at least two distinct rows)"
+            )
+        if self.labels is not None:
+            lab = np.asarray(self.labels)
+            if lab.ndim != 1 or lab.shape[0] != self.n:
+                raise RegimesError(
+                    f"{self.name}: labels must have one entry per row ({self.n}), got shape {lab.shape}"
+                )
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.labels is None else int(self.labels.max()) + 1
+
+
+# ----------------------------------------------------------------------------------------------
+def encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise RegimesError(f"{where}: labels must be a 1-D array, got shape {lab.shape}")
+    if lab.dtype.kind == "f":
+        if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
+            raise RegimesError(f"{where}: float labels must be finite integers")
+    elif lab.dtype.kind not in "iubUS":
+        raise RegimesError(f"{where}: labels must be integers or strings, got dtype {lab.dtype}")
+    names, codes = np.unique(lab, return_inverse=True)
+    return codes.astype(np.int64), [str(x.item() if hasattr(x, "item") else x) for x in names]
+
+
+def check_numeric(arr: np.ndarray, where: str) -> None:
+    if arr.dtype == object:
+        raise RegimesError(f"{where}: data must be a numeric array (ragged rows or objects found)")
+    if arr.dtype.kind not in "iuf":
+        raise RegimesError(f"{where}: data must have an integer or real dtype, got {arr.dtype}")
+
+
+def flatten_rows(arr: np.ndarray, where: str) -> np.ndarray:
+    if arr.ndim == 0:
+        raise RegimesError(f"{where}: data must be an array of rows, got a scalar")
+    if arr.ndim == 1:
+        return arr.reshape(-1, 1)
+    if arr.ndim > 2:
+        if isinstance(arr, np.memmap) and not arr.flags.c_contiguous:
+            raise RegimesError(f"{where}: a Fortran-ordered .npy with ndim > 2 is not supported")
+        return arr.reshape(arr.shape[0], -1)
+    return arr
+
+
+def as_source(X, labels=None, *, scale: str = "none", center: bool = True, name: str = "<array>",
+              progress=None) -> DataSource:
+    """Wrap an in-memory array (or an existing :class:`DataSource`) as a :class:`DataSource`."""
+    if isinstance(X, DataSource):
+        if labels is not None:
+            raise RegimesError("labels: give them when loading the data, not again")
+        return X
+    scale_map(scale)
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:
+            raise RegimesError(f"{name}: data must be a rectangular numeric array ({exc})") from None
+    check_numeric(arr, name)
+    arr = flatten_rows(arr, name)
+    lab, names = (None, None) if labels is None else encode_labels(labels, name)
+    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab, class_names=names,
+                      progress=progress)
+
+

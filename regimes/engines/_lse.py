@@ -1,0 +1,133 @@
+"""Online log-sum-exp over row blocks: the inner loop of the empirical-mixture engine.
+
+Private to :mod:`regimes.engines`; its public names are used by :mod:`~regimes.engines.mixture`
+(the streamed pass) and :mod:`~regimes.engines.curves` (re-evaluation from stored statistics).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "thread_pool", "time_factors"]
+
+#: a block's one-hot class matrix is dense up to this many elements, sparse (CSR) beyond
+DENSE_ONEHOT_MAX = 1 << 22
+
+
+THREADS = max(1, min(4, os.cpu_count() or 1))
+_POOL = None
+
+
+def thread_pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="regimes-lse")
+    return _POOL
+
+
+def time_factors(t: np.ndarray) -> np.ndarray:
+    """v = e^{-t}/√Δ_t = 1/√expm1(2t): the only combination of t the exponents need."""
+    return 1.0 / np.sqrt(np.expm1(2.0 * t))
+
+
+class ClassCodes:
+    """Class code per row (0..C−1). The one-hot matrix of a block of rows is built on demand:
+    dense while it has at most ``DENSE_ONEHOT_MAX`` elements (the same bits as slicing a full
+    n×C one-hot), sparse CSR otherwise — never the n×C float64 matrix (8 GB for n = 10⁶, C = 1000)."""
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.C = int(self.codes.max()) + 1
+
+    def block(self, s: int, e: int):
+        c = self.codes[s:e]
+        m = e - s
+        if m * self.C <= DENSE_ONEHOT_MAX:
+            oh = np.zeros((m, self.C))
+            oh[np.arange(m), c] = 1.0
+            return oh
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((np.ones(m), c, np.arange(m + 1)), shape=(m, self.C))
+
+
+class LSEState:
+    """Online log-sum-exp state per (sample, time): running max m, Σe^{E−m}, Σe^{2(E−m)}, class sums."""
+
+    def __init__(self, M, T, C, fast_exp: bool = False):
+        # fast_exp: the weights e^{E−m} ≤ 1 are exponentiated in float32 (SIMD, about 3x faster,
+        # relative error ~1e-7 per weight) and summed in float64; used with float32 products,
+        # whose log-weights carry larger errors than that anyway
+        self.fast_exp = fast_exp
+        self.m = np.full((M, T), -np.inf)
+        self.s1 = np.zeros((M, T))
+        self.s2 = np.zeros((M, T))
+        self.sc = np.zeros((M, T, C)) if C else None
+
+    def update(self, G, D, vs, onehot):
+        """Fold a block of columns in; rows (samples) are split across threads (numpy's
+        elementwise kernels release the GIL), each thread owning its rows: deterministic."""
+        M = G.shape[0]
+        k = THREADS if M >= 64 and G.size >= 200_000 else 1
+        if k == 1:
+            self._update(slice(0, M), G, D, vs, onehot)
+            return
+        cuts = np.linspace(0, M, k + 1).astype(int)
+        sl = [slice(cuts[i], cuts[i + 1]) for i in range(k)]
+        list(thread_pool().map(lambda s: self._update(s, G[s], D[s], vs, onehot), sl))
+
+    def _update(self, rows, G, D, vs, onehot):
+        # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64
+        m_, s1_, s2_ = self.m[rows], self.s1[rows], self.s2[rows]
+        sc_ = None if self.sc is None else self.sc[rows]
+        E, tmp = np.empty_like(G), np.empty_like(G)  # reused across times (no temporaries)
+        W = np.empty(G.shape, dtype=np.float32) if self.fast_exp else E
+        for j, v in enumerate(vs):
+            np.multiply(G, v, out=E)
+            np.multiply(D, 0.5 * v * v, out=tmp)
+            E -= tmp
+            mx = E.max(axis=1)
+            m_new = np.maximum(m_[:, j], mx)
+            r = np.exp(m_[:, j] - m_new)  # exp(-inf) = 0 on the first block
+            with np.errstate(over="ignore"):  # log-weights below −3.4e38 become −inf: weight 0, as it should
+                np.subtract(E, m_new[:, None], out=W, casting="same_kind")  # float32 W: cast in the same pass
+            np.exp(W, out=W)
+            s1_[:, j] = s1_[:, j] * r + W.sum(axis=1, dtype=np.float64)
+            if sc_ is not None:
+                sc_[:, j, :] = sc_[:, j, :] * r[:, None] + W @ onehot
+            W *= W
+            s2_[:, j] = s2_[:, j] * (r * r) + W.sum(axis=1, dtype=np.float64)
+            m_[:, j] = m_new
+        self.m[rows], self.s1[rows], self.s2[rows] = m_, s1_, s2_
+        if sc_ is not None:
+            self.sc[rows] = sc_
+
+    def finish(self):
+        L = self.m + np.log(self.s1)
+        phiC = self.s2 / self.s1**2
+        phi = None if self.sc is None else np.sum(self.sc**2, axis=2) / self.s1**2
+        return L, phiC, phi
+
+
+def from_stored(G, D, vs, classes, fast_exp=False, rows=None):
+    """Per-sample (lse, Σw², class sums²) at the time factors ``vs`` from stored (G, D) statistics."""
+    M = G.shape[0]
+    rows = rows or max(1, min(M, 4_000_000 // max(1, G.shape[1])))
+    C = 0 if classes is None else classes.C
+    onehot = None if classes is None else classes.block(0, G.shape[1])
+    L = np.empty((M, vs.size))
+    pc = np.empty((M, vs.size))
+    ph = None if onehot is None else np.empty((M, vs.size))
+    for s in range(0, M, rows):
+        e = min(M, s + rows)
+        st = LSEState(e - s, vs.size, C, fast_exp)
+        st.update(G[s:e], D[s:e], vs, onehot)
+        a, b, c = st.finish()
+        L[s:e], pc[s:e] = a, b
+        if ph is not None:
+            ph[s:e] = c
+    return L, pc, ph

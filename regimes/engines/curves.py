@@ -1,0 +1,291 @@
+"""``MixtureCurves``: the per-sample statistics of the empirical mixture, and their crossings.
+
+The mean curves f^e(t), φ_C(t), φ(t) with standard errors, exact re-evaluation at new times with
+the same Monte Carlo samples, and the time where a curve crosses a level, with a bootstrap interval.
+
+References
+----------
+.. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, "Dynamical regimes of diffusion
+   models", arXiv:2402.18491 (2024).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import RegimesError
+from .._stats import linear_root, linearised_replicates, percentile_interval
+from .._validate import as_real_array, check_int, check_rng
+from ..estimate import Estimate
+from ._lse import ClassCodes, from_stored, time_factors
+
+__all__ = ["MixtureCurves"]
+
+
+@dataclass(eq=False)
+class MixtureCurves:
+    """Per-sample Monte Carlo statistics of the empirical mixture on a grid of times.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+        OU times.
+    lse : ndarray, shape (M, T)
+        ``L_s(t) = ln Σ_μ exp(v G_{sμ} − ½ v² D_{sμ})`` per sample (see Notes of
+        :func:`empirical_mixture`).
+    phi_c : ndarray, shape (M, T)
+        ``Σ_μ w_μ²`` per sample.
+    phi : ndarray, shape (M, T) or None
+        ``Σ_c (Σ_{μ∈c} w_μ)²`` per sample (with labels).
+    n, d, samples : int
+    alpha : float
+        ``ln(n)/d``.
+    stored : bool
+        Whether the per-sample sufficient statistics (G, D) are kept, so that the curves can be
+        evaluated exactly at any t (:meth:`evaluate`) — used for root finding.
+    precision : {"float32", "float64"}
+        Arithmetic of the two GEMMs (see ``precision`` of :func:`empirical_mixture`).
+    precision_error : float
+        Largest error of the log-weights (nats) that the probe measured for that arithmetic.
+    G, D : ndarray, shape (M, n) or None
+        The stored sufficient statistics (see Notes of :func:`regimes.engines.empirical_mixture`).
+    classes : ClassCodes or None
+        Class code per training row (with labels).
+    recompute : callable or None
+        ``recompute(times) -> (lse, Σw², class sums²)``: one more streamed pass over the data, used
+        when the statistics are not stored.
+    """
+
+    t: np.ndarray
+    lse: np.ndarray
+    phi_c: np.ndarray
+    phi: np.ndarray | None
+    n: int
+    d: int
+    samples: int
+    G: np.ndarray | None = field(default=None, repr=False)
+    D: np.ndarray | None = field(default=None, repr=False)
+    precision: str = "float64"
+    precision_error: float = math.nan
+    classes: ClassCodes | None = field(default=None, repr=False)
+    recompute: object = field(default=None, repr=False)
+    _window_cache: dict = field(default_factory=dict, repr=False, init=False)
+
+    @property
+    def alpha(self) -> float:
+        return math.log(self.n) / self.d
+
+    @property
+    def stored(self) -> bool:
+        return self.G is not None
+
+    # -- means and standard errors -------------------------------------------------------------
+    @staticmethod
+    def _mean_se(a):
+        return a.mean(axis=0), a.std(axis=0, ddof=1) / math.sqrt(a.shape[0])
+
+    @property
+    def excess_entropy(self) -> np.ndarray:
+        """f^e(t) = E[L]/d."""
+        return self.lse.mean(axis=0) / self.d
+
+    @property
+    def excess_entropy_se(self) -> np.ndarray:
+        return self._mean_se(self.lse / self.d)[1]
+
+    @property
+    def commitment(self) -> np.ndarray:
+        """φ_C(t) = E[Σ_μ w_μ²]."""
+        return self.phi_c.mean(axis=0)
+
+    @property
+    def commitment_se(self) -> np.ndarray:
+        return self._mean_se(self.phi_c)[1]
+
+    @property
+    def class_commitment(self) -> np.ndarray | None:
+        """φ(t) = E[Σ_c (Σ_{μ∈c} w_μ)²] (None without labels)."""
+        return None if self.phi is None else self.phi.mean(axis=0)
+
+    @property
+    def class_commitment_se(self) -> np.ndarray | None:
+        return None if self.phi is None else self._mean_se(self.phi)[1]
+
+    # -- evaluation at arbitrary times ----------------------------------------------------------
+    def evaluate(self, t) -> dict:
+        """Per-sample statistics at new times with the same samples (common random numbers).
+
+        Returns ``{"t", "lse", "phi_c", "phi"}`` with (M, len(t)) arrays. Exact and cheap
+        (no GEMM) when the sufficient statistics are stored; otherwise one more streamed pass.
+        """
+        tt = as_real_array("t", t, gt=0.0).ravel()
+        if self.G is None:
+            if self.recompute is None:  # pragma: no cover
+                raise RegimesError("these curves cannot be re-evaluated")
+            L, pc, ph = self.recompute(tt)
+        else:
+            L, pc, ph = from_stored(self.G, self.D, time_factors(tt), self.classes, self.precision == "float32")
+        return {"t": tt, "lse": L, "phi_c": pc, "phi": ph}
+
+    def statistic(self, name: str, t) -> np.ndarray:
+        """Per-sample values (M, len(t)) of ``"excess_entropy"``, ``"commitment"`` or ``"class_commitment"``."""
+        ev = self.evaluate(t)
+        if name == "excess_entropy":
+            return ev["lse"] / self.d
+        if name == "commitment":
+            return ev["phi_c"]
+        if name == "class_commitment":
+            if ev["phi"] is None:
+                raise RegimesError("class_commitment needs labels")
+            return ev["phi"]
+        raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
+
+    _WINDOW_POINTS = 33
+
+    def _bracket(self, name: str, level: float):
+        """Indices (i, i + 1) of the first grid interval, scanning from large t down, where the
+        grid curve of ``name`` changes side of ``level`` (None if it never does)."""
+        base = {"excess_entropy": self.excess_entropy, "commitment": self.commitment,
+                "class_commitment": self.class_commitment}[name]
+        if base is None:
+            return None
+        g = base - level
+        for i in range(len(self.t) - 1, 0, -1):  # from large t down
+            if g[i] == 0:
+                return (i, i)
+            if np.sign(g[i]) != np.sign(g[i - 1]):
+                return (i - 1, i)
+        return None
+
+    def _window(self, j) -> np.ndarray:
+        """Fine grid over the bracket widened by one grid interval on each side."""
+        i_lo, i_hi = max(j[0] - 1, 0), min(j[1] + 1, len(self.t) - 1)
+        return np.linspace(float(self.t[i_lo]), float(self.t[i_hi]), self._WINDOW_POINTS)
+
+    def prefetch(self, requests) -> None:
+        """Evaluate in ONE streamed pass the fine windows that :meth:`crossing` will need for
+        each ``(name, level)`` in ``requests`` (only useful when the statistics are not stored:
+        every evaluation is then a pass over the data)."""
+        if self.stored:
+            return
+        grids = []
+        for name, level in requests:
+            j = self._bracket(name, level)
+            if j is not None and j[0] != j[1]:
+                grids.append(self._window(j))
+        if not grids:
+            return
+        ev = self.evaluate(np.concatenate(grids))
+        K = self._WINDOW_POINTS
+        for k, g in enumerate(grids):
+            part = {key: (None if ev[key] is None else ev[key][:, k * K:(k + 1) * K])
+                    for key in ("lse", "phi_c", "phi")}
+            self._window_cache[(float(g[0]), float(g[-1]))] = part
+
+    def _window_statistic(self, name: str, grid: np.ndarray) -> np.ndarray:
+        part = self._window_cache.get((float(grid[0]), float(grid[-1])))
+        if part is None:
+            return self.statistic(name, grid)
+        if name == "excess_entropy":
+            return part["lse"] / self.d
+        if name == "commitment":
+            return part["phi_c"]
+        return part["phi"]
+
+    def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence):
+        """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
+        values (no further pass). None when bootstrap replicates leave the window (the caller
+        then falls back to the wider local grid)."""
+        grid = self._window(j)
+        P = self._window_statistic(name, grid)  # (M, K)
+        mean = P.mean(axis=0)
+        t0 = linear_root(mean - level, grid)
+        if t0 is None:
+            return None
+        k = int(np.clip(np.searchsorted(grid, t0), 1, grid.size - 1))
+        h = grid[k] - grid[k - 1]
+        slope = (mean[k] - mean[k - 1]) / h
+        u = (t0 - grid[k - 1]) / h
+        st0 = (1.0 - u) * P[:, k - 1] + u * P[:, k]
+        se_curve = st0.std(ddof=1) / math.sqrt(P.shape[0])
+        se_t = abs(se_curve / slope) if slope != 0 else math.inf
+        bracket = [float(self.t[j[0]]), float(self.t[j[1]])]
+        B = check_int("bootstrap", bootstrap, ge=0)
+        if B < 2 or not math.isfinite(se_t):
+            return Estimate(t0, se_t, details={"bracket": bracket})
+        curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
+        reps = np.array([math.nan if r is None else r for r in (linear_root(c - level, grid) for c in curves)])
+        if np.isnan(reps).mean() > 0.01:
+            return None
+        ci, se = percentile_interval(reps, confidence)
+        return Estimate(t0, se, ci, details={"bracket": bracket, "bootstrap_failures": int(np.isnan(reps).sum())})
+
+    def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
+                 confidence: float = 0.95) -> Estimate:
+        """Time where the mean curve ``name`` crosses ``level``, with a bootstrap interval.
+
+        Returns an :class:`regimes.estimate.Estimate` whose ``details`` hold the ``bracket`` (and
+        ``bootstrap_failures``); ``value`` is NaN (and ``ci`` NaNs) when the grid curve does not
+        cross ``level``.
+
+        Notes
+        -----
+        The bracket is the first pair of grid times between which the grid curve changes side of
+        ``level``, scanning from large t down. The point estimate is then the root of the smooth
+        common-random-numbers curve by Brent's method (exact re-evaluation from the stored
+        statistics; without them, the root of the curve on a fine local grid). The interval is the
+        percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
+        local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
+        its crossing located there by linear interpolation, an error far below the interval width.
+        Without stored statistics (data too large for them), the estimate, its delta-method SE
+        and the bootstrap all come from one fine window of 33 times over the bracket widened by a
+        grid interval on each side — evaluated for all estimators in a single pass by
+        :meth:`prefetch` — and the wider local grid (two more passes) is used only if more than
+        1% of the replicates leave that window.
+        """
+        j = self._bracket(name, level)
+        if j is None:
+            return Estimate(math.nan, details={"bracket": None})
+        lo, hi = float(self.t[j[0]]), float(self.t[j[1]])
+        if not self.stored and lo != hi:
+            out = self._crossing_on_window(name, level, j, bootstrap, rng, confidence)
+            if out is not None:
+                return out
+        t0 = self._root(name, level, lo, hi)
+        # delta-method scale for the local bootstrap grid
+        h = max(1e-4, 1e-3 * t0)
+        tl = np.array([max(t0 - h, 0.5 * t0), t0 + h])
+        st = self.statistic(name, np.concatenate([[t0], tl]))
+        slope = (st[:, 2].mean() - st[:, 1].mean()) / (tl[1] - tl[0])
+        se_curve = st[:, 0].std(ddof=1) / math.sqrt(st.shape[0])
+        se_t = abs(se_curve / slope) if slope != 0 else math.inf
+        B = check_int("bootstrap", bootstrap, ge=0)
+        if B < 2 or not math.isfinite(se_t):
+            return Estimate(t0, se_t, details={"bracket": [lo, hi]})
+        w = max(6.0 * se_t, 1e-6 * max(1.0, t0))
+        grid = np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
+        P = self.statistic(name, grid)  # (M, K)
+        curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
+        reps = np.array([linear_root(c - level, grid, clamp=True) for c in curves])
+        ci, se = percentile_interval(reps, confidence)
+        if not math.isfinite(se):  # fewer than two finite replicates: keep the delta-method SE
+            se = se_t
+        failures = int((~np.isfinite(reps)).sum())
+        return Estimate(t0, se, ci, details={"bracket": [lo, hi], "bootstrap_failures": failures})
+
+    def _root(self, name, level, lo, hi) -> float:
+        """Root of the mean curve in the bracket [lo, hi] (see :meth:`crossing`)."""
+        if lo == hi:
+            return lo
+        if self.stored:
+            from scipy.optimize import brentq
+
+            def fun(x):
+                return float(self.statistic(name, [x]).mean()) - level
+            # tolerance relative to t (collapse times can be ~1e-5 for small d)
+            return brentq(fun, lo, hi, xtol=1e-10 * min(1.0, lo), rtol=1e-10)
+        grid = np.linspace(lo, hi, 65)
+        return linear_root(self.statistic(name, grid).mean(axis=0) - level, grid, clamp=True)
