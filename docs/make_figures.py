@@ -24,13 +24,9 @@ def main() -> int:
     from regimes.analysis import analyze
     from regimes.models import example_mixture
     from regimes.plot import plot_curves
-    from regimes.plot.phase import (
-        plot_phase_nd,
-        plot_phase_np,
-        plot_phase_ntau,
-        plot_regime_timeline,
-    )
+    from regimes.plot.phase import plot_phase_nd, plot_phase_np, plot_phase_ntau
     from regimes.plot.spectra import plot_rf_density
+    from regimes.plot.timeline import plot_timeline
     from regimes.rmt import RandomFeatures
 
     OUT.mkdir(exist_ok=True)
@@ -42,7 +38,7 @@ def main() -> int:
 
     m = GaussianMixture(n=4000, d=1024, separation=1.0, variance=1.0)
     save(
-        plot_regime_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png"
+        plot_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png"
     )
     X, lab, _, _ = example_mixture(0, d=256, per_class=600)
     res = analyze(X, lab, samples=256, bootstrap=50, eigen_bootstrap=0)

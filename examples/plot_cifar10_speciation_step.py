@@ -18,9 +18,10 @@ order-of-magnitude guide for real images (see the "Range of validity" page).
 import math
 
 from regimes import collapse_time, schedule_steps, speciation_time
-from regimes.phase import timeline_data
-from regimes.plot.phase import plot_regime_timeline
+from regimes.plot.timeline import plot_timeline
 from regimes.presets import get_preset
+from regimes.schedules import EDMSampler, edm_sigma
+from regimes.timeline import locate_regimes
 
 cifar = get_preset("CIFAR-10")
 variance = 0.062  # per-pixel variance of CIFAR-10 in [0, 1] units (std ≈ 0.25)
@@ -43,12 +44,13 @@ for name in ("linear", "cosine", "scaled-linear"):
     for note in s["notes"]:
         print("   note:", note)
 
-edm = timeline_data(cifar.n, cifar.d, cifar.eigenvalue, variance, "edm")
+# The EDM sampler counts its N = 18 noise levels the other way, as it runs: i = 0 is sigma_max.
+edm = locate_regimes(t_S, t_C, EDMSampler())
 root = math.sqrt(cifar.eigenvalue - 1)
 print(
-    f"          EDM: sigma(t_S) = {edm['sigma_S']:.4f} (= sqrt(Lambda - 1) = {root:.4f}),"
+    f"          EDM: sigma(t_S) = {edm_sigma(t_S):.4f} (= sqrt(Lambda - 1) = {root:.4f}),"
     f" sampler step {edm['step_S']} of {edm['steps']};"
-    f" sigma(t_C) = {edm['sigma_C']:.4f}, step {edm['step_C']}"
+    f" sigma(t_C) = {edm_sigma(t_C):.4f}, step {edm['step_C']}"
 )
 
 # %%
@@ -56,8 +58,8 @@ print(
 # ------------------------------
 # Regime I (noise) for t > t_S, Regime II (class formed, not yet attached to an image) between,
 # Regime III (collapse on a training image, for an exactly learned score) below t_C.
-fig = plot_regime_timeline(t_S, t_C, "linear", 1000)
+fig = plot_timeline(t_S, t_C, "linear", 1000)
 
 # %%
 # ... and on the EDM noise level
-fig = plot_regime_timeline(t_S, t_C, "edm")
+fig = plot_timeline(t_S, t_C, "edm")

@@ -13,8 +13,9 @@ speciation at t_S ≈ 3.47 happens before its first sampling step.
 import os
 
 from regimes import GaussianMixture
-from regimes.phase import timeline_data
-from regimes.plot.phase import plot_regime_timeline
+from regimes.plot.timeline import plot_timeline
+from regimes.schedules import get_sampler
+from regimes.timeline import locate_regimes
 
 SMALL = os.environ.get("REGIMES_EXAMPLE_SMALL") == "1"
 model = GaussianMixture(n=4000, d=1024, separation=1.0, variance=1.0)
@@ -23,7 +24,8 @@ print(f"t_S = {t_S:.6f}, t_C = {t_C:.6f}")
 
 schedules = ["linear", "cosine", "scaled-linear", "edm"]
 for name in schedules:
-    tl = timeline_data(model.n, model.d, model.eigenvalue, model.variance, name)
+    # a DiscreteSchedule (T = 1000) or the EDMSampler (N = 18): one interface, one call
+    tl = locate_regimes(t_S, t_C, get_sampler(name))
     print(
         f"{name:>13} ({tl['steps']} steps, noisiest t = {tl['t_max']:.3f}): "
         f"step_S = {tl['step_S']}, step_C = {tl['step_C']}"
@@ -34,4 +36,4 @@ for name in schedules:
 # %%
 # The figures: one per schedule, same OU-time axis, different step axis on top.
 for name in schedules[:2] if SMALL else schedules:
-    fig = plot_regime_timeline(t_S, t_C, name, t_max=5.2 if name != "cosine" else None)
+    fig = plot_timeline(t_S, t_C, name, t_max=5.2 if name != "cosine" else None)

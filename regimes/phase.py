@@ -1,12 +1,13 @@
-"""Phase-diagram and timeline data (numpy only; the pictures are in :mod:`regimes.plot.phase`).
+"""Phase-diagram data (numpy only; the pictures are in :mod:`regimes.plot.phase`).
 
 * :func:`nd_phase_diagram` — collapse of Gaussian data over the (n, d) plane [DR];
 * :func:`np_phase_diagram` — memorisation of the random-features score model over the
   (ψ_n, ψ_p) = (n/d, p/d) plane at a given training time [WM];
 * :func:`ntau_phase_diagram` — the (n, τ) plane: τ_gen flat, τ_mem ∝ n, the generalisation
-  window between [WM];
-* :func:`timeline_data` — t_S, t_C and the three regimes of one dataset, located on a sampler's
-  schedule (DDPM-type discrete schedules or the EDM σ discretisation).
+  window between [WM].
+
+The regimes of one dataset located on a sampler's steps are in :func:`regimes.timeline.locate_regimes`
+(samplers: :mod:`regimes.schedules`).
 
 Every function returns plain numbers and arrays, so that ``regimes phase-diagram ... --json``
 prints them without importing matplotlib.
@@ -15,7 +16,6 @@ References
 ----------
 .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
 .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
-.. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
 """
 
 from __future__ import annotations
@@ -34,12 +34,10 @@ __all__ = [
     "NPPhaseDiagram",
     "NTauPhaseDiagram",
     "alpha_for_collapse_time",
-    "edm_sampler_sigmas",
     "n_star",
     "nd_phase_diagram",
     "np_phase_diagram",
     "ntau_phase_diagram",
-    "timeline_data",
 ]
 
 
@@ -507,161 +505,3 @@ def ntau_phase_diagram(
         region=region,
         interpolating=pp > n,
     )
-
-
-# ---------------------------------------------------------------------- timeline
-#: Defaults of the EDM sampler discretisation [EDM].
-EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "steps": 18}
-
-
-def edm_sampler_sigmas(
-    steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
-) -> np.ndarray:
-    """Noise levels σ_0 > … > σ_{N−1} of the EDM sampler (then a last step to σ_N = 0).
-
-    Notes
-    -----
-    ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` [EDM]; the OU time of a
-    level is ``t = ½ ln(1 + σ²)``. Index i counts from the noisy end, as the sampler runs.
-
-    References
-    ----------
-    .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
-    """
-    N = check_int("steps", steps, ge=2)
-    lo = check_real("sigma_min", sigma_min, gt=0.0)
-    hi = check_real("sigma_max", sigma_max, gt=lo)
-    r = check_real("rho", rho, gt=0.0)
-    i = np.arange(N)
-    return (hi ** (1 / r) + i / (N - 1) * (lo ** (1 / r) - hi ** (1 / r))) ** r
-
-
-def _edm_step(sigmas, t):
-    """First sampler index i with σ_i ≤ σ(t); None beyond σ_max; N (the final step to 0)
-    below σ_min."""
-    from .schedules import edm_sigma
-
-    s = edm_sigma(t)
-    if s > sigmas[0]:
-        return None
-    return int(np.argmax(sigmas <= s)) if np.any(sigmas <= s) else int(sigmas.size)
-
-
-def timeline_data(
-    n, d, eigenvalue, variance: float = 1.0, schedule: str = "linear", steps: int | None = None
-) -> dict:
-    """t_S, t_C, the three regimes and where they fall on a sampler's schedule.
-
-    Parameters
-    ----------
-    n, d : float
-        Training-set size and dimension (t_C of Gaussian data with variance σ²).
-    eigenvalue : float
-        Largest covariance eigenvalue Λ (t_S = ½ ln Λ; none when Λ ≤ 1).
-    variance : float
-        σ² in the Gaussian t_C formula.
-    schedule : {"linear", "cosine", "scaled-linear", "edm"}
-        Discrete VP schedule, or the EDM σ discretisation.
-    steps : int, optional
-        T (default 1000) or, for "edm", the number N of sampler noise levels (default 18).
-
-    Returns
-    -------
-    dict
-        ``t_S`` (NaN without speciation), ``t_C``, ``alpha``, ``regimes``, ``schedule``,
-        ``steps``, ``t_max`` (noisiest time of the schedule), ``step_S``, ``step_C``, ``notes``;
-        for "edm" also ``sigma_S``, ``sigma_C`` and the sampler ``sigmas``; for the discrete
-        schedules the grid ``times`` t_k.
-
-    Notes
-    -----
-    ``t_S = ½ ln Λ``, ``t_C = ½ log1p(σ²/expm1(2 ln n/d))`` [DR]. Discrete schedules: step =
-    first zero-based k with t_k ≥ t (SPEC §1; k counts from the data end). EDM: σ = √expm1(2t)
-    and step = first sampler index i (counting from the noise end, as the sampler runs) with
-    σ_i ≤ σ(t) [EDM].
-
-    References
-    ----------
-    .. [DR] arXiv:2402.18491.
-    .. [EDM] arXiv:2206.00364.
-    """
-    import warnings
-
-    from ._errors import RegimesWarning
-    from .collapse import alpha as alpha_fn
-    from .schedules import edm_sigma
-    from .speciation import speciation_time
-    from .timeline import regime_intervals, schedule_steps
-
-    lam = check_real("eigenvalue", eigenvalue, gt=0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RegimesWarning)
-        t_S = speciation_time(lam)
-    t_C = float(collapse_time(n, d, variance))
-    out = {
-        "n": float(n),
-        "d": float(d),
-        "eigenvalue": lam,
-        "variance": float(variance),
-        "alpha": float(alpha_fn(n, d)),
-        "t_S": t_S,
-        "t_C": t_C,
-        "regimes": regime_intervals(t_S, t_C),
-    }
-    notes = []
-    if math.isnan(t_S):
-        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
-    elif t_C >= t_S:
-        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
-    from .schedules import SCHEDULE_NAMES
-
-    key = str(schedule).strip().lower().replace("_", "-")
-    if key not in (*SCHEDULE_NAMES, "edm"):
-        raise RegimesError(
-            f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}"
-        )
-    if key == "edm":
-        N = EDM_DEFAULTS["steps"] if steps is None else check_int("steps", steps, ge=2)
-        sig = edm_sampler_sigmas(N)
-        t_max = 0.5 * math.log1p(float(sig[0]) ** 2)
-        out.update(
-            schedule="edm",
-            steps=N,
-            t_max=t_max,
-            sigmas=sig,
-            sigma_S=edm_sigma(t_S) if not math.isnan(t_S) else math.nan,
-            sigma_C=edm_sigma(t_C),
-            step_convention=(
-                "EDM sampler index i = 0 … N−1 from the noise end "
-                "(σ_max = 80, σ_min = 0.002, ρ = 7), then σ_N = 0; step = first "
-                "i with σ_i ≤ σ(t)"
-            ),
-        )
-        for k, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
-            if math.isnan(tv):
-                out[k] = None
-                continue
-            out[k] = _edm_step(sig, tv)
-            if out[k] is None:
-                notes.append(
-                    f"{label} (t = {tv:.4g}, σ = {edm_sigma(tv):.4g}) happens before the "
-                    f"EDM sampler's first noise level σ_max = {sig[0]:g}"
-                )
-    else:
-        from .schedules import get_schedule
-
-        T = 1000 if steps is None else steps
-        sch = get_schedule(key, T)
-        loc = schedule_steps(t_S, t_C, sch)
-        out.update(
-            schedule=sch.name,
-            steps=sch.steps,
-            t_max=sch.t_max,
-            times=sch.times,
-            step_S=loc["step_S"],
-            step_C=loc["step_C"],
-            step_convention="zero-based k, first k with t_k >= t (k counts from the data end)",
-        )
-        notes += loc["notes"]
-    out["notes"] = notes
-    return out

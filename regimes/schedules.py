@@ -16,7 +16,12 @@ floating point ``τ`` rounds to 1 for ``t ≳ 36.7`` and ``ᾱ`` to 0 for ``t �
 maps return ``+inf`` for those values rather than rejecting them. NaN is always rejected.
 
 Discrete schedules use zero-based array indices ``k = 0 … T-1`` with ``ᾱ_k = Π_{i≤k}(1 - β_i)``,
-so ``t_k = -½ Σ_{i≤k} log1p(-β_i)``.
+so ``t_k = -½ Σ_{i≤k} log1p(-β_i)``: step 0 is the cleanest (t ≈ 0) and sampling starts at
+step ``T-1``. The EDM sampler counts the other way, as it runs: level ``i = 0`` is the noisiest
+(``σ_max``, the first sampling step) and ``i = N-1`` the cleanest (``σ_min``), followed by a last
+step to ``σ_N = 0``. :class:`DiscreteSchedule` and :class:`EDMSampler` answer the same questions
+(``name``, ``steps``, ``times``, ``t_max``, ``step_at_time(t)``, ``step_convention``), so code
+that locates events on a sampler (:func:`regimes.timeline.locate_regimes`) treats both alike.
 
 References
 ----------
@@ -40,12 +45,16 @@ from ._errors import RegimesError
 from ._validate import as_real_array, check_int, check_real
 
 __all__ = [
+    "EDM_DEFAULTS",
     "SCHEDULE_NAMES",
     "DiscreteSchedule",
+    "EDMSampler",
     "alpha_bar",
     "delta",
+    "edm_sampler_sigmas",
     "edm_sigma",
     "flow_tau",
+    "get_sampler",
     "get_schedule",
     "logsnr",
     "step_at_time",
@@ -242,8 +251,10 @@ class DiscreteSchedule:
     -----
     Step ``k`` (zero-based array index) has ``ᾱ_k = Π_{i≤k}(1 - β_i)`` and OU time
     ``t_k = -½ Σ_{i≤k} log1p(-β_i)``, computed as a cumulative sum of ``log1p`` (no underflow of
-    ``ᾱ`` at the noisy end). Times increase with ``k``: step 0 is the cleanest, step ``T - 1``
-    the noisiest, where the sampler starts.
+    ``ᾱ`` at the noisy end). Times increase with ``k``: step 0 is the cleanest (t ≈ 0, the
+    sampler's last step), step ``T - 1`` the noisiest, where the sampler starts. It shares with
+    :class:`EDMSampler` the attributes ``name``, ``steps``, ``times``, ``t_max``,
+    ``step_convention`` and the method :meth:`step_at_time`.
     """
 
     name: str
@@ -280,7 +291,34 @@ class DiscreteSchedule:
 
     @property
     def t_max(self) -> float:
+        """OU time of the noisiest step ``T - 1``, where sampling starts."""
         return float(self.times[-1])
+
+    @property
+    def step_convention(self) -> str:
+        """The step numbering and the rule of :meth:`step_at_time`, in words."""
+        return "zero-based k, first k with t_k >= t (k counts from the data end)"
+
+    def step_at_time(self, t):
+        """First step ``k`` whose time is ``>= t`` (``ᾱ_k <= e^{-2t}``); ``k`` counts from the data end.
+
+        Parameters
+        ----------
+        t : float or array_like
+            OU time(s), ``t >= 0``.
+
+        Returns
+        -------
+        int, None or ndarray of int
+            ``None`` (``-1`` in an array) when ``t > t_max``: the event happens before the
+            sampler's first step. A ``t`` below ``t_0`` gives 0, the sampler's last step.
+        """
+        arr = as_real_array("t", t, ge=0.0)
+        k = np.searchsorted(self.times, arr, side="left")
+        k = np.where(k >= self.steps, -1, k)
+        if arr.ndim == 0:
+            return None if int(k) < 0 else int(k)
+        return k.astype(np.int64)
 
     def __repr__(self) -> str:
         return f"DiscreteSchedule(name={self.name!r}, steps={self.steps}, t_range=[{self.t_min:.6g}, {self.t_max:.6g}])"
@@ -323,7 +361,7 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
     Notes
     -----
     Reference values (linear, T = 1000): t_0 = 5.0003e-5, t_100 = 0.055387, t_500 = 1.276828,
-    t_999 = 5.058857 (SPEC §1). Cosine ends near t ≈ 9.9, scaled-linear at t ≈ 2.68.
+    t_999 = 5.058857 (docs/conventions.md). Cosine ends near t ≈ 9.9, scaled-linear at t ≈ 2.68.
     """
     if isinstance(schedule, DiscreteSchedule):
         return schedule
@@ -386,16 +424,179 @@ def step_at_time(schedule, t, steps: int = 1000, beyond: str = "raise"):
     if beyond not in ("raise", "none"):
         raise RegimesError(f"beyond must be 'raise' or 'none', got {beyond!r}")
     arr = as_real_array("t", t, ge=0.0)
-    k = np.searchsorted(sch.times, arr, side="left")
-    over = k >= sch.steps
-    if np.any(over):
-        if beyond == "raise":
-            tv = float(arr[over].ravel()[0]) if arr.ndim else float(arr)
-            raise RegimesError(
-                f"t={tv:.6g} lies beyond the last step of the {sch.name} schedule with {sch.steps} "
-                f"steps (t_max = {sch.t_max:.6g}): the event happens before the sampler's first step"
-            )
-        k = np.where(over, -1, k)
+    k = sch.step_at_time(np.atleast_1d(arr)).reshape(arr.shape)  # -1: beyond the last step
+    over = k < 0
+    if beyond == "raise" and np.any(over):
+        tv = float(arr[over].ravel()[0]) if arr.ndim else float(arr)
+        raise RegimesError(
+            f"t={tv:.6g} lies beyond the last step of the {sch.name} schedule with {sch.steps} "
+            f"steps (t_max = {sch.t_max:.6g}): the event happens before the sampler's first step"
+        )
     if arr.ndim == 0:
         return None if int(k) < 0 else int(k)
-    return k.astype(np.int64)
+    return k
+
+
+# ----------------------------------------------------------------------------------------------
+# the EDM sampler
+
+#: Defaults of the EDM sampler discretisation [EDM].
+EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "steps": 18}
+
+
+def edm_sampler_sigmas(
+    steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
+) -> np.ndarray:
+    """Noise levels σ_0 > … > σ_{N−1} of the EDM sampler (then a last step to σ_N = 0).
+
+    Notes
+    -----
+    ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` [EDM]; the OU time of a
+    level is ``t = ½ ln(1 + σ²)``. Index i counts from the noisy end, as the sampler runs.
+
+    References
+    ----------
+    .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
+    """
+    N = check_int("steps", steps, ge=2)
+    lo = check_real("sigma_min", sigma_min, gt=0.0)
+    hi = check_real("sigma_max", sigma_max, gt=lo)
+    r = check_real("rho", rho, gt=0.0)
+    i = np.arange(N)
+    return (hi ** (1 / r) + i / (N - 1) * (lo ** (1 / r) - hi ** (1 / r))) ** r
+
+
+@dataclass(frozen=True)
+class EDMSampler:
+    """The noise levels of the EDM sampler, located in OU time.
+
+    Parameters
+    ----------
+    steps : int
+        Number N of noise levels (>= 2); the sampler then takes a last step to σ_N = 0.
+    sigma_min, sigma_max : float
+        Smallest and largest noise level (0 < σ_min < σ_max).
+    rho : float
+        Exponent ρ > 0 of the level spacing.
+
+    Notes
+    -----
+    ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` for ``i = 0 … N−1``
+    [EDM] (:func:`edm_sampler_sigmas`); level i sits at OU time ``t_i = ½ ln(1 + σ_i²)``.
+    The index counts as the sampler runs: ``i = 0`` is the noisiest level σ_max, the first
+    sampling step; ``i = N−1`` the cleanest, σ_min; the final step ``N`` goes to σ = 0 (t = 0).
+    ``times`` therefore decrease with the index — the opposite order of
+    :class:`DiscreteSchedule`, whose step 0 is the cleanest. Both share ``name``, ``steps``,
+    ``times``, ``t_max``, ``step_convention`` and :meth:`step_at_time`.
+
+    References
+    ----------
+    .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
+    """
+
+    steps: int = EDM_DEFAULTS["steps"]
+    sigma_min: float = EDM_DEFAULTS["sigma_min"]
+    sigma_max: float = EDM_DEFAULTS["sigma_max"]
+    rho: float = EDM_DEFAULTS["rho"]
+
+    def __post_init__(self):
+        object.__setattr__(self, "steps", check_int("steps", self.steps, ge=2))
+        lo = check_real("sigma_min", self.sigma_min, gt=0.0)
+        object.__setattr__(self, "sigma_min", lo)
+        object.__setattr__(self, "sigma_max", check_real("sigma_max", self.sigma_max, gt=lo))
+        object.__setattr__(self, "rho", check_real("rho", self.rho, gt=0.0))
+
+    @property
+    def name(self) -> str:
+        return "edm"
+
+    @cached_property
+    def sigmas(self) -> np.ndarray:
+        """Noise levels σ_0 > … > σ_{N−1} in sampling order."""
+        s = edm_sampler_sigmas(self.steps, self.sigma_min, self.sigma_max, self.rho)
+        s.setflags(write=False)
+        return s
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        """OU time ``t_i = ½ ln(1 + σ_i²)`` of every level (decreasing: index 0 is the noisiest)."""
+        t = 0.5 * np.log1p(self.sigmas**2)
+        t.setflags(write=False)
+        return t
+
+    @property
+    def t_min(self) -> float:
+        """OU time of the cleanest level σ_min (index N−1)."""
+        return float(self.times[-1])
+
+    @property
+    def t_max(self) -> float:
+        """OU time of the noisiest level σ_max (index 0), where sampling starts."""
+        return float(self.times[0])
+
+    @property
+    def step_convention(self) -> str:
+        """The step numbering and the rule of :meth:`step_at_time`, in words."""
+        return (
+            "EDM sampler index i = 0 … N−1 from the noise end "
+            f"(σ_max = {self.sigma_max:g}, σ_min = {self.sigma_min:g}, ρ = {self.rho:g}), "
+            "then σ_N = 0; step = first i with σ_i ≤ σ(t)"
+        )
+
+    def step_at_time(self, t):
+        """First level ``i`` with ``σ_i <= σ(t) = √expm1(2t)``; ``i`` counts from the noise end.
+
+        Parameters
+        ----------
+        t : float or array_like
+            OU time(s), ``t >= 0``.
+
+        Returns
+        -------
+        int, None or ndarray of int
+            ``None`` (``-1`` in an array) when ``σ(t) > σ_max``: the event happens before the
+            sampler's first step. ``N`` (the last step, to σ = 0) when ``σ(t) < σ_min``.
+        """
+        s = np.asarray(edm_sigma(t), dtype=np.float64)
+        sig = self.sigmas
+        # first i with σ_i <= s: -σ increases with i, so a left search of -s
+        k = np.searchsorted(-sig, -s, side="left")
+        k = np.where(s > sig[0], -1, k)
+        if k.ndim == 0:
+            return None if int(k) < 0 else int(k)
+        return k.astype(np.int64)
+
+    def __repr__(self) -> str:
+        return (
+            f"EDMSampler(steps={self.steps}, sigma_min={self.sigma_min:g}, "
+            f"sigma_max={self.sigma_max:g}, rho={self.rho:g})"
+        )
+
+
+def get_sampler(sampler="linear", steps: int | None = None):
+    """A discrete schedule or the EDM sampler, by name.
+
+    Parameters
+    ----------
+    sampler : {"linear", "cosine", "scaled-linear", "edm"}, DiscreteSchedule, EDMSampler or array_like
+        ``"edm"`` gives :class:`EDMSampler`; the other names, a :class:`DiscreteSchedule` or an
+        array of β's go to :func:`get_schedule`. A sampler object is returned as is.
+    steps : int, optional
+        T of a discrete schedule (default 1000) or N of the EDM sampler (default 18).
+
+    Returns
+    -------
+    DiscreteSchedule or EDMSampler
+    """
+    if isinstance(sampler, (DiscreteSchedule, EDMSampler)):
+        return sampler
+    if isinstance(sampler, str):
+        key = sampler.strip().lower().replace("_", "-")
+        if key == "edm":
+            return EDMSampler(EDM_DEFAULTS["steps"] if steps is None else steps)
+        if key not in SCHEDULE_NAMES:
+            raise RegimesError(
+                f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {sampler!r}"
+            )
+        sampler = key
+    return get_schedule(sampler, 1000 if steps is None else steps)

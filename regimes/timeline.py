@@ -6,9 +6,14 @@ classes are formed, trajectories are not yet attached to training points. Regime
 If ``t_C >= t_S`` Regime II does not exist; if there is no speciation (Λ <= 1, ``t_S`` NaN) the
 process goes from I to III directly at ``t_C``.
 
+:func:`locate_regimes` places t_S and t_C on any sampler of :mod:`regimes.schedules` — a discrete
+DDPM-type schedule or the EDM sampler — through their common interface (``times``, ``t_max``,
+``step_at_time``); :func:`schedule_steps` and :func:`regime_steps` answer the same question for
+discrete schedules in the shape the rest of the package uses.
+
 References
 ----------
-.. [DR] arXiv:2402.18491.
+.. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
 """
 
 from __future__ import annotations
@@ -17,17 +22,25 @@ import math
 
 import numpy as np
 
+from ._errors import RegimesError
 from ._validate import as_real_array, check_real
-from .schedules import get_schedule, step_at_time
+from .schedules import get_sampler, get_schedule
 
-__all__ = ["classify", "regime_intervals", "regime_steps", "schedule_steps", "steps_text"]
+__all__ = [
+    "classify",
+    "locate_regimes",
+    "regime_intervals",
+    "regime_steps",
+    "schedule_steps",
+    "steps_text",
+]
 
 
 def _clean(t_S, t_C):
     t_C = check_real("t_C", t_C, ge=0.0)
     t_S = float(t_S) if t_S is not None else math.nan
     if math.isinf(t_S):
-        raise ValueError("t_S must be finite or NaN")
+        raise RegimesError(f"t_S must be finite or NaN, got {t_S!r}")
     if not math.isnan(t_S) and t_S <= 0:
         t_S = math.nan
     return t_S, t_C
@@ -61,37 +74,80 @@ def classify(t, t_S, t_C):
     return str(lab) if tt.ndim == 0 else lab
 
 
+def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None) -> dict:
+    """Where speciation, collapse and the three regimes fall on a sampler.
+
+    Parameters
+    ----------
+    t_S, t_C : float
+        Speciation and collapse times (OU time; ``t_S`` NaN or ``None``: no speciation).
+    sampler : {"linear", "cosine", "scaled-linear", "edm"}, DiscreteSchedule, EDMSampler or array_like
+        A discrete schedule or the EDM sampler (see :func:`regimes.schedules.get_sampler`).
+    steps : int, optional
+        T of a discrete schedule (default 1000) or N of the EDM sampler (default 18), for a name.
+
+    Returns
+    -------
+    dict
+        ``schedule`` (the sampler's name), ``steps``, ``t_max`` (OU time of the first sampling
+        step), ``times`` (OU time of every step, in the sampler's own index order),
+        ``step_convention``, ``step_S``, ``step_C``, ``regimes``
+        (:func:`regime_intervals`) and ``notes``.
+
+    Notes
+    -----
+    ``step_X`` is ``sampler.step_at_time(t_X)``, whose numbering is the sampler's own: a discrete
+    schedule counts k from the data end (step 0 is the cleanest; the first k with ``t_k >= t``);
+    the EDM sampler counts i from the noise end, as it runs (the first i with ``σ_i <= σ(t)``).
+    ``None`` with a note when the time does not exist or lies beyond ``t_max`` (the transition
+    happens before the sampler's first step); a note also when it lies below the cleanest step.
+    Regimes: I for ``t > t_S``, II for ``t_C < t < t_S``, III for ``t < t_C`` [DR].
+
+    References
+    ----------
+    .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
+    """
+    smp = get_sampler(sampler, steps)
+    t_S, t_C = _clean(t_S, t_C)
+    times = smp.times
+    k_low = int(np.argmin(times))  # the cleanest step: 0 for a discrete schedule, N−1 for EDM
+    notes = []
+    res = {"schedule": smp.name, "steps": smp.steps, "t_max": smp.t_max, "times": times,
+           "step_convention": smp.step_convention}
+    for key, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
+        if math.isnan(tv):
+            res[key] = None
+            notes.append(f"no {label} time: no {key} in the schedule")
+            continue
+        k = smp.step_at_time(tv)
+        res[key] = k
+        if k is None:
+            notes.append(
+                f"{label} (t = {tv:.4g}) happens before the first sampling step of the "
+                f"{smp.name} schedule, whose noisiest step is at t = {smp.t_max:.4g}"
+            )
+        elif tv < times[k_low]:
+            notes.append(
+                f"{label} (t = {tv:.4g}) lies below the time of step {k_low} "
+                f"(t_{k_low} = {times[k_low]:.4g}): "
+                "the sampler's last step comes before it, so it is not reached"
+            )
+    res["regimes"] = regime_intervals(t_S, t_C)
+    res["notes"] = notes
+    return res
+
+
 def schedule_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> dict:
     """Steps of a discrete schedule at which speciation and collapse happen.
 
     Returns ``{"schedule", "steps", "t_max", "step_S", "step_C", "notes"}`` where ``step_X`` is
     :func:`regimes.schedules.step_at_time` of ``t_X`` (first step whose time is ``>= t_X``), or
     ``None`` with a note when the time lies beyond the schedule's last step (the transition
-    happens before the sampler's first step) or does not exist.
+    happens before the sampler's first step) or does not exist. :func:`locate_regimes` is the
+    same for any sampler, the EDM sampler included.
     """
-    sch = get_schedule(schedule, steps)
-    t_S, t_C = _clean(t_S, t_C)
-    notes = []
-    res = {"schedule": sch.name, "steps": sch.steps, "t_max": sch.t_max}
-    for key, label, tv in (("step_S", "speciation", t_S), ("step_C", "collapse", t_C)):
-        if math.isnan(tv):
-            res[key] = None
-            notes.append(f"no {label} time: no {key} in the schedule")
-            continue
-        k = step_at_time(sch, tv, beyond="none")
-        res[key] = k
-        if k is None:
-            notes.append(
-                f"{label} (t = {tv:.4g}) happens before the first sampling step of the "
-                f"{sch.name} schedule, whose noisiest step is at t = {sch.t_max:.4g}"
-            )
-        elif tv < sch.times[0]:
-            notes.append(
-                f"{label} (t = {tv:.4g}) lies below the time of step 0 (t_0 = {sch.times[0]:.4g}): "
-                "the sampler's last step comes before it, so it is not reached"
-            )
-    res["notes"] = notes
-    return res
+    loc = locate_regimes(t_S, t_C, get_schedule(schedule, steps))
+    return {k: loc[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C", "notes")}
 
 
 def regime_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> list[dict]:

@@ -22,7 +22,7 @@ def test_speciation_json(run_cli):
         assert body["t_S"] == pytest.approx(float(mp.log(mp.mpf("16.72")) / 2), rel=1e-15)
     body, _ = js(run_cli, "speciation", "--d", "1024", "--separation", "1", "--variance", "1")
     assert body["eigenvalue"] == 1025.0
-    # φ at t_S for σ = m̃ = 1 is φ(r = √(d/(d+1))), close to the SPEC's asymptotic 0.775200
+    # φ at t_S for σ = m̃ = 1 is φ(r = √(d/(d+1))), close to the asymptotic 0.775200 of arXiv 2402.18491
     assert body["phi_at_t_S"] == pytest.approx(0.7752, abs=3e-4)
 
 
@@ -36,7 +36,7 @@ def test_collapse_json(run_cli):
     body, _ = js(run_cli, "collapse", "--n", "20000", "--d", "1024")
     assert {"n", "d", "variance", "alpha", "t_C"} <= body.keys()
     assert body["n"] == 20000 and body["d"] == 1024
-    assert body["t_C"] == pytest.approx(1.977547, abs=5e-7)  # SPEC §3 reference value
+    assert body["t_C"] == pytest.approx(1.977547, abs=5e-7)  # reference value (arXiv 2402.18491)
     body, _ = js(run_cli, "collapse", "--n", "1e15", "--d", "1e12", "--variance", "2")
     assert body["alpha"] == pytest.approx(math.log(1e15) / 1e12, rel=1e-15)
 
@@ -44,7 +44,7 @@ def test_collapse_json(run_cli):
 def test_schedule_json(run_cli):
     body, _ = js(run_cli, "schedule", "--schedule", "linear", "--step", "500")
     assert {"schedule", "steps", "t", "step", "alpha_bar", "sigma", "logsnr"} <= body.keys()
-    assert body["t"] == pytest.approx(1.276828, abs=5e-7)  # SPEC §1 reference value
+    assert body["t"] == pytest.approx(1.276828, abs=5e-7)  # reference value of docs/conventions.md
     assert body["alpha_bar"] == pytest.approx(math.exp(-2 * body["t"]), rel=1e-14)
     assert body["sigma"] == pytest.approx(math.sqrt(math.expm1(2 * body["t"])), rel=1e-14)
     body2, _ = js(run_cli, "schedule", "--t", str(body["t"]))

@@ -38,7 +38,7 @@ def test_formula_latex_sympy_python(run_cli):
     rc, out, _ = run_cli("formula", "t_C", "--sympy")
     assert rc == 0
     expr = sp.sympify(out.strip())
-    # the printed expression, parsed back, evaluates to the SPEC reference value
+    # the printed expression, parsed back, evaluates to the reference value (arXiv 2402.18491)
     val = float(expr.subs({"n": 20000, "d": 1024, "variance": 1}))
     assert val == pytest.approx(1.977547, abs=6e-7)
     rc, out, _ = run_cli("formula", "collapse_time", "--python")

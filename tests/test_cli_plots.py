@@ -137,6 +137,25 @@ def test_timeline_json_edm_and_default(run_cli):
 def test_timeline_no_speciation_is_null_without_warning(run_cli):
     rc, out, err = run_cli("timeline", "--n", "100", "--d", "10", "--eigenvalue", "0.5", "--json")
     assert rc == 0 and json.loads(out)["t_S"] is None and "warning" not in err
+    j = json.loads(out)
+    assert j["step_S"] is None and any("Λ = 0.5 <= 1: no speciation" in x for x in j["notes"])
+    rc, out, err = run_cli("timeline", "--n", "100", "--d", "10", "--eigenvalue", "0.5",
+                           "--schedule", "edm", "--json")
+    j = json.loads(out)
+    assert rc == 0 and j["t_S"] is None and j["sigma_S"] is None and "warning" not in err
+
+
+def test_timeline_edm_steps_and_sampler_levels(run_cli):
+    # the EDM levels written out here (Karras et al., arXiv 2206.00364), N = 12
+    j = _json(run_cli, "timeline", "--schedule", "edm", "--steps", "12")
+    N, lo, hi, rho = 12, 0.002, 80.0, 7.0
+    sig = [(hi ** (1 / rho) + i / (N - 1) * (lo ** (1 / rho) - hi ** (1 / rho))) ** rho for i in range(N)]
+    assert_allclose(j["sigmas"], sig, rtol=1e-13)
+    assert_allclose(j["times"], 0.5 * np.log1p(np.array(sig) ** 2), rtol=1e-13)
+    assert j["t_max"] == j["times"][0] and j["steps"] == N
+    for key, s in (("step_S", j["sigma_S"]), ("step_C", j["sigma_C"])):
+        assert j[key] == next(i for i in range(N) if sig[i] <= s)
+    assert "from the noise end" in j["step_convention"]
 
 
 def test_timeline_figure(run_cli, tmp_path):
@@ -161,6 +180,12 @@ def test_timeline_figure(run_cli, tmp_path):
         (("timeline", "--preset", "nosuchset"), "nosuchset"),
         (("timeline", "--schedule", "karras"), "schedule must be one of"),
         (("timeline", "--schedule", "edm", "--steps", "1"), "steps must be >= 2"),
+        # the library names its axis ranges (d_range[0], …); the CLI says which flag set them
+        (("phase-diagram", "nd", "--d-min", "0.5"), "--d-min must be >= 1, got 0.5"),
+        (("phase-diagram", "nd", "--n-min", "5", "--n-max", "3"), "--n-min/--n-max must be increasing"),
+        (("phase-diagram", "np", "--psi-p-max", "0"), "--psi-p-max must be > 0"),
+        (("phase-diagram", "ntau", "--tau-min", "5", "--tau-max", "1"),
+         "--tau-min/--tau-max must be increasing"),
     ],
 )
 def test_bad_input_one_line_exit_2(run_cli, tmp_path, monkeypatch, args, match):

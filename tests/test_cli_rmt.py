@@ -17,7 +17,7 @@ def _json(capsys, args):
 
 def test_mp_edges_and_actions(capsys):
     res = _json(capsys, ["mp", "edges", "--ratio", "4"])
-    assert res["support"] == pytest.approx([1.0, 9.0])  # SPEC §4 example
+    assert res["support"] == pytest.approx([1.0, 9.0])  # Marchenko–Pastur edges σ²(1 ± √γ)², γ = 4
     assert res["atom"] == pytest.approx(0.75)
     res = _json(capsys, ["mp", "cdf", "--ratio", "0.25", "--x=0.1,2.25"])
     assert res["cdf"] == pytest.approx([0.0, 1.0])
@@ -65,6 +65,13 @@ def test_timescales(capsys):
     (["mp", "pdf", "--ratio", "0", "--x", "1"], "ratio"),
     (["mp", "bogus", "--ratio", "1"], "action"),
     (["timescales", "--n", "0", "--d", "10", "--p", "20", "--t", "0.1"], "n must"),
+    (["timescales", "--n", "10", "--d", "nan", "--p", "20", "--t", "0.1"], "--d must be a finite"),
+    (["timescales", "--n", "10", "--d", "10", "--p", "inf", "--t", "0.1"], "--p must be a finite"),
+    (["mp", "moments", "--ratio", "2", "--k", "201"], "--k must be >= 0 and <= 200, got 201"),
+    (["mp", "sample", "--ratio", "2", "--size", "0"], "--size must be >= 1"),
+    (["mp", "sample", "--ratio", "2", "--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "0.1", "--out", "f.jpg"],
+     "unsupported figure format"),
 ])
 def test_bad_input_exit_2(capsys, args, word):
     rc = main(args)

@@ -1,4 +1,5 @@
-"""Schedules and time maps against mpmath at 50 digits and the SPEC's reference numbers."""
+"""Schedules, time maps and the EDM sampler against mpmath at 50 digits and the reference numbers
+of docs/conventions.md."""
 
 import mpmath as mp
 import numpy as np
@@ -23,7 +24,7 @@ def mp_times_from_betas(betas):
 
 
 def test_linear_reference_values_spec():
-    # SPEC §1: DDPM linear, T = 1000: t_0 = 5.0003e-5, t_100 = 0.055387, t_500 = 1.276828, t_999 = 5.058857
+    # docs/conventions.md: DDPM linear, T = 1000: t_0 = 5.0003e-5, t_100 = 0.055387, t_500 = 1.276828, t_999 = 5.058857
     # (quoted rounded: compare at the quoted number of significant digits)
     sch = S.get_schedule("linear", 1000)
     for k, quoted in [(0, "5.0003e-5"), (100, "0.055387"), (500, "1.276828"), (999, "5.058857")]:
@@ -46,7 +47,7 @@ def test_cosine_against_mpmath(T):
     betas = [min(1 - f(mp.mpf(k) / T) / f(mp.mpf(k - 1) / T), mp.mpf("0.999")) for k in range(1, T + 1)]
     assert_allclose(S.get_schedule("cosine", T).times, mp_times_from_betas(betas), rtol=1e-11)
     if T == 1000:
-        # SPEC §1: the cosine schedule ends near t ≈ 9.9 (clip at 0.999)
+        # docs/conventions.md: the cosine schedule ends near t ≈ 9.9 (clip at 0.999)
         assert 9.85 < S.get_schedule("cosine", T).t_max < 9.95
 
 
@@ -57,7 +58,7 @@ def test_scaled_linear_against_mpmath():
     betas = [(a + (b - a) * i / (T - 1)) ** 2 for i in range(T)]
     sch = S.get_schedule("scaled-linear", T)
     assert_allclose(sch.times, mp_times_from_betas(betas), rtol=1e-13)
-    # SPEC §1: scaled-linear ends at t ≈ 2.68
+    # docs/conventions.md: scaled-linear ends at t ≈ 2.68
     assert abs(sch.t_max - 2.68) < 0.01
 
 
@@ -205,3 +206,106 @@ def test_step_beyond_schedule():
 def test_bad_input(call, match):
     with pytest.raises(RegimesError, match=match):
         call()
+
+
+# ---------------------------------------------------------------------- the EDM sampler
+def test_edm_sampler_sigmas():
+    s = S.edm_sampler_sigmas(18)
+    assert_allclose([s[0], s[-1]], [80.0, 0.002], rtol=1e-13)
+    assert_allclose(
+        np.diff(s ** (1 / 7)), np.full(17, (0.002 ** (1 / 7) - 80 ** (1 / 7)) / 17), rtol=1e-12
+    )
+
+
+@mp.workdps(50)
+def mp_karras(N, smin, smax, rho):
+    """Independent oracle (Karras et al., arXiv 2206.00364): σ_i = (σ_max^{1/ρ} + i/(N−1)
+    (σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ and the OU time t_i = ½ ln(1 + σ_i²), at 50 digits."""
+    smin, smax, rho = mp.mpf(smin), mp.mpf(smax), mp.mpf(rho)
+    sig = [(smax ** (1 / rho) + mp.mpf(i) / (N - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+           for i in range(N)]
+    return sig, [mp.log1p(x**2) / 2 for x in sig]
+
+
+@pytest.mark.parametrize("N, smin, smax, rho", [(18, 0.002, 80.0, 7.0), (5, 0.01, 50.0, 3.0),
+                                                (2, 0.1, 1.0, 1.0), (64, 0.002, 160.0, 7.0)])
+def test_edm_sampler_step_at_time_against_hand_computed_grid(N, smin, smax, rho):
+    e = S.EDMSampler(steps=N, sigma_min=smin, sigma_max=smax, rho=rho)
+    sig, t = mp_karras(N, smin, smax, rho)
+    assert_allclose(e.sigmas, [float(x) for x in sig], rtol=1e-13)
+    assert_allclose(e.times, [float(x) for x in t], rtol=1e-13)
+    assert e.t_max == pytest.approx(float(t[0]), rel=1e-14) and e.steps == N and e.name == "edm"
+    # index 0 is the noisiest level (the first sampling step), N−1 the cleanest; between two
+    # levels t_{i+1} < t < t_i the answer is i + 1, the first level at or below t
+    queries, expect = [], []
+    for i in range(N - 1):
+        queries.append(float((t[i] + t[i + 1]) / 2))
+        expect.append(i + 1)
+    queries += [float(t[0]) * 1.01, 50.0, float(t[-1]) / 2, 0.0]  # beyond σ_max; below σ_min
+    expect += [None, None, N, N]
+    assert [e.step_at_time(q) for q in queries] == expect
+    arr = e.step_at_time(np.array(queries))
+    assert arr.dtype == np.int64 and list(arr) == [-1 if x is None else x for x in expect]
+
+
+def test_samplers_share_one_interface():
+    for smp, first, last in ((S.get_schedule("cosine", 200), 199, 0), (S.EDMSampler(), 0, 17)):
+        assert isinstance(smp.name, str) and isinstance(smp.steps, int)
+        assert smp.times.shape == (smp.steps,) and not smp.times.flags.writeable
+        assert smp.t_max == smp.times.max() == smp.times[first]  # the first sampling step
+        assert smp.times.min() == smp.times[last]  # the cleanest step (t ≈ 0)
+        assert isinstance(smp.step_convention, str)
+        ts = np.sort(smp.times)
+        mid = (ts[:-1] + ts[1:]) / 2
+        for q, lo, hi in zip(mid, ts[:-1], ts[1:], strict=True):
+            k = smp.step_at_time(float(q))
+            assert smp.times[k] in (lo, hi)  # one of the two steps around t
+        assert smp.step_at_time(smp.t_max + 1.0) is None  # before the first sampling step
+        assert list(smp.step_at_time(np.array([smp.t_max + 1.0]))) == [-1]
+        assert S.get_sampler(smp) is smp
+    # the two count in opposite directions (docs/conventions.md)
+    assert np.all(np.diff(S.get_schedule("cosine", 200).times) > 0)
+    assert np.all(np.diff(S.EDMSampler().times) < 0)
+
+
+def test_discrete_step_at_time_method_is_the_module_function():
+    sch = S.get_schedule("linear")
+    ts = np.array([0.0, 1e-6, 0.5, 1.276828, 5.0, 5.06, 7.0])
+    assert list(sch.step_at_time(ts)) == list(S.step_at_time(sch, ts, beyond="none"))
+    assert sch.step_at_time(1.0) == S.step_at_time("linear", 1.0) and sch.step_at_time(6.0) is None
+
+
+def test_get_sampler():
+    assert S.get_sampler("edm") == S.EDMSampler(18)
+    assert S.get_sampler(" EDM ", 30).steps == 30
+    assert S.get_sampler("scaled_linear").name == "scaled-linear"
+    assert S.get_sampler("cosine").steps == 1000
+    assert S.get_sampler([0.1, 0.2]).name == "custom"
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(steps=1), "steps must be >= 2, got 1"),
+        (dict(steps=2.5), "steps must be an integer, got 2.5"),
+        (dict(sigma_min=0.0), "sigma_min must be > 0, got 0"),
+        (dict(sigma_max=0.001), "sigma_max must be > 0.002, got 0.001"),
+        (dict(rho=-1), "rho must be > 0, got -1"),
+        (dict(sigma_max=np.inf), "sigma_max must be finite"),
+    ],
+)
+def test_edm_sampler_bad_input(kw, match):
+    with pytest.raises(RegimesError, match=match):
+        S.EDMSampler(**kw)
+
+
+def test_edm_sampler_is_frozen():
+    import dataclasses
+
+    e = S.EDMSampler()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.steps = 3
+    with pytest.raises(ValueError):
+        e.sigmas[0] = 1.0
+    with pytest.raises(RegimesError, match="schedule must be one of .* or edm, got 'karras'"):
+        S.get_sampler("karras")

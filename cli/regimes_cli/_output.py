@@ -23,7 +23,7 @@ def warn(message: str) -> None:
 
 def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True) -> None:
     """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning)."""
-    from regimes._version import __version__
+    from regimes import __version__
     from regimes.report import CONVENTIONS, to_jsonable
 
     nans: list[str] = []
@@ -119,7 +119,7 @@ def write_report(result, out_dir) -> dict:
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     """
     from regimes import RegimesError
-    from regimes._version import __version__
+    from regimes import __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
     from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable

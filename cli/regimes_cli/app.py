@@ -23,7 +23,7 @@ COMMAND_MODULES = [
 
 def _version_callback(value: bool) -> None:
     if value:
-        from regimes._version import __version__
+        from regimes import __version__
 
         typer.echo(f"regimes {__version__}")
         raise typer.Exit()

@@ -25,7 +25,7 @@ def _version() -> str:
             except OSError:
                 continue
             return mod.__version__
-    from regimes._version import __version__  # fallback: imports the package
+    from regimes import __version__  # fallback: imports the package
 
     return __version__
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import typer.main
 
-    from regimes._errors import RegimesError
+    from regimes import RegimesError
 
     from ._output import fail
     from .app import build_app

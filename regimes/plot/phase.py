@@ -1,4 +1,6 @@
-"""Phase-diagram and timeline figures. Each function returns a matplotlib Figure; nothing is saved.
+"""Phase-diagram figures. Each function returns a matplotlib Figure; nothing is saved.
+
+The regime timeline is :func:`regimes.plot.timeline.plot_timeline`.
 
 Figures are created through ``matplotlib.pyplot`` (so that notebooks and sphinx-gallery display
 them); close them with ``plt.close(fig)`` when drawing many. Colour maps are cividis/viridis and
@@ -11,7 +13,7 @@ import numpy as np
 
 from . import OKABE_ITO as C
 
-__all__ = ["plot_phase_nd", "plot_phase_np", "plot_phase_ntau", "plot_regime_timeline"]
+__all__ = ["plot_phase_nd", "plot_phase_np", "plot_phase_ntau"]
 
 
 def _figure(figsize):
@@ -353,42 +355,3 @@ def plot_phase_ntau(diagram=None, **kwargs):
         fontsize=10,
     )
     return fig
-
-
-def plot_regime_timeline(
-    t_S, t_C, schedule: str = "linear", steps: int | None = None, *, t_max=None
-):
-    """Regime timeline on the OU-time axis with a second axis in a sampler's steps or EDM σ.
-
-    The same figure as :func:`regimes.plot.timeline.plot_timeline` (one implementation; this name
-    is kept beside the phase diagrams, as the CLI's ``regimes timeline`` draws it).
-
-    Parameters
-    ----------
-    t_S, t_C : float
-        Speciation and collapse times (t_S NaN: no speciation).
-    schedule : {"linear", "cosine", "scaled-linear", "edm"}
-        Discrete schedules are drawn by :func:`regimes.plot.timeline.plot_timeline` (step index
-        on top). ``"edm"`` puts the EDM noise level σ = √expm1(2t) on the top axis and marks the
-        N noise levels of the EDM sampler (:func:`regimes.phase.edm_sampler_sigmas`).
-    steps : int, optional
-        T for a discrete schedule (default 1000), N for EDM (default 18).
-    t_max : float, optional
-        Right end of the OU-time axis.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Notes
-    -----
-    Regime I: t > t_S; II: t_C < t < t_S; III: t < t_C [DR]. t = ½ ln(1 + σ²).
-
-    References
-    ----------
-    .. [DR] arXiv:2402.18491.
-    .. [EDM] arXiv:2206.00364.
-    """
-    from .timeline import plot_timeline
-
-    return plot_timeline(t_S, t_C, schedule, steps, t_max=t_max)

@@ -1,4 +1,4 @@
-"""The three regimes on the OU-time axis, with a secondary axis in a sampler's steps."""
+"""The three regimes on the OU-time axis, with a secondary axis in a sampler's steps (or EDM σ)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _COLORS = {"I": C["sky"], "II": C["orange"], "III": C["vermillion"]}
 _NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
 
 
-def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, *, t_max=None,
+def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_max=None,
                   intervals=None):
     """Regime bands over OU time t, with the sampler's steps (or EDM σ) on a secondary axis.
 
@@ -22,10 +22,10 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, 
     ----------
     t_S, t_C : float
         Speciation and collapse times (t_S NaN: no speciation).
-    schedule : {"linear", "cosine", "scaled-linear", "edm"}
-        A discrete schedule (:func:`regimes.get_schedule`) puts its step index on the top axis;
-        ``"edm"`` puts the EDM noise level σ = √expm1(2t) there and marks the N noise levels of
-        the EDM sampler (:func:`regimes.phase.edm_sampler_sigmas`).
+    schedule : {"linear", "cosine", "scaled-linear", "edm"}, DiscreteSchedule or EDMSampler
+        A sampler, or its name (:func:`regimes.schedules.get_sampler`). A discrete schedule puts
+        its step index on the top axis; the EDM sampler puts the noise level σ = √expm1(2t)
+        there and marks its N noise levels (:class:`regimes.schedules.EDMSampler`).
     steps : int, optional
         T for a discrete schedule (default 1000), N for EDM (default 18).
     t_max : float, optional
@@ -40,28 +40,22 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, 
     Notes
     -----
     Backward sampling runs from right (noise) to left (data). Regime I: t > t_S; II: t_C < t < t_S;
-    III: t < t_C [DR]. The step axis maps t to the first step k with t_k >= t (SPEC §1); times
-    beyond the schedule's last step (or above σ_max) are hatched and have no step. t = ½ ln(1 + σ²).
+    III: t < t_C [DR]. The step axis maps t to the first step k with t_k >= t (docs/conventions.md);
+    times beyond the schedule's last step (or above σ_max) are hatched and have no step.
+    t = ½ ln(1 + σ²).
 
     References
     ----------
-    .. [DR] arXiv:2402.18491.
-    .. [EDM] arXiv:2206.00364.
+    .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
+    .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
     """
     import matplotlib.pyplot as plt
 
-    edm = str(schedule).strip().lower() == "edm"
-    if edm:
-        from ..phase import EDM_DEFAULTS, edm_sampler_sigmas
+    from ..schedules import EDMSampler, get_sampler
 
-        sig = edm_sampler_sigmas(EDM_DEFAULTS["steps"] if steps is None else steps)
-        t_levels = 0.5 * np.log1p(sig**2)
-        t_end = float(t_levels[0])
-    else:
-        from ..schedules import get_schedule
-
-        sch = get_schedule(schedule, 1000 if steps is None else steps)
-        t_end = float(sch.t_max)
+    sch = get_sampler(schedule, steps)
+    edm = isinstance(sch, EDMSampler)
+    t_end = sch.t_max
     finite = [x for x in (t_S, t_C) if x is not None and math.isfinite(x)]
     hi = t_max if t_max is not None else max(t_end * (1.05 if edm else 1.0), 1.3 * max(finite or [1.0]))
     fig, ax = plt.subplots(figsize=(8, 2.8 if edm else 2.6), constrained_layout=True)
@@ -75,7 +69,7 @@ def plot_timeline(t_S, t_C, schedule: str = "linear", steps: int | None = None, 
             ax.text(0.5 * (a + b), 0.2, "beyond the\nschedule", ha="center", va="center",
                     fontsize=7, transform=ax.get_xaxis_transform())
     if edm:
-        _edm_axis(ax, sig, t_levels, hi)
+        _edm_axis(ax, sch.sigmas, sch.times, hi)
     else:
         _step_axis(ax, sch)
     return fig

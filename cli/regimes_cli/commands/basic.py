@@ -1,4 +1,8 @@
-"""`regimes speciation | collapse | schedule | times` — the closed forms of SPEC §1–§3."""
+"""`regimes speciation | collapse | schedule | times` — the closed forms of arXiv 2402.18491.
+
+Times are Ornstein–Uhlenbeck times and steps zero-based (docs/conventions.md); the range of
+validity of each closed form is in docs/validity.md.
+"""
 
 from __future__ import annotations
 
@@ -7,93 +11,17 @@ from typing import Optional
 
 import typer
 
-from .._output import emit_json, print_table, regimes_payload
-
-SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or scaled-linear (Stable Diffusion)."
-PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
-
-
-VARIANCE_HELP = (
-    "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
-    "for real data use the mean per-feature variance Tr C/d. Default 1 (unit-variance data)."
+from .._options import (
+    PRESET_HELP,
+    SCHEDULE_HELP,
+    VARIANCE_HELP,
+    load_preset,
+    need,
+    num,
+    quiet_no_speciation,
+    resolve_variance,
 )
-
-
-def _variance(variance: Optional[float], preset=None) -> tuple[float, list[str]]:
-    """σ² for the Gaussian t_C formula, with a note saying where it came from when not given."""
-    if variance is not None:
-        if preset is not None and preset.variance is not None:
-            return variance, [f"--variance {variance:g} overrides preset {preset.name}'s σ² = {preset.variance:g}"]
-        return variance, []
-    if preset is not None and preset.variance is not None:
-        return preset.variance, [
-            f"σ² = {preset.variance:g} from preset {preset.name} ({preset.units}): {preset.variance_source}"
-        ]
-    if preset is not None and preset.has_eigenvalue:
-        return 1.0, [
-            f"σ² = 1 assumed, but preset {preset.name}'s Λ is in {preset.units}: the units do not match, "
-            "so t_C (and whether Regime II exists) is NOT meaningful; pass --variance with the mean "
-            "per-feature variance Tr C/d of the data in those units"
-        ]
-    return 1.0, [
-        "σ² = 1 assumed (unit-variance data): t_C depends strongly on σ², so for real data pass "
-        "--variance with the mean per-feature variance Tr C/d in the units of Λ "
-        "(about 0.06 for CIFAR-10 pixels in [0,1])"
-    ]
-
-
-def _preset(name: Optional[str]):
-    if name is None:
-        return None
-    from regimes.presets import get_preset
-
-    return get_preset(name)
-
-
-def _need(value, name: str, preset=None, attr: str | None = None, notes: list | None = None):
-    """An option's value, else the preset's (recording where each number came from in ``notes``)."""
-    from regimes import RegimesError
-
-    field = attr or name
-    from_preset = None if preset is None else getattr(preset, field, None)
-    if value is not None:
-        if from_preset is not None and notes is not None:
-            notes.append(f"--{name.replace('_', '-')} {value:g} overrides preset {preset.name}'s "
-                         f"{'Λ' if field == 'eigenvalue' else field} = {from_preset:g}")
-        return value
-    if from_preset is not None:
-        if notes is not None:
-            notes.append(_provenance(preset, field))
-        return from_preset
-    where = f" (preset {preset.name!r} does not give it)" if preset is not None else ""
-    raise RegimesError(f"--{name.replace('_', '-')} is required{where}")
-
-
-def _provenance(p, field: str) -> str:
-    """One line saying what a preset's number is and where it comes from."""
-    if field == "eigenvalue":
-        return (f"Λ = {p.eigenvalue:g} from preset {p.name}: {p.eigenvalue_source}; units: {p.units} "
-                f"(`regimes presets {p.name}` gives the reference)")
-    if field == "n":
-        return f"n = {p.n} from preset {p.name}: {p.n_note}"
-    if field == "d":
-        return f"d = {p.d} from preset {p.name}: C·H·W = {'×'.join(map(str, p.shape))}"
-    return f"{field} from preset {p.name}"
-
-
-def _num(x):
-    """n and d are echoed as integers when integral."""
-    return int(x) if float(x).is_integer() and abs(x) < 2**63 else x
-
-
-def _quiet_no_speciation(fn, *args):
-    import warnings
-
-    from regimes import RegimesWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RegimesWarning)
-        return fn(*args)
+from .._output import emit_json, print_table, regimes_payload
 
 
 def speciation(
@@ -115,7 +43,7 @@ def speciation(
     """Speciation time t_S = ½ ln Λ (arXiv 2402.18491)."""
     from regimes import GaussianMixture, RegimesError, speciation_time, speciation_time_linear
 
-    p = _preset(preset)
+    p = load_preset(preset)
     payload: dict = {}
     notes = []
     if d is not None or separation is not None:
@@ -127,8 +55,8 @@ def speciation(
             raise RegimesError("the two-class mixture needs both --d and --separation")
         m = GaussianMixture(n=2, d=d, separation=separation, variance=1.0 if variance is None else variance)
         lam = m.eigenvalue
-        t_S = _quiet_no_speciation(m.speciation_time)
-        payload.update(d=_num(m.d), separation=m.separation, variance=m.variance)
+        t_S = quiet_no_speciation(m.speciation_time)
+        payload.update(d=num(m.d), separation=m.separation, variance=m.variance)
         phi = m.cloning_probability(t_S) if not math.isnan(t_S) else None
         payload["phi_at_t_S"] = phi
         notes.append("mixture ½N(m, σ²I) + ½N(−m, σ²I): Λ = d m̃² + σ²")
@@ -136,9 +64,9 @@ def speciation(
         if variance is not None:
             raise RegimesError(f"--variance {variance:g} applies only to the two-class mixture (--d, --separation); "
                                "t_S = ½ ln Λ does not involve it")
-        lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
-        t_S = _quiet_no_speciation(speciation_time, lam)
-    t_lin = _quiet_no_speciation(speciation_time_linear, lam)
+        lam = need(eigenvalue, "eigenvalue", p, notes=notes)
+        t_S = quiet_no_speciation(speciation_time, lam)
+    t_lin = quiet_no_speciation(speciation_time_linear, lam)
     speciates = not math.isnan(t_S)
     if p is not None:
         payload["preset"] = p.name
@@ -170,14 +98,14 @@ def collapse(
     from regimes import alpha as alpha_fn
     from regimes import collapse_time
 
-    p = _preset(preset)
+    p = load_preset(preset)
     src_notes: list[str] = []
-    n = _need(n, "n", p, notes=src_notes)
-    d = _need(d, "d", p, notes=src_notes)
-    variance, var_note = _variance(variance, p)
+    n = need(n, "n", p, notes=src_notes)
+    d = need(d, "d", p, notes=src_notes)
+    variance, var_note = resolve_variance(variance, p)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
-    payload = {"n": _num(n), "d": _num(d), "variance": variance, "alpha": a, "t_C": t_C}
+    payload = {"n": num(n), "d": num(d), "variance": variance, "alpha": a, "t_C": t_C}
     if p is not None:
         payload["preset"] = p.name
     notes = src_notes + var_note + ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
@@ -258,14 +186,14 @@ def times(
     from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
     from regimes.timeline import regime_steps, steps_text
 
-    p = _preset(preset)
+    p = load_preset(preset)
     notes: list[str] = []
-    n = _need(n, "n", p, notes=notes)
-    d = _need(d, "d", p, notes=notes)
-    lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
-    variance, var_notes = _variance(variance, p)
+    n = need(n, "n", p, notes=notes)
+    d = need(d, "d", p, notes=notes)
+    lam = need(eigenvalue, "eigenvalue", p, notes=notes)
+    variance, var_notes = resolve_variance(variance, p)
     notes += var_notes
-    t_S = _quiet_no_speciation(speciation_time, lam)
+    t_S = quiet_no_speciation(speciation_time, lam)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     regs = regime_intervals(t_S, t_C)
@@ -273,7 +201,7 @@ def times(
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
     elif t_C >= t_S:
         notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
-    payload = {"n": _num(n), "d": _num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
+    payload = {"n": num(n), "d": num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
     if p is not None:
         payload["preset"] = p.name

@@ -20,7 +20,7 @@ def formula(
                                 help="Print the source of a plain-Python function."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Closed forms of regimes (SPEC §1–§4) as exact expressions; asymptotic forms are derived."""
+    """Closed forms of regimes (arXiv 2402.18491, 2505.17638) as exact expressions; asymptotic forms are derived."""
     from regimes import RegimesError
     from regimes import symbolic as S
 

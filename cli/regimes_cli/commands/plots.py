@@ -12,14 +12,32 @@ from typing import Optional
 
 import typer
 
-from .._output import emit_json, print_table, regimes_payload
-from .basic import PRESET_HELP, _need, _num, _preset, _provenance, _variance
+from .._options import (
+    PRESET_HELP,
+    flag_errors,
+    load_preset,
+    need,
+    num,
+    provenance,
+    quiet_no_speciation,
+    resolve_variance,
+)
+from .._output import check_out, emit_json, print_table, regimes_payload, save_figure, use_agg
 
-FORMATS = (".png", ".pdf", ".svg")
 OUT_HELP = "Write the figure to FILE; the format follows the suffix (.png, .pdf or .svg)."
 JSON_HELP = "Print the underlying data (grid, curves, times) as one JSON object on stdout."
 ACT_HELP = "Activation of the random features: tanh, relu or erf."
 T_HELP = "Diffusion (OU) time t > 0 at which the score is learned."
+
+# the library names the axis ranges it takes (d_range[0], …); the CLI sets them with these flags
+_ND_FLAGS = {"d_range[0]": "--d-min", "d_range[1]": "--d-max", "d_range": "--d-min/--d-max",
+             "n_range[0]": "--n-min", "n_range[1]": "--n-max", "n_range": "--n-min/--n-max"}
+_NP_FLAGS = {"psi_n_range[0]": "--psi-n-min", "psi_n_range[1]": "--psi-n-max",
+             "psi_n_range": "--psi-n-min/--psi-n-max", "psi_p_range[0]": "--psi-p-min",
+             "psi_p_range[1]": "--psi-p-max", "psi_p_range": "--psi-p-min/--psi-p-max"}
+_NTAU_FLAGS = {"n_range[0]": "--n-min", "n_range[1]": "--n-max", "n_range": "--n-min/--n-max",
+               "tau_range[0]": "--tau-min", "tau_range[1]": "--tau-max",
+               "tau_range": "--tau-min/--tau-max"}
 
 phase_app = typer.Typer(
     name="phase-diagram",
@@ -33,44 +51,12 @@ phase_app = typer.Typer(
 )
 
 
-def _check_out(out: Optional[str]) -> Optional[Path]:
-    """Validate --out before any work: known suffix, existing parent folder."""
-    from regimes import RegimesError
-
-    if out is None:
-        return None
-    path = Path(out)
-    if path.suffix.lower() not in FORMATS:
-        raise RegimesError(
-            f"--out: unsupported figure format {path.suffix or '(no suffix)'!r} in "
-            f"{out!r}; use one of {', '.join(FORMATS)}"
-        )
-    if not path.parent.exists():
-        raise RegimesError(f"--out: folder {str(path.parent)!r} does not exist")
-    return path
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.savefig(path, dpi=150)
-    finally:
-        plt.close(fig)
-
-
-def _use_agg() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-
 def _finish(
     payload: dict, json_out: bool, path: Optional[Path], make_fig, title: str, rows, notes
 ) -> None:
     if path is not None:
-        _use_agg()
-        _save(make_fig(), path)
+        use_agg()
+        save_figure(make_fig(), path)
         notes = [*notes, f"figure written to {path}"]
     if json_out:
         if path is not None:
@@ -111,27 +97,28 @@ def nd(
     """(n, d) plane: t_C of Gaussian data, the n*(d) curve of a target t_C, the Regime-II window."""
     from regimes.phase import alpha_for_collapse_time, nd_phase_diagram
 
-    path = _check_out(out)
-    p = _preset(preset)
+    path = check_out(out)
+    p = load_preset(preset)
     mark = None
     src_notes: list[str] = []
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
-            src_notes.append(_provenance(p, "eigenvalue"))
+            src_notes.append(provenance(p, "eigenvalue"))
         mark = (p.d, p.n, p.name)
-    variance, var_notes = _variance(variance, p)
+    variance, var_notes = resolve_variance(variance, p)
     src_notes += var_notes
-    pdg = nd_phase_diagram(
-        (d_min, d_max), (n_min, n_max), points, variance, separation, eigenvalue, target
-    )
+    with flag_errors(_ND_FLAGS):
+        pdg = nd_phase_diagram(
+            (d_min, d_max), (n_min, n_max), points, variance, separation, eigenvalue, target
+        )
     payload = {
         "plane": "nd",
         **pdg.to_dict(),
         "alpha_star": alpha_for_collapse_time(target, variance),
     }
     if p is not None:
-        payload.update(preset=p.name, preset_n=_num(p.n), preset_d=_num(p.d))
+        payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d))
     notes = src_notes + [
         "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
         "n*(d) = exp(α* d)",
@@ -188,19 +175,20 @@ def np_(
     """(ψ_n, ψ_p) or (n, p) plane: memorisation, dynamical regularisation, no memorisation."""
     from regimes.phase import np_phase_diagram
 
-    path = _check_out(out)
-    pdg = np_phase_diagram(
-        (psi_n_min, psi_n_max),
-        (psi_p_min, psi_p_max),
-        points,
-        t,
-        training_time,
-        d,
-        activation,
-        gap=gap,
-        gap_d=gap_d,
-        rng=seed,
-    )
+    path = check_out(out)
+    with flag_errors(_NP_FLAGS):
+        pdg = np_phase_diagram(
+            (psi_n_min, psi_n_max),
+            (psi_p_min, psi_p_max),
+            points,
+            t,
+            training_time,
+            d,
+            activation,
+            gap=gap,
+            gap_d=gap_d,
+            rng=seed,
+        )
     payload = {"plane": "np", **pdg.to_dict()}
     k = pdg.tau_ratio[0, 0] / pdg.psi_n[0]
     notes = [
@@ -256,13 +244,14 @@ def ntau(
     from regimes import RegimesError
     from regimes.phase import ntau_phase_diagram
 
-    path = _check_out(out)
+    path = check_out(out)
     tau_range = None
     if tau_min is not None or tau_max is not None:
         if tau_min is None or tau_max is None:
             raise RegimesError("give both --tau-min and --tau-max, or neither")
         tau_range = (tau_min, tau_max)
-    pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation)
+    with flag_errors(_NTAU_FLAGS):
+        pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation)
     payload = {"plane": "ntau", **pdg.to_dict()}
     notes = [
         "leading order (arXiv 2505.17638); memorisation needs p > n",
@@ -320,10 +309,12 @@ def timeline(
     Without --n/--d/--eigenvalue/--preset: the built-in two-class Gaussian mixture of
     `regimes analyze` (n = 4000, d = 1024, m̃ = 1, σ² = 1, so Λ = d m̃² + σ² = 1025).
     """
-    from regimes.phase import timeline_data
+    from regimes import alpha, collapse_time, speciation_time
+    from regimes.schedules import EDMSampler, edm_sigma, get_sampler
+    from regimes.timeline import locate_regimes
 
-    path = _check_out(out)
-    p = _preset(preset)
+    path = check_out(out)
+    p = load_preset(preset)
     notes = []
     builtin = p is None and n is None and d is None and eigenvalue is None
     if builtin:
@@ -332,24 +323,33 @@ def timeline(
         notes.append(
             "no data given: built-in two-class mixture n = 4000, d = 1024, m̃ = 1, σ² = 1 (Λ = 1025)"
         )
-    n = _need(n, "n", p, notes=notes)
-    d = _need(d, "d", p, notes=notes)
-    lam = _need(eigenvalue, "eigenvalue", p, notes=notes)
+    n = need(n, "n", p, notes=notes)
+    d = need(d, "d", p, notes=notes)
+    lam = need(eigenvalue, "eigenvalue", p, notes=notes)
     if builtin and variance is None:  # the built-in mixture's own σ², no "assumed" note
         variance = _DEFAULT["variance"]
     else:
-        variance, var_notes = _variance(variance, p)
+        variance, var_notes = resolve_variance(variance, p)
         notes += var_notes
-    data = timeline_data(n, d, lam, variance, schedule, steps)
-    notes += data["notes"]
-    payload = {k: v for k, v in data.items() if k not in ("notes", "regimes")}
-    payload.update(n=_num(n), d=_num(d), regimes=regimes_payload(data["regimes"]))
-    for key in ("t_S", "sigma_S"):  # no speciation is a result, not a failure: null without warning
-        if key in payload and math.isnan(payload[key]):
-            payload[key] = None
+    t_S = quiet_no_speciation(speciation_time, lam)
+    t_C = float(collapse_time(n, d, variance))
+    sampler = get_sampler(schedule, steps)
+    loc = locate_regimes(t_S, t_C, sampler)
+    if math.isnan(t_S):
+        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
+    elif t_C >= t_S:
+        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
+    notes += loc["notes"]
+    # no speciation is a result, not a failure: null without a warning
+    payload = {"n": num(n), "d": num(d), "eigenvalue": float(lam), "variance": float(variance),
+               "alpha": float(alpha(n, d)), "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C,
+               **{k: v for k, v in loc.items() if k not in ("notes", "regimes")},
+               "regimes": regimes_payload(loc["regimes"])}
+    if isinstance(sampler, EDMSampler):  # the sampler's own variable: its noise levels σ
+        payload.update(sigmas=sampler.sigmas, sigma_S=None if math.isnan(t_S) else edm_sigma(t_S),
+                       sigma_C=edm_sigma(t_C))
     if p is not None:
         payload["preset"] = p.name
-    t_S, t_C = data["t_S"], data["t_C"]
     rows = [
         ("n", payload["n"]),
         ("d", payload["d"]),
@@ -357,19 +357,19 @@ def timeline(
         ("σ²", variance),
         ("t_S = ½ ln Λ", t_S),
         ("t_C", t_C),
-        (f"step of t_S ({data['schedule']}, {data['steps']})", data["step_S"]),
-        (f"step of t_C ({data['schedule']}, {data['steps']})", data["step_C"]),
+        (f"step of t_S ({loc['schedule']}, {loc['steps']})", loc["step_S"]),
+        (f"step of t_C ({loc['schedule']}, {loc['steps']})", loc["step_C"]),
     ]
-    if data["schedule"] == "edm":
-        rows += [("σ at t_S", data["sigma_S"]), ("σ at t_C", data["sigma_C"])]
-    for r in data["regimes"]:
+    if "sigmas" in payload:
+        rows += [("σ at t_S", payload["sigma_S"]), ("σ at t_C", payload["sigma_C"])]
+    for r in loc["regimes"]:
         rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
-    notes.append(data["step_convention"])
+    notes.append(loc["step_convention"])
 
     def fig():
-        from regimes.plot.phase import plot_regime_timeline
+        from regimes.plot.timeline import plot_timeline
 
-        return plot_regime_timeline(t_S, t_C, data["schedule"], data["steps"])
+        return plot_timeline(t_S, t_C, sampler)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
 

@@ -1,4 +1,8 @@
-"""`regimes mp ACTION`, `regimes spectrum`, `regimes timescales` — random matrices (SPEC §4)."""
+"""`regimes mp ACTION`, `regimes spectrum`, `regimes timescales` — random matrices.
+
+The Marchenko–Pastur law, and the spectrum and training timescales of the random-features score
+model of arXiv 2505.17638.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from .._output import emit_json, print_table
+from .._options import int_in_range, positive
+from .._output import check_out, emit_json, print_table, save_figure, use_agg
 
 MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
 ACT_HELP = "Activation: tanh, relu or erf."
@@ -48,7 +53,6 @@ def mp(
     import numpy as np
 
     from regimes import RegimesError
-    from regimes._validate import check_int
     from regimes.rmt import MarchenkoPastur
 
     act = action.strip().lower()
@@ -80,7 +84,7 @@ def mp(
                 ("atom at 0", law.atom), ("mean", law.mean()), ("variance", law.var())]
         cols = ("quantity", "value")
     elif act == "moments":
-        k = check_int("k", k, ge=0, le=200)
+        k = int_in_range(k, "--k", 0, 200)
         moms = np.atleast_1d(law.moment(np.arange(k + 1)))  # inf beyond the float64 range
         payload = {**base, "k": list(range(k + 1)), "moments": moms}
         rows = [(j, m) for j, m in enumerate(moms.tolist())]
@@ -88,8 +92,8 @@ def mp(
             note += "; moments beyond the float64 range are reported as inf (null in JSON)"
         cols = ("k", "E x^k")
     else:
-        size = check_int("size", size, ge=1, le=10**7)
-        seed = check_int("seed", seed, ge=0)
+        size = int_in_range(size, "--size", 1, 10**7)
+        seed = int_in_range(seed, "--seed", 0)
         draws = np.atleast_1d(law.rvs(size, rng=seed))
         payload = {**base, "seed": seed, "size": size, "sample": draws}
         rows = [(i, v) for i, v in enumerate(draws.tolist()[:50])]
@@ -120,16 +124,14 @@ def spectrum(
     """Spectrum of the random-features matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ."""
     from regimes.rmt import RandomFeatures
 
-    from .plots import _check_out
-
-    out_path = _check_out(out)  # before any work: known suffix, existing folder
+    out_path = check_out(out)  # before any work: known suffix, existing folder
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ = rf.summary(points=points)
     if out is not None:
         from regimes.plot.spectra import plot_rf_density
 
-        fig = plot_rf_density(rf, d=d, rng=seed)
-        fig.savefig(out_path, dpi=120)
+        use_agg()
+        save_figure(plot_rf_density(rf, d=d, rng=seed), out_path, dpi=120)
         summ["figure"] = out
     if json_out:
         emit_json(summ)
@@ -176,12 +178,11 @@ def timescales(
 ) -> None:
     """How long can I train before memorising? τ_gen, τ_mem of the random-features model [WM]."""
     from regimes import RegimesError
-    from regimes._validate import check_real
     from regimes.rmt import RandomFeatures
 
-    n = check_real("n", n, gt=0)
-    d = check_real("d", d, gt=0)
-    p = check_real("p", p, gt=0)
+    n = positive(n, "--n")
+    d = positive(d, "--d")
+    p = positive(p, "--p")
     rf = RandomFeatures(p / d, n / d, t, activation)
     if not rf.constants.v_t2 > 0:
         raise RegimesError("v_t² = 0 for this activation: no memorisation timescale")

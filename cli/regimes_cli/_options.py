@@ -1,0 +1,155 @@
+"""Shared options of the CLI commands: help texts, presets, σ², where each number came from.
+
+Command modules import their shared helpers from here and from :mod:`regimes_cli._output`, never
+from each other. The checks here are of CLI inputs and name the CLI's flags (``--n``); the
+library's own messages name its parameters (``n=``), and :func:`flag_errors` translates the
+library's internal argument names into the flags that set them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping
+from typing import Optional
+
+__all__ = [
+    "PRESET_HELP",
+    "SCHEDULE_HELP",
+    "VARIANCE_HELP",
+    "flag_errors",
+    "int_in_range",
+    "load_preset",
+    "need",
+    "num",
+    "positive",
+    "provenance",
+    "quiet_no_speciation",
+    "resolve_variance",
+]
+
+SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or scaled-linear (Stable Diffusion)."
+PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
+VARIANCE_HELP = (
+    "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
+    "for real data use the mean per-feature variance Tr C/d. Default 1 (unit-variance data)."
+)
+
+
+def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, list[str]]:
+    """σ² for the Gaussian t_C formula, with a note saying where it came from when not given."""
+    if variance is not None:
+        if preset is not None and preset.variance is not None:
+            return variance, [f"--variance {variance:g} overrides preset {preset.name}'s σ² = {preset.variance:g}"]
+        return variance, []
+    if preset is not None and preset.variance is not None:
+        return preset.variance, [
+            f"σ² = {preset.variance:g} from preset {preset.name} ({preset.units}): {preset.variance_source}"
+        ]
+    if preset is not None and preset.has_eigenvalue:
+        return 1.0, [
+            f"σ² = 1 assumed, but preset {preset.name}'s Λ is in {preset.units}: the units do not match, "
+            "so t_C (and whether Regime II exists) is NOT meaningful; pass --variance with the mean "
+            "per-feature variance Tr C/d of the data in those units"
+        ]
+    return 1.0, [
+        "σ² = 1 assumed (unit-variance data): t_C depends strongly on σ², so for real data pass "
+        "--variance with the mean per-feature variance Tr C/d in the units of Λ "
+        "(about 0.06 for CIFAR-10 pixels in [0,1])"
+    ]
+
+
+def load_preset(name: Optional[str]):
+    """The preset of ``--preset NAME`` (None without one)."""
+    if name is None:
+        return None
+    from regimes.presets import get_preset
+
+    return get_preset(name)
+
+
+def need(value, name: str, preset=None, attr: str | None = None, notes: list | None = None):
+    """An option's value, else the preset's (recording where each number came from in ``notes``)."""
+    from regimes import RegimesError
+
+    field = attr or name
+    from_preset = None if preset is None else getattr(preset, field, None)
+    if value is not None:
+        if from_preset is not None and notes is not None:
+            notes.append(f"--{name.replace('_', '-')} {value:g} overrides preset {preset.name}'s "
+                         f"{'Λ' if field == 'eigenvalue' else field} = {from_preset:g}")
+        return value
+    if from_preset is not None:
+        if notes is not None:
+            notes.append(provenance(preset, field))
+        return from_preset
+    where = f" (preset {preset.name!r} does not give it)" if preset is not None else ""
+    raise RegimesError(f"--{name.replace('_', '-')} is required{where}")
+
+
+def provenance(p, field: str) -> str:
+    """One line saying what a preset's number is and where it comes from."""
+    if field == "eigenvalue":
+        return (f"Λ = {p.eigenvalue:g} from preset {p.name}: {p.eigenvalue_source}; units: {p.units} "
+                f"(`regimes presets {p.name}` gives the reference)")
+    if field == "n":
+        return f"n = {p.n} from preset {p.name}: {p.n_note}"
+    if field == "d":
+        return f"d = {p.d} from preset {p.name}: C·H·W = {'×'.join(map(str, p.shape))}"
+    return f"{field} from preset {p.name}"
+
+
+def num(x):
+    """n and d are echoed as integers when integral."""
+    return int(x) if float(x).is_integer() and abs(x) < 2**63 else x
+
+
+def quiet_no_speciation(fn, *args):
+    """``fn(*args)`` without the warning that Λ <= 1 has no speciation (the CLI says it in a note)."""
+    import warnings
+
+    from regimes import RegimesWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RegimesWarning)
+        return fn(*args)
+
+
+def positive(value: float, flag: str) -> float:
+    """A CLI number that must be finite and > 0 (one-line error naming the flag otherwise)."""
+    from regimes import RegimesError
+
+    if not (math.isfinite(value) and value > 0):
+        raise RegimesError(f"{flag} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def int_in_range(value: int, flag: str, lo: int, hi: int | None = None) -> int:
+    """A CLI integer that must lie in ``[lo, hi]`` (one-line error naming the flag otherwise)."""
+    from regimes import RegimesError
+
+    if value < lo or (hi is not None and value > hi):
+        allowed = f">= {lo}" + ("" if hi is None else f" and <= {hi}")
+        raise RegimesError(f"{flag} must be {allowed}, got {value}")
+    return value
+
+
+@contextlib.contextmanager
+def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a library error with its internal argument names replaced by the CLI's flags.
+
+    ``flags`` maps a library name as it appears in messages (``"d_range[0]"``) to the flag that
+    sets it (``"--d-min"``); longer names are replaced first, so ``"d_range[0]"`` wins over
+    ``"d_range"``.
+    """
+    from regimes import RegimesError
+
+    try:
+        yield
+    except RegimesError as exc:
+        msg = str(exc)
+        for name in sorted(flags, key=len, reverse=True):
+            msg = msg.replace(name, flags[name])
+        if msg == str(exc):
+            raise
+        raise RegimesError(msg) from None
