@@ -41,14 +41,13 @@ References
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
-from ._errors import RegimesError, RegimesWarning
+from ._errors import RegimesError
 from ._stats import linearised_replicates, percentile_interval
 from ._validate import as_real_array, check_int, check_real
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
@@ -57,6 +56,7 @@ from .engines.covariance import FULL_SPECTRUM_MAX_D, covariance_spectrum, row_pr
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
 from .estimate import Estimate
 from .models import example_mixture
+from .noise import debiased_spike, noise_floor
 from .schedules import get_schedule
 from .timeline import regime_steps, schedule_steps
 
@@ -67,6 +67,8 @@ __all__ = [
     "COMMITMENT_LEVEL",
     "ENTROPY_THRESHOLD",
     "ESTIMATORS",
+    "NORMALISED_CLASS_LEVEL",
+    "class_level",
     "Reference",
     "analyze",
     "default_times",
@@ -76,6 +78,19 @@ __all__ = [
 ENTROPY_THRESHOLD = 0.1
 #: φ at r = 1 for the two-class mixture (σ = m̃ = 1, d → ∞): the class-curve speciation level
 CLASS_COMMITMENT_LEVEL = 0.7752
+#: the same level on the normalised class curve (φ − 1/C)/(1 − 1/C): (0.7752 − ½)/½ = 0.5504
+NORMALISED_CLASS_LEVEL = (CLASS_COMMITMENT_LEVEL - 0.5) / 0.5
+
+
+def class_level(classes: int) -> float:
+    """Speciation level of the class curve φ(t) for C equiprobable classes (a calibrated convention).
+
+    φ runs from 1/C (t → ∞) to 1; the level is where the normalised curve (φ − 1/C)/(1 − 1/C)
+    reaches the two-class value at r = 1, (0.7752 − ½)/½ = 0.5504: ``1/C + 0.5504 (1 − 1/C)``
+    (exactly 0.7752 for C = 2). A convention calibrated on the two-class mixture, not a theorem.
+    """
+    C = check_int("classes", classes, ge=1)
+    return 1.0 / C + NORMALISED_CLASS_LEVEL * (1.0 - 1.0 / C)
 #: φ_C level of the headline collapse estimate
 COMMITMENT_LEVEL = 0.5
 ESTIMATORS = ("commitment", "entropy", "spectral", "gaussian")
@@ -171,6 +186,15 @@ def _by_design_nulls(e: dict) -> dict:
     return {**e, "value": nul(e["value"]), "se": nul(e["se"]), "ci": [nul(c) for c in e["ci"]]}
 
 
+def _population_nulls(e: dict) -> dict:
+    """The debiased population spike is None by design when Λ is not detectable."""
+    if "population" not in e:
+        return e
+    p = _by_design_nulls({**e["population"], "se": math.nan})
+    del p["se"]
+    return {**e, "population": p}
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """Everything ``regimes analyze`` reports. :meth:`to_dict` gives the JSON payload.
@@ -193,6 +217,7 @@ class AnalysisResult:
     samples: int
     seed: int
     t_S_class: Estimate | None = None
+    t_S_population: Estimate | None = None
     reference: Reference | None = None
     notes: tuple[str, ...] = ()
     spectrum: np.ndarray | None = field(default=None, repr=False)
@@ -221,7 +246,7 @@ class AnalysisResult:
             "n": self.n,
             "d": self.d,
             "alpha": self.alpha,
-            "eigenvalue": self.eigenvalue.to_dict(),
+            "eigenvalue": _population_nulls(self.eigenvalue.to_dict()),
             "t_S": _by_design_nulls(self.t_S.to_dict()),
             "t_C": {k: e.to_dict() for k, e in self.t_C.items()},
             "curves": self.curves.to_dict(),
@@ -233,6 +258,8 @@ class AnalysisResult:
         }
         if self.t_S_class is not None:
             out["t_S_class"] = _by_design_nulls(self.t_S_class.to_dict())
+        if self.t_S_population is not None:
+            out["t_S_population"] = _by_design_nulls(self.t_S_population.to_dict())
         if self.reference is not None:
             out["reference"] = self.reference.to_dict()
         return out
@@ -291,8 +318,13 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
 
 
 def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
-    """``(Λ, t_S, spectral t_C, spectrum)`` with the linearised bootstraps over rows."""
+    """``(Λ, t_S, t_S_population, spectral t_C, spectrum)`` with the linearised bootstraps over rows.
+
+    Λ carries its noise floor (``details``: noise level, edge, detectability, debiased population
+    spike); t_S is NaN with a note when Λ is not detectable above the edge.
+    """
     n, d = src.n, src.d
+    top = None
     if d <= FULL_SPECTRUM_MAX_D:
         spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap)
         lam_top = float(spectrum[0])
@@ -303,18 +335,52 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
         spec, spectrum, _ = _spectral_estimate(src, conf, gen, bootstrap, eig.values)
+        top = eig.values
     ci_l, se_l = percentile_interval(reps, conf) if reps is not None else ((math.nan, math.nan), math.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RegimesWarning)
-        t_S_val = 0.5 * math.log(lam_top) if lam_top > 1 else math.nan
-        t_S_ci = [0.5 * math.log(x) if x > 1 else math.nan for x in ci_l]
+    t_S_val, t_S_ci = _half_log(lam_top), [_half_log(x) for x in ci_l]
     t_S = Estimate(t_S_val, se_l / (2 * lam_top) if lam_top > 0 else math.nan, t_S_ci)
     if math.isnan(t_S_val):
         notes.append(f"Λ = {lam_top:.4g} <= 1: no speciation time (t_S is not defined)")
     elif math.isfinite(ci_l[0]) and ci_l[0] <= 1:
         notes.append(f"t_S: the lower end of Λ's interval ({ci_l[0]:.4g}) is <= 1, where t_S = ½ ln Λ is "
                      "undefined (no speciation), so t_S's interval has no lower end (null)")
-    return Estimate(lam_top, se_l, ci_l), t_S, spec, spectrum
+    floor = _noise_stage(src, lam_top, spectrum if top is None else top, notes)
+    lam = Estimate(lam_top, se_l, ci_l)
+    if floor is None:
+        return lam, t_S, None, spec, spectrum
+    pop = [debiased_spike(x, floor.sigma2, n, d) for x in (lam_top, *ci_l)] if floor.detectable else [math.nan] * 3
+    lam = lam.replace(details={**floor.to_dict(), "population": {"value": pop[0], "ci": pop[1:]}})
+    t_pop = Estimate(_half_log(pop[0]), ci=(_half_log(pop[1]), _half_log(pop[2])),
+                     definition="½ ln ℓ̂, ℓ̂ the debiased population spike (spiked-covariance model)")
+    if not floor.detectable and not math.isnan(t_S_val):
+        t_S = t_S.replace(value=math.nan, notes=(f"½ ln Λ = {t_S_val:.4g}, but Λ is not detectable above the noise "
+                                                 "edge: no speciation time is read from it",))
+    return lam, t_S, t_pop, spec, spectrum
+
+
+def _half_log(x: float) -> float:
+    """½ ln x for x > 1, else NaN (no speciation time)."""
+    return 0.5 * math.log(x) if x > 1 else math.nan
+
+
+#: the noise floor is assessed only with at least this many non-zero eigenvalues (a bulk to read σ̂² from)
+NOISE_MIN_BULK = 8
+
+
+def _noise_stage(src, lam_top, spectrum, notes):
+    """The finite-sample noise floor of Λ (:mod:`regimes.noise`), with notes; None when d is too small."""
+    n, d = src.n, src.d
+    if min(d, n - 1) < NOISE_MIN_BULK:
+        notes.append(f"Λ: the noise floor is not assessed (fewer than {NOISE_MIN_BULK} non-zero eigenvalues "
+                     "to estimate the noise level from)")
+        return None
+    floor = noise_floor(lam_top, n, d, spectrum=spectrum, total_variance=src.total_variance)
+    if not floor.detectable:
+        notes.append(f"Λ = {lam_top:.4g} is not distinguishable from the finite-sample noise edge "
+                     f"σ̂²(1 + √γ)² = {floor.edge:.4g} (σ̂² = {floor.sigma2:.4g}, γ = d/(n−1) = {floor.ratio:.4g}; "
+                     f"Tracy–Widom statistic {floor.tw_statistic:.3g} <= 2.02): no detectable speciation — the "
+                     "top eigenvalue is what sampling noise alone produces")
+    return floor
 
 
 def _pooled_sq_norms(src):
@@ -395,7 +461,7 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
     progress("crossings", 0, 3)
     # data not held in memory: evaluate every estimator's fine window in one more pass
     curves.prefetch([("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
-                    + ([("class_commitment", CLASS_COMMITMENT_LEVEL)] if src.labels is not None else []))
+                    + ([("class_commitment", class_level(max(src.n_classes, 2)))] if src.labels is not None else []))
     kw = {"bootstrap": bootstrap, "rng": gen, "confidence": conf}
     com = curves.crossing("commitment", COMMITMENT_LEVEL, **kw).replace(definition="φ_C(t) = 1/2")
     ent = curves.crossing("excess_entropy", ENTROPY_THRESHOLD * a, **kw).replace(
@@ -407,13 +473,18 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
     progress("crossings", 2, 3)
     cls = None
     if src.labels is not None:
-        cls = curves.crossing("class_commitment", CLASS_COMMITMENT_LEVEL, **kw).replace(
-            definition=f"φ(t) = {CLASS_COMMITMENT_LEVEL}")
-        if src.n_classes < 2:
+        C = src.n_classes
+        level = class_level(max(C, 2))
+        what = (f"φ(t) = {level:.6g}" if C == 2 else
+                f"φ(t) = {level:.6g}: the normalised curve (φ − 1/C)/(1 − 1/C) at 0.5504, C = {C} (a convention "
+                "calibrated on the two-class value 0.7752)")
+        cls = curves.crossing("class_commitment", level, **kw)
+        cls = cls.replace(definition=what, details={**cls.details, "level": level, "classes": C})
+        if C < 2:
             notes.append("t_S_class: the labels hold a single class, so φ(t) = 1 at every t and never "
-                         f"crosses {CLASS_COMMITMENT_LEVEL} (give at least two classes)")
+                         f"crosses {level:.6g} (give at least two classes)")
         elif math.isnan(cls.value):
-            notes.append(f"t_S_class: φ(t) does not cross {CLASS_COMMITMENT_LEVEL} on the time grid "
+            notes.append(f"t_S_class: φ(t) does not cross {level:.6g} on the time grid "
                          f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen the time grid (times=)")
     progress("crossings", 3, 3)
     return com, ent, cls
@@ -527,7 +598,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             progress(stage, done, total)
 
     report("eigenvalue", 0, 1)
-    lam, t_S, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes)
+    lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
     gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes)
@@ -554,7 +625,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
         curves=_curves_of(curves), regimes=intervals, schedule=sched, units=src.units, name=src.name,
-        samples=samples, seed=seed, t_S_class=t_S_class, notes=notes, spectrum=spectrum,
+        samples=samples, seed=seed, t_S_class=t_S_class, notes=notes, spectrum=spectrum, t_S_population=t_S_pop,
         reference=None if model is None else _reference(model, src, tt),
     )
 
@@ -565,6 +636,11 @@ def _regimes_stage(t_S, t_C, schedule, steps, notes):
     if math.isnan(tc_head):
         tc_head = t_C["spectral"].value
         notes.append("regimes use the spectral t_C (the commitment curve did not cross 1/2)")
+    if math.isnan(t_S):
+        notes.append("no detectable speciation: no Regime II (the regimes are I and III only)")
+    elif tc_head >= t_S:
+        notes.append(f"collapse before speciation (t_C = {tc_head:.4g} >= t_S = {t_S:.4g}): no Regime II — "
+                     "trajectories fall onto training points before classes form")
     intervals = regime_steps(t_S, tc_head, schedule, steps)
     sched = schedule_steps(t_S, tc_head, schedule, steps)
     notes += sched.get("notes", [])

@@ -89,9 +89,16 @@ def markdown_report(result) -> str:
         lines.append("| " + " | ".join(cells) + " |")
 
     row("Λ (top covariance eigenvalue)", r["eigenvalue"], ref.get("eigenvalue"))
+    ev = r["eigenvalue"]
+    if "noise_edge" in ev:
+        lines.append(f"| noise edge σ̂²(1 + √γ)² (Λ {'detectable' if ev['detectable'] else 'NOT detectable'}) | "
+                     f"{_f(ev['noise_edge'])} | σ̂² = {_f(ev['noise_level'])}, γ = {_f(ev['ratio'])} |"
+                     + (" |" if ref else ""))
     row("t_S = ½ ln Λ", r["t_S"], ref.get("t_S"))
     if r.get("t_S_class"):
-        row("t_S from φ(t) = 0.7752", r["t_S_class"], ref.get("t_S_class"))
+        row(f"t_S from φ(t) = {r['t_S_class'].get('level', 0.7752):.4g}", r["t_S_class"], ref.get("t_S_class"))
+    if r.get("t_S_population"):
+        row("t_S of the debiased population spike ½ ln ℓ̂", r["t_S_population"])
     names = {"commitment": "t_C, φ_C = ½ (headline)", "entropy": "t_C, f^e/α = 0.1",
              "spectral": "t_C, spectral proxy", "gaussian": "t_C, Gaussian formula"}
     for k, lab in names.items():
@@ -104,10 +111,14 @@ def markdown_report(result) -> str:
     notes = list(r.get("notes", []))
     if notes:
         lines += ["", "## Notes", ""] + [f"* {x}" for x in notes]
+    names_ = [g["name"] for g in r["regimes"]]
+    regime_text = ("Regime I (t > t_S): noise; II (t_C < t < t_S): classes formed; III (t < t_C): collapse "
+                   "onto training points" if "II" in names_ else
+                   "Regime I (t > t_C): noise; III (t < t_C): collapse onto training points; no Regime II "
+                   "(collapse before speciation, or no detectable speciation: see the notes)")
     lines += [
         "",
-        "Regime I (t > t_S): noise; II (t_C < t < t_S): classes formed; III (t < t_C): collapse "
-        "onto training points for an exactly learned empirical score [DR, arXiv:2402.18491]. "
+        regime_text + " — for an exactly learned empirical score [DR, arXiv:2402.18491]. "
         "A trained network memorises later, if at all.",
         "",
         "![curves](curves.png)",

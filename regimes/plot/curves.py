@@ -92,12 +92,14 @@ def plot_curves(result):
         if ref.get("class_commitment") is not None:
             ax.plot(t, ref["class_commitment"], color=C["black"], ls=":", lw=1.5,
                     label="two-class theory (Gauss–Hermite)")
-        ax.axhline(0.7752, color="0.6", lw=0.8)
-        ts_c = (r.get("t_S_class") or {}).get("value")
-        _vline(ax, ts_c, C["purple"], "t$_S$ (φ = 0.7752)")
+        cls = r.get("t_S_class") or {}
+        level, n_cls = cls.get("level", 0.7752), max(int(cls.get("classes", 2)), 2)
+        ax.axhline(level, color="0.6", lw=0.8, label=f"level {level:.4g} ({n_cls} classes)")
+        _vline(ax, cls.get("value"), C["purple"], f"t$_S$ (φ = {level:.4g})")
         _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.")
         ax.set_ylabel("φ(t)  (same class)")
-        ax.set_ylim(0.45, 1.05)
+        lo = 1.0 / n_cls  # φ runs from 1/C (t → ∞) to 1
+        ax.set_ylim(lo - 0.05 * (1 - lo), 1.0 + 0.05 * (1 - lo))
         ax.legend(loc="upper right", fontsize=8, frameon=False)
     axes[-1].set_xlabel("OU time t  (x$_t$ = e$^{-t}$x$_0$ + √(1−e$^{-2t}$) ξ)")
     for ax in axes:

@@ -146,10 +146,17 @@ def analyze(
         ("d", payload["d"], "", ""),
         ("α = ln n / d", payload["alpha"], "", ""),
         ("Λ", payload["eigenvalue"]["value"], ci(payload["eigenvalue"]), ref.get("eigenvalue")),
-        ("t_S = ½ ln Λ", payload["t_S"]["value"], ci(payload["t_S"]), ref.get("t_S")),
     ]
+    ev = payload["eigenvalue"]
+    if "noise_edge" in ev:
+        rows.append(("noise edge σ̂²(1+√γ)²", ev["noise_edge"],
+                     "Λ detectable" if ev["detectable"] else "Λ NOT detectable (noise)", ""))
+    rows.append(("t_S = ½ ln Λ", payload["t_S"]["value"], ci(payload["t_S"]), ref.get("t_S")))
+    if payload.get("t_S_population"):
+        rows.append(("t_S population (½ ln ℓ̂)", payload["t_S_population"]["value"], ci(payload["t_S_population"]), ""))
     if payload.get("t_S_class"):
-        rows.append(("t_S (φ = 0.7752)", payload["t_S_class"]["value"], ci(payload["t_S_class"]),
+        lvl = payload["t_S_class"].get("level", 0.7752)
+        rows.append((f"t_S (φ = {lvl:.4g})", payload["t_S_class"]["value"], ci(payload["t_S_class"]),
                      ref.get("t_S_class")))
     for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
