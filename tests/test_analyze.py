@@ -254,3 +254,27 @@ def test_the_three_random_streams_are_distinct():
     b = np.random.default_rng(np.random.SeedSequence([0, 1])).standard_normal(64)
     c = mixture_rng(0).standard_normal(64)
     assert not (np.array_equal(a, b) or np.array_equal(a, c) or np.array_equal(b, c))
+
+
+def test_class_level_for_many_classes_against_the_normalised_two_class_calibration():
+    # C classes: φ runs from 1/C to 1, and the level is where (φ − 1/C)/(1 − 1/C) = (0.7752 − ½)/½;
+    # the two-class level is 0.7752 to the bit
+    from regimes.analysis import CLASS_COMMITMENT_LEVEL, class_level
+
+    assert class_level(2) == CLASS_COMMITMENT_LEVEL
+    for C in (3, 5, 10):
+        lvl = class_level(C)
+        assert (lvl - 1 / C) / (1 - 1 / C) == pytest.approx((0.7752 - 0.5) / 0.5, rel=1e-12)
+    # five classes in d = 20: the measured class curve starts near 1/5 at large t, the crossing is
+    # taken at the five-class level and reported with it
+    g = np.random.default_rng(2)
+    means = 3.0 * np.eye(5, 20)
+    lab = np.repeat(np.arange(5), 60)
+    X = means[lab] + g.standard_normal((300, 20))
+    r = analyze(X, lab, samples=128, seed=0, bootstrap=20)
+    e = r.t_S_class
+    assert e.details["classes"] == 5 and e.details["level"] == pytest.approx(class_level(5))
+    assert r.curves.class_commitment[-1] == pytest.approx(0.2, abs=0.05)
+    k = np.searchsorted(r.curves.t, e.value)
+    phi = r.curves.class_commitment
+    assert phi[k - 1] >= class_level(5) - 0.05 and phi[k] <= class_level(5) + 0.05
