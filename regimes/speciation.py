@@ -9,12 +9,11 @@ References
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 import numpy as np
 
 from ._errors import RegimesWarning
-from ._quadrature import gauss_hermite_normal
+from ._quadrature import gauss_hermite_normal, gauss_legendre
 from ._validate import as_real_array
 
 __all__ = [
@@ -147,12 +146,6 @@ def cloning_probability(t, norm_m, variance: float = 1.0, order: int = 200):
     return float(out) if tt.ndim == 0 else out
 
 
-@lru_cache(maxsize=1)
-def _legendre_u(order: int = 640, half_width: float = 40.0):
-    x, w = np.polynomial.legendre.leggauss(order)
-    return x * half_width, w * half_width
-
-
 def cloning_probability_r(r, order: int = 200):
     """φ as a function of the signal-to-noise ratio ``r >= 0`` (see :func:`cloning_probability`).
 
@@ -173,7 +166,7 @@ def cloning_probability_r(r, order: int = 200):
         rr = r[small][..., None]
         out[small] = 1.0 - 0.5 * ((1.0 / np.cosh(rr * rr + rr * x)) ** 2 @ w)
     if np.any(~small):
-        u, wu = _legendre_u()
+        u, wu = gauss_legendre(640, 40.0)  # |u| <= 40
         rr = r[~small][..., None]
         z = (u - rr * rr) / rr
         dens = np.exp(-0.5 * z * z) / (np.sqrt(2.0 * np.pi) * rr)

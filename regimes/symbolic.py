@@ -36,13 +36,13 @@ lazily on first attribute access).
 
 Notes
 -----
-Conventions are those of the regimes SPEC: Ornstein–Uhlenbeck time ``t`` with
-``Δ_t = 1 - e^{-2t}``, natural logarithms, ``α = ln(n)/d``. The expressions returned by
-:func:`formula` (and printed by :func:`latex`) are the textbook forms, e.g. ``Δ_t = 1 - e^{-2t}`` and
-``t_C = ½ ln(1 + σ²/(n^{2/d} − 1))``, meant for derivations. Evaluated as written in floating point
-they cancel (``n^{2/d} − 1`` for ``d ≫ ln n``, ``1 − e^{−2t}`` for ``t → 0``), so :func:`lambdify`
-and :func:`python` evaluate :func:`numeric_form` instead: the same expression with
-``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``, ``ln(1 + x) → log1p(x)``,
+Conventions are those of [DR] (the *Conventions* page of the documentation lists them):
+Ornstein–Uhlenbeck time ``t`` with ``Δ_t = 1 - e^{-2t}``, natural logarithms, ``α = ln(n)/d``. The
+expressions returned by :func:`formula` (and printed by :func:`latex`) are the textbook forms, e.g.
+``Δ_t = 1 - e^{-2t}`` and ``t_C = ½ ln(1 + σ²/(n^{2/d} − 1))``, meant for derivations. Evaluated as
+written in floating point they cancel (``n^{2/d} − 1`` for ``d ≫ ln n``, ``1 − e^{−2t}`` for
+``t → 0``), so :func:`lambdify` and :func:`python` evaluate :func:`numeric_form` instead: the same
+expression with ``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``, ``ln(1 + x) → log1p(x)``,
 ``ln(P/Q) → log1p((P − Q)/Q)`` when ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``, and
 two hand-written forms (``time_from_logsnr`` without overflow of ``e^{−λ}``, ``vp_sde_from_time``
 rationalised). For example ``collapse_time`` becomes ``½ log1p(σ²/expm1(2 ln(n)/d))``, accurate to
@@ -57,6 +57,12 @@ References
    role of implicit dynamical regularization in training", arXiv:2505.17638 (2025).
 .. [MP] V. A. Marchenko, L. A. Pastur, "Distribution of eigenvalues for some sets of random
    matrices", Math. USSR-Sbornik 1:457 (1967).
+
+The time-reparametrisation formulas also cite the papers that define each time variable: J. Ho,
+A. Jain, P. Abbeel, arXiv:2006.11239 (DDPM, ᾱ); T. Karras, M. Aittala, T. Aila, S. Laine,
+arXiv:2206.00364 (EDM, σ); D. P. Kingma, T. Salimans, B. Poole, J. Ho, arXiv:2107.00630
+(log-SNR); X. Liu, C. Gong, Q. Liu, arXiv:2209.03003 (rectified flow); Y. Song et al.,
+arXiv:2011.13456 (VP-SDE).
 """
 
 from __future__ import annotations
@@ -172,61 +178,63 @@ def _register(name, description, args, kind="exact", reference="[DR]"):
     return deco
 
 
-# --- §1 time and schedules ---------------------------------------------------------------------
+# --- time and schedules -------------------------------------------------------------------------
+
+_RF_REF = "[DR]; rectified flow, Liu et al., arXiv:2209.03003 (here τ = 0 is the data)"
 
 
 @_register("delta", "Noise variance of the OU process, Δ_t = 1 − e^{−2t}", ["t"],
-           reference="SPEC §1")
+           reference="[DR]")
 def _f_delta():
     return _delta(S["t"])
 
 
 @_register("alpha_bar", "VP/DDPM signal fraction ᾱ = e^{−2t} at OU time t", ["t"],
-           reference="SPEC §1")
+           reference="[DR]; Ho et al., arXiv:2006.11239")
 def _f_alpha_bar():
     return sp.exp(-2 * S["t"])
 
 
 @_register("time_from_alpha_bar", "OU time of a VP/DDPM ᾱ: t = −½ ln ᾱ", ["alpha_bar"],
-           reference="SPEC §1")
+           reference="[DR]; Ho et al., arXiv:2006.11239")
 def _f_time_from_alpha_bar():
     return -sp.log(S["alpha_bar"]) / 2
 
 
 @_register("edm_sigma", "EDM/VE noise level at OU time t: σ = √(e^{2t} − 1)", ["t"],
-           reference="SPEC §1; Karras et al., arXiv:2206.00364")
+           reference="[DR]; Karras et al., arXiv:2206.00364")
 def _f_edm_sigma():
     return sp.sqrt(sp.exp(2 * S["t"]) - 1)
 
 
 @_register("time_from_edm_sigma", "OU time of an EDM/VE noise level: t = ½ ln(1 + σ²)", ["sigma"],
-           reference="SPEC §1")
+           reference="[DR]; Karras et al., arXiv:2206.00364")
 def _f_time_from_edm_sigma():
     return sp.log(1 + S["sigma"] ** 2) / 2
 
 
 @_register("logsnr", "Log signal-to-noise ratio λ = ln(ᾱ/(1 − ᾱ)) at OU time t", ["t"],
-           reference="SPEC §1")
+           reference="[DR]; Kingma et al., arXiv:2107.00630")
 def _f_logsnr():
     ab = sp.exp(-2 * S["t"])
     return sp.log(ab / (1 - ab))
 
 
 @_register("time_from_logsnr", "OU time of a log-SNR λ: t = ½ ln(1 + e^{−λ})", ["logsnr"],
-           reference="SPEC §1")
+           reference="[DR]; Kingma et al., arXiv:2107.00630")
 def _f_time_from_logsnr():
     return sp.log(1 + sp.exp(-S["logsnr"])) / 2
 
 
 @_register("flow_tau", "Flow-matching time τ = σ/(1 + σ), σ = √(e^{2t} − 1), at OU time t", ["t"],
-           reference="SPEC §1")
+           reference=_RF_REF)
 def _f_flow_tau():
     sig = _f_edm_sigma()
     return sig / (1 + sig)
 
 
 @_register("time_from_flow_tau", "OU time of a flow-matching time τ: t = ½ ln(1 + τ²/(1 − τ)²)",
-           ["tau"], reference="SPEC §1")
+           ["tau"], reference=_RF_REF)
 def _f_time_from_flow_tau():
     tau = S["tau"]
     return sp.log(1 + tau**2 / (1 - tau) ** 2) / 2
@@ -234,7 +242,7 @@ def _f_time_from_flow_tau():
 
 @_register("time_from_vp_sde",
            "OU time of the continuous VP-SDE at s ∈ [0,1]: t = ½β_min s + ¼(β_max − β_min)s²",
-           ["s", "beta_min", "beta_max"], reference="SPEC §1; Song et al., arXiv:2011.13456")
+           ["s", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456")
 def _f_time_from_vp_sde():
     s, b0, b1 = S["s"], S["beta_min"], S["beta_max"]
     # t = ½ ∫_0^s β(u) du with β(u) = β_min + u(β_max − β_min): integrate, don't type in.
@@ -244,7 +252,7 @@ def _f_time_from_vp_sde():
 
 @_register("vp_sde_from_time",
            "Continuous VP-SDE s at OU time t: the non-negative root of the quadratic t(s)",
-           ["t", "beta_min", "beta_max"], reference="SPEC §1")
+           ["t", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456")
 def _f_vp_sde_from_time():
     s, t = sp.Symbol("s_", real=True), S["t"]
     quad = _f_time_from_vp_sde().subs(S["s"], s) - t
@@ -257,7 +265,7 @@ def _f_vp_sde_from_time():
     return sp.simplify(good[0])
 
 
-# --- §2 speciation ----------------------------------------------------------------------------
+# --- speciation --------------------------------------------------------------------------------
 
 
 @_register("speciation_time", "Speciation time t_S = ½ ln Λ (Λ: largest covariance eigenvalue)",
@@ -334,7 +342,7 @@ def _f_cloning_probability_small_r():
     return sp.expand(total)
 
 
-# --- §3 collapse ------------------------------------------------------------------------------
+# --- collapse ----------------------------------------------------------------------------------
 
 
 @_register("alpha", "Log number of training points per dimension, α = ln(n)/d", ["n", "d"])
@@ -435,7 +443,7 @@ def _f_collapse_time_large_alpha_nd():
     return sp.simplify(_f_collapse_time_large_alpha().subs(S["alpha"], _f_alpha()))
 
 
-# --- §4 random matrices -----------------------------------------------------------------------
+# --- random matrices ---------------------------------------------------------------------------
 
 
 def _mp_edges():

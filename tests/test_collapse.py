@@ -1,4 +1,4 @@
-"""Collapse time and excess entropy against mpmath at 50 digits and the SPEC's reference values."""
+"""Collapse time and excess entropy against mpmath at 50 digits and published reference values."""
 
 import math
 import warnings
@@ -21,8 +21,8 @@ def mp_tc(n, d, var=1.0):
     return float(mp.log(1 + var / (mp.power(n, 2 / d) - 1)) / 2)
 
 
-def test_spec_reference_values():
-    # SPEC §3 (σ² = 1): α = 0.01 → 1.961003, α = 0.1 → 0.853886, α = 1 → 0.072707; n=20000, d=1024 → 1.977547
+def test_reference_values():
+    # σ² = 1: α = 0.01 → 1.961003, α = 0.1 → 0.853886, α = 1 → 0.072707; n=20000, d=1024 → 1.977547
     assert_allclose(R.collapse_time_from_alpha([0.01, 0.1, 1.0]), [1.961003, 0.853886, 0.072707], atol=5e-7)
     assert_allclose(R.collapse_time(20000, 1024), 1.977547, atol=5e-7)
 
@@ -34,7 +34,7 @@ def test_spec_reference_values():
     st.floats(min_value=1e-3, max_value=1e3),
 )
 def test_collapse_time_vs_mpmath_wide_sweep(n, d, var):
-    # issue 2: ~1e-14 relative for d in [1, 1e12], n in [2, 1e15]
+    # ~1e-14 relative for d in [1, 1e12], n in [2, 1e15]
     assert_allclose(R.collapse_time(n, d, var), mp_tc(n, d, var), rtol=1e-14)
 
 
@@ -49,7 +49,7 @@ def test_collapse_time_extremes():
 
 
 def test_direction_of_effect():
-    # SPEC §3: few data make t_C large (early collapse, memorisation); many data make it small
+    # [DR]: few data make t_C large (early collapse, memorisation); many data make it small
     d = 1024
     tcs = R.collapse_time(np.array([10, 1e3, 1e6, 1e12, 1e100]), d)
     assert np.all(np.diff(tcs) < 0)

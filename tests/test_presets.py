@@ -11,7 +11,7 @@ import pytest
 from regimes import RegimesError
 from regimes.presets import Preset, get_preset, list_presets, preset_names
 
-# Λ exactly as quoted by the issue from arXiv:2402.18491 (one colour channel, [0,1] pixels, centred)
+# Λ exactly as quoted from arXiv:2402.18491 (one colour channel, [0,1] pixels, centred: assumed)
 REPORTED = {"MNIST": 7.66, "CIFAR-10": 16.72, "ImageNet16": 3.05, "ImageNet32": 12.11,
             "LSUN64": 60.52, "CelebA64": 116.72}
 REQUIRED = ("name", "aliases", "n", "n_note", "shape", "d", "eigenvalue", "eigenvalue_dim",

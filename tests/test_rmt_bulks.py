@@ -1,5 +1,6 @@
 """Bulks of the random-features U: classification by position, narrow bulks at large t and small
-ψ_p, mass conservation and leading-order masses — against U sampled independently from SPEC §4."""
+ψ_p, mass conservation and leading-order masses — against U sampled independently from the Gaussian
+equivalent of [WM] (arXiv 2505.17638)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from regimes.rmt import RandomFeatures
 
 
 def _sample_eigs(psi_p, psi_n, t, d, seed, reps=1):
-    """Eigenvalues of U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p, G = e^{−t}a_t WX/√d + v_t Ω (SPEC §4,
-    Σ = I), written here from the SPEC (not via the implementation's sampler); only the four
-    constants are taken from the implementation (they are tested against oracles elsewhere)."""
+    """Eigenvalues of U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p, G = e^{−t}a_t WX/√d + v_t Ω (the
+    Gaussian equivalent of [WM], Σ = I), written here from the formula (not via the
+    implementation's sampler); only the four constants are taken from the implementation (they
+    are tested against oracles elsewhere)."""
     c = RandomFeatures(psi_p, psi_n, t).constants
     rng = np.random.default_rng(seed)
     p, n = round(psi_p * d), round(psi_n * d)

@@ -34,7 +34,7 @@ def _mp_cdf_mpmath(g, s2, x):
 
 
 def test_reference_supports_and_atoms():
-    # SPEC §4 examples
+    # γ = 4: edges (1 ± 2)² = (1, 9), atom 1 − 1/4 (closed forms of the MP law)
     mp4 = MarchenkoPastur(4.0)
     assert mp4.support() == pytest.approx((1.0, 9.0), rel=1e-15)
     assert mp4.atom == pytest.approx(0.75, rel=1e-15)
@@ -199,3 +199,21 @@ def test_vectorised_shapes_and_errors():
         mp.ppf(1.5)
     with pytest.raises(AttributeError):
         mp.ratio = 3
+
+
+def test_frozen_dataclass_and_replace():
+    import dataclasses
+
+    mp = MarchenkoPastur(4.0, 2.0)
+    for name in ("ratio", "variance", "other"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(mp, name, 3.0)
+    new = mp.replace(ratio=0.5)
+    assert new == MarchenkoPastur(0.5, 2.0) == dataclasses.replace(mp, ratio=0.5)
+    assert new.support() == MarchenkoPastur(0.5, 2.0).support()
+    assert new.atom == 0.0 and mp.atom == 0.75 and mp.support() == (2.0, 18.0)  # mp unchanged
+    assert hash(new) == hash(MarchenkoPastur(0.5, 2.0)) and new != mp
+    assert repr(mp) == "MarchenkoPastur(ratio=4.0, variance=2.0)"
+    with pytest.raises(RegimesError, match="ratio"):
+        mp.replace(ratio=-1.0)
+    assert isinstance(MarchenkoPastur(2).ratio, float)  # validated value replaces the argument

@@ -20,8 +20,9 @@ from regimes.rmt._sc_solver import SCParams
 from regimes.rmt.random_features import _pointwise_reference_density
 
 
-def test_constants_match_spec_reference_values():
-    # SPEC §4 reference values (tanh, σ_x² = 1)
+def test_constants_match_reference_values():
+    # reference values to 8 digits (tanh, σ_x² = 1, t = 0.1); κ_1 = E[sech² z] is also checked
+    # against mpmath in test_symbolic.py
     c = RandomFeatures(4.0, 2.0, 0.1).constants
     assert c.kappa1 == pytest.approx(0.60570551, abs=5e-9)
     assert c.b_t == pytest.approx(0.25788352, abs=5e-9)
@@ -100,8 +101,8 @@ def _clusters(ev, bulk):
 
 
 def _independent_U(rf, d, seed):
-    """U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p, G = e^{−t}a_t WX/√d + v_t Ω, x ~ N(0, Σ) — SPEC §4's
-    Gaussian equivalent written here, independently of ``rf.sample_U``."""
+    """U = GGᵀ/n + b_t²WWᵀ/d + s_t²I_p, G = e^{−t}a_t WX/√d + v_t Ω, x ~ N(0, Σ) — the
+    Gaussian equivalent of [WM] written here, independently of ``rf.sample_U``."""
     c = rf.constants
     rng = np.random.default_rng(seed)
     p, n = round(rf.psi_p * d), round(rf.psi_n * d)
@@ -193,7 +194,7 @@ def test_loss_curves_against_integrated_gradient_flow():
     direct_train, direct_test = [], []
     for k in range(taus.size):
         B = sol.y[:, k].reshape(d, p)
-        # SPEC §4 loss L = 1 + (Δ/d)Tr(BᵀBU) + (2√Δ/d)Tr(BV), population for the test loss
+        # the denoising loss of [WM], L = 1 + (Δ/d)Tr(BᵀBU) + (2√Δ/d)Tr(BV), population for the test loss
         sd = 2 * math.sqrt(delta) / d
         direct_train.append(1 + delta / d * np.trace(B.T @ B @ U) + sd * np.trace(B @ V))
         direct_test.append(1 + delta / d * np.trace(B.T @ B @ Up) + sd * np.trace(B @ Vp))
@@ -272,3 +273,50 @@ def test_merged_satellite_is_said():
     assert any("merged" in x for x in s.get("notes", []))
     s = RandomFeatures(10, 1.5, 0.02).summary()
     assert s["satellite"] is not None and not any("merged" in x for x in s.get("notes", []))
+
+
+# ---------------------------------------------------------------------- immutability
+def test_random_features_is_frozen_and_replace_gives_fresh_constants():
+    import dataclasses
+
+    rf = RandomFeatures(4.0, 2.0, 0.1)
+    old = rf.constants.as_dict()
+    old_tau = (rf.tau_gen, rf.tau_mem, rf.delta_t)
+    for name, value in (("t", 2.0), ("psi_p", 8.0), ("activation", "relu"), ("new_attr", 1)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(rf, name, value)
+    for new in (rf.replace(t=2.0), dataclasses.replace(rf, t=2.0)):
+        fresh = RandomFeatures(4.0, 2.0, 2.0)
+        assert new is not rf and new.t == 2.0
+        assert new.delta_t == -math.expm1(-4.0) == fresh.delta_t
+        assert new.constants.as_dict() == fresh.constants.as_dict()  # bit for bit
+        assert (new.tau_gen, new.tau_mem) == (fresh.tau_gen, fresh.tau_mem)
+        assert new.constants.delta_t != old["delta_t"]
+    # the original object is unchanged, caches included
+    assert rf.t == 0.1 and rf.constants.as_dict() == old
+    assert (rf.tau_gen, rf.tau_mem, rf.delta_t) == old_tau
+
+
+def test_random_features_replace_validates_and_keeps_the_other_parameters():
+    kinked = RandomFeatures(4.0, 2.0, 0.2, lambda x: np.maximum(x, 0.0) + 0.1 * x, kinks=[0.0],
+                            data_spectrum=([1.0, 2.0], [0.5, 0.5]), quadrature_order=120)
+    new = kinked.replace(psi_n=3.0)
+    fresh = RandomFeatures(4.0, 3.0, 0.2, kinked.activation, kinks=(0.0,),
+                           data_spectrum=([1.0, 2.0], [0.5, 0.5]), quadrature_order=120)
+    assert new.activation is kinked.activation and new.kinks == (0.0,)
+    assert new.quadrature_order == 120
+    assert_allclose(new.spectrum_values, [1.0, 2.0], rtol=0, atol=0)
+    assert new.constants.as_dict() == fresh.constants.as_dict()
+    with pytest.raises(RegimesError, match="t must be"):
+        kinked.replace(t=-1.0)
+    with pytest.raises(RegimesError, match="psi_p"):
+        RandomFeatures(0.0, 1.0, 0.1)
+    with pytest.raises(RegimesError, match="quadrature_order"):
+        kinked.replace(quadrature_order=3)
+    # the validated spectrum is a read-only copy: changing the caller's array changes nothing
+    vals = np.array([1.0, 3.0])
+    rf = RandomFeatures(2.0, 1.0, 0.1, data_spectrum=vals)
+    vals[0] = 50.0
+    assert_allclose(rf.spectrum_values, [1.0, 3.0], rtol=0, atol=0)
+    with pytest.raises(ValueError):
+        rf.spectrum_values[0] = 2.0

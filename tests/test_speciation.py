@@ -22,8 +22,8 @@ def mp_phi(r):
     return float(mp.quad(g, [-mp.inf] + mp.linspace(-r - 12, -r + 12, 49) + [mp.inf]))
 
 
-def test_phi_spec_reference_values():
-    # SPEC §2: r = 0.5 → 0.602027, r = 1 → 0.775200, r = 2 → 0.965701
+def test_phi_reference_values():
+    # r = 0.5 → 0.602027, r = 1 → 0.775200, r = 2 → 0.965701
     assert_allclose(cloning_probability_r([0.5, 1.0, 2.0]), [0.602027, 0.775200, 0.965701], atol=5e-7)
 
 
@@ -43,7 +43,7 @@ def test_phi_limits_and_monotone():
 
 
 def test_phi_at_t_S_for_unit_mixture():
-    # SPEC §2: φ(t_S) = 0.775200 when σ = m̃ = 1 — asymptotically in d: r(t_S) = √(d/(d+1)) exactly
+    # φ(t_S) = 0.775200 when σ = m̃ = 1 — asymptotically in d: r(t_S) = √(d/(d+1)) exactly
     for d in (10, 1024, 1e8):
         m = R.GaussianMixture(n=1000, d=d)
         t_S = m.speciation_time()
@@ -78,7 +78,7 @@ def test_speciation_time_values_and_no_speciation():
 
 
 def test_hierarchy():
-    # eigenvalues <= 1 are dropped, and that is said, with the count (issue 2: never silent)
+    # eigenvalues <= 1 are dropped, and that is said, with the count (never silent)
     with pytest.warns(RegimesWarning, match=r"no speciation for 2 of 5 eigenvalues .*3 commitment"):
         times = R.speciation_times([0.3, 9.0, 1.0, 100.0, 2.0])
     with mp.workdps(30):

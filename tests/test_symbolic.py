@@ -2,7 +2,7 @@
 
 Oracles: the numeric library (written with expm1/log1p forms and quadrature rules, not from these
 expressions), mpmath at high precision (the lambdified expression with ``modules="mpmath"``),
-mpmath quadrature, sampled random matrices and SPEC reference numbers. Tolerances are stated
+mpmath quadrature, sampled random matrices and published reference numbers. Tolerances are stated
 next to each comparison.
 """
 
@@ -309,11 +309,11 @@ def test_mixture_speciation_and_large_d():
 
 
 @pytest.mark.parametrize("r, ref", [(0.5, 0.602027), (1.0, 0.775200), (2.0, 0.965701)])
-def test_cloning_integrand_spec_values(r, ref):
+def test_cloning_integrand_reference_values(r, ref):
     f = sym.lambdify("cloning_integrand", modules="mpmath")
     with mpmath.workdps(30):
         phi = mpmath.quad(lambda z: f(z, r), [-mpmath.inf, -r, 0, mpmath.inf])
-    assert float(phi) == pytest.approx(ref, abs=6e-7)  # SPEC quotes 6 decimals
+    assert float(phi) == pytest.approx(ref, abs=6e-7)  # reference quoted to 6 decimals
 
 
 @pytest.mark.parametrize("r", [0.0, 0.05, 0.3, 0.9, 1.0, 1.7, 3.0, 6.0])
@@ -335,7 +335,7 @@ def test_cloning_probability_through_snr():
                         rtol=1e-12)
     # With σ = m̃ = 1, Γ_t = 1 and r = √d e^{-t} = e^{-(t - ½ ln d)} exactly. NB: this holds for
     # the large-d form t_S = ½ ln(d m̃²), not for ½ ln(d m̃² + σ²) = ½ ln(d + 1), where
-    # r(t_S) = √(d/(d+1)) (SPEC §2 says "exactly" for the latter: off by O(1/d)).
+    # r(t_S) = √(d/(d+1)) (not exactly: off by O(1/d)).
     d = 256.0
     tS = 0.5 * math.log(d)
     for tv in (0.3, tS, 4.0):
@@ -389,11 +389,11 @@ def test_collapse_time_numpy_and_mpmath():
 
 
 @pytest.mark.parametrize("a, ref", [(0.01, 1.961003), (0.1, 0.853886), (1.0, 0.072707)])
-def test_collapse_time_spec_values(a, ref):
+def test_collapse_time_reference_values(a, ref):
     assert float(mp_eval("collapse_time_from_alpha", a, 1.0)) == pytest.approx(ref, abs=6e-7)
 
 
-def test_collapse_time_spec_value_nd():
+def test_collapse_time_reference_value_nd():
     assert float(mp_eval("collapse_time", 20000, 1024, 1)) == pytest.approx(1.977547, abs=6e-7)
 
 
@@ -433,7 +433,7 @@ def test_collapse_asymptotics_match_library_forms():
                     sym.lambdify("collapse_time_large_alpha")(a, v), rtol=1e-12)
     assert_allclose(C.collapse_time_large_alpha(n, d, v),
                     sym.lambdify("collapse_time_large_alpha_nd")(n, d, v), rtol=1e-12)
-    # they were derived, not typed: the expressions are the SPEC forms
+    # they were derived, not typed: the expressions are the textbook asymptotic forms
     al, var = sym.S["alpha"], sym.S["variance"]
     assert sp.simplify(sym.formula("collapse_time_small_alpha") - sp.log(var / (2 * al)) / 2) == 0
     assert sp.simplify(sym.formula("collapse_time_large_alpha") - var * sp.exp(-2 * al) / 2) == 0
@@ -475,7 +475,7 @@ def test_mp_density_integrates_to_continuous_mass(g, v):
     assert float(mean) == pytest.approx(v, rel=1e-12)  # E x = σ² (the atom sits at 0)
 
 
-def test_mp_spec_examples():
+def test_mp_reference_examples():
     lo, hi, atom = (sym.lambdify(k) for k in ("mp_lower_edge", "mp_upper_edge", "mp_atom"))
     assert (lo(4.0, 1.0), hi(4.0, 1.0), atom(4.0)) == pytest.approx((1.0, 9.0, 0.75), abs=1e-15)
     assert (lo(0.25, 1.0), hi(0.25, 1.0), atom(0.25)) == pytest.approx((0.25, 2.25, 0.0), abs=1e-15)
@@ -553,7 +553,7 @@ def test_rf_memorisation_edges_vs_sampled():
     # Gaussian equivalent with a_t = b_t = 0: MP with ratio ψ_p/ψ_n = p/n, shifted by s².
     rng = np.random.default_rng(11)
     p, n, d = 300, 900, 150
-    s2, v2 = 0.0136, 0.0138  # tanh, t = 0.1 (SPEC §4)
+    s2, v2 = 0.0136, 0.0138  # tanh, t = 0.1 (rounded reference constants)
     Om = rng.normal(size=(p, n))
     ev = np.linalg.eigvalsh(v2 * Om @ Om.T / n + s2 * np.eye(p))
     lo = sym.lambdify("rf_memorisation_lower_edge")(s2, v2, p / d, n / d)
@@ -604,10 +604,10 @@ def test_tau_lambda_is_the_relaxation_time_of_the_gradient_flow():
 def test_tau_gen_and_tau_mem_are_tau_lambda_at_the_bulk_scales():
     t, pp, pn, k, v2 = (sym.S[x] for x in ("t", "psi_p", "psi_n", "kappa1", "v2"))
     tl = sym.formula("tau_lambda")
-    # fast bulk eigenvalues scale like ψ_p κ₁², slow bulk like ψ_p v²/ψ_n  (SPEC §4)
+    # fast bulk eigenvalues scale like ψ_p κ₁², slow bulk like ψ_p v²/ψ_n  ([WM])
     assert sp.simplify(tl.subs(sym.S["lam"], pp * k**2) - sym.formula("tau_gen")) == 0
     assert sp.simplify(tl.subs(sym.S["lam"], pp * v2 / pn) - sym.formula("tau_mem")) == 0
-    # numbers: tanh, t = 0.1: κ₁ from mpmath (E[sech²(z)], Γ_t = 1) vs SPEC 0.60570551
+    # numbers: tanh, t = 0.1: κ₁ from mpmath (E[sech²(z)], Γ_t = 1) vs the reference 0.60570551
     with mpmath.workdps(30):
         k1 = mpmath.quad(lambda z: mpmath.sech(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0,
                                                                          mpmath.inf])
@@ -630,7 +630,7 @@ def test_rf_against_regimes_rmt(t, psi_p, psi_n):
             sym.lambdify("rf_memorisation_upper_edge")(c.s_t2, c.v_t2, psi_p, psi_n))
     assert lo["slow"]["edges"] == pytest.approx(slow, rel=1e-12)
     # fast bulk: our form uses μ*² = E[σ(Γz)²] − Γ²κ₁² and κ₁ (Σ = I, Γ_t = 1); regimes.rmt uses
-    # the Gaussian-equivalent s² + v² and a_t²e^{-2t} + b_t²: equal by the SPEC §4 identities,
+    # the Gaussian-equivalent s² + v² and a_t²e^{-2t} + b_t²: equal by the Stein identities,
     # up to quadrature error (1e-9)
     fast = (sym.lambdify("rf_generalisation_lower_edge")(c.mu_star2, c.kappa1, psi_p),
             sym.lambdify("rf_generalisation_upper_edge")(c.mu_star2, c.kappa1, psi_p))

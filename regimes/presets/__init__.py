@@ -6,10 +6,10 @@ the wheel as package data) and are read with :mod:`importlib.resources`.
 Two kinds of preset:
 
 * **Reported Λ** (MNIST, CIFAR-10, ImageNet16, ImageNet32, LSUN64, CelebA64): Λ as reported by
-  arXiv:2402.18491, *quoted*, not measured by regimes. According to the regimes issue that asked
-  for them, Λ is the top eigenvalue of the covariance of **one colour channel** (``eigenvalue_dim
-  = H·W`` coordinates) of pixels in [0, 1], centred. Each preset's ``reference`` says how far that
-  was verified.
+  arXiv:2402.18491, *quoted*, not measured by regimes. regimes takes Λ to be the top eigenvalue
+  of the covariance of **one colour channel** (``eigenvalue_dim = H·W`` coordinates) of pixels in
+  [0, 1], centred: a convention assumed, not verified against the paper's text. Each preset's
+  ``reference`` says how far the value was verified (details: the *Presets* documentation page).
 * **Shape only** (ImageNet64, CIFAR-100, Fashion-MNIST, FFHQ256, CelebA-HQ256): ``eigenvalue`` is
   ``None``; ``t_C`` can be computed, ``t_S`` needs a measured Λ.
 

@@ -1,4 +1,4 @@
-"""Random-matrix layer (SPEC §4): the Marchenko–Pastur law and the random-features spectrum.
+"""Random-matrix layer: the Marchenko–Pastur law and the random-features spectrum.
 
 ``import regimes.rmt`` loads numpy and scipy only.
 

@@ -1,24 +1,20 @@
-"""Activations and the Gaussian expectations needed by the random-features constants.
+"""Activations of the random-features model, with the abscissae of their kinks.
 
-Smooth activations use Gauss–Hermite quadrature; activations with kinks (ReLU) are integrated
-panel by panel with Gauss–Legendre rules split at the kinks, so that the quadrature converges
-exponentially for them as well (a plain Gauss–Hermite rule converges only algebraically across
-a kink).
+The Gaussian expectations of an activation are taken by :func:`regimes._quadrature.gaussian_expect`:
+Gauss–Hermite for smooth activations, panel-wise Gauss–Legendre split at the kinks (ReLU) so that
+the quadrature converges exponentially for them as well.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
 from .._errors import RegimesError
-from .._quadrature import gauss_hermite_normal
 
 ACTIVATIONS = ("tanh", "relu", "erf")
-_TAIL = 13.0  # |z| beyond which the N(0, 1) weight is < 1e-36
 
 
 @dataclass(frozen=True)
@@ -77,36 +73,3 @@ def get_activation(activation, kinks=None) -> Activation:
     raise RegimesError(
         f"activation must be one of {', '.join(ACTIVATIONS)} or a vectorised callable, "
         f"got {activation!r}")
-
-
-@lru_cache(maxsize=8)
-def _legendre(order: int):
-    x, w = np.polynomial.legendre.leggauss(order)
-    return x, w
-
-
-def gaussian_expect(f, shift, scale, kinks=(), order: int = 160):
-    """E_z[f(shift + scale·z, z)] for z ~ N(0, 1), vectorised over the array ``shift``.
-
-    ``f(x, z)`` receives the activation argument and the Gaussian variable (so that moments
-    such as E[z σ(·)] are available). With ``kinks`` (points in x where f is not smooth) the
-    real line is cut at the kinks and each panel uses a Gauss–Legendre rule.
-    """
-    shift = np.asarray(shift, dtype=np.float64)
-    if not kinks or scale == 0.0:
-        z, w = gauss_hermite_normal(order)
-        zz = z.reshape((-1,) + (1,) * shift.ndim)
-        return np.tensordot(w, f(shift + scale * zz, zz), axes=(0, 0))
-    # panels in z: [-T, k_1, ..., k_m, T] with k_j = (kink_j - shift)/scale clipped to [-T, T]
-    cuts = [np.clip((k - shift) / scale, -_TAIL, _TAIL) for k in sorted(kinks)]
-    edges = [np.full(shift.shape, -_TAIL)] + cuts + [np.full(shift.shape, _TAIL)]
-    xl, wl = _legendre(order)
-    xl = xl.reshape((-1,) + (1,) * shift.ndim)
-    wl = wl.reshape((-1,) + (1,) * shift.ndim)
-    total = np.zeros(shift.shape)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        half = 0.5 * (hi - lo)
-        zz = 0.5 * (hi + lo) + half * xl
-        dens = np.exp(-0.5 * zz * zz) / np.sqrt(2.0 * np.pi)
-        total = total + np.sum(wl * half * dens * f(shift + scale * zz, zz), axis=0)
-    return total

@@ -1,4 +1,4 @@
-"""Vectorised solver of the random-features self-consistent equations (SPEC §4).
+"""Vectorised solver of the random-features self-consistent equations [WM].
 
 Unknowns q(z), r(z) (s(z) follows from them) for a whole array of spectral points at once:
 z = x + iε is driven from a large ε down to the requested values by continuation, each step
@@ -7,6 +7,13 @@ continuation step, shortened when Newton fails or leaves the physical branch (Im
 
 A per-point reference solver (Levenberg–Marquardt on the real and imaginary parts, with its own
 ε continuation) is kept for validation and benchmarks.
+
+The equations are stated in the Notes of :class:`regimes.rmt.RandomFeatures`.
+
+References
+----------
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, "Why diffusion models don't memorize: the
+   role of implicit dynamical regularization in training", arXiv:2505.17638 (2025).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Marchenko–Pastur law as a frozen distribution object (SPEC §4).
+"""The Marchenko–Pastur law as a frozen distribution object [MP].
 
 Y ∈ R^{M×N} with i.i.d. entries of variance σ², S = YYᵀ/N, ratio γ = M/N. The empirical
 spectral distribution of S converges to the Marchenko–Pastur law with edges
@@ -14,7 +14,9 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -25,11 +27,15 @@ from .._validate import as_real_array, check_int, check_real, check_rng
 __all__ = ["MarchenkoPastur"]
 
 
+@dataclass(frozen=True, repr=False)
 class MarchenkoPastur:
     r"""Marchenko–Pastur law with ratio γ = M/N and entry variance σ².
 
     Frozen (immutable) object with the scipy.stats method names. All methods are vectorised
-    over their first argument and return float64 arrays (0-d for scalar input).
+    over their first argument and return float64 arrays (0-d for scalar input). The parameters
+    are validated at construction and cannot be assigned afterwards
+    (``dataclasses.FrozenInstanceError``); ``law.replace(ratio=2.0)`` (or ``dataclasses.replace``)
+    returns a new law. Two laws with the same parameters are equal and hash alike.
 
     Parameters
     ----------
@@ -75,7 +81,13 @@ class MarchenkoPastur:
     ((1.0, 9.0), 0.75)
     """
 
-    def __init__(self, ratio: float, variance: float = 1.0) -> None:
+    ratio: float
+    """γ = M/N."""
+    variance: float = 1.0
+    """σ², the variance of the entries of Y."""
+
+    def __post_init__(self) -> None:
+        ratio, variance = self.ratio, self.variance
         for name, v in (("ratio", ratio), ("variance", variance)):
             if isinstance(v, (bool, np.bool_)):
                 raise RegimesError(f"{name} must be a positive number, got {v!r} (a bool)")
@@ -85,13 +97,16 @@ class MarchenkoPastur:
             if not 1e-100 <= v <= 1e100:
                 raise RegimesError(f"{name} must lie in [1e-100, 1e100] (edges, moments and "
                                    f"densities stay in the float64 range), got {v!r}")
-        object.__setattr__(self, "_ratio", ratio)
-        object.__setattr__(self, "_variance", variance)
+        # frozen: the validated floats replace the arguments once, here
+        object.__setattr__(self, "ratio", ratio)
+        object.__setattr__(self, "variance", variance)
 
-    def __setattr__(self, name, value):  # frozen
-        if name in ("_ratio", "_variance", "ratio", "variance"):
-            raise AttributeError("MarchenkoPastur is immutable")
-        object.__setattr__(self, name, value)
+    def replace(self, **changes) -> MarchenkoPastur:
+        """A new law with ``changes`` applied (validated); ``self`` is unchanged.
+
+        Same as ``dataclasses.replace(self, **changes)``.
+        """
+        return dataclasses.replace(self, **changes)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -125,25 +140,8 @@ class MarchenkoPastur:
         return cls(gamma, m1)
 
     # ----------------------------------------------------------------- parameters
-    @property
-    def ratio(self) -> float:
-        """γ = M/N."""
-        return self._ratio
-
-    @property
-    def variance(self) -> float:
-        """σ², the variance of the entries of Y."""
-        return self._variance
-
     def __repr__(self) -> str:
-        return f"MarchenkoPastur(ratio={self._ratio!r}, variance={self._variance!r})"
-
-    def __eq__(self, other):
-        return (isinstance(other, MarchenkoPastur) and self._ratio == other._ratio
-                and self._variance == other._variance)
-
-    def __hash__(self):
-        return hash((MarchenkoPastur, self._ratio, self._variance))
+        return f"MarchenkoPastur(ratio={self.ratio!r}, variance={self.variance!r})"
 
     @cached_property
     def _support(self) -> tuple[float, float]:
@@ -157,25 +155,25 @@ class MarchenkoPastur:
     @property
     def atom(self) -> float:
         """Mass of the atom at 0: max(0, 1 − 1/γ)."""
-        g = self._ratio
+        g = self.ratio
         return -math.expm1(-math.log(g)) if g > 1 else 0.0  # 1 - 1/g
 
     @property
     def continuous_mass(self) -> float:
         """Mass of the continuous part: min(1, 1/γ)."""
-        return 1.0 / self._ratio if self._ratio > 1 else 1.0
+        return 1.0 / self.ratio if self.ratio > 1 else 1.0
 
     def mean(self) -> float:
         """E x = σ² (a method, as in scipy.stats frozen distributions)."""
-        return self._variance
+        return self.variance
 
     def var(self) -> float:
         """Var x = σ⁴γ (a method, as in scipy.stats frozen distributions)."""
-        return self._variance**2 * self._ratio
+        return self.variance**2 * self.ratio
 
     def std(self) -> float:
         """√Var x = σ²√γ."""
-        return self._variance * math.sqrt(self._ratio)
+        return self.variance * math.sqrt(self.ratio)
 
     def moment(self, k):
         """E x^k (atom included) by the Narayana formula, vectorised over integer k ≥ 0.
@@ -197,7 +195,7 @@ class MarchenkoPastur:
     def _moment_one(self, k: int) -> float:
         if k == 0:
             return 1.0
-        g, s2 = self._ratio, self._variance
+        g, s2 = self.ratio, self.variance
         coefs = [math.comb(k, r) * math.comb(k - 1, r) // (r + 1) for r in range(k)]  # Narayana
         lg, ls = math.log(g), math.log(s2)
         logs = np.array([math.log(cf) + r * lg for r, cf in enumerate(coefs)]) + k * ls
@@ -218,7 +216,7 @@ class MarchenkoPastur:
         lo, hi = self._support
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
-        val = np.sqrt((hi - xs) * (xs - lo)) / (2.0 * np.pi * self._variance * self._ratio * xs)
+        val = np.sqrt((hi - xs) * (xs - lo)) / (2.0 * np.pi * self.variance * self.ratio * xs)
         return np.where(inside, val, 0.0)[()]
 
     def logpdf(self, x):
@@ -228,7 +226,7 @@ class MarchenkoPastur:
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
         val = (0.5 * (np.log(hi - xs) + np.log(xs - lo)) - np.log(xs)
-               - math.log(2.0 * np.pi * self._variance * self._ratio))
+               - math.log(2.0 * np.pi * self.variance * self.ratio))
         return np.where(inside, val, -np.inf)[()]
 
     # ----------------------------------------------------------------- cdf machinery
@@ -243,8 +241,8 @@ class MarchenkoPastur:
 
         with decimal.localcontext() as ctx:
             ctx.prec = 50
-            g = decimal.Decimal(self._ratio)
-            s2 = decimal.Decimal(self._variance)
+            g = decimal.Decimal(self.ratio)
+            s2 = decimal.Decimal(self.variance)
             sg = g.sqrt()
             out = []
             for e in (s2 * (1 - sg) ** 2, s2 * (1 + sg) ** 2):
@@ -264,7 +262,7 @@ class MarchenkoPastur:
             return np.sqrt(below) / np.sqrt(above), np.sqrt(above) / np.sqrt(below)
 
     def _consts(self):
-        g = self._ratio
+        g = self.ratio
         sg = math.sqrt(g)
         c, h = 1.0 + g, 2.0 * sg
         ab = abs(1.0 - g)  # √(λ_+ λ_-)/σ²
@@ -323,7 +321,7 @@ class MarchenkoPastur:
     def _pieces(self, x):
         """(continuous mass below x, continuous mass above x), each without cancellation."""
         t, s = self._tan_half(x)
-        norm = 2.0 * np.pi * self._ratio
+        norm = 2.0 * np.pi * self.ratio
         cm = self.continuous_mass
         lower_side = t <= 1.0
         with np.errstate(all="ignore"):
@@ -362,13 +360,13 @@ class MarchenkoPastur:
         if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
             raise RegimesError("q must be probabilities in [0, 1]")
         atom = self.atom
-        norm = 2.0 * np.pi * self._ratio
+        norm = 2.0 * np.pi * self.ratio
         target = (q - atom) * norm  # value of _cont_lower to reach
         flat = np.atleast_1d(target).astype(np.float64).ravel()
         lo_t = np.zeros_like(flat)
         hi_t = np.full_like(flat, np.pi)
         th = np.full_like(flat, 0.5 * np.pi)
-        g = self._ratio
+        g = self.ratio
         c, h = 1.0 + g, 2.0 * math.sqrt(g)
         need = flat > 0
         for _ in range(200):
@@ -387,7 +385,7 @@ class MarchenkoPastur:
             if np.all(done | ~need | (hi_t - lo_t <= 4e-16)):
                 break
         u = c - h * np.cos(th)
-        x = self._variance * u
+        x = self.variance * u
         lo, hi = self._support
         x = np.clip(x, lo, hi)
         x = np.where(need, x, 0.0 if atom > 0 else lo)
@@ -410,7 +408,7 @@ class MarchenkoPastur:
         """m(z) = ∫ρ(dx)/(x − z) for complex z off the support (atom included)."""
         z = np.asarray(z, dtype=np.complex128)
         lo, hi = self._support
-        s2, g = self._variance, self._ratio
+        s2, g = self.variance, self.ratio
         b = z - s2 * (1.0 - g)
         root = np.sqrt(z - hi) * np.sqrt(z - lo)
         plus, minus = b + root, root - b

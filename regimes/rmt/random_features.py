@@ -1,4 +1,4 @@
-"""Spectrum, timescales and loss curves of the random-features score model of [WM] (SPEC §4).
+"""Spectrum, timescales and loss curves of the random-features score model of [WM].
 
 Score model s_A(x) = (A/√p) σ(Wx/√d) with W ∈ R^{p×d} frozen N(0, 1) and A ∈ R^{d×p} trained from
 0 by gradient flow on the noise-averaged denoising score-matching loss at one diffusion time t.
@@ -18,15 +18,18 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from .._errors import RegimesError
+from .._errors import RegimesError, RegimesWarning
+from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect
 from .._validate import as_real_array, check_int, check_real, check_rng
-from ._activations import gaussian_expect, get_activation
+from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
 
 __all__ = [
@@ -46,13 +49,13 @@ TIME_CONVENTION = ("training time τ of the gradient flow dA/dτ = −d²∇_A L
 
 @dataclass(frozen=True)
 class RFConstants:
-    """Gaussian-equivalence constants of the activation at diffusion time t (SPEC §4).
+    """Gaussian-equivalence constants of the activation at diffusion time t [WM].
 
     Attributes
     ----------
     a_t, b_t, v_t2, s_t2 : float
-        a_t = E[σ(Y)u]/(e^{−t}σ_x), b_t = E[vσ(Y)], v_t² and s_t² as in SPEC §4, with
-        Y = e^{−t}σ_x u + √Δ_t v.
+        a_t = E[σ(Y)u]/(e^{−t}σ_x), b_t = E[vσ(Y)], v_t² and s_t² as in the Notes of
+        :class:`RandomFeatures`, with Y = e^{−t}σ_x u + √Δ_t v.
     kappa1 : float
         κ_1 = E[σ'(Γ_t z)], computed independently as E[zσ(Γ_t z)]/Γ_t (Stein).
     mu_star2 : float
@@ -93,7 +96,8 @@ class Bulk:
     tau : tuple of float
         (τ_lo, τ_hi) = (ψ_p/(2Δ_t λ_+), ψ_p/(2Δ_t λ_−)): its range of relaxation times.
     leading_edges, leading_mass : tuple or None, float or None
-        The leading-order formulas of SPEC §4 for comparison (None where there is none).
+        The leading-order formulas (:attr:`RandomFeatures.leading_order`) for comparison (None
+        where there is none).
     """
 
     name: str
@@ -127,9 +131,11 @@ def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
     return out
 
 
-def _parse_spectrum(data_spectrum):
+def _check_spectrum(data_spectrum):
+    """Validated copy of ``data_spectrum``: None, a read-only 1-D array of eigenvalues, or a pair
+    (values, weights) of read-only 1-D arrays (weights not yet normalised)."""
     if data_spectrum is None:
-        return np.array([1.0]), np.array([1.0])
+        return None
     if isinstance(data_spectrum, tuple) and len(data_spectrum) == 2:
         vals = as_real_array("data_spectrum values", data_spectrum[0], gt=0, min_size=1).ravel()
         wts = as_real_array("data_spectrum weights", data_spectrum[1], ge=0, min_size=1).ravel()
@@ -138,19 +144,49 @@ def _parse_spectrum(data_spectrum):
                                f"got {vals.size} and {wts.size}")
         if not wts.sum() > 0:
             raise RegimesError("data_spectrum weights must not all be 0")
+        out = (vals.copy(), wts.copy())
+    else:
+        out = (as_real_array("data_spectrum", data_spectrum, gt=0, min_size=1).ravel().copy(),)
+    for a in out:
+        a.setflags(write=False)
+    return out if len(out) == 2 else out[0]
+
+
+def _parse_spectrum(spectrum):
+    """(eigenvalues, weights) of ρ_Σ from a validated spectrum (:func:`_check_spectrum`)."""
+    if spectrum is None:
+        return np.array([1.0]), np.array([1.0])
+    if isinstance(spectrum, tuple):
+        vals, wts = spectrum
         wts = wts / wts.sum()
     else:
-        vals = as_real_array("data_spectrum", data_spectrum, gt=0, min_size=1).ravel()
+        vals = spectrum
         wts = np.full(vals.size, 1.0 / vals.size)
     # merge equal eigenvalues (cheaper solver, same law)
     uniq, inv = np.unique(vals, return_inverse=True)
     w = np.bincount(inv, weights=wts)
+    uniq.setflags(write=False)
+    w.setflags(write=False)
     return uniq, w
 
 
+def _kinks_tuple(kinks):
+    """``kinks`` as a sorted tuple of floats (as :func:`get_activation` stores them), or None."""
+    try:
+        return tuple(sorted(float(k) for k in kinks))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class RandomFeatures:
     r"""Random-features score model of [WM]: Gaussian-equivalence constants, spectrum of U,
     timescales and loss curves.
+
+    Immutable: the parameters are validated at construction and cannot be assigned afterwards
+    (``dataclasses.FrozenInstanceError``); the derived quantities (constants, bulks, timescales)
+    are computed once and cached. ``rf.replace(t=2.0)`` (or ``dataclasses.replace``) returns a new
+    object with the changed parameters and fresh caches.
 
     Parameters
     ----------
@@ -173,6 +209,17 @@ class RandomFeatures:
         Abscissae where a callable activation is not smooth (e.g. ``(0.0,)`` for a ReLU
         lambda): its expectations are then integrated panel-wise between them.
 
+    Attributes
+    ----------
+    activation : Activation
+        The activation as resolved at construction (name, vectorised function, kinks).
+    data_spectrum : None, ndarray or (ndarray, ndarray)
+        Validated read-only copy of the ``data_spectrum`` argument.
+    kinks : tuple of float or None
+        The ``kinks`` argument, sorted (None when not given).
+    spectrum_values, spectrum_weights : ndarray
+        The spectral law ρ_Σ: distinct eigenvalues and their weights (summing to 1).
+
     Notes
     -----
     **Constants** (u, v, w, z i.i.d. N(0, 1), Y = e^{−t}σ_x u + √Δ_t v):
@@ -181,8 +228,8 @@ class RandomFeatures:
     s_t² = E[σ(Γ_t z)²] − a_t²e^{−2t}σ_x² − v_t² − b_t², evaluated as iterated quadratures
     (inner over v at the outer Gauss–Hermite nodes in u). For an activation with non-zero mean
     μ_0 = E[σ(Γ_t z)] (ReLU) the constants are those of the centred activation σ − μ_0: the mean
-    only adds a rank-one outlier ≈ p μ_0² to U, which does not touch the bulks; for odd σ this
-    is SPEC §4 verbatim. Identities a_t = κ_1, b_t = √Δ_t κ_1, s_t² + v_t² = μ*² follow by
+    only adds a rank-one outlier ≈ p μ_0² to U, which does not touch the bulks; for odd σ these
+    are the constants of [WM] unchanged. Identities a_t = κ_1, b_t = √Δ_t κ_1, s_t² + v_t² = μ*² follow by
     Stein's lemma and are tested.
 
     **Self-consistent equations** for q(z) = (1/p)Tr(U − z)⁻¹, with A_t² = a_t²e^{−2t},
@@ -198,7 +245,7 @@ class RandomFeatures:
     **Leading-order structure** (ψ_n, ψ_p large): atom 1 − (n + d)/p at s_t² when p > n + d;
     slow bulk ρ_1 on s_t² + v_t²(1 ± √(ψ_p/ψ_n))², mass ψ_n/ψ_p; fast bulk ρ_2 (Σ = σ_x² I,
     ψ_n → ∞) Marchenko–Pastur on μ*² + Γ_t²κ_1²(√ψ_p ∓ 1)², mass 1/ψ_p (Γ_t = 1 when
-    σ_x² = 1, the SPEC's form). τ_gen ≈ 1/(2Δ_tΓ_t²κ_1²), τ_mem ≈ ψ_n/(2Δ_t v_t²).
+    σ_x² = 1). τ_gen ≈ 1/(2Δ_tΓ_t²κ_1²), τ_mem ≈ ψ_n/(2Δ_t v_t²).
 
     References
     ----------
@@ -207,14 +254,48 @@ class RandomFeatures:
 
     time_convention = TIME_CONVENTION
 
-    def __init__(self, psi_p, psi_n, t, activation="tanh", data_spectrum=None,
-                 quadrature_order: int = 160, kinks=None):
-        self.psi_p = check_real("psi_p", psi_p, gt=0)
-        self.psi_n = check_real("psi_n", psi_n, gt=0)
-        self.t = check_real("t", t, gt=0)
-        self.activation = get_activation(activation, kinks)
-        self.spectrum_values, self.spectrum_weights = _parse_spectrum(data_spectrum)
-        self.quadrature_order = check_int("quadrature_order", quadrature_order, ge=8, le=2000)
+    psi_p: float
+    psi_n: float
+    t: float
+    activation: object = "tanh"
+    data_spectrum: object = None
+    quadrature_order: int = 160
+    kinks: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        put = object.__setattr__  # frozen: the validated values replace the arguments once, here
+        put(self, "psi_p", check_real("psi_p", self.psi_p, gt=0))
+        put(self, "psi_n", check_real("psi_n", self.psi_n, gt=0))
+        put(self, "t", check_real("t", self.t, gt=0))
+        act, kinks = self.activation, self.kinks
+        if not (isinstance(act, Activation) and (kinks is None or _kinks_tuple(kinks) == act.kinks)):
+            act = get_activation(act, kinks)  # (an Activation already resolved is kept as it is)
+        put(self, "activation", act)
+        put(self, "kinks", None if kinks is None else act.kinks)
+        put(self, "data_spectrum", _check_spectrum(self.data_spectrum))
+        put(self, "quadrature_order",
+            check_int("quadrature_order", self.quadrature_order, ge=8, le=2000))
+
+    def replace(self, **changes) -> RandomFeatures:
+        """A new object with ``changes`` applied (validated, fresh caches); ``self`` is unchanged.
+
+        Same as ``dataclasses.replace(self, **changes)``.
+        """
+        return dataclasses.replace(self, **changes)
+
+    @cached_property
+    def _spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        return _parse_spectrum(self.data_spectrum)
+
+    @property
+    def spectrum_values(self) -> np.ndarray:
+        """Distinct eigenvalues of the data covariance Σ (the support of ρ_Σ), read-only."""
+        return self._spectrum[0]
+
+    @property
+    def spectrum_weights(self) -> np.ndarray:
+        """Weights of :attr:`spectrum_values` in ρ_Σ (summing to 1), read-only."""
+        return self._spectrum[1]
 
     def __repr__(self):
         return (f"RandomFeatures(psi_p={self.psi_p!r}, psi_n={self.psi_n!r}, t={self.t!r}, "
@@ -244,10 +325,6 @@ class RandomFeatures:
                   for o in (order // 2 + 1, order)]
             scale = float(gaussian_expect(lambda x, z: np.abs(act(x)), 0.0, gamma, (), order))
             if abs(e2[1] - e2[0]) > 1e-9 * max(scale, 1e-300):
-                import warnings
-
-                from .._errors import RegimesWarning
-
                 warnings.warn(
                     f"activation {act.name!r} does not look smooth (Gauss–Hermite orders "
                     f"{order // 2 + 1} and {order} disagree by {abs(e2[1] - e2[0]):.1e} on E[σ]); "
@@ -256,8 +333,6 @@ class RandomFeatures:
         m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
         kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
         # iterated quadrature: outer Gauss–Hermite in u, inner in v at each u node
-        from .._quadrature import gauss_hermite_normal
-
         u, wu = gauss_hermite_normal(order)
         shift = et_sx * u
         sd = math.sqrt(delta)
@@ -307,13 +382,14 @@ class RandomFeatures:
         return obj
 
     # ------------------------------------------------------------------ leading order
-    @property
+    @cached_property
     def delta_t(self) -> float:
+        """Δ_t = 1 − e^{−2t}."""
         return -math.expm1(-2.0 * self.t)
 
     @cached_property
     def leading_order(self) -> dict:
-        """SPEC §4 leading-order edges and masses of the atom and bulks."""
+        """Leading-order edges and masses of the atom and bulks (ψ_n, ψ_p large; see the Notes)."""
         P = self._params
         c = self.constants
         k = math.sqrt(self.psi_p / self.psi_n)
@@ -342,18 +418,18 @@ class RandomFeatures:
                 "fast": {"edges": fast, "mass": min(1.0, 1.0 / pp)},
                 "atom": {"location": P.s2, "mass": atom}}
 
-    @property
+    @cached_property
     def tau_gen(self) -> float:
         """Leading-order generalisation time τ_gen = 1/(2Δ_tΓ_t²κ_1²) (see time convention)."""
         P = self._params
         return 1.0 / (2.0 * self.delta_t * (P.A2 * self.constants.sigma_x2 + P.b2))
 
-    @property
+    @cached_property
     def tau_mem(self) -> float:
         """Leading-order memorisation time τ_mem = ψ_n/(2Δ_t v_t²) (see time convention)."""
         return self.psi_n / (2.0 * self.delta_t * self._params.v2)
 
-    @property
+    @cached_property
     def tau_ratio(self) -> float:
         """τ_mem/τ_gen (convention-free)."""
         return self.tau_mem / self.tau_gen
@@ -488,7 +564,7 @@ class RandomFeatures:
             return []
         rules = []
         for n in (16, 32):
-            xl, wl = np.polynomial.legendre.leggauss(n)
+            xl, wl = gauss_legendre(n)
             rules.append((0.5 * np.pi * (xl + 1.0), 0.5 * np.pi * wl))
         masses = [0.0] * len(intervals)
         panels = [(k, lo, hi) for k, (lo, hi) in enumerate(intervals)]
@@ -561,10 +637,6 @@ class RandomFeatures:
         total = am + out["continuous_mass"]
         out["mass_defect"] = total - 1.0
         if not abs(total - 1.0) <= 1e-4:
-            import warnings
-
-            from .._errors import RegimesWarning
-
             warnings.warn(
                 f"RandomFeatures(psi_p={self.psi_p:g}, psi_n={self.psi_n:g}, t={self.t:g}): atom + "
                 f"continuous mass = {total:.6g}, not 1 — the bulk decomposition is incomplete "
@@ -672,7 +744,8 @@ class RandomFeatures:
 
     def loss_curves(self, tau, d: int = 64, rng=None) -> dict:
         """L_train(τ), L_test(τ), L_gen = L_test − L_train on one sampled Gaussian-equivalent
-        instance at dimension d (closed form of SPEC §4; see the time convention)."""
+        instance at dimension d (closed form of :meth:`GaussianEquivalentInstance.loss_curves`; see
+        the time convention)."""
         return self.sample_instance(d, rng).loss_curves(tau)
 
 
