@@ -52,7 +52,7 @@ from ._stats import linearised_replicates, percentile_interval
 from ._validate import as_real_array, check_int, check_real
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
-from .engines.covariance import FULL_SPECTRUM_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
+from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
 from .estimate import Estimate
 from .models import example_mixture
@@ -285,17 +285,17 @@ def _load_stage(data, labels, *, scale, center, key, seed):
 def _spectral_estimate(src, conf, gen, B, top_vals=None):
     """``(Estimate, spectrum, z1²)``: zero of the annealed spectral proxy, linearised bootstrap over rows.
 
-    For d <= FULL_SPECTRUM_MAX_D one pass forms C (Λ, the whole spectrum), a second gives the
+    For d <= DENSE_COVARIANCE_MAX_D one pass forms C (Λ, the whole spectrum), a second gives the
     projections on the eigenvectors: the influence of each row on the proxy and the squared
     projections on the top eigenvector (Λ's linearised bootstrap).
     """
     n, d = src.n, src.d
-    if d > FULL_SPECTRUM_MAX_D:  # top eigenvalues plus a flat remainder carrying the rest of the trace
+    if d > DENSE_COVARIANCE_MAX_D:  # top eigenvalues plus a flat remainder carrying the rest of the trace
         top = np.asarray(top_vals, dtype=float)
         rest = max(src.total_variance - top.sum(), 0.0) / (d - top.size)
         lam = np.concatenate([top, np.full(d - top.size, rest)])
         t0 = collapse_time_spectral(lam, n, d)
-        return Estimate(t0, definition=f"top {top.size} eigenvalues + flat remainder (d > {FULL_SPECTRUM_MAX_D}); "
+        return Estimate(t0, definition=f"top {top.size} eigenvalues + flat remainder (d > {DENSE_COVARIANCE_MAX_D}); "
                         "no interval"), None, None
     lam, V, mu = covariance_spectrum(src, return_vectors=True)
     lam = np.clip(lam, 0.0, None)
@@ -325,7 +325,7 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
     """
     n, d = src.n, src.d
     top = None
-    if d <= FULL_SPECTRUM_MAX_D:
+    if d <= DENSE_COVARIANCE_MAX_D:
         spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap)
         lam_top = float(spectrum[0])
         reps = (linearised_replicates(z1sq, gen, eigen_bootstrap, n - 1.0, draw="multinomial")

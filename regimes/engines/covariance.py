@@ -17,10 +17,10 @@ from .._stats import linearised_replicates
 from .._validate import check_int, check_rng
 from ..data.source import as_source
 
-__all__ = ["EigenResult", "covariance_spectrum", "row_projections", "top_eigenvalues", "FULL_SPECTRUM_MAX_D"]
+__all__ = ["EigenResult", "covariance_spectrum", "row_projections", "top_eigenvalues", "DENSE_COVARIANCE_MAX_D"]
 
 #: largest d for which :func:`covariance_spectrum` forms C and calls ``eigvalsh``
-FULL_SPECTRUM_MAX_D = 4096
+DENSE_COVARIANCE_MAX_D = 4096
 
 
 @dataclass(frozen=True)
@@ -253,8 +253,8 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     method : {"auto", "lanczos", "dense"}
         ``"lanczos"``: implicitly restarted Lanczos on the implicit operator (one streamed pass
         per matrix-vector product, typically tens to hundreds of them). ``"dense"``: accumulate
-        the d×d covariance in one pass and diagonalise it (``d <= FULL_SPECTRUM_MAX_D``).
-        ``"auto"``: dense for a file streamed from disk with ``d <= FULL_SPECTRUM_MAX_D`` (one
+        the d×d covariance in one pass and diagonalise it (``d <= DENSE_COVARIANCE_MAX_D``).
+        ``"auto"``: dense for a file streamed from disk with ``d <= DENSE_COVARIANCE_MAX_D`` (one
         pass over the file beats many), Lanczos otherwise.
     bootstrap_method : {"linearised", "resample"}
         ``"linearised"`` (default): replicate ``b`` is the reweighted Rayleigh quotient
@@ -293,9 +293,9 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     if bootstrap_method not in ("linearised", "resample"):
         raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
     if method == "auto":
-        method = "dense" if (src.is_memmap and d <= FULL_SPECTRUM_MAX_D) else "lanczos"
-    if method == "dense" and d > FULL_SPECTRUM_MAX_D:
-        raise RegimesError(f"method='dense' needs d <= {FULL_SPECTRUM_MAX_D}, got d = {d}")
+        method = "dense" if (src.is_memmap and d <= DENSE_COVARIANCE_MAX_D) else "lanczos"
+    if method == "dense" and d > DENSE_COVARIANCE_MAX_D:
+        raise RegimesError(f"method='dense' needs d <= {DENSE_COVARIANCE_MAX_D}, got d = {d}")
     op = _CenteredCovOperator(src, idx, block_rows)
     v0 = gen.standard_normal(d)
     op.set_weights(None)
@@ -324,7 +324,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     return EigenResult(values=vals, se=se, replicates=reps, n_used=op.m, matvecs=op.count)
 
 
-def covariance_spectrum(X, *, max_d: int = FULL_SPECTRUM_MAX_D, weights=None,
+def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
                         return_vectors: bool = False):
     """All d eigenvalues of the centred covariance (descending), for ``d <= max_d``.
 
