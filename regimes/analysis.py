@@ -525,7 +525,7 @@ def _curves_of(curves) -> AnalysisCurves:
 def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule: str = "linear",
             steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int | None = None,
             confidence: float = 0.95, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-            scale: str = "none", center: bool = True, key: str | None = None,
+            scale: str | float = "none", center: bool = True, key: str | None = None,
             progress=None, precision: str = "auto") -> AnalysisResult:
     """Measure t_S and t_C on a training set, with intervals, and map the regimes onto steps.
 
@@ -590,7 +590,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     steps = check_int("steps", steps, ge=2)
     get_schedule(schedule, steps)  # validate before any work
     src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
-    notes: list[str] = []
+    notes: list[str] = list(getattr(src, "notes", []))
     gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))  # bootstraps, Lanczos start
 
     def report(stage, done, total):

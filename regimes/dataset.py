@@ -224,11 +224,11 @@ class Dataset(RegimesModel):
         return float(self.last_analysis.t_C[method].value)
 
 
-def load_dataset(path, *, key: str | None = None, labels=None, scale: str = "none", center: bool = True,
-                 size=None, grayscale: bool = False, **dataset_options) -> Dataset:
+def load_dataset(path, *, key: str | None = None, labels=None, scale: str | float = "none", center: bool = True,
+                 size=None, grayscale: bool = False, color: bool = False, **dataset_options) -> Dataset:
     """Load a training set and return a :class:`Dataset`.
 
-    ``path``, ``key``, ``labels``, ``scale``, ``center``, ``size`` and ``grayscale`` are those of
+    ``path``, ``key``, ``labels``, ``scale``, ``center``, ``size``, ``grayscale`` and ``color`` are those of
     :func:`regimes.data.load_source` (``.npy`` memory-mapped and streamed, ``.npz``, image folders,
     arrays); ``dataset_options`` go to :class:`Dataset` (``samples``, ``seed``, ``memory_budget``).
 
@@ -239,4 +239,4 @@ def load_dataset(path, *, key: str | None = None, labels=None, scale: str = "non
         label count mismatch, values outside [0, 255] with ``scale`` other than ``"none"``.
     """
     return Dataset(load_source(path, key=key, labels=labels, scale=scale, center=center,
-                               size=size, grayscale=grayscale), **dataset_options)
+                               size=size, grayscale=grayscale, color=color), **dataset_options)

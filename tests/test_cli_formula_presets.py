@@ -110,7 +110,7 @@ def test_presets_single(run_cli):
 
 
 def test_times_with_preset(run_cli):
-    rc, out, err = run_cli("times", "--preset", "CIFAR-10", "--json")
+    rc, out, err = run_cli("times", "--preset", "CIFAR-10", "--units", "unit", "--json")
     assert rc == 0, err
     body = json.loads(out)
     assert body["preset"] == "CIFAR-10"
@@ -132,7 +132,8 @@ def test_times_with_preset(run_cli):
     rc, out, err = run_cli("times", "--preset", "LSUN64", "--n", "126227", "--json")
     assert rc == 0, err
     assert "units do not match" in " ".join(json.loads(out)["notes"])
-    rc, out, err = run_cli("times", "--preset", "cifar10", "--variance", "0.05", "--eigenvalue", "20", "--json")
+    rc, out, err = run_cli("times", "--preset", "cifar10", "--units", "unit", "--variance", "0.05",
+                           "--eigenvalue", "20", "--json")
     body = json.loads(out)
     assert body["variance"] == 0.05 and body["eigenvalue"] == 20
     assert any("overrides preset CIFAR-10's σ²" in x for x in body["notes"])
@@ -144,7 +145,7 @@ def test_collapse_and_speciation_with_preset(run_cli):
     assert rc == 0, err
     body = json.loads(out)
     assert (body["n"], body["d"]) == (70000, 3 * 256 * 256)
-    rc, out, err = run_cli("speciation", "--preset", "mnist", "--json")
+    rc, out, err = run_cli("speciation", "--preset", "mnist", "--units", "unit", "--json")
     assert rc == 0, err
     assert json.loads(out)["t_S"] == pytest.approx(0.5 * math.log(7.66), rel=1e-14)
     # explicit options override the preset, and the output says so
@@ -168,12 +169,12 @@ def test_options_that_would_be_ignored_are_errors(run_cli):
 
 
 def test_plots_take_the_preset_variance(run_cli):
-    rc, out, err = run_cli("timeline", "--preset", "cifar10", "--json")
+    rc, out, err = run_cli("timeline", "--preset", "cifar10", "--units", "unit", "--json")
     assert rc == 0, err
     body = json.loads(out)
     assert body["variance"] == pytest.approx(0.06291, abs=5e-6) and body["preset"] == "CIFAR-10"
     assert body["t_C"] < body["t_S"]
-    rc, out, err = run_cli("phase-diagram", "nd", "--preset", "cifar10", "--points", "9", "--json")
+    rc, out, err = run_cli("phase-diagram", "nd", "--preset", "cifar10", "--units", "unit", "--points", "9", "--json")
     assert rc == 0, err
     body = json.loads(out)
     assert body["variance"] == pytest.approx(0.06291, abs=5e-6)

@@ -49,7 +49,7 @@ def test_nd_json_grid(run_cli):
     from regimes import collapse_time
 
     j = _json(
-        run_cli, "phase-diagram", "nd", "--points", "5", "--preset", "cifar10", "--target", "0.3"
+        run_cli, "phase-diagram", "nd", "--points", "5", "--preset", "cifar10", "--units", "unit", "--target", "0.3"
     )
     assert j["plane"] == "nd" and j["preset"] == "CIFAR-10" and j["eigenvalue"] == 16.72
     n, d, tC = np.array(j["n"]), np.array(j["d"]), np.array(j["t_C"])
@@ -115,7 +115,7 @@ def test_ntau_json_matches_training_regimes(run_cli):
 
 def test_timeline_json_edm_and_default(run_cli):
     j = _json(
-        run_cli, "timeline", "--preset", "cifar10", "--variance", "0.062", "--schedule", "edm"
+        run_cli, "timeline", "--preset", "cifar10", "--units", "unit", "--variance", "0.062", "--schedule", "edm"
     )
     assert j["preset"] == "CIFAR-10" and j["schedule"] == "edm" and j["steps"] == 18
     assert_allclose(j["sigma_S"] ** 2, 16.72 - 1, rtol=1e-12)

@@ -16,7 +16,9 @@ from typing import Optional
 __all__ = [
     "PRESET_HELP",
     "SCHEDULE_HELP",
+    "UNITS_HELP",
     "VARIANCE_HELP",
+    "apply_units",
     "flag_errors",
     "int_in_range",
     "load_preset",
@@ -30,6 +32,11 @@ __all__ = [
 
 SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or scaled-linear (Stable Diffusion)."
 PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
+UNITS_HELP = (
+    "Pixel convention in which the preset's Λ and σ² are used: unit ([0, 1]) or symmetric "
+    "([−1, 1], what DDPM and EDM train in; the default). Symmetric multiplies both by 4. "
+    "Only with --preset."
+)
 VARIANCE_HELP = (
     "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
     "for real data use the mean per-feature variance Tr C/d. Default 1 (unit-variance data)."
@@ -44,7 +51,9 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
         return variance, []
     if preset is not None and preset.variance is not None:
         return preset.variance, [
-            f"σ² = {preset.variance:g} from preset {preset.name} ({preset.units}): {preset.variance_source}"
+            f"σ² = {preset.variance:g} from preset {preset.name} ({preset.units}"
+            + ("" if preset.variance_scope is None else f"; {preset.variance_scope}")
+            + f"): {preset.variance_source}"
         ]
     if preset is not None and preset.has_eigenvalue:
         return 1.0, [
@@ -57,6 +66,42 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
         "--variance with the mean per-feature variance Tr C/d in the units of Λ "
         "(about 0.06 for CIFAR-10 pixels in [0,1])"
     ]
+
+
+_UNIT_FACTORS = {"unit": 1.0, "symmetric": 4.0}
+
+
+def apply_units(p, units: Optional[str], notes: list[str]):
+    """The preset ``p`` with its Λ and σ² in the pixel convention ``units`` (and that convention).
+
+    Presets store Λ and σ² for pixels in [0, 1]; ``symmetric`` ([−1, 1], x ↦ 2x − 1) multiplies
+    both by c² = 4, so t_S moves by ln 2 and t_C changes through σ². Returns ``(preset, units)``:
+    ``(None, None)`` without a preset; ``--units`` without ``--preset`` is an error.
+    """
+    import dataclasses
+
+    from regimes import RegimesError
+
+    if p is None:
+        if units is not None:
+            raise RegimesError("--units applies only with --preset (give Λ and σ² in your data's units otherwise)")
+        return None, None
+    units = "symmetric" if units is None else units.strip().lower()
+    if units not in _UNIT_FACTORS:
+        raise RegimesError(f"--units must be unit or symmetric, got {units!r}")
+    c2 = _UNIT_FACTORS[units]
+    if p.units is not None and not p.units.startswith("pixels in [0,1]"):
+        raise RegimesError(f"preset {p.name}'s numbers are in {p.units}, not pixels in [0, 1]: "
+                           "--units cannot convert them")
+    if c2 != 1.0 and p.units is not None:
+        p = dataclasses.replace(
+            p, eigenvalue=None if p.eigenvalue is None else p.eigenvalue * c2,
+            variance=None if p.variance is None else p.variance * c2,
+            units="pixels in [−1,1], centred (the preset's [0,1] values × 4)")
+    notes.append("units: pixels in [0, 1] (--units unit)" if units == "unit" else
+                 "units: pixels in [−1, 1] (--units symmetric, the default): the preset's Λ and σ² "
+                 "(stored for [0, 1]) × 4, so t_S is ln 2 later")
+    return p, units
 
 
 def load_preset(name: Optional[str]):
@@ -90,8 +135,10 @@ def need(value, name: str, preset=None, attr: str | None = None, notes: list | N
 def provenance(p, field: str) -> str:
     """One line saying what a preset's number is and where it comes from."""
     if field == "eigenvalue":
-        return (f"Λ = {p.eigenvalue:g} from preset {p.name}: {p.eigenvalue_source}; units: {p.units} "
-                f"(`regimes presets {p.name}` gives the reference)")
+        scope = "" if p.eigenvalue_scope is None else f"; scope: {p.eigenvalue_scope}"
+        checked = "; units and channel convention not verified" if p.convention_verified is False else ""
+        return (f"Λ = {p.eigenvalue:g} from preset {p.name}: {p.eigenvalue_source}; units: {p.units}{scope}"
+                f"{checked} (`regimes presets {p.name}` gives the reference)")
     if field == "n":
         return f"n = {p.n} from preset {p.name}: {p.n_note}"
     if field == "d":

@@ -118,8 +118,7 @@ def write_report(result, out_dir) -> dict:
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     """
-    from regimes import RegimesError
-    from regimes import __version__
+    from regimes import RegimesError, __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
     from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable

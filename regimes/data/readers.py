@@ -63,7 +63,16 @@ def load_labels(path) -> np.ndarray:
     return lab
 
 
-def _load_images(folder: Path, size, grayscale: bool):
+def _load_images(folder: Path, size, grayscale: bool, color: bool = False):
+    """``(X, labels, notes)`` of an image folder.
+
+    Without ``grayscale`` or ``color``, a folder whose images are all grayscale (including
+    grayscale stored as RGB, R = G = B) is read as one channel, with a note; a folder mixing
+    grayscale and colour images is an error (choose ``grayscale`` or ``color``), so that d never
+    silently triples for some images only.
+    """
+    if grayscale and color:
+        raise RegimesError("grayscale and color: give at most one")
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - depends on the environment
@@ -97,7 +106,7 @@ def _load_images(folder: Path, size, grayscale: bool):
         size = tuple(check_int("size", s, ge=1) for s in size)
         if len(size) != 2:
             raise RegimesError(f"size must be an int or (width, height), got {size!r}")
-    rows, labs, shape0 = [], [], None
+    rows, labs, shape0, gray = [], [], None, []
     for f, lab in files:
         try:
             with Image.open(f) as im:
@@ -114,11 +123,25 @@ def _load_images(folder: Path, size, grayscale: bool):
                 f"{f}: image shape {a.shape} differs from the first image's {shape0}; "
                 "pass size=(width, height) to resize all images"
             )
-        rows.append(a.reshape(-1))
+        gray.append(grayscale or bool(np.all(a[..., 0] == a[..., 1]) and np.all(a[..., 1] == a[..., 2])))
+        rows.append(a)
         labs.append(lab)
-    X = np.stack(rows)
+    notes = []
+    if not grayscale and not color:
+        n_gray = sum(gray)
+        if n_gray == len(rows):
+            rows = [a[..., 0] for a in rows]
+            notes.append(f"{folder}: all {n_gray} images are grayscale (R = G = B): read as one channel "
+                         f"(d = {rows[0].size}); color=True (--color) forces three channels")
+        elif n_gray:
+            first = next(f for (f, _), g in zip(files, gray, strict=True) if g)
+            raise RegimesError(
+                f"{folder}: mixes {n_gray} grayscale (R = G = B, e.g. {first.name}) and "
+                f"{len(rows) - n_gray} colour images; choose grayscale=True (--grayscale, one channel) "
+                "or color=True (--color, three channels)")
+    X = np.stack([a.reshape(-1) for a in rows])
     labels = None if subdirs == [] else np.array(labs)
-    return X, labels
+    return X, labels, notes
 
 
 def _read_npy(p: Path, name: str):
@@ -186,8 +209,8 @@ def _read_npz(p: Path, name: str, key):
     return arr
 
 
-def load_source(path, *, key=None, labels=None, scale: str = "none", center: bool = True, size=None,
-                grayscale: bool = False, progress=None) -> DataSource:
+def load_source(path, *, key=None, labels=None, scale: str | float = "none", center: bool = True, size=None,
+                grayscale: bool = False, color: bool = False, progress=None) -> DataSource:
     """Read a training set (file, folder or array) as a :class:`DataSource`.
 
     Parameters
@@ -201,14 +224,20 @@ def load_source(path, *, key=None, labels=None, scale: str = "none", center: boo
         Array name inside a ``.npz``.
     labels : str, path or array_like, optional
         One class label per row: an array, or a ``.npy``/``.txt``/``.csv`` file.
-    scale : {"none", "unit", "symmetric"}
-        Units: as given, 8-bit to [0, 1], or 8-bit to [-1, 1].
+    scale : {"none", "unit", "symmetric"} or float
+        Units: as given, 8-bit to [0, 1], 8-bit to [-1, 1], or the values multiplied by a
+        positive factor (e.g. 0.18215 for Stable-Diffusion latents). ``unit``/``symmetric`` reject
+        values that are not 8-bit integers.
     center : bool
         Subtract the per-feature mean (default).
     size : int or (int, int), optional
         Images: resize to (width, height).
     grayscale : bool
         Images: convert to one channel.
+    color : bool
+        Images: keep three channels even when every image is grayscale (R = G = B); by default
+        such a folder is read as one channel (with a note), and a folder mixing grayscale and
+        colour images is an error.
     progress : callable, optional
         ``progress(done, total)`` during the validation pass (rows).
 
@@ -220,7 +249,8 @@ def load_source(path, *, key=None, labels=None, scale: str = "none", center: boo
     ------
     RegimesError
         Unreadable/truncated file, NaN/inf, fewer than 2 rows, ragged or non-numeric data,
-        label count mismatch, values outside [0, 255] with ``scale`` other than ``"none"``.
+        label count mismatch, non-8-bit values with ``scale`` ``"unit"``/``"symmetric"``, an image
+        folder mixing grayscale and colour images.
     """
     scale_map(scale)
     lab_where = None
@@ -235,9 +265,9 @@ def load_source(path, *, key=None, labels=None, scale: str = "none", center: boo
     if not p.exists():
         raise RegimesError(f"data file {name!r} does not exist")
     fd_path, offset = None, 0
-    folder_labels = None
+    folder_labels, notes = None, []
     if p.is_dir():
-        arr, folder_labels = _load_images(p, size, grayscale)
+        arr, folder_labels, notes = _load_images(p, size, grayscale, color)
     elif p.suffix == ".npy":
         arr, fd_path, offset = _read_npy(p, name)
     elif p.suffix == ".npz":
@@ -262,4 +292,4 @@ def load_source(path, *, key=None, labels=None, scale: str = "none", center: boo
                 f"{lab_where or 'labels'}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
             )
     return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab,
-                      class_names=names, file_path=fd_path, file_offset=offset, progress=progress)
+                      class_names=names, file_path=fd_path, file_offset=offset, progress=progress, notes=notes)

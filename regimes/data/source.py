@@ -13,9 +13,14 @@ Units
 ``scale="unit"``
     8-bit intensities mapped to [0, 1] (x / 255);
 ``scale="symmetric"``
-    8-bit intensities mapped to [-1, 1] (x / 127.5 - 1).
+    8-bit intensities mapped to [-1, 1] (x / 127.5 - 1);
+``scale=c`` (a positive number)
+    the values multiplied by c (e.g. 0.18215, the latent scale factor of Stable Diffusion,
+    Rombach et al. 2022; or 2 for floats in [0, 1] meant for [-1, 1] training: 2x - 1 differs from
+    2x only by a constant, which per-feature centring removes).
 
-``unit`` and ``symmetric`` require raw values in [0, 255]. Rescaling data by c multiplies Λ by c²
+``unit`` and ``symmetric`` require 8-bit integer values in [0, 255] (floats with a fractional part
+are an error that names the option that fits). Rescaling data by c multiplies Λ by c²
 and shifts t_S by ln c (see the conventions page of the documentation), so the report always states
 the convention used.
 
@@ -43,17 +48,30 @@ SCALES = ("none", "unit", "symmetric")
 BLOCK_BYTES = 32 * 2**20
 
 
-def scale_map(scale: str) -> tuple[float, float]:
+def _is_factor(scale) -> bool:
+    return isinstance(scale, int | float | np.integer | np.floating) and not isinstance(scale, bool | np.bool_)
+
+
+def scale_map(scale: str | float) -> tuple[float, float]:
+    """``(a, b)`` of the units map ``x ↦ a x + b``; a positive number ``c`` gives ``(c, 0)``."""
+    if _is_factor(scale):
+        if not (np.isfinite(scale) and scale > 0):
+            raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
+        return float(scale), 0.0
     if scale == "none":
         return 1.0, 0.0
     if scale == "unit":
         return 1.0 / 255.0, 0.0
     if scale == "symmetric":
         return 1.0 / 127.5, -1.0
-    raise RegimesError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
 
 
-def units_text(scale: str, center: bool) -> str:
+def units_text(scale: str | float, center: bool) -> str:
+    if _is_factor(scale):
+        c = float(scale)
+        base = f"values multiplied by the factor {c:g} (Λ × {c * c:g} relative to the values as given)"
+        return base + ("; centred per feature" if center else "; not centred")
     base = {
         "none": "values as given",
         "unit": "8-bit intensities scaled to [0, 1] (x/255)",
@@ -104,13 +122,14 @@ class DataSource:
 
     raw: np.ndarray
     name: str
-    scale: str = "none"
+    scale: str | float = "none"
     center: bool = True
     labels: np.ndarray | None = None
     class_names: list[str] | None = None
     file_path: str | None = None
     file_offset: int = 0
     progress: object = field(default=None, repr=False)  # progress(done, total) of the validation pass
+    notes: list = field(default_factory=list)  # what the reader decided (e.g. grayscale stored as RGB)
     mean: np.ndarray = field(init=False, repr=False)
     total_variance: float = field(init=False)
     centred_sq_norms: np.ndarray = field(init=False, repr=False)
@@ -259,6 +278,8 @@ class DataSource:
         report(0)
         # pass 1: finiteness, range, mean, whether every row equals the first
         first, all_same = None, True
+        eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
+        fractional = False
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
             raw = self._raw_rows(s, e)
@@ -271,17 +292,16 @@ class DataSource:
                         f"feature {j}"
                     )
             lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
+            if eight_bit and raw.dtype.kind == "f" and not fractional:
+                fractional = bool(np.any(raw != np.round(raw)))
             s1 += raw.sum(axis=0, dtype=np.float64)
             if first is None:
                 first = np.array(raw[0])
             if all_same:
                 all_same = bool(np.all(raw == first))
             report(e)
-        if self.scale != "none" and (lo < 0 or hi > 255):
-            raise RegimesError(
-                f"{self.name}: scale={self.scale!r} expects 8-bit intensities in [0, 255], got values "
-                f"in [{lo:g}, {hi:g}]; use scale='none' for data already in model units"
-            )
+        if eight_bit and (lo < 0 or hi > 255 or fractional):
+            raise RegimesError(self._not_8bit(lo, hi, fractional))
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
         for s in range(0, self.n, rows):
@@ -311,6 +331,15 @@ class DataSource:
                 raise RegimesError(
                     f"{self.name}: labels must have one entry per row ({self.n}), got shape {lab.shape}"
                 )
+
+    def _not_8bit(self, lo: float, hi: float, fractional: bool) -> str:
+        looks = f"values in [{lo:g}, {hi:g}]" + (", not integers" if fractional else "")
+        fits = "use scale='none' if the data are already in the units the model was trained in"
+        if lo >= 0 and hi <= 1:
+            fits += ("; for [0, 1] floats meant for [-1, 1] training use scale=2 (2x - 1: per-feature "
+                     "centring removes the -1)")
+        return (f"{self.name}: scale={self.scale!r} expects 8-bit integer intensities in [0, 255], "
+                f"got {looks} (already scaled?); {fits}")
 
     @property
     def n_classes(self) -> int:
@@ -350,7 +379,7 @@ def flatten_rows(arr: np.ndarray, where: str) -> np.ndarray:
     return arr
 
 
-def as_source(X, labels=None, *, scale: str = "none", center: bool = True, name: str = "<array>",
+def as_source(X, labels=None, *, scale: str | float = "none", center: bool = True, name: str = "<array>",
               progress=None) -> DataSource:
     """Wrap an in-memory array (or an existing :class:`DataSource`) as a :class:`DataSource`."""
     if isinstance(X, DataSource):

@@ -87,6 +87,14 @@ class Preset:
         measured by regimes.
     variance_source : str or None
         Where ``variance`` comes from.
+    eigenvalue_scope : str or None
+        What Λ covers: the whole image, or one colour channel (and then what that means for the
+        whole-image t_S a model trained on all channels sees).
+    variance_scope : str or None
+        What ``variance`` averages over.
+    convention_verified : bool or None
+        Whether the units and channel convention of Λ were verified against the reference
+        (False: assumed; the commands' output then says "not verified").
     """
 
     name: str
@@ -103,6 +111,9 @@ class Preset:
     notes: str
     variance: float | None = None
     variance_source: str | None = None
+    eigenvalue_scope: str | None = None
+    variance_scope: str | None = None
+    convention_verified: bool | None = None
 
     @property
     def has_eigenvalue(self) -> bool:
@@ -116,7 +127,8 @@ class Preset:
                 "eigenvalue": self.eigenvalue, "eigenvalue_dim": self.eigenvalue_dim,
                 "units": self.units, "eigenvalue_source": self.eigenvalue_source,
                 "reference": self.reference, "notes": self.notes, "variance": self.variance,
-                "variance_source": self.variance_source}
+                "variance_source": self.variance_source, "eigenvalue_scope": self.eigenvalue_scope,
+                "variance_scope": self.variance_scope, "convention_verified": self.convention_verified}
 
 
 def _key(name: str) -> str:
@@ -156,6 +168,12 @@ def _parse(entry: dict, where: str) -> Preset:
         raise RegimesError(f"{where}: variance must be a positive number or null, got {var!r}")
     if (var is None) != (entry.get("variance_source") is None) or (var is not None and lam is None):
         raise RegimesError(f"{where}: variance needs variance_source and a reported eigenvalue (same units)")
+    verified = entry.get("convention_verified")
+    if verified is not None and not isinstance(verified, bool):
+        raise RegimesError(f"{where}: convention_verified must be true, false or null, got {verified!r}")
+    scope, vscope = entry.get("eigenvalue_scope"), entry.get("variance_scope")
+    if (scope is not None and lam is None) or (vscope is not None and var is None):
+        raise RegimesError(f"{where}: eigenvalue_scope/variance_scope need the number they describe")
     return Preset(
         name=str(entry["name"]), aliases=tuple(str(a) for a in entry["aliases"]),
         n=pos_int("n", allow_none=True), n_note=str(entry["n_note"]), shape=shape, d=d,
@@ -163,6 +181,7 @@ def _parse(entry: dict, where: str) -> Preset:
         units=entry["units"], eigenvalue_source=str(entry["eigenvalue_source"]),
         reference=str(entry["reference"]), notes=str(entry["notes"]),
         variance=None if var is None else float(var), variance_source=entry.get("variance_source"),
+        eigenvalue_scope=scope, variance_scope=vscope, convention_verified=verified,
     )
 
 

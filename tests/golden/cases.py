@@ -39,6 +39,7 @@ def cases(folder: Path) -> dict[str, list[str]]:
         "schedule": ["schedule", "--schedule", "cosine", "--t", "0.5", "--json"],
         "schedule_step": ["schedule", "-k", "500", "--json"],
         "times_preset": ["times", "--preset", "cifar10", "--schedule", "linear", "--json"],
+        "times_preset_unit": ["times", "--preset", "cifar10", "--units", "unit", "--schedule", "linear", "--json"],
         "mp": ["mp", "cdf", "--ratio", "4", "--x", "0.5,1,2,5,9", "--json"],
         "spectrum": ["spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--points", "60", "--json"],
         "timescales": ["timescales", "--n", "200", "--d", "100", "--p", "800", "--t", "0.1", "--json"],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Optional
 
 import typer
 
+from .._options import flag_errors
 from .._output import emit_json, fmt, print_table, write_report
 
 
@@ -64,6 +66,22 @@ class _Bar:
         self.p.update(self.tasks[stage], completed=done, total=total)
 
 
+def _parse_scale(text: str):
+    """``--scale``: none, unit, symmetric, or a positive finite factor (one-line error otherwise)."""
+    from regimes import RegimesError
+
+    key = text.strip().lower()
+    if key in ("none", "unit", "symmetric"):
+        return key
+    try:
+        value = float(key)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise RegimesError(f"--scale must be none, unit, symmetric or a finite number > 0, got {text!r}")
+    return value
+
+
 def analyze(
     data: Optional[str] = typer.Argument(
         None,
@@ -76,7 +94,9 @@ def analyze(
     key: Optional[str] = typer.Option(None, "--key", help="Array name inside a .npz archive."),
     scale: str = typer.Option(
         "none", "--scale",
-        help="Units: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1]).",
+        help="Units: none (as given), unit (8-bit → [0,1]), symmetric (8-bit → [-1,1]) or a positive "
+        "factor multiplying the data (e.g. 0.18215 for Stable-Diffusion latents; 2 for [0,1] floats "
+        "meant for [-1,1] training). Λ scales as the factor squared.",
     ),
     no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the per-feature mean."),
     samples: int = typer.Option(1024, "--samples", "-M", help="Monte Carlo samples of the empirical-mixture engine."),
@@ -100,16 +120,19 @@ def analyze(
     ),
     size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
     grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
+    color: bool = typer.Option(
+        False, "--color",
+        help="Images: keep three channels even when every image is grayscale (R = G = B), which is "
+        "otherwise read as one channel with a note; a folder mixing grayscale and colour needs "
+        "--grayscale or --color.",
+    ),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Measure t_S and t_C (with intervals) on a training set and map the regimes onto a sampler's steps."""
-    import math
-
     from regimes import RegimesError
     from regimes.analysis import analyze as run
     from regimes.data import load_source
-    from regimes.timeline import steps_text
 
     if precision not in ("auto", "float32", "float64"):
         raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
@@ -120,21 +143,32 @@ def analyze(
             if val is not None:
                 raise RegimesError(f"{opt} needs a DATA argument (the built-in dataset has its own labels)")
     parsed_times = _parse_times(times)
+    scale_arg = _parse_scale(scale)
     with _Bar(sys.stderr.isatty() and not json_out) as bar:
         src = None
         if data is not None:
-            src = load_source(data, key=key, labels=labels, scale=scale, center=not no_center,
-                              size=size, grayscale=grayscale,
-                              progress=lambda done, total: bar("validating data", done, total))
+            with flag_errors({f"scale={scale_arg!r}": f"--scale {scale}", "scale='none'": "--scale none",
+                              "scale=2": "--scale 2", "grayscale=True": "--grayscale", "color=True": "--color",
+                              "grayscale and color": "--grayscale and --color"}):
+                src = load_source(data, key=key, labels=labels, scale=scale_arg, center=not no_center,
+                                  size=size, grayscale=grayscale, color=color,
+                                  progress=lambda done, total: bar("validating data", done, total))
         res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
                   seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
-                  scale=scale, center=not no_center, progress=bar, precision=precision)
+                  scale=scale_arg, center=not no_center, progress=bar, precision=precision)
     payload = res.to_dict()
     if out is not None:
         write_report(res, out)
     if json_out:
         emit_json(payload)
         return
+    _print_table(payload, out)
+
+
+def _print_table(payload: dict, out) -> None:
+    """The human-readable table of an analysis payload, with its notes."""
+    from regimes.timeline import steps_text
+
     ref = payload.get("reference") or {}
 
     def ci(e):

@@ -14,7 +14,9 @@ import typer
 from .._options import (
     PRESET_HELP,
     SCHEDULE_HELP,
+    UNITS_HELP,
     VARIANCE_HELP,
+    apply_units,
     load_preset,
     need,
     num,
@@ -38,14 +40,15 @@ def speciation(
         None, "--variance", help="Two-class mixture: within-class variance σ² (default 1)."
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Speciation time t_S = ½ ln Λ (arXiv 2402.18491)."""
     from regimes import GaussianMixture, RegimesError, speciation_time, speciation_time_linear
 
-    p = load_preset(preset)
     payload: dict = {}
-    notes = []
+    notes: list[str] = []
+    p, units = apply_units(load_preset(preset), units, notes)
     if d is not None or separation is not None:
         if eigenvalue is not None:
             raise RegimesError("give either --eigenvalue or the mixture (--d, --separation), not both")
@@ -69,7 +72,7 @@ def speciation(
     t_lin = quiet_no_speciation(speciation_time_linear, lam)
     speciates = not math.isnan(t_S)
     if p is not None:
-        payload["preset"] = p.name
+        payload.update(preset=p.name, units=units)
     payload = {"eigenvalue": lam, "t_S": t_S if speciates else None, "speciation": speciates,
                "t_S_linear": t_lin if not math.isnan(t_lin) else None, **payload}
     if not speciates:
@@ -83,7 +86,7 @@ def speciation(
     if "phi_at_t_S" in payload:
         rows.append(("cloning probability φ(t_S)", payload["phi_at_t_S"]))
     if p is not None:
-        rows.insert(0, ("preset", p.name))
+        rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Speciation", rows, notes=notes + ["OU time, natural log (see docs/conventions.md)"])
 
 
@@ -92,14 +95,15 @@ def collapse(
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Collapse time t_C = ½ log1p(σ²/expm1(2α)), α = ln(n)/d, of Gaussian data (arXiv 2402.18491)."""
     from regimes import alpha as alpha_fn
     from regimes import collapse_time
 
-    p = load_preset(preset)
     src_notes: list[str] = []
+    p, units = apply_units(load_preset(preset), units, src_notes)
     n = need(n, "n", p, notes=src_notes)
     d = need(d, "d", p, notes=src_notes)
     variance, var_note = resolve_variance(variance, p)
@@ -107,7 +111,7 @@ def collapse(
     a = alpha_fn(n, d)
     payload = {"n": num(n), "d": num(d), "variance": variance, "alpha": a, "t_C": t_C}
     if p is not None:
-        payload["preset"] = p.name
+        payload.update(preset=p.name, units=units)
     notes = src_notes + var_note + ["Gaussian-data closed form (exact for N(0, σ²I) as d → ∞; see docs/validity.md)",
                         "OU time, natural log"]
     if json_out:
@@ -116,7 +120,7 @@ def collapse(
         return
     rows = [("n", payload["n"]), ("d", payload["d"]), ("σ²", variance), ("α = ln(n)/d", a), ("t_C", t_C)]
     if p is not None:
-        rows.insert(0, ("preset", p.name))
+        rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Collapse", rows, notes=notes)
 
 
@@ -179,6 +183,7 @@ def times(
     schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP),
     steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """t_S, t_C and the three regimes, optionally located on a sampler's schedule."""
@@ -186,8 +191,8 @@ def times(
     from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
     from regimes.timeline import regime_steps, steps_text
 
-    p = load_preset(preset)
     notes: list[str] = []
+    p, units = apply_units(load_preset(preset), units, notes)
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
@@ -204,7 +209,7 @@ def times(
     payload = {"n": num(n), "d": num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
     if p is not None:
-        payload["preset"] = p.name
+        payload.update(preset=p.name, units=units)
     if schedule_name is not None:
         loc = schedule_steps(t_S, t_C, schedule_name, steps)
         payload.update(schedule=loc["schedule"], steps=loc["steps"], step_S=loc["step_S"],
@@ -229,7 +234,7 @@ def times(
             where += f", steps {steps_text(r)}"
         rows.append((f"Regime {r['name']}", where))
     if p is not None:
-        rows.insert(0, ("preset", p.name))
+        rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Regimes of the backward process", rows,
                 notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t"
                                + ("; a regime's steps are the k with t_k in it" if schedule_name else ""),

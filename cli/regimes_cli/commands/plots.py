@@ -14,6 +14,8 @@ import typer
 
 from .._options import (
     PRESET_HELP,
+    UNITS_HELP,
+    apply_units,
     flag_errors,
     load_preset,
     need,
@@ -91,6 +93,7 @@ def nd(
     preset: Optional[str] = typer.Option(
         None, "--preset", help=PRESET_HELP + " Marks the dataset."
     ),
+    units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -98,9 +101,9 @@ def nd(
     from regimes.phase import alpha_for_collapse_time, nd_phase_diagram
 
     path = check_out(out)
-    p = load_preset(preset)
     mark = None
     src_notes: list[str] = []
+    p, units = apply_units(load_preset(preset), units, src_notes)
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
@@ -118,7 +121,7 @@ def nd(
         "alpha_star": alpha_for_collapse_time(target, variance),
     }
     if p is not None:
-        payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d))
+        payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d), units=units)
     notes = src_notes + [
         "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
         "n*(d) = exp(α* d)",
@@ -289,6 +292,7 @@ def timeline(
         None, "--variance", help="σ² in the Gaussian t_C formula (data units of Λ; default 1, or the preset's)."
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     schedule: str = typer.Option(
         "linear",
         "--schedule",
@@ -314,8 +318,8 @@ def timeline(
     from regimes.timeline import locate_regimes
 
     path = check_out(out)
-    p = load_preset(preset)
-    notes = []
+    notes: list[str] = []
+    p, units = apply_units(load_preset(preset), units, notes)
     builtin = p is None and n is None and d is None and eigenvalue is None
     if builtin:
         n, d = _DEFAULT["n"], _DEFAULT["d"]
@@ -349,7 +353,7 @@ def timeline(
         payload.update(sigmas=sampler.sigmas, sigma_S=None if math.isnan(t_S) else edm_sigma(t_S),
                        sigma_C=edm_sigma(t_C))
     if p is not None:
-        payload["preset"] = p.name
+        payload.update(preset=p.name, units=units)
     rows = [
         ("n", payload["n"]),
         ("d", payload["d"]),
