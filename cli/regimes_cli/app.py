@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "plots",  # phase-diagram nd|np|ntau, timeline — figures (--out) or their data (--json)
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]
+    "memorization",  # memorization GENERATED TRAIN [--reference], uturn DATA --times
 ]
 
 

@@ -1,0 +1,233 @@
+"""`regimes memorization` (is a model copying its training set?) and `regimes uturn` (U-turns)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .._output import check_out, emit_json, fmt, print_table, save_figure, use_agg, warn
+
+SCALE_HELP = "Units of every set: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1])."
+SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
+
+
+def _parse_shape(text: Optional[str], d: int):
+    import math
+
+    from regimes import RegimesError
+
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise RegimesError(f"--shape must be integers H,W or H,W,C, got {text!r}") from None
+    if len(shape) not in (2, 3) or min(shape) < 1 or math.prod(shape) != d:
+        raise RegimesError(f"--shape must be H,W or H,W,C with H·W·C = d = {d}, got {text!r}")
+    return shape
+
+
+def _npy_shape(path: str, d: int):
+    """Image shape from a .npy of ndim 3 or 4 (None otherwise)."""
+    import numpy as np
+
+    if not str(path).endswith(".npy"):
+        return None
+    try:
+        shp = np.load(path, mmap_mode="r").shape[1:]
+    except Exception:  # noqa: BLE001 - the reader reports unreadable files itself
+        return None
+    return tuple(shp) if len(shp) in (2, 3) and int(np.prod(shp)) == d else None
+
+
+def _csv(path, audit, labels):
+    import numpy as np
+
+    cols = audit.generated.per_sample()
+    if labels is not None:
+        cols["nearest_label"] = np.asarray(labels)[cols["nearest"]]
+    names = list(cols)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(names) + "\n")
+        for i in range(audit.generated.n):
+            fh.write(",".join(repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i])
+                              for k in names) + "\n")
+
+
+def _figures(out, audit, gen, train, shape):
+    from pathlib import Path
+
+    from regimes import RegimesError
+    from regimes.plot.memorization import plot_closest_pairs, plot_ratio_histogram
+
+    d = Path(out)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegimesError(f"--out {str(d)!r}: cannot create the directory ({exc.strerror})") from None
+    use_agg()
+    paths = {"ratio_histogram": d / "ratio_histogram.png"}
+    save_figure(plot_ratio_histogram(audit), paths["ratio_histogram"])
+    if shape is not None:
+        paths["closest_pairs"] = d / "closest_pairs.png"
+        save_figure(plot_closest_pairs(audit, gen, train, shape), paths["closest_pairs"])
+    return {k: str(v) for k, v in paths.items()}
+
+
+def memorization(
+    generated: str = typer.Argument(..., help="Generated samples: .npy, .npz or a folder of images."),
+    train: str = typer.Argument(..., help="Training set: .npy (memory-mapped, streamed), .npz or a folder of images."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Held-out real samples: the baseline."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Class labels of TRAIN (.npy, .txt or .csv)."),
+    threshold: float = typer.Option(1 / 3, "--threshold", help="Ratio threshold k, 0 < k < 1: memorised if d1/d2 < k."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates of the interval of f_mem."),
+    carlini_alpha: float = typer.Option(0.5, "--carlini-alpha", help="α of the relative ℓ2 score (arXiv 2301.13188)."),
+    carlini_k: Optional[int] = typer.Option(None, "--carlini-k",
+                                            help="k nearest of the relative ℓ2 score (default min(50, n))."),
+    shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
+    scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget in MB."),
+    csv: Optional[str] = typer.Option(None, "--csv",
+                                      help="Per-sample CSV: index, nearest, second, d1, d2, ratio, carlini."),
+    out: Optional[str] = typer.Option(None, "--out", help="Directory for ratio_histogram.png (and closest_pairs.png)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Audit generated samples for copies of training points: ratio test, baseline, Carlini score."""
+    import math
+    import warnings
+
+    from regimes import RegimesError, RegimesWarning
+    from regimes.data import load_source
+    from regimes.memorization import memorization_audit
+
+    if not (math.isfinite(threshold) and 0 < threshold < 1):
+        raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
+    if bootstrap < 0:
+        raise RegimesError(f"--bootstrap must be >= 0, got {bootstrap}")
+    if not (math.isfinite(carlini_alpha) and carlini_alpha > 0):
+        raise RegimesError(f"--carlini-alpha must be a finite number > 0, got {carlini_alpha!r}")
+    if not math.isfinite(memory) or memory < 1:
+        raise RegimesError(f"--memory-mb must be >= 1 (MB), got {memory:g}")
+    tsrc = load_source(train, labels=labels, scale=scale, center=False)
+    if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
+        raise RegimesError(f"--carlini-k must be >= 1 and <= n_train = {tsrc.n}, got {carlini_k}")
+    gsrc = load_source(generated, scale=scale, center=False)
+    rsrc = None if reference is None else load_source(reference, scale=scale, center=False)
+    for name, s in (("GENERATED", gsrc), ("--reference", rsrc)):
+        if s is not None and s.d != tsrc.d:
+            raise RegimesError(f"{name} ({s.name}) must have the training set's dimension d = {tsrc.d}, got d = {s.d}")
+    shp = _parse_shape(shape, tsrc.d) if shape is not None else _npy_shape(train, tsrc.d)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RegimesWarning)
+        audit = memorization_audit(gsrc, tsrc, reference=rsrc, k=threshold, bootstrap=bootstrap,
+                                   carlini_alpha=carlini_alpha, carlini_k=carlini_k, rng=seed,
+                                   memory_budget=int(memory * 2**20))
+    for w in caught:
+        warn(str(w.message))
+    payload = {"generated": gsrc.name, "train": tsrc.name, "units": scale, **audit.to_dict()}
+    if tsrc.labels is not None:
+        import numpy as np
+
+        g = audit.generated
+        mem = g.ratio < audit.threshold
+        names = tsrc.class_names or [str(i) for i in range(tsrc.n_classes)]
+        counts = np.bincount(tsrc.labels[g.nearest[mem]], minlength=len(names))
+        payload["memorised_by_class"] = {names[i]: int(c) for i, c in enumerate(counts)}
+    if csv is not None:
+        _csv(csv, audit, tsrc.labels)
+        payload["csv"] = csv
+    if out is not None:
+        payload["figures"] = _figures(out, audit, gsrc, tsrc, shp)
+    if json_out:
+        emit_json(payload)
+        return
+    _table(payload)
+
+
+def _table(p):
+    def ci(e):
+        return f"[{fmt(e['ci'][0], 4)}, {fmt(e['ci'][1], 4)}]"
+
+    ref = p["reference"]
+    rows = [("n (generated / reference / train)",
+             f"{p['n_generated']} / {ref['n'] if ref else '—'} / {p['n_train']}", ""),
+            (f"f_mem (d1/d2 < {p['threshold']:.4g})", p["f_mem"]["value"], ci(p["f_mem"]))]
+    if ref:
+        rows.append(("f_mem of the held-out baseline", ref["f_mem"]["value"], ci(ref["f_mem"])))
+    for q in ("0.05", "0.25", "0.5", "0.75", "0.95"):
+        rows.append((f"d1/d2 quantile {q}", p["ratio_quantiles"][q], fmt(ref["ratio_quantiles"][q]) if ref else ""))
+    c = p["carlini"]
+    rows.append((f"Carlini ℓ median (α = {c['alpha']:g}, k = {c['k']})", c["quantiles"]["0.5"],
+                 fmt(ref["carlini_quantiles"]["0.5"]) if ref else ""))
+    notes = [f"distances in the data's units ({p['units']}); the third column is the baseline when given",
+             *p["notes"]]
+    if "figures" in p:
+        notes.append("figures: " + ", ".join(p["figures"].values()))
+    print_table("regimes memorization", rows, ("quantity", "generated", "interval / baseline"), notes)
+
+
+def uturn(
+    data: str = typer.Argument(..., help="Training set: .npy, .npz or a folder of images."),
+    times: str = typer.Option(..., "--times", help="OU times t1,t2,... of the U-turns."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
+    samples: int = typer.Option(256, "--samples", help="U-turns per time."),
+    method: str = typer.Option("sde", "--method", help="Backward dynamics: sde (default), posterior or ode."),
+    steps: int = typer.Option(200, "--steps", help="Steps of the backward grid (sde, ode)."),
+    seed: int = typer.Option(0, "--seed", help="Seed."),
+    scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
+    shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
+    t_s: Optional[float] = typer.Option(None, "--t-s", help="Speciation time, to mark the regimes on the figure."),
+    t_c: Optional[float] = typer.Option(None, "--t-c", help="Collapse time, to mark the regimes on the figure."),
+    out: Optional[str] = typer.Option(None, "--out", help="Figure file (.png, .pdf, .svg)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Noise training points to t, run the exact backward dynamics, count who comes back (→ φ_C, φ)."""
+    from regimes import RegimesError
+    from regimes.data import load_source
+    from regimes.uturn import METHODS
+    from regimes.uturn import uturn as run
+
+    try:
+        tt = [float(x) for x in times.split(",") if x.strip()]
+    except ValueError:
+        raise RegimesError(f"--times must be a comma-separated list of times > 0, got {times!r}") from None
+    if not tt or not all(t > 0 and t < float("inf") for t in tt):
+        raise RegimesError(f"--times must be a comma-separated list of finite times > 0, got {times!r}")
+    if samples < 1:
+        raise RegimesError(f"--samples must be >= 1, got {samples}")
+    if steps < 2:
+        raise RegimesError(f"--steps must be >= 2, got {steps}")
+    if method not in METHODS:
+        raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    path = check_out(out)
+    src = load_source(data, labels=labels, scale=scale, center=False)
+    shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
+    res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
+    payload = {"data": src.name, "seed": seed, **res.to_dict()}
+    if path is not None:
+        from regimes.plot.memorization import plot_uturn
+
+        use_agg()
+        save_figure(plot_uturn(res, src, shp, t_S=t_s, t_C=t_c), path)
+        payload["figure"] = str(path)
+    if json_out:
+        emit_json(payload)
+        return
+    rows = []
+    for j, t in enumerate(res.times):
+        sp = res.same_point[j]
+        row = [t, f"{fmt(sp.value, 4)} ± {fmt(sp.se, 2)}"]
+        if res.same_class is not None:
+            sc = res.same_class[j]
+            row.append(f"{fmt(sc.value, 4)} ± {fmt(sc.se, 2)}")
+        rows.append(row)
+    cols = ["t", "same point (→ φ_C)"] + (["same class (→ φ)"] if res.same_class is not None else [])
+    print_table("regimes uturn", rows, cols,
+                [f"{samples} U-turns per time, backward dynamics: {method}; ± one standard error"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("memorization")(memorization)
+    app.command("uturn")(uturn)

@@ -1,0 +1,447 @@
+"""Is a model memorising? Nearest-neighbour audit of generated samples against the training set.
+
+For every generated sample x, the nearest and second-nearest training points a^(1), a^(2) are
+found exactly (Euclidean, in the data's units) and two scores are reported:
+
+* the **ratio test** ``r = |x − a^(1)| / |x − a^(2)|``; x counts as memorised when ``r < k``
+  (k = 1/3 in arXiv 2505.17638 and arXiv 2310.02664); f_mem is the memorised fraction, with a
+  bootstrap interval, and the whole distribution of r is reported;
+* the **relative ℓ2 score** of Carlini et al. (arXiv 2301.13188),
+  ``ℓ = |x − a^(1)| / (α · mean of |x − a^(j)| over the k nearest training points)``
+  (α = 0.5, k = 50 as in public re-implementations), reported as a distribution: the paper's
+  extraction threshold is not reproduced here, so there is no hard-coded cut.
+
+A held-out set of real images measured against the same training set (``reference``) is the
+baseline: a rate that unseen real data also show is not memorisation.
+
+Algorithm
+---------
+Distances come from blocked GEMMs in float32, ``|x|² + |a|² − 2x·a``, on rows expressed relative to
+the training mean and multiplied by a power of two (an exact scaling), TRAIN streamed block by block
+from its :class:`~regimes.data.DataSource` (a ``.npy`` is memory-mapped and read in blocks). Each
+sample keeps its K = max(carlini_k, 16) smallest float32 values and the smallest value it
+discarded. The four best candidates are then re-computed exactly in float64 from explicit
+differences; with ``δ = (2d + 8)·2⁻²⁴·(|x|² + max|a|²)``, a bound on the float32 error of one
+squared distance, the result is certified when every candidate not re-computed has a float32
+value ≥ d2² + δ. Samples that fail it have all K candidates re-computed exactly and are then
+certified against the smallest discarded value; the few that still fail (ties between
+near-equal distances) are re-computed against the whole training set in float64. The Carlini mean uses the exact values
+for the re-computed candidates and the float32 ones for the rest of the k nearest.
+
+Memory is bounded by ``memory_budget``: the generated set is processed in pieces and TRAIN is read
+once per piece.
+
+References
+----------
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+.. [Gu] X. Gu et al., "On memorization in diffusion models", arXiv:2310.02664 (2023).
+.. [Ca] N. Carlini et al., "Extracting training data from diffusion models", arXiv:2301.13188 (2023).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import RegimesError, RegimesWarning
+from ._stats import percentile_interval
+from ._validate import check_int, check_real, check_rng
+from .data.source import DataSource, as_source, check_numeric, flatten_rows
+from .estimate import Estimate
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "QUANTILES", "MemorizationAudit", "NeighbourStats", "memorization_audit",
+           "nearest_training_points"]
+
+#: default memory budget of the audit in bytes
+DEFAULT_MEMORY_BUDGET = 1 << 30
+#: quantile levels reported for the ratio and the Carlini score
+QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+_U32 = 2.0**-24
+_RECHECK = 4
+_MIN_CANDIDATES = 16
+
+
+# ----------------------------------------------------------------------------- inputs
+class _Rows:
+    """A set of query rows (generated or reference) in the training frame: ``x − train mean``."""
+
+    def __init__(self, X, name, d, shift):
+        self.name = name
+        if isinstance(X, DataSource):
+            self.src, self.arr = X, None
+            self.n, self.d = X.n, X.d
+            self.back = (np.asarray(X.mean, dtype=np.float64) if X.center else 0.0) - shift
+        else:
+            arr = np.asarray(X) if isinstance(X, np.ndarray) else _asarray(X, name)
+            check_numeric(arr, name)
+            if arr.ndim == 0 or arr.shape[0] == 0:
+                raise RegimesError(f"{name} must have at least 1 row, got shape {arr.shape}")
+            self.src, self.arr = None, flatten_rows(arr, name)
+            self.n, self.d = self.arr.shape
+            self.back = -shift
+        if self.d != d:
+            raise RegimesError(f"{name} must have the training set's dimension d = {d}, got d = {self.d}")
+
+    def rows(self, s, e):
+        """Rows ``s:e`` in the training frame, float64, checked finite."""
+        if self.src is not None:
+            x = self.src.block(s, e).astype(np.float64)
+        else:
+            x = np.asarray(self.arr[s:e], dtype=np.float64)
+            if not np.all(np.isfinite(x)):
+                i, j = np.argwhere(~np.isfinite(x))[0]
+                raise RegimesError(f"{self.name} must be finite, got {x[i, j]!r} at row {s + i}, feature {j}")
+        return x + self.back
+
+
+def _asarray(X, name):
+    try:
+        return np.asarray(X)
+    except ValueError as exc:
+        raise RegimesError(f"{name} must be a rectangular numeric array ({exc})") from None
+
+
+# ----------------------------------------------------------------------------- neighbours
+def _plan(m, n, d, K, budget):
+    """(query rows per piece, training rows per block) within ``budget`` bytes."""
+    mp = max(1, min(m, budget // (4 * (12 * d + 24 * K))))
+    while mp >= 1:
+        r = (budget - mp * (12 * d + 24 * K)) // (20 * d + 24 * mp)
+        if r >= min(n, 64):
+            return mp, int(min(n, r))
+        if mp == 1:
+            break
+        mp //= 2
+    need = (12 * d + 24 * K) + min(n, 64) * (20 * d + 24)
+    raise RegimesError(f"memory_budget of {budget} bytes is too small for d = {d}; need at least {need}")
+
+
+class _Train:
+    """The training set seen by the audit: float32 working blocks, exact float64 rows by index."""
+
+    def __init__(self, src):
+        self.src = src
+        self.n, self.d = src.n, src.d
+        self.scale = src.working_scale
+        self.shift = np.asarray(src.mean, dtype=np.float64)  # processed units: rows relative to it
+        self.wshift = np.asarray(src.working_shift, dtype=np.float64)
+        self.bmax = float(np.max(src.centred_sq_norms))
+
+    def exact(self, idx):
+        """Rows ``idx`` relative to the training mean, float64."""
+        return self.rel(self.src.take(idx))
+
+    def rel(self, B):
+        """Processed rows ``B`` relative to the training mean, float64 (a centred source's rows are already)."""
+        A = B.astype(np.float64)
+        A -= self.wshift
+        return A
+
+    def blocks32(self, rows):
+        for s, e, B in self.src.working_blocks(rows):
+            B32 = B.astype(np.float32, copy=False)
+            yield s, e, B32, np.einsum("ij,ij->i", B32, B32, dtype=np.float64)
+
+
+def _candidates(P, train, K, rows):
+    """K smallest float32 squared distances per row of P (frame units) and the smallest discarded."""
+    s2 = train.scale
+    P32 = (P * s2).astype(np.float32)
+    psq = np.einsum("ij,ij->i", P32, P32, dtype=np.float64).astype(np.float32)
+    m = P.shape[0]
+    cd = np.full((m, 0), np.inf, dtype=np.float32)
+    ci = np.zeros((m, 0), dtype=np.int64)
+    excl = np.full(m, np.inf, dtype=np.float32)
+    ar = np.arange(m)[:, None]
+    for s, e, B32, bsq in train.blocks32(rows):
+        D = P32 @ B32.T
+        D *= -2.0
+        D += psq[:, None]
+        D += bsq.astype(np.float32)[None, :]
+        if D.shape[1] > K:  # the block's own K best first: no (m, rows) index matrix
+            part = np.argpartition(D, K, axis=1)
+            excl = np.minimum(excl, D[ar[:, 0], part[:, K]])
+            part = part[:, :K]
+            D, J = D[ar, part], part + s
+        else:
+            J = np.broadcast_to(np.arange(s, e), D.shape)
+        cd, ci, excl = _merge(cd, ci, D, J, K, excl)
+    order = np.argsort(cd, axis=1, kind="stable")
+    inv = 1.0 / (s2 * s2)
+    return cd[ar, order].astype(np.float64) * inv, ci[ar, order], excl.astype(np.float64) * inv
+
+
+def _merge(cd, ci, D, J, K, excl):
+    """The K smallest of two candidate lists per row, and the smallest value dropped."""
+    C = np.concatenate([cd, D], axis=1)
+    I = np.concatenate([ci, J], axis=1)
+    if C.shape[1] <= K:
+        return C, I, excl
+    ar = np.arange(C.shape[0])[:, None]
+    part = np.argpartition(C, K, axis=1)
+    excl = np.minimum(excl, C[ar[:, 0], part[:, K]])
+    part = part[:, :K]
+    return C[ar, part], I[ar, part], excl
+
+
+def _exact_sq(P, A_rows, idx):
+    """Exact float64 squared distances |P_i − A[idx_ij]|² from explicit differences."""
+    out = np.empty(idx.shape)
+    for j in range(idx.shape[1]):
+        diff = P - A_rows[idx[:, j]]
+        out[:, j] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def _full_exact(P, train, K, rows):
+    """K nearest of each row of P against all training rows, float64 explicit differences."""
+    m = P.shape[0]
+    best_d = np.full((m, 0), np.inf)
+    best_i = np.zeros((m, 0), dtype=np.int64)
+    ar = np.arange(m)[:, None]
+    for s, e, B in train.src.blocks(rows):
+        A = train.rel(B)
+        D = np.stack([np.einsum("ij,ij->i", A - p, A - p) for p in P])
+        C = np.concatenate([best_d, D], axis=1)
+        I = np.concatenate([best_i, np.broadcast_to(np.arange(s, e), (m, e - s))], axis=1)
+        part = np.argsort(C, axis=1, kind="stable")[:, :K]
+        best_d, best_i = C[ar, part], I[ar, part]
+    return best_d, best_i
+
+
+def _neighbours_piece(P, train, K, rows):
+    """(sorted squared distances (m, K), indices (m, K), rows re-computed in full) for one piece."""
+    cd, ci, excl = _candidates(P, train, K, rows)
+    R = min(_RECHECK, K)
+    uniq, inv = np.unique(ci[:, :R], return_inverse=True)
+    ex = _exact_sq(P, train.exact(uniq), inv.reshape(-1, R))
+    o = np.argsort(ex, axis=1, kind="stable")
+    ar = np.arange(P.shape[0])[:, None]
+    cd[:, :R], ci[:, :R] = ex[ar, o], ci[:, :R][ar, o]
+    rest = np.minimum(excl, cd[:, R] if K > R else np.inf)
+    delta = (2 * train.d + 8) * _U32 * (np.einsum("ij,ij->i", P, P) + train.bmax)
+    bad = np.nonzero(rest < cd[:, min(1, K - 1)] + delta)[0]
+    if bad.size and K > R:  # second tier: every candidate of those rows exactly
+        uniq, inv = np.unique(ci[bad], return_inverse=True)
+        ex = _exact_sq(P[bad], train.exact(uniq), inv.reshape(bad.size, K))
+        o = np.argsort(ex, axis=1, kind="stable")
+        arb = np.arange(bad.size)[:, None]
+        cd[bad], ci[bad] = ex[arb, o], ci[bad][arb, o]
+        bad = bad[excl[bad] < cd[bad, 1] + delta[bad]]
+    if bad.size:
+        fd, fi = _full_exact(P[bad], train, K, rows)
+        cd[bad], ci[bad] = fd, fi
+    order = np.argsort(cd, axis=1, kind="stable")
+    return cd[ar, order], ci[ar, order], int(bad.size)
+
+
+def nearest_training_points(X, train, *, k: int = 2, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+    """The ``k`` nearest training points of every row of ``X`` (exact, see the module docstring).
+
+    Returns ``(distances, indices, recomputed)``: (m, k) Euclidean distances (the first
+    ``min(k, 4)`` exact in float64) and training-row indices, sorted by distance, and the number of
+    rows that needed a full float64 pass. ``X`` and ``train`` are arrays or sources.
+    """
+    tsrc = train if isinstance(train, DataSource) else as_source(train, center=False, name="train")
+    tr = _Train(tsrc)
+    q = _Rows(X, "X", tsrc.d, tr.shift)
+    k = check_int("k", k, ge=1, le=tsrc.n)
+    budget = check_int("memory_budget", memory_budget, ge=1 << 20)
+    return _search(q, tr, k, budget)[:3]
+
+
+def _search(q, tr, K, budget):
+    mp, rows = _plan(q.n, tr.n, tr.d, K, budget)
+    D = np.empty((q.n, K))
+    I = np.empty((q.n, K), dtype=np.int64)
+    redo = 0
+    sq = np.empty(q.n)
+    for s in range(0, q.n, mp):
+        e = min(q.n, s + mp)
+        P = q.rows(s, e)
+        sq[s:e] = np.einsum("ij,ij->i", P, P)
+        D[s:e], I[s:e], r = _neighbours_piece(P, tr, K, rows)
+        redo += r
+    return np.sqrt(np.maximum(D, 0.0)), I, redo, sq
+
+
+# ----------------------------------------------------------------------------- results
+def _quantiles(x):
+    return {f"{p:g}": float(np.quantile(x, p)) for p in QUANTILES}
+
+
+@dataclass(frozen=True)
+class NeighbourStats:
+    """Nearest-neighbour statistics of one set (generated or reference) against TRAIN.
+
+    Attributes
+    ----------
+    f_mem : Estimate
+        Fraction with ``ratio < threshold``, bootstrap interval (``se`` binomial).
+    nearest, second : ndarray of int
+        Index of the nearest and second-nearest training point of each sample.
+    d1, d2, ratio, carlini : ndarray of float
+        Distances, ``d1/d2`` and the relative ℓ2 score of each sample.
+    rms : float
+        ``√mean|x − train mean|²`` of the set (its scale).
+    """
+
+    n: int
+    f_mem: Estimate
+    nearest: np.ndarray = field(repr=False)
+    second: np.ndarray = field(repr=False)
+    d1: np.ndarray = field(repr=False)
+    d2: np.ndarray = field(repr=False)
+    ratio: np.ndarray = field(repr=False)
+    carlini: np.ndarray = field(repr=False)
+    rms: float = math.nan
+    recomputed: int = 0
+
+    @property
+    def ratio_quantiles(self) -> dict:
+        return _quantiles(self.ratio)
+
+    @property
+    def carlini_quantiles(self) -> dict:
+        return _quantiles(self.carlini)
+
+    def per_sample(self) -> dict:
+        """Columns ``index, nearest, second, d1, d2, ratio, carlini`` (one entry per sample)."""
+        return {"index": np.arange(self.n), "nearest": self.nearest, "second": self.second, "d1": self.d1,
+                "d2": self.d2, "ratio": self.ratio, "carlini": self.carlini}
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "f_mem": self.f_mem.to_dict(), "ratio_quantiles": self.ratio_quantiles,
+                "carlini_quantiles": self.carlini_quantiles, "rms": self.rms,
+                "exact_recomputed_rows": self.recomputed}
+
+
+@dataclass(frozen=True)
+class MemorizationAudit:
+    """Result of :func:`memorization_audit`; ``to_dict()`` for JSON."""
+
+    generated: NeighbourStats
+    reference: NeighbourStats | None
+    threshold: float
+    n_train: int
+    d: int
+    carlini_alpha: float
+    carlini_k: int
+    bootstrap: int
+    confidence: float
+    train_rms: float
+    notes: tuple = ()
+
+    @property
+    def f_mem(self) -> Estimate:
+        return self.generated.f_mem
+
+    def to_dict(self) -> dict:
+        g = self.generated
+        out = {
+            "f_mem": g.f_mem.to_dict(), "threshold": self.threshold, "ratio_quantiles": g.ratio_quantiles,
+            "carlini": {"alpha": self.carlini_alpha, "k": self.carlini_k, "quantiles": g.carlini_quantiles,
+                        "mean": float(np.mean(g.carlini)),
+                        "definition": "d1 / (alpha * mean distance to the k nearest training points)"},
+            "n_generated": g.n, "n_train": self.n_train, "d": self.d,
+            "bootstrap": self.bootstrap, "confidence": self.confidence,
+            "scale": {"train_rms": self.train_rms, "generated_rms": g.rms},
+            "exact_recomputed_rows": g.recomputed,
+            "reference": None if self.reference is None else self.reference.to_dict(),
+            "notes": list(self.notes),
+        }
+        if self.reference is not None:
+            out["scale"]["reference_rms"] = self.reference.rms
+            out["f_mem_excess"] = g.f_mem.value - self.reference.f_mem.value
+        return out
+
+
+def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf, gen):
+    D, I, redo, sq = _search(q, tr, K, budget)
+    d1, d2 = D[:, 0], D[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(d2 > 0, d1 / d2, 0.0)
+        mk = D[:, :ck].mean(axis=1)
+        carl = np.where(mk > 0, d1 / (alpha * mk), 0.0)
+    mem = ratio < threshold
+    p = float(mem.mean())
+    reps = gen.binomial(q.n, p, size=B) / q.n if B else np.array([])
+    ci, _ = percentile_interval(reps, conf)
+    notes = ()
+    if p in (0.0, 1.0):
+        bound = f"{'above' if p else 'below'} {3 / q.n if p == 0 else 1 - 3 / q.n:.4g}"
+        notes = (f"all or none of the {q.n} samples flagged: the bootstrap interval is degenerate; "
+                 f"the true fraction is unlikely (95%, rule of three) to lie {bound}",)
+    f = Estimate(p, se=math.sqrt(p * (1 - p) / q.n), ci=ci,
+                 definition=f"fraction of samples with d1/d2 < {threshold:g}",
+                 notes=notes, details={"count": int(mem.sum())})
+    return NeighbourStats(q.n, f, I[:, 0], I[:, 1], d1, d2, ratio, carl, float(np.sqrt(sq.mean())), redo)
+
+
+def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bootstrap: int = 1000,
+                       confidence: float = 0.95, carlini_alpha: float = 0.5, carlini_k: int | None = None, rng=0,
+                       memory_budget: int = DEFAULT_MEMORY_BUDGET) -> MemorizationAudit:
+    """Nearest-neighbour memorisation audit of generated samples (see the module docstring).
+
+    Parameters
+    ----------
+    generated : DataSource or array_like, shape (m, d)
+        Generated samples, in the units the model was trained in (trailing axes flattened).
+    train : DataSource or array_like, shape (n, d)
+        Training set (n ≥ 2; an array is taken as given). A ``.npy`` source is streamed.
+    reference : DataSource or array_like, optional
+        Held-out real samples: the baseline, audited with the same statistics.
+    k : float
+        Ratio threshold, 0 < k < 1 (default 1/3 [WM], [Gu]).
+    bootstrap : int
+        Bootstrap replicates of the interval of f_mem (0: none).
+    confidence : float
+        Level of the interval.
+    carlini_alpha, carlini_k : float, int
+        α and k of the relative ℓ2 score [Ca] (k ≤ n; default k = min(50, n)).
+    rng : int or Generator
+        Seed of the bootstrap.
+    memory_budget : int
+        Approximate bytes the audit may use (pieces of the generated set and blocks of TRAIN).
+
+    Returns
+    -------
+    MemorizationAudit
+
+    Notes
+    -----
+    Distances are translation invariant; every set is expressed relative to the training mean
+    (a :class:`DataSource` built with ``center=True`` is un-centred first). A
+    :class:`RegimesWarning` is issued when the RMS norms of the sets about the training mean
+    differ by more than a factor 2 (a units mismatch, e.g. [0, 1] against [−1, 1]).
+    """
+    threshold = check_real("k", k, gt=0.0, lt=1.0)
+    B = check_int("bootstrap", bootstrap, ge=0)
+    conf = check_real("confidence", confidence, gt=0.0, lt=1.0)
+    alpha = check_real("carlini_alpha", carlini_alpha, gt=0.0)
+    budget = check_int("memory_budget", memory_budget, ge=1 << 20)
+    gen = check_rng(rng)
+    tsrc = train if isinstance(train, DataSource) else as_source(train, center=False, name="train")
+    ck = min(50, tsrc.n) if carlini_k is None else check_int("carlini_k", carlini_k, ge=1, le=tsrc.n)
+    tr = _Train(tsrc)
+    qg = _Rows(generated, "generated", tsrc.d, tr.shift)
+    qr = None if reference is None else _Rows(reference, "reference", tsrc.d, tr.shift)
+    K = min(tsrc.n, max(ck, _MIN_CANDIDATES))
+    args = (tr, K, budget, threshold, alpha, ck, B, conf, gen)
+    g = _stats(qg, *args)
+    r = None if qr is None else _stats(qr, *args)
+    train_rms = float(np.sqrt(np.mean(tsrc.centred_sq_norms)))
+    notes = []
+    for name, st in (("generated", g), ("reference", r)):
+        if st is not None and not (0.5 <= st.rms / train_rms <= 2.0):
+            msg = (f"{name} and train differ in scale: RMS norm about the training mean {st.rms:.4g} vs "
+                   f"{train_rms:.4g} (ratio {st.rms / train_rms:.3g}); are both in the same units?")
+            warnings.warn(msg, RegimesWarning, stacklevel=2)
+            notes.append(msg)
+    ties = int(np.sum((g.d1 == 0) & (g.d2 == 0)))
+    if ties:
+        notes.append(f"{ties} generated samples coincide with duplicated training rows (ratio set to 0)")
+    return MemorizationAudit(g, r, threshold, tsrc.n, tsrc.d, alpha, ck, B, conf, train_rms, tuple(notes))

@@ -1,0 +1,186 @@
+"""Figures of the memorisation audit and of U-turns; each returns a matplotlib ``Figure``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..data.source import DataSource
+from . import OKABE_ITO as C
+
+__all__ = ["plot_closest_pairs", "plot_ratio_histogram", "plot_uturn"]
+
+
+def _figure(**kw):
+    from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def plot_ratio_histogram(audit, bins: int = 50):
+    """Histogram of the ratio d1/d2 of the generated samples, with the reference baseline.
+
+    Parameters
+    ----------
+    audit : MemorizationAudit
+        From :func:`regimes.memorization.memorization_audit`.
+    bins : int
+        Bins on [0, 1].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Density of d1/d2 (generated, and held-out reference when given) with the threshold k
+        marked and f_mem in the legend.
+    """
+    fig = _figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    g = audit.generated
+    lo, hi = g.f_mem.ci
+    ax.hist(g.ratio, bins=edges, density=True, color=C["vermillion"], alpha=0.6,
+            label=f"generated (n = {g.n}): f_mem = {g.f_mem.value:.3g} [{lo:.3g}, {hi:.3g}]")
+    if audit.reference is not None:
+        r = audit.reference
+        ax.hist(r.ratio, bins=edges, density=True, histtype="step", lw=1.8, color=C["blue"],
+                label=f"held-out reference (n = {r.n}): {r.f_mem.value:.3g}")
+    ax.axvline(audit.threshold, color=C["black"], ls="--", lw=1.2, label=f"k = {audit.threshold:.3g}")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("d1 / d2 (nearest / second-nearest training distance)")
+    ax.set_ylabel("density")
+    ax.set_title("Ratio test: samples left of k are copies of a training point", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def _rows(X, idx):
+    """Rows ``idx`` of an array or a source, in the data's own frame (a centred source un-centred)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if isinstance(X, DataSource):
+        rows = X.take(idx).astype(np.float64)
+        return rows + (X.mean if X.center else 0.0)
+    arr = np.asarray(X)
+    return arr.reshape(arr.shape[0], -1)[idx].astype(np.float64)
+
+
+def _show(ax, row, shape, lo, hi):
+    img = np.clip((row.reshape(shape) - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+    if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[2] not in (1, 3):  # channels first
+        img = np.moveaxis(img, 0, 2)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_closest_pairs(audit, generated, train, shape, n_pairs: int = 8):
+    """The generated samples with the smallest ratio d1/d2 above their nearest training image.
+
+    Parameters
+    ----------
+    audit : MemorizationAudit
+    generated, train : array_like or DataSource
+        The sets given to the audit.
+    shape : tuple of int
+        Image shape (H, W) or (H, W, C) of one row.
+    n_pairs : int
+        Number of pairs (columns).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Top row: generated; bottom row: nearest training image; ratio above each pair. One
+        intensity range (the pairs' joint min and max) for all images.
+    """
+    g = audit.generated
+    order = np.argsort(g.ratio, kind="stable")[: min(n_pairs, g.n)]
+    G = _rows(generated, order)
+    T = _rows(train, g.nearest[order])
+    lo, hi = float(min(G.min(), T.min())), float(max(G.max(), T.max()))
+    k = order.size
+    fig = _figure(figsize=(1.3 * k + 0.6, 3.0), layout="constrained")
+    axes = fig.subplots(2, k, squeeze=False)
+    for j in range(k):
+        _show(axes[0, j], G[j], shape, lo, hi)
+        _show(axes[1, j], T[j], shape, lo, hi)
+        axes[0, j].set_title(f"#{order[j]}\nr = {g.ratio[order[j]]:.2f}", fontsize=8)
+        axes[1, j].set_xlabel(f"train #{g.nearest[order[j]]}", fontsize=7)
+    axes[0, 0].set_ylabel("generated", fontsize=8)
+    axes[1, 0].set_ylabel("nearest train", fontsize=8)
+    return fig
+
+
+def _regime(t, t_S, t_C):
+    if t_C is not None and math.isfinite(t_C) and t < t_C:
+        return "III (collapsed)"
+    if t_S is not None and math.isfinite(t_S) and t < t_S:
+        return "II (committed to a class)"
+    if t_S is None and t_C is None:
+        return ""
+    return "I (noise)" if t_S is not None and math.isfinite(t_S) else "I or II"
+
+
+def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: int = 0):
+    """U-turn picture: one row per time (start, noised, result), or the curves without images.
+
+    Parameters
+    ----------
+    result : UTurnResult
+        From :func:`regimes.uturn.uturn`.
+    data : array_like or DataSource, optional
+        The training set (needed for the image grid).
+    shape : tuple of int, optional
+        Image shape of one row; without it (or without ``data``), the fractions against t.
+    t_S, t_C : float, optional
+        Speciation and collapse times, to mark each row (or the axis) with its regime.
+    example : int
+        Which kept example to show in the grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tt = np.asarray(result.times)
+    if shape is None or data is None:
+        fig = _figure(figsize=(6.0, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        for ests, col, lab in ((result.same_point, C["vermillion"], "same training point (→ φ_C)"),
+                               (result.same_class, C["blue"], "same class (→ φ)")):
+            if ests is None:
+                continue
+            v = np.array([e.value for e in ests])
+            se = np.array([e.se for e in ests])
+            ax.errorbar(tt, v, yerr=2 * se, marker="o", ms=4, capsize=2, color=col, label=lab)
+        for x, name in ((t_C, "t_C"), (t_S, "t_S")):
+            if x is not None and math.isfinite(x):
+                ax.axvline(x, color=C["black"], ls="--", lw=1)
+                ax.annotate(name, (x, 1.02), ha="center", fontsize=8, xycoords=("data", "axes fraction"))
+        ax.set_xscale("log")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("OU time t of the U-turn")
+        ax.set_ylabel("fraction returning")
+        ax.legend(fontsize=8)
+        return fig
+    e = min(example, result.noised.shape[1] - 1)
+    starts = _rows(data, result.start[:, e])
+    imgs = [starts, result.noised[:, e], result.final[:, e]]
+    lo = float(min(starts.min(), result.final[:, e].min()))
+    hi = float(max(starts.max(), result.final[:, e].max()))
+    T = tt.size
+    fig = _figure(figsize=(4.6, 1.45 * T + 0.5), layout="constrained")
+    axes = fig.subplots(T, 3, squeeze=False)
+    for i in range(T):
+        for j in range(3):
+            row = imgs[j][i]
+            if j == 1:  # the noised state on its own range (its scale is e^{-t} smaller plus noise)
+                _show(axes[i, j], row, shape, float(row.min()), float(row.max()))
+            else:
+                _show(axes[i, j], row, shape, lo, hi)
+        same = result.end[i, e] == result.start[i, e]
+        axes[i, 0].set_ylabel(f"t = {tt[i]:.3g}\n{_regime(tt[i], t_S, t_C)}", fontsize=7)
+        axes[i, 2].set_xlabel("same image" if same else f"train #{result.end[i, e]}", fontsize=7)
+    for j, name in enumerate(("start $a^{\\mu}$", "noised $x_t$", "returned")):
+        axes[0, j].set_title(name, fontsize=8)
+    return fig

@@ -1,0 +1,172 @@
+"""U-turns: noise a training point to time t, run the exact backward dynamics back, see what returns.
+
+For each time t, training points a^{μ0} (μ0 uniform) are noised to ``x_t = e^{−t}a^{μ0} + √Δ_t ξ``
+and carried back to t = 0 with the exact empirical score; the fraction that ends on the same
+training point and (with labels) in the same class is reported with binomial standard errors.
+
+**U-turn identity** ([DR]): with the exact empirical score, the stochastic backward dynamics from
+x at time t ends on training point μ with probability w_μ(x, t), so
+
+    P(same point) = E_{μ0} E_{x|μ0}[w_{μ0}(x, t)] = E_x[Σ_μ w_μ²] = φ_C(t),
+    P(same class) = E_x[Σ_c (Σ_{μ∈c} w_μ)²] = φ(t),
+
+the commitment and class curves of :func:`regimes.engines.empirical_mixture` (and of
+``regimes analyze``). Three dynamics are offered:
+
+* ``"sde"`` (default): the reverse SDE, discretised by DDPM ancestral steps with the exact
+  x_0-prediction E[x_0 | x_t] on a fine log-spaced grid from t down to ``t·10⁻⁴``, then a last
+  step to 0. Its expectations equal φ_C, φ up to the discretisation error of the grid.
+* ``"posterior"``: the endpoint drawn directly from the posterior weights w(x_t, t) (what the
+  exact dynamics does in law): unbiased for φ_C, φ at any t, and cheapest.
+* ``"ode"``: the deterministic probability-flow ODE (DDIM steps). Its endpoint is a deterministic
+  function of x_t, so P(same point) is **not** φ_C (it is E[1{endpoint(x) = μ0}], larger than
+  φ_C wherever the weights are split); it is the picture of a deterministic sampler.
+
+The endpoint is the training point nearest to the final state.
+
+References
+----------
+.. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, "Dynamical regimes of diffusion
+   models", arXiv:2402.18491 (2024), Fig. 1 and §"Collapse".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import RegimesError
+from ._validate import as_real_array, check_int, check_rng
+from .data.source import DataSource, as_source, encode_labels
+from .engines.score import EmpiricalScore
+from .estimate import Estimate
+
+__all__ = ["METHODS", "UTurnResult", "uturn"]
+
+#: dynamics of :func:`uturn`
+METHODS = ("sde", "posterior", "ode")
+
+
+@dataclass(frozen=True)
+class UTurnResult:
+    """Result of :func:`uturn`.
+
+    Attributes
+    ----------
+    times : ndarray
+        OU times.
+    same_point, same_class : tuple of Estimate
+        Per time: fraction returning to the starting training point / class (``same_class`` is
+        None without labels); ``se`` binomial.
+    start, end : ndarray of int, shape (T, samples)
+        Starting and final training-point indices.
+    noised, final : ndarray, shape (T, E, d)
+        The first E noised states x_t and final states (for pictures).
+    """
+
+    times: np.ndarray
+    same_point: tuple
+    same_class: tuple | None
+    method: str
+    samples: int
+    steps: int
+    start: np.ndarray = field(repr=False)
+    end: np.ndarray = field(repr=False)
+    noised: np.ndarray = field(repr=False)
+    final: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict:
+        def col(ests):
+            return None if ests is None else {"value": [e.value for e in ests], "se": [e.se for e in ests]}
+
+        return {"times": [float(t) for t in self.times], "same_point": col(self.same_point),
+                "same_class": col(self.same_class), "method": self.method, "samples": self.samples,
+                "steps": self.steps,
+                "expectation": {"same_point": "phi_C(t) = E[sum_mu w_mu^2]",
+                                "same_class": "phi(t) = E[sum_c (sum_{mu in c} w_mu)^2]"}}
+
+
+def _backward(es, x, t, method, steps, gen):
+    """Carry states x from time t back to 0; the final states."""
+    if method == "posterior":
+        return es.src.take(es.draw(x, t, rng=gen)).astype(np.float64)
+    grid = np.concatenate([t * np.logspace(0.0, -4.0, steps), [0.0]])
+    for a, b in zip(grid[:-1], grid[1:], strict=True):
+        xh = es.mean(x, a)
+        if b == 0.0:
+            return xh
+        da, db, dab = -np.expm1(-2 * a), -np.expm1(-2 * b), -np.expm1(-2 * (a - b))
+        if method == "ode":
+            eps = (x - np.exp(-a) * xh) / np.sqrt(da)
+            x = np.exp(-b) * xh + np.sqrt(db) * eps
+        else:
+            mu = (np.exp(-b) * dab / da) * xh + (np.exp(-(a - b)) * db / da) * x
+            x = mu + np.sqrt(db * dab / da) * gen.standard_normal(x.shape)
+    return x  # pragma: no cover - the grid ends at 0
+
+
+def _fraction(hit, definition):
+    p = float(np.mean(hit))
+    return Estimate(p, se=math.sqrt(p * (1 - p) / hit.size), definition=definition,
+                    details={"count": int(np.sum(hit))})
+
+
+def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", steps: int = 200,
+          rng=0, examples: int = 4) -> UTurnResult:
+    """U-turn experiment with the exact empirical score (see the module docstring).
+
+    Parameters
+    ----------
+    data : DataSource or array_like, shape (n, d)
+        Training set (an array is taken as given).
+    times : array_like
+        OU times t > 0.
+    samples : int
+        Starting points per time (μ0 uniform, independent across times).
+    labels : array_like, optional
+        Class per row (default: the source's labels); enables ``same_class``.
+    method : {"sde", "posterior", "ode"}
+        Backward dynamics (see the module docstring).
+    steps : int
+        Steps of the log-spaced grid from t to t·10⁻⁴ (``sde``, ``ode``).
+    rng : int or Generator
+        Seed.
+    examples : int
+        Noised and final states kept per time (for figures).
+
+    Returns
+    -------
+    UTurnResult
+    """
+    if method not in METHODS:
+        raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
+    M = check_int("samples", samples, ge=1)
+    steps = check_int("steps", steps, ge=2)
+    E = min(M, check_int("examples", examples, ge=0))
+    gen = check_rng(rng)
+    src = data if isinstance(data, DataSource) else as_source(data, center=False, name="data")
+    lab = src.labels if labels is None else encode_labels(labels, "labels")[0]
+    if lab is not None and np.asarray(lab).shape != (src.n,):
+        raise RegimesError(f"labels must have one entry per row ({src.n}), got shape {np.asarray(lab).shape}")
+    es = EmpiricalScore(src)
+    T = tt.size
+    start = np.empty((T, M), dtype=np.int64)
+    end = np.empty((T, M), dtype=np.int64)
+    noised = np.empty((T, E, src.d))
+    final = np.empty((T, E, src.d))
+    sp, sc = [], []
+    for j, t in enumerate(tt):
+        mu0 = gen.integers(0, src.n, size=M)
+        x = np.exp(-t) * src.take(mu0).astype(np.float64) + np.sqrt(-np.expm1(-2 * t)) * gen.standard_normal((M, src.d))
+        noised[j] = x[:E]
+        xf = _backward(es, x, float(t), method, steps, gen)
+        final[j] = xf[:E]
+        start[j], end[j] = mu0, es.nearest(xf)
+        sp.append(_fraction(end[j] == mu0, "fraction ending on the starting training point (→ φ_C(t))"))
+        if lab is not None:
+            sc.append(_fraction(lab[end[j]] == lab[mu0], "fraction ending in the starting class (→ φ(t))"))
+    return UTurnResult(tt, tuple(sp), None if lab is None else tuple(sc), method, M, steps, start, end,
+                       noised, final)

@@ -1,0 +1,126 @@
+"""The memorisation audit against brute force (scipy cdist) and a synthetic set with known copies."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.spatial.distance import cdist
+
+from regimes import RegimesError, RegimesWarning
+from regimes.data import as_source, load_source
+from regimes.engines.score import sample_exact_score
+from regimes.memorization import memorization_audit, nearest_training_points
+
+
+def brute(X, A, k):
+    C = cdist(np.asarray(X, float), np.asarray(A, float))
+    o = np.argsort(C, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(C, o, 1), o
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_neighbours_against_cdist(dtype):
+    rng = np.random.default_rng(0)
+    A = (rng.normal(size=(300, 20)) + 10.0).astype(dtype)  # offset: cancellation if not handled
+    X = (rng.normal(size=(70, 20)) + 10.0).astype(dtype)
+    X[:10] = A[:10] + 1e-4  # near-copies
+    D, I, redo = nearest_training_points(X, A, k=3, memory_budget=1 << 20)  # small budget: many blocks
+    Db, Ib = brute(X, A, 3)
+    assert np.array_equal(I, Ib)
+    assert_allclose(D, Db, rtol=1e-12, atol=1e-12)
+
+
+def test_ties_are_resolved_exactly():
+    # equidistant training points: float32 cannot order them; the certificate sends rows to float64
+    A = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.0 + 1e-9], [5.0, 5.0]] + [[9.0, 9.0 + i] for i in range(30)])
+    X = np.array([[1.0, 0.0]])
+    D, I, redo = nearest_training_points(X, A, k=2)
+    Db, Ib = brute(X, A, 2)
+    assert_allclose(D, Db, rtol=1e-14)
+    assert set(I[0]) == set(Ib[0])
+    assert redo == 1  # float32 cannot certify the order: the row went through the float64 pass
+
+
+def test_memmap_train_and_centred_sources(tmp_path):
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(200, 12)).astype(np.float32) * 3 + 1
+    X = rng.normal(size=(40, 12)).astype(np.float32) * 3 + 1
+    np.save(tmp_path / "train.npy", A)
+    src = load_source(tmp_path / "train.npy")  # memory-mapped, centred by its own mean
+    gsrc = as_source(X)  # centred by *its* mean: the audit must undo both
+    a = memorization_audit(gsrc, src, bootstrap=0)
+    Db, Ib = brute(X, A, 2)
+    assert np.array_equal(a.generated.nearest, Ib[:, 0]) and np.array_equal(a.generated.second, Ib[:, 1])
+    # float32 sources are centred in float32 (by DataSource): rows carry ~1e-7 relative rounding
+    assert_allclose(a.generated.d1, Db[:, 0], rtol=1e-6)
+
+
+def test_known_fraction_of_copies_is_recovered_with_baseline():
+    rng = np.random.default_rng(2)
+    n, d, m, p = 800, 32, 400, 0.3
+    A = rng.normal(size=(n, d))
+    copy = rng.random(m) < p  # each sample is a near-copy with probability p: the truth is p
+    X = rng.normal(size=(m, d))
+    X[copy] = A[rng.integers(0, n, copy.sum())] + 0.05 * rng.normal(size=(copy.sum(), d))
+    held = rng.normal(size=(300, d))
+    a = memorization_audit(X, A, reference=held, bootstrap=2000, rng=3)
+    f = a.f_mem
+    assert f.ci[0] <= p <= f.ci[1]
+    assert f.value == pytest.approx(copy.mean(), abs=1e-12)  # every copy flagged, nothing else
+    assert a.reference.f_mem.value == 0.0  # the baseline: unseen real data are not copies
+    d_ = a.to_dict()
+    for key in ("f_mem", "threshold", "ratio_quantiles", "reference", "carlini", "n_generated", "n_train"):
+        assert key in d_
+    assert d_["n_generated"] == m and d_["n_train"] == n and d_["threshold"] == pytest.approx(1 / 3)
+    assert set(d_["f_mem"]) >= {"value", "ci"}
+    # ratios and the Carlini score against brute force
+    Db, _ = brute(X, A, 50)
+    assert_allclose(a.generated.ratio, Db[:, 0] / Db[:, 1], rtol=1e-10)
+    assert_allclose(a.generated.carlini, Db[:, 0] / (0.5 * Db[:, :50].mean(axis=1)), rtol=1e-5)
+    cols = a.generated.per_sample()
+    assert list(cols) == ["index", "nearest", "second", "d1", "d2", "ratio", "carlini"]
+
+
+def test_sampler_to_audit_end_to_end():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(40, 16))
+    S = sample_exact_score(A, 50, sampler="ddim", steps=200, rng=5)
+    a = memorization_audit(S, A, reference=rng.normal(size=(50, 16)), bootstrap=200)
+    assert a.f_mem.value == 1.0
+    assert a.reference.f_mem.value < 0.1
+
+
+def test_scale_mismatch_warns():
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(50, 4))
+    with pytest.warns(RegimesWarning, match="differ in scale"):
+        a = memorization_audit(10 * rng.normal(size=(5, 4)), A, bootstrap=0)
+    assert any("scale" in n for n in a.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        memorization_audit(rng.normal(size=(5, 4)), A, bootstrap=0)
+
+
+@pytest.mark.parametrize("kwargs,gen,match", [
+    ({}, np.zeros((3, 5)), "generated must have the training set's dimension d = 4"),
+    ({}, np.zeros((0, 4)), "generated must have at least 1 row"),
+    ({}, np.array([[0.0, np.nan, 0, 0]]), "generated must be finite"),
+    ({"k": 1.0}, np.zeros((3, 4)), "k must be > 0 and < 1"),
+    ({"k": 0.0}, np.zeros((3, 4)), "k must be > 0"),
+    ({"carlini_k": 100}, np.zeros((3, 4)), "carlini_k"),
+    ({"reference": np.zeros((2, 3))}, np.zeros((3, 4)), "reference must have"),
+])
+def test_bad_inputs(kwargs, gen, match):
+    A = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(RegimesError, match=match):
+        memorization_audit(gen, A, **kwargs)
+
+
+def test_bad_train():
+    with pytest.raises(RegimesError, match="at least 2 rows"):
+        memorization_audit(np.zeros((3, 4)), np.zeros((1, 4)))
+    with pytest.raises(RegimesError, match="finite"):
+        memorization_audit(np.zeros((3, 2)), np.array([[0.0, 1.0], [np.nan, 0.0]]))
