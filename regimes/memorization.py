@@ -204,7 +204,10 @@ def _full_exact(P, train, K, rows):
     ar = np.arange(m)[:, None]
     for s, e, B in train.src.blocks(rows):
         A = train.rel(B)
-        D = np.stack([np.einsum("ij,ij->i", A - p, A - p) for p in P])
+        D = np.empty((m, e - s))
+        for i, p in enumerate(P):
+            diff = A - p
+            D[i] = np.einsum("ij,ij->i", diff, diff)
         C = np.concatenate([best_d, D], axis=1)
         I = np.concatenate([best_i, np.broadcast_to(np.arange(s, e), (m, e - s))], axis=1)
         part = np.argsort(C, axis=1, kind="stable")[:, :K]

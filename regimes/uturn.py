@@ -40,7 +40,7 @@ import numpy as np
 from ._errors import RegimesError
 from ._validate import as_real_array, check_int, check_rng
 from .data.source import DataSource, as_source, encode_labels
-from .engines.score import EmpiricalScore
+from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
 
 __all__ = ["METHODS", "UTurnResult", "uturn"]
@@ -89,22 +89,14 @@ class UTurnResult:
 
 
 def _backward(es, x, t, method, steps, gen):
-    """Carry states x from time t back to 0; the final states."""
-    if method == "posterior":
-        return es.src.take(es.draw(x, t, rng=gen)).astype(np.float64)
+    """Carry states x from time t back to 0: ``(final states, training index of each)``."""
+    if method == "posterior":  # the endpoint drawn from the weights: its index is known
+        idx = es.draw(x, t, rng=gen)
+        return es.src.take(idx).astype(np.float64), idx
     grid = np.concatenate([t * np.logspace(0.0, -4.0, steps), [0.0]])
     for a, b in zip(grid[:-1], grid[1:], strict=True):
-        xh = es.mean(x, a)
-        if b == 0.0:
-            return xh
-        da, db, dab = -np.expm1(-2 * a), -np.expm1(-2 * b), -np.expm1(-2 * (a - b))
-        if method == "ode":
-            eps = (x - np.exp(-a) * xh) / np.sqrt(da)
-            x = np.exp(-b) * xh + np.sqrt(db) * eps
-        else:
-            mu = (np.exp(-b) * dab / da) * xh + (np.exp(-(a - b)) * db / da) * x
-            x = mu + np.sqrt(db * dab / da) * gen.standard_normal(x.shape)
-    return x  # pragma: no cover - the grid ends at 0
+        x = reverse_step(es, x, a, b, stochastic=method == "sde", rng=gen)
+    return x, es.nearest(x)
 
 
 def _fraction(hit, definition):
@@ -162,9 +154,9 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
         mu0 = gen.integers(0, src.n, size=M)
         x = np.exp(-t) * src.take(mu0).astype(np.float64) + np.sqrt(-np.expm1(-2 * t)) * gen.standard_normal((M, src.d))
         noised[j] = x[:E]
-        xf = _backward(es, x, float(t), method, steps, gen)
+        xf, end[j] = _backward(es, x, float(t), method, steps, gen)
         final[j] = xf[:E]
-        start[j], end[j] = mu0, es.nearest(xf)
+        start[j] = mu0
         sp.append(_fraction(end[j] == mu0, "fraction ending on the starting training point (→ φ_C(t))"))
         if lab is not None:
             sc.append(_fraction(lab[end[j]] == lab[mu0], "fraction ending in the starting class (→ φ(t))"))

@@ -44,7 +44,7 @@ from .._validate import as_real_array, check_int, check_real, check_rng
 from ..data.source import DataSource, as_source
 
 __all__ = ["SAMPLERS", "EmpiricalScore", "edm_denoiser", "empirical_score", "posterior_mean",
-           "posterior_weights", "sample_exact_score"]
+           "posterior_weights", "reverse_step", "sample_exact_score"]
 
 #: samplers of :func:`sample_exact_score`
 SAMPLERS = ("ddim", "ddpm", "heun-edm")
@@ -113,7 +113,9 @@ class EmpiricalScore:
     # -- the streamed pass ----------------------------------------------------------------
     def _pass(self, x, c, v, *, mean=False, gumbel=None, argmax=False):
         """One pass: per query row the log-normaliser, and optionally Σ w a (``mean``), a draw of
-        μ ~ w (``gumbel``: a Generator) or the argmax of the logits (``argmax``)."""
+        μ ~ w (``gumbel``: a Generator) or the argmax of the logits (``argmax``). A draw or an argmax
+        alone skips the exponentials (the log-normaliser is then not computed: NaN)."""
+        need_lse = mean or (gumbel is None and not argmax)
         m = x.shape[0]
         xq = x - c * self.offset
         q = max(1, min(m, _LOGIT_ELEMS // max(1, min(self.rows, self.n))))
@@ -135,6 +137,8 @@ class EmpiricalScore:
                     better = kj > best
                     best[better] = kj[better]
                     idx[a:b][better] = s + j[better]
+                if not need_lse:
+                    continue
                 m_new = np.maximum(mx, L.max(axis=1))
                 r = np.exp(mx - m_new)
                 np.subtract(L, m_new[:, None], out=L)
@@ -144,7 +148,7 @@ class EmpiricalScore:
                     acc *= r[:, None]
                     acc += L @ A
                 mx = m_new
-            lse[a:b] = mx + np.log(s1)
+            lse[a:b] = mx + np.log(s1) if need_lse else np.nan
             if mean:
                 S[a:b] = acc / s1[:, None] + self.offset
         return lse, S, idx
@@ -235,6 +239,26 @@ def _grid(sampler, steps, schedule):
     return np.concatenate([np.asarray(sch.times)[::-1], [0.0]])
 
 
+def reverse_step(es, x, t: float, s: float, *, stochastic: bool, rng=None):
+    """One step of the backward dynamics with the exact denoiser, from OU time t down to s < t.
+
+    The x_0-prediction is x̂ = E[x_0|x_t = x]. Deterministic (DDIM, the discretised probability-flow
+    ODE): ``ε̂ = (x − e^{−t}x̂)/√Δ_t``, ``x_s = e^{−s}x̂ + √Δ_s ε̂``. Stochastic (DDPM ancestral): a
+    draw from ``q(x_s | x_t, x̂)``, the Gaussian with mean ``(e^{−s}Δ_{t|s}/Δ_t) x̂ + (e^{−(t−s)}Δ_s/Δ_t) x``
+    and variance ``Δ_s Δ_{t|s}/Δ_t``, ``Δ_{t|s} = 1 − e^{−2(t−s)}``. A step to s = 0 returns x̂.
+    """
+    xh = es.mean(x, t)
+    if s == 0.0:
+        return xh
+    dt_, ds_ = -np.expm1(-2 * t), -np.expm1(-2 * s)
+    if not stochastic:
+        eps = (x - np.exp(-t) * xh) / np.sqrt(dt_)
+        return np.exp(-s) * xh + np.sqrt(ds_) * eps
+    dts = -np.expm1(-2 * (t - s))
+    mu = (np.exp(-s) * dts / dt_) * xh + (np.exp(-(t - s)) * ds_ / dt_) * x
+    return mu + np.sqrt(ds_ * dts / dt_) * rng.standard_normal(x.shape)
+
+
 def sample_exact_score(data, n_samples: int, *, sampler: str = "ddim", steps: int | None = None,
                        schedule: str = "linear", rng=0, return_trajectory: bool = False):
     """Generate samples from the exact empirical score of ``data``.
@@ -266,10 +290,9 @@ def sample_exact_score(data, n_samples: int, *, sampler: str = "ddim", steps: in
 
     Notes
     -----
-    The x_0-prediction is the exact posterior mean x̂ = E[x_0|x_t]. DDIM:
-    ``ε̂ = (x_t − e^{−t}x̂)/√Δ_t``, ``x_s = e^{−s}x̂ + √Δ_s ε̂``. DDPM: ``x_s ~ q(x_s | x_t, x̂)``, the
-    Gaussian with mean ``(e^{−s}Δ_{t|s}/Δ_t) x̂ + (e^{−(t−s)}Δ_s/Δ_t) x_t`` and variance
-    ``Δ_s Δ_{t|s}/Δ_t``, ``Δ_{t|s} = 1 − e^{−2(t−s)}``. Both end with a step to s = 0, which returns x̂.
+    The x_0-prediction is the exact posterior mean x̂ = E[x_0|x_t]; DDIM and DDPM steps are
+    :func:`reverse_step` (deterministic and stochastic), both ending with a step to s = 0, which
+    returns x̂.
     EDM Heun: ``d_i = (x − D(x; σ_i))/σ_i``, Euler step and trapezoidal correction, the last step
     (to σ = 0) Euler, which returns ``D(x; σ_{N−1})`` ([EDM] Algorithm 1). With fine steps the
     final weights concentrate on one training point: every sample is a copy ([DR], Regime III).
@@ -297,16 +320,7 @@ def sample_exact_score(data, n_samples: int, *, sampler: str = "ddim", steps: in
         return (x, traj) if return_trajectory else x
     x = gen.standard_normal((m, es.d))
     for t, s in zip(grid[:-1], grid[1:], strict=True):
-        xh = es.mean(x, t)
-        if s == 0.0:
-            x = xh
-        elif sampler == "ddim":
-            eps = (x - np.exp(-t) * xh) / np.sqrt(-np.expm1(-2 * t))
-            x = np.exp(-s) * xh + np.sqrt(-np.expm1(-2 * s)) * eps
-        else:
-            dt_, ds_, dts = -np.expm1(-2 * t), -np.expm1(-2 * s), -np.expm1(-2 * (t - s))
-            mu = (np.exp(-s) * dts / dt_) * xh + (np.exp(-(t - s)) * ds_ / dt_) * x
-            x = mu + np.sqrt(ds_ * dts / dt_) * gen.standard_normal(x.shape)
+        x = reverse_step(es, x, t, s, stochastic=sampler == "ddpm", rng=gen)
         if return_trajectory:
             traj.append(x.copy())
     return (x, traj) if return_trajectory else x
