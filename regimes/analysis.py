@@ -178,21 +178,21 @@ class Reference:
                 "excess_entropy": self.excess_entropy, "class_commitment": self.class_commitment}
 
 
+def _nul(x):
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
 def _by_design_nulls(e: dict) -> dict:
     """NaN → None in an estimate's value, se and interval (a quantity that does not exist)."""
-    def nul(x):
-        return None if isinstance(x, float) and math.isnan(x) else x
-
-    return {**e, "value": nul(e["value"]), "se": nul(e["se"]), "ci": [nul(c) for c in e["ci"]]}
+    return {**e, "value": _nul(e["value"]), "se": _nul(e["se"]), "ci": [_nul(c) for c in e["ci"]]}
 
 
 def _population_nulls(e: dict) -> dict:
     """The debiased population spike is None by design when Λ is not detectable."""
     if "population" not in e:
         return e
-    p = _by_design_nulls({**e["population"], "se": math.nan})
-    del p["se"]
-    return {**e, "population": p}
+    p = e["population"]
+    return {**e, "population": {"value": _nul(p["value"]), "ci": [_nul(c) for c in p["ci"]]}}
 
 
 @dataclass(frozen=True)
@@ -353,8 +353,8 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
     t_pop = Estimate(_half_log(pop[0]), ci=(_half_log(pop[1]), _half_log(pop[2])),
                      definition="½ ln ℓ̂, ℓ̂ the debiased population spike (spiked-covariance model)")
     if not floor.detectable and not math.isnan(t_S_val):
-        t_S = t_S.replace(value=math.nan, notes=(f"½ ln Λ = {t_S_val:.4g}, but Λ is not detectable above the noise "
-                                                 "edge: no speciation time is read from it",))
+        t_S = Estimate(math.nan, notes=(f"½ ln Λ = {t_S_val:.4g}, but Λ is not detectable above the noise "
+                                        "edge: no speciation time is read from it",))
     return lam, t_S, t_pop, spec, spectrum
 
 

@@ -68,15 +68,16 @@ def scale_map(scale: str | float) -> tuple[float, float]:
 
 
 def units_text(scale: str | float, center: bool) -> str:
+    """The units convention in words (for reports)."""
     if _is_factor(scale):
         c = float(scale)
         base = f"values multiplied by the factor {c:g} (Λ × {c * c:g} relative to the values as given)"
-        return base + ("; centred per feature" if center else "; not centred")
-    base = {
-        "none": "values as given",
-        "unit": "8-bit intensities scaled to [0, 1] (x/255)",
-        "symmetric": "8-bit intensities scaled to [-1, 1] (x/127.5 - 1)",
-    }[scale]
+    else:
+        base = {
+            "none": "values as given",
+            "unit": "8-bit intensities scaled to [0, 1] (x/255)",
+            "symmetric": "8-bit intensities scaled to [-1, 1] (x/127.5 - 1)",
+        }[scale]
     return base + ("; centred per feature" if center else "; not centred")
 
 
