@@ -157,3 +157,15 @@ def test_json_is_inside_the_built_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "regimes/presets/presets.json" in names
     assert "regimes/presets/__init__.py" in names
+
+
+def test_in_units_scales_both_numbers_by_four():
+    from regimes import RegimesError
+    from regimes.presets import get_preset
+
+    p = get_preset("cifar10")
+    q = p.in_units("symmetric")
+    assert q.eigenvalue == 4 * p.eigenvalue and q.variance == 4 * p.variance and "[−1,1]" in q.units
+    assert p.in_units("unit") is p
+    with pytest.raises(RegimesError, match="units"):
+        p.in_units("bogus")

@@ -68,36 +68,23 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
     ]
 
 
-_UNIT_FACTORS = {"unit": 1.0, "symmetric": 4.0}
-
-
 def apply_units(p, units: Optional[str], notes: list[str]):
-    """The preset ``p`` with its Λ and σ² in the pixel convention ``units`` (and that convention).
+    """The preset ``p`` with its Λ and σ² in the pixel convention ``--units`` (default symmetric).
 
-    Presets store Λ and σ² for pixels in [0, 1]; ``symmetric`` ([−1, 1], x ↦ 2x − 1) multiplies
-    both by c² = 4, so t_S moves by ln 2 and t_C changes through σ². Returns ``(preset, units)``:
+    Returns ``(preset, units)`` (:meth:`regimes.presets.Preset.in_units` converts):
     ``(None, None)`` without a preset; ``--units`` without ``--preset`` is an error.
     """
-    import dataclasses
-
     from regimes import RegimesError
+    from regimes.presets import PIXEL_UNITS
 
     if p is None:
         if units is not None:
             raise RegimesError("--units applies only with --preset (give Λ and σ² in your data's units otherwise)")
         return None, None
     units = "symmetric" if units is None else units.strip().lower()
-    if units not in _UNIT_FACTORS:
+    if units not in PIXEL_UNITS:
         raise RegimesError(f"--units must be unit or symmetric, got {units!r}")
-    c2 = _UNIT_FACTORS[units]
-    if p.units is not None and not p.units.startswith("pixels in [0,1]"):
-        raise RegimesError(f"preset {p.name}'s numbers are in {p.units}, not pixels in [0, 1]: "
-                           "--units cannot convert them")
-    if c2 != 1.0 and p.units is not None:
-        p = dataclasses.replace(
-            p, eigenvalue=None if p.eigenvalue is None else p.eigenvalue * c2,
-            variance=None if p.variance is None else p.variance * c2,
-            units="pixels in [−1,1], centred (the preset's [0,1] values × 4)")
+    p = p.in_units(units)
     notes.append("units: pixels in [0, 1] (--units unit)" if units == "unit" else
                  "units: pixels in [−1, 1] (--units symmetric, the default): the preset's Λ and σ² "
                  "(stored for [0, 1]) × 4, so t_S is ln 2 later")

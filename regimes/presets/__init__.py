@@ -33,6 +33,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -42,7 +43,10 @@ from importlib import resources
 
 from .._errors import RegimesError
 
-__all__ = ["Preset", "get_preset", "list_presets", "preset_names"]
+__all__ = ["PIXEL_UNITS", "Preset", "get_preset", "list_presets", "preset_names"]
+
+#: pixel conventions of the presets' numbers and the factor c² they apply to Λ and σ² (stored in [0, 1])
+PIXEL_UNITS = {"unit": 1.0, "symmetric": 4.0}
 
 _FIELDS = ("name", "aliases", "n", "n_note", "shape", "d", "eigenvalue", "eigenvalue_dim",
            "units", "eigenvalue_source", "reference", "notes")
@@ -119,6 +123,26 @@ class Preset:
     def has_eigenvalue(self) -> bool:
         """Whether the preset carries a reported Λ."""
         return self.eigenvalue is not None
+
+    def in_units(self, units: str) -> Preset:
+        """The preset with Λ and σ² in the pixel convention ``units``.
+
+        ``"unit"``: pixels in [0, 1], as stored; ``"symmetric"``: pixels in [−1, 1] (x ↦ 2x − 1),
+        which multiplies both Λ and σ² by c² = 4 (t_S moves by ln 2, t_C through σ²). A preset
+        without Λ (``units`` None) is returned as is.
+        """
+        if units not in PIXEL_UNITS:
+            raise RegimesError(f"units must be one of {', '.join(PIXEL_UNITS)}, got {units!r}")
+        c2 = PIXEL_UNITS[units]
+        if self.units is None or c2 == 1.0:
+            return self
+        if not self.units.startswith("pixels in [0,1]"):
+            raise RegimesError(f"preset {self.name}'s numbers are in {self.units}, not pixels in [0, 1]: "
+                               "they cannot be converted to another pixel convention")
+        return dataclasses.replace(
+            self, eigenvalue=None if self.eigenvalue is None else self.eigenvalue * c2,
+            variance=None if self.variance is None else self.variance * c2,
+            units="pixels in [−1,1], centred (the preset's [0,1] values × 4)")
 
     def to_dict(self) -> dict:
         """Plain-JSON dictionary of every field."""
