@@ -18,7 +18,10 @@ __all__ = [
     "SCHEDULE_HELP",
     "UNITS_HELP",
     "VARIANCE_HELP",
+    "SCALE_HELP",
     "apply_units",
+    "memory_budget_bytes",
+    "parse_scale",
     "flag_errors",
     "int_in_range",
     "load_preset",
@@ -36,6 +39,10 @@ UNITS_HELP = (
     "Pixel convention in which the preset's Λ and σ² are used: unit ([0, 1]) or symmetric "
     "([−1, 1], what DDPM and EDM train in; the default). Symmetric multiplies both by 4. "
     "Only with --preset."
+)
+SCALE_HELP = (
+    "Units: none (as given), unit (8-bit → [0,1]), symmetric (8-bit → [-1,1]) or a positive factor "
+    "multiplying the data (e.g. 0.18215 for Stable-Diffusion latents)."
 )
 VARIANCE_HELP = (
     "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
@@ -187,3 +194,28 @@ def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
         if msg == str(exc):
             raise
         raise RegimesError(msg) from None
+
+
+def parse_scale(text: str):
+    """``--scale``: none, unit, symmetric, or a positive finite factor (one-line error otherwise)."""
+    from regimes import RegimesError
+
+    key = text.strip().lower()
+    if key in ("none", "unit", "symmetric"):
+        return key
+    try:
+        value = float(key)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise RegimesError(f"--scale must be none, unit, symmetric or a finite number > 0, got {text!r}")
+    return value
+
+
+def memory_budget_bytes(megabytes: float) -> int:
+    """``--memory-mb`` in bytes (one-line error below 1 MB)."""
+    from regimes import RegimesError
+
+    if not math.isfinite(megabytes) or megabytes < 1:
+        raise RegimesError(f"--memory-mb must be >= 1 (MB), got {megabytes:g}")
+    return int(megabytes * 2**20)

@@ -133,7 +133,7 @@ def write_report(result, out_dir) -> dict:
     body = {"version": __version__, **to_jsonable(d), "conventions": ANALYSIS_CONVENTIONS}
     paths = {"json": out / "report.json", "markdown": out / "report.md",
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
-    paths["json"].write_text(json.dumps(to_jsonable(body), indent=2, ensure_ascii=False) + "\n")
+    paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     paths["markdown"].write_text(markdown_report(d))
     save_figure(plot_curves(result), paths["curves"], dpi=120)
     t_C = result.headline_t_C if not math.isnan(result.headline_t_C) else result.t_C["spectral"].value

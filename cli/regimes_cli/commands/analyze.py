@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Optional
 
 import typer
 
-from .._options import flag_errors
+from .._options import flag_errors, memory_budget_bytes, parse_scale
 from .._output import emit_json, fmt, print_table, write_report
 
 
@@ -66,22 +65,6 @@ class _Bar:
         self.p.update(self.tasks[stage], completed=done, total=total)
 
 
-def _parse_scale(text: str):
-    """``--scale``: none, unit, symmetric, or a positive finite factor (one-line error otherwise)."""
-    from regimes import RegimesError
-
-    key = text.strip().lower()
-    if key in ("none", "unit", "symmetric"):
-        return key
-    try:
-        value = float(key)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise RegimesError(f"--scale must be none, unit, symmetric or a finite number > 0, got {text!r}")
-    return value
-
-
 def analyze(
     data: Optional[str] = typer.Argument(
         None,
@@ -136,14 +119,13 @@ def analyze(
 
     if precision not in ("auto", "float32", "float64"):
         raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
-    if not math.isfinite(memory) or memory < 1:
-        raise RegimesError(f"--memory-mb must be >= 1 (MB), got {memory:g}")
+    budget = memory_budget_bytes(memory)
     if data is None:
         for opt, val in (("--labels", labels), ("--key", key), ("--size", size)):
             if val is not None:
                 raise RegimesError(f"{opt} needs a DATA argument (the built-in dataset has its own labels)")
     parsed_times = _parse_times(times)
-    scale_arg = _parse_scale(scale)
+    scale_arg = parse_scale(scale)
     with _Bar(sys.stderr.isatty() and not json_out) as bar:
         src = None
         if data is not None:
@@ -154,7 +136,7 @@ def analyze(
                                   size=size, grayscale=grayscale, color=color,
                                   progress=lambda done, total: bar("validating data", done, total))
         res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
-                  seed=seed, bootstrap=bootstrap, memory_budget=int(memory * 2**20),
+                  seed=seed, bootstrap=bootstrap, memory_budget=budget,
                   scale=scale_arg, center=not no_center, progress=bar, precision=precision)
     payload = res.to_dict()
     if out is not None:

@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
+from .._options import SCALE_HELP, int_in_range, memory_budget_bytes, parse_scale, positive
 from .._output import check_out, emit_json, fmt, print_table, save_figure, use_agg, warn
 
-SCALE_HELP = "Units of every set: none (as given), unit (8-bit → [0,1]) or symmetric (8-bit → [-1,1])."
 SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
 
 
@@ -104,12 +104,10 @@ def memorization(
 
     if not (math.isfinite(threshold) and 0 < threshold < 1):
         raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
-    if bootstrap < 0:
-        raise RegimesError(f"--bootstrap must be >= 0, got {bootstrap}")
-    if not (math.isfinite(carlini_alpha) and carlini_alpha > 0):
-        raise RegimesError(f"--carlini-alpha must be a finite number > 0, got {carlini_alpha!r}")
-    if not math.isfinite(memory) or memory < 1:
-        raise RegimesError(f"--memory-mb must be >= 1 (MB), got {memory:g}")
+    int_in_range(bootstrap, "--bootstrap", 0)
+    positive(carlini_alpha, "--carlini-alpha")
+    budget = memory_budget_bytes(memory)
+    scale = parse_scale(scale)
     tsrc = load_source(train, labels=labels, scale=scale, center=False)
     if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
         raise RegimesError(f"--carlini-k must be >= 1 and <= n_train = {tsrc.n}, got {carlini_k}")
@@ -123,7 +121,7 @@ def memorization(
         warnings.simplefilter("always", RegimesWarning)
         audit = memorization_audit(gsrc, tsrc, reference=rsrc, k=threshold, bootstrap=bootstrap,
                                    carlini_alpha=carlini_alpha, carlini_k=carlini_k, rng=seed,
-                                   memory_budget=int(memory * 2**20))
+                                   memory_budget=budget)
     for w in caught:
         warn(str(w.message))
     payload = {"generated": gsrc.name, "train": tsrc.name, "units": scale, **audit.to_dict()}
@@ -202,7 +200,7 @@ def uturn(
     if method not in METHODS:
         raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     path = check_out(out)
-    src = load_source(data, labels=labels, scale=scale, center=False)
+    src = load_source(data, labels=labels, scale=parse_scale(scale), center=False)
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
     res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
     payload = {"data": src.name, "seed": seed, **res.to_dict()}
