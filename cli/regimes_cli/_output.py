@@ -113,22 +113,30 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
         plt.close(fig)
 
 
+def make_out_dir(out) -> Path:
+    """The ``--out`` directory, created if needed (one-line error when it cannot be)."""
+    from regimes import RegimesError
+
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegimesError(f"--out {str(path)!r}: cannot create the directory ({exc.strerror})") from None
+    return path
+
+
 def write_report(result, out_dir) -> dict:
     """Write ``report.json``, ``report.md``, ``curves.png`` and ``timeline.png`` of an analysis into ``out_dir``.
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     """
-    from regimes import RegimesError, __version__
+    from regimes import __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
     from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable
 
     use_agg()
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RegimesError(f"--out {str(out)!r}: cannot create the directory ({exc.strerror})") from None
+    out = make_out_dir(out_dir)
     d = result.to_dict()
     body = {"version": __version__, **to_jsonable(d), "conventions": ANALYSIS_CONVENTIONS}
     paths = {"json": out / "report.json", "markdown": out / "report.md",

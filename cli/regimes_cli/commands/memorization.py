@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .._options import SCALE_HELP, int_in_range, memory_budget_bytes, parse_scale, positive
-from .._output import check_out, emit_json, fmt, print_table, save_figure, use_agg, warn
+from .._output import check_out, emit_json, fmt, make_out_dir, print_table, save_figure, use_agg, warn
 
 SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
 
@@ -56,16 +56,9 @@ def _csv(path, audit, labels):
 
 
 def _figures(out, audit, gen, train, shape):
-    from pathlib import Path
-
-    from regimes import RegimesError
     from regimes.plot.memorization import plot_closest_pairs, plot_ratio_histogram
 
-    d = Path(out)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RegimesError(f"--out {str(d)!r}: cannot create the directory ({exc.strerror})") from None
+    d = make_out_dir(out)
     use_agg()
     paths = {"ratio_histogram": d / "ratio_histogram.png"}
     save_figure(plot_ratio_histogram(audit), paths["ratio_histogram"])
