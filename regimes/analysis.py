@@ -52,6 +52,7 @@ from ._stats import linearised_replicates, percentile_interval
 from ._validate import as_real_array, check_int, check_real
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
+from .diagnostics import Diagnostics, diagnose
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
 from .estimate import Estimate
@@ -218,6 +219,7 @@ class AnalysisResult:
     seed: int
     t_S_class: Estimate | None = None
     t_S_population: Estimate | None = None
+    diagnostics: Diagnostics | None = None
     reference: Reference | None = None
     notes: tuple[str, ...] = ()
     spectrum: np.ndarray | None = field(default=None, repr=False)
@@ -260,6 +262,8 @@ class AnalysisResult:
             out["t_S_class"] = _by_design_nulls(self.t_S_class.to_dict())
         if self.t_S_population is not None:
             out["t_S_population"] = _by_design_nulls(self.t_S_population.to_dict())
+        if self.diagnostics is not None:
+            out["diagnostics"] = self.diagnostics.to_dict()
         if self.reference is not None:
             out["reference"] = self.reference.to_dict()
         return out
@@ -295,8 +299,8 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
         rest = max(src.total_variance - top.sum(), 0.0) / (d - top.size)
         lam = np.concatenate([top, np.full(d - top.size, rest)])
         t0 = collapse_time_spectral(lam, n, d)
-        return Estimate(t0, definition=f"top {top.size} eigenvalues + flat remainder (d > {DENSE_COVARIANCE_MAX_D}); "
-                        "no interval"), None, None
+        return Estimate(t0, definition=f"annealed proxy: top {top.size} eigenvalues + flat remainder "
+                        f"(d > {DENSE_COVARIANCE_MAX_D}); no interval"), None, None
     lam, V, mu = covariance_spectrum(src, return_vectors=True)
     lam = np.clip(lam, 0.0, None)
     t0 = collapse_time_spectral(lam, n, d)
@@ -314,17 +318,19 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
     base = psi.sum() / (n - 1)
     reps = t0 - (linearised_replicates(psi, gen, B, n - 1) - base) / dg
     ci, se = percentile_interval(reps, conf)
-    return Estimate(t0, se, ci, definition="full spectrum, annealed REM proxy"), lam, z1sq
+    return Estimate(t0, se, ci, definition="annealed proxy on the full covariance spectrum (an approximation "
+                    "of the random-energy theory, not a measurement of the dynamics)"), lam, z1sq
 
 
 def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
     """``(Λ, t_S, t_S_population, spectral t_C, spectrum)`` with the linearised bootstraps over rows.
 
+    ``spectrum``: all covariance eigenvalues (d <= DENSE_COVARIANCE_MAX_D) or the top ones (Lanczos).
+
     Λ carries its noise floor (``details``: noise level, edge, detectability, debiased population
     spike); t_S is NaN with a note when Λ is not detectable above the edge.
     """
     n, d = src.n, src.d
-    top = None
     if d <= DENSE_COVARIANCE_MAX_D:
         spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap)
         lam_top = float(spectrum[0])
@@ -334,8 +340,8 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
         eig = top_eigenvalues(src, k=min(64, d - 1), rng=gen, bootstrap=eigen_bootstrap)
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
-        spec, spectrum, _ = _spectral_estimate(src, conf, gen, bootstrap, eig.values)
-        top = eig.values
+        spec, _, _ = _spectral_estimate(src, conf, gen, bootstrap, eig.values)
+        spectrum = eig.values  # the top eigenvalues only
     ci_l, se_l = percentile_interval(reps, conf) if reps is not None else ((math.nan, math.nan), math.nan)
     t_S_val, t_S_ci = _half_log(lam_top), [_half_log(x) for x in ci_l]
     t_S = Estimate(t_S_val, se_l / (2 * lam_top) if lam_top > 0 else math.nan, t_S_ci)
@@ -344,7 +350,7 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
     elif math.isfinite(ci_l[0]) and ci_l[0] <= 1:
         notes.append(f"t_S: the lower end of Λ's interval ({ci_l[0]:.4g}) is <= 1, where t_S = ½ ln Λ is "
                      "undefined (no speciation), so t_S's interval has no lower end (null)")
-    floor = _noise_stage(src, lam_top, spectrum if top is None else top, notes)
+    floor = _noise_stage(src, lam_top, spectrum, notes)
     lam = Estimate(lam_top, se_l, ci_l)
     if floor is None:
         return lam, t_S, None, spec, spectrum
@@ -398,6 +404,11 @@ def _pooled_sq_norms(src):
     return sq
 
 
+def _pooled(src) -> bool:
+    """Whether the Gaussian estimate uses the pooled within-class variance (labels, n > classes)."""
+    return src.labels is not None and src.n - src.n_classes >= 1
+
+
 def _gaussian_stage(src, conf, gen, B, notes):
     """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance.
 
@@ -405,14 +416,15 @@ def _gaussian_stage(src, conf, gen, B, notes):
     pooled variance is undefined: σ² = tr C/d is used instead and a note says so.
     """
     n, d = src.n, src.d
-    pooled = src.labels is not None and n - src.n_classes >= 1
+    pooled = _pooled(src)
     if src.labels is not None and not pooled:
         notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
                      "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
     if pooled:
-        sq, dof, what = _pooled_sq_norms(src), n - src.n_classes, "σ² = pooled within-class variance per feature"
+        sq, dof, what = (_pooled_sq_norms(src), n - src.n_classes,
+                         "isotropic Gaussian formula with σ² = pooled within-class variance per feature")
     else:
-        sq, dof, what = src.centred_sq_norms, n - 1, "σ² = tr C / d"
+        sq, dof, what = src.centred_sq_norms, n - 1, "isotropic Gaussian formula with σ² = tr C / d"
     a = math.log(n) / d
     var = float(sq.sum() / dof / d)
     reps = [collapse_time_from_alpha(a, float(r / d)) for r in linearised_replicates(sq, gen, B, dof)]
@@ -463,9 +475,12 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
     curves.prefetch([("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
                     + ([("class_commitment", class_level(max(src.n_classes, 2)))] if src.labels is not None else []))
     kw = {"bootstrap": bootstrap, "rng": gen, "confidence": conf}
-    com = curves.crossing("commitment", COMMITMENT_LEVEL, **kw).replace(definition="φ_C(t) = 1/2")
+    com = curves.crossing("commitment", COMMITMENT_LEVEL, **kw).replace(
+        definition="φ_C(t) = 1/2 (headline: the probability that two clones branched at t end on the same "
+                   "training point; matches the backward dynamics simulated with the exact empirical score)")
     ent = curves.crossing("excess_entropy", ENTROPY_THRESHOLD * a, **kw).replace(
-        definition=f"f^e(t)/α = {ENTROPY_THRESHOLD}")
+        definition=f"f^e(t)/α = {ENTROPY_THRESHOLD} (a threshold convention on the excess entropy, not a crossing "
+                   "of the dynamics)")
     for k_, e in (("commitment", com), ("entropy", ent)):
         if math.isnan(e.value):
             notes.append(f"t_C ({k_}): the curve does not cross its level on the time grid "
@@ -621,11 +636,17 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     stage[0] = "crossings pass"
     com, ent, t_S_class = _crossings_stage(curves, src, tt, bootstrap, gen, confidence, notes, report)
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
+    within = gauss.details["variance"] if _pooled(src) else None
+    diag = diagnose(t_C, spectrum, d=src.d, n=src.n, total_variance=src.total_variance, within_variance=within)
+    if not diag.agree:
+        notes.append(f"the t_C estimates disagree beyond their intervals (spread {diag.spread:.3g}×): "
+                     + "; ".join(diag.causes) + ". The commitment estimate (φ_C = ½) is the collapse of the dynamics")
     intervals, sched = _regimes_stage(t_S.value, t_C, schedule, steps, notes)
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
         curves=_curves_of(curves), regimes=intervals, schedule=sched, units=src.units, name=src.name,
         samples=samples, seed=seed, t_S_class=t_S_class, notes=notes, spectrum=spectrum, t_S_population=t_S_pop,
+        diagnostics=diag,
         reference=None if model is None else _reference(model, src, tt),
     )
 

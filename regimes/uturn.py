@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError
+from ._stats import linear_root, percentile_interval
 from ._validate import as_real_array, check_int, check_rng
 from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
 
-__all__ = ["METHODS", "UTurnResult", "uturn"]
+__all__ = ["METHODS", "UTurnResult", "simulated_collapse_time", "uturn"]
 
 #: dynamics of :func:`uturn`
 METHODS = ("sde", "posterior", "ode")
@@ -162,3 +163,34 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
             sc.append(_fraction(lab[end[j]] == lab[mu0], "fraction ending in the starting class (→ φ(t))"))
     return UTurnResult(tt, tuple(sp), None if lab is None else tuple(sc), method, M, steps, start, end,
                        noised, final)
+
+
+def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200, rng=0, bootstrap: int = 200,
+                            confidence: float = 0.95) -> Estimate:
+    """t_C as the ground truth of the dynamics: where simulated U-turns stop returning half the time.
+
+    Runs :func:`uturn` with the reverse SDE (``method="sde"``) at ``times`` and locates the time
+    where the fraction returning to the starting training point crosses ½, by linear interpolation
+    between grid times (scanning from large t down). Its expectation is the φ_C = ½ crossing of
+    the commitment curve (U-turn identity); the interval is a parametric bootstrap of the
+    binomial fractions, so it carries the simulation's Monte Carlo error (the interpolation error
+    of the grid comes on top: use a grid fine around the crossing).
+
+    Returns
+    -------
+    Estimate
+        ``details``: ``times`` and ``same_point`` (the simulated fractions).
+    """
+    tt = np.unique(as_real_array("times", times, gt=0.0, ndim=1, min_size=2))
+    B = check_int("bootstrap", bootstrap, ge=0)
+    gen = check_rng(rng)
+    res = uturn(data, tt, samples=samples, method="sde", steps=steps, rng=gen)
+    p = np.array([e.value for e in res.same_point])
+    t0 = linear_root(p - 0.5, tt)
+    details = {"times": tt.tolist(), "same_point": p.tolist()}
+    definition = "simulated U-turns (reverse SDE, exact empirical score): same-point fraction = 1/2"
+    if t0 is None:
+        return Estimate(math.nan, definition=definition, details=details)
+    reps = [linear_root(gen.binomial(res.samples, p) / res.samples - 0.5, tt) for _ in range(B)]
+    ci, se = percentile_interval([math.nan if r is None else r for r in reps], confidence)
+    return Estimate(t0, se, ci, definition=definition, details=details)
