@@ -104,6 +104,13 @@ def markdown_report(result) -> str:
     for k, lab in names.items():
         th = ref.get("t_C_entropy_threshold") if k == "entropy" else ref.get("t_C")
         row(lab, r["t_C"][k], th)
+    dg = r.get("diagnostics")
+    if dg:
+        lines += ["", "## Which t_C?", "",
+                  f"* the estimates {'agree within' if dg['estimates_agree'] else 'disagree beyond'} their intervals "
+                  f"(largest / smallest = {_f(dg['spread'], 3)})"]
+        lines += [f"* likely cause: {c}" for c in dg["likely_causes"]]
+        lines += [f"* {dg['recommendation']}"]
     lines += ["", f"## Regimes on the {sch['schedule']} schedule ({sch['steps']} steps)", "",
               "| regime | t from | t to | steps |", "|---|---|---|---|"]
     for g in r["regimes"]:

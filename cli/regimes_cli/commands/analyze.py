@@ -178,6 +178,10 @@ def _print_table(payload: dict, out) -> None:
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
         th = ref.get("t_C_entropy_threshold") if k == "entropy" else ref.get("t_C")
         rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
+    dg = payload.get("diagnostics")
+    if dg:
+        rows.append(("t_C estimates", "agree" if dg["estimates_agree"] else f"disagree ({fmt(dg['spread'], 3)}×)",
+                     "trust φ_C = ½ (see notes)", ""))
     sch = payload["schedule"]
     for g in payload["regimes"]:
         hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
