@@ -178,3 +178,27 @@ def test_overflowing_products_raise_regimes_error_not_linalg_error(method, monke
     X = (np.random.default_rng(0).standard_normal((200, 12)) * 1e20).astype(np.float32)
     with pytest.raises(RegimesError, match=r"values too large for float32 products.*max \|x\|.*rescale"):
         top_eigenvalues(X, 1, method=method)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_block_krylov_matches_eigvalsh(dtype):
+    # a few spikes over a Marchenko–Pastur bulk, d = 500: block Krylov at 1e-7 vs dense eigvalsh
+    g = np.random.default_rng(5)
+    X = g.standard_normal((1500, 500))
+    X[:, :3] *= [5.0, 3.0, 2.2]
+    X = X.astype(dtype)
+    ref = np.linalg.eigvalsh(np.cov(X.astype(np.float64).T))[::-1]
+    r = top_eigenvalues(X, k=6, method="block", tol=1e-7, rng=1)
+    tol = 1e-7 if dtype == np.float64 else 1e-5  # float32 products
+    assert np.max(np.abs(r.values - ref[:6])) <= tol * ref[0]
+    assert r.matvecs < 60 * 12  # passes × block width
+    again = top_eigenvalues(X, k=6, method="block", tol=1e-7, rng=1)
+    np.testing.assert_array_equal(r.values, again.values)
+
+
+def test_block_krylov_subsample_and_bootstrap():
+    g = np.random.default_rng(6)
+    X = g.standard_normal((800, 300))
+    X[:, 0] *= 4.0
+    r = top_eigenvalues(X, k=2, method="block", tol=1e-7, rng=0, subsample=400, bootstrap=30)
+    assert r.n_used == 400 and r.se is not None and r.replicates.shape == (30, 2)

@@ -10,7 +10,8 @@ import os
 
 import numpy as np
 
-__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "thread_pool", "time_factors"]
+__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "resolve_engine", "thread_pool",
+           "time_factors"]
 
 #: a block's one-hot class matrix is dense up to this many elements, sparse (CSR) beyond
 DENSE_ONEHOT_MAX = 1 << 22
@@ -58,7 +59,10 @@ class ClassCodes:
 class LSEState:
     """Online log-sum-exp state per (sample, time): running max m, Σe^{E−m}, Σe^{2(E−m)}, class sums."""
 
-    def __init__(self, M, T, C, fast_exp: bool = False):
+    def __init__(self, M, T, C, fast_exp: bool = False, engine: str = "numpy"):
+        # engine: "numpy" (the numpy passes below) or "numba" (the fused kernel of
+        # :mod:`regimes.engines._fused`, resolved by :func:`resolve_engine`)
+        self.engine = engine
         # fast_exp: the weights e^{E−m} ≤ 1 are exponentiated in float32 (SIMD, about 3x faster,
         # relative error ~1e-7 per weight) and summed in float64; used with float32 products,
         # whose log-weights carry larger errors than that anyway
@@ -72,6 +76,9 @@ class LSEState:
         """Fold a block of columns in; rows (samples) are split across threads (numpy's
         elementwise kernels release the GIL), each thread owning its rows: deterministic."""
         M = G.shape[0]
+        if self.engine == "numba":
+            self._update_fused(G, D, vs, onehot)
+            return
         k = THREADS if M >= 64 and G.size >= 200_000 else 1
         if k == 1:
             self._update(slice(0, M), G, D, vs, onehot)
@@ -79,6 +86,18 @@ class LSEState:
         cuts = np.linspace(0, M, k + 1).astype(int)
         sl = [slice(cuts[i], cuts[i + 1]) for i in range(k)]
         list(thread_pool().map(lambda s: self._update(s, G[s], D[s], vs, onehot), sl))
+
+    def _update_fused(self, G, D, vs, onehot):
+        from ._fused import kernel
+
+        G = np.ascontiguousarray(G, dtype=np.float64)
+        D = np.ascontiguousarray(D, dtype=np.float64)
+        if self.sc is None:
+            code, C, sc = np.zeros(0, dtype=np.int64), 0, np.empty(self.m.shape + (0,))
+        else:
+            code, C, sc = _codes_of(onehot), self.sc.shape[2], self.sc
+        kernel()(G, D, np.ascontiguousarray(vs, dtype=np.float64), code, C, self.fast_exp,
+                 self.m, self.s1, self.s2, sc)
 
     def _update(self, rows, G, D, vs, onehot):
         # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64
@@ -113,7 +132,31 @@ class LSEState:
         return L, phiC, phi
 
 
-def from_stored(G, D, vs, classes, fast_exp=False, rows=None):
+def _codes_of(onehot) -> np.ndarray:
+    """Class code per column of a block's one-hot matrix (dense or CSR)."""
+    if isinstance(onehot, np.ndarray):
+        return np.argmax(onehot, axis=1).astype(np.int64)
+    return np.asarray(onehot.indices, dtype=np.int64)
+
+
+def resolve_engine(engine: str) -> str:
+    """``"numpy"`` or ``"numba"`` for a requested ``engine`` (``"auto"``: numba when importable)."""
+    if engine not in ("auto", "numpy", "numba"):
+        from .._errors import RegimesError
+
+        raise RegimesError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}")
+    from . import _fused
+
+    if engine == "auto":
+        return "numba" if _fused.available() else "numpy"
+    if engine == "numba" and not _fused.available():
+        from .._errors import RegimesError
+
+        raise RegimesError("engine='numba' needs numba: pip install 'regimes[fast]'")
+    return engine
+
+
+def from_stored(G, D, vs, classes, fast_exp=False, rows=None, engine="numpy"):
     """Per-sample (lse, Σw², class sums²) at the time factors ``vs`` from stored (G, D) statistics."""
     M = G.shape[0]
     rows = rows or max(1, min(M, 4_000_000 // max(1, G.shape[1])))
@@ -124,7 +167,7 @@ def from_stored(G, D, vs, classes, fast_exp=False, rows=None):
     ph = None if onehot is None else np.empty((M, vs.size))
     for s in range(0, M, rows):
         e = min(M, s + rows)
-        st = LSEState(e - s, vs.size, C, fast_exp)
+        st = LSEState(e - s, vs.size, C, fast_exp, engine)
         st.update(G[s:e], D[s:e], vs, onehot)
         a, b, c = st.finish()
         L[s:e], pc[s:e] = a, b

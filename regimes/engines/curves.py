@@ -57,6 +57,12 @@ class MixtureCurves:
     recompute : callable or None
         ``recompute(times) -> (lse, Σw², class sums²)``: one more streamed pass over the data, used
         when the statistics are not stored.
+    engine : {"numpy", "numba"}
+        Implementation of the log-sum-exp (see ``engine`` of :func:`empirical_mixture`).
+    fine : dict or None
+        Without stored statistics: the per-sample values on the grid refined ``step`` times
+        (``{"t", "lse", "phi_c", "phi", "step"}``), computed in the same pass as the curves; the
+        crossings' fine windows are read from it (no further pass).
     """
 
     t: np.ndarray
@@ -72,6 +78,8 @@ class MixtureCurves:
     precision_error: float = math.nan
     classes: ClassCodes | None = field(default=None, repr=False)
     recompute: object = field(default=None, repr=False)
+    engine: str = "numpy"
+    fine: dict | None = field(default=None, repr=False)
     _window_cache: dict = field(default_factory=dict, repr=False, init=False)
 
     @property
@@ -127,7 +135,8 @@ class MixtureCurves:
                 raise RegimesError("these curves cannot be re-evaluated")
             L, pc, ph = self.recompute(tt)
         else:
-            L, pc, ph = from_stored(self.G, self.D, time_factors(tt), self.classes, self.precision == "float32")
+            L, pc, ph = from_stored(self.G, self.D, time_factors(tt), self.classes, self.precision == "float32",
+                                    engine=self.engine)
         return {"t": tt, "lse": L, "phi_c": pc, "phi": ph}
 
     def statistic(self, name: str, t) -> np.ndarray:
@@ -160,16 +169,20 @@ class MixtureCurves:
                 return (i - 1, i)
         return None
 
-    def _window(self, j) -> np.ndarray:
-        """Fine grid over the bracket widened by one grid interval on each side."""
-        i_lo, i_hi = max(j[0] - 1, 0), min(j[1] + 1, len(self.t) - 1)
+    def _window(self, j, widen: int = 1) -> np.ndarray:
+        """Fine grid over the bracket widened by ``widen`` grid intervals on each side (the refined
+        grid of the first pass when there is one)."""
+        i_lo, i_hi = max(j[0] - widen, 0), min(j[1] + widen, len(self.t) - 1)
+        if self.fine is not None:
+            k = self.fine["step"]
+            return self.fine["t"][k * i_lo:k * i_hi + 1]
         return np.linspace(float(self.t[i_lo]), float(self.t[i_hi]), self._WINDOW_POINTS)
 
     def prefetch(self, requests) -> None:
         """Evaluate in ONE streamed pass the fine windows that :meth:`crossing` will need for
         each ``(name, level)`` in ``requests`` (only useful when the statistics are not stored:
         every evaluation is then a pass over the data)."""
-        if self.stored:
+        if self.stored or self.fine is not None:
             return
         grids = []
         for name, level in requests:
@@ -186,7 +199,12 @@ class MixtureCurves:
             self._window_cache[(float(g[0]), float(g[-1]))] = part
 
     def _window_statistic(self, name: str, grid: np.ndarray) -> np.ndarray:
-        part = self._window_cache.get((float(grid[0]), float(grid[-1])))
+        if self.fine is not None:
+            i0 = int(np.searchsorted(self.fine["t"], grid[0]))
+            part = {key: (None if self.fine[key] is None else self.fine[key][:, i0:i0 + grid.size])
+                    for key in ("lse", "phi_c", "phi")}
+        else:
+            part = self._window_cache.get((float(grid[0]), float(grid[-1])))
         if part is None:
             return self.statistic(name, grid)
         if name == "excess_entropy":
@@ -195,11 +213,11 @@ class MixtureCurves:
             return part["phi_c"]
         return part["phi"]
 
-    def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence):
+    def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence, widen=1):
         """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
         values (no further pass). None when bootstrap replicates leave the window (the caller
-        then falls back to the wider local grid)."""
-        grid = self._window(j)
+        then tries a wider window of the refined grid, or falls back to the wider local grid)."""
+        grid = self._window(j, widen)
         P = self._window_statistic(name, grid)  # (M, K)
         mean = P.mean(axis=0)
         t0 = linear_root(mean - level, grid)
@@ -241,19 +259,24 @@ class MixtureCurves:
         local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
         its crossing located there by linear interpolation, an error far below the interval width.
         Without stored statistics (data too large for them), the estimate, its delta-method SE
-        and the bootstrap all come from one fine window of 33 times over the bracket widened by a
-        grid interval on each side — evaluated for all estimators in a single pass by
-        :meth:`prefetch` — and the wider local grid (two more passes) is used only if more than
-        1% of the replicates leave that window.
+        and the bootstrap all come from one fine window over the bracket widened by a grid
+        interval on each side: the grid refined 8 times (25 times), evaluated by the engine in the
+        same pass as the curves (``fine``) — or, when the refined state does not fit in the
+        memory budget, 33 times evaluated for all estimators in one more pass by
+        :meth:`prefetch`. If more than 1% of the replicates leave that window, the refined grid's
+        windows widened by 3 intervals and then the whole refined grid are tried (no pass); the
+        wider local grid (more passes) is the last resort.
         """
         j = self._bracket(name, level)
         if j is None:
             return Estimate(math.nan, details={"bracket": None})
         lo, hi = float(self.t[j[0]]), float(self.t[j[1]])
         if not self.stored and lo != hi:
-            out = self._crossing_on_window(name, level, j, bootstrap, rng, confidence)
-            if out is not None:
-                return out
+            # the refined grid of the engine's pass covers every interval: wider windows cost no pass
+            for widen in ((1, 3, len(self.t)) if self.fine is not None else (1,)):
+                out = self._crossing_on_window(name, level, j, bootstrap, rng, confidence, widen)
+                if out is not None:
+                    return out
         t0 = self._root(name, level, lo, hi)
         # delta-method scale for the local bootstrap grid
         h = max(1e-4, 1e-3 * t0)

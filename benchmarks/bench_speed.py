@@ -1,0 +1,90 @@
+"""Speed of the analysis against its GEMM bound, and of Λ at large d (issue 13).
+
+Usage: python benchmarks/bench_speed.py [n d M] [--eigen n d] [--analyze-numpy]
+   default: n = 20000, d = 1024, M = 1024 (default time grid); Λ at n = 20000, d = 8192;
+   the whole analysis with the numpy engine only with --analyze-numpy (minutes).
+
+Prints ratios against baselines timed in the same run (the machine is shared: absolute times
+are noisy, ratios less so):
+* the 2-GEMM time: ``A0 @ Bᵀ`` and ``Ξ @ Bᵀ`` over all rows, in the engine's arithmetic;
+* the mixture engine (numpy and numba log-sum-exp) and the whole ``analyze`` (numba engine);
+* Λ: block Krylov (the analysis' method: k = 8, tol 1e-7) against scipy ``eigsh`` on a
+  ``LinearOperator`` with the same matvec at the same tolerance.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t, out
+
+
+def engine_bench(n, d, M):
+    from regimes.analysis import analyze, default_times
+    from regimes.engines import empirical_mixture
+
+    g = np.random.default_rng(0)
+    lab = np.repeat([0, 1], n // 2)
+    X = g.standard_normal((n, d)) + np.where(lab[:, None] == 0, 1.0, -1.0) / np.sqrt(d) * 30
+    A0, Xi = X[g.integers(0, n, M)], g.standard_normal((M, d))
+    t_gemm, _ = timed(lambda: (A0 @ X.T, Xi @ X.T))
+    t_gemm = min(t_gemm, timed(lambda: (A0 @ X.T, Xi @ X.T))[0])
+    tt = default_times([0.3, 2.0])
+    empirical_mixture(X[:200], tt[:3], samples=16, engine="numba")  # compile outside the timing
+    print(f"n = {n}, d = {d}, M = {M}, T = {tt.size}: 2 GEMMs {t_gemm:.2f} s")
+    for eng in ("numpy", "numba"):
+        t, _ = timed(lambda eng=eng: empirical_mixture(X, tt, samples=M, labels=lab, engine=eng))
+        print(f"  engine ({eng:5s})   {t:7.2f} s  = {t / t_gemm:5.2f} x GEMM")
+    for eng in ("numpy", "numba") if "--analyze-numpy" in sys.argv else ("numba",):
+        t, _ = timed(lambda eng=eng: analyze(X, lab, samples=M, engine=eng))
+        print(f"  analyze ({eng:5s})  {t:7.2f} s  = {t / t_gemm:5.2f} x GEMM")
+
+
+def eigen_bench(n, d):
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from regimes.data.source import as_source
+    from regimes.engines.covariance import top_eigenvalues
+
+    g = np.random.default_rng(1)
+    X = g.standard_normal((n, d), dtype=np.float32)
+    X[:, :4] *= np.array([6.0, 4.0, 3.0, 2.5], dtype=np.float32)
+    src = as_source(X)
+    t_b, rb = timed(lambda: top_eigenvalues(src, k=8, method="block", tol=1e-7, rng=0))
+    mu = X.mean(axis=0, dtype=np.float64)
+    count = [0]
+
+    def matvec(v):  # implicitly centred covariance, float32 GEMVs summed in float64
+        count[0] += 1
+        v = np.asarray(v, dtype=np.float64).ravel()
+        y = (X @ v.astype(np.float32)).astype(np.float64) - mu @ v
+        return ((y.astype(np.float32) @ X).astype(np.float64) - y.sum() * mu) / (n - 1)
+
+    lin = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(d)
+    t_e, (vals, _) = timed(lambda: eigsh(lin, k=8, which="LA", v0=v0, tol=1e-7))
+    vals = np.sort(vals)[::-1]
+    print(f"Λ at n = {n}, d = {d} (float32): block Krylov {t_b:.2f} s ({rb.matvecs} products), "
+          f"eigsh/LinearOperator {t_e:.2f} s ({count[0]} products): ratio {t_b / t_e:.2f}; "
+          f"max |Δλ|/λ1 = {np.max(np.abs(rb.values - vals)) / vals[0]:.1e}")
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a != "--analyze-numpy"]
+    if "--eigen" in args:
+        i = args.index("--eigen")
+        eigen_bench(int(args[i + 1]), int(args[i + 2]))
+        args = args[:i]
+        if not args:
+            sys.exit(0)
+    else:
+        eigen_bench(20000, 8192)
+    if len(args) >= 3:
+        engine_bench(int(args[0]), int(args[1]), int(args[2]))
+    elif not args:
+        engine_bench(20000, 1024, 1024)
