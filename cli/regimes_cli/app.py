@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "formula",  # formula --list, formula NAME [--latex | --sympy | --python]
     "presets",  # presets [NAME] [--json]
     "memorization",  # memorization GENERATED TRAIN [--reference], uturn DATA --times
+    "solve",  # solve n|d|eigenvalue — the inverse questions (n for a target t_C, …)
 ]
 
 

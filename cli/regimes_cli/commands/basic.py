@@ -20,6 +20,7 @@ from .._options import (
     load_preset,
     need,
     num,
+    positive,
     quiet_no_speciation,
     resolve_variance,
 )
@@ -41,11 +42,21 @@ def speciation(
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
+    class_variances: Optional[str] = typer.Option(
+        None, "--class-variances",
+        help="A,B: two zero-mean classes N(0, A·I), N(0, B·I) in dimension --d that differ only in "
+             "their covariance (arXiv 2602.04404; criterion reconstructed, see docs/solve.md).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Speciation time t_S = ½ ln Λ (arXiv 2402.18491)."""
+    """Speciation time t_S = ½ ln Λ (arXiv 2402.18491), or of covariance-only classes (--class-variances)."""
     from regimes import GaussianMixture, RegimesError, speciation_time, speciation_time_linear
 
+    if class_variances is not None:
+        if eigenvalue is not None or separation is not None or variance is not None or preset is not None:
+            raise RegimesError("--class-variances takes only --d (no --eigenvalue, --separation, --variance, --preset)")
+        _covariance_classes(class_variances, d, json_out)
+        return
     payload: dict = {}
     notes: list[str] = []
     p, units = apply_units(load_preset(preset), units, notes)
@@ -88,6 +99,45 @@ def speciation(
     if p is not None:
         rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Speciation", rows, notes=notes + ["OU time, natural log (see docs/conventions.md)"])
+
+
+def _covariance_classes(text: str, d: Optional[float], json_out: bool) -> None:
+    """`speciation --class-variances A,B --d D`: exact criterion and its large-t form."""
+    from regimes import RegimesError
+    from regimes.class_speciation import (
+        CRITERION,
+        covariance_speciation_time,
+        covariance_speciation_time_asymptotic,
+    )
+
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise RegimesError(f"--class-variances must be two numbers A,B, got {text!r}") from None
+    positive(a, "--class-variances A")
+    positive(b, "--class-variances B")
+    if d is None:
+        raise RegimesError("--class-variances needs --d")
+    if a == b:
+        raise RegimesError("--class-variances: A = B, the classes are identical (no speciation)")
+    t = quiet_no_speciation(covariance_speciation_time, a, b, d)
+    t_as = quiet_no_speciation(covariance_speciation_time_asymptotic, a, b, d)
+    F2 = d * (a - b) ** 2
+    payload = {"class_variances": [a, b], "d": num(d), "t_S": None if math.isnan(t) else t,
+               "t_S_asymptotic": None if math.isnan(t_as) else t_as, "frobenius_sq": F2,
+               "speciation": not math.isnan(t), "criterion": CRITERION}
+    notes = ["zero-mean classes N(0, A·I) (x drawn from it) and N(0, B·I); r = eigenvalues of Γ_B⁻¹Γ_A; "
+             "exact: ½Σ(r − 1 − ln r) = √(½Σ(r − 1)²), asymptotic: ¼ ln(‖C1 − C2‖²_F/8)",
+             "large-d result (arXiv 2602.04404; this project's reconstruction, docs/solve.md); OU time"]
+    if math.isnan(t):
+        notes.append("the criterion is never met for t > 0: no speciation")
+    if json_out:
+        payload["notes"] = notes
+        emit_json(payload)
+        return
+    print_table("Speciation of covariance-only classes",
+                [("variances A, B", f"{a:g}, {b:g}"), ("d", payload["d"]), ("‖C1 − C2‖²_F", F2),
+                 ("t_S (exact criterion)", t), ("¼ ln(‖C1 − C2‖²_F / 8)", t_as)], notes=notes)
 
 
 def collapse(

@@ -1,0 +1,68 @@
+"""Class hierarchies (regimes.hierarchy): a planted tree ±μ1 ± μ2 whose pairwise times are known in
+closed form, t_ab = ½ ln(|m_a − m_b|²/4 + σ²) (isotropic classes)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from regimes.hierarchy import class_hierarchy, class_hierarchy_gaussian
+
+
+def planted(d=40, a=6.0, b=1.5):
+    mu1, mu2 = np.zeros(d), np.zeros(d)
+    mu1[0], mu2[1] = a, b
+    return np.array([mu1 + mu2, mu1 - mu2, -mu1 + mu2, -mu1 - mu2]), mu1, mu2
+
+
+def test_planted_tree_exact():
+    M, mu1, mu2 = planted()
+    s2 = 0.7
+    h = class_hierarchy_gaussian(M, s2, names=["++", "+-", "-+", "--"])
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                dl = M[i] - M[j]
+                assert h.times[i, j] == pytest.approx(0.5 * math.log(dl @ dl / 4 + s2), rel=1e-14)
+    m = h.merges()
+    low = 0.5 * math.log(mu2 @ mu2 + s2)
+    assert {frozenset(x["left"] + x["right"]) for x in m[:2]} == {frozenset({"++", "+-"}), frozenset({"-+", "--"})}
+    assert m[0]["t"] == pytest.approx(low) and m[1]["t"] == pytest.approx(low)
+    # single linkage: the top split is the four-class mixture's ½ ln(|μ1|² + σ²) along μ1
+    assert m[2]["t"] == pytest.approx(0.5 * math.log(mu1 @ mu1 + s2), rel=1e-14)
+    json.dumps(h.to_dict())
+
+
+def test_planted_tree_from_samples():
+    M, mu1, mu2 = planted()
+    s2, n = 0.7, 3000
+    rng = np.random.default_rng(5)
+    lab = np.repeat(["++", "+-", "-+", "--"], n)
+    X = np.repeat(M, n, axis=0) + rng.normal(size=(4 * n, M.shape[1])) * math.sqrt(s2)
+    h = class_hierarchy(X, lab)
+    ref = class_hierarchy_gaussian(M, s2, names=["++", "+-", "-+", "--"])
+    order = [h.names.index(x) for x in ref.names]
+    got = h.times[np.ix_(order, order)]
+    off = ~np.eye(4, dtype=bool)
+    assert np.allclose(got[off], ref.times[off], atol=0.03)
+    assert sorted(round(x["t"], 1) for x in h.merges()) == sorted(round(x["t"], 1) for x in ref.merges())
+
+
+def test_no_speciation_pairs_and_figure():
+    M = np.array([[0.0, 0.0], [0.5, 0.0], [10.0, 0.0]])
+    h = class_hierarchy_gaussian(M, 0.5)
+    d = h.to_dict()
+    assert d["t_pairs"][0][1] is None  # Λ = 0.0625 + 0.5 <= 1: never separate
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from regimes.plot.hierarchy import plot_hierarchy
+
+    fig = plot_hierarchy(h)
+    assert isinstance(fig, Figure)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
