@@ -34,6 +34,7 @@ __all__ = [
     "NPPhaseDiagram",
     "NTauPhaseDiagram",
     "alpha_for_collapse_time",
+    "log10_n_star",
     "n_star",
     "nd_phase_diagram",
     "np_phase_diagram",
@@ -57,13 +58,21 @@ def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
 def n_star(d, t_C, variance: float = 1.0):
     """Number of training points needed to push collapse down to ``t_C``: ``n*(d) = e^{α* d}``.
 
-    ``ln n* = α* d`` is linear in d — the curse of dimensionality. The result overflows to ``inf``
-    beyond the float range (``α* d > 709``); use ``alpha_for_collapse_time(t_C) * d`` for ``ln n*``.
+    ``ln n* = α* d`` is linear in d — the curse of dimensionality. The result is ``inf`` beyond the
+    float range (``α* d > 709.78``, e.g. d = 3072 at t_C = 0.5): :func:`log10_n_star` gives the
+    always-finite ``log10 n*`` (and :func:`regimes.inverse.n_for_collapse_time` both at once).
     """
     a = alpha_for_collapse_time(t_C, variance)
     d_arr = np.asarray(d, dtype=float)
     with np.errstate(over="ignore"):
         out = np.exp(a * d_arr)
+    return float(out) if out.ndim == 0 else out
+
+
+def log10_n_star(d, t_C, variance: float = 1.0):
+    """``log10 n*(d) = α* d / ln 10``: the companion of :func:`n_star`, finite where n* overflows."""
+    a = alpha_for_collapse_time(t_C, variance)
+    out = a * np.asarray(d, dtype=float) / math.log(10.0)
     return float(out) if out.ndim == 0 else out
 
 
@@ -406,6 +415,11 @@ class NTauPhaseDiagram:
     interpolating : ndarray of bool, shape (len(n),)
         ``p > n``: only there can the model memorise; for ``n ≥ p`` region 2 is the
         leading-order formula extrapolated past the interpolation line.
+    windows : dict or None
+        τ_best and τ_gap read off the predicted loss curves at a few n
+        (:func:`regimes.rmt.training_window`): "window_n", "tau_best", "tau_best_spread",
+        "tau_gap", "tau_gap_spread" (arrays; NaN where the gap never reaches the tolerance),
+        "gap_tolerance", "window_d" (instance dimension used at each n).
     """
 
     n: np.ndarray
@@ -418,11 +432,16 @@ class NTauPhaseDiagram:
     tau_mem: np.ndarray
     region: np.ndarray
     interpolating: np.ndarray
+    windows: dict | None = None
 
     def to_dict(self) -> dict:
         from .rmt import TIME_CONVENTION
 
+        extra = {} if self.windows is None else {  # "never" as null, without a warning
+            k: [None if np.isnan(x) else x for x in v.tolist()] if k.startswith("tau_gap") else v
+            for k, v in self.windows.items()}
         return {
+            **extra,
             "n": self.n,
             "tau": self.tau,
             "d": self.d,
@@ -449,6 +468,8 @@ def ntau_phase_diagram(
     t: float = 0.1,
     activation: str = "tanh",
     data_spectrum=None,
+    window_points: int = 7,
+    gap_tolerance: float = 0.1,
 ) -> NTauPhaseDiagram:
     """The (n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
 
@@ -466,6 +487,12 @@ def ntau_phase_diagram(
         Diffusion (OU) time.
     activation, data_spectrum
         As in :class:`regimes.rmt.RandomFeatures`.
+    window_points : int, default 7
+        Number of log-spaced n (over ``n_range``) at which τ_best and τ_gap are read off the
+        predicted loss curves (:func:`regimes.rmt.training_window`, 2 seeds, reduced dimension
+        when large); 0 skips them.
+    gap_tolerance : float, default 0.1
+        ε of τ_gap.
 
     Returns
     -------
@@ -493,6 +520,8 @@ def ntau_phase_diagram(
     tau = _log_axis("tau_range", tau_range, pts)
     T = tau[None, :]
     region = np.where(T < tg, 0, np.where(T < tau_mem[:, None], 1, 2))
+    wp = check_int("window_points", window_points, ge=0, le=200)
+    windows = _ntau_windows(n, dd, pp, rf, data_spectrum, wp, gap_tolerance) if wp else None
     return NTauPhaseDiagram(
         n=n,
         tau=tau,
@@ -504,4 +533,26 @@ def ntau_phase_diagram(
         tau_mem=tau_mem,
         region=region,
         interpolating=pp > n,
+        windows=windows,
     )
+
+
+def _ntau_windows(n, d, p, rf, data_spectrum, points, gap_tolerance) -> dict:
+    """τ_best and τ_gap of the predicted loss curves at ``points`` log-spaced n."""
+    from .rmt import training_window
+
+    eps = check_real("gap_tolerance", gap_tolerance, gt=0.0, lt=1.0)
+    wn = np.geomspace(n[0], n[-1], points) if points > 1 else n[-1:].copy()
+    wins = [training_window(k, d, p, rf.t, rf.activation, data_spectrum, gap_tolerance=eps,
+                            seeds=2, budget=150_000) for k in wn]
+    nan = float("nan")
+    return {
+        "window_n": wn,
+        "tau_best": np.array([w.tau_best for w in wins]),
+        "tau_best_spread": np.array([w.tau_best_spread for w in wins], dtype=float),
+        "tau_gap": np.array([nan if w.tau_gap is None else w.tau_gap for w in wins]),
+        "tau_gap_spread": np.array([nan if w.tau_gap_spread is None else w.tau_gap_spread
+                                    for w in wins]),
+        "gap_tolerance": eps,
+        "window_d": np.array([w.d_used for w in wins]),
+    }

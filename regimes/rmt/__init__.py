@@ -20,6 +20,7 @@ from .random_features import (
     memorisation_phase_diagram,
     training_regimes,
 )
+from .windows import TrainingWindow, training_window
 
 __all__ = [
     "TIME_CONVENTION",
@@ -28,6 +29,8 @@ __all__ = [
     "MarchenkoPastur",
     "RFConstants",
     "RandomFeatures",
+    "TrainingWindow",
     "memorisation_phase_diagram",
     "training_regimes",
+    "training_window",
 ]

@@ -174,21 +174,33 @@ def timescales(
     p: float = typer.Option(..., "--p", help="Number of random features."),
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
+    gap_tolerance: float = typer.Option(
+        0.1, "--gap-tolerance",
+        help="ε of τ_gap: first τ with L_test − L_train ≥ ε (loss units, untrained loss 1), in (0, 1)."),
+    seeds: int = typer.Option(
+        4, "--seeds", help="Gaussian-equivalent instances averaged for the loss curves (1–1000)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """How long can I train before memorising? τ_gen, τ_mem of the random-features model [WM]."""
+    """How long can I train before memorising? τ_best, τ_gap from the loss curves and the
+    asymptotic τ_gen, τ_mem of the random-features model [WM]."""
     from regimes import RegimesError
-    from regimes.rmt import RandomFeatures
+    from regimes.rmt import RandomFeatures, training_window
+    from regimes.rmt.windows import asymptotic_validity_note
 
     n = positive(n, "--n")
     d = positive(d, "--d")
     p = positive(p, "--p")
+    if not (math.isfinite(gap_tolerance) and 0 < gap_tolerance < 1):
+        raise RegimesError(f"--gap-tolerance must be a number in (0, 1), got {gap_tolerance!r}")
+    seeds = int_in_range(seeds, "--seeds", 1, 1000)
     rf = RandomFeatures(p / d, n / d, t, activation)
     if not rf.constants.v_t2 > 0:
         raise RegimesError("v_t² = 0 for this activation: no memorisation timescale")
     tg, tm = rf.tau_gen, rf.tau_mem
-    answer = (f"train beyond τ_gen ≈ {tg:.4g} and stop well before τ_mem ≈ {tm:.4g} "
-              f"(a window of {tm / tg:.3g}×); τ_mem grows ∝ n")
+    win = training_window(n, d, p, rf.t, rf.activation, gap_tolerance=gap_tolerance, seeds=seeds)
+    answer = _window_answer(win) + (
+        f"; asymptotic references τ_gen ≈ {tg:.4g}, τ_mem ≈ {tm:.4g} ∝ n (leading order for "
+        f"ψ_p ≫ ψ_n ≫ 1)")
     if p <= n:
         answer += ("; here p <= n (below the interpolation line p ≈ n) the RF model does not "
                    "memorise even at long times, τ_mem is then only the slow-bulk timescale")
@@ -200,14 +212,48 @@ def timescales(
                "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
                          "memorisation crossover of the RF model is the interpolation line p ≈ n",
                          "gradient descent with learning rate η on L: steps = τ·d²/η"]}
+    payload.update(win.to_dict())
+    validity = asymptotic_validity_note(rf.psi_n, rf.psi_p)
+    payload["notes"] += [*([validity] if validity else []), *win.notes]
     if json_out:
         emit_json(payload)
         return
     rows = [("ψ_p = p/d", rf.psi_p), ("ψ_n = n/d", rf.psi_n), ("Δ_t", rf.delta_t),
+            *_window_rows(win),
             ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm), ("τ_mem/τ_gen", tm / tg),
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
-                notes=[answer, rf.time_convention, *payload["notes"][:1]])
+                notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
+
+
+def _pm(value, spread, fmt=".4g"):
+    return "none" if value is None else (
+        f"{value:{fmt}}" + ("" if spread is None else f" ± {spread:.2g}"))
+
+
+def _window_rows(win):
+    lb, lg = win.loss_at_best, win.loss_at_gap
+    rows = [("τ_best = argmin L_test", _pm(win.tau_best, win.tau_best_spread)),
+            ("L_test, L_train at τ_best", f"{lb['test']:.4f}, {lb['train']:.4f}"),
+            (f"τ_gap: L_test − L_train ≥ {win.gap_tolerance:g}",
+             _pm(win.tau_gap, win.tau_gap_spread))]
+    if lg is not None:
+        rows.append(("L_test, L_train at τ_gap", f"{lg['test']:.4f}, {lg['train']:.4f}"))
+    rows.append(("L_test − L_train at τ → ∞", f"{win.long_time_gap:.4f}"))
+    return rows
+
+
+def _window_answer(win):
+    """The stopping advice from the loss-curve quantities."""
+    out = (f"stop near τ_best ≈ {win.tau_best:.4g}, the minimum of the predicted test loss "
+           f"(L_test = {win.loss_at_best['test']:.4f}); ")
+    if win.tau_gap is None:
+        out += (f"the generalisation gap L_test − L_train never reaches {win.gap_tolerance:g} "
+                f"(long-time gap {win.long_time_gap:.3g})")
+    else:
+        out += (f"the generalisation gap reaches {win.gap_tolerance:g} at τ_gap ≈ "
+                f"{win.tau_gap:.4g} ({win.tau_gap / win.tau_best:.3g}× τ_best)")
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,323 @@
+"""Training windows of the random-features score model read off its loss curves [WM].
+
+The leading-order timescales τ_gen = 1/(2Δ_tΓ_t²κ_1²) and τ_mem = ψ_n/(2Δ_t v_t²)
+(:class:`~regimes.rmt.RandomFeatures`) need ψ_p ≫ ψ_n ≫ 1. At finite ratios the window in which
+early stopping generalises is read off the closed-form train and test loss curves of a
+Gaussian-equivalent instance (A(0) = 0, gradient flow):
+
+* **τ_best** = argmin_τ L_test(τ), the best stopping time;
+* **τ_gap(ε)** = the first τ with L_test(τ) − L_train(τ) ≥ ε (default ε = 0.1, in loss units where the
+  untrained loss is 1 and the learnable part is Δ_t); ``None`` when the gap never reaches ε.
+
+**Reduced dimension.** The curves are evaluated on the (n + d)-dimensional span of the features
+(exact: V and the population matrices have no component outside it), so an instance costs
+O(p·min(p, n + d)²). When p·min(p, n + d) exceeds ``budget`` the instance is drawn at a reduced
+dimension d' < d with the same ψ_p = p/d and ψ_n = n/d (τ is dimension-free in this convention), and
+``seeds`` instances are averaged; the spread (standard deviation over the seeds) is reported as the
+error bar. The curves converge as d' → ∞; the finite-d' error is instance-to-instance fluctuation
+plus a finite-size bias of the slow (memorisation) modes — see the docs page of the random-matrix
+layer for measured sizes.
+
+Training-time convention: :data:`regimes.rmt.TIME_CONVENTION`.
+
+References
+----------
+.. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import RegimesError
+from .._validate import check_int, check_real, check_rng
+from .random_features import RandomFeatures
+
+__all__ = [
+    "DEFAULT_GAP_TOLERANCE",
+    "DEFAULT_WINDOW_BUDGET",
+    "TrainingWindow",
+    "asymptotic_validity_note",
+    "sample_window_curves",
+    "training_window",
+]
+
+#: Default ε of τ_gap (loss units: untrained loss 1, learnable part Δ_t).
+DEFAULT_GAP_TOLERANCE = 0.1
+#: Default bound on p·min(p, n + d) of one instance before the dimension is reduced.
+DEFAULT_WINDOW_BUDGET = 300_000
+_LARGE = 10.0  # ψ_n and ψ_p/ψ_n below this: the asymptotic τ_gen, τ_mem are rough
+
+
+def asymptotic_validity_note(psi_n: float, psi_p: float) -> str | None:
+    """A note when the leading-order τ_gen, τ_mem are used outside ψ_p ≫ ψ_n ≫ 1 (None if fine)."""
+    small = []
+    if psi_n < _LARGE:
+        small.append(f"ψ_n = {psi_n:.3g}")
+    if psi_p / psi_n < _LARGE:
+        small.append(f"ψ_p/ψ_n = {psi_p / psi_n:.3g}")
+    if not small:
+        return None
+    return (f"τ_gen and τ_mem are leading-order asymptotics for ψ_p ≫ ψ_n ≫ 1; here "
+            f"{' and '.join(small)} < {_LARGE:g}, so they are only rough references — use τ_best "
+            f"and τ_gap from the loss curves")
+
+
+def _sizes(n, d, p, budget):
+    """(d', p', n') at the same ψ_p, ψ_n with p'·min(p', n' + d') ≤ budget (d' ≤ d)."""
+    psi_p, psi_n = p / d, n / d
+
+    def cost(dd):
+        pp, nn = max(1, round(psi_p * dd)), max(1, round(psi_n * dd))
+        return pp * min(pp, nn + dd)
+
+    full = (int(round(d)), int(round(p)), int(round(n)))
+    if cost(d) <= budget and float(full[0]) == d and float(full[1]) == p and float(full[2]) == n:
+        return (*full, False)
+    hi = max(1, int(math.floor(d)))
+    lo = 1
+    while lo < hi:  # largest d' with cost ≤ budget (cost is increasing in d')
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid - 1)
+    return lo, max(1, round(psi_p * lo)), max(1, round(psi_n * lo)), True
+
+
+def _sigma_diag(rf, d):
+    """d eigenvalues of Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
+    vals, w = rf.spectrum_values, rf.spectrum_weights
+    raw = w * d
+    cnt = np.floor(raw).astype(int)
+    rem = d - cnt.sum()
+    if rem > 0:
+        cnt[np.argsort(-(raw - cnt), kind="stable")[:rem]] += 1
+    return np.repeat(vals, cnt)
+
+
+def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=None) -> dict:
+    r"""L_train(τ), L_test(τ) of one Gaussian-equivalent instance (d, p, n), in O(p·min(p, n+d)²).
+
+    Same instance law as :meth:`RandomFeatures.sample_instance` (U = GGᵀ/n + b_t²WWᵀ/d + s_t²I,
+    G = e^{−t}a_t WX/√d + v_tΩ, V = Ṽ = b_tW/√d, Ũ = e^{−2t}a_t²WΣWᵀ/d + (v_t² + s_t²)I + b_t²WWᵀ/d),
+    evaluated in the span of F = [G/√n, b_tW/√d], where U = FFᵀ + s_t²I is diagonal after an SVD
+    of F (eigh of FFᵀ when p ≤ n + d, of FᵀF otherwise); the closed forms are those of
+    :meth:`GaussianEquivalentInstance.loss_curves`.
+    """
+    gen = check_rng(rng)
+    c = rf.constants
+    A2 = c.a_t**2 * math.exp(-2.0 * rf.t)
+    b, v2, s2 = c.b_t, c.v_t2, c.s_t2
+    if not s2 > 0:
+        raise RegimesError("U is not positive definite (s_t² = 0): no loss curves")
+    sig = _sigma_diag(rf, d)
+    W = gen.standard_normal((p, d))
+    X = np.sqrt(sig)[:, None] * gen.standard_normal((d, n))
+    G = math.sqrt(A2) * (W @ X) / math.sqrt(d) + math.sqrt(v2) * gen.standard_normal((p, n))
+    F = np.hstack([G / math.sqrt(n), (b / math.sqrt(d)) * W])
+    if p <= F.shape[1]:  # U = Q diag(S² + s²) Qᵀ on the span of F
+        S2, Q = np.linalg.eigh(F @ F.T)
+        S2 = np.maximum(S2, 0.0)
+    else:  # small Gram matrix FᵀF; QR then SVD if it is too ill-conditioned for Q = FR/S
+        S2, R = np.linalg.eigh(F.T @ F)
+        if S2[0] > 1e-8 * S2[-1]:
+            Q = (F @ R) / np.sqrt(S2)[None, :]
+        else:
+            Qf, Rf = np.linalg.qr(F)
+            Ur, S, _ = np.linalg.svd(Rf)
+            Q, S2 = Qf @ Ur, S**2
+    lam = S2 + s2
+    QW = Q.T @ W / math.sqrt(d)  # m×d
+    Vq = b * QW  # V = Ṽ in the eigenbasis
+    Mq = A2 * (QW * sig[None, :]) @ QW.T + b**2 * QW @ QW.T + (v2 + s2) * np.eye(lam.size)
+    K = Mq * (Vq @ Vq.T)  # Tr(YᵀMY) = fᵀKf for Y = diag(f)Vq
+    g = np.sum(Vq * Vq, axis=1)  # row norms (Ṽ = V)
+    tau = np.asarray(tau, dtype=np.float64)
+    rate = 2.0 * rf.delta_t * (d / p)  # 2Δ_t/ψ_p of this instance
+    em1 = np.expm1(-rate * np.outer(tau, lam))  # E − I, shape (T, m)
+    train = 1.0 + ((em1 + 2.0) * em1) @ (g / lam) / d  # E² − I = (E − I)(E + I)
+    f = em1 / lam[None, :]
+    test = 1.0 + (np.sum((f @ K) * f, axis=1) + 2.0 * f @ g) / d
+    return {"tau": tau, "train": train, "test": test, "gen": test - train, "lam": lam}
+
+
+def _tau_best(tau, test):
+    """argmin on the log-τ grid, refined by a parabola through the three points around it."""
+    i = int(np.argmin(test))
+    if 0 < i < tau.size - 1:
+        x = np.log(tau[i - 1:i + 2])
+        y = test[i - 1:i + 2]
+        den = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
+        a = (x[2] * (y[1] - y[0]) + x[1] * (y[0] - y[2]) + x[0] * (y[2] - y[1])) / den
+        bb = (x[2] ** 2 * (y[0] - y[1]) + x[1] ** 2 * (y[2] - y[0]) + x[0] ** 2 * (y[1] - y[2])) / den
+        if a > 0:
+            return float(math.exp(min(max(-bb / (2 * a), x[0]), x[2])))
+    return float(tau[i])
+
+
+def _tau_gap(tau, gen, eps):
+    """First τ with gen ≥ ε (linear in log τ between grid points), or None."""
+    hit = np.nonzero(gen >= eps)[0]
+    if hit.size == 0:
+        return None
+    j = int(hit[0])
+    if j == 0:
+        return float(tau[0])
+    x0, x1 = math.log(tau[j - 1]), math.log(tau[j])
+    y0, y1 = gen[j - 1], gen[j]
+    return float(math.exp(x0 + (eps - y0) * (x1 - x0) / (y1 - y0)))
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    """Predicted training window of the random-features model at (n, d, p, t).
+
+    Attributes
+    ----------
+    tau, train, test : ndarray
+        Log-spaced training times and the seed-averaged L_train, L_test there.
+    tau_best, tau_gap : float, float or None
+        argmin L_test and the first τ with L_test − L_train ≥ ``gap_tolerance`` (of the averaged
+        curves; None when the gap never reaches it, e.g. for p ≤ n).
+    tau_best_spread, tau_gap_spread : float or None
+        Standard deviation of the per-seed values (None with one seed, or when a seed has no τ_gap).
+    loss_at_best, loss_at_gap : dict or None
+        {"train", "test", "gap"} of the averaged curves at τ_best / τ_gap, and "spread" (per-seed
+        standard deviations of the same three).
+    d_used, p_used, n_used : int
+        Size of the instances; ``reduced`` when smaller than (d, p, n).
+    """
+
+    n: float
+    d: float
+    p: float
+    t: float
+    activation: str
+    gap_tolerance: float
+    seeds: int
+    d_used: int
+    p_used: int
+    n_used: int
+    reduced: bool
+    tau: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    tau_best: float
+    tau_best_spread: float | None
+    tau_gap: float | None
+    tau_gap_spread: float | None
+    loss_at_best: dict
+    loss_at_gap: dict | None
+    long_time_gap: float
+    notes: list = field(default_factory=list)
+
+    def to_dict(self, curves: bool = False) -> dict:
+        """JSON-ready summary (the curves only when ``curves``)."""
+        out = {
+            "tau_best": {"value": self.tau_best, "spread": self.tau_best_spread},
+            "tau_gap": {"value": self.tau_gap, "spread": self.tau_gap_spread},
+            "gap_tolerance": self.gap_tolerance,
+            "loss_at_best": self.loss_at_best,
+            "loss_at_gap": self.loss_at_gap,
+            "long_time_gap": self.long_time_gap,
+            "window_instances": {"d": self.d_used, "p": self.p_used, "n": self.n_used,
+                                 "seeds": self.seeds, "reduced": self.reduced},
+        }
+        if curves:
+            out["curves"] = {"tau": self.tau, "train": self.train, "test": self.test}
+        return out
+
+
+def _std(vals):
+    if len(vals) < 2 or any(v is None for v in vals):
+        return None
+    return float(np.std(np.asarray(vals, dtype=np.float64), ddof=1))
+
+
+def _losses_at(tau0, tau, curves):
+    """{"train", "test", "gap"} interpolated in log τ for the mean curves and the per-seed spread."""
+    x = np.log(tau)
+
+    def at(tr, te):
+        a, b = (float(np.interp(math.log(tau0), x, tr)), float(np.interp(math.log(tau0), x, te)))
+        return a, b, b - a
+
+    mean = at(np.mean([c["train"] for c in curves], 0), np.mean([c["test"] for c in curves], 0))
+    per = np.array([at(c["train"], c["test"]) for c in curves])
+    spread = (np.std(per, axis=0, ddof=1).tolist() if len(curves) > 1 else [None] * 3)
+    return {"train": mean[0], "test": mean[1], "gap": mean[2],
+            "spread": dict(zip(("train", "test", "gap"), spread, strict=True))}
+
+
+def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
+                    gap_tolerance: float = DEFAULT_GAP_TOLERANCE, seeds: int = 4,
+                    budget: int = DEFAULT_WINDOW_BUDGET, points_per_decade: int = 60,
+                    rng=0) -> TrainingWindow:
+    """τ_best and τ_gap of the random-features model from its predicted loss curves.
+
+    Parameters
+    ----------
+    n, d, p : float
+        Training points, dimension, random features (ψ_n = n/d, ψ_p = p/d).
+    t : float
+        Diffusion (OU) time of the model.
+    activation, data_spectrum
+        As in :class:`RandomFeatures`.
+    gap_tolerance : float, default 0.1
+        ε of τ_gap, in (0, 1).
+    seeds : int, default 4
+        Gaussian-equivalent instances averaged (their spread is the error bar).
+    budget : int
+        Largest p·min(p, n + d) of one instance; beyond it the dimension is reduced at fixed
+        ψ_p, ψ_n (see the module docstring).
+    points_per_decade : int
+        Resolution of the log-τ grid (from 1e-3 of the fastest relaxation time to 30× the slowest).
+    rng : seed or Generator
+
+    Returns
+    -------
+    TrainingWindow
+    """
+    n = check_real("n", n, gt=0)
+    d = check_real("d", d, gt=0)
+    p = check_real("p", p, gt=0)
+    eps = check_real("gap_tolerance", gap_tolerance, gt=0, lt=1)
+    seeds = check_int("seeds", seeds, ge=1, le=1000)
+    budget = check_int("budget", budget, ge=100)
+    ppd = check_int("points_per_decade", points_per_decade, ge=4, le=1000)
+    rf = RandomFeatures(p / d, n / d, t, activation, data_spectrum)
+    dd, pp, nn, reduced = _sizes(n, d, p, budget)
+    rfd = rf if (pp / dd, nn / dd) == (rf.psi_p, rf.psi_n) else rf.replace(psi_p=pp / dd,
+                                                                           psi_n=nn / dd)
+    c = rfd.constants
+    lam_hi = (1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
+        c.a_t**2 * math.exp(-2 * t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2
+    rate = 2.0 * rfd.delta_t * dd / pp
+    lo, hi = 1e-3 / (rate * lam_hi), 30.0 / (rate * c.s_t2)
+    tau = np.geomspace(lo, hi, max(8, int(math.ceil(ppd * math.log10(hi / lo)))))
+    seq = np.random.SeedSequence(int(check_rng(rng).integers(2**63)))
+    curves = [sample_window_curves(rfd, dd, pp, nn, tau, np.random.default_rng(s))
+              for s in seq.spawn(seeds)]
+    train = np.mean([cv["train"] for cv in curves], axis=0)
+    test = np.mean([cv["test"] for cv in curves], axis=0)
+    tb = _tau_best(tau, test)
+    tg = _tau_gap(tau, test - train, eps)
+    tg_each = [_tau_gap(tau, cv["gen"], eps) for cv in curves]
+    notes = []
+    if reduced:
+        notes.append(f"loss curves of Gaussian-equivalent instances at reduced size d = {dd}, "
+                     f"p = {pp}, n = {nn} (same ψ_p, ψ_n; {seeds} seeds; spread = standard "
+                     f"deviation over the seeds); finite-size error grows as d shrinks")
+    if tg is None:
+        notes.append(f"L_test − L_train never reaches {eps:g} (long-time gap "
+                     f"{float(test[-1] - train[-1]):.3g}): no τ_gap")
+    return TrainingWindow(
+        n=n, d=d, p=p, t=rf.t, activation=rf.activation.name, gap_tolerance=eps, seeds=seeds,
+        d_used=dd, p_used=pp, n_used=nn, reduced=reduced, tau=tau, train=train, test=test,
+        tau_best=tb, tau_best_spread=_std([_tau_best(tau, cv["test"]) for cv in curves]),
+        tau_gap=tg, tau_gap_spread=_std(tg_each) if tg is not None else None,
+        loss_at_best=_losses_at(tb, tau, curves),
+        loss_at_gap=None if tg is None else _losses_at(tg, tau, curves),
+        long_time_gap=float(test[-1] - train[-1]), notes=notes)
+
