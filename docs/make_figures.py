@@ -26,7 +26,7 @@ def main() -> int:
     from regimes.plot import plot_curves
     from regimes.plot.phase import plot_phase_nd, plot_phase_np, plot_phase_ntau
     from regimes.plot.spectra import plot_rf_density
-    from regimes.plot.timeline import plot_timeline
+    from regimes.plot.timeline import plot_timeline, plot_timeline_compare
     from regimes.rmt import RandomFeatures
 
     OUT.mkdir(exist_ok=True)
@@ -37,16 +37,19 @@ def main() -> int:
         print(f"wrote {OUT / name}")
 
     m = GaussianMixture(n=4000, d=1024, separation=1.0, variance=1.0)
-    save(
-        plot_timeline(m.speciation_time(), m.collapse_time(), "linear"), "tour_timeline.png"
-    )
+    tS, tC = m.speciation_time(), m.collapse_time()
+    save(plot_timeline(tS, tC, "linear"), "tour_timeline.png")
+    save(plot_timeline(tS, tC, "cosine", axis="steps"), "tour_timeline_steps.png")
+    save(plot_timeline_compare(tS, tC), "tour_timeline_compare.png")
     X, lab, _, _ = example_mixture(0, d=256, per_class=600)
     res = analyze(X, lab, samples=256, bootstrap=50, eigen_bootstrap=0)
     save(plot_curves(res), "tour_curves.png")
-    save(plot_phase_nd(points=121, separation=0.3), "tour_nd.png")
-    save(plot_phase_np(points=121), "tour_np.png")
-    save(plot_phase_ntau(points=121), "tour_ntau.png")
-    save(plot_rf_density(RandomFeatures(4.0, 1.0, 0.1), d=100, rng=0), "tour_rf_density.png")
+    save(plot_phase_nd(points=121, separation=0.3, mark=(3072, 50000, "CIFAR-10")), "tour_nd.png")
+    save(plot_phase_np(psi_n_range=(0.1, 100), psi_p_range=(0.1, 100), points=121, d=100,
+                       mark=(500, 2000, "a model: n = 500, p = 2000")),
+         "tour_np.png")
+    save(plot_phase_ntau(points=121, mark=(300, "a model"), lr=0.01), "tour_ntau.png")
+    save(plot_rf_density(RandomFeatures(8.0, 2.0, 0.1), d=100, rng=0), "tour_rf_density.png")
     return 0
 
 

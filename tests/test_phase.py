@@ -195,17 +195,17 @@ def test_np_and_ntau_figures_plot_the_data():
     fig = plot_phase_np(pdg)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "training-set size n" and "random features p" in ax.get_ylabel()
-    vline = [ln for ln in ax.get_lines() if "τ_mem = τ" in ln.get_label()][0]
+    vline = [ln for ln in ax.get_lines() if r"$\tau_{\rm mem}$ = $\tau$" in ln.get_label()][0]
     assert_allclose(vline.get_xdata()[0], pdg.psi_n_mem * 100)
     plt.close(fig)
-    nt = ntau_phase_diagram(points=15)
+    nt = ntau_phase_diagram(points=15, window_points=0)
     fig = plot_phase_ntau(nt)
     ax = fig.axes[0]
-    mem = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_mem")][0]
+    mem = [ln for ln in ax.get_lines() if ln.get_label().startswith(r"$\tau_{\rm mem}$")][0]
     below_p = nt.n < nt.p  # the independent statement: memorisation needs p > n
     assert_allclose(mem.get_ydata()[below_p], nt.tau_mem[below_p])
     assert np.all(np.isnan(mem.get_ydata()[~below_p]))  # beyond p only a faint dotted guide
-    gen = [ln for ln in ax.get_lines() if ln.get_label().startswith("τ_gen")][0]
+    gen = [ln for ln in ax.get_lines() if ln.get_label().startswith(r"$\tau_{\rm gen}$")][0]
     assert_allclose(gen.get_ydata(), [nt.tau_gen, nt.tau_gen])
     assert "training time τ" in ax.get_ylabel()
     plt.close(fig)

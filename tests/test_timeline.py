@@ -125,5 +125,6 @@ def test_timeline_figure_takes_a_sampler_object():
     from regimes.plot.timeline import plot_timeline
 
     fig = plot_timeline(3.466, 2.065, EDMSampler(steps=10))
-    assert "N = 10" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    # the sampler's own N = 10 levels, indexed 0 … 9 (the label of the EDM axis)
+    assert "0 … 9" in " ".join(a.get_xlabel() for a in fig.axes[0].child_axes)
     plt.close(fig)

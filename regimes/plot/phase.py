@@ -58,15 +58,16 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
     ax = axes[0]
     mesh = ax.pcolormesh(D, N, pdg.t_C, cmap="cividis", shading="auto")
     cb = fig.colorbar(mesh, ax=ax)
-    cb.set_label("collapse time t_C (OU time)")
+    cb.set_label("collapse time $t_C$ (OU time)")
     levels = [
         lv
         for lv in (0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
         if pdg.t_C.min() < lv < pdg.t_C.max() and abs(lv - pdg.target) > 1e-9
     ]
     if levels:
-        cs = ax.contour(D, N, pdg.t_C, levels=levels, colors="white", linewidths=0.8)
-        ax.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=8)
+        cs = ax.contour(D, N, pdg.t_C, levels=levels, colors="black", linewidths=0.7, alpha=0.8)
+        for lab in ax.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=8):
+            lab.set_bbox(dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
     with np.errstate(over="ignore"):
         n_star = 10.0**pdg.log10_n_star
     inside = (n_star >= pdg.n[0]) & (n_star <= pdg.n[-1])
@@ -77,7 +78,7 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
             color=C["vermillion"],
             lw=2.2,
             ls="--",
-            label=f"n*(d): t_C = {pdg.target:g}",
+            label=f"$n^*(d)$: $t_C$ = {pdg.target:g}",
         )
         # below the axes: inside, any corner can hide a contour label (e.g. "3" at lower right)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False)
@@ -92,7 +93,7 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
         width = np.ma.masked_invalid(pdg.regime_II_width)
         mesh = ax.pcolormesh(D, N, width, cmap="viridis", shading="auto")
         cb = fig.colorbar(mesh, ax=ax)
-        cb.set_label("width of Regime II, t_S − t_C")
+        cb.set_label("width of Regime II, $t_S - t_C$")
         diff = pdg.t_S[None, :] - pdg.t_C
         if np.nanmin(diff) < 0 < np.nanmax(diff):
             ax.contour(
@@ -103,6 +104,8 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
                 colors=C["vermillion"],
                 linewidths=2,
             )
+            ax.plot([], [], color=C["vermillion"], lw=2, label="$t_C = t_S$: edge of Regime II")
+            ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
         if pdg.separation is not None:
             n_asym = np.exp(pdg.variance / (2.0 * pdg.separation**2))
             if pdg.n[0] < n_asym < pdg.n[-1]:
@@ -120,24 +123,31 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
             if pdg.separation is not None
             else f"fixed Λ = {pdg.eigenvalue:g}"
         )
-        ax.set_title(f"Regime II (grey: none, t_C ≥ t_S)\n{what}", fontsize=10)
+        ax.set_title(f"Regime II (grey: none, $t_C \\geq t_S$)\n{what}", fontsize=10)
     if mark is not None:
         md, mn, mlab = mark
         for ax in axes:
             if pdg.d[0] <= md <= pdg.d[-1] and pdg.n[0] <= mn <= pdg.n[-1]:
-                ax.plot([md], [mn], marker="*", ms=13, color=C["yellow"], mec="black", ls="none")
-                ax.annotate(
-                    str(mlab),
-                    (md, mn),
-                    xytext=(6, 6),
-                    textcoords="offset points",
-                    fontsize=8,
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.9),
-                )
+                _mark_model(ax, md, mn, mlab)
     return fig
 
 
+def _mark_model(ax, x, y, label):
+    """A model on a diagram: a purple star with black and white edges (visible on light and dark
+    colour maps), its name on a white ground."""
+    ax.plot([x], [y], marker="*", ms=17, color="white", ls="none", zorder=5, gid="model-marker")
+    ax.plot([x], [y], marker="*", ms=13, color=C["purple"], mec="black", mew=1.0, ls="none",
+            zorder=6, label=None if label is None else f"{label}", gid="model-marker")
+    if label is not None:
+        ax.annotate(str(label), (x, y), xytext=(8, -8), textcoords="offset points", fontsize=8, va="top",
+                    zorder=7, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.3", alpha=0.95))
+
+
 _REGION_COLOURS = (C["sky"], C["orange"], C["vermillion"])
+_TGEN, _TMEM = "$\\tau_{\\rm gen}$", "$\\tau_{\\rm mem}$"
+_RATIO = "$\\tau_{\\rm mem}/\\tau_{\\rm gen}$"
+_GAMMA_NOTE = ("$\\Gamma_t^2 = e^{-2t}\\sigma_x^2 + \\Delta_t$ ($= 1$ for $\\sigma_x^2 = 1$), "
+               "$\\Delta_t = 1 - e^{-2t}$; $\\kappa_1$, $v_t$: activation constants")
 _NO_MEMORISATION_GREY = "#d9d9d9"
 
 
@@ -177,7 +187,7 @@ def _label_regions(ax, X, Y, region, names):
         )
 
 
-def plot_phase_np(diagram=None, **kwargs):
+def plot_phase_np(diagram=None, *, mark=None, **kwargs):
     """(ψ_n, ψ_p) — or (n, p) — phase diagram of memorisation in the random-features model.
 
     Parameters
@@ -185,6 +195,8 @@ def plot_phase_np(diagram=None, **kwargs):
     diagram : regimes.phase.NPPhaseDiagram, optional
         Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.np_phase_diagram`.
         When the diagram carries ``d`` the axes are n and p; otherwise ψ_n = n/d and ψ_p = p/d.
+    mark : (x, y, label), optional
+        A model to mark, in the units of the axes (n and p, or ψ_n and ψ_p).
 
     Returns
     -------
@@ -214,14 +226,14 @@ def plot_phase_np(diagram=None, **kwargs):
     xl, yl = (
         ("training-set size n", "number of random features p")
         if pdg.d is not None
-        else ("ψ_n = n/d", "ψ_p = p/d")
+        else ("$\\psi_n = n/d$", "$\\psi_p = p/d$")
     )
 
     ax = axes[0]
     _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
     k = float(pdg.tau_ratio[0, 0] / xs[0])  # τ_mem/τ_gen per unit of the x axis (∝ n)
     sec = ax.secondary_xaxis("top", functions=(lambda x: x * k, lambda r: r / k))
-    sec.set_xlabel("τ_mem/τ_gen  (leading order, ∝ n, independent of p)", fontsize=9)
+    sec.set_xlabel(f"{_RATIO}  (leading order, ∝ $n$, independent of $p$)", fontsize=9)
     lo, hi = max(xs[0], ys[0]), min(xs[-1], ys[-1])
     if lo < hi:
         ax.plot([lo, hi], [lo, hi], color=C["black"], lw=1.8, label="interpolation line p = n")
@@ -233,7 +245,7 @@ def plot_phase_np(diagram=None, **kwargs):
             color=C["blue"],
             lw=1.8,
             ls="--",
-            label=f"τ_mem = τ  (τ = {pdg.training_time:g} τ_gen)",
+            label=f"{_TMEM} = $\\tau$  ($\\tau$ = {pdg.training_time:g} {_TGEN})",
         )
     _label_regions(
         ax,
@@ -250,17 +262,19 @@ def plot_phase_np(diagram=None, **kwargs):
     d_txt = f", d = {pdg.d:g}" if pdg.d is not None else ""
     ax.set_title(
         f"Random-features score model ({pdg.activation}), OU time t = {pdg.t:g}{d_txt};\n"
-        f"regions at training time τ = {pdg.training_time:g} τ_gen (leading order)",
+        f"regions at training time $\\tau$ = {pdg.training_time:g} {_TGEN} (leading order)",
         fontsize=10,
         loc="left",
     )
     assert len(NP_REGIONS) == 3
+    if mark is not None:
+        _mark_model(ax, mark[0], mark[1], mark[2])
 
     if two:
         ax = axes[1]
         mesh = ax.pcolormesh(X, Y, pdg.gap, cmap="cividis", shading="auto")
         cb = fig.colorbar(mesh, ax=ax)
-        cb.set_label("long-time gap L_test(∞) − L_train(∞)")
+        cb.set_label("long-time gap $L_{\\rm test}(\\infty) - L_{\\rm train}(\\infty)$")
         if lo < hi:
             ax.plot([lo, hi], [lo, hi], color="white", lw=1.8, label="p = n")
             ax.legend(loc="lower right", fontsize=8, framealpha=0.6)
@@ -276,13 +290,18 @@ def plot_phase_np(diagram=None, **kwargs):
     return fig
 
 
-def plot_phase_ntau(diagram=None, **kwargs):
+def plot_phase_ntau(diagram=None, *, mark=None, lr=None, **kwargs):
     """(n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
 
     Parameters
     ----------
     diagram : regimes.phase.NTauPhaseDiagram, optional
         Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.ntau_phase_diagram`.
+    mark : (n, label), optional
+        A model's training-set size, marked by a vertical line with its τ_gen and τ_mem.
+    lr : float, optional
+        Learning rate η: a right axis gives the training time in optimiser steps k = τ d²/η
+        (the convention τ = ηk/d² of full-batch gradient descent on the loss L).
 
     Returns
     -------
@@ -315,10 +334,12 @@ def plot_phase_ntau(diagram=None, **kwargs):
         ax.pcolormesh(X, Y, np.ma.masked_where(~no_mem, np.zeros(no_mem.shape)),
                       cmap=ListedColormap([_NO_MEMORISATION_GREY]), shading="auto", linewidth=0,
                       rasterized=True)
-    ax.axhline(pdg.tau_gen, color=C["blue"], lw=2, label="τ_gen = 1/(2Δ_t Γ_t²κ_1²)  (flat in n)")
+    ax.axhline(pdg.tau_gen, color=C["blue"], lw=2,
+               label=f"{_TGEN} = $1/(2\\Delta_t\\Gamma_t^2\\kappa_1^2)$  (flat in $n$)")
     mem_ok = np.asarray(pdg.interpolating)
     ax.plot(pdg.n, np.where(mem_ok, pdg.tau_mem, np.nan), color=C["black"], lw=2,
-            label="τ_mem = (n/d)/(2Δ_t v_t²)  (∝ n)")
+            label=f"{_TMEM} = $(n/d)/(2\\Delta_t v_t^2)$  (∝ $n$)")
+    ax.plot([], [], " ", label=_GAMMA_NOTE)
     if not mem_ok.all():  # continued faintly where it is no memorisation time (n ≥ p)
         ax.plot(pdg.n, np.where(mem_ok, np.nan, pdg.tau_mem), color=C["black"], lw=1, ls=":",
                 label="_nolegend_")
@@ -342,13 +363,24 @@ def plot_phase_ntau(diagram=None, **kwargs):
         np.where(pdg.interpolating[:, None] | (pdg.region != 2), pdg.region, -1),
         ["score not yet learned", "generalisation window", "memorisation"],
     )
+    if mark is not None:
+        mn = float(mark[0])
+        ax.axvline(mn, color=C["purple"], lw=1.6, ls="-.", label=f"{mark[1]}: $n$ = {mn:g}")
+        tm = float(np.interp(np.log(mn), np.log(pdg.n), pdg.tau_mem))
+        _mark_model(ax, mn, tm, None)
+        ax.plot([mn], [pdg.tau_gen], marker="o", ms=8, color=C["purple"], mec="black", ls="none")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(pdg.n[0], pdg.n[-1])
     ax.set_ylim(pdg.tau[0], pdg.tau[-1])
+    if lr is not None:
+        k = pdg.d**2 / float(lr)
+        sec = ax.secondary_yaxis("right", functions=(lambda tau: tau * k, lambda s: s / k))
+        sec.set_ylabel(f"optimiser steps $k = \\tau d^2/\\eta$  ($\\eta$ = {float(lr):g}, full batch)",
+                       fontsize=9)
     ax.set_xlabel("training-set size n")
     ax.set_ylabel("training time τ  (gradient flow dA/dτ = −d²∇L)")
-    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncols=1, fontsize=8, frameon=False)
     ax.set_title(
         f"Random-features model ({pdg.activation}): d = {pdg.d:g}, p = {pdg.p:g}, "
         f"OU time t = {pdg.t:g}",

@@ -8,30 +8,37 @@ import numpy as np
 
 from . import OKABE_ITO as C
 
-__all__ = ["plot_timeline"]
+__all__ = ["plot_timeline", "plot_timeline_compare"]
 
 _COLORS = {"I": C["sky"], "II": C["orange"], "III": C["vermillion"]}
 _NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
 
 
 def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_max=None,
-                  intervals=None):
-    """Regime bands over OU time t, with the sampler's steps (or EDM σ) on a secondary axis.
+                  intervals=None, axis: str = "time", ax=None, title: str | None = None):
+    """Regime bands over OU time t (or over the sampler's steps), each transition labelled with
+    its OU time and its step.
 
     Parameters
     ----------
     t_S, t_C : float
         Speciation and collapse times (t_S NaN: no speciation).
     schedule : {"linear", "cosine", "scaled-linear", "edm"}, DiscreteSchedule or EDMSampler
-        A sampler, or its name (:func:`regimes.schedules.get_sampler`). A discrete schedule puts
-        its step index on the top axis; the EDM sampler puts the noise level σ = √expm1(2t)
-        there and marks its N noise levels (:class:`regimes.schedules.EDMSampler`).
+        A sampler, or its name (:func:`regimes.schedules.get_sampler`).
     steps : int, optional
         T for a discrete schedule (default 1000), N for EDM (default 18).
     t_max : float, optional
-        Right end of the axis; default the schedule's last time (EDM: σ_max) or 1.3·max(t_S, t_C).
+        Right end of the OU-time axis; default the schedule's last time (EDM: σ_max) or
+        1.3·max(t_S, t_C).
     intervals : list of (low, high), optional
         Intervals of t_S and t_C (same order), drawn as grey bands and quoted in the labels.
+    axis : {"time", "steps"}
+        x axis in OU time t (the sampler's steps, or EDM σ, on the top axis) or in the sampler's
+        own step index (OU time on the top axis).
+    ax : matplotlib Axes, optional
+        Draw into this axes instead of a new figure.
+    title : str, optional
+        Written before the notes (no Regime II, a transition before the first step) of the title.
 
     Returns
     -------
@@ -40,8 +47,12 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     Notes
     -----
     Backward sampling runs from right (noise) to left (data). Regime I: t > t_S; II: t_C < t < t_S;
-    III: t < t_C [DR]. The step axis maps t to the first step k with t_k >= t (docs/conventions.md);
-    times beyond the schedule's last step (or above σ_max) are hatched and have no step.
+    III: t < t_C [DR]; when t_C ≥ t_S (or there is no speciation) Regime II is absent and the
+    figure says so. Each transition is labelled "t_X = …, step K" with K =
+    ``sampler.step_at_time(t_X)`` (discrete schedules: the first k with t_k ≥ t, k = 0 at the data
+    end; EDM: the first level i with σ_i ≤ σ(t), i = 0 at σ_max [EDM]); every label of a figure
+    has the same number of decimals, as many as its intervals need. On the OU-time axis, times
+    beyond the schedule's last step (or above σ_max) are hatched along the bottom and have no step.
     t = ½ ln(1 + σ²).
 
     References
@@ -49,65 +60,226 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
     .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
     """
+    from .._errors import RegimesError
+    from ..schedules import EDMSampler, get_sampler
+    from ..timeline import locate_regimes
+
+    if axis not in ("time", "steps"):
+        raise RegimesError(f"axis must be 'time' or 'steps', got {axis!r}")
+    sch = get_sampler(schedule, steps)
+    edm = isinstance(sch, EDMSampler)
+    marks = _marks(t_S, t_C, locate_regimes(t_S, t_C, sch), intervals)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 2.9 if edm else 2.7), constrained_layout=True)
+    if axis == "steps":
+        x_of, t_of, xlim = _step_coordinates(sch, edm)
+        visible = (float(t_of(min(xlim))), float(sch.t_max)) if not edm else (0.0, float(sch.t_max))
+        bands = _draw_regimes(ax, t_S, t_C, x_of, visible, marks)
+        ax.set_xlim(*xlim)
+        _steps_x_axis(ax, sch, edm, x_of, t_of)
+    else:
+        t_end = sch.t_max
+        hi = t_max if t_max is not None else _default_hi(sch, edm, marks)
+        bands = _draw_regimes(ax, t_S, t_C, lambda t: t, (0.0, hi), marks)
+        ax.set_xlim(0, hi)
+        ax.set_xlabel("OU time $t$  (sampling runs right to left)")
+        if hi > t_end:
+            _beyond(ax, t_end, hi, [m["t"] for m in marks], note=not edm)
+        if edm:
+            _edm_axis(ax, sch, hi)
+        else:
+            _step_axis(ax, sch)
+    notes = _absent_notes(t_S, t_C)
+    notes += [f"{m['sym']} = {m['num']}: before the first sampler step" for m in marks
+              if m["step"] is None and axis == "steps"]
+    if title or notes:
+        ax.set_title("; ".join([title] * bool(title) + notes), fontsize=9, loc="left")
+    ax.set_yticks([])
+    _fit_band_labels(ax, bands)
+    _place_labels(ax, [(m["x"], m["artist"]) for m in marks if "artist" in m],
+                  [m["x"] for m in marks if "x" in m])
+    return ax.figure
+
+
+def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear", "edm"),
+                          steps: int | None = None, *, axis: str = "time", intervals=None,
+                          t_max=None):
+    """One dataset's regimes on several samplers, stacked (one :func:`plot_timeline` each).
+
+    On the OU-time axis (``axis="time"``) the panels share the x axis, so that each transition
+    lies on one vertical line through all of them and every panel's top axis gives its step
+    there. ``steps`` applies to the discrete schedules (EDM keeps its N unless a sampler object
+    is passed). Returns the Figure.
+    """
     import matplotlib.pyplot as plt
 
     from ..schedules import EDMSampler, get_sampler
 
-    sch = get_sampler(schedule, steps)
-    edm = isinstance(sch, EDMSampler)
-    t_end = sch.t_max
-    finite = [x for x in (t_S, t_C) if x is not None and math.isfinite(x)]
-    hi = t_max if t_max is not None else max(t_end * (1.05 if edm else 1.0), 1.3 * max(finite or [1.0]))
-    fig, ax = plt.subplots(figsize=(8, 2.8 if edm else 2.6), constrained_layout=True)
-    _draw_regimes(fig, ax, t_S, t_C, hi, intervals)
-    ax.set_xlabel("OU time t  (sampling runs right to left)")
-    if hi > t_end:
-        ax.axvspan(t_end, hi, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
-        if not edm:  # the "beyond" note in the widest gap between the lines past the schedule
-            cuts = sorted({t_end, hi, *(x for x in finite if t_end < x < hi)})
-            a, b = max(zip(cuts[:-1], cuts[1:], strict=True), key=lambda ab: ab[1] - ab[0])
-            ax.text(0.5 * (a + b), 0.2, "beyond the\nschedule", ha="center", va="center",
-                    fontsize=7, transform=ax.get_xaxis_transform())
-    if edm:
-        _edm_axis(ax, sch.sigmas, sch.times, hi)
-    else:
-        _step_axis(ax, sch)
+    smps = [s if not isinstance(s, str) or s.strip().lower() == "edm" else get_sampler(s, steps)
+            for s in samplers]
+    smps = [get_sampler(s) for s in smps]
+    if axis == "time" and t_max is None:
+        # the transitions with room around them: the shortest of the samplers' default axes
+        marks = _marks(t_S, t_C, None, intervals)
+        t_max = min(_default_hi(s, isinstance(s, EDMSampler), marks) for s in smps)
+    fig = plt.figure(figsize=(8.5, 2.55 * len(smps) + 0.3), layout="constrained")
+    axes = fig.subplots(len(smps), 1, sharex=(axis == "time"), squeeze=False)[:, 0]
+    for i, (a, s) in enumerate(zip(axes, smps, strict=True)):
+        plot_timeline(t_S, t_C, s, t_max=t_max, intervals=intervals, axis=axis, ax=a)
+        if axis == "time" and i < len(smps) - 1:
+            a.set_xlabel("")
     return fig
 
 
-def _draw_regimes(fig, ax, t_S, t_C, hi, intervals=None):
-    """Regime bands, the t_S / t_C lines with their labels (and interval bands), x limits."""
+def _default_hi(sch, edm, marks):
+    return max(sch.t_max * (1.05 if edm else 1.0), 1.3 * max([m["t"] for m in marks] or [1.0]))
+
+
+def _absent_notes(t_S, t_C):
+    if t_S is None or not math.isfinite(t_S) or t_S <= 0:
+        return ["no speciation ($\\Lambda \\leq 1$): no Regime II, I goes straight to III"]
+    if t_C >= t_S:
+        return ["no Regime II ($t_C \\geq t_S$: collapse precedes speciation)"]
+    return []
+
+
+def _decimals(values, intervals, lo=2, hi=8):
+    """One number of decimals for every label of a figure: at least two significant digits of
+    each value, and as many as needed for the two ends of every interval to differ."""
+    d = lo
+    for x in values:
+        if x != 0 and math.isfinite(x):
+            d = max(d, 1 - math.floor(math.log10(abs(x))))
+    while d < hi and any(round(a, d) == round(b, d) and a != b for a, b in intervals):
+        d += 1
+    return min(d, hi)
+
+
+def _marks(t_S, t_C, loc, intervals):
+    """One dict per finite transition: its symbol, OU time, interval, step and label text."""
+    ivs = list(intervals or ()) + [None, None]
+    out = []
+    for key, sym, t, ci in (("S", "$t_S$", t_S, ivs[0]), ("C", "$t_C$", t_C, ivs[1])):
+        if t is None or not math.isfinite(t) or (key == "S" and t <= 0):
+            continue
+        ok = ci is not None and all(c is not None and math.isfinite(c) for c in ci)
+        step = loc[f"step_{key}"] if loc is not None else None
+        out.append({"key": key, "sym": sym, "t": float(t), "ci": tuple(map(float, ci)) if ok else None,
+                    "step": step})
+    dec = _decimals([m["t"] for m in out], [m["ci"] for m in out if m["ci"]])
+    for m in out:
+        m["num"] = f"{m['t']:.{dec}f}"
+        iv = f" [{m['ci'][0]:.{dec}f}, {m['ci'][1]:.{dec}f}]" if m["ci"] else ""
+        where = "before the first step" if m["step"] is None else f"step {m['step']}"
+        m["text"] = f" {m['sym']} = {m['num']}{iv}, {where}"
+    return out
+
+
+def _draw_regimes(ax, t_S, t_C, x_of, visible, marks):
+    """Regime bands between the OU times ``visible`` (drawn at x = x_of(t)), the transition
+    lines with their labels (and interval bands); returns the bands as (x_a, x_b, name text)."""
     from ..timeline import regime_intervals
 
+    t_lo, t_hi = visible
+    bands = []
     for r in regime_intervals(t_S, t_C):
-        lo_, hi_ = r["t_min"], min(r["t_max"], hi)
-        ax.axvspan(lo_, hi_, color=_COLORS[r["name"]], alpha=0.55, lw=0)
-        ax.text(0.5 * (lo_ + hi_), 0.5, _NAMES[r["name"]], ha="center", va="center", fontsize=9,
-                transform=ax.get_xaxis_transform())
+        a, b = sorted((float(x_of(max(r["t_min"], t_lo))), float(x_of(min(r["t_max"], t_hi)))))
+        if b <= a:
+            continue
+        ax.axvspan(a, b, color=_COLORS[r["name"]], alpha=0.55, lw=0)
+        txt = ax.text(0.5 * (a + b), 0.5, _NAMES[r["name"]], ha="center", va="center", fontsize=9,
+                      transform=ax.get_xaxis_transform())
+        bands.append((a, b, txt))
     # the two labels on different heights, so that they cannot overlap however close t_S and t_C
     # are; each is then written on the side of its line where it crosses no other line
-    labels = []
-    for x, lab, ci, y in zip((t_S, t_C), ("t$_S$", "t$_C$"), intervals or (None, None), (0.9, 0.76),
-                             strict=False):
-        if x is not None and math.isfinite(x):
-            text = f" {lab} = {x:.3g}"
-            if ci is not None and all(c is not None and math.isfinite(c) for c in ci):
-                # the interval as a grey band the full height of the axis (a narrow interval merges
-                # into the line) and in the label, rather than as a whisker that looks like a marker;
-                # enough significant digits for the ends to differ
-                w = abs(ci[1] - ci[0])
-                sig = 3 if w <= 0 else int(min(8, max(3, math.ceil(math.log10(max(abs(x), w) / w)) + 1)))
-                ax.axvspan(ci[0], ci[1], color="k", alpha=0.2, lw=0)
-                text = f" {lab} = {x:.{sig}g} [{ci[0]:.{sig}g}, {ci[1]:.{sig}g}]"
-            ax.axvline(x, color="k", lw=1.2)
-            labels.append((x, ax.text(x, y, text, fontsize=8, va="center", ha="left",
-                                      transform=ax.get_xaxis_transform())))
-    if t_S is None or not math.isfinite(t_S):
-        ax.text(0.99, 0.9, "no speciation (Λ ≤ 1)", ha="right", va="center", fontsize=8, transform=ax.transAxes)
-    ax.set_xlim(0, hi)
-    ax.set_yticks([])
-    _fit_band_labels(ax)
-    _place_labels(fig, ax, labels, [x for x in (t_S, t_C) if x is not None and math.isfinite(x)])
+    for m, y in zip(marks, (0.9, 0.76) if marks and marks[0]["key"] == "S" else (0.76,), strict=False):
+        if not t_lo <= m["t"] <= t_hi:
+            continue
+        m["x"] = float(x_of(m["t"]))
+        if m["ci"] is not None:
+            # the interval as a grey band the full height of the axis (a narrow interval merges
+            # into the line) and in the label, rather than as a whisker that looks like a marker
+            ax.axvspan(float(x_of(m["ci"][0])), float(x_of(m["ci"][1])), color="k", alpha=0.2, lw=0)
+        ax.axvline(m["x"], color="k", lw=1.2)
+        m["artist"] = ax.text(m["x"], y, m["text"], fontsize=8, va="center", ha="left",
+                              transform=ax.get_xaxis_transform())
+    absent = _absent_notes(t_S, t_C)
+    if absent and t_lo <= t_C <= t_hi:  # Regime II absent: said where it would be
+        ax.text(float(x_of(t_C)), 0.32, "no II", ha="center", va="center", fontsize=7.5,
+                style="italic", transform=ax.get_xaxis_transform(),
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.5", alpha=0.9))
+    return bands
+
+
+def _beyond(ax, t_end, hi, lines, note=True):
+    """Hatch the times beyond the schedule along the bottom of the axes only (no label covered)."""
+    ax.axvspan(t_end, hi, ymin=0.0, ymax=0.22, facecolor="none", hatch="//", edgecolor="0.4", lw=0)
+    if note:  # the note in the widest gap between the lines past the schedule
+        cuts = sorted({t_end, hi, *(x for x in lines if t_end < x < hi)})
+        a, b = max(zip(cuts[:-1], cuts[1:], strict=True), key=lambda ab: ab[1] - ab[0])
+        ax.text(0.5 * (a + b), 0.11, "beyond the schedule (no step)", ha="center", va="center",
+                fontsize=7, transform=ax.get_xaxis_transform(),
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+
+
+def _step_coordinates(sch, edm):
+    """x = the sampler's (continuous) step index as a function of OU time and back, and the x
+    limits with the noise end on the right (EDM counts from the noise end: its axis is reversed;
+    its final step N goes to σ = 0, t = 0)."""
+    ts = np.asarray(sch.times, dtype=float)
+    ks = np.arange(ts.size, dtype=float)
+    if edm:
+        ts, ks = np.append(ts, 0.0), np.append(ks, float(ts.size))
+    o_t, o_k = np.argsort(ts), np.argsort(ks)
+
+    def x_of(t):
+        return np.interp(t, ts[o_t], ks[o_t])
+
+    def t_of(k):
+        return np.interp(k, ks[o_k], ts[o_k])
+
+    return x_of, t_of, ((ks[-1], 0.0) if edm else (0.0, ks[-1]))
+
+
+def _even_ticks(lo, hi, pos, width, integer, min_frac=0.035):
+    """Round, evenly spaced values in [lo, hi] (MaxNLocator; 0 included when in range): the most
+    of them whose positions pos(v) on the axis are all at least ``min_frac`` of its width apart."""
+    from matplotlib.ticker import MaxNLocator
+
+    for nb in (10, 8, 6, 5, 4, 3, 2, 1):
+        vals = [float(v) for v in MaxNLocator(nbins=nb, integer=integer).tick_values(lo, hi)
+                if lo - 1e-9 <= v <= hi + 1e-9]
+        xs = sorted(pos(v) for v in vals)
+        if len(xs) >= 2 and float(np.min(np.diff(xs))) >= min_frac * width:
+            return vals
+    return [lo, hi]
+
+
+def _steps_x_axis(ax, sch, edm, x_of, t_of):
+    """x axis in the sampler's steps (evenly spaced integer ticks), OU time on the top axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+    if edm:
+        ax.set_xlabel(f"EDM sampler level $i$ ($N$ = {sch.steps}; $i$ = 0 at "
+                      f"$\\sigma_{{\\max}}$ = {sch.sigma_max:g}, then a last step to $\\sigma$ = 0)"
+                      "  (sampling runs right to left)", fontsize=9)
+    else:
+        ax.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; $k$ = 0 at the "
+                      "data end; sampling runs right to left)", fontsize=9)
+    sec = ax.secondary_xaxis("top", functions=(t_of, x_of))
+    lo, hi = sorted(ax.get_xlim())
+    t_hi = float(t_of(hi if not edm else lo))
+    # OU time is not linear in the steps: round values, kept where they do not crowd
+    cand = {0.0, *(v for v in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0) if v <= t_hi),
+            *(float(v) for v in MaxNLocator(nbins=20).tick_values(0.0, t_hi) if 0.0 <= v <= t_hi)}
+    vals = _spread(cand, lambda v: float(x_of(v)), (lo, hi), min_frac=0.05)
+    vals = sorted({0.0, *(v for v in vals if float(x_of(v)) - lo >= 0.05 * (hi - lo))})
+    sec.set_xticks(vals)
+    sec.set_xticklabels([f"{v:g}" for v in vals], fontsize=8)
+    sec.set_xlabel("OU time $t$", fontsize=9)
 
 
 def _spread(candidates, to_t, xlim, min_frac=0.07):
@@ -125,7 +297,8 @@ def _spread(candidates, to_t, xlim, min_frac=0.07):
 
 def _step_axis(ax, sch):
     """Top axis in the schedule's step index k. The map stays finite beyond the last step (a
-    linear continuation: matplotlib needs finite limits); ticks are spread evenly in OU time."""
+    linear continuation: matplotlib needs finite limits); labelled ticks are evenly spaced round
+    steps (0 included), unlabelled ones every tenth of the schedule."""
     ts, T = sch.times, sch.steps
     slope = 1.0 / max(ts[-1] - ts[-2], 1e-12) if T > 1 else 1.0  # steps per unit t at the noisy end
     ks = np.arange(T)
@@ -138,21 +311,28 @@ def _step_axis(ax, sch):
         k = np.asarray(k, dtype=float)
         return np.where(k <= T - 1, np.interp(k, ks, ts), ts[-1] + (k - (T - 1)) / slope)
 
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    lo, hi = ax.get_xlim()
+    keep = [int(v) for v in _even_ticks(0, T - 1, lambda k: float(k2t(k)), hi - lo, integer=True)]
     sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
-    cand = sorted({0, T - 1, *(int(round(T * f / 20)) for f in range(1, 20))})
-    keep = _spread(cand, lambda k: float(ts[min(k, T - 1)]), ax.get_xlim())
     sec.set_xticks(keep)
     sec.set_xticklabels([str(k) for k in keep], fontsize=8)
-    sec.set_xlabel(f"step k of the {sch.name} schedule ({sch.steps} steps; last step at t = {sch.t_max:.3g})",
-                   fontsize=9)
+    minor = [v for v in MaxNLocator(nbins=10, integer=True).tick_values(0, T - 1) if 0 <= v <= T - 1]
+    sec.xaxis.set_minor_locator(FixedLocator(minor))
+    sec.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; last step at "
+                   f"$t$ = {sch.t_max:.3g})", fontsize=9)
 
 
-def _edm_axis(ax, sig, t_levels, hi):
-    """Top axis in the EDM noise level σ, with the sampler's N levels marked."""
+def _edm_axis(ax, sch, hi):
+    """Top axis in the EDM noise level σ; the sampler's N levels marked and indexed at the bottom."""
+    sig, t_levels = sch.sigmas, sch.times
+    tr = ax.get_xaxis_transform()
     for tv in t_levels:
-        ax.plot([tv, tv], [0.0, 0.08], color="k", lw=1, transform=ax.get_xaxis_transform())
-    ax.text(float(t_levels[0]), 0.12, f"EDM sampler levels (N = {sig.size})", fontsize=7, ha="right",
-            transform=ax.get_xaxis_transform())
+        ax.plot([tv, tv], [0.0, 0.07], color="k", lw=1, transform=tr)
+    idx = _spread(range(sig.size), lambda i: -float(t_levels[i]), (-hi, 0.0), min_frac=0.018)
+    for i in idx:
+        ax.text(float(t_levels[i]), 0.09, str(i), fontsize=6.5, ha="center", va="bottom", transform=tr)
 
     def t2s(t):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -166,52 +346,56 @@ def _edm_axis(ax, sig, t_levels, hi):
     ticks = _spread([v for v in cand if s2t(v) <= hi], lambda v: float(s2t(v)), ax.get_xlim())
     sec.set_xticks(ticks)
     sec.set_xticklabels([f"{v:g}" for v in ticks], fontsize=8)
-    sec.set_xlabel(f"EDM noise level σ = √(e^(2t) − 1)  (σ_max = {sig[0]:g}, hatched: beyond it)", fontsize=9)
+    sec.set_xlabel("EDM noise level $\\sigma = \\sqrt{e^{2t} - 1}$  ($\\sigma_{\\max}$ = "
+                   f"{sig[0]:g}, hatched: beyond it; bottom ticks: its levels $i$ = 0 … "
+                   f"{sig.size - 1})", fontsize=9)
 
 
-def _fit_band_labels(ax):
+def _fit_band_labels(ax, bands):
     """Shorten the names of regime bands too narrow for them (no text outside its band)."""
     x0, x1 = ax.get_xlim()
-    spans = [p for p in ax.patches if p.get_hatch() is None]
-    for txt in ax.texts:
+    for a, b, txt in bands:
         name = txt.get_text()
-        if not name.startswith(("I:", "II:", "III:")):
-            continue
-        xc = txt.get_position()[0]
-        width = None
-        for p in spans:
-            if hasattr(p, "get_width"):  # Rectangle (axvspan in matplotlib >= 3.9)
-                xs = [p.get_x(), p.get_x() + p.get_width()]
-            else:
-                xs = [float(v[0]) for v in np.atleast_2d(p.get_xy())]
-            if xs and min(xs) <= xc <= max(xs):
-                width = (max(xs) - min(xs)) / (x1 - x0)
-                break
-        if width is not None and width < 0.018 * len(name):
+        width = abs(b - a) / abs(x1 - x0)
+        if width < 0.018 * len(name):
             label, _, rest = name.partition(": ")
             txt.set_text(label if width < 0.06 else f"{label}:\n" + rest.replace(" ", "\n"))
             txt.set_fontsize(8)
 
 
-def _place_labels(fig, ax, labels, lines):
+def _place_labels(ax, labels, lines):
     """Write each (x, text) label right of its line unless it would cross another line or the
-    right edge there, in which case (and if it fits) left of it."""
-    fig.canvas.draw()  # text extents need a renderer
-    inv = ax.transData.inverted()
-    x_lo, x_hi = ax.get_xlim()
-    def sides(txt, x):
-        bb = txt.get_window_extent()
-        width = inv.transform((bb.x1, 0))[0] - inv.transform((bb.x0, 0))[0]
-        free_right = x + width <= x_hi and not any(x < o < x + width for o in lines)
-        free_left = x - width >= x_lo and not any(x - width < o < x for o in lines)
+    edge of the axes there, in which case (and if it fits) left of it (display coordinates, so
+    that a reversed axis works too)."""
+    import re
+
+    ax.figure.canvas.draw()  # text extents need a renderer
+    box = ax.get_window_extent()
+
+    def px(x):
+        return float(ax.transData.transform((x, 0.0))[0])
+
+    others = [px(o) for o in lines]
+
+    def sides(txt, x, inside_only=False):
+        w, X = txt.get_window_extent().width, px(x)
+        free_right = X + w <= box.x1 and (inside_only or not any(X < o < X + w for o in others))
+        free_left = X - w >= box.x0 and (inside_only or not any(X - w < o < X for o in others))
         return free_right, free_left
 
     for x, txt in labels:
         free_right, free_left = sides(txt, x)
+        if not (free_right or free_left) and ", step" in txt.get_text():
+            # narrower on two lines: the time (and interval) above, the step below
+            txt.set_text(txt.get_text().replace(", step", "\n step", 1))
+            free_right, free_left = sides(txt, x)
         if not (free_right or free_left) and " [" in txt.get_text():
             # no room for the interval in the label: the grey band still shows it
-            txt.set_text(txt.get_text().split(" [")[0])
+            txt.set_text(re.sub(r" \[[^]]*\]", "", txt.get_text()))
             free_right, free_left = sides(txt, x)
+        if not (free_right or free_left):  # across a line (not a label), on a white ground
+            free_right, free_left = sides(txt, x, inside_only=True)
+            txt.set_bbox(dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
         if not free_right and free_left:
             txt.set_text(txt.get_text().strip() + " ")
             txt.set_horizontalalignment("right")

@@ -39,7 +39,8 @@ _NP_FLAGS = {"psi_n_range[0]": "--psi-n-min", "psi_n_range[1]": "--psi-n-max",
              "psi_p_range[1]": "--psi-p-max", "psi_p_range": "--psi-p-min/--psi-p-max"}
 _NTAU_FLAGS = {"n_range[0]": "--n-min", "n_range[1]": "--n-max", "n_range": "--n-min/--n-max",
                "tau_range[0]": "--tau-min", "tau_range[1]": "--tau-max",
-               "tau_range": "--tau-min/--tau-max"}
+               "tau_range": "--tau-min/--tau-max", "window_points": "--window-points",
+               "gap_tolerance": "--gap-tolerance"}
 
 phase_app = typer.Typer(
     name="phase-diagram",
@@ -98,6 +99,7 @@ def nd(
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """(n, d) plane: t_C of Gaussian data, the n*(d) curve of a target t_C, the Regime-II window."""
+    from regimes.inverse import n_for_collapse_time
     from regimes.phase import alpha_for_collapse_time, nd_phase_diagram
 
     path = check_out(out)
@@ -119,6 +121,8 @@ def nd(
         "plane": "nd",
         **pdg.to_dict(),
         "alpha_star": alpha_for_collapse_time(target, variance),
+        # n* at one d: the preset's d when given (else 100), n* null beyond float64, never inf
+        "n_star_at": n_for_collapse_time(target, p.d if p is not None else 100, variance).to_dict(),
     }
     if p is not None:
         payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d), units=units)
@@ -131,7 +135,7 @@ def nd(
         ("σ²", variance),
         ("target t_C", target),
         ("α* = ln n*/d", payload["alpha_star"]),
-        ("log10 n* at d = 100", payload["alpha_star"] * 100 / math.log(10)),
+        (f"log10 n* at d = {num(payload['n_star_at']['d'])}", payload["n_star_at"]["log10_n"]),
         ("t_C range on the grid", f"{float(pdg.t_C.min()):.4g} … {float(pdg.t_C.max()):.4g}"),
     ]
     if pdg.t_S is not None:
@@ -163,6 +167,12 @@ def np_(
     d: Optional[float] = typer.Option(
         None, "--d", help="Dimension: axes in n and p instead of ψ_n, ψ_p."
     ),
+    n_model: Optional[float] = typer.Option(
+        None, "--n", help="Your model's training-set size n (with --p and --d): marked on the figure."
+    ),
+    p_model: Optional[float] = typer.Option(
+        None, "--p", help="Your model's number of random features p (with --n and --d)."
+    ),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     gap: bool = typer.Option(
         False,
@@ -179,6 +189,10 @@ def np_(
     from regimes.phase import np_phase_diagram
 
     path = check_out(out)
+    if (n_model is None) != (p_model is None) or (n_model is not None and d is None):
+        from regimes import RegimesError
+
+        raise RegimesError("give --n, --p and --d together to mark your model")
     with flag_errors(_NP_FLAGS):
         pdg = np_phase_diagram(
             (psi_n_min, psi_n_max),
@@ -212,7 +226,10 @@ def np_(
     def fig():
         from regimes.plot.phase import plot_phase_np
 
-        return plot_phase_np(pdg)
+        mark = None
+        if n_model is not None:
+            mark = (n_model, p_model, f"your model (n = {n_model:g}, p = {p_model:g})")
+        return plot_phase_np(pdg, mark=mark)
 
     _finish(
         payload,
@@ -240,10 +257,20 @@ def ntau(
     p: float = typer.Option(2000.0, "--p", help="Number of random features p."),
     t: float = typer.Option(0.1, "--t", help=T_HELP),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
+    window_points: int = typer.Option(
+        7, "--window-points", help="n values at which τ_best, τ_gap are read off the loss curves (0: none)."),
+    gap_tolerance: float = typer.Option(
+        0.1, "--gap-tolerance", help="ε of τ_gap (first τ with L_test − L_train ≥ ε), in (0, 1)."),
+    n_model: Optional[float] = typer.Option(
+        None, "--n", help="Your model's training-set size n: marked on the figure."),
+    lr: Optional[float] = typer.Option(
+        None, "--lr", help="Learning rate η: the figure's right axis in optimiser steps k = τ d²/η "
+        "(convention τ = ηk/d², full-batch gradient descent on L)."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """(n, τ) plane: τ_gen flat, τ_mem ∝ n, and the generalisation window between."""
+    """(n, τ) plane: τ_gen flat, τ_mem ∝ n, the generalisation window between, and τ_best, τ_gap
+    from the predicted loss curves."""
     from regimes import RegimesError
     from regimes.phase import ntau_phase_diagram
 
@@ -254,8 +281,10 @@ def ntau(
             raise RegimesError("give both --tau-min and --tau-max, or neither")
         tau_range = (tau_min, tau_max)
     with flag_errors(_NTAU_FLAGS):
-        pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation)
+        pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation,
+                                 window_points=window_points, gap_tolerance=gap_tolerance)
     payload = {"plane": "ntau", **pdg.to_dict()}
+    win = pdg.windows
     notes = [
         "leading order (arXiv 2505.17638); memorisation needs p > n",
         payload["time_convention"],
@@ -269,11 +298,24 @@ def ntau(
         ("τ_mem at n_max", float(pdg.tau_mem[-1])),
         ("window τ_mem/τ_gen per training point", float(pdg.tau_mem[0] / pdg.n[0] / pdg.tau_gen)),
     ]
+    if win is not None:
+        rows += [(f"n = {k:.4g}: τ_best, τ_gap({win['gap_tolerance']:g})", f"{b:.4g}, {g:.4g}")
+                 for k, b, g in zip(win["window_n"], win["tau_best"], win["tau_gap"], strict=True)]
+        notes.append("τ_best = argmin L_test and τ_gap = first τ with L_test − L_train ≥ ε, from "
+                     "predicted loss curves (Gaussian-equivalent instances, 2 seeds; nan: never)")
 
     def fig():
         from regimes.plot.phase import plot_phase_ntau
 
-        return plot_phase_ntau(pdg)
+        f = plot_phase_ntau(pdg, mark=None if n_model is None else (n_model, "your model"), lr=lr)
+        if win is not None:  # the loss-curve window, drawn over the leading-order picture
+            ax = f.axes[0]
+            lines = ax.plot(win["window_n"], win["tau_best"], "o-", color="tab:green", lw=1.5,
+                            label=r"$\tau_{\rm best} = \arg\min\, L_{\rm test}$ (loss curves)")
+            gap_label = rf"$\tau_{{\rm gap}}$: $L_{{\rm test}} - L_{{\rm train}} = {win['gap_tolerance']:g}$"
+            lines += ax.plot(win["window_n"], win["tau_gap"], "s--", color="tab:red", lw=1.5, label=gap_label)
+            ax.add_artist(ax.legend(handles=lines, fontsize="small", loc="lower right"))
+        return f
 
     _finish(payload, json_out, path, fig, "(n, τ) plane of the random-features model", rows, notes)
 
@@ -305,6 +347,16 @@ def timeline(
         "-T",
         help="Schedule steps T (default 1000; EDM sampler levels, default 18).",
     ),
+    axis: str = typer.Option(
+        "time", "--axis",
+        help="Figure x axis: time (OU time, steps on the top axis) or steps (the sampler's steps, "
+        "OU time on the top axis).",
+    ),
+    compare: Optional[str] = typer.Option(
+        None, "--compare",
+        help="Comma-separated samplers (e.g. linear,cosine,scaled-linear,edm): the figure stacks "
+        "the regimes on each (default steps of each sampler); --json adds their steps under 'compare'.",
+    ),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -318,6 +370,12 @@ def timeline(
     from regimes.timeline import locate_regimes
 
     path = check_out(out)
+    axis = axis.strip().lower()
+    if axis not in ("time", "steps"):
+        from regimes import RegimesError
+
+        raise RegimesError(f"--axis must be time or steps, got {axis!r}")
+    others = [get_sampler(c) for c in _names(compare)] if compare is not None else None
     notes: list[str] = []
     p, units = apply_units(load_preset(preset), units, notes)
     builtin = p is None and n is None and d is None and eigenvalue is None
@@ -369,13 +427,31 @@ def timeline(
     for r in loc["regimes"]:
         rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
     notes.append(loc["step_convention"])
+    if others is not None:
+        cmp = [locate_regimes(t_S, t_C, o) for o in others]
+        payload["compare"] = [{k: c[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C")}
+                              for c in cmp]
+        rows += [(f"steps of t_S, t_C ({c['schedule']}, {c['steps']})",
+                  f"{c['step_S']}, {c['step_C']}") for c in cmp]
 
     def fig():
-        from regimes.plot.timeline import plot_timeline
+        from regimes.plot.timeline import plot_timeline, plot_timeline_compare
 
-        return plot_timeline(t_S, t_C, sampler)
+        if others is not None:
+            return plot_timeline_compare(t_S, t_C, others, axis=axis)
+        return plot_timeline(t_S, t_C, sampler, axis=axis)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
+
+
+def _names(text: str) -> list[str]:
+    """The samplers of --compare (comma-separated, at least one)."""
+    from regimes import RegimesError
+
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise RegimesError(f"--compare needs comma-separated sampler names, got {text!r}")
+    return names
 
 
 def register(app: typer.Typer) -> None:
