@@ -4,8 +4,8 @@
 
 1. **load** — the data as a :class:`regimes.data.DataSource` (validation pass: finiteness, mean,
    trace);
-2. **covariance** — Λ and the full covariance spectrum in one pass when d <= 4096 (Lanczos for
-   the top 64 eigenvalues above that): t_S and the spectral t_C;
+2. **covariance** — Λ and the full covariance spectrum in one pass when d <= 4096 (block Krylov for
+   the top 8 eigenvalues at 1e-7 relative above that): t_S and the spectral t_C;
 3. **Gaussian** — the isotropic-formula t_C;
 4. **mixture** — the curves f^e(t), φ_C(t), φ(t) of the empirical mixture on a time grid (one
    GEMM pass; the grid widened where a curve has not crossed its level);
@@ -50,12 +50,14 @@ import numpy as np
 from ._errors import RegimesError
 from ._stats import linearised_replicates, percentile_interval
 from ._validate import as_real_array, check_int, check_real
+from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
 from .diagnostics import Diagnostics, diagnose
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
 from .estimate import Estimate
+from .hierarchy import ClassHierarchy, class_hierarchy
 from .models import example_mixture
 from .noise import debiased_spike, noise_floor
 from .schedules import get_schedule
@@ -220,6 +222,8 @@ class AnalysisResult:
     t_S_class: Estimate | None = None
     t_S_population: Estimate | None = None
     diagnostics: Diagnostics | None = None
+    class_speciation: ClassSpeciation | None = None
+    class_hierarchy: ClassHierarchy | None = None
     reference: Reference | None = None
     notes: tuple[str, ...] = ()
     spectrum: np.ndarray | None = field(default=None, repr=False)
@@ -264,6 +268,10 @@ class AnalysisResult:
             out["t_S_population"] = _by_design_nulls(self.t_S_population.to_dict())
         if self.diagnostics is not None:
             out["diagnostics"] = self.diagnostics.to_dict()
+        if self.class_speciation is not None:
+            out["t_S_covariance"] = self.class_speciation.to_dict()
+        if self.class_hierarchy is not None:
+            out["class_hierarchy"] = self.class_hierarchy.to_dict()
         if self.reference is not None:
             out["reference"] = self.reference.to_dict()
         return out
@@ -322,7 +330,7 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
                     "of the random-energy theory, not a measurement of the dynamics)"), lam, z1sq
 
 
-def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
+def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsample=None):
     """``(Λ, t_S, t_S_population, spectral t_C, spectrum)`` with the linearised bootstraps over rows.
 
     ``spectrum``: all covariance eigenvalues (d <= DENSE_COVARIANCE_MAX_D) or the top ones (Lanczos).
@@ -332,12 +340,16 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes):
     """
     n, d = src.n, src.d
     if d <= DENSE_COVARIANCE_MAX_D:
+        if subsample is not None:
+            notes.append(f"eigen_subsample ignored: d = {d} <= {DENSE_COVARIANCE_MAX_D}, all rows used")
         spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap)
         lam_top = float(spectrum[0])
         reps = (linearised_replicates(z1sq, gen, eigen_bootstrap, n - 1.0, draw="multinomial")
                 if eigen_bootstrap else None)
     else:
-        eig = top_eigenvalues(src, k=min(64, d - 1), rng=gen, bootstrap=eigen_bootstrap)
+        # block Krylov for the top 8 at 1e-7 relative (far below Λ's interval); the proxy's tail from the trace
+        eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
+                              subsample=subsample)
         lam_top = float(eig.values[0])
         reps = None if eig.replicates is None else eig.replicates[:, 0]
         spec, _, _ = _spectral_estimate(src, conf, gen, bootstrap, eig.values)
@@ -541,7 +553,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int | None = None,
             confidence: float = 0.95, memory_budget: int = DEFAULT_MEMORY_BUDGET,
             scale: str | float = "none", center: bool = True, key: str | None = None,
-            progress=None, precision: str = "auto") -> AnalysisResult:
+            progress=None, precision: str = "auto", engine: str = "numpy",
+            eigen_subsample: int | None = None) -> AnalysisResult:
     """Measure t_S and t_C on a training set, with intervals, and map the regimes onto steps.
 
     Parameters
@@ -577,6 +590,11 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     precision : {"auto", "float32", "float64"}
         Arithmetic of the mixture engine's products (see :func:`regimes.engines.empirical_mixture`;
         ``"auto"`` measures float32's error on a probe and switches to float64 when needed).
+    engine : {"numpy", "numba", "auto"}
+        Log-sum-exp implementation of the mixture engine (see :func:`regimes.engines.empirical_mixture`).
+    eigen_subsample : int, optional
+        For d > 4096: Λ and the top eigenvalues from this many rows drawn without replacement
+        (seeded); ignored, with a note, for d <= 4096 (one pass over all rows is cheap there).
     progress : callable, optional
         ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
         (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
@@ -613,7 +631,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             progress(stage, done, total)
 
     report("eigenvalue", 0, 1)
-    lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes)
+    lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes,
+                                                          eigen_subsample)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
     gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes)
@@ -625,7 +644,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
 
     def run(tt):
         return empirical_mixture(src, tt, samples=samples, rng=mixture_rng(seed), memory_budget=memory_budget,
-                                 progress=lambda i, m: report(stage[0], i, m), precision=precision)
+                                 progress=lambda i, m: report(stage[0], i, m), precision=precision,
+                                 engine=engine)
 
     curves, tt = _mixture_stage(src, times, [t_S.value, spec.value, gauss.value], run, notes)
     if precision == "auto" and curves.precision == "float64" and src.dtype == np.float32:
@@ -636,19 +656,53 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     stage[0] = "crossings pass"
     com, ent, t_S_class = _crossings_stage(curves, src, tt, bootstrap, gen, confidence, notes, report)
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
-    within = gauss.details["variance"] if _pooled(src) else None
-    diag = diagnose(t_C, spectrum, d=src.d, n=src.n, total_variance=src.total_variance, within_variance=within)
-    if not diag.agree:
-        notes.append(f"the t_C estimates disagree beyond their intervals (spread {diag.spread:.3g}×): "
-                     + "; ".join(diag.causes) + ". The commitment estimate (φ_C = ½) is the collapse of the dynamics")
+    diag = _diagnostics_stage(t_C, spectrum, src, notes)
     intervals, sched = _regimes_stage(t_S.value, t_C, schedule, steps, notes)
+    cls_cov, hier = _classes_stage(src, notes)
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
         curves=_curves_of(curves), regimes=intervals, schedule=sched, units=src.units, name=src.name,
         samples=samples, seed=seed, t_S_class=t_S_class, notes=notes, spectrum=spectrum, t_S_population=t_S_pop,
-        diagnostics=diag,
+        diagnostics=diag, class_speciation=cls_cov, class_hierarchy=hier,
         reference=None if model is None else _reference(model, src, tt),
     )
+
+
+def _diagnostics_stage(t_C, spectrum, src, notes) -> Diagnostics:
+    """Agreement of the t_C estimators and the measured causes of a disagreement, with a note."""
+    within = t_C["gaussian"].details["variance"] if _pooled(src) else None
+    diag = diagnose(t_C, spectrum, d=src.d, n=src.n, total_variance=src.total_variance, within_variance=within)
+    if not diag.agree:
+        notes.append(f"the t_C estimates disagree beyond their intervals (spread {diag.spread:.3g}×): "
+                     + "; ".join(diag.causes) + ". The commitment estimate (φ_C = ½) is the collapse of the dynamics")
+    return diag
+
+
+#: class structure beyond the means (covariance-only speciation, O(d³) per class) up to this d
+CLASS_COVARIANCE_MAX_D = 1024
+#: the class hierarchy (pairwise times, dendrogram) up to this many classes
+HIERARCHY_MAX_CLASSES = 200
+
+
+def _classes_stage(src, notes):
+    """``(covariance-only speciation, class hierarchy)`` of labelled data with two classes or more
+    (None where not computed, with a note saying why)."""
+    if src.labels is None or src.n_classes < 2:
+        return None, None
+    if np.bincount(src.labels).min() < 2:
+        notes.append("t_S_covariance and class_hierarchy not computed: a class has a single row")
+        return None, None
+    cs = h = None
+    if src.d <= CLASS_COVARIANCE_MAX_D:
+        cs = class_speciation_from_data(src)
+    else:
+        notes.append(f"t_S_covariance not computed (d = {src.d} > {CLASS_COVARIANCE_MAX_D}): "
+                     "regimes.class_speciation.class_speciation_from_data computes it (O(d³) per class)")
+    if src.n_classes <= HIERARCHY_MAX_CLASSES:
+        h = class_hierarchy(src)
+    else:
+        notes.append(f"class_hierarchy not computed ({src.n_classes} classes > {HIERARCHY_MAX_CLASSES})")
+    return cs, h
 
 
 def _regimes_stage(t_S, t_C, schedule, steps, notes):

@@ -111,6 +111,15 @@ def markdown_report(result) -> str:
                   f"(largest / smallest = {_f(dg['spread'], 3)})"]
         lines += [f"* likely cause: {c}" for c in dg["likely_causes"]]
         lines += [f"* {dg['recommendation']}"]
+    cov, hier = r.get("t_S_covariance"), r.get("class_hierarchy")
+    if cov or hier:
+        lines += ["", "## Classes", ""]
+    for c in (cov or {}).get("comparisons", []):
+        verdict = ("t_S = " + _f(c["t_S"])) if c["detectable"] else "not detectable above sampling noise"
+        lines.append(f"* covariance-only speciation, class {c['class']} against {c['against']}: {verdict} "
+                     f"(‖C1 − C2‖²_F = {_f(c['frobenius_sq'], 4)}, noise alone {_f(c['noise_frobenius_sq'], 4)})")
+    for m in (hier or {}).get("merges", []):
+        lines.append(f"* classes {', '.join(m['left'])} | {', '.join(m['right'])} separate at t = {_f(m['t'])}")
     lines += ["", f"## Regimes on the {sch['schedule']} schedule ({sch['steps']} steps)", "",
               "| regime | t from | t to | steps |", "|---|---|---|---|"]
     for g in r["regimes"]:
@@ -132,5 +141,5 @@ def markdown_report(result) -> str:
         "",
         "![timeline](timeline.png)",
         "",
-    ]
+    ] + (["![class hierarchy](hierarchy.png)", ""] if hier else [])
     return "\n".join(lines)

@@ -126,7 +126,8 @@ def make_out_dir(out) -> Path:
 
 
 def write_report(result, out_dir) -> dict:
-    """Write ``report.json``, ``report.md``, ``curves.png`` and ``timeline.png`` of an analysis into ``out_dir``.
+    """Write ``report.json``, ``report.md``, ``curves.png``, ``timeline.png`` (and ``hierarchy.png`` with
+    two classes or more) of an analysis into ``out_dir``.
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     """
@@ -148,4 +149,9 @@ def write_report(result, out_dir) -> dict:
     cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]
     fig = plot_timeline(result.t_S.value, t_C, d["schedule"]["schedule"], d["schedule"]["steps"], intervals=cis)
     save_figure(fig, paths["timeline"], dpi=120)
+    if result.class_hierarchy is not None:
+        from regimes.plot.hierarchy import plot_hierarchy
+
+        paths["hierarchy"] = out / "hierarchy.png"
+        save_figure(plot_hierarchy(result.class_hierarchy), paths["hierarchy"], dpi=120)
     return {k: str(v) for k, v in paths.items()}

@@ -101,6 +101,15 @@ def analyze(
         "auto", "--precision",
         help="Mixture engine arithmetic: auto (float32 unless a probe finds it too inaccurate), float32 or float64.",
     ),
+    engine: str = typer.Option(
+        "numpy", "--engine",
+        help="Mixture engine's log-sum-exp: numpy (reference), numba (fused kernel, pip install "
+        "'regimes[fast]'; equal up to summation order) or auto (numba when installed).",
+    ),
+    subsample: Optional[int] = typer.Option(
+        None, "--subsample",
+        help="d > 4096: compute Λ and the top eigenvalues from N rows drawn without replacement (seeded).",
+    ),
     size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
     grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
     color: bool = typer.Option(
@@ -137,7 +146,8 @@ def analyze(
                                   progress=lambda done, total: bar("validating data", done, total))
         res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
                   seed=seed, bootstrap=bootstrap, memory_budget=budget,
-                  scale=scale_arg, center=not no_center, progress=bar, precision=precision)
+                  scale=scale_arg, center=not no_center, progress=bar, precision=precision, engine=engine,
+                  eigen_subsample=subsample)
     payload = res.to_dict()
     if out is not None:
         write_report(res, out)
