@@ -705,8 +705,8 @@ class RandomFeatures:
         n = max(1, int(round(self.psi_n * d)))
         return d, p, n
 
-    def _sigma_diag(self, d):
-        """d eigenvalues of Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
+    def sigma_eigenvalues(self, d: int) -> np.ndarray:
+        """d eigenvalues of the data covariance Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
         vals, w = self.spectrum_values, self.spectrum_weights
         raw = w * d
         cnt = np.floor(raw).astype(int)
@@ -725,7 +725,7 @@ class RandomFeatures:
         gen = check_rng(rng)
         d, p, n = self._sizes(d)
         P = self._params
-        sig = self._sigma_diag(d)
+        sig = self.sigma_eigenvalues(d)
         W = gen.standard_normal((p, d))
         X = np.sqrt(sig)[:, None] * gen.standard_normal((d, n))
         Om = gen.standard_normal((p, n))

@@ -85,17 +85,6 @@ def _sizes(n, d, p, budget):
     return lo, max(1, round(psi_p * lo)), max(1, round(psi_n * lo)), True
 
 
-def _sigma_diag(rf, d):
-    """d eigenvalues of Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
-    vals, w = rf.spectrum_values, rf.spectrum_weights
-    raw = w * d
-    cnt = np.floor(raw).astype(int)
-    rem = d - cnt.sum()
-    if rem > 0:
-        cnt[np.argsort(-(raw - cnt), kind="stable")[:rem]] += 1
-    return np.repeat(vals, cnt)
-
-
 def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=None) -> dict:
     r"""L_train(τ), L_test(τ) of one Gaussian-equivalent instance (d, p, n), in O(p·min(p, n+d)²).
 
@@ -111,7 +100,7 @@ def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=No
     b, v2, s2 = c.b_t, c.v_t2, c.s_t2
     if not s2 > 0:
         raise RegimesError("U is not positive definite (s_t² = 0): no loss curves")
-    sig = _sigma_diag(rf, d)
+    sig = rf.sigma_eigenvalues(d)
     W = gen.standard_normal((p, d))
     X = np.sqrt(sig)[:, None] * gen.standard_normal((d, n))
     G = math.sqrt(A2) * (W @ X) / math.sqrt(d) + math.sqrt(v2) * gen.standard_normal((p, n))
