@@ -11,6 +11,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._errors import RegimesError
@@ -18,6 +20,7 @@ from ._validate import as_real_array, check_real
 
 __all__ = [
     "alpha",
+    "alpha_for_collapse_time",
     "collapse_time",
     "collapse_time_from_alpha",
     "collapse_time_large_alpha",
@@ -89,6 +92,22 @@ def collapse_time_from_alpha(alpha, variance=1.0):
     with np.errstate(over="ignore"):
         out = 0.5 * np.log1p(var / np.expm1(2.0 * a))
     return float(out) if out.ndim == 0 else out
+
+
+def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
+    """``α = ln(n)/d`` at which ``N(0, σ²I)`` data collapse at ``t_C`` (exact inverse of :func:`collapse_time`).
+
+    Notes
+    -----
+    ``t_C = ½ log1p(σ²/expm1(2α))`` gives ``expm1(2α) = σ²/expm1(2 t_C)``, hence
+    ``α = ½ log1p(σ²/expm1(2 t_C))`` — the same map with α and t_C exchanged (an involution for
+    σ² = 1), evaluated with expm1/log1p (full relative precision for small and large t_C).
+    ``α → 0`` (underflow) for ``t_C ≳ 354``, where ``expm1(2 t_C)`` overflows.
+    """
+    t = check_real("t_C", t_C, gt=0.0)
+    var = check_real("variance", variance, gt=0.0)
+    em1 = math.expm1(2.0 * t) if t < 354.0 else math.inf
+    return 0.5 * math.log1p(var / em1)
 
 
 def collapse_time_small_alpha(n, d, variance=1.0):

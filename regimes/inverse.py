@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 from ._errors import RegimesError
 from ._validate import check_int, check_real
+from .collapse import alpha_for_collapse_time
 
 __all__ = [
     "DSolution",
     "EigenvalueSolution",
     "NSolution",
-    "alpha_at_collapse_time",
     "d_for_collapse_time",
     "eigenvalue_for_step",
     "last_fraction_step",
@@ -43,22 +43,6 @@ FORMULA_ALPHA = "alpha = ½ log1p(σ²/expm1(2 t_C)) (inverse of t_C = ½ log1p(
 FORMULA_D = "d = ln(n)/alpha, alpha = ½ log1p(σ²/expm1(2 t_C))"
 FORMULA_LAMBDA = "Λ = exp(2 t_K) = 1/ᾱ_K (t_S = ½ ln Λ = t_K)"
 STEP_RULE = "zero-based k counting from the data end; an event at time t falls on the first k with t_k >= t"
-
-
-def alpha_at_collapse_time(t_C, variance: float = 1.0) -> float:
-    """``α = ln(n)/d`` at which ``N(0, σ²I)`` data collapse at ``t_C`` (exact inverse of [DR]'s t_C).
-
-    Notes
-    -----
-    ``t_C = ½ log1p(σ²/expm1(2α))`` gives ``expm1(2α) = σ²/expm1(2 t_C)``, hence
-    ``α = ½ log1p(σ²/expm1(2 t_C))`` — the same map with α and t_C exchanged (an involution for
-    σ² = 1). Evaluated without forming ``e^{2t} − 1`` by subtraction, so it keeps full relative
-    precision for small and large t_C. ``α → 0`` (underflow) for ``t_C ≳ 350``.
-    """
-    t = check_real("t_C", t_C, gt=0.0)
-    var = check_real("variance", variance, gt=0.0)
-    em1 = math.expm1(2.0 * t) if t < 354.0 else math.inf
-    return 0.5 * math.log1p(var / em1)
 
 
 @dataclass(frozen=True)
@@ -126,7 +110,7 @@ def n_for_collapse_time(t_C, d, variance: float = 1.0) -> NSolution:
     data (docs page "Range of validity").
     """
     dd = check_real("d", d, ge=1.0)
-    a = alpha_at_collapse_time(t_C, variance)
+    a = alpha_for_collapse_time(t_C, variance)
     ln_n = dd * a
     return NSolution(n=math.exp(ln_n) if ln_n < LN_FLOAT_MAX else None, log10_n=ln_n / _LN10,
                      ln_n=ln_n, alpha=a, d=dd, variance=float(variance), t_C=float(t_C))
@@ -199,7 +183,7 @@ def d_for_collapse_time(t_C, n, variance: float = 1.0) -> DSolution:
     ``d = ln(n)/α`` with ``α = ½ log1p(σ²/expm1(2 t_C))``; a real number (t_C increases with d).
     """
     nn = check_real("n", n, ge=2.0)
-    a = alpha_at_collapse_time(t_C, variance)
+    a = alpha_for_collapse_time(t_C, variance)
     if a <= 0.0:
         raise RegimesError(f"t_C={float(t_C)!r} is too large: α underflows to 0 (d would be infinite)")
     return DSolution(d=math.log(nn) / a, alpha=a, n=nn, variance=float(variance), t_C=float(t_C))

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._validate import check_int, check_real
-from .collapse import collapse_time
+from .collapse import alpha_for_collapse_time, collapse_time
 
 __all__ = [
     "NDPhaseDiagram",
@@ -40,19 +40,6 @@ __all__ = [
     "np_phase_diagram",
     "ntau_phase_diagram",
 ]
-
-
-def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
-    """The α = ln(n)/d at which Gaussian data collapse at ``t_C``.
-
-    Notes
-    -----
-    Inverse of ``t_C = ½ log1p(σ²/expm1(2α))``: ``α* = ½ log1p(σ²/expm1(2 t_C))`` (the map is an
-    involution for σ² = 1).
-    """
-    t = check_real("t_C", t_C, gt=0.0)
-    var = check_real("variance", variance, gt=0.0)
-    return 0.5 * math.log1p(var / math.expm1(2.0 * t))
 
 
 def n_star(d, t_C, variance: float = 1.0):
