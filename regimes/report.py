@@ -141,5 +141,5 @@ def markdown_report(result) -> str:
         "",
         "![timeline](timeline.png)",
         "",
-    ] + (["![class hierarchy](hierarchy.png)", ""] if hier else [])
+    ] + (["![class hierarchy](hierarchy.png)", ""] if hier and len(hier["merges"]) >= 2 else [])
     return "\n".join(lines)

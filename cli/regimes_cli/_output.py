@@ -127,7 +127,7 @@ def make_out_dir(out) -> Path:
 
 def write_report(result, out_dir) -> dict:
     """Write ``report.json``, ``report.md``, ``curves.png``, ``timeline.png`` (and ``hierarchy.png`` with
-    two classes or more) of an analysis into ``out_dir``.
+    three classes or more) of an analysis into ``out_dir``.
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     """
@@ -149,7 +149,7 @@ def write_report(result, out_dir) -> dict:
     cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]
     fig = plot_timeline(result.t_S.value, t_C, d["schedule"]["schedule"], d["schedule"]["steps"], intervals=cis)
     save_figure(fig, paths["timeline"], dpi=120)
-    if result.class_hierarchy is not None:
+    if result.class_hierarchy is not None and len(result.class_hierarchy.names) >= 3:  # a tree to draw
         from regimes.plot.hierarchy import plot_hierarchy
 
         paths["hierarchy"] = out / "hierarchy.png"

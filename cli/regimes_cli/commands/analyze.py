@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
@@ -149,15 +150,14 @@ def analyze(
                   scale=scale_arg, center=not no_center, progress=bar, precision=precision, engine=engine,
                   eigen_subsample=subsample)
     payload = res.to_dict()
-    if out is not None:
-        write_report(res, out)
+    written = None if out is None else write_report(res, out)
     if json_out:
         emit_json(payload)
         return
-    _print_table(payload, out)
+    _print_table(payload, out, written)
 
 
-def _print_table(payload: dict, out) -> None:
+def _print_table(payload: dict, out, written=None) -> None:
     """The human-readable table of an analysis payload, with its notes."""
     from regimes.timeline import steps_text
 
@@ -206,7 +206,8 @@ def _print_table(payload: dict, out) -> None:
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
     notes += payload["notes"]
     if out is not None:
-        notes.append(f"report written to {out}/ (report.json, report.md, curves.png, timeline.png)")
+        names = ", ".join(os.path.basename(p) for p in written.values())
+        notes.append(f"report written to {out}/ ({names})")
     print_table("regimes analyze", rows, cols, notes)
 
 
