@@ -194,3 +194,21 @@ def test_bad_input_one_line_exit_2(run_cli, tmp_path, monkeypatch, args, match):
     assert rc == 2
     assert err.count("\n") == 1 and err.startswith("regimes: error:") and match in err, err
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_nd_marks_a_dataset_given_by_n_and_d(run_cli, tmp_path):
+    import json
+
+    rc, out, err = run_cli("phase-diagram", "nd", "--n", "600", "--d", "30", "--points", "12", "--json")
+    assert rc == 0, err
+    body = json.loads(out)
+    assert (body["mark_n"], body["mark_d"]) == (600.0, 30.0)
+    # n* at the marked d: ln n* = α* d with α* = ½ log1p(1/expm1(1)) (t_C = 0.5, σ² = 1)
+    import math
+
+    assert body["n_star_at"]["ln_n"] == pytest.approx(30 * 0.5 * math.log1p(1 / math.expm1(1.0)), rel=1e-12)
+    rc, out, err = run_cli("phase-diagram", "nd", "--n", "600")
+    assert rc == 2 and "--n and --d" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run_cli("phase-diagram", "nd", "--n", "600", "--d", "30", "--points", "12",
+                           "--out", tmp_path / "nd.png")
+    assert rc == 0 and (tmp_path / "nd.png").stat().st_size > 0

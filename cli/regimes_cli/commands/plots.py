@@ -20,6 +20,7 @@ from .._options import (
     load_preset,
     need,
     num,
+    positive,
     provenance,
     quiet_no_speciation,
     resolve_variance,
@@ -95,10 +96,13 @@ def nd(
         None, "--preset", help=PRESET_HELP + " Marks the dataset."
     ),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
+    n_data: Optional[float] = typer.Option(None, "--n", help="Your dataset's n: marks (d, n) (with --d)."),
+    d_data: Optional[float] = typer.Option(None, "--d", help="Your dataset's d: marks (d, n) (with --n)."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """(n, d) plane: t_C of Gaussian data, the n*(d) curve of a target t_C, the Regime-II window."""
+    from regimes import RegimesError
     from regimes.inverse import n_for_collapse_time
     from regimes.phase import alpha_for_collapse_time, nd_phase_diagram
 
@@ -111,6 +115,10 @@ def nd(
             eigenvalue = p.eigenvalue
             src_notes.append(provenance(p, "eigenvalue"))
         mark = (p.d, p.n, p.name)
+    if (n_data is None) != (d_data is None):
+        raise RegimesError("--n and --d mark a dataset together: give both")
+    if n_data is not None:
+        mark = (positive(d_data, "--d"), positive(n_data, "--n"), f"n = {n_data:g}, d = {d_data:g}")
     variance, var_notes = resolve_variance(variance, p)
     src_notes += var_notes
     with flag_errors(_ND_FLAGS):
@@ -121,9 +129,11 @@ def nd(
         "plane": "nd",
         **pdg.to_dict(),
         "alpha_star": alpha_for_collapse_time(target, variance),
-        # n* at one d: the preset's d when given (else 100), n* null beyond float64, never inf
-        "n_star_at": n_for_collapse_time(target, p.d if p is not None else 100, variance).to_dict(),
+        # n* at one d: the marked dataset's d (preset or --d; else 100), n* null beyond float64, never inf
+        "n_star_at": n_for_collapse_time(target, mark[0] if mark is not None else 100, variance).to_dict(),
     }
+    if n_data is not None:
+        payload.update(mark_n=n_data, mark_d=d_data)
     if p is not None:
         payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d), units=units)
     notes = src_notes + [
