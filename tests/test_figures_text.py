@@ -134,3 +134,28 @@ def test_phase_diagrams_mark_the_model_and_use_math_text():
     assert _has_marker(fig) and raw_scripts(fig) == []
     legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert any("Regime II" in s for s in legend) and any("n^*" in s for s in legend)
+
+
+def test_memorization_uturn_and_hierarchy_figures_use_math_text():
+    # the figures of the memorisation audit, the U-turns and the class hierarchy: no raw _ or ^
+    import matplotlib.text as mtext
+    import numpy as np
+
+    from regimes.hierarchy import class_hierarchy_gaussian
+    from regimes.memorization import memorization_audit
+    from regimes.plot.hierarchy import plot_hierarchy
+    from regimes.plot.memorization import plot_ratio_histogram, plot_uturn
+    from regimes.uturn import uturn
+
+    g = np.random.default_rng(0)
+    train = g.standard_normal((60, 8))
+    gen = np.concatenate([train[:10] + 1e-3 * g.standard_normal((10, 8)), g.standard_normal((20, 8))])
+    figs = [plot_ratio_histogram(memorization_audit(gen, train, reference=g.standard_normal((20, 8)), bootstrap=20)),
+            plot_uturn(uturn(train, [0.1, 1.0], samples=20, steps=10), t_S=1.0, t_C=0.2),
+            plot_hierarchy(class_hierarchy_gaussian(np.array([[3.0, 0, 0], [-3.0, 0, 0], [0, 5.0, 0]])))]
+    for fig in figs:
+        fig.canvas.draw()
+        for t in fig.findobj(mtext.Text):
+            s = t.get_text()
+            outside = "".join(s.split("$")[::2])  # text outside $…$
+            assert "_" not in outside and "^" not in outside, s

@@ -40,14 +40,14 @@ def plot_ratio_histogram(audit, bins: int = 50):
     g = audit.generated
     lo, hi = g.f_mem.ci
     ax.hist(g.ratio, bins=edges, density=True, color=C["vermillion"], alpha=0.6,
-            label=f"generated (n = {g.n}): f_mem = {g.f_mem.value:.3g} [{lo:.3g}, {hi:.3g}]")
+            label=rf"generated (n = {g.n}): $f_{{\rm mem}}$ = {g.f_mem.value:.3g} [{lo:.3g}, {hi:.3g}]")
     if audit.reference is not None:
         r = audit.reference
         ax.hist(r.ratio, bins=edges, density=True, histtype="step", lw=1.8, color=C["blue"],
                 label=f"held-out reference (n = {r.n}): {r.f_mem.value:.3g}")
     ax.axvline(audit.threshold, color=C["black"], ls="--", lw=1.2, label=f"k = {audit.threshold:.3g}")
     ax.set_xlim(0, 1)
-    ax.set_xlabel("d1 / d2 (nearest / second-nearest training distance)")
+    ax.set_xlabel("$d_1 / d_2$ (nearest / second-nearest training distance)")
     ax.set_ylabel("density")
     ax.set_title("Ratio test: samples left of k are copies of a training point", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
@@ -146,14 +146,14 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     if shape is None or data is None:
         fig = _figure(figsize=(6.0, 3.6), layout="constrained")
         ax = fig.add_subplot()
-        for ests, col, lab in ((result.same_point, C["vermillion"], "same training point (→ φ_C)"),
+        for ests, col, lab in ((result.same_point, C["vermillion"], "same training point (→ $\\varphi_C$)"),
                                (result.same_class, C["blue"], "same class (→ φ)")):
             if ests is None:
                 continue
             v = np.array([e.value for e in ests])
             se = np.array([e.se for e in ests])
             ax.errorbar(tt, v, yerr=2 * se, marker="o", ms=4, capsize=2, color=col, label=lab)
-        for x, name in ((t_C, "t_C"), (t_S, "t_S")):
+        for x, name in ((t_C, "$t_C$"), (t_S, "$t_S$")):
             if x is not None and math.isfinite(x):
                 ax.axvline(x, color=C["black"], ls="--", lw=1)
                 ax.annotate(name, (x, 1.02), ha="center", fontsize=8, xycoords=("data", "axes fraction"))
