@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "cli"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import regimes  # noqa: E402
@@ -21,6 +22,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "mathtext_math",  # docs/_ext: formulas drawn at build time by matplotlib's mathtext, offline
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
@@ -42,7 +44,10 @@ sphinx_gallery_conf = {
 
 html_theme = "alabaster"
 html_title = f"regimes {release}"
-# Offline site: no MathJax (formulas are written in Unicode), nothing fetched from a CDN.
+# Offline site: no MathJax, nothing fetched from a CDN. Formulas (:math:, .. math::) are drawn at
+# build time by matplotlib's mathtext and embedded as SVG (docs/_ext/mathtext_math.py).
+html_math_renderer = "mathtext"
 mathjax_path = "no-mathjax.js"
 html_static_path = ["_static"]
+html_css_files = ["wrap.css"]  # long lines of code blocks scroll instead of being clipped
 suppress_warnings = ["myst.header", "ref.citation"]

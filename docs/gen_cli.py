@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: columns of the help text in the reference (the site's code blocks show about 88)
+WIDTH = 78
+
 
 def _walk(cmd, path):
     yield path, cmd
@@ -22,7 +25,8 @@ def cli_reference() -> str:
     for path, cmd in _walk(root, "regimes"):
         if path == "regimes":
             continue
-        ctx = cmd.make_context(path, [], resilient_parsing=True)
+        # help wrapped to WIDTH columns: the code blocks of the site show every line whole (no clipping)
+        ctx = cmd.make_context(path, [], resilient_parsing=True, terminal_width=WIDTH, max_content_width=WIDTH)
         lines += [f"## `{path}`", "", "```text", cmd.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(lines)
 
