@@ -1,0 +1,368 @@
+"""Every form a schedule comes in, and the inference steps of a sampler run on it.
+
+A discrete schedule can be given by name (:func:`regimes.schedules.get_schedule`), by its β's, by
+its ``ᾱ_k`` (diffusers' ``alphas_cumprod``, :meth:`DiscreteSchedule.from_alphas_cumprod`) or by a
+diffusers ``scheduler_config.json`` (:func:`schedule_from_diffusers_config`); :func:`load_schedule`
+takes exactly one of these forms (or ``"edm"``) and returns the sampler.
+
+A sampler does not visit every training step: with ``N`` inference steps it visits the training
+steps :func:`sampler_timesteps` returns, as diffusers' ``set_timesteps`` defines them for its
+three ``timestep_spacing`` values. :class:`SamplerSteps` locates an OU time among those N steps.
+
+Step numbering
+--------------
+Training steps ``k = 0 … T-1`` count from the data end (``ᾱ_k = Π_{i≤k}(1 - β_i)``; diffusers'
+``timesteps`` hold these ``k``). Sampler (inference) steps ``i = 0 … N-1`` count as the sampler
+runs: **sampler step 0 is the first, noisiest, step** and ``N-1`` the last; sampler step ``i``
+starts at training step ``τ_i`` and goes to ``τ_{i+1}`` (the last one to the clean data).
+
+References
+----------
+.. [HO] J. Ho, A. Jain, P. Abbeel, arXiv:2006.11239 (DDPM; the linear schedule).
+.. [ND] A. Nichol, P. Dhariwal, arXiv:2102.09672 (the cosine schedule, ``squaredcos_cap_v2``).
+.. [LIN] S. Lin, B. Liu, J. Li, X. Yang, "Common diffusion noise schedules and sample steps are
+   flawed", arXiv:2305.08891 (zero terminal SNR, trailing spacing).
+.. [HF] diffusers documentation, ``DDPMScheduler`` / ``DDIMScheduler`` (``beta_schedule``,
+   ``trained_betas``, ``rescale_betas_zero_snr``, ``set_timesteps``, ``timestep_spacing``,
+   ``steps_offset``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ._errors import RegimesError
+from ._validate import as_real_array, check_int
+from .schedules import DiscreteSchedule, EDMSampler, get_sampler, get_schedule
+
+__all__ = [
+    "DIFFUSERS_BETA_SCHEDULES",
+    "TIMESTEP_SPACINGS",
+    "SamplerSteps",
+    "load_schedule",
+    "rescale_zero_terminal_snr",
+    "sampler_step_at_time",
+    "sampler_timesteps",
+    "schedule_from_diffusers_config",
+]
+
+#: diffusers ``beta_schedule`` values read by :func:`schedule_from_diffusers_config`
+DIFFUSERS_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
+#: diffusers ``timestep_spacing`` values
+TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
+
+SAMPLER_STEP_CONVENTION = (
+    "sampler step i = 0 … N-1 in sampling order: 0 is the first (noisiest) step; step i starts at "
+    "training step τ_i (diffusers' timesteps[i]); the sampler step of a time t is the last i with "
+    "t_{τ_i} >= t (the step during which t is crossed)"
+)
+
+
+def rescale_zero_terminal_snr(betas) -> np.ndarray:
+    """β's rescaled to zero terminal SNR (Lin et al., arXiv:2305.08891, Algorithm 1).
+
+    ``√ᾱ`` is shifted and scaled linearly so that its last value becomes 0 and its first is
+    unchanged: ``√ᾱ'_k = (√ᾱ_k - √ᾱ_{T-1}) · √ᾱ_0 / (√ᾱ_0 - √ᾱ_{T-1})``; the β's are then
+    ``1 - ᾱ'_k/ᾱ'_{k-1}`` (``β'_0 = 1 - ᾱ'_0``), so the last is exactly 1 (t = +inf).
+    diffusers' ``rescale_betas_zero_snr=True``.
+    """
+    b = as_real_array("betas", betas, gt=0.0, lt=1.0, ndim=1, min_size=2)
+    s = np.sqrt(np.cumprod(1.0 - b))
+    s0, sT = s[0], s[-1]
+    s = (s - sT) * (s0 / (s0 - sT))
+    ab = s**2
+    out = np.empty_like(ab)
+    out[0] = 1.0 - ab[0]
+    out[1:] = 1.0 - ab[1:] / ab[:-1]
+    return out
+
+
+def _diffusers_betas(cfg: dict, T: int) -> tuple[np.ndarray, str]:
+    """β's of a diffusers config and the named schedule they equal ("" when none)."""
+    kind = str(cfg.get("beta_schedule", "linear"))
+    b0 = float(cfg.get("beta_start", 1e-4))
+    b1 = float(cfg.get("beta_end", 0.02))
+    if kind == "linear":
+        betas = np.linspace(b0, b1, T)
+    elif kind == "scaled_linear":
+        betas = np.linspace(np.sqrt(b0), np.sqrt(b1), T) ** 2
+    elif kind == "squaredcos_cap_v2":
+        betas = get_schedule("cosine", T).betas.copy()
+    elif kind == "sigmoid":
+        betas = 1.0 / (1.0 + np.exp(-np.linspace(-6.0, 6.0, T))) * (b1 - b0) + b0
+    else:
+        raise RegimesError(
+            f"scheduler config: beta_schedule must be one of {', '.join(DIFFUSERS_BETA_SCHEDULES)} "
+            f"(or give trained_betas), got {kind!r}"
+        )
+    named = {"linear": "linear", "scaled_linear": "scaled-linear", "squaredcos_cap_v2": "cosine"}.get(kind)
+    if named is not None and not (named == "linear" and T <= 20):
+        if np.array_equal(betas, get_schedule(named, T).betas):
+            return betas, named
+    return betas, ""
+
+
+def schedule_from_diffusers_config(config) -> DiscreteSchedule:
+    """The schedule of a diffusers scheduler config, with the β's diffusers builds from it.
+
+    Parameters
+    ----------
+    config : path or dict
+        A ``scheduler_config.json``, a folder holding one (or a model folder holding
+        ``scheduler/scheduler_config.json``), or the parsed dict.
+
+    Returns
+    -------
+    DiscreteSchedule
+        Named ``linear`` / ``scaled-linear`` / ``cosine`` when the β's equal that named schedule
+        exactly (then every result is the named schedule's), else ``diffusers-<beta_schedule>``
+        (``diffusers-trained`` for ``trained_betas``), with ``-zsnr`` when rescaled. Carries the
+        config's ``timestep_spacing`` and ``steps_offset``.
+
+    Notes
+    -----
+    Keys read (others, e.g. ``prediction_type``, are ignored), with diffusers' defaults:
+    ``num_train_timesteps`` (1000), ``beta_schedule`` (``"linear"``): ``linear`` is
+    ``linspace(beta_start, beta_end, T)``, ``scaled_linear`` ``linspace(√beta_start, √beta_end, T)²``,
+    ``squaredcos_cap_v2`` the cosine schedule of Nichol & Dhariwal capped at 0.999 (our ``cosine``),
+    ``sigmoid`` ``sigmoid(linspace(-6, 6, T))·(beta_end - beta_start) + beta_start``;
+    ``beta_start`` (1e-4), ``beta_end`` (0.02); ``trained_betas`` (overrides the above);
+    ``rescale_betas_zero_snr`` (False; :func:`rescale_zero_terminal_snr`); ``timestep_spacing``
+    and ``steps_offset`` (for :func:`sampler_timesteps`). The β's are computed in float64
+    (diffusers builds linear and scaled_linear in float32: β's differ by < 1e-9).
+    """
+    cfg = _read_config(config)
+    trained = cfg.get("trained_betas")
+    if trained is not None:
+        betas = as_real_array("scheduler config trained_betas", trained, ndim=1, min_size=2)
+        T = betas.size
+        if "num_train_timesteps" in cfg and int(cfg["num_train_timesteps"]) != T:
+            raise RegimesError(f"scheduler config: num_train_timesteps = {cfg['num_train_timesteps']} but "
+                               f"trained_betas has {T} entries")
+        named = ""
+    else:
+        T = check_int("scheduler config num_train_timesteps", cfg.get("num_train_timesteps", 1000), ge=2)
+        betas, named = _diffusers_betas(cfg, T)
+    name = named or f"diffusers-{'trained' if trained is not None else cfg.get('beta_schedule', 'linear')}"
+    if cfg.get("rescale_betas_zero_snr", False):
+        betas = rescale_zero_terminal_snr(betas)
+        name = (named or name) + "-zsnr"
+    spacing = cfg.get("timestep_spacing")
+    if spacing is not None and spacing not in TIMESTEP_SPACINGS:
+        raise RegimesError(f"scheduler config: timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, "
+                           f"got {spacing!r}")
+    offset = check_int("scheduler config steps_offset", cfg.get("steps_offset", 0) or 0, ge=0)
+    return DiscreteSchedule(name, betas, timestep_spacing=spacing, steps_offset=offset)
+
+
+def _read_config(config) -> dict:
+    if isinstance(config, dict):
+        return config
+    path = os.fspath(config)
+    if os.path.isdir(path):
+        for cand in ("scheduler_config.json", os.path.join("scheduler", "scheduler_config.json")):
+            if os.path.isfile(os.path.join(path, cand)):
+                path = os.path.join(path, cand)
+                break
+        else:
+            raise RegimesError(f"scheduler config: no scheduler_config.json in {path}")
+    if not os.path.isfile(path):
+        raise RegimesError(f"scheduler config: no such file {path}")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegimesError(f"scheduler config: cannot read {path} as JSON ({exc})") from None
+    if not isinstance(cfg, dict):
+        raise RegimesError(f"scheduler config: {path} must hold a JSON object, got {type(cfg).__name__}")
+    return cfg
+
+
+def sampler_timesteps(schedule, n_steps: int, spacing: str | None = None, offset: int | None = None) -> np.ndarray:
+    """Training step ``τ_i`` of each of the N inference steps, in sampling order (noisiest first).
+
+    Parameters
+    ----------
+    schedule : DiscreteSchedule, name or array_like
+        The training schedule (T steps); see :func:`regimes.schedules.get_schedule`.
+    n_steps : int
+        Number N of inference steps, ``1 <= N <= T``.
+    spacing : {"leading", "trailing", "linspace"}, optional
+        diffusers' ``timestep_spacing``; default the schedule's own (from its scheduler config),
+        else ``"leading"``.
+    offset : int, optional
+        diffusers' ``steps_offset``, added with ``"leading"`` only (as diffusers does); default the
+        schedule's own, else 0.
+
+    Returns
+    -------
+    ndarray of int64
+        ``τ_0 > τ_1 > … > τ_{N-1}``, diffusers' ``scheduler.timesteps`` after ``set_timesteps(N)``.
+
+    Notes
+    -----
+    As in diffusers' ``set_timesteps`` [HF]: ``leading``: ``τ = round(arange(N)·(T // N))`` reversed,
+    plus ``offset``; ``trailing``: ``τ = round(arange(T, 0, -T/N)) - 1`` (ends on ``T-1``, the
+    noisiest step, as Lin et al. recommend); ``linspace``: ``τ = round(linspace(0, T-1, N))`` reversed.
+    """
+    sch = get_schedule(schedule) if not isinstance(schedule, DiscreteSchedule) else schedule
+    T = sch.steps
+    N = check_int("n_steps", n_steps, ge=1)
+    if N > T:
+        raise RegimesError(f"n_steps must be <= the schedule's {T} training steps, got {N}")
+    spacing = (sch.timestep_spacing or "leading") if spacing is None else spacing
+    if spacing not in TIMESTEP_SPACINGS:
+        raise RegimesError(f"spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, got {spacing!r}")
+    offset = sch.steps_offset if offset is None else check_int("offset", offset, ge=0)
+    if spacing == "leading":
+        ts = (np.arange(N) * (T // N)).round()[::-1].astype(np.int64) + offset
+    elif spacing == "trailing":
+        ts = (np.round(np.arange(T, 0, -T / N)).astype(np.int64) - 1)[:N]
+    else:
+        ts = np.linspace(0, T - 1, N).round()[::-1].astype(np.int64)
+    if ts.max() >= T or ts.min() < 0:
+        raise RegimesError(f"offset {offset} moves the first sampler step to training step {int(ts.max())}, "
+                           f"beyond the schedule's last step {T - 1}")
+    return np.ascontiguousarray(ts)
+
+
+@dataclass(frozen=True, eq=False)
+class SamplerSteps:
+    """The N inference steps of a sampler run on a discrete schedule (diffusers' ``set_timesteps``).
+
+    Parameters
+    ----------
+    schedule : DiscreteSchedule
+    n_steps : int
+        N.
+    spacing : {"leading", "trailing", "linspace"}, optional
+    offset : int, optional
+        See :func:`sampler_timesteps` (defaults: the schedule's own, else ``"leading"`` and 0).
+
+    Notes
+    -----
+    Sampler step 0 is the first, noisiest step (see the module docstring). It answers the questions
+    of a sampler (``name``, ``steps`` = N, ``times``, ``t_max``, ``step_convention``,
+    :meth:`step_at_time`) in sampler-step numbers.
+    """
+
+    schedule: DiscreteSchedule
+    n_steps: int
+    spacing: str | None = None
+    offset: int | None = None
+
+    def __post_init__(self):
+        sch = self.schedule
+        if isinstance(sch, EDMSampler):
+            raise RegimesError("sampler steps apply to a discrete schedule; the EDM sampler's own "
+                               "levels are its steps (steps=N)")
+        sch = get_schedule(sch)
+        object.__setattr__(self, "schedule", sch)
+        object.__setattr__(self, "spacing", (sch.timestep_spacing or "leading") if self.spacing is None
+                           else self.spacing)
+        object.__setattr__(self, "offset", sch.steps_offset if self.offset is None else self.offset)
+        object.__setattr__(self, "n_steps", check_int("n_steps", self.n_steps, ge=1))
+        _ = self.timesteps  # validate now
+
+    @cached_property
+    def timesteps(self) -> np.ndarray:
+        """Training step ``τ_i`` of every sampler step (decreasing)."""
+        ts = sampler_timesteps(self.schedule, self.n_steps, self.spacing, self.offset)
+        ts.setflags(write=False)
+        return ts
+
+    @property
+    def effective_offset(self) -> int:
+        """The offset actually added (diffusers adds ``steps_offset`` with leading spacing only)."""
+        return int(self.offset) if self.spacing == "leading" else 0
+
+    @property
+    def name(self) -> str:
+        return self.schedule.name
+
+    @property
+    def steps(self) -> int:
+        return self.n_steps
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        """OU time of every sampler step (non-increasing: step 0 is the noisiest)."""
+        t = self.schedule.times[self.timesteps]
+        t.setflags(write=False)
+        return t
+
+    @property
+    def t_max(self) -> float:
+        return float(self.times[0])
+
+    @property
+    def t_min(self) -> float:
+        return float(self.times[-1])
+
+    @property
+    def step_convention(self) -> str:
+        return SAMPLER_STEP_CONVENTION
+
+    def step_at_time(self, t):
+        """Sampler step during which time ``t`` is crossed: the last ``i`` with ``t_{τ_i} >= t``.
+
+        ``None`` (``-1`` in an array) when ``t > t_max`` (before the first sampler step); a ``t``
+        below the cleanest sampler step's time gives ``N-1``, the last step (to the clean data).
+        """
+        arr = as_real_array("t", t, ge=0.0)
+        i = np.searchsorted(-self.times, -arr, side="right") - 1
+        if arr.ndim == 0:
+            return None if int(i) < 0 else int(i)
+        return i.astype(np.int64)
+
+    def __repr__(self) -> str:
+        return (f"SamplerSteps(schedule={self.schedule.name!r}, n_steps={self.n_steps}, "
+                f"spacing={self.spacing!r}, offset={self.offset})")
+
+
+def sampler_step_at_time(schedule, t, n_steps: int, spacing: str | None = None, offset: int | None = None):
+    """Which of the N sampler steps crosses OU time ``t`` (0 = the first, noisiest step).
+
+    See :meth:`SamplerSteps.step_at_time`; ``None`` when ``t`` comes before the first step.
+    """
+    return SamplerSteps(get_schedule(schedule), n_steps, spacing, offset).step_at_time(t)
+
+
+def load_schedule(schedule=None, *, betas=None, alphas_cumprod=None, scheduler_config=None,
+                  steps: int | None = None):
+    """The sampler of exactly one schedule form.
+
+    Parameters
+    ----------
+    schedule : str, DiscreteSchedule or EDMSampler, optional
+        A name (``linear``, ``cosine``, ``scaled-linear``, ``edm``) or a sampler object.
+    betas, alphas_cumprod : array_like, optional
+        The β's, or the ``ᾱ_k`` (diffusers' ``alphas_cumprod``).
+    scheduler_config : path or dict, optional
+        A diffusers scheduler config (:func:`schedule_from_diffusers_config`).
+    steps : int, optional
+        T of a named discrete schedule (default 1000) or N of EDM (default 18); only with a name.
+
+    Returns
+    -------
+    DiscreteSchedule or EDMSampler
+        ``linear`` when no form is given.
+    """
+    given = [k for k, v in (("schedule", schedule), ("betas", betas), ("alphas_cumprod", alphas_cumprod),
+                            ("scheduler_config", scheduler_config)) if v is not None]
+    if len(given) > 1:
+        raise RegimesError(f"give one schedule form, got {' and '.join(given)}")
+    if given and given[0] != "schedule" and steps is not None:
+        raise RegimesError(f"steps applies to a named schedule only ({given[0]} gives its own T)")
+    if betas is not None:
+        return DiscreteSchedule("custom", betas)
+    if alphas_cumprod is not None:
+        return DiscreteSchedule.from_alphas_cumprod(alphas_cumprod)
+    if scheduler_config is not None:
+        return schedule_from_diffusers_config(scheduler_config)
+    return get_sampler("linear" if schedule is None else schedule, steps)
