@@ -1,0 +1,269 @@
+"""Beyond one machine: the data passes of the analysis as Dask tasks on a cluster.
+
+``with regimes.distributed.cluster("local:2"):`` (or ``analyze(..., cluster=...)``, ``regimes analyze
+--cluster``) runs the passes over the rows as Dask tasks, one per chunk of rows, whose results merge
+exactly:
+
+* the validation statistics (finiteness, range, column sums; then the centred row norms);
+* the covariance products: Gram sums ``Σ BᵀB`` (dense, d <= 4096), the block products ``Bᵀ(B V)``
+  of the block Krylov method (d > 4096) and the row projections of the bootstraps;
+* the mixture engine's pass: per chunk of training rows the (G, D) block is folded into a fresh
+  online log-sum-exp state and the states merge exactly (``m = max(m1, m2)``,
+  ``s = s1 e^{m1−m} + s2 e^{m2−m}``, the same for Σw² and the class sums).
+
+The results equal the in-process path's for the same seed up to the order of floating-point
+summation. The data reach the workers as a Dask array of row chunks: a Dask array as given, a
+zarr array (re-opened on the workers), an HDF5 dataset or a ``.npy`` file (each read on the
+workers by path: put it on storage every worker sees), or an in-memory array (sent with the graph).
+
+``cluster`` specs: ``"local"`` / ``"local:N"`` (a :class:`distributed.LocalCluster` of N worker
+threads on this machine, loopback only; default 2), a scheduler address (``"tcp://host:8786"``), or
+an existing :class:`distributed.Client`. Needs ``pip install 'regimes[dask]'``; ``import regimes``
+never imports dask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import glob
+import math
+import os
+
+import numpy as np
+
+from ._errors import RegimesError
+
+__all__ = ["RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working", "open_shards",
+           "parse_cluster"]
+
+_ACTIVE: contextvars.ContextVar = contextvars.ContextVar("regimes_cluster", default=None)
+
+
+def _need_distributed():
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError:
+        raise RegimesError("a Dask cluster needs dask and distributed: pip install 'regimes[dask]'") from None
+    return distributed
+
+
+def parse_cluster(spec) -> tuple[str, int | str]:
+    """``("local", workers)`` for ``"local"``/``"local:N"``, ``("address", spec)`` otherwise."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise RegimesError(f"cluster must be 'local', 'local:N' or a scheduler address, got {spec!r}")
+    s = spec.strip()
+    if s == "local" or s.startswith("local:"):
+        n = s[6:] if s.startswith("local:") else "2"
+        if not n.isdigit() or int(n) < 1:
+            raise RegimesError(f"cluster: 'local:N' needs a worker count N >= 1, got {spec!r}")
+        return "local", int(n)
+    return "address", s
+
+
+@contextlib.contextmanager
+def cluster(spec="local:2"):
+    """Run the data passes of the analysis on a Dask cluster while the context is open.
+
+    ``spec``: ``"local"``/``"local:N"`` (N worker threads, one thread each, in this process: no
+    network beyond loopback), a scheduler address, an existing :class:`distributed.Client`, or
+    None (nothing: the in-process path). Yields the client (None for ``spec=None``).
+    """
+    if spec is None:
+        yield None
+        return
+    distributed = _need_distributed()
+    import dask
+
+    owned = []
+    if isinstance(spec, distributed.Client):
+        client = spec
+    else:
+        kind, arg = parse_cluster(spec)
+        try:
+            if kind == "local":
+                lc = distributed.LocalCluster(n_workers=arg, threads_per_worker=1, processes=False,
+                                              dashboard_address=None)
+                owned.append(lc)
+                client = distributed.Client(lc, set_as_default=False)
+            else:
+                client = distributed.Client(arg, set_as_default=False, timeout="30s")
+        except OSError as exc:
+            for c in owned:
+                c.close()
+            raise RegimesError(f"cluster {spec!r}: cannot connect ({exc})") from None
+        owned.insert(0, client)
+    token = _ACTIVE.set(client)
+    try:
+        with dask.config.set(scheduler=client):
+            yield client
+    finally:
+        _ACTIVE.reset(token)
+        for c in owned:
+            c.close()
+
+
+def active():
+    """The client of the open :func:`cluster` context, or None (in-process)."""
+    return _ACTIVE.get()
+
+
+# -- the data as a Dask array of row chunks ---------------------------------------------------------
+def _read_file_rows(path, offset, dtype, d, s, e):
+    """Rows ``s:e`` of a C-ordered array stored at ``offset`` in ``path`` (pread: the page cache)."""
+    dtype = np.dtype(dtype)
+    nbytes = (e - s) * d * dtype.itemsize
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        buf = os.pread(fd, nbytes, offset + s * d * dtype.itemsize)
+    finally:
+        os.close(fd)
+    if len(buf) != nbytes:
+        raise RegimesError(f"{path}: file is truncated (short read at row {s})")
+    return np.frombuffer(buf, dtype=dtype).reshape(e - s, d)
+
+
+def _read_hdf5_rows(path, name, d, s, e):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return np.asarray(f[name][s:e]).reshape(e - s, d)
+
+
+def _from_reader(read, args, n, d, dtype, rows):
+    import dask
+    import dask.array as da
+
+    parts = []
+    for s in range(0, n, rows):
+        e = min(n, s + rows)
+        parts.append(da.from_delayed(dask.delayed(read, pure=True)(*args, d, s, e), shape=(e - s, d), dtype=dtype))
+    return da.concatenate(parts, axis=0)
+
+
+def _is_dask(x) -> bool:
+    return type(x).__module__.startswith("dask.")
+
+
+def dask_rows(src, rows: int):
+    """The raw rows of a :class:`regimes.data.DataSource` as an (n, d) Dask array chunked ``rows`` at a time."""
+    import dask.array as da
+
+    raw, n, d = src.raw, src.n, src.d
+    base = getattr(raw, "base", None) if not isinstance(raw, np.ndarray) else None
+    if src.file_path is not None:
+        arr = _from_reader(_read_file_rows, (src.file_path, src.file_offset, raw.dtype.str), n, d, raw.dtype, rows)
+    elif base is not None and _is_dask(base):
+        arr = base.reshape(n, d) if base.ndim != 2 else base
+    elif base is not None and type(base).__module__.startswith("h5py") and getattr(base, "file", None) is not None:
+        arr = _from_reader(_read_hdf5_rows, (base.file.filename, base.name), n, d, raw.dtype, rows)
+    elif base is not None and type(base).__module__.startswith("zarr"):
+        arr = da.from_zarr(base).reshape(n, d)
+    else:
+        arr = da.from_array(raw if isinstance(raw, np.ndarray) else raw[0:n], chunks=(rows, d))
+    return arr.rechunk({0: rows, 1: -1})
+
+
+def open_shards(paths):
+    """A Dask array over ``.npy`` shards (a list of paths or a glob pattern): the memory maps of the
+    shards, concatenated along the rows (trailing axes must agree; each shard read by path)."""
+    import dask.array as da
+
+    if isinstance(paths, str | os.PathLike):
+        found = sorted(glob.glob(str(paths)))
+        if not found:
+            raise RegimesError(f"{paths}: no .npy shard matches")
+        paths = found
+    parts = []
+    for p in paths:
+        try:
+            mm = np.load(p, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise RegimesError(f"{p}: unreadable .npy shard ({exc})") from None
+        if mm.ndim == 0:
+            raise RegimesError(f"{p}: a shard must be an array of rows, got a scalar")
+        d = int(math.prod(mm.shape[1:])) if mm.ndim > 1 else 1
+        if not mm.flags.c_contiguous or mm.dtype.byteorder not in ("=", "|"):
+            raise RegimesError(f"{p}: shards must be C-ordered .npy files in native byte order")
+        rows = max(1, min(mm.shape[0], (32 * 2**20) // max(1, d * mm.dtype.itemsize)))
+        parts.append(_from_reader(_read_file_rows, (str(p), int(mm.offset), mm.dtype.str), mm.shape[0], d,
+                                  mm.dtype, rows))
+    widths = {p.shape[1] for p in parts}
+    if len(widths) != 1:
+        raise RegimesError(f"shards differ in their number of features per row: {sorted(widths)}")
+    return da.concatenate(parts, axis=0)
+
+
+# -- tasks over row chunks --------------------------------------------------------------------------
+class RowMap:
+    """How raw rows become a source's processed and working rows (picklable: sent to the workers).
+
+    Mirrors :meth:`regimes.data.DataSource.block` and :meth:`~regimes.data.DataSource.working`
+    operation for operation."""
+
+    def __init__(self, src, working: bool = True):
+        self.dtype = src.dtype
+        self.a, self.b = src.scale_a, src.scale_b
+        self.mean = src.mean if src.center else None
+        self.shift = src.working_shift if working else None
+        self.scale = src.working_scale if working else 1.0
+
+    def __call__(self, raw):
+        x = np.asarray(raw).astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
+        if self.a != 1.0 or self.b != 0.0:
+            x *= x.dtype.type(self.a)
+            x += x.dtype.type(self.b)
+        if self.mean is not None:
+            x -= self.mean.astype(x.dtype)
+        if self.shift is not None and self.shift.any():
+            x -= self.shift.astype(x.dtype)
+        if self.scale != 1.0:
+            x *= x.dtype.type(self.scale)
+        return x
+
+
+def _apply(raw, s, e, rowmap, fn, *args):
+    return fn(rowmap(raw) if rowmap is not None else np.asarray(raw), s, e, *args)
+
+
+def _tree(parts, merge):
+    import dask
+
+    while len(parts) > 1:
+        nxt = [dask.delayed(merge, pure=True)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        if len(parts) % 2:
+            nxt.append(parts[-1])
+        parts = nxt
+    return parts[0]
+
+
+def map_chunks(arr, fn, *args, rowmap=None, merge=None):
+    """``fn(rows, start, stop, *args)`` on every row chunk of the Dask array ``arr`` as tasks on the
+    active cluster: ``[(start, stop, result), ...]`` in row order, or with ``merge`` the results
+    merged pairwise in a fixed tree (on the cluster; deterministic). ``rowmap`` turns raw rows
+    into processed rows first. Array arguments are sent to the cluster once."""
+    import dask
+
+    client = active()
+    if client is None:
+        raise RegimesError("map_chunks needs an open regimes.distributed.cluster(...) context")
+    shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) and a.size > 1024 else a for a in args]
+    bounds = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
+    blocks = arr.to_delayed().reshape(-1)
+    tasks = [dask.delayed(_apply, pure=True)(blk, int(bounds[i]), int(bounds[i + 1]), rowmap, fn, *shared)
+             for i, blk in enumerate(blocks)]
+    if merge is not None:
+        return client.compute(_tree(tasks, merge)).result()
+    out = client.gather(client.compute(tasks))
+    return [(int(bounds[i]), int(bounds[i + 1]), r) for i, r in enumerate(out)]
+
+
+def map_raw(src, fn, *args, rows=None, merge=None):
+    """:func:`map_chunks` over a source's raw rows (``rows`` per chunk; default its block size)."""
+    return map_chunks(dask_rows(src, rows or src.block_rows()), fn, *args, merge=merge)
+
+
+def map_working(src, fn, *args, rows=None, merge=None):
+    """:func:`map_chunks` over a source's working rows (see :meth:`regimes.data.DataSource.working`)."""
+    return map_chunks(dask_rows(src, rows or src.block_rows()), fn, *args, rowmap=RowMap(src), merge=merge)

@@ -1,0 +1,129 @@
+"""The Dask path (regimes.distributed): the passes as tasks on a LocalCluster of 2 workers give the
+in-process numbers up to the order of floating-point summation."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import dask.array as da  # noqa: E402
+
+from regimes import RegimesError  # noqa: E402
+from regimes.analysis import analyze  # noqa: E402
+from regimes.data import as_source, load_source  # noqa: E402
+from regimes.distributed import cluster, parse_cluster  # noqa: E402
+from regimes.engines.covariance import top_eigenvalues  # noqa: E402
+from regimes.engines.mixture import empirical_mixture  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    # worker threads in this process (inproc transport): no network needed
+    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(lc, set_as_default=False)
+    yield c
+    c.close()
+    lc.close()
+
+
+def _data(n=1200, d=48, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X[: n // 2, :3] += 2.5
+    return X, np.repeat([0, 1], [n // 2, n - n // 2])
+
+
+def _rel(a, b):
+    """Largest difference relative to the array's scale (its largest |value|)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
+
+
+def test_analyze_on_cluster_matches_in_process(client):
+    X, lab = _data()
+    kw = dict(samples=64, bootstrap=20, seed=3, memory_budget=1 << 21)  # statistics not stored: refined grid
+    a = analyze(X, lab, **kw)
+    b = analyze(da.from_array(X, chunks=(300, 48)), lab, cluster=client, **kw)
+    assert _rel(a.eigenvalue.value, b.eigenvalue.value) < 1e-10
+    for k in ("excess_entropy", "commitment", "class_commitment"):
+        assert _rel(getattr(a.curves, k), getattr(b.curves, k)) < 1e-10, k
+    for k, est in a.t_C.items():
+        assert abs(est.value - b.t_C[k].value) <= 1e-8 * abs(est.value), k
+    assert abs(a.t_S_class.value - b.t_S_class.value) <= 1e-8 * abs(a.t_S_class.value)
+
+
+def test_mixture_pass_merges_exactly(client):
+    X, lab = _data(n=900, d=16, seed=1)
+    t = np.geomspace(0.05, 3.0, 9)
+    ref = empirical_mixture(X, t, samples=48, rng=5, labels=lab, block_rows=100, store=True)
+    src = as_source(X)
+    for store in (True, False):
+        with cluster(client):
+            got = empirical_mixture(src, t, samples=48, rng=5, labels=lab, block_rows=100, store=store)
+        assert _rel(ref.lse, got.lse) < 1e-12
+        assert _rel(ref.phi_c, got.phi_c) < 1e-12
+        assert _rel(ref.phi, got.phi) < 1e-12
+        if store:
+            assert np.array_equal(ref.G, got.G) and np.array_equal(ref.D, got.D)
+
+
+def test_block_krylov_products_on_cluster(client):
+    X, _ = _data(n=600, d=40, seed=2)
+    ref = top_eigenvalues(X, k=3, method="block", tol=1e-10, rng=1, bootstrap=10)
+    with cluster(client):
+        got = top_eigenvalues(da.from_array(X, chunks=(128, 40)), k=3, method="block", tol=1e-10, rng=1, bootstrap=10)
+        dense = top_eigenvalues(X, k=3, method="dense", rng=1)
+    assert _rel(ref.values, got.values) < 1e-10
+    assert _rel(ref.replicates, got.replicates) < 1e-8
+    assert _rel(ref.values, dense.values) < 1e-9
+
+
+def test_npy_shards_validation_on_cluster(client, tmp_path):
+    X, _ = _data(n=700, d=12, seed=4)
+    X32 = (X * 10).astype(np.float32)
+    for i, (s, e) in enumerate([(0, 250), (250, 500), (500, 700)]):
+        np.save(tmp_path / f"part-{i}.npy", X32[s:e].reshape(e - s, 3, 4))
+    ref = as_source(X32, scale=0.5)
+    with cluster(client):
+        src = load_source(str(tmp_path / "part-*.npy"), scale=0.5)
+    assert (src.n, src.d) == (700, 12)
+    assert _rel(ref.mean, src.mean) < 1e-12
+    assert _rel(ref.total_variance, src.total_variance) < 1e-12
+    assert _rel(ref.centred_sq_norms, src.centred_sq_norms) < 1e-12
+    X32[612, 5] = np.nan
+    np.save(tmp_path / "part-2.npy", X32[500:700].reshape(200, 3, 4))
+    with cluster(client), pytest.raises(RegimesError, match="at row 612, feature 5"):
+        load_source(sorted(tmp_path.glob("part-*.npy")))
+
+
+def test_file_backed_sources_read_on_workers(client, tmp_path):
+    X, _ = _data(n=500, d=10, seed=5)
+    np.save(tmp_path / "x.npy", X)
+    ref = covariance(as_source(X))
+    with cluster(client):
+        got = covariance(load_source(tmp_path / "x.npy"))
+    assert _rel(ref, got) < 1e-10
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f["data"] = X
+    with cluster(client):
+        got = covariance(load_source(tmp_path / "x.h5"))
+    assert _rel(ref, got) < 1e-10
+
+
+def covariance(src):
+    from regimes.engines.covariance import covariance_spectrum
+
+    return covariance_spectrum(src)
+
+
+def test_cluster_specs():
+    assert parse_cluster("local") == ("local", 2)
+    assert parse_cluster("local:3") == ("local", 3)
+    assert parse_cluster("tcp://scheduler:8786") == ("address", "tcp://scheduler:8786")
+    for bad in ("local:0", "local:x", "", 3):
+        with pytest.raises(RegimesError):
+            parse_cluster(bad)
+    with cluster(None) as c:
+        assert c is None
