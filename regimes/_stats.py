@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["linear_root", "linearised_replicates", "percentile_interval"]
+__all__ = ["contain", "linear_root", "linearised_replicates", "percentile_interval"]
 
 
 def percentile_interval(replicates, confidence: float):
@@ -72,3 +72,12 @@ def linear_root(curve, grid, *, clamp: bool = False):
     if not clamp:
         return None
     return float(grid[0] if abs(curve[0]) < abs(curve[-1]) else grid[-1])
+
+
+def contain(ci, value):
+    """The interval ``ci`` widened, if needed, to contain its estimate ``value`` (a percentile
+    interval of a skewed or discretised bootstrap can miss it); NaN intervals are left as they are."""
+    lo, hi = ci
+    if not (math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi)):
+        return ci
+    return (min(lo, value), max(hi, value))

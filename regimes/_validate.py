@@ -14,7 +14,12 @@ import numpy as np
 from ._errors import RegimesError
 
 __all__ = [
+    "MAX_BOOTSTRAP",
+    "MAX_SAMPLES",
+    "MAX_STEPS",
     "as_real_array",
+    "available_memory_bytes",
+    "check_memory",
     "check_int",
     "check_real",
     "check_rng",
@@ -114,7 +119,7 @@ def _check_bounds(name, v, gt, ge, lt, le, shown=None):
 
 def check_int(name: str, value, *, ge: int | None = None, le: int | None = None) -> int:
     """Return ``value`` as a Python int (integral floats accepted), or raise RegimesError."""
-    if isinstance(value, bool):
+    if isinstance(value, bool | str | bytes | np.bool_):  # True, "5": not integers (no silent coercion)
         raise RegimesError(f"{name} must be an integer, got {value!r}")
     if isinstance(value, numbers.Integral):
         iv = int(value)
@@ -149,6 +154,8 @@ def as_real_array(
     ``allow_inf=True`` also accepts ±inf (still subject to the bounds; NaN is always rejected),
     for maps whose saturated endpoints are meaningful (e.g. ``ᾱ = 0`` at ``t = +inf``).
     """
+    if _not_numbers(value):  # "4", True: not numbers (no silent coercion)
+        raise RegimesError(f"{name} must be real numbers, got {_fmt(value)}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except OverflowError:  # a Python int (or Fraction) beyond the float64 range
@@ -178,6 +185,16 @@ def as_real_array(
     return arr
 
 
+def _not_numbers(value) -> bool:
+    """Strings, bytes and booleans (or arrays of them): refused where numbers are expected."""
+    if isinstance(value, str | bytes | bool | np.bool_):
+        return True
+    try:
+        return np.asarray(value).dtype.kind in "USb"
+    except Exception:  # noqa: BLE001 - ragged or odd input: left to the conversion below
+        return False
+
+
 def _overflows(v) -> bool:
     try:
         float(v)
@@ -197,3 +214,39 @@ def check_rng(rng) -> np.random.Generator:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and int(rng) >= 0:
         return np.random.default_rng(int(rng))
     raise RegimesError(f"rng must be a non-negative integer seed or a numpy Generator, got {_fmt(rng)}")
+
+
+#: Upper bounds of the count-like parameters (beyond them no run finishes in useful time).
+MAX_STEPS = 10**7
+MAX_BOOTSTRAP = 100_000
+MAX_SAMPLES = 2**26
+
+
+def available_memory_bytes() -> int:
+    """Physical memory available now (``SC_AVPHYS_PAGES × SC_PAGE_SIZE``; 4 GiB when unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 4 << 30
+
+
+def _bytes_text(b: float) -> str:
+    for unit, size in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b:.0f} B"
+
+
+def check_memory(name: str, value, nbytes: float, limit: int | None = None, what: str = "") -> None:
+    """Refuse (RegimesError naming ``name``) when ``nbytes`` — the memory a run with
+    ``name=value`` would allocate — exceeds ``limit`` (default: the available memory)."""
+    lim = available_memory_bytes() if limit is None else int(limit)
+    if not nbytes <= lim:  # also catches nan
+        src = "available memory" if limit is None else "memory budget"
+        extra = f" ({what})" if what else ""
+        raise RegimesError(
+            f"{name}={_fmt(value)} needs about {_bytes_text(nbytes)}{extra}, more than the "
+            f"{src} ({_bytes_text(lim)}); use a smaller {name}"
+        )

@@ -40,6 +40,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,18 +50,21 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._stats import linearised_replicates, percentile_interval
-from ._validate import as_real_array, check_int, check_real
+from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_int, check_memory, check_real
 from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
 from .diagnostics import Diagnostics, diagnose
+from .distributed import cluster as on_cluster
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
 from .estimate import Estimate
 from .hierarchy import ClassHierarchy, class_hierarchy
 from .models import example_mixture
 from .noise import debiased_spike, noise_floor
-from .schedules import get_schedule
+from .schedule_forms import SamplerSteps
+from .schedules import get_sampler
+from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
 from .timeline import regime_steps, schedule_steps
 
 __all__ = [
@@ -137,7 +141,7 @@ def _frozen_array(a):
 
 
 @dataclass(frozen=True)
-class AnalysisCurves:
+class AnalysisCurves(TableMixin):
     """The measured curves on the analysis' time grid (means and Monte Carlo standard errors)."""
 
     t: np.ndarray
@@ -152,6 +156,11 @@ class AnalysisCurves:
         for f in ("t", "excess_entropy", "excess_entropy_se", "commitment", "commitment_se",
                   "class_commitment", "class_commitment_se"):
             object.__setattr__(self, f, _frozen_array(getattr(self, f)))
+
+    def as_table(self):
+        """``(title, columns, rows)``: t and every curve with its standard error, one row per time."""
+        d = {k: v for k, v in self.to_dict().items() if v is not None}
+        return "curves (OU time t)", tuple(d), [tuple(float(x) for x in r) for r in zip(*d.values(), strict=True)]
 
     def to_dict(self) -> dict:
         out = {"t": self.t, "excess_entropy": self.excess_entropy, "excess_entropy_se": self.excess_entropy_se,
@@ -199,7 +208,7 @@ def _population_nulls(e: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class AnalysisResult:
+class AnalysisResult(TableMixin):
     """Everything ``regimes analyze`` reports. :meth:`to_dict` gives the JSON payload.
 
     ``eigenvalue`` (Λ), ``t_S``, ``t_S_class`` and each entry of ``t_C`` (keyed by estimator,
@@ -238,6 +247,17 @@ class AnalysisResult:
     def headline_t_C(self) -> float:
         """The commitment (φ_C = ½) estimate of t_C."""
         return self.t_C["commitment"].value
+
+    def as_table(self):
+        """``(title, columns, rows)``: one row per estimate (Λ, t_S, t_S_class, t_S_population, each
+        t_C), for notebooks (``_repr_html_``) and ``to_frame()``; ``curves.to_frame()`` gives the curves."""
+        rows = [estimate_row("eigenvalue", self.eigenvalue), estimate_row("t_S", self.t_S)]
+        for name in ("t_S_class", "t_S_population"):
+            if getattr(self, name) is not None:
+                rows.append(estimate_row(name, getattr(self, name)))
+        rows += [estimate_row(f"t_C.{k}", e) for k, e in self.t_C.items()]
+        title = f"regimes analyze: {self.name} (n = {self.n}, d = {self.d}; OU time, natural log)"
+        return title, ESTIMATE_COLUMNS, rows
 
     def to_dict(self) -> dict:
         """The JSON payload (numpy arrays kept for the writer to convert).
@@ -549,12 +569,42 @@ def _curves_of(curves) -> AnalysisCurves:
                           class_commitment_se=curves.class_commitment_se)
 
 
-def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule: str = "linear",
-            steps: int = 1000, seed: int = 0, bootstrap: int = 200, eigen_bootstrap: int | None = None,
+def _on_cluster(fn):
+    """Run ``fn`` (:func:`analyze`) inside :func:`regimes.distributed.cluster` when ``cluster=`` is given."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, cluster=None, **kwargs):
+        if cluster is None:
+            return fn(*args, **kwargs)
+        with on_cluster(cluster):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_on_cluster
+def _check_sizes(samples, bootstrap, eigen_bootstrap, times, eigen_subsample):
+    """The size-like arguments of :func:`analyze`, bounded, before any work."""
+    samples = check_int("samples", samples, ge=16, le=MAX_SAMPLES)
+    bootstrap = check_int("bootstrap", bootstrap, ge=0, le=MAX_BOOTSTRAP)
+    eigen_bootstrap = (bootstrap if eigen_bootstrap is None
+                       else check_int("eigen_bootstrap", eigen_bootstrap, ge=0, le=MAX_BOOTSTRAP))
+    # the per-sample statistics of the mixture engine (two float64 per sample and time; the
+    # default grid has at most a few hundred times)
+    ntimes = 256 if times is None else max(1, int(np.size(times)))
+    check_memory("samples", samples, 16.0 * samples * ntimes, what="Monte Carlo statistics")
+    if eigen_subsample is not None:
+        eigen_subsample = check_int("eigen_subsample", eigen_subsample, ge=2, le=2**40)
+    return samples, bootstrap, eigen_bootstrap, eigen_subsample
+
+
+def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule="linear",
+            steps: int | None = None, sampler_steps=None, timestep_spacing: str | None = None, seed: int = 0,
+            bootstrap: int = 200, eigen_bootstrap: int | None = None,
             confidence: float = 0.95, memory_budget: int = DEFAULT_MEMORY_BUDGET,
             scale: str | float = "none", center: bool = True, key: str | None = None,
             progress=None, precision: str = "auto", engine: str = "numpy",
-            eigen_subsample: int | None = None) -> AnalysisResult:
+            eigen_subsample: int | None = None, cluster=None) -> AnalysisResult:
     """Measure t_S and t_C on a training set, with intervals, and map the regimes onto steps.
 
     Parameters
@@ -570,8 +620,9 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         Monte Carlo samples M of the empirical-mixture engine.
     times : array_like, optional
         OU times of the curves; default: a grid spanning the estimates of t_C and t_S.
-    schedule, steps : str, int
-        Sampler whose steps the regimes are mapped onto.
+    schedule, steps, sampler_steps, timestep_spacing
+        Sampler the regimes are mapped onto (name, DiscreteSchedule, EDMSampler; ``steps``: T of a name),
+        and optionally its N inference steps (``sampler_*`` keys; :class:`regimes.schedule_forms.SamplerSteps`).
     seed : int
         Seeds the data of the default run (``seed`` itself), the bootstraps and the Lanczos start
         (``SeedSequence([seed, 1])``) and the Monte Carlo samples of the mixture engine
@@ -595,6 +646,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     eigen_subsample : int, optional
         For d > 4096: Λ and the top eigenvalues from this many rows drawn without replacement
         (seeded); ignored, with a note, for d <= 4096 (one pass over all rows is cheap there).
+    cluster : str or distributed.Client, optional
+        The data passes as Dask tasks (``"local:N"``, ``"tcp://host:8786"``): :mod:`regimes.distributed`.
     progress : callable, optional
         ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
         (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
@@ -615,13 +668,11 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     ----------
     .. [DR] arXiv:2402.18491.
     """
-    samples = check_int("samples", samples, ge=16)
-    bootstrap = check_int("bootstrap", bootstrap, ge=0)
-    eigen_bootstrap = bootstrap if eigen_bootstrap is None else check_int("eigen_bootstrap", eigen_bootstrap, ge=0)
+    samples, bootstrap, eigen_bootstrap, eigen_subsample = _check_sizes(samples, bootstrap, eigen_bootstrap,
+                                                                       times, eigen_subsample)
     confidence = check_real("confidence", confidence, gt=0.0, lt=1.0)
     seed = check_int("seed", seed, ge=0)
-    steps = check_int("steps", steps, ge=2)
-    get_schedule(schedule, steps)  # validate before any work
+    sampler, sampler_steps = _sampler_stage(schedule, steps, sampler_steps, timestep_spacing)  # before any work
     src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
     notes: list[str] = list(getattr(src, "notes", []))
     gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))  # bootstraps, Lanczos start
@@ -657,7 +708,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     com, ent, t_S_class = _crossings_stage(curves, src, tt, bootstrap, gen, confidence, notes, report)
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
-    intervals, sched = _regimes_stage(t_S.value, t_C, schedule, steps, notes)
+    intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
     cls_cov, hier = _classes_stage(src, notes)
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
@@ -705,7 +756,15 @@ def _classes_stage(src, notes):
     return cs, h
 
 
-def _regimes_stage(t_S, t_C, schedule, steps, notes):
+def _sampler_stage(schedule, steps, sampler_steps, timestep_spacing):
+    """``(sampler, SamplerSteps or None)`` of analyze's schedule arguments."""
+    sampler = get_sampler(schedule, None if steps is None else check_int("steps", steps, ge=2))
+    if sampler_steps is not None and not isinstance(sampler_steps, SamplerSteps):
+        sampler_steps = SamplerSteps(sampler, sampler_steps, timestep_spacing)
+    return sampler, sampler_steps
+
+
+def _regimes_stage(t_S, t_C, sampler, sampler_steps, notes):
     """``(regime intervals with steps, schedule summary)`` from t_S and the headline t_C."""
     tc_head = t_C["commitment"].value
     if math.isnan(tc_head):
@@ -716,7 +775,7 @@ def _regimes_stage(t_S, t_C, schedule, steps, notes):
     elif tc_head >= t_S:
         notes.append(f"collapse before speciation (t_C = {tc_head:.4g} >= t_S = {t_S:.4g}): no Regime II — "
                      "trajectories fall onto training points before classes form")
-    intervals = regime_steps(t_S, tc_head, schedule, steps)
-    sched = schedule_steps(t_S, tc_head, schedule, steps)
+    intervals = regime_steps(t_S, tc_head, sampler, sampler_steps=sampler_steps)
+    sched = schedule_steps(t_S, tc_head, sampler, sampler_steps=sampler_steps)
     notes += sched.get("notes", [])
     return intervals, sched

@@ -7,13 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
+
 __all__ = ["Estimate"]
 
 _NAN2 = (math.nan, math.nan)
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(TableMixin):
     """A number with its uncertainty: ``value``, standard error ``se``, interval ``ci``.
 
     Parameters
@@ -50,6 +52,11 @@ class Estimate:
     def replace(self, **changes) -> Estimate:
         """A copy with ``changes`` applied (the object itself is immutable)."""
         return replace(self, **changes)
+
+    def as_table(self):
+        """``(title, columns, rows)``: one row (value, se, interval, definition), for notebooks and
+        ``to_frame()``."""
+        return None, ESTIMATE_COLUMNS, [estimate_row("estimate", self)]
 
     def to_dict(self) -> dict:
         """``{"value", "se", "ci", ["definition"], ["notes"], **details}`` (NaN kept as NaN)."""

@@ -51,6 +51,7 @@ from ._stats import percentile_interval
 from ._validate import check_int, check_real, check_rng
 from .data.source import DataSource, as_source, check_numeric, flatten_rows
 from .estimate import Estimate
+from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "QUANTILES", "MemorizationAudit", "NeighbourStats", "memorization_audit",
            "nearest_training_points"]
@@ -323,7 +324,7 @@ class NeighbourStats:
 
 
 @dataclass(frozen=True)
-class MemorizationAudit:
+class MemorizationAudit(TableMixin):
     """Result of :func:`memorization_audit`; ``to_dict()`` for JSON."""
 
     generated: NeighbourStats
@@ -341,6 +342,19 @@ class MemorizationAudit:
     @property
     def f_mem(self) -> Estimate:
         return self.generated.f_mem
+
+    def as_table(self):
+        """``(title, columns, rows)``: f_mem (generated, reference, excess) and the sizes, for
+        notebooks (``_repr_html_``) and ``to_frame()``."""
+        g, r, nan = self.generated, self.reference, math.nan
+        rows = [estimate_row("f_mem", g.f_mem)]
+        if r is not None:
+            rows += [estimate_row("f_mem (held-out reference)", r.f_mem),
+                     ("f_mem excess", g.f_mem.value - r.f_mem.value, nan, nan, nan, "generated − reference")]
+        rows += [("threshold k", self.threshold, nan, nan, nan, "ratio test d1/d2 < k"),
+                 ("n_generated", g.n, nan, nan, nan, None), ("n_train", self.n_train, nan, nan, nan, None),
+                 ("d", self.d, nan, nan, nan, None)]
+        return "memorization audit", ESTIMATE_COLUMNS, rows
 
     def to_dict(self) -> dict:
         g = self.generated
@@ -422,7 +436,7 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     differ by more than a factor 2 (a units mismatch, e.g. [0, 1] against [−1, 1]).
     """
     threshold = check_real("k", k, gt=0.0, lt=1.0)
-    B = check_int("bootstrap", bootstrap, ge=0)
+    B = check_int("bootstrap", bootstrap, ge=0, le=100_000)
     conf = check_real("confidence", confidence, gt=0.0, lt=1.0)
     alpha = check_real("carlini_alpha", carlini_alpha, gt=0.0)
     budget = check_int("memory_budget", memory_budget, ge=1 << 20)

@@ -196,6 +196,14 @@ class GaussianMixture(_GaussianModel):
         object.__setattr__(self, "d", check_real("d", self.d, ge=1.0))
         object.__setattr__(self, "separation", check_real("separation", self.separation, gt=0.0))
         object.__setattr__(self, "variance", check_real("variance", self.variance, gt=0.0))
+        try:
+            lam = self.d * self.separation**2 + self.variance
+        except OverflowError:
+            lam = math.inf
+        if not math.isfinite(lam):
+            raise RegimesError(
+                f"d={self.d:g} and separation={self.separation:g} give Λ = d·separation² + variance "
+                "beyond the float64 range (about 1.8e308); use smaller values")
 
     @cached_property
     def norm_m(self) -> float:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import check_int, check_real
+from ._validate import check_int, check_memory, check_real
 from .collapse import alpha_for_collapse_time, collapse_time
 
 __all__ = [
@@ -140,7 +140,7 @@ def nd_phase_diagram(
     ``t_C = ½ log1p(σ²/expm1(2 ln n/d))``; ``n*(d) = exp(α* d)`` with
     ``α* = ½ log1p(σ²/expm1(2 t*))``; Regime II exists where ``t_C < t_S = ½ ln Λ`` [DR].
     """
-    pts = check_int("points", points, ge=2)
+    pts = _grid_points(points)
     d0, d1 = (
         check_real("d_range[0]", d_range[0], ge=1.0),
         check_real("d_range[1]", d_range[1], ge=1.0),
@@ -191,6 +191,18 @@ def nd_phase_diagram(
 
 
 # ---------------------------------------------------------------------- random features
+#: Largest ``points`` of an (n, p) diagram with ``gap=True`` (points² sampled instances).
+MAX_GAP_POINTS = 24
+
+
+def _grid_points(points, le: int = 20001) -> int:
+    """``points`` of a square grid: 2 to ``le``, and its arrays (about ten float64 per point)
+    within the available memory."""
+    pts = check_int("points", points, ge=2, le=le)
+    check_memory("points", pts, 80.0 * pts * pts, what=f"a {pts}×{pts} grid")
+    return pts
+
+
 def _log_axis(name, rng_, points, gt=0.0):
     lo = check_real(f"{name}[0]", rng_[0], gt=gt)
     hi = check_real(f"{name}[1]", rng_[1], gt=gt)
@@ -346,7 +358,13 @@ def np_phase_diagram(
     ----------
     .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
     """
-    pts = check_int("points", points, ge=2)
+    pts = _grid_points(points)
+    if gap:  # one sampled random-features instance per grid point, each O(gap_d³)
+        gd = check_int("gap_d", gap_d, ge=4, le=512)
+        if pts > MAX_GAP_POINTS:
+            raise RegimesError(
+                f"points must be <= {MAX_GAP_POINTS} with gap=True: points={pts} would sample "
+                f"{pts * pts} random-features instances (limit {MAX_GAP_POINTS ** 2})")
     pn = _log_axis("psi_n_range", psi_n_range, pts)
     pp = _log_axis("psi_p_range", psi_p_range, pts)
     tt = check_real("training_time", training_time, gt=0.0)
@@ -496,7 +514,7 @@ def ntau_phase_diagram(
     ----------
     .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
     """
-    pts = check_int("points", points, ge=2)
+    pts = _grid_points(points, le=4001)
     n = _log_axis("n_range", n_range, pts)
     dd = check_real("d", d, gt=0.0)
     pp = check_real("p", p, gt=0.0)

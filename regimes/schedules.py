@@ -42,7 +42,7 @@ from functools import cached_property
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array, check_int, check_real
+from ._validate import MAX_STEPS, as_real_array, check_int, check_real
 
 __all__ = [
     "EDM_DEFAULTS",
@@ -255,16 +255,66 @@ class DiscreteSchedule:
     sampler's last step), step ``T - 1`` the noisiest, where the sampler starts. It shares with
     :class:`EDMSampler` the attributes ``name``, ``steps``, ``times``, ``t_max``,
     ``step_convention`` and the method :meth:`step_at_time`.
+
+    A last ``β_{T-1} = 1`` is allowed: a zero-terminal-SNR schedule (Lin et al., arXiv:2305.08891;
+    diffusers' ``rescale_betas_zero_snr``) has ``ᾱ_{T-1} = 0``, so its last step sits at
+    ``t = +inf`` and ``t_max`` is ``inf``; every finite ``t`` then has a step. An array that looks
+    like ``alphas_cumprod`` (decreasing from ≈ 1) is rejected: use :meth:`from_alphas_cumprod`.
     """
 
     name: str
     betas: np.ndarray = field(repr=False)
+    #: diffusers' ``timestep_spacing`` and ``steps_offset`` of the scheduler config this schedule
+    #: was read from (None / 0 otherwise): the defaults of :func:`regimes.schedule_forms.sampler_timesteps`
+    timestep_spacing: str | None = None
+    steps_offset: int = 0
 
     def __post_init__(self):
-        b = as_real_array("betas", self.betas, gt=0.0, lt=1.0, ndim=1, min_size=1)
+        b = as_real_array("betas", self.betas, gt=0.0, le=1.0, ndim=1, min_size=1)
+        if b.size >= 2 and b[0] > 0.5 and np.all(np.diff(b) <= 0) and b[-1] < b[0]:
+            raise RegimesError(
+                f"betas decrease from {b[0]:.6g} to {b[-1]:.6g}: these look like alphas_cumprod "
+                "(ᾱ_k, decreasing from ≈ 1), not betas; pass them as alphas_cumprod "
+                "(DiscreteSchedule.from_alphas_cumprod, or --alphas-cumprod FILE on the CLI)"
+            )
+        if np.any(b[:-1] >= 1.0):
+            k = int(np.argmax(b[:-1] >= 1.0))
+            raise RegimesError(
+                f"betas must be < 1 except the last (β = 1 there is a zero-terminal-SNR schedule), "
+                f"got betas[{k}] = {float(b[k])!r}"
+            )
         b = b.copy()
         b.setflags(write=False)
         object.__setattr__(self, "betas", b)
+
+    @classmethod
+    def from_alphas_cumprod(cls, alphas_cumprod, name: str = "custom") -> "DiscreteSchedule":
+        """The schedule whose ``ᾱ_k`` (diffusers' ``alphas_cumprod``) are given.
+
+        ``ᾱ`` must decrease strictly from ``ᾱ_0 < 1``; only the last may be 0 (zero terminal
+        SNR: ``t_{T-1} = +inf``). ``β_0 = 1 - ᾱ_0`` and ``β_k = 1 - ᾱ_k/ᾱ_{k-1}``.
+        """
+        a = as_real_array("alphas_cumprod", alphas_cumprod, ge=0.0, le=1.0, ndim=1, min_size=1)
+        if a.size >= 2 and a[0] < 0.5 and np.all(np.diff(a) > 0):
+            raise RegimesError(
+                f"alphas_cumprod increase from {a[0]:.6g} to {a[-1]:.6g}: these look like betas; "
+                "pass them as betas (get_schedule(array), or --betas FILE on the CLI)"
+            )
+        if a.size >= 2 and np.any(np.diff(a) >= 0):
+            k = int(np.argmax(np.diff(a) >= 0))
+            raise RegimesError(
+                f"alphas_cumprod must decrease strictly, got ᾱ[{k}] = {float(a[k])!r} <= ᾱ[{k + 1}] = "
+                f"{float(a[k + 1])!r}"
+            )
+        if a[0] >= 1.0 or np.any(a[:-1] <= 0.0):
+            raise RegimesError(
+                "alphas_cumprod must lie in (0, 1) (only the last may be 0, a zero-terminal-SNR "
+                f"schedule), got ᾱ[0] = {float(a[0])!r}, min = {float(a.min())!r}"
+            )
+        betas = np.empty_like(a)
+        betas[0] = 1.0 - a[0]
+        betas[1:] = 1.0 - a[1:] / a[:-1]
+        return cls(name, betas)
 
     @property
     def steps(self) -> int:
@@ -274,7 +324,8 @@ class DiscreteSchedule:
     @cached_property
     def times(self) -> np.ndarray:
         """OU time ``t_k`` of every step (increasing)."""
-        t = -0.5 * np.cumsum(np.log1p(-self.betas))
+        with np.errstate(divide="ignore"):  # β = 1 (zero terminal SNR): t = +inf at the last step
+            t = -0.5 * np.cumsum(np.log1p(-self.betas))
         t.setflags(write=False)
         return t
 
@@ -291,7 +342,7 @@ class DiscreteSchedule:
 
     @property
     def t_max(self) -> float:
-        """OU time of the noisiest step ``T - 1``, where sampling starts."""
+        """OU time of the noisiest step ``T - 1``, where sampling starts (``inf`` at zero terminal SNR)."""
         return float(self.times[-1])
 
     @property
@@ -371,7 +422,7 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
             raise RegimesError(
                 f"schedule must be one of {', '.join(SCHEDULE_NAMES)} (or an array of betas), got {schedule!r}"
             )
-        T = check_int("steps", steps, ge=2)
+        T = check_steps(steps)
         if key == "linear" and T <= 20:
             raise RegimesError(
                 f"steps must be >= 21 for the linear schedule (its β_max = 2e-2·1000/T must stay "
@@ -379,6 +430,15 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
             )
         return DiscreteSchedule(key, _BUILDERS[key](T))
     return DiscreteSchedule("custom", schedule)
+
+
+def check_steps(steps, name: str = "steps") -> int:
+    """``steps`` as an int in [2, MAX_STEPS] (its arrays are a few float64 per step)."""
+    T = check_int(name, steps, ge=2)
+    if T > MAX_STEPS:
+        raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {T:.3g} steps would need "
+                           f"{T * 40 / 2**30:.3g} GB), got {T:.4g}")
+    return T
 
 
 def time_at_step(schedule, k, steps: int = 1000):
@@ -389,12 +449,14 @@ def time_at_step(schedule, k, steps: int = 1000):
         kf = as_real_array("step", karr)
         if np.any(kf != np.round(kf)):
             raise RegimesError(f"step must be an integer, got {kf.ravel()[np.argmax(kf != np.round(kf))]!r}")
-        karr = kf.astype(np.int64)
+        karr = np.clip(kf, -1, sch.steps).astype(np.int64)  # no int64 overflow for k = 1e30
+    else:
+        kf = karr
     if np.any(karr < 0) or np.any(karr >= sch.steps):
-        bad = karr[(karr < 0) | (karr >= sch.steps)].ravel()[0]
+        bad = kf[(karr < 0) | (karr >= sch.steps)].ravel()[0]
         raise RegimesError(
             f"step must be an integer in [0, {sch.steps - 1}] for the {sch.name} schedule "
-            f"with {sch.steps} steps, got {int(bad)}"
+            f"with {sch.steps} steps, got {bad:.6g}"
         )
     out = sch.times[karr]
     return float(out) if karr.ndim == 0 else out
@@ -458,7 +520,7 @@ def edm_sampler_sigmas(
     ----------
     .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
     """
-    N = check_int("steps", steps, ge=2)
+    N = check_steps(steps)
     lo = check_real("sigma_min", sigma_min, gt=0.0)
     hi = check_real("sigma_max", sigma_max, gt=lo)
     r = check_real("rho", rho, gt=0.0)
@@ -500,7 +562,7 @@ class EDMSampler:
     rho: float = EDM_DEFAULTS["rho"]
 
     def __post_init__(self):
-        object.__setattr__(self, "steps", check_int("steps", self.steps, ge=2))
+        object.__setattr__(self, "steps", check_steps(self.steps))
         lo = check_real("sigma_min", self.sigma_min, gt=0.0)
         object.__setattr__(self, "sigma_min", lo)
         object.__setattr__(self, "sigma_max", check_real("sigma_max", self.sigma_max, gt=lo))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._errors import RegimesWarning
 from ._quadrature import gauss_hermite_normal, gauss_legendre
-from ._validate import as_real_array
+from ._validate import as_real_array, check_int, check_real
 
 __all__ = [
     "cloning_probability",
@@ -140,6 +140,9 @@ def cloning_probability(t, norm_m, variance: float = 1.0, order: int = 200):
     Reference values φ(r): r = 0.5 → 0.602027, r = 1 → 0.775200, r = 2 → 0.965701.
     """
     tt = as_real_array("t", t, ge=0.0)
+    norm_m = check_real("norm_m", norm_m, ge=0.0)
+    variance = check_real("variance", variance, gt=0.0)
+    order = check_int("order", order, ge=2, le=10_000)
     gamma = -np.expm1(-2.0 * tt) + variance * np.exp(-2.0 * tt)
     r = norm_m * np.exp(-tt) / np.sqrt(gamma)
     out = cloning_probability_r(r, order)

@@ -800,7 +800,27 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
     """
     e = _entry(name)
     expr = numeric_form(e.name) if stable else _residual(formula(e.name))
-    return sp.lambdify(symbols(e.name), expr, modules=modules)
+    syms = symbols(e.name)
+    f = sp.lambdify(syms, expr, modules=modules)
+    # arguments outside the symbols' domains (a positive n = −5) are errors, not a silent nan
+    bounds = [(str(s_), "gt" if s_.is_positive else "ge" if s_.is_nonnegative else None) for s_ in syms]
+
+    def checked(*args, **kwargs):
+        from ._validate import as_real_array
+
+        for (arg_name, kind), a in zip(bounds, args, strict=False):
+            if kind is None:
+                continue
+            try:
+                as_real_array(arg_name, a, allow_inf=True, **{kind: 0.0})
+            except RegimesError:
+                raise
+            except Exception:  # noqa: BLE001 - an mpmath/sympy number: left to the function
+                pass
+        return f(*args, **kwargs)
+
+    checked.__doc__ = f.__doc__
+    return checked
 
 
 def python(name: str) -> str:

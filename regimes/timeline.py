@@ -24,11 +24,13 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._validate import as_real_array, check_real
-from .schedules import get_sampler, get_schedule
+from .schedule_forms import SamplerSteps
+from .schedules import get_sampler
 
 __all__ = [
     "classify",
     "locate_regimes",
+    "locate_sampler_steps",
     "regime_intervals",
     "regime_steps",
     "schedule_steps",
@@ -74,7 +76,7 @@ def classify(t, t_S, t_C):
     return str(lab) if tt.ndim == 0 else lab
 
 
-def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None) -> dict:
+def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None, sampler_steps=None) -> dict:
     """Where speciation, collapse and the three regimes fall on a sampler.
 
     Parameters
@@ -85,6 +87,10 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None) -> dict
         A discrete schedule or the EDM sampler (see :func:`regimes.schedules.get_sampler`).
     steps : int, optional
         T of a discrete schedule (default 1000) or N of the EDM sampler (default 18), for a name.
+    sampler_steps : int or SamplerSteps, optional
+        The inference steps of a sampler run on the (discrete) schedule: N (diffusers' default
+        leading spacing, or the schedule's own) or a :class:`regimes.schedule_forms.SamplerSteps`.
+        Adds the keys of :func:`locate_sampler_steps`.
 
     Returns
     -------
@@ -92,7 +98,7 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None) -> dict
         ``schedule`` (the sampler's name), ``steps``, ``t_max`` (OU time of the first sampling
         step), ``times`` (OU time of every step, in the sampler's own index order),
         ``step_convention``, ``step_S``, ``step_C``, ``regimes``
-        (:func:`regime_intervals`) and ``notes``.
+        (:func:`regime_intervals`) and ``notes`` (plus ``sampler_*`` keys with ``sampler_steps``).
 
     Notes
     -----
@@ -133,52 +139,107 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None) -> dict
                 "the sampler's last step comes before it, so it is not reached"
             )
     res["regimes"] = regime_intervals(t_S, t_C)
+    if sampler_steps is not None:
+        inf = sampler_steps if isinstance(sampler_steps, SamplerSteps) else SamplerSteps(smp, sampler_steps)
+        extra = locate_sampler_steps(t_S, t_C, inf)
+        notes += extra.pop("notes")
+        res.update(extra)
     res["notes"] = notes
     return res
 
 
-def schedule_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> dict:
-    """Steps of a discrete schedule at which speciation and collapse happen.
+def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
+    """Which of a sampler's N inference steps cross speciation and collapse.
 
-    Returns ``{"schedule", "steps", "t_max", "step_S", "step_C", "notes"}`` where ``step_X`` is
+    Returns ``sampler_steps`` (N), ``timestep_spacing``, ``steps_offset`` (the offset applied),
+    ``sampler_timesteps`` (training step τ_i of each sampler step, noisiest first),
+    ``sampler_step_convention``, ``sampler_step_S``, ``sampler_step_C`` and ``notes``. Sampler
+    step 0 is the first (noisiest) step; the sampler step of a time t is the last i with
+    ``t_{τ_i} >= t``, the step during which t is crossed (:meth:`SamplerSteps.step_at_time`);
+    ``None`` when t comes before the first sampler step.
+    """
+    t_S, t_C = _clean(t_S, t_C)
+    N = inference.n_steps
+    out = {"sampler_steps": N, "timestep_spacing": inference.spacing, "steps_offset": inference.effective_offset,
+           "sampler_timesteps": [int(k) for k in inference.timesteps],
+           "sampler_step_convention": inference.step_convention}
+    notes = []
+    for key, label, tv in (("sampler_step_S", "speciation", t_S), ("sampler_step_C", "collapse", t_C)):
+        i = None if math.isnan(tv) else inference.step_at_time(tv)
+        out[key] = i
+        if math.isnan(tv):
+            continue
+        if i is None:
+            notes.append(f"{label} (t = {tv:.4g}) happens before the first of the {N} sampler steps "
+                         f"(training step {int(inference.timesteps[0])}, t = {inference.t_max:.4g})")
+        elif tv < inference.t_min:
+            notes.append(f"{label} (t = {tv:.4g}) is crossed during the last sampler step {N - 1}, from "
+                         f"training step {int(inference.timesteps[-1])} (t = {inference.t_min:.4g}) to the data")
+    out["notes"] = notes
+    return out
+
+
+def schedule_steps(t_S, t_C, schedule="linear", steps: int | None = None, sampler_steps=None) -> dict:
+    """Steps of a schedule (or the EDM sampler) at which speciation and collapse happen.
+
+    Returns ``{"schedule", "steps", "t_max", "step_S", "step_C", "step_convention", "notes"}`` where ``step_X`` is
     :func:`regimes.schedules.step_at_time` of ``t_X`` (first step whose time is ``>= t_X``), or
     ``None`` with a note when the time lies beyond the schedule's last step (the transition
-    happens before the sampler's first step) or does not exist. :func:`locate_regimes` is the
-    same for any sampler, the EDM sampler included.
+    happens before the sampler's first step) or does not exist; with ``sampler_steps`` also the
+    ``sampler_*`` keys of :func:`locate_sampler_steps`. ``steps``: T of a named schedule (default
+    1000; EDM: N, default 18). :func:`locate_regimes` gives more (every step's time).
     """
-    loc = locate_regimes(t_S, t_C, get_schedule(schedule, steps))
-    return {k: loc[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C", "notes")}
+    loc = locate_regimes(t_S, t_C, get_sampler(schedule, steps), sampler_steps=sampler_steps)
+    keys = ["schedule", "steps", "t_max", "step_S", "step_C", "step_convention"]
+    keys += [k for k in loc if k.startswith(("sampler_", "timestep_spacing", "steps_offset"))]
+    return {**{k: loc[k] for k in keys}, "notes": loc["notes"]}
 
 
-def regime_steps(t_S, t_C, schedule="linear", steps: int = 1000) -> list[dict]:
+def _steps_in(ts: np.ndarray, t_min: float, t_max: float):
+    """``(first, last, note)``: the smallest and largest index whose time lies in ``[t_min, t_max)``."""
+    inside = ts >= t_min
+    if not math.isinf(t_max):
+        inside &= ts < t_max
+    idx = np.flatnonzero(inside)
+    if idx.size:
+        return int(idx[0]), int(idx[-1]), None
+    if t_min > np.max(ts):
+        return None, None, "before the first sampler step"
+    if t_max <= np.min(ts):  # the whole regime lies below the cleanest step: sampling stops before it
+        return None, None, "after the last sampler step"
+    return None, None, "between two sampler steps"
+
+
+def regime_steps(t_S, t_C, schedule="linear", steps: int | None = None, sampler_steps=None) -> list[dict]:
     """:func:`regime_intervals` with the sampler steps that fall in each regime.
 
-    Each regime gets ``step_min`` and ``step_max``: the first and last zero-based step ``k`` whose
-    time ``t_k`` lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`), so the
-    regimes partition the steps ``0 … T−1``. A regime that lies entirely beyond the schedule's last
-    time (it happens before the sampler's first step) or between two consecutive steps holds no
-    step: both are ``None`` and ``steps_note`` says why (a regime entirely below the time of step
-    0 is "after the last sampler step": sampling stops before it). A regime that extends past the last time is
-    clamped to the last step ``T − 1``.
+    Each regime gets ``step_min`` and ``step_max``: the smallest and largest step index whose time
+    lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`), so the regimes
+    partition the steps (``0 … T−1`` of a discrete schedule, counted from the data end; the EDM
+    sampler's ``0 … N−1``, counted from the noise end). A regime that lies entirely beyond the
+    schedule's last time (it happens before the sampler's first step) or between two consecutive
+    steps holds no step: both are ``None`` and ``steps_note`` says why (a regime entirely below the
+    time of the cleanest step is "after the last sampler step": sampling stops before it). A regime
+    that extends past the last time is clamped to the noisiest step. With ``sampler_steps`` (N or a
+    :class:`regimes.schedule_forms.SamplerSteps`), ``sampler_step_min`` / ``sampler_step_max``
+    (/ ``sampler_steps_note``) do the same among the N inference steps (0 = the noisiest).
     """
-    sch = get_schedule(schedule, steps)
-    ts = sch.times
+    smp = get_sampler(schedule, steps)
+    inf = None
+    if sampler_steps is not None:
+        inf = sampler_steps if isinstance(sampler_steps, SamplerSteps) else SamplerSteps(smp, sampler_steps)
     out = []
     for r in regime_intervals(t_S, t_C):
-        k_lo = int(np.searchsorted(ts, r["t_min"], side="left"))  # first k with t_k >= t_min
-        k_hi = sch.steps - 1 if math.isinf(r["t_max"]) else int(np.searchsorted(ts, r["t_max"], side="left")) - 1
-        k_hi = min(k_hi, sch.steps - 1)
         r = dict(r)
-        if k_lo > k_hi:
-            r["step_min"] = r["step_max"] = None
-            if k_lo >= sch.steps:
-                r["steps_note"] = "before the first sampler step"
-            elif k_lo == 0:  # the whole regime lies below t_0: the sampler stops before reaching it
-                r["steps_note"] = "after the last sampler step"
-            else:
-                r["steps_note"] = "between two sampler steps"
-        else:
-            r["step_min"], r["step_max"] = k_lo, k_hi
+        lo, hi, note = _steps_in(smp.times, r["t_min"], r["t_max"])
+        r["step_min"], r["step_max"] = lo, hi
+        if note is not None:
+            r["steps_note"] = note
+        if inf is not None:
+            lo, hi, note = _steps_in(inf.times, r["t_min"], r["t_max"])
+            r["sampler_step_min"], r["sampler_step_max"] = lo, hi
+            if note is not None:
+                r["sampler_steps_note"] = note
         out.append(r)
     return out
 

@@ -136,8 +136,8 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     if method not in METHODS:
         raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
-    M = check_int("samples", samples, ge=1)
-    steps = check_int("steps", steps, ge=2)
+    M = check_int("samples", samples, ge=1, le=10**7)
+    steps = check_int("steps", steps, ge=2, le=10**6)
     E = min(M, check_int("examples", examples, ge=0))
     gen = check_rng(rng)
     src = data if isinstance(data, DataSource) else as_source(data, center=False, name="data")
@@ -182,7 +182,7 @@ def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200
         ``details``: ``times`` and ``same_point`` (the simulated fractions).
     """
     tt = np.unique(as_real_array("times", times, gt=0.0, ndim=1, min_size=2))
-    B = check_int("bootstrap", bootstrap, ge=0)
+    B = check_int("bootstrap", bootstrap, ge=0, le=100_000)
     gen = check_rng(rng)
     res = uturn(data, tt, samples=samples, method="sde", steps=steps, rng=gen)
     p = np.array([e.value for e in res.same_point])

@@ -172,7 +172,7 @@ def test_timeline_figure(run_cli, tmp_path):
         (("phase-diagram", "nd", "--out", "no/such/dir/f.png"), "does not exist"),
         (("phase-diagram", "nd", "--points", "1"), "points must be >= 2"),
         (("phase-diagram", "nd", "--separation", "1", "--eigenvalue", "3"), "at most one"),
-        (("phase-diagram", "np", "--training-time", "-1"), "training_time must be > 0"),
+        (("phase-diagram", "np", "--training-time", "-1"), "--training-time must be > 0"),
         (("phase-diagram", "np", "--activation", "sigmoidal"), "activation"),
         (("phase-diagram", "ntau", "--tau-min", "1"), "both --tau-min and --tau-max"),
         (("phase-diagram", "xy"), "No such command"),

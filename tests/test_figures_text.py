@@ -159,3 +159,28 @@ def test_memorization_uturn_and_hierarchy_figures_use_math_text():
             s = t.get_text()
             outside = "".join(s.split("$")[::2])  # text outside $…$
             assert "_" not in outside and "^" not in outside, s
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_zero_terminal_snr_timeline_draws_and_says_so():
+    # a zero-terminal-SNR schedule has its last step at t = ∞: the figure draws it at a finite place
+    # and says so (it used to fail on an infinite axis limit)
+    import numpy as np
+
+    from regimes.plot.timeline import plot_timeline
+    from regimes.schedule_forms import rescale_zero_terminal_snr
+    from regimes.schedules import DiscreteSchedule
+
+    betas = rescale_zero_terminal_snr(np.linspace(0.00085**0.5, 0.012**0.5, 1000) ** 2)
+    sch = DiscreteSchedule("zsnr", betas)
+    assert not np.isfinite(sch.t_max)
+    fig = plot_timeline(2.1, 1.8, sch)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert "zero terminal SNR" in ax.get_title(loc="left") and np.all(np.isfinite(ax.get_xlim()))
+    assert any("step" in t.get_text() for t in ax.texts)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

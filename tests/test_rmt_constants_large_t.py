@@ -60,7 +60,7 @@ def test_timescales_cli_large_t_exit_2(capsys):
 
     rc = main(["timescales", "--n", "100", "--d", "10", "--p", "20", "--t", "800"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("regimes: error: t = 800") and err.count("\n") == 1
+    assert rc == 2 and err.startswith("regimes: error: --t = 800") and err.count("\n") == 1
 
 
 def test_callable_with_a_kink_warns_or_takes_kinks():

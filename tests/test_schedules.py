@@ -185,7 +185,8 @@ def test_step_beyond_schedule():
     [
         (lambda: S.get_schedule("quadratic"), "schedule must be one of"),
         (lambda: S.get_schedule("linear", 1), "steps must be >= 2"),
-        (lambda: S.get_schedule([0.1, 1.0]), "betas must be > 0 and < 1"),
+        (lambda: S.get_schedule([0.1, 1.5]), "betas must be > 0 and <= 1"),  # β = 1 last: zero terminal SNR
+        (lambda: S.get_schedule([1.0, 0.1, 0.2]), "betas must be < 1 except the last"),
         (lambda: S.get_schedule("linear", 20), "steps must be >= 21"),
         (lambda: S.get_schedule([0.1, np.nan]), "betas must be finite"),
         (lambda: S.time_at_step("linear", 1000), r"step must be an integer in \[0, 999\]"),

@@ -19,6 +19,16 @@ __all__ = [
     "UNITS_HELP",
     "VARIANCE_HELP",
     "SCALE_HELP",
+    "BETAS_HELP",
+    "ALPHAS_CUMPROD_HELP",
+    "SCHEDULER_CONFIG_HELP",
+    "SAMPLER_STEPS_HELP",
+    "TIMESTEP_SPACING_HELP",
+    "SCHEDULE_FORM_FLAGS",
+    "STEPS_HELP",
+    "build_sampler",
+    "sampler_step_rows",
+    "read_numbers",
     "apply_units",
     "memory_budget_bytes",
     "parse_scale",
@@ -31,9 +41,35 @@ __all__ = [
     "provenance",
     "quiet_no_speciation",
     "resolve_variance",
+    "name_flags",
+    "check_memory",
 ]
 
-SCHEDULE_HELP = "Discrete schedule: linear (DDPM), cosine (Nichol & Dhariwal) or scaled-linear (Stable Diffusion)."
+SCHEDULE_HELP = (
+    "Schedule: linear (DDPM), cosine (Nichol & Dhariwal), scaled-linear (Stable Diffusion) or edm "
+    "(the EDM σ sampler; --steps is then its N, default 18)."
+)
+BETAS_HELP = "Custom discrete schedule: a file of β_0 … β_{T-1} (.npy, or .txt/.csv with one number per line)."
+ALPHAS_CUMPROD_HELP = (
+    "Custom discrete schedule from its ᾱ_k (diffusers' alphas_cumprod; .npy, or .txt/.csv with one "
+    "number per line); a last ᾱ = 0 (zero terminal SNR) puts the last step at t = ∞."
+)
+SCHEDULER_CONFIG_HELP = (
+    "A diffusers scheduler_config.json (or a folder holding it): beta_schedule, beta_start, beta_end, "
+    "num_train_timesteps, trained_betas, rescale_betas_zero_snr, timestep_spacing, steps_offset."
+)
+SAMPLER_STEPS_HELP = (
+    "Number N of inference steps of your sampler (e.g. 50 DDIM steps): also say which of them crosses "
+    "each transition (sampler step 0 = the first, noisiest step)."
+)
+TIMESTEP_SPACING_HELP = (
+    "How the N sampler steps are spread over the training steps, as in diffusers: leading (the default, "
+    "plus the config's steps_offset), trailing or linspace; default the --scheduler-config's own."
+)
+STEPS_HELP = "Steps T of a named schedule (2 to 10⁷; default 1000; edm: its N levels, default 18)."
+#: the flags of the schedule forms, in the order errors name them
+SCHEDULE_FORM_FLAGS = ("--schedule", "--betas", "--alphas-cumprod", "--scheduler-config")
+
 PRESET_HELP = "Take n, d (and the eigenvalue when known) from a dataset preset; see `regimes presets`."
 UNITS_HELP = (
     "Pixel convention in which the preset's Λ and σ² are used: unit ([0, 1]) or symmetric "
@@ -219,3 +255,165 @@ def memory_budget_bytes(megabytes: float) -> int:
     if not math.isfinite(megabytes) or megabytes < 1:
         raise RegimesError(f"--memory-mb must be >= 1 (MB), got {megabytes:g}")
     return int(megabytes * 2**20)
+
+
+def read_numbers(path: str, flag: str):
+    """A 1-D float array from ``.npy`` or a text file with one number per line (``.txt``, ``.csv``)."""
+    import os
+
+    import numpy as np
+
+    from regimes import RegimesError
+
+    if not os.path.isfile(path):
+        raise RegimesError(f"{flag}: no such file {path!r}")
+    try:
+        if path.lower().endswith(".npy"):
+            arr = np.load(path, allow_pickle=False)
+        else:
+            arr = np.loadtxt(path, dtype=np.float64, ndmin=1, comments="#",
+                             delimiter="," if path.lower().endswith(".csv") else None)
+    except (OSError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        raise RegimesError(f"{flag} {path}: cannot read numbers (.npy, or .txt/.csv with one number per "
+                           f"line): {msg}") from None
+    arr = np.squeeze(np.asarray(arr))
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        raise RegimesError(f"{flag} {path}: expected one number per line (a 1-D array), got shape "
+                           f"{np.shape(arr)} of {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def build_sampler(schedule: Optional[str] = None, steps: Optional[int] = None, betas: Optional[str] = None,
+                  alphas_cumprod: Optional[str] = None, scheduler_config: Optional[str] = None,
+                  sampler_steps: Optional[int] = None, timestep_spacing: Optional[str] = None,
+                  *, discrete_only: bool = False, default: Optional[str] = None):
+    """The sampler of the schedule options shared by every command that takes a schedule.
+
+    Returns ``(sampler, inference)``: a :class:`regimes.schedules.DiscreteSchedule` or
+    :class:`regimes.schedules.EDMSampler` (``None`` when no schedule option at all was given), and
+    the :class:`regimes.schedule_forms.SamplerSteps` of ``--sampler-steps`` (``None`` without it;
+    ``--sampler-steps`` alone uses the default linear schedule; ``default``: the schedule when none is
+    given, instead of ``None``). Mutually exclusive forms, and
+    options that do not apply, are one-line errors naming the flags.
+    """
+    from regimes import RegimesError
+    from regimes.schedule_forms import TIMESTEP_SPACINGS, SamplerSteps, load_schedule
+    from regimes.schedules import EDMSampler
+
+    forms = dict(zip(SCHEDULE_FORM_FLAGS, (schedule, betas, alphas_cumprod, scheduler_config), strict=True))
+    given = [f for f, v in forms.items() if v is not None]
+    if len(given) > 1:
+        raise RegimesError(f"give only one schedule form: {', '.join(given)} were all given")
+    if steps is not None and given and given[0] != "--schedule":
+        raise RegimesError(f"--steps applies to a named --schedule only ({given[0]} gives its own number of steps)")
+    if timestep_spacing is not None:
+        if sampler_steps is None:
+            raise RegimesError("--timestep-spacing needs --sampler-steps N")
+        timestep_spacing = timestep_spacing.strip().lower()
+        if timestep_spacing not in TIMESTEP_SPACINGS:
+            raise RegimesError(f"--timestep-spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, "
+                               f"got {timestep_spacing!r}")
+    if sampler_steps is not None and sampler_steps < 1:
+        raise RegimesError(f"--sampler-steps must be >= 1, got {sampler_steps}")
+    if not given and steps is None and sampler_steps is None and default is None:
+        return None, None
+    if not given and default is not None:
+        schedule = default
+    if schedule is not None:
+        from regimes.schedules import SCHEDULE_NAMES
+
+        key = schedule.strip().lower().replace("_", "-")
+        if key not in SCHEDULE_NAMES + ("edm",):
+            raise RegimesError(f"--schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}")
+    with flag_errors({"n_steps": "--sampler-steps"}):
+        sampler = load_schedule(
+            schedule, steps=steps,
+            betas=None if betas is None else read_numbers(betas, "--betas"),
+            alphas_cumprod=None if alphas_cumprod is None else read_numbers(alphas_cumprod, "--alphas-cumprod"),
+            scheduler_config=scheduler_config)
+        if isinstance(sampler, EDMSampler):
+            if discrete_only:
+                raise RegimesError("--schedule edm is not a discrete schedule: this command needs one")
+            if sampler_steps is not None:
+                raise RegimesError("--sampler-steps applies to a discrete schedule; EDM's --steps is its N")
+            return sampler, None
+        inference = None if sampler_steps is None else SamplerSteps(sampler, sampler_steps, timestep_spacing)
+    return sampler, inference
+
+
+def sampler_step_rows(inference, loc: dict, notes: list) -> list:
+    """Table rows "sampler step of t_S / t_C" of ``--sampler-steps`` (none without it), with the convention note."""
+    if inference is None:
+        return []
+    notes.append(inference.step_convention)
+    what = f"{inference.n_steps} {inference.spacing} steps"
+    return [(f"sampler step of t_S ({what})", loc["sampler_step_S"]),
+            (f"sampler step of t_C ({what})", loc["sampler_step_C"])]
+
+
+def name_flags(message: str, command, args: list[str]) -> str:
+    """A library error message with its leading parameter name (``n must be …``, ``key='x' …``)
+    replaced by the flag of the invoked command that sets it, as the user typed it (``-L/--eigenvalue``
+    when the user typed ``-L``).
+
+    ``command`` is the root click command and ``args`` the command line; the leaf command is found
+    by walking the sub-command names in ``args``. Messages that already name a flag are unchanged.
+    """
+    import re
+
+    leaf = command
+    for a in args:
+        sub = getattr(leaf, "commands", None)
+        if sub is not None and a in sub:
+            leaf = sub[a]
+    if message.startswith("-"):
+        return message
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(\[\d+\])?(?=[ =:])", message)
+    if m is None:
+        return message
+    typed = {a.split("=", 1)[0] for a in args if a.startswith("-")}
+    word = {"eigen_subsample": "subsample", "rng": "seed", "memory_budget": "memory"}.get(m.group(1), m.group(1))
+    for param in getattr(leaf, "params", []):
+        opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+        longs = [o for o in opts if o.startswith("--")]
+        names = {param.name, *(o.lstrip("-").replace("-", "_") for o in longs)}
+        if not longs or word not in names:
+            continue
+        long = max(longs, key=lambda o: o.lstrip("-").replace("-", "_") == word)
+        short = [o for o in opts if not o.startswith("--") and o in typed]
+        flag = f"{short[0]}/{long}" if short and long not in typed else long
+        rest = message[m.end():]
+        return _other_names(flag + (" " + rest[1:] if rest.startswith("=") else rest), leaf)
+    return message
+
+
+def _other_names(message: str, leaf) -> str:
+    """``separation=1e+308`` later in a message shown as ``--separation 1e+308``."""
+    import re
+
+    for param in getattr(leaf, "params", []):
+        longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+        if longs:
+            message = re.sub(rf"(?<![\w-]){re.escape(param.name)}=(?=[\w.+-])", longs[0] + " ", message)
+    return message
+
+
+def check_memory(flag: str, value, nbytes: float, what: str = "", budget: int | None = None) -> None:
+    """Refuse ``flag value`` (one line naming the flag, the estimate and the limit) when the run
+    would allocate ``nbytes``, more than ``budget`` or the available memory."""
+    import os
+
+    from regimes import RegimesError
+
+    if budget is None:
+        try:
+            limit, src = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "available memory"
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+            limit, src = 4 << 30, "assumed memory"
+    else:
+        limit, src = budget, "memory budget"
+    if not nbytes <= limit:
+        extra = f" ({what})" if what else ""
+        raise RegimesError(f"{flag} {value} needs about {nbytes / 2**30:.3g} GB{extra}, more than the {src} "
+                           f"({limit / 2**30:.3g} GB); use a smaller {flag}")

@@ -52,13 +52,61 @@ def fmt(x: Any, digits: int = 6) -> str:
     return str(x)
 
 
+#: ``--format`` of the table-printing commands
+TABLE_FORMATS = ("table", "csv")
+FORMAT_HELP = ("How to print the table: 'table' (for people) or 'csv' (header row, full-precision numbers, "
+               "empty cells for missing values; title and notes omitted).")
+_table_format = ["table"]
+
+
+def set_table_format(value: str | None) -> None:
+    """Choose how the next :func:`print_table` prints (``--format``); checked here, one-line error."""
+    from regimes import RegimesError
+
+    value = (value or "table").strip().lower()
+    if value not in TABLE_FORMATS:
+        raise RegimesError(f"--format must be one of {', '.join(TABLE_FORMATS)}, got {value!r}")
+    _table_format[0] = value
+
+
+def _csv_cell(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, float):
+        return repr(x)
+    if hasattr(x, "item") and not isinstance(x, str | bytes):  # numpy scalars
+        return _csv_cell(x.item())
+    return str(x)
+
+
+def table_text(columns: Sequence[str], rows: Iterable[Sequence[Any]], format: str = "csv") -> str:
+    """CSV text of a table: a header row, then one line per row (full-precision floats, empty cells
+    for None/NaN); the one writer of ``--format csv`` and of ``curves.csv``."""
+    import csv
+    import io
+
+    if format != "csv":
+        raise ValueError(f"unknown table format {format!r}")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(columns))
+    for row in rows:
+        w.writerow([_csv_cell(v) for v in row])
+    return buf.getvalue()
+
+
 def print_table(
     title: str,
     rows: Iterable[Sequence[Any]],
     columns: Sequence[str] = ("quantity", "value"),
     notes: Iterable[str] = (),
 ) -> None:
-    """Render a rich table on stdout, followed by notes (conventions, caveats)."""
+    """Render a rich table on stdout, followed by notes (conventions, caveats); with ``--format csv``
+    (:func:`set_table_format`) the rows as CSV instead."""
+    if _table_format[0] == "csv":
+        _table_format[0] = "table"  # one table per command: the next command starts from the default
+        sys.stdout.write(table_text(columns, rows))
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -93,6 +141,39 @@ def check_out(out: str | None) -> Path | None:
         )
     if not path.parent.exists():
         raise RegimesError(f"--out: folder {str(path.parent)!r} does not exist")
+    writable_folder(path.parent, "--out")
+    if path.is_dir():
+        raise RegimesError(f"--out {out!r} is a folder; give a file name ending in {', '.join(FORMATS)}")
+    return path
+
+
+def writable_folder(folder: Path, flag: str) -> None:
+    """One-line error naming ``flag`` unless ``folder`` is a folder this process can write into."""
+    import os
+
+    from regimes import RegimesError
+
+    if not folder.is_dir():
+        raise RegimesError(f"{flag}: {str(folder)!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RegimesError(f"{flag}: folder {str(folder)!r} is not writable")
+
+
+def check_out_dir(out) -> Path:
+    """Validate a report directory ``--out`` before any work: an existing writable folder (not a
+    symlink, not a file), or a new one whose nearest existing parent is a writable folder."""
+    from regimes import RegimesError
+
+    path = Path(out)
+    if path.is_symlink():
+        raise RegimesError(f"--out {str(out)!r} is a symlink; give the directory itself")
+    if path.exists():
+        writable_folder(path, "--out")
+        return path
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    writable_folder(parent, "--out")
     return path
 
 
@@ -105,12 +186,27 @@ def use_agg() -> None:
 
 def save_figure(fig, path: Path, dpi: int = 150) -> None:
     """Write ``fig`` to ``path`` (format from the suffix) and close it."""
+    import os
+    import tempfile
+
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    path = Path(path)
+    fmt_ = path.suffix.lower().lstrip(".") or "png"
+    # deterministic files: no date in SVG/PDF, fixed SVG ids; written whole to a temporary file
+    # beside the target, then renamed over it (a reader never sees half a figure)
+    meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(fmt_)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        fig.savefig(path, dpi=dpi)
+        with matplotlib.rc_context({"svg.hashsalt": "regimes"}):
+            fig.savefig(tmp, dpi=dpi, format=fmt_, metadata=meta)
+        os.replace(tmp, path)
     finally:
         plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def make_out_dir(out) -> Path:
@@ -130,13 +226,69 @@ def write_report(result, out_dir) -> dict:
     three classes or more) of an analysis into ``out_dir``.
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
+    ``curves.csv`` holds t and every curve with its standard error (see :func:`curves_csv`).
+
+    The matplotlib backend is left as it is (a notebook keeps its own): the figures are drawn with
+    interactive mode off and closed once written.
     """
+    import matplotlib.pyplot as plt
+
+    with plt.ioff():
+        return _atomic_report(result, out_dir)
+
+
+#: Files a report may hold: a new report replaces all of them (no stale figure of an earlier run).
+REPORT_FILES = ("report.json", "report.md", "curves.csv", "curves.png", "timeline.png", "hierarchy.png")
+
+
+def _atomic_report(result, out_dir) -> dict:
+    """Write the report into a temporary sibling of ``out_dir``, then move it into place: the
+    directory holds either the whole new report or the old one (never a mix), and no symlink is
+    followed (``out_dir`` itself must not be one; files are renamed over, never written through)."""
+    import os
+    import shutil
+    import tempfile
+
+    final = check_out_dir(out_dir).absolute()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+    try:
+        written = _write_report(result, tmp)
+        names = {k: Path(v).name for k, v in written.items()}
+        others = [p for p in final.iterdir() if p.name not in REPORT_FILES] if final.exists() else []
+        # only an earlier report (or nothing): swap the whole directory
+        if not others and final != Path.cwd().absolute():
+            old = final.parent / f".{final.name}.old-{os.getpid()}"
+            if final.exists():
+                os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:  # the folder holds other files: replace the report's files one by one, drop stale ones
+            for name in REPORT_FILES:
+                if name not in names.values() and (final / name).is_file():
+                    (final / name).unlink()
+            for name in names.values():
+                os.replace(tmp / name, final / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {k: str(Path(out_dir) / v) for k, v in names.items()}
+
+
+def curves_csv(curves) -> str:
+    """CSV text of an :class:`regimes.analysis.AnalysisCurves` (or its ``to_dict()``): a header
+    ``t,excess_entropy,excess_entropy_se,commitment,commitment_se[,class_commitment,class_commitment_se]``,
+    one row per time, full precision (``repr`` of the floats), NaN written as ``nan``."""
+    d = curves.to_dict() if hasattr(curves, "to_dict") else dict(curves)
+    cols = [k for k, v in d.items() if v is not None]
+    return table_text(cols, zip(*(list(map(float, d[k])) for k in cols), strict=True), "csv")
+
+
+def _write_report(result, out_dir) -> dict:
     from regimes import __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
     from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable
 
-    use_agg()
     out = make_out_dir(out_dir)
     d = result.to_dict()
     body = {"version": __version__, **to_jsonable(d), "conventions": ANALYSIS_CONVENTIONS}
@@ -144,6 +296,8 @@ def write_report(result, out_dir) -> dict:
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
     paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     paths["markdown"].write_text(markdown_report(d))
+    paths["csv"] = out / "curves.csv"
+    paths["csv"].write_text(curves_csv(result.curves))
     save_figure(plot_curves(result), paths["curves"], dpi=120)
     t_C = result.headline_t_C if not math.isnan(result.headline_t_C) else result.t_C["spectral"].value
     cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]

@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = command.main(args=args, prog_name="regimes", standalone_mode=False)
     except RegimesError as exc:
-        return fail(str(exc))
+        from ._options import name_flags
+
+        return fail(name_flags(str(exc), command, args))
     except usage_error as exc:
         if type(exc).__name__ == "NoArgsIsHelpError" or (not args and exc.ctx is not None):
             ctx = exc.ctx
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # pragma: no cover - e.g. `regimes ... | head`
         return 0
     except MemoryError:
-        return fail("out of memory: reduce the problem size (e.g. --samples or a memory budget)", status=1)
+        return fail("out of memory: reduce the problem size", status=1)
     except OSError as exc:
         return fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), status=1)
     return rv if isinstance(rv, int) else 0

@@ -8,13 +8,16 @@ unreadable or truncated file, a label count that does not match) raises
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import check_int
-from .source import DataSource, as_source, check_numeric, encode_labels, flatten_rows, scale_map
+from .._validate import check_int, check_memory
+from .formats import read_format
+from .rows import is_batch_iterable
+from .source import DataSource, as_source, check_numeric, encode_labels, flatten_rows, scale_map, spooled_source
 
 __all__ = ["IMAGE_SUFFIXES", "load_labels", "load_source"]
 
@@ -33,6 +36,16 @@ def _parse_text_labels(lab: np.ndarray) -> np.ndarray:
     return lab
 
 
+def _check_label_lines(p: Path, lines: list[str]) -> None:
+    """One label per line: no second column, no NaN/inf (a missing value is not a class)."""
+    for i, x in enumerate(lines):
+        if p.suffix == ".csv" and "," in x:
+            raise RegimesError(f"labels file {str(p)!r}: line {i + 1} has {x.count(',') + 1} columns "
+                               f"({x!r}); give one label per line")
+        if x.lower().lstrip("+-") in ("nan", "inf", "infinity", "none", "null", ""):
+            raise RegimesError(f"labels file {str(p)!r}: line {i + 1} is {x!r}, not a class label")
+
+
 def load_labels(path) -> np.ndarray:
     """Read class labels from a ``.npy`` (or ``.txt``/``.csv``, one per line) file.
 
@@ -40,6 +53,8 @@ def load_labels(path) -> np.ndarray:
     integers; otherwise as strings (``"1"`` and ``"1.0"`` are then different classes).
     """
     p = Path(path)
+    if p.is_dir():
+        raise RegimesError(f"labels file {str(p)!r} is a folder (give a .npy, .txt or .csv file)")
     if not p.is_file():
         raise RegimesError(f"labels file {str(p)!r} does not exist")
     try:
@@ -53,6 +68,7 @@ def load_labels(path) -> np.ndarray:
             lines = [x.strip('"') if p.suffix == ".csv" else x for x in lines if x and not x.startswith("#")]
             if not lines:
                 raise RegimesError(f"labels file {str(p)!r} is empty (expected one label per line)")
+            _check_label_lines(p, lines)
             lab = _parse_text_labels(np.array(lines))
         else:
             raise RegimesError(f"labels file {str(p)!r}: unsupported suffix {p.suffix!r} (use .npy, .txt or .csv)")
@@ -61,6 +77,15 @@ def load_labels(path) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         raise RegimesError(f"labels file {str(p)!r} is unreadable: {exc}") from None
     return lab
+
+
+def _read_image(Image, f: Path, grayscale: bool, size) -> np.ndarray:
+    """One image as a uint8 array (L or RGB, resized to ``size`` when given)."""
+    with Image.open(f) as im:
+        im = im.convert("L" if grayscale else "RGB")
+        if size is not None:
+            im = im.resize(size, Image.Resampling.BILINEAR)
+        return np.asarray(im, dtype=np.uint8)
 
 
 def _load_images(folder: Path, size, grayscale: bool, color: bool = False):
@@ -80,7 +105,12 @@ def _load_images(folder: Path, size, grayscale: bool, color: bool = False):
             f"{folder}: reading image folders needs Pillow; install the extra `regimes[images]`"
         ) from None
     def images(d):
-        return [f for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+        found = [f for f in sorted(d.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        for f in found:
+            if f.is_symlink() and not f.exists():
+                raise RegimesError(f"{f}: a symlink to a missing file ({os.readlink(f)!r}); remove it or restore "
+                                   "its target")
+        return [f for f in found if f.is_file()]
 
     top = images(folder)
     # class subfolders: those holding images (others, e.g. hidden or checkpoint folders, are ignored)
@@ -103,17 +133,18 @@ def _load_images(folder: Path, size, grayscale: bool, color: bool = False):
     if size is not None:
         if isinstance(size, int | np.integer):
             size = (int(size), int(size))
-        size = tuple(check_int("size", s, ge=1) for s in size)
+        size = tuple(check_int("size", s, ge=1, le=2**15) for s in size)
         if len(size) != 2:
             raise RegimesError(f"size must be an int or (width, height), got {size!r}")
+        # before reading: the pixels of every image (uint8) and the float64 rows made of them
+        check_memory("size", size[0] if size[0] == size[1] else size, 9.0 * 3 * len(files) * size[0] * size[1],
+                     what=f"{len(files)} images of {size[0]}×{size[1]}×3")
     rows, labs, shape0, gray = [], [], None, []
     for f, lab in files:
         try:
-            with Image.open(f) as im:
-                im = im.convert("L" if grayscale else "RGB")
-                if size is not None:
-                    im = im.resize(size, Image.Resampling.BILINEAR)
-                a = np.asarray(im, dtype=np.uint8)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, never leak it
+                a = _read_image(Image, f, grayscale, size)
         except Exception as exc:  # noqa: BLE001
             raise RegimesError(f"{f}: unreadable image ({exc})") from None
         if shape0 is None:
@@ -209,19 +240,37 @@ def _read_npz(p: Path, name: str, key):
     return arr
 
 
+def _is_shards(path) -> bool:
+    """A list of ``.npy`` paths, or a glob pattern of them (``"data/part-*.npy"``)."""
+    if isinstance(path, list | tuple):
+        return bool(path) and all(isinstance(p, str | os.PathLike) and str(p).endswith(".npy") for p in path)
+    return isinstance(path, str) and str(path).endswith(".npy") and any(c in path for c in "*?[") \
+        and not os.path.exists(path)
+
+
 def load_source(path, *, key=None, labels=None, scale: str | float = "none", center: bool = True, size=None,
                 grayscale: bool = False, color: bool = False, progress=None) -> DataSource:
     """Read a training set (file, folder or array) as a :class:`DataSource`.
 
     Parameters
     ----------
-    path : str, path or array_like
-        ``.npy`` file (opened as a memory map and streamed; never read whole), ``.npz`` archive
+    path : str, path, array_like or iterable of batches
+        ``.npy`` file (opened as a memory map and streamed; never read whole), a list or glob
+        pattern of ``.npy`` shards (a Dask array of their memory maps, ``regimes[dask]``), ``.npz`` archive
         (choose the array with ``key`` unless it holds exactly one), a folder of images (needs
-        Pillow, the ``regimes[images]`` extra; subfolders are classes) or an in-memory array.
-        Rows are training points; trailing axes are flattened to (n, d).
+        Pillow, the ``regimes[images]`` extra; subfolders are classes), HDF5 (``regimes[hdf5]``),
+        a zarr store folder or ``.zip`` (``regimes[zarr]``), ``.safetensors`` (no extra),
+        Parquet, Arrow/Feather or a Hugging Face ``save_to_disk`` folder (``regimes[arrow]``) —
+        see :mod:`regimes.data.formats` — or in the library an in-memory array, any object with
+        ``__array__`` or ``__dlpack__`` (torch, JAX, cupy: read and copied to the host block by
+        block), or an iterable of batches (a PyTorch DataLoader, a generator: arrays, ``(x, y)``
+        pairs whose ``y`` become the labels, or mappings whose ``key`` entry is the data), written
+        once to a temporary memory map in the system temporary folder (removed with the source)
+        and then read like a ``.npy``. Pickles (``.pt``, ``.pth``, ``.pkl``) are rejected, never
+        opened. Rows are training points; trailing axes are flattened to (n, d).
     key : str, optional
-        Array name inside a ``.npz``.
+        Array name inside a ``.npz``, dataset path in HDF5, array in a zarr group, tensor in a
+        safetensors file, column of Arrow/Parquet data, or entry of mapping batches.
     labels : str, path or array_like, optional
         One class label per row: an array, or a ``.npy``/``.txt``/``.csv`` file.
     scale : {"none", "unit", "symmetric"} or float
@@ -257,16 +306,29 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
     if isinstance(labels, str | os.PathLike):
         lab_where = str(labels)
         labels = load_labels(labels)
+    if _is_shards(path):  # .npy shards: a Dask array of their memory maps, read chunk by chunk
+        from ..distributed import open_shards
+
+        name = str(path) if isinstance(path, str | os.PathLike) else f"{len(path)} .npy shards"
+        return as_source(open_shards(path), labels, scale=scale, center=center, progress=progress, name=name)
     if not isinstance(path, str | os.PathLike):
+        if key is not None and is_batch_iterable(path):  # mapping batches: key names the data
+            return spooled_source(path, labels, scale=scale, center=center, name="<batches>", progress=progress,
+                                  key=key)
         src = as_source(path, labels, scale=scale, center=center, progress=progress)
         return src
     p = Path(path)
     name = str(p)
     if not p.exists():
         raise RegimesError(f"data file {name!r} does not exist")
+    if size is not None and not p.is_dir():
+        raise RegimesError(f"size={size!r} applies only to a folder of images, not to {name!r}")
     fd_path, offset = None, 0
     folder_labels, notes = None, []
-    if p.is_dir():
+    other = read_format(p, name, key)
+    if other is not None:
+        arr, fd_path, offset = other
+    elif p.is_dir():
         arr, folder_labels, notes = _load_images(p, size, grayscale, color)
     elif p.suffix == ".npy":
         arr, fd_path, offset = _read_npy(p, name)
@@ -274,10 +336,12 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         arr = _read_npz(p, name, key)
     else:
         raise RegimesError(
-            f"{name}: unsupported data file (use .npy, .npz or a folder of images)"
+            f"{name}: unsupported data file (use .npy, .npz, .h5, .safetensors, .parquet, .arrow, a zarr "
+            "store, a Hugging Face dataset folder or a folder of images)"
         )
-    if key is not None and p.suffix != ".npz":
-        raise RegimesError(f"key={key!r} only applies to .npz archives, not {name!r}")
+    if key is not None and other is None and p.suffix != ".npz":
+        raise RegimesError(f"key={key!r} only applies to .npz, HDF5, zarr, safetensors and Arrow/Parquet "
+                           f"data, not {name!r}")
     check_numeric(arr, name)
     if arr.ndim == 0:
         raise RegimesError(f"{name}: data must be an array of rows, got a scalar")
@@ -289,7 +353,7 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         lab, names = encode_labels(labels, lab_where or name)
         if lab.shape[0] != arr.shape[0]:
             raise RegimesError(
-                f"{lab_where or 'labels'}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
+                f"labels {lab_where or ''}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
             )
     return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab,
                       class_names=names, file_path=fd_path, file_offset=offset, progress=progress, notes=notes)

@@ -33,15 +33,17 @@ References
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from .._errors import RegimesError
+from .rows import RowView, is_batch_iterable, is_lazy_array, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
-           "scale_map"]
+           "scale_map", "spooled_source"]
 
 SCALES = ("none", "unit", "symmetric")
 #: bytes of raw data per block when streaming (a memmap is read this much at a time)
@@ -149,6 +151,12 @@ class DataSource:
     @property
     def is_memmap(self) -> bool:
         return self.file_path is not None
+
+    @property
+    def is_streamed(self) -> bool:
+        """Read from outside this process's arrays (a pread file, an HDF5/zarr/Arrow dataset, a tensor
+        copied block by block): engines then prefer fewer passes over the data."""
+        return self.file_path is not None or not isinstance(self.raw, np.ndarray)
 
     # -- working blocks (what the engines multiply) ------------------------------------------------
     @cached_property
@@ -281,7 +289,8 @@ class DataSource:
         first, all_same = None, True
         eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
         fractional = False
-        for s in range(0, self.n, rows):
+        chunked = _cluster_pass1(self, eight_bit)  # None in-process, else the merged per-chunk statistics
+        for s in range(0, self.n if chunked is None else 0, rows):
             e = min(self.n, s + rows)
             raw = self._raw_rows(s, e)
             if raw.dtype.kind == "f":
@@ -301,16 +310,21 @@ class DataSource:
             if all_same:
                 all_same = bool(np.all(raw == first))
             report(e)
+        if chunked is not None:
+            lo, hi, fractional, s1, first, all_same = chunked
         if eight_bit and (lo < 0 or hi > 255 or fractional):
             raise RegimesError(self._not_8bit(lo, hi, fractional))
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
-        for s in range(0, self.n, rows):
+        for s in range(0, self.n if chunked is None else 0, rows):
             e = min(self.n, s + rows)
             x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
             x -= self.mean
             sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
             report(self.n + e)
+        if chunked is not None:
+            sq_norms = _cluster_pass2(self)
+            report(2 * self.n)
         self.total_variance = float(sq_norms.sum() / (self.n - 1))
         self.centred_sq_norms = sq_norms
         if all_same:  # exactly: the mean's own rounding must not pass for a variance
@@ -347,9 +361,78 @@ class DataSource:
         return 0 if self.labels is None else int(self.labels.max()) + 1
 
 
+# -- the validation pass as Dask tasks (regimes.distributed) ------------------------------------------
+def _chunk_pass1(raw, s, e, name, eight_bit):
+    """Pass-1 statistics of raw rows ``s:e``: ``(lo, hi, fractional, column sums, first row, all rows
+    equal to it)``; a non-finite value raises the in-process pass's error."""
+    if raw.dtype.kind == "f":
+        finite = np.isfinite(raw)
+        if not finite.all():
+            i, j = np.argwhere(~finite)[0]
+            raise RegimesError(f"{name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, feature {j}")
+    frac = bool(eight_bit and raw.dtype.kind == "f" and np.any(raw != np.round(raw)))
+    first = np.array(raw[0])
+    return (float(raw.min()), float(raw.max()), frac, raw.sum(axis=0, dtype=np.float64), first,
+            bool(np.all(raw == first)))
+
+
+def _merge_pass1(x, y):
+    return (min(x[0], y[0]), max(x[1], y[1]), x[2] or y[2], x[3] + y[3], x[4],
+            x[5] and y[5] and bool(np.all(x[4] == y[4])))
+
+
+def _cluster_pass1(src, eight_bit):
+    """Pass 1 of the validation as Dask tasks on the active cluster; None without one."""
+    from ..distributed import active, map_raw
+
+    if active() is None:
+        return None
+    return map_raw(src, _chunk_pass1, src.name, eight_bit, merge=_merge_pass1)
+
+
+def _chunk_sq_norms(raw, s, e, dtype, a, b, mean):
+    x = raw.astype(np.float64 if dtype == np.float64 else np.float32, copy=True)
+    if a != 1.0 or b != 0.0:
+        x *= x.dtype.type(a)
+        x += x.dtype.type(b)
+    x = x.astype(np.float64)
+    x -= mean
+    return np.einsum("ij,ij->i", x, x)
+
+
+def _cluster_pass2(src):
+    """Centred squared row norms (pass 2 of the validation) as Dask tasks."""
+    from ..distributed import map_raw
+
+    parts = map_raw(src, _chunk_sq_norms, src.dtype, src.scale_a, src.scale_b, src.mean)
+    return np.concatenate([p for _, _, p in parts])
+
+
 # ----------------------------------------------------------------------------------------------
+def _label_array(labels, where: str) -> np.ndarray:
+    """Labels from any sequence or array: numpy, lists, pandas Series (object, string or categorical
+    dtype), Arrow arrays and chunked arrays, tensors. Strings stay strings; missing values are an error."""
+    if hasattr(labels, "to_numpy") and not isinstance(labels, np.ndarray):  # pandas, Arrow
+        try:
+            labels = labels.to_numpy(zero_copy_only=False)
+        except TypeError:
+            labels = labels.to_numpy()
+    lab = np.asarray(labels) if isinstance(labels, np.ndarray | list | tuple) else np.asarray(to_numpy(labels))
+    if lab.dtype == object:
+        items = lab.ravel().tolist()
+        if any(x is None or (isinstance(x, float) and x != x) for x in items):
+            raise RegimesError(f"{where}: labels have missing values (None/NaN)")
+        if all(isinstance(x, str) for x in items):
+            lab = np.array(items, dtype=str).reshape(lab.shape)
+        elif all(isinstance(x, int | np.integer) and not isinstance(x, bool) for x in items):
+            lab = np.array(items, dtype=np.int64).reshape(lab.shape)
+        elif all(isinstance(x, bytes) for x in items):
+            lab = np.array([x.decode() for x in items], dtype=str).reshape(lab.shape)
+    return lab
+
+
 def encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
-    lab = np.asarray(labels)
+    lab = _label_array(labels, where)
     if lab.ndim != 1:
         raise RegimesError(f"{where}: labels must be a 1-D array, got shape {lab.shape}")
     if lab.dtype.kind == "f":
@@ -380,6 +463,28 @@ def flatten_rows(arr: np.ndarray, where: str) -> np.ndarray:
     return arr
 
 
+def spooled_source(batches, labels, *, scale, center, name, progress, key=None) -> DataSource:
+    """A :class:`DataSource` over an iterable of batches, written once to a temporary memory map
+    (removed when the source is garbage collected); ``(x, y)`` batches give the labels."""
+    where = name if name != "<array>" else "<batches>"
+    mm, path, lab = spool_batches(batches, key=key, where=where)
+    try:
+        if labels is None:
+            labels = lab
+        codes, names = (None, None) if labels is None else encode_labels(labels, where)
+        if codes is not None and codes.shape[0] != mm.shape[0]:
+            raise RegimesError(f"{where}: {codes.shape[0]} labels for {mm.shape[0]} rows")
+        native = mm.dtype.byteorder in ("=", "|")
+        src = DataSource(raw=mm, name=where, scale=scale, center=bool(center), labels=codes, class_names=names,
+                         file_path=path if native else None, progress=progress,
+                         notes=[f"{where}: {mm.shape[0]} rows streamed once into a temporary memory map"])
+    except BaseException:
+        os.unlink(path)
+        raise
+    weakref.finalize(src, remove_quietly, path)
+    return src
+
+
 def as_source(X, labels=None, *, scale: str | float = "none", center: bool = True, name: str = "<array>",
               progress=None) -> DataSource:
     """Wrap an in-memory array (or an existing :class:`DataSource`) as a :class:`DataSource`."""
@@ -388,8 +493,12 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
             raise RegimesError("labels: give them when loading the data, not again")
         return X
     scale_map(scale)
+    if is_batch_iterable(X):
+        return spooled_source(X, labels, scale=scale, center=center, name=name, progress=progress)
     if isinstance(X, np.ndarray):
         arr = X
+    elif is_lazy_array(X):  # HDF5/zarr datasets, torch/JAX/cupy tensors: read (copied) block by block
+        arr = RowView(X, name)
     else:
         try:
             arr = np.asarray(X)

@@ -125,6 +125,20 @@ class LSEState:
         if sc_ is not None:
             self.sc[rows] = sc_
 
+    def merge(self, other: LSEState) -> LSEState:
+        """Fold in another state over other columns (rows of the training set), exactly: ``m = max(m1, m2)``,
+        ``s = s1 e^{m1−m} + s2 e^{m2−m}`` (Σw² with the squares of the factors, class sums as Σw). In place."""
+        m = np.maximum(self.m, other.m)
+        with np.errstate(invalid="ignore"):  # −inf − (−inf): a state with no column yet, factor 0
+            r1 = np.where(np.isneginf(self.m), 0.0, np.exp(self.m - m))
+            r2 = np.where(np.isneginf(other.m), 0.0, np.exp(other.m - m))
+        self.s1 = self.s1 * r1 + other.s1 * r2
+        self.s2 = self.s2 * (r1 * r1) + other.s2 * (r2 * r2)
+        if self.sc is not None:
+            self.sc = self.sc * r1[:, :, None] + other.sc * r2[:, :, None]
+        self.m = m
+        return self
+
     def finish(self):
         L = self.m + np.log(self.s1)
         phiC = self.s2 / self.s1**2

@@ -16,6 +16,7 @@ from .._errors import RegimesError
 from .._stats import linearised_replicates
 from .._validate import check_int, check_rng
 from ..data.source import as_source
+from ..distributed import active, map_working
 
 __all__ = ["EigenResult", "covariance_spectrum", "row_projections", "top_eigenvalues", "DENSE_COVARIANCE_MAX_D"]
 
@@ -71,7 +72,9 @@ class _CenteredCovOperator:
         # (only when the data's offset is modest against its spread, |x̄|² <= 100 tr C, so that
         # the implicit centring loses no more than a digit in float32, and the spread is within
         # 2^±60 so that the unscaled block products neither overflow nor underflow)
-        self._raw_view = (not src.is_memmap and rows_idx is None and src.scale_a == 1.0
+        # on a Dask cluster (regimes.distributed) every pass runs as tasks over the working rows
+        self._dist = active() is not None and rows_idx is None
+        self._raw_view = (not self._dist and not src.is_streamed and rows_idx is None and src.scale_a == 1.0
                           and src.scale_b == 0.0 and raw.dtype in (np.float32, np.float64)
                           and raw.flags.c_contiguous
                           and float(src.mean @ src.mean) <= 100.0 * src.total_variance
@@ -85,7 +88,7 @@ class _CenteredCovOperator:
             # processed rows of a non-centred source carry the mean: subtract it before the products
             self.shift = src.working_shift
             self.s_b, self.s_v = scale, 1.0
-            if m * src.d * src.dtype.itemsize <= 256 * 2**20:  # small: keep the processed rows
+            if not self._dist and m * src.d * src.dtype.itemsize <= 256 * 2**20:  # small: keep the processed rows
                 self._cache = self._work(src.to_array() if rows_idx is None else src.take(rows_idx))
 
     def _work(self, B):
@@ -114,7 +117,9 @@ class _CenteredCovOperator:
         self.w = None if w is None else np.asarray(w, dtype=np.float64)
         d = self.src.d
         tot = np.zeros(d)
-        for s, e, B in self._blocks():
+        if self._dist:
+            tot = map_working(self.src, _chunk_colsum, self.w, rows=self.block_rows, merge=_add)
+        for s, e, B in ([] if self._dist else self._blocks()):
             if self.w is None:
                 tot += B.sum(axis=0, dtype=np.float64)
             else:
@@ -129,6 +134,8 @@ class _CenteredCovOperator:
 
     def matvec(self, v):
         v = np.asarray(v, dtype=np.float64).ravel()
+        if self._dist:
+            return self.matmat(v[:, None])[:, 0]
         self.count += 1
         out = np.zeros_like(v)
         sv = self.s_v * v
@@ -156,8 +163,12 @@ class _CenteredCovOperator:
         mu_v = self.mu @ sv
         # GEMMs want larger blocks than the GEMVs' cache-sized ones (views: no copy)
         rows = max(self.block_rows, (32 * 2**20) // (self.src.d * self.src.raw.dtype.itemsize))
+        if self._dist:  # Σ Bᵀ Y and Σ Y per chunk of rows, as Dask tasks
+            BtY, ysum = map_working(self.src, _chunk_matmat, vv, mu_v, self.w, rows=rows, merge=_add)
+            out += BtY
+            out -= np.outer(self.mu, ysum)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results checked below
-            for s, e, B in self._blocks(rows):
+            for s, e, B in ([] if self._dist else self._blocks(rows)):
                 Y = (B @ vv).astype(np.float64) - mu_v
                 if self.w is not None:
                     Y *= self.w[s:e, None]
@@ -172,6 +183,9 @@ class _CenteredCovOperator:
         """Yield ``(s, e, Z)`` with ``Z = (x_i − μ_w) @ V`` in the data's units, block by block."""
         Vw = (self.s_v * V).astype(self.src.dtype)
         shift = self.mu @ (self.s_v * V)
+        if self._dist:
+            yield from map_working(self.src, _chunk_project, Vw, shift, self.s_v * self.s_b, rows=self.block_rows)
+            return
         for s, e, B in self._blocks():
             Z = (B @ Vw).astype(np.float64) - shift
             Z /= self.s_v * self.s_b
@@ -252,6 +266,11 @@ def _eigh(C, src, vectors=True):
 
 def _dense(op, k):
     """Top-k eigenpairs from the explicitly accumulated covariance (one pass over the data)."""
+    if op._dist:
+        C, _ = cluster_gram(op.src, op.w)
+        C /= op.s_b * op.s_b
+        vals, vecs = _eigh(C, op.src)
+        return vals[::-1][:k], vecs[:, ::-1][:, :k]
     blocks = op._blocks()
     if op._raw_view:  # centre explicitly before the float32 products (exact shift, better digits)
         mean = op.src.mean
@@ -288,6 +307,54 @@ def _accumulate(blocks, d, w=None):
                 C += ((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64)
                 s1 += ws.astype(B.dtype) @ B
                 W += float(ws.sum())
+        mu = s1 / W
+        C -= W * np.outer(mu, mu)
+    C /= W - 1.0
+    return 0.5 * (C + C.T), mu
+
+
+# -- the passes as Dask tasks (regimes.distributed): per-chunk partial results, merged exactly ---------
+def _add(x, y):
+    """Sum of two partial results (arrays, or tuples of arrays and numbers)."""
+    if isinstance(x, tuple):
+        return tuple(a + b for a, b in zip(x, y, strict=True))
+    return x + y
+
+
+def _chunk_colsum(B, s, e, w):
+    return B.sum(axis=0, dtype=np.float64) if w is None else (w[s:e].astype(B.dtype) @ B).astype(np.float64)
+
+
+def _chunk_matmat(B, s, e, vv, mu_v, w):
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result is finite
+        Y = (B @ vv).astype(np.float64) - mu_v
+        if w is not None:
+            Y *= w[s:e, None]
+        return (B.T @ Y.astype(B.dtype)).astype(np.float64), Y.sum(axis=0)
+
+
+def _chunk_project(B, s, e, Vb, shift, scale):
+    """``(B Vb − shift) / scale`` in float64: the rows' projections in the data's units."""
+    Z = (B @ Vb).astype(np.float64) - shift
+    Z /= scale
+    return Z
+
+
+def _chunk_gram(B, s, e, w):
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
+        if w is None:
+            return (B.T @ B).astype(np.float64), B.sum(axis=0, dtype=np.float64), float(e - s)
+        ws = w[s:e]
+        return (((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64), (ws.astype(B.dtype) @ B).astype(
+            np.float64), float(ws.sum()))
+
+
+def cluster_gram(src, w=None):
+    """``(C, mean)`` of the source's working rows as :func:`_accumulate` computes them, with the Gram
+    sums ``Σ BᵀB`` (and the column sums) computed per chunk of rows as Dask tasks on the active
+    cluster (:mod:`regimes.distributed`) and summed: equal up to the order of summation."""
+    C, s1, W = map_working(src, _chunk_gram, w, merge=_add)
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
         mu = s1 / W
         C -= W * np.outer(mu, mu)
     C /= W - 1.0
@@ -363,7 +430,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     if bootstrap_method not in ("linearised", "resample"):
         raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
     if method == "auto":
-        method = "dense" if (src.is_memmap and d <= DENSE_COVARIANCE_MAX_D) else "lanczos"
+        method = "dense" if (src.is_streamed and d <= DENSE_COVARIANCE_MAX_D) else "lanczos"
     if method == "dense" and d > DENSE_COVARIANCE_MAX_D:
         raise RegimesError(f"method='dense' needs d <= {DENSE_COVARIANCE_MAX_D}, got d = {d}")
     op = _CenteredCovOperator(src, idx, block_rows)
@@ -416,7 +483,7 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
     # centre (non-centred sources) and rescale by a power of two before the products in the
     # data's dtype, as the operator does; undone exactly afterwards
     shift, scale = src.working_shift, src.working_scale
-    C, mu = _accumulate(src.working_blocks(), src.d, w)
+    C, mu = cluster_gram(src, w) if active() is not None else _accumulate(src.working_blocks(), src.d, w)
     C /= scale * scale
     mu = mu / scale + shift
     if not return_vectors:
@@ -438,6 +505,9 @@ def row_projections(X, V, mean):
     Vb = V.astype(src.dtype)
     scale = src.working_scale
     resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
+    if active() is not None:  # as Dask tasks over the chunks of rows
+        yield from map_working(src, _chunk_project, Vb, resid * scale, scale)
+        return
     for s, e, blk in src.working_blocks():
         Z = (blk @ Vb).astype(np.float64)
         Z /= scale

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import RegimesError
-from .._stats import linear_root, linearised_replicates, percentile_interval
+from .._stats import contain, linear_root, linearised_replicates, percentile_interval
 from .._validate import as_real_array, check_int, check_rng
 from ..estimate import Estimate
 from ._lse import ClassCodes, from_stored, time_factors
@@ -239,7 +239,8 @@ class MixtureCurves:
         if np.isnan(reps).mean() > 0.01:
             return None
         ci, se = percentile_interval(reps, confidence)
-        return Estimate(t0, se, ci, details={"bracket": bracket, "bootstrap_failures": int(np.isnan(reps).sum())})
+        return Estimate(t0, se, contain(ci, t0),
+                        details={"bracket": bracket, "bootstrap_failures": int(np.isnan(reps).sum())})
 
     def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
                  confidence: float = 0.95) -> Estimate:
@@ -279,7 +280,7 @@ class MixtureCurves:
                     return out
         t0 = self._root(name, level, lo, hi)
         # delta-method scale for the local bootstrap grid
-        h = max(1e-4, 1e-3 * t0)
+        h = max(1e-4, 1e-3 * t0) if t0 >= 1e-3 else 1e-3 * t0  # relative for tiny t_C (data in small units)
         tl = np.array([max(t0 - h, 0.5 * t0), t0 + h])
         st = self.statistic(name, np.concatenate([[t0], tl]))
         slope = (st[:, 2].mean() - st[:, 1].mean()) / (tl[1] - tl[0])
@@ -288,7 +289,7 @@ class MixtureCurves:
         B = check_int("bootstrap", bootstrap, ge=0)
         if B < 2 or not math.isfinite(se_t):
             return Estimate(t0, se_t, details={"bracket": [lo, hi]})
-        w = max(6.0 * se_t, 1e-6 * max(1.0, t0))
+        w = max(6.0 * se_t, 1e-6 * max(1.0, t0)) if t0 >= 1e-3 else max(6.0 * se_t, 1e-3 * t0)
         grid = np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
         P = self.statistic(name, grid)  # (M, K)
         curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
@@ -297,7 +298,7 @@ class MixtureCurves:
         if not math.isfinite(se):  # fewer than two finite replicates: keep the delta-method SE
             se = se_t
         failures = int((~np.isfinite(reps)).sum())
-        return Estimate(t0, se, ci, details={"bracket": [lo, hi], "bootstrap_failures": failures})
+        return Estimate(t0, se, contain(ci, t0), details={"bracket": [lo, hi], "bootstrap_failures": failures})
 
     def _root(self, name, level, lo, hi) -> float:
         """Root of the mean curve in the bracket [lo, hi] (see :meth:`crossing`)."""

@@ -35,6 +35,7 @@ import numpy as np
 from .._errors import RegimesError, RegimesWarning
 from .._validate import as_real_array, check_int, check_rng
 from ..data.source import as_source
+from ..distributed import active, map_working
 from ._lse import ClassCodes, LSEState, resolve_engine, time_factors
 from .curves import MixtureCurves
 
@@ -192,6 +193,9 @@ class _Stream:
 
     def run(self, vs, state, Gs=None, Ds=None):
         src, mu0, order, n = self.src, self.mu0, self.order, self.src.n
+        if active() is not None:
+            self._run_chunks(vs, state, Gs, Ds)
+            return
         for s, e, B in src.working_blocks(self.rows):
             B = B.astype(self.pdt, copy=False)
             Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale)
@@ -206,6 +210,38 @@ class _Stream:
             state.update(Q, D, vs, None if self.classes is None else self.classes.block(s, e))
             if self.progress is not None:
                 self.progress(e, n)
+
+
+    def _run_chunks(self, vs, state, Gs, Ds):
+        """The pass as Dask tasks (:mod:`regimes.distributed`): per chunk of rows a fresh state, the
+        states merged exactly (pairwise on the cluster; in row order here when G, D are stored)."""
+        args = (self.A0, self.a0sq, self.Xi, self.xia0, self.scale, self.pdt, self.mu0, np.asarray(vs),
+                self.classes, state.fast_exp, state.engine, Gs is not None)
+        if Gs is None:
+            state.merge(map_working(self.src, _chunk_lse, *args, rows=self.rows, merge=_merge_states))
+        else:
+            for s, e, (st, Q, D) in map_working(self.src, _chunk_lse, *args, rows=self.rows):
+                Gs[:, s:e] = Q
+                Ds[:, s:e] = D
+                state.merge(st)
+        if self.progress is not None:
+            self.progress(self.src.n, self.src.n)
+
+
+def _chunk_lse(B, s, e, A0, a0sq, Xi, xia0, scale, pdt, mu0, vs, classes, fast_exp, engine, store):
+    """One chunk of the engine's pass: (G, D) of rows ``s:e`` folded into a fresh :class:`LSEState`."""
+    B = B.astype(pdt, copy=False)
+    Q, D = _gram(A0, a0sq, Xi, xia0, B, scale)
+    rs = np.nonzero((mu0 >= s) & (mu0 < e))[0]  # the μ = μ0 terms: exactly zero
+    D[rs, mu0[rs] - s] = 0.0
+    Q[rs, mu0[rs] - s] = 0.0
+    st = LSEState(A0.shape[0], vs.size, 0 if classes is None else classes.C, fast_exp, engine)
+    st.update(Q, D, vs, None if classes is None else classes.block(s, e))
+    return (st, Q, D) if store else st
+
+
+def _merge_states(a, b):
+    return a.merge(b)
 
 
 def _class_codes(src, labels):

@@ -18,7 +18,7 @@ def _figure(**kw):
     return Figure(**kw)
 
 
-def plot_ratio_histogram(audit, bins: int = 50):
+def plot_ratio_histogram(audit, bins: int = 50, *, ax=None):
     """Histogram of the ratio d1/d2 of the generated samples, with the reference baseline.
 
     Parameters
@@ -27,6 +27,8 @@ def plot_ratio_histogram(audit, bins: int = 50):
         From :func:`regimes.memorization.memorization_audit`.
     bins : int
         Bins on [0, 1].
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes (e.g. a panel of your own figure); its figure is returned.
 
     Returns
     -------
@@ -34,8 +36,11 @@ def plot_ratio_histogram(audit, bins: int = 50):
         Density of d1/d2 (generated, and held-out reference when given) with the threshold k
         marked and f_mem in the legend.
     """
-    fig = _figure(figsize=(6.4, 3.8), layout="constrained")
-    ax = fig.add_subplot()
+    if ax is None:
+        fig = _figure(figsize=(6.4, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     edges = np.linspace(0.0, 1.0, bins + 1)
     g = audit.generated
     lo, hi = g.f_mem.ci

@@ -290,7 +290,7 @@ def plot_phase_np(diagram=None, *, mark=None, **kwargs):
     return fig
 
 
-def plot_phase_ntau(diagram=None, *, mark=None, lr=None, **kwargs):
+def plot_phase_ntau(diagram=None, *, mark=None, lr=None, ax=None, **kwargs):
     """(n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
 
     Parameters
@@ -302,6 +302,8 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, **kwargs):
     lr : float, optional
         Learning rate η: a right axis gives the training time in optimiser steps k = τ d²/η
         (the convention τ = ηk/d² of full-batch gradient descent on the loss L).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; its figure is returned.
 
     Returns
     -------
@@ -322,8 +324,11 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, **kwargs):
     from ..phase import ntau_phase_diagram
 
     pdg = diagram if diagram is not None else ntau_phase_diagram(**kwargs)
-    fig = _figure((7.0, 5.6))
-    ax = fig.subplots()
+    if ax is None:
+        fig = _figure((7.0, 5.6))
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
     X, Y = np.meshgrid(pdg.n, pdg.tau, indexing="ij")
     # n ≥ p (not interpolating) cannot memorise: no memorisation colour there, grey instead
     no_mem = ~np.asarray(pdg.interpolating)[:, None] & (pdg.region == 2)

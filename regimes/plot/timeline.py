@@ -69,6 +69,7 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     sch = get_sampler(schedule, steps)
     edm = isinstance(sch, EDMSampler)
     marks = _marks(t_S, t_C, locate_regimes(t_S, t_C, sch), intervals)
+    sch, zero_snr = _drawable(sch)
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -92,6 +93,9 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
         else:
             _step_axis(ax, sch)
     notes = _absent_notes(t_S, t_C)
+    if zero_snr:
+        notes.append(f"zero terminal SNR: the last step (k = {sch.steps - 1}) is at t = ∞, drawn one step "
+                     f"spacing past the previous one (t = {sch.t_max:.3g})")
     notes += [f"{m['sym']} = {m['num']}: before the first sampler step" for m in marks
               if m["step"] is None and axis == "steps"]
     if title or notes:
@@ -131,6 +135,20 @@ def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear
         if axis == "time" and i < len(smps) - 1:
             a.set_xlabel("")
     return fig
+
+
+def _drawable(sch):
+    """``(schedule, zero_snr)``: a zero-terminal-SNR schedule (last step at t = ∞) with its last step
+    moved to one step spacing past the previous one, so that it can be drawn; others as they are."""
+    import dataclasses
+
+    if math.isfinite(sch.t_max) or sch.steps < 3:
+        return sch, False
+    t = sch.times
+    gap = float(t[-2] - t[-3])
+    betas = np.array(sch.betas, dtype=float)
+    betas[-1] = -math.expm1(-2.0 * gap)
+    return dataclasses.replace(sch, betas=betas), True
 
 
 def _default_hi(sch, edm, marks):

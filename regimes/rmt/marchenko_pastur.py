@@ -212,7 +212,7 @@ class MarchenkoPastur:
     # ----------------------------------------------------------------- density
     def pdf(self, x):
         """Density of the continuous part (the atom at 0 for γ > 1 is not included)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = as_real_array("x", x, allow_inf=True)
         lo, hi = self._support
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
@@ -333,9 +333,7 @@ class MarchenkoPastur:
 
     def cdf(self, x):
         """P(X ≤ x), atom at 0 included (closed form, see Notes of the class)."""
-        x = np.asarray(x, dtype=np.float64)
-        if np.any(np.isnan(x)):
-            raise RegimesError("x must not be NaN")
+        x = as_real_array("x", x, allow_inf=True)
         below, _ = self._pieces(x)
         lo, hi = self._support
         atom = np.where(x >= 0, self.atom, 0.0)
@@ -401,6 +399,9 @@ class MarchenkoPastur:
     def rvs(self, size=None, rng=None):
         """Samples by inversion (ppf of uniforms); the atom at 0 is included. Seeded by ``rng``."""
         gen = check_rng(rng)
+        if size is not None:  # an int or a tuple of ints >= 0
+            size = (check_int("size", size, ge=0) if np.ndim(size) == 0
+                    else tuple(check_int("size", s_, ge=0) for s_ in size))
         u = gen.random(size)
         return self.ppf(u)
 

@@ -267,6 +267,8 @@ class RandomFeatures:
         put(self, "psi_p", check_real("psi_p", self.psi_p, gt=0))
         put(self, "psi_n", check_real("psi_n", self.psi_n, gt=0))
         put(self, "t", check_real("t", self.t, gt=0))
+        if self.t < 1e-100:  # the constants (s_t² ∝ t, …) underflow below: no timescale is defined
+            raise RegimesError(f"t must be >= 1e-100 (the constants underflow below), got {self.t!r}")
         act, kinks = self.activation, self.kinks
         if not (isinstance(act, Activation) and (kinks is None or _kinks_tuple(kinks) == act.kinks)):
             act = get_activation(act, kinks)  # (an Activation already resolved is kept as it is)
@@ -435,8 +437,9 @@ class RandomFeatures:
         return self.tau_mem / self.tau_gen
 
     def tau(self, lam):
-        """Relaxation time τ_λ = ψ_p/(2Δ_t λ) of an eigen-direction of U with eigenvalue λ."""
-        lam = np.asarray(lam, dtype=np.float64)
+        """Relaxation time τ_λ = ψ_p/(2Δ_t λ) of an eigen-direction of U with eigenvalue λ (λ >= 0;
+        λ = 0 gives +inf)."""
+        lam = as_real_array("lam", lam, ge=0.0, allow_inf=True)
         with np.errstate(divide="ignore"):
             return (self.psi_p / (2.0 * self.delta_t * lam))[()]
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Optional
 
 import typer
 
-from .._options import flag_errors, memory_budget_bytes, parse_scale
-from .._output import emit_json, fmt, print_table, write_report
+from .._options import (
+    ALPHAS_CUMPROD_HELP,
+    BETAS_HELP,
+    SAMPLER_STEPS_HELP,
+    SCHEDULE_HELP,
+    SCHEDULER_CONFIG_HELP,
+    TIMESTEP_SPACING_HELP,
+    build_sampler,
+    check_memory,
+    flag_errors,
+    int_in_range,
+    memory_budget_bytes,
+    parse_scale,
+)
+from .._output import FORMAT_HELP, check_out_dir, emit_json, fmt, print_table, set_table_format, use_agg, write_report
 
 
 def _parse_times(text: Optional[str]):
@@ -26,14 +40,28 @@ def _parse_times(text: Optional[str]):
             lo, hi, num = float(parts[0]), float(parts[1]), int(parts[2])
             import numpy as np
 
-            if num < 2 or not lo < hi:
+            if not (2 <= num <= 100_000 and 0 < lo < hi < math.inf):
                 raise ValueError
             return np.linspace(lo, hi, num)
-        return [float(x) for x in text.split(",") if x.strip()]
+        vals = [float(x) for x in text.split(",")]  # an empty item ("1,,2") is a ValueError
+        if len(vals) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
+            raise ValueError
+        return vals
     except ValueError:
         raise RegimesError(
-            f"--times must be 'lo:hi:num' (lo < hi, num >= 2) or a comma-separated list of times > 0, got {text!r}"
+            f"--times must be 'lo:hi:num' (0 < lo < hi finite, 2 <= num <= 100000) or a comma-separated "
+            f"list of at least 2 finite times > 0, got {text!r}"
         ) from None
+
+
+def _check_sizes(samples: int, bootstrap: int, subsample, parsed_times) -> None:
+    """The size-like options, before the data pass (the library checks them again)."""
+    int_in_range(samples, "--samples", 16, 2**26)
+    int_in_range(bootstrap, "--bootstrap", 0, 100_000)
+    if subsample is not None:
+        int_in_range(subsample, "--subsample", 2, 2**40)
+    check_memory("--samples", samples, 16.0 * samples * (256 if parsed_times is None else len(parsed_times)),
+                 what="Monte Carlo statistics")
 
 
 class _Bar:
@@ -83,21 +111,29 @@ def analyze(
         "meant for [-1,1] training). Λ scales as the factor squared.",
     ),
     no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the per-feature mean."),
-    samples: int = typer.Option(1024, "--samples", "-M", help="Monte Carlo samples of the empirical-mixture engine."),
+    samples: int = typer.Option(
+        1024, "--samples", "-M",
+        help="Monte Carlo samples of the empirical-mixture engine (16 to 2²⁶, within memory)."),
     times: Optional[str] = typer.Option(
         None, "--times",
         help="OU times of the curves: 'lo:hi:num' or 't1,t2,...' (default: spans the predicted t_C and t_S).",
     ),
-    schedule: str = typer.Option(
-        "linear", "--schedule",
-        help="Sampler schedule for the steps: linear, cosine or scaled-linear.",
-    ),
-    steps: int = typer.Option(1000, "--steps", help="Number of steps of the schedule."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Default linear."),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", help="Steps T of a named schedule (2 to 10⁷; default 1000; edm: N, default 18)."),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
+    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
+    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
     bootstrap: int = typer.Option(
-        200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included)."
+        200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included; 0 to 100000)."
     ),
-    memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget of the mixture engine in MB (>= 1)."),
+    memory: float = typer.Option(
+        1024.0, "--memory-mb",
+        help="Memory budget of the mixture engine in MB (>= 1). Changes the Monte Carlo t_C in its last "
+        "digits (about 2e-5 relative: the sums run in another order); keep it fixed for bit-identical reruns."),
     precision: str = typer.Option(
         "auto", "--precision",
         help="Mixture engine arithmetic: auto (float32 unless a probe finds it too inaccurate), float32 or float64.",
@@ -111,7 +147,13 @@ def analyze(
         None, "--subsample",
         help="d > 4096: compute Λ and the top eigenvalues from N rows drawn without replacement (seeded).",
     ),
-    size: Optional[int] = typer.Option(None, "--size", help="Images: resize to size×size."),
+    cluster: Optional[str] = typer.Option(
+        None, "--cluster",
+        help="Run the passes over the data as Dask tasks: local[:N] (N local workers, default 2) or a "
+        "scheduler address (tcp://host:8786; data on storage every worker reads). pip install 'regimes[dask]'.",
+    ),
+    size: Optional[int] = typer.Option(
+        None, "--size", help="Images: resize to size×size (1 to 32768, within memory: refused before reading)."),
     grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
     color: bool = typer.Option(
         False, "--color",
@@ -121,22 +163,31 @@ def analyze(
     ),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Measure t_S and t_C (with intervals) on a training set and map the regimes onto a sampler's steps."""
+    set_table_format(table_format)
     from regimes import RegimesError
     from regimes.analysis import analyze as run
     from regimes.data import load_source
+    from regimes.distributed import cluster as on_cluster
 
     if precision not in ("auto", "float32", "float64"):
         raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
     budget = memory_budget_bytes(memory)
+    sampler, inference = build_sampler(schedule, steps, betas, alphas_cumprod, scheduler_config,
+                                       sampler_steps, timestep_spacing)
     if data is None:
-        for opt, val in (("--labels", labels), ("--key", key), ("--size", size)):
+        for opt, val in (("--labels", labels), ("--key", key), ("--size", size),
+                         ("--grayscale", grayscale or None), ("--color", color or None)):
             if val is not None:
                 raise RegimesError(f"{opt} needs a DATA argument (the built-in dataset has its own labels)")
     parsed_times = _parse_times(times)
+    _check_sizes(samples, bootstrap, subsample, parsed_times)
     scale_arg = parse_scale(scale)
-    with _Bar(sys.stderr.isatty() and not json_out) as bar:
+    if out is not None:
+        check_out_dir(out)  # before any work: an unwritable --out fails now, not after the analysis
+    with _Bar(sys.stderr.isatty() and not json_out) as bar, on_cluster(cluster):
         src = None
         if data is not None:
             with flag_errors({f"scale={scale_arg!r}": f"--scale {scale}", "scale='none'": "--scale none",
@@ -145,11 +196,14 @@ def analyze(
                 src = load_source(data, key=key, labels=labels, scale=scale_arg, center=not no_center,
                                   size=size, grayscale=grayscale, color=color,
                                   progress=lambda done, total: bar("validating data", done, total))
-        res = run(src, samples=samples, times=parsed_times, schedule=schedule, steps=steps,
+        res = run(src, samples=samples, times=parsed_times, schedule="linear" if sampler is None else sampler,
+                  sampler_steps=inference,
                   seed=seed, bootstrap=bootstrap, memory_budget=budget,
                   scale=scale_arg, center=not no_center, progress=bar, precision=precision, engine=engine,
                   eigen_subsample=subsample)
     payload = res.to_dict()
+    if out is not None:
+        use_agg()  # the command line only writes files; write_report itself leaves the backend alone
     written = None if out is None else write_report(res, out)
     if json_out:
         emit_json(payload)
@@ -204,6 +258,9 @@ def _print_table(payload: dict, out, written=None) -> None:
              f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k; a regime's steps are the k "
              "with t_k in its interval); OU time t, natural logs",
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
+    if "sampler_steps" in sch:
+        notes.append(f"sampler: {sch['sampler_steps']} {sch['timestep_spacing']} steps; t_S at sampler step "
+                     f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']} ({sch['sampler_step_convention']})")
     notes += payload["notes"]
     if out is not None:
         names = ", ".join(os.path.basename(p) for p in written.values())

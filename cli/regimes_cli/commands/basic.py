@@ -12,19 +12,28 @@ from typing import Optional
 import typer
 
 from .._options import (
+    ALPHAS_CUMPROD_HELP,
+    BETAS_HELP,
     PRESET_HELP,
+    SAMPLER_STEPS_HELP,
     SCHEDULE_HELP,
+    SCHEDULER_CONFIG_HELP,
+    STEPS_HELP,
+    TIMESTEP_SPACING_HELP,
     UNITS_HELP,
     VARIANCE_HELP,
     apply_units,
+    build_sampler,
+    int_in_range,
     load_preset,
     need,
     num,
     positive,
     quiet_no_speciation,
     resolve_variance,
+    sampler_step_rows,
 )
-from .._output import emit_json, print_table, regimes_payload
+from .._output import FORMAT_HELP, emit_json, print_table, regimes_payload, set_table_format
 
 
 def speciation(
@@ -48,8 +57,10 @@ def speciation(
              "their covariance (arXiv 2602.04404; criterion reconstructed, see docs/solve.md).",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Speciation time t_S = ½ ln Λ (arXiv 2402.18491), or of covariance-only classes (--class-variances)."""
+    set_table_format(table_format)
     from regimes import GaussianMixture, RegimesError, speciation_time, speciation_time_linear
 
     if class_variances is not None:
@@ -147,8 +158,10 @@ def collapse(
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Collapse time t_C = ½ log1p(σ²/expm1(2α)), α = ln(n)/d, of Gaussian data (arXiv 2402.18491)."""
+    set_table_format(table_format)
     from regimes import alpha as alpha_fn
     from regimes import collapse_time
 
@@ -175,54 +188,95 @@ def collapse(
 
 
 def schedule(
-    name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of steps T."),
+    name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
+    steps: Optional[int] = typer.Option(None, "--steps", "-T", help=STEPS_HELP),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
+    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
+    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
     t: Optional[float] = typer.Option(None, "--t", help="An OU time: which step is it?"),
     step: Optional[int] = typer.Option(None, "--step", "-k", help="A zero-based step index: which time is it?"),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
-    """Map OU time ↔ step of a discrete schedule (with ᾱ, EDM σ and log-SNR)."""
+    """Map OU time ↔ step of a schedule or the EDM sampler (with ᾱ, EDM σ and log-SNR), and the N sampler steps."""
+    set_table_format(table_format)
     import numpy as np
 
     from regimes import RegimesError
-    from regimes.schedules import edm_sigma, get_schedule, logsnr, step_at_time
+    from regimes.schedules import step_at_time, time_at_step
 
-    sch = get_schedule(name, steps)
+    sch, inference = build_sampler(name, steps, betas, alphas_cumprod, scheduler_config, sampler_steps,
+                                   timestep_spacing, default="linear")
     if t is not None and step is not None:
         raise RegimesError("give either --t or --step, not both")
-
-    def row(k: int) -> dict:
-        tk = float(sch.times[k])
-        return {"step": k, "t": tk, "alpha_bar": float(sch.alpha_bars[k]),
-                "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
-
+    edm = not hasattr(sch, "betas")
     base = {"schedule": sch.name, "steps": sch.steps}
     if step is not None or t is not None:
         if step is not None:
-            from regimes.schedules import time_at_step
-
-            time_at_step(sch, step)  # validates the range
-            res = row(step)
+            if edm:
+                int_in_range(step, "--step", 0, sch.steps - 1)
+            else:
+                time_at_step(sch, step)  # validates the range
+            res = _schedule_row(sch, step)
         else:
-            k = step_at_time(sch, t)
-            res = {**row(k), "t_query": t}
-        payload = {**base, **res}
+            k = sch.step_at_time(t) if edm else step_at_time(sch, t)
+            if k is None:
+                raise RegimesError(f"t={t:.6g} lies beyond the first level of the EDM sampler "
+                                   f"(t_max = {sch.t_max:.6g}): the event happens before its first step")
+            res = {**_schedule_row(sch, k), "t_query": t}
+            if inference is not None:
+                res.update(sampler_step=inference.step_at_time(t), sampler_steps=inference.n_steps,
+                           timestep_spacing=inference.spacing)
+        payload = {**base, **res, "step_convention": sch.step_convention}
+        if inference is not None and t is not None:
+            payload["sampler_step_convention"] = inference.step_convention
         if json_out:
             emit_json(payload)
             return
-        rows = [(k_, v) for k_, v in payload.items()]
-        print_table(f"{sch.name} schedule, T = {sch.steps}", rows,
-                    notes=["step = first zero-based index k with t_k ≥ t" if t is not None else
-                           "t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"])
+        rows = [(k_, v) for k_, v in payload.items() if not k_.endswith("convention")]
+        print_table(f"{sch.name} schedule, {'N' if edm else 'T'} = {sch.steps}", rows,
+                    notes=[sch.step_convention] + ([inference.step_convention] if "sampler_step" in payload else [])
+                    + ([] if t is not None or edm else ["t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"]))
+        return
+    if inference is not None:
+        _sampler_table(sch, inference, base, json_out)
         return
     ks = sorted(set(int(k) for k in np.linspace(0, sch.steps - 1, 11).round()))
-    table = [row(k) for k in ks]
+    table = [_schedule_row(sch, k) for k in ks]
     if json_out:
-        emit_json({**base, "t_max": sch.t_max, "table": table})
+        emit_json({**base, "t_max": sch.t_max, "step_convention": sch.step_convention, "table": table})
         return
-    print_table(f"{sch.name} schedule, T = {sch.steps} (OU time t_k, ᾱ_k = e^(−2 t_k))",
+    print_table(f"{sch.name} {'sampler, N' if edm else 'schedule, T'} = {sch.steps} (OU time t_k, ᾱ_k = e^(−2 t_k))",
                 [(r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
-                columns=("step k", "t", "ᾱ", "σ (EDM)", "log-SNR"))
+                columns=("EDM level i" if edm else "step k", "t", "ᾱ", "σ (EDM)", "log-SNR"),
+                notes=[sch.step_convention])
+
+
+def _schedule_row(sch, k: int) -> dict:
+    """One step of a schedule: its OU time, ᾱ, EDM σ and log-SNR (the EDM sampler's step N: t = 0)."""
+    from regimes.schedules import alpha_bar, edm_sigma, logsnr
+
+    tk = float(sch.times[k]) if k < sch.steps else 0.0
+    return {"step": k, "t": tk, "alpha_bar": alpha_bar(tk), "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
+
+
+def _sampler_table(sch, inference, base: dict, json_out: bool) -> None:
+    """`schedule --sampler-steps N`: the training step, time, ᾱ, σ and log-SNR of each sampler step."""
+    table = [{"sampler_step": i, **_schedule_row(sch, int(k))} for i, k in enumerate(inference.timesteps)]
+    payload = {**base, "t_max": sch.t_max, "step_convention": sch.step_convention,
+               "sampler_steps": inference.n_steps, "timestep_spacing": inference.spacing,
+               "steps_offset": inference.effective_offset, "sampler_step_convention": inference.step_convention,
+               "sampler_table": table}
+    if json_out:
+        emit_json(payload)
+        return
+    print_table(f"{inference.n_steps} sampler steps ({inference.spacing} spacing) on the {sch.name} schedule, "
+                f"T = {sch.steps}",
+                [(r["sampler_step"], r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
+                columns=("sampler step i", "training step τ_i", "t", "ᾱ", "σ (EDM)", "log-SNR"),
+                notes=[inference.step_convention])
 
 
 def times(
@@ -231,17 +285,26 @@ def times(
     eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", "-L", help="Largest covariance eigenvalue Λ."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
+    steps: Optional[int] = typer.Option(None, "--steps", "-T", help=STEPS_HELP),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
+    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
+    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
-    """t_S, t_C and the three regimes, optionally located on a sampler's schedule."""
+    """t_S, t_C and the three regimes, optionally located on a sampler's schedule (and its N inference steps)."""
+    set_table_format(table_format)
     from regimes import alpha as alpha_fn
     from regimes import collapse_time, regime_intervals, schedule_steps, speciation_time
     from regimes.timeline import regime_steps, steps_text
 
     notes: list[str] = []
+    sampler, inference = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
+                                       sampler_steps, timestep_spacing)
     p, units = apply_units(load_preset(preset), units, notes)
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
@@ -260,14 +323,15 @@ def times(
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
     if p is not None:
         payload.update(preset=p.name, units=units)
-    if schedule_name is not None:
-        loc = schedule_steps(t_S, t_C, schedule_name, steps)
+    if sampler is not None:
+        loc = schedule_steps(t_S, t_C, sampler, sampler_steps=inference)
         payload.update(schedule=loc["schedule"], steps=loc["steps"], step_S=loc["step_S"],
-                       step_C=loc["step_C"])
+                       step_C=loc["step_C"], step_convention=sampler.step_convention,
+                       **{k: v for k, v in loc.items() if k.startswith(("sampler_", "timestep_", "steps_o"))})
         notes += loc["notes"]
         # each regime's steps (shared with `regimes analyze`): clamped to the schedule, none when
         # the regime lies past its last step
-        regs = regime_steps(t_S, t_C, schedule_name, steps)
+        regs = regime_steps(t_S, t_C, sampler, sampler_steps=inference)
         payload["regimes"] = regimes_payload(regs)
     if json_out:
         payload["notes"] = notes
@@ -275,19 +339,21 @@ def times(
         return
     rows = [("n", payload["n"]), ("d", payload["d"]), ("α = ln(n)/d", a), ("Λ", lam),
             ("t_S = ½ ln Λ", t_S), ("t_C (Gaussian, σ² = %g)" % variance, t_C)]
-    if schedule_name is not None:
+    if sampler is not None:
         rows += [(f"step of t_S ({payload['schedule']}, T={payload['steps']})", payload["step_S"]),
                  (f"step of t_C ({payload['schedule']}, T={payload['steps']})", payload["step_C"])]
+    rows += sampler_step_rows(inference, payload, notes)
     for r in regs:
         where = f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"
-        if schedule_name is not None:
+        if sampler is not None:
             where += f", steps {steps_text(r)}"
         rows.append((f"Regime {r['name']}", where))
     if p is not None:
         rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Regimes of the backward process", rows,
-                notes=notes + ["OU time, natural log; steps are zero-based, first k with t_k ≥ t"
-                               + ("; a regime's steps are the k with t_k in it" if schedule_name else ""),
+                notes=notes + ["OU time, natural log; " + (sampler.step_convention if sampler is not None
+                                                          else "steps are zero-based, first k with t_k ≥ t")
+                               + ("; a regime's steps are the k with t_k in it" if sampler is not None else ""),
                                "closed forms: exact score, d and n large (docs/validity.md)"])
 
 

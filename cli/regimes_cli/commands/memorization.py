@@ -6,8 +6,19 @@ from typing import Optional
 
 import typer
 
-from .._options import SCALE_HELP, int_in_range, memory_budget_bytes, parse_scale, positive
-from .._output import check_out, emit_json, fmt, make_out_dir, print_table, save_figure, use_agg, warn
+from .._options import SCALE_HELP, flag_errors, int_in_range, memory_budget_bytes, parse_scale, positive
+from .._output import (
+    check_out,
+    check_out_dir,
+    emit_json,
+    fmt,
+    make_out_dir,
+    print_table,
+    save_figure,
+    use_agg,
+    warn,
+    writable_folder,
+)
 
 SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
 
@@ -74,10 +85,11 @@ def memorization(
     reference: Optional[str] = typer.Option(None, "--reference", help="Held-out real samples: the baseline."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels of TRAIN (.npy, .txt or .csv)."),
     threshold: float = typer.Option(1 / 3, "--threshold", help="Ratio threshold k, 0 < k < 1: memorised if d1/d2 < k."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates of the interval of f_mem."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", help="Bootstrap replicates of the interval of f_mem (0 to 100000)."),
     carlini_alpha: float = typer.Option(0.5, "--carlini-alpha", help="α of the relative ℓ2 score (arXiv 2301.13188)."),
     carlini_k: Optional[int] = typer.Option(None, "--carlini-k",
-                                            help="k nearest of the relative ℓ2 score (default min(50, n))."),
+                                            help="k nearest of the relative ℓ2 score (1 to n; default min(50, n))."),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
     scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
@@ -97,15 +109,22 @@ def memorization(
 
     if not (math.isfinite(threshold) and 0 < threshold < 1):
         raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
-    int_in_range(bootstrap, "--bootstrap", 0)
+    int_in_range(bootstrap, "--bootstrap", 0, 100_000)
     positive(carlini_alpha, "--carlini-alpha")
+    if out is not None:
+        check_out_dir(out)  # before any work
+    if csv is not None:
+        from pathlib import Path
+
+        writable_folder(Path(csv).absolute().parent, "--csv")
     budget = memory_budget_bytes(memory)
     scale = parse_scale(scale)
     tsrc = load_source(train, labels=labels, scale=scale, center=False)
     if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
         raise RegimesError(f"--carlini-k must be >= 1 and <= n_train = {tsrc.n}, got {carlini_k}")
     gsrc = load_source(generated, scale=scale, center=False)
-    rsrc = None if reference is None else load_source(reference, scale=scale, center=False)
+    with flag_errors({"data file": "--reference: data file"}):
+        rsrc = None if reference is None else load_source(reference, scale=scale, center=False)
     for name, s in (("GENERATED", gsrc), ("--reference", rsrc)):
         if s is not None and s.d != tsrc.d:
             raise RegimesError(f"{name} ({s.name}) must have the training set's dimension d = {tsrc.d}, got d = {s.d}")
@@ -163,9 +182,9 @@ def uturn(
     data: str = typer.Argument(..., help="Training set: .npy, .npz or a folder of images."),
     times: str = typer.Option(..., "--times", help="OU times t1,t2,... of the U-turns."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
-    samples: int = typer.Option(256, "--samples", help="U-turns per time."),
+    samples: int = typer.Option(256, "--samples", help="U-turns per time (1 to 10⁷)."),
     method: str = typer.Option("sde", "--method", help="Backward dynamics: sde (default), posterior or ode."),
-    steps: int = typer.Option(200, "--steps", help="Steps of the backward grid (sde, ode)."),
+    steps: int = typer.Option(200, "--steps", help="Steps of the backward grid (sde, ode; 2 to 10⁶)."),
     seed: int = typer.Option(0, "--seed", help="Seed."),
     scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
@@ -181,15 +200,16 @@ def uturn(
     from regimes.uturn import uturn as run
 
     try:
-        tt = [float(x) for x in times.split(",") if x.strip()]
+        tt = [float(x) for x in times.split(",")]  # an empty item ("1,,2") is a ValueError
     except ValueError:
         raise RegimesError(f"--times must be a comma-separated list of times > 0, got {times!r}") from None
     if not tt or not all(t > 0 and t < float("inf") for t in tt):
         raise RegimesError(f"--times must be a comma-separated list of finite times > 0, got {times!r}")
-    if samples < 1:
-        raise RegimesError(f"--samples must be >= 1, got {samples}")
-    if steps < 2:
-        raise RegimesError(f"--steps must be >= 2, got {steps}")
+    int_in_range(samples, "--samples", 1, 10**7)
+    int_in_range(steps, "--steps", 2, 10**6)
+    for flag, val in (("--t-s", t_s), ("--t-c", t_c)):
+        if val is not None:
+            positive(val, flag)
     if method not in METHODS:
         raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     path = check_out(out)

@@ -13,9 +13,16 @@ from typing import Optional
 import typer
 
 from .._options import (
+    ALPHAS_CUMPROD_HELP,
+    BETAS_HELP,
     PRESET_HELP,
+    SAMPLER_STEPS_HELP,
+    SCHEDULE_HELP,
+    SCHEDULER_CONFIG_HELP,
+    TIMESTEP_SPACING_HELP,
     UNITS_HELP,
     apply_units,
+    build_sampler,
     flag_errors,
     load_preset,
     need,
@@ -24,6 +31,7 @@ from .._options import (
     provenance,
     quiet_no_speciation,
     resolve_variance,
+    sampler_step_rows,
 )
 from .._output import check_out, emit_json, print_table, regimes_payload, save_figure, use_agg
 
@@ -79,7 +87,7 @@ def nd(
     d_max: float = typer.Option(1e4, "--d-max", help="Largest dimension d."),
     n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (log axis)."),
     n_max: float = typer.Option(1e12, "--n-max", help="Largest training-set size n."),
-    points: int = typer.Option(121, "--points", help="Grid points per axis."),
+    points: int = typer.Option(121, "--points", help="Grid points per axis (2 to 20001)."),
     variance: Optional[float] = typer.Option(
         None, "--variance", help="σ² (within-class variance for a mixture; default 1, or the preset's)."
     ),
@@ -169,7 +177,7 @@ def np_(
     psi_n_max: float = typer.Option(10.0, "--psi-n-max", help="Largest ψ_n."),
     psi_p_min: float = typer.Option(0.1, "--psi-p-min", help="Smallest ψ_p = p/d."),
     psi_p_max: float = typer.Option(10.0, "--psi-p-max", help="Largest ψ_p."),
-    points: int = typer.Option(121, "--points", help="Grid points per axis."),
+    points: int = typer.Option(121, "--points", help="Grid points per axis (2 to 20001; at most 24 with --gap)."),
     t: float = typer.Option(0.1, "--t", help=T_HELP),
     training_time: float = typer.Option(
         30.0, "--training-time", help="Training time τ of the regions, in units of τ_gen."
@@ -190,7 +198,7 @@ def np_(
         help="Also estimate the long-time generalisation gap "
         "from sampled instances (slow: use --points ≤ 12).",
     ),
-    gap_d: int = typer.Option(24, "--gap-d", help="Dimension of the sampled instances for --gap."),
+    gap_d: int = typer.Option(24, "--gap-d", help="Dimension of the sampled instances for --gap (4 to 512)."),
     seed: int = typer.Option(0, "--seed", help="Seed for --gap."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -262,13 +270,13 @@ def ntau(
     tau_max: Optional[float] = typer.Option(
         None, "--tau-max", help="Largest training time (default 10 τ_mem(n_max))."
     ),
-    points: int = typer.Option(121, "--points", help="Grid points per axis."),
+    points: int = typer.Option(121, "--points", help="Grid points per axis (2 to 4001)."),
     d: float = typer.Option(100.0, "--d", help="Dimension d."),
     p: float = typer.Option(2000.0, "--p", help="Number of random features p."),
     t: float = typer.Option(0.1, "--t", help=T_HELP),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     window_points: int = typer.Option(
-        7, "--window-points", help="n values at which τ_best, τ_gap are read off the loss curves (0: none)."),
+        7, "--window-points", help="n values at which τ_best, τ_gap are read off the loss curves (0 to 200; 0: none)."),
     gap_tolerance: float = typer.Option(
         0.1, "--gap-tolerance", help="ε of τ_gap (first τ with L_test − L_train ≥ ε), in (0, 1)."),
     n_model: Optional[float] = typer.Option(
@@ -285,6 +293,8 @@ def ntau(
     from regimes.phase import ntau_phase_diagram
 
     path = check_out(out)
+    if lr is not None:
+        positive(lr, "--lr")
     tau_range = None
     if tau_min is not None or tau_max is not None:
         if tau_min is None or tau_max is None:
@@ -345,18 +355,14 @@ def timeline(
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
-    schedule: str = typer.Option(
-        "linear",
-        "--schedule",
-        "-s",
-        help="linear (DDPM), cosine, scaled-linear (Stable Diffusion) or edm (EDM σ sampler).",
-    ),
+    schedule: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
+    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
+    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
     steps: Optional[int] = typer.Option(
-        None,
-        "--steps",
-        "-T",
-        help="Schedule steps T (default 1000; EDM sampler levels, default 18).",
-    ),
+        None, "--steps", "-T", help="Schedule steps T (2 to 10⁷; default 1000; EDM sampler levels, default 18)."),
     axis: str = typer.Option(
         "time", "--axis",
         help="Figure x axis: time (OU time, steps on the top axis) or steps (the sampler's steps, "
@@ -379,13 +385,16 @@ def timeline(
     from regimes.schedules import EDMSampler, edm_sigma, get_sampler
     from regimes.timeline import locate_regimes
 
+    sampler, inference = build_sampler(schedule, steps, betas, alphas_cumprod, scheduler_config,
+                                       sampler_steps, timestep_spacing, default="linear")
     path = check_out(out)
     axis = axis.strip().lower()
     if axis not in ("time", "steps"):
         from regimes import RegimesError
 
         raise RegimesError(f"--axis must be time or steps, got {axis!r}")
-    others = [get_sampler(c) for c in _names(compare)] if compare is not None else None
+    with flag_errors({"--schedule": "--compare", "schedule must": "--compare must"}):
+        others = [get_sampler(c) for c in _names(compare)] if compare is not None else None
     notes: list[str] = []
     p, units = apply_units(load_preset(preset), units, notes)
     builtin = p is None and n is None and d is None and eigenvalue is None
@@ -405,8 +414,7 @@ def timeline(
         notes += var_notes
     t_S = quiet_no_speciation(speciation_time, lam)
     t_C = float(collapse_time(n, d, variance))
-    sampler = get_sampler(schedule, steps)
-    loc = locate_regimes(t_S, t_C, sampler)
+    loc = locate_regimes(t_S, t_C, sampler, sampler_steps=inference)
     if math.isnan(t_S):
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
     elif t_C >= t_S:
@@ -432,6 +440,7 @@ def timeline(
         (f"step of t_S ({loc['schedule']}, {loc['steps']})", loc["step_S"]),
         (f"step of t_C ({loc['schedule']}, {loc['steps']})", loc["step_C"]),
     ]
+    rows += sampler_step_rows(inference, loc, notes)
     if "sigmas" in payload:
         rows += [("σ at t_S", payload["sigma_S"]), ("σ at t_C", payload["sigma_C"])]
     for r in loc["regimes"]:

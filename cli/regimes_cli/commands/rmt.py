@@ -11,8 +11,8 @@ from typing import Optional
 
 import typer
 
-from .._options import int_in_range, positive
-from .._output import check_out, emit_json, print_table, save_figure, use_agg
+from .._options import check_memory, int_in_range, positive
+from .._output import FORMAT_HELP, check_out, emit_json, print_table, save_figure, set_table_format, use_agg
 
 MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
 ACT_HELP = "Activation: tanh, relu or erf."
@@ -44,12 +44,14 @@ def mp(
     x: Optional[str] = typer.Option(
         None, "--x", help="pdf/cdf: comma-separated points (use --x=-1,2 for negatives)."),
     q: Optional[str] = typer.Option(None, "--q", help="ppf: comma-separated probabilities."),
-    k: int = typer.Option(6, "--k", help="moments: highest order."),
-    size: int = typer.Option(10, "--size", help="sample: number of draws."),
+    k: int = typer.Option(6, "--k", help="moments: highest order (0 to 200)."),
+    size: int = typer.Option(10, "--size", help="sample: number of draws (1 to 10⁷)."),
     seed: int = typer.Option(0, "--seed", help="sample: random seed."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Marchenko–Pastur law of S = YYᵀ/N, Y ∈ R^{M×N} with entry variance σ², γ = M/N."""
+    set_table_format(table_format)
     import numpy as np
 
     from regimes import RegimesError
@@ -112,19 +114,26 @@ def spectrum(
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     points: Optional[int] = typer.Option(
-        None, "--points", help="Also output the density on a grid of this many points."),
+        None, "--points", help="Also output the density on a grid of this many points (2 to 10⁶)."),
     out: Optional[str] = typer.Option(
         None, "--out",
         help="Save a figure (density over a sampled U histogram); format from the suffix."),
     d: int = typer.Option(
-        100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out."),
+        100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out (2 to 4096, within memory)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled U for --out."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Spectrum of the random-features matrix U of [WM] (arXiv 2505.17638): bulks, atom, τ."""
+    set_table_format(table_format)
     from regimes.rmt import RandomFeatures
 
     out_path = check_out(out)  # before any work: known suffix, existing folder
+    if points is not None:
+        int_in_range(points, "--points", 2, 10**6)
+    int_in_range(d, "--d", 2, 4096)  # the sampled U is (ψ_p d)×(ψ_p d): d = 4096 is already GBs
+    check_memory("--d", d, 24.0 * (max(psi_p, 1.0) * d) ** 2 if math.isfinite(psi_p) else 0.0,
+                 what="the sampled U")
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ = rf.summary(points=points)
     if out is not None:
@@ -180,9 +189,11 @@ def timescales(
     seeds: int = typer.Option(
         4, "--seeds", help="Gaussian-equivalent instances averaged for the loss curves (1–1000)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """How long can I train before memorising? τ_best, τ_gap from the loss curves and the
     asymptotic τ_gen, τ_mem of the random-features model [WM]."""
+    set_table_format(table_format)
     from regimes import RegimesError
     from regimes.rmt import RandomFeatures, training_window
     from regimes.rmt.windows import asymptotic_validity_note

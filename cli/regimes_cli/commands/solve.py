@@ -57,7 +57,7 @@ def solve_n(
         help="Collapse only in the last fraction q of the sampling steps (t_C <= t_K, K = floor(qT)).",
     ),
     schedule_name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
+    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
@@ -126,7 +126,7 @@ def solve_d(
 def solve_eigenvalue(
     step: int = typer.Option(..., "--step", "-k", help="Zero-based step K (counted from the data end)."),
     schedule_name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T."),
+    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP + " Compares with its Λ."),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
