@@ -199,7 +199,7 @@ class DataSource:
             yield s, e, self.working(B)
 
     def max_abs(self) -> float:
-        """Largest |processed value| (one pass over the data)."""
+        """Largest absolute processed value (one pass over the data)."""
         m = 0.0
         for _, _, B in self.blocks():
             m = max(m, float(np.max(np.abs(B))))

@@ -122,8 +122,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     cancellation), which keeps small t stable. Per (sample, time) an online log-sum-exp runs over
     row blocks of A. With ``L = ln Σ_μ exp(v G_μ − ½ v² D_μ)`` the excess entropy is
 
-    .. math:: f^e(t) = \\tfrac12 + \\tfrac1d E[\\ln Σ_μ e^{-|x-e^{-t}a^μ|^2/(2Δ_t)}]
-              = \\tfrac1d E[L] ,
+    .. math:: f^e(t) = \\frac{1}{2} + \\frac{1}{d} E[\\ln Σ_μ e^{-|x-e^{-t}a^μ|^2/(2Δ_t)}]
+              = \\frac{1}{d} E[L] ,
 
     because ``E|ξ|² = d`` exactly (the ``½ − |ξ|²/2d`` term has mean zero and is dropped, which
     removes its variance ``1/(2d)``). The constant follows from ``s^sep = α + ½ ln(2πeΔ_t)`` and
