@@ -67,7 +67,7 @@ __all__ = [
     "vp_sde_from_time",
 ]
 
-SCHEDULE_NAMES = ("linear", "cosine", "scaled-linear")
+SCHEDULE_NAMES = ("linear", "cosine", "scaled-linear", "vp-sde", "flow")
 
 
 def _out(x: np.ndarray, scalar: bool):
@@ -393,7 +393,27 @@ def _scaled_linear_betas(T: int) -> np.ndarray:
     return np.linspace(np.sqrt(0.00085), np.sqrt(0.012), T) ** 2
 
 
-_BUILDERS = {"linear": _linear_betas, "cosine": _cosine_betas, "scaled-linear": _scaled_linear_betas}
+def _betas_from_times(t: np.ndarray) -> np.ndarray:
+    """β_k = 1 − ᾱ_k/ᾱ_{k−1} = −expm1(−2(t_k − t_{k−1})) of increasing OU times (t_{−1} = 0)."""
+    with np.errstate(invalid="ignore"):
+        gaps = np.diff(np.concatenate([[0.0], t]))
+    gaps[np.isinf(t)] = np.inf  # a last step at t = ∞ (zero terminal SNR): β = 1
+    return -np.expm1(-2.0 * gaps)
+
+
+def _vp_sde_betas(T: int) -> np.ndarray:
+    """The continuous VP-SDE (β_min = 0.1, β_max = 20, Song et al.) at s_k = (k + 1)/T."""
+    return _betas_from_times(time_from_vp_sde(np.arange(1, T + 1) / T))
+
+
+def _flow_betas(T: int) -> np.ndarray:
+    """Rectified flow / flow matching x_τ = (1 − τ)x_0 + τn at τ_k = (k + 1)/T; the last step (τ = 1)
+    is pure noise, t = ∞ (zero terminal SNR)."""
+    return _betas_from_times(time_from_flow_tau(np.arange(1, T + 1) / T))
+
+
+_BUILDERS = {"linear": _linear_betas, "cosine": _cosine_betas, "scaled-linear": _scaled_linear_betas,
+             "vp-sde": _vp_sde_betas, "flow": _flow_betas}
 
 
 def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:

@@ -204,3 +204,34 @@ def test_analyze_library_takes_edm_and_sampler_steps():
     assert s["sampler_steps"] == 50 and s["sampler_step_S"] == 16
     r = regime_steps(2.1, 1.8, "edm")
     assert r[0]["step_min"] == 0  # EDM counts from the noise end: Regime I holds the first levels
+
+
+def test_vp_sde_and_flow_named_schedules_match_their_continuous_time_maps():
+    # step k sits at s_k = (k+1)/T of the VP-SDE, t = ½β_min s + ¼(β_max − β_min)s², and at
+    # τ_k = (k+1)/T of a rectified flow, t = ½ ln(1 + τ²/(1 − τ)²); the flow's last step is pure noise
+    import math
+
+    import numpy as np
+
+    from regimes.schedules import get_schedule
+
+    T = 1000
+    s = (np.arange(T) + 1) / T
+    vp = get_schedule("vp-sde", T)
+    np.testing.assert_allclose(vp.times, 0.5 * 0.1 * s + 0.25 * (20 - 0.1) * s**2, rtol=1e-13)
+    fl = get_schedule("flow", T)
+    tau = s[:-1]
+    np.testing.assert_allclose(fl.times[:-1], 0.5 * np.log1p(tau**2 / (1 - tau) ** 2), rtol=1e-13)
+    assert math.isinf(fl.t_max)
+    # which step is t_S = 2.1: τ = σ/(1 + σ), σ = √expm1(2t), first k with τ_k ≥ τ
+    sig = math.sqrt(math.expm1(4.2))
+    assert fl.step_at_time(2.1) == math.ceil(T * sig / (1 + sig)) - 1
+
+
+def test_times_accepts_the_continuous_schedules(run_cli):
+    import json
+
+    for name in ("vp-sde", "flow"):
+        rc, out, err = run_cli("times", "--preset", "cifar10", "--schedule", name, "--json")
+        assert rc == 0, err
+        assert json.loads(out)["schedule"] == name

@@ -46,8 +46,9 @@ __all__ = [
 ]
 
 SCHEDULE_HELP = (
-    "Schedule: linear (DDPM), cosine (Nichol & Dhariwal), scaled-linear (Stable Diffusion) or edm "
-    "(the EDM σ sampler; --steps is then its N, default 18)."
+    "Schedule: linear (DDPM), cosine (Nichol & Dhariwal), scaled-linear (Stable Diffusion), vp-sde "
+    "(continuous VP-SDE, β 0.1…20, at s = (k+1)/T), flow (rectified flow at τ = (k+1)/T; last step pure "
+    "noise) or edm (the EDM σ sampler; --steps is then its N, default 18)."
 )
 BETAS_HELP = "Custom discrete schedule: a file of β_0 … β_{T-1} (.npy, or .txt/.csv with one number per line)."
 ALPHAS_CUMPROD_HELP = (
