@@ -42,3 +42,25 @@ def test_phase_nd_uses_preset_d(run_cli):
     assert b["n_star_at"]["n"] is None and math.isfinite(b["n_star_at"]["log10_n"])
     b = js(run_cli, "phase-diagram", "nd", "--points", "4")
     assert b["n_star_at"]["d"] == 100
+
+
+def test_solve_takes_every_schedule_form(run_cli, tmp_path):
+    # the DDPM linear betas as a file give the same Λ (and the same n) as the named schedule
+    import json
+
+    import numpy as np
+
+    np.save(tmp_path / "b.npy", np.linspace(1e-4, 2e-2, 1000))
+    rc, out, err = run_cli("solve", "eigenvalue", "--step", "500", "--betas", tmp_path / "b.npy", "--json")
+    assert rc == 0, err
+    a = json.loads(out)
+    rc, out, err = run_cli("solve", "eigenvalue", "--step", "500", "--schedule", "linear", "--json")
+    assert a["eigenvalue"] == json.loads(out)["eigenvalue"]
+    args = ("solve", "n", "--last-fraction", "0.05", "--d", "64", "--json")
+    np.save(tmp_path / "ac.npy", np.cumprod(1 - np.linspace(1e-4, 2e-2, 1000)))
+    rc, out1, err = run_cli(*args, "--alphas-cumprod", tmp_path / "ac.npy")
+    assert rc == 0, err
+    rc, out2, err = run_cli(*args, "--schedule", "linear")
+    assert json.loads(out1)["log10_n"] == pytest.approx(json.loads(out2)["log10_n"], rel=1e-12)
+    rc, out, err = run_cli("solve", "n", "--t-C", "0.5", "--d", "100", "--betas", tmp_path / "b.npy")
+    assert rc == 2 and "--betas" in err and len(err.strip().splitlines()) == 1

@@ -12,11 +12,15 @@ from typing import Optional
 import typer
 
 from .._options import (
+    ALPHAS_CUMPROD_HELP,
+    BETAS_HELP,
     PRESET_HELP,
     SCHEDULE_HELP,
+    SCHEDULER_CONFIG_HELP,
     UNITS_HELP,
     VARIANCE_HELP,
     apply_units,
+    build_sampler,
     int_in_range,
     load_preset,
     need,
@@ -56,8 +60,11 @@ def solve_n(
         None, "--last-fraction", "-q",
         help="Collapse only in the last fraction q of the sampling steps (t_C <= t_K, K = floor(qT)).",
     ),
-    schedule_name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
+    steps: Optional[int] = typer.Option(None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
@@ -76,9 +83,16 @@ def solve_n(
     variance, var_notes = resolve_variance(variance, p)
     notes += var_notes
     if t_c is not None:
+        given = [f for f, v in (("--schedule", schedule_name), ("--steps", steps), ("--betas", betas),
+                                ("--alphas-cumprod", alphas_cumprod), ("--scheduler-config", scheduler_config))
+                 if v is not None]
+        if given:
+            raise RegimesError(f"{given[0]} applies to --last-fraction only (--t-C is an OU time)")
         sol = n_for_collapse_time(positive(t_c, "--t-C"), d, variance)
     else:
-        sol = n_for_last_fraction(last_fraction, d, schedule_name, steps, variance)
+        sch, _ = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
+                               discrete_only=True, default="linear")
+        sol = n_for_last_fraction(last_fraction, d, sch, sch.steps, variance)
         notes.append(f"collapse (Regime III, t < t_C) covers at most steps 0 … {sol.step - 1} of "
                      f"{sol.steps} (sampling runs from step {sol.steps - 1} down to 0)" if sol.step
                      else "K = 0: collapse at no step at all (t_C <= t_0)")
@@ -125,8 +139,11 @@ def solve_d(
 @solve_app.command("eigenvalue")
 def solve_eigenvalue(
     step: int = typer.Option(..., "--step", "-k", help="Zero-based step K (counted from the data end)."),
-    schedule_name: str = typer.Option("linear", "--schedule", "-s", help=SCHEDULE_HELP),
-    steps: int = typer.Option(1000, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
+    steps: Optional[int] = typer.Option(None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
+    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
+    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP + " Compares with its Λ."),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
@@ -136,7 +153,9 @@ def solve_eigenvalue(
 
     notes: list[str] = []
     p, units = apply_units(load_preset(preset), units, notes)
-    sol = eigenvalue_for_step(int_in_range(step, "--step", 0), schedule_name, steps)
+    sch, _ = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
+                           discrete_only=True, default="linear")
+    sol = eigenvalue_for_step(int_in_range(step, "--step", 0), sch, sch.steps)
     payload = sol.to_dict()
     notes.append(f"every Λ in ({sol.eigenvalue_min:.6g}, {sol.eigenvalue:.6g}] has t_S on step {sol.step} "
                  "(first k with t_k >= t_S); Λ in the units the model was trained in")
