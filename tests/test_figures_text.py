@@ -184,3 +184,28 @@ def test_zero_terminal_snr_timeline_draws_and_says_so():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_multi_panel_figures_draw_into_the_callers_axes():
+    # plot_phase_nd / np / timeline_compare take ax= (a sequence when they draw several panels)
+    import matplotlib.pyplot as plt
+    import pytest
+
+    from regimes import RegimesError
+    from regimes.phase import nd_phase_diagram, np_phase_diagram
+    from regimes.plot.phase import plot_phase_nd, plot_phase_np
+    from regimes.plot.timeline import plot_timeline_compare
+
+    fig, axes = plt.subplots(1, 2)
+    assert plot_phase_nd(nd_phase_diagram(points=12, separation=0.3), ax=axes) is fig
+    assert axes[0].get_xlabel() and axes[1].get_xlabel()
+    with pytest.raises(RegimesError, match="ax must hold 2 Axes"):
+        plot_phase_nd(nd_phase_diagram(points=12, separation=0.3), ax=axes[0])
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    assert plot_phase_np(np_phase_diagram(points=8), ax=ax) is fig and ax.get_xlabel()
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 1)
+    assert plot_timeline_compare(3.4, 2.1, ("linear", "cosine"), ax=axes) is fig
+    assert all(a.texts for a in axes)
+    plt.close(fig)

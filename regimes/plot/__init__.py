@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["OKABE_ITO", "curves", "timeline", "plot_curves", "plot_timeline"]
+__all__ = ["OKABE_ITO", "curves", "panels", "timeline", "plot_curves", "plot_timeline"]
 
 #: Okabe–Ito colour-blind-safe palette
 OKABE_ITO = {
@@ -20,6 +20,28 @@ OKABE_ITO = {
 }
 
 _FUNCS = {"plot_curves": "curves", "plot_timeline": "timeline"}
+
+
+def panels(ax, n: int, figsize, *, rows: bool = True, **subplot_kw):
+    """``(figure, axes)`` for a figure of ``n`` panels: new ones, or the caller's ``ax``.
+
+    ``ax`` is None (a new constrained-layout figure of ``figsize`` with ``n`` panels in a row, or in a
+    column with ``rows=False``), one Axes (``n`` must be 1) or a sequence of ``n`` Axes of one figure
+    (e.g. from the caller's own ``plt.subplots``): the figure is then the caller's.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=figsize, layout="constrained")
+        grid = fig.subplots(1, n, squeeze=False, **subplot_kw)[0] if rows else \
+            fig.subplots(n, 1, squeeze=False, **subplot_kw)[:, 0]
+        return fig, list(grid)
+    axes = [ax] if hasattr(ax, "figure") and not isinstance(ax, list | tuple) else list(ax)
+    if len(axes) != n:
+        from .._errors import RegimesError
+
+        raise RegimesError(f"ax must hold {n} Axes for this figure ({n} panel{'s' * (n != 1)}), got {len(axes)}")
+    return axes[0].figure, axes
 
 
 def __getattr__(name):

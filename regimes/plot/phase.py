@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import OKABE_ITO as C
+from . import panels
 
 __all__ = ["plot_phase_nd", "plot_phase_np", "plot_phase_ntau"]
 
@@ -22,7 +23,7 @@ def _figure(figsize):
     return plt.figure(figsize=figsize, layout="constrained")
 
 
-def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
+def plot_phase_nd(diagram=None, *, mark=None, ax=None, **kwargs):
     """(n, d) phase diagram of collapse: t_C colour map, the n*(d) curve and the Regime-II window.
 
     Parameters
@@ -31,6 +32,8 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
         Precomputed data; otherwise ``kwargs`` go to :func:`regimes.phase.nd_phase_diagram`.
     mark : (d, n, label), optional
         A dataset to mark on every panel (e.g. a preset's shape).
+    ax : Axes or sequence of Axes, optional
+        Draw into these (one Axes, or two when the diagram has a Regime-II panel) instead of a new figure.
 
     Returns
     -------
@@ -51,8 +54,7 @@ def plot_phase_nd(diagram=None, *, mark=None, **kwargs):
 
     pdg = diagram if diagram is not None else nd_phase_diagram(**kwargs)
     two = pdg.t_S is not None
-    fig = _figure((11.5 if two else 6.2, 4.8))
-    axes = fig.subplots(1, 2 if two else 1, squeeze=False)[0]
+    fig, axes = panels(ax, 2 if two else 1, (11.5 if two else 6.2, 4.8))
     D, N = np.meshgrid(pdg.d, pdg.n)
 
     ax = axes[0]
@@ -187,7 +189,7 @@ def _label_regions(ax, X, Y, region, names):
         )
 
 
-def plot_phase_np(diagram=None, *, mark=None, **kwargs):
+def plot_phase_np(diagram=None, *, mark=None, ax=None, **kwargs):
     """(ψ_n, ψ_p) — or (n, p) — phase diagram of memorisation in the random-features model.
 
     Parameters
@@ -197,6 +199,8 @@ def plot_phase_np(diagram=None, *, mark=None, **kwargs):
         When the diagram carries ``d`` the axes are n and p; otherwise ψ_n = n/d and ψ_p = p/d.
     mark : (x, y, label), optional
         A model to mark, in the units of the axes (n and p, or ψ_n and ψ_p).
+    ax : Axes or sequence of Axes, optional
+        Draw into these (one Axes, or two when the gap panel is computed) instead of a new figure.
 
     Returns
     -------
@@ -218,8 +222,7 @@ def plot_phase_np(diagram=None, *, mark=None, **kwargs):
 
     pdg = diagram if diagram is not None else np_phase_diagram(**kwargs)
     two = pdg.gap is not None
-    fig = _figure((11.8 if two else 6.6, 5.0))
-    axes = fig.subplots(1, 2 if two else 1, squeeze=False)[0]
+    fig, axes = panels(ax, 2 if two else 1, (11.8 if two else 6.6, 5.0))
     scale = pdg.d if pdg.d is not None else 1.0
     xs, ys = pdg.psi_n * scale, pdg.psi_p * scale
     X, Y = np.meshgrid(xs, ys, indexing="ij")

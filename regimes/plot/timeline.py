@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import OKABE_ITO as C
+from . import panels
 
 __all__ = ["plot_timeline", "plot_timeline_compare"]
 
@@ -109,15 +110,14 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
 
 def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear", "edm"),
                           steps: int | None = None, *, axis: str = "time", intervals=None,
-                          t_max=None):
+                          t_max=None, ax=None):
     """One dataset's regimes on several samplers, stacked (one :func:`plot_timeline` each).
 
     On the OU-time axis (``axis="time"``) the panels share the x axis, so that each transition
     lies on one vertical line through all of them and every panel's top axis gives its step
     there. ``steps`` applies to the discrete schedules (EDM keeps its N unless a sampler object
-    is passed). Returns the Figure.
+    is passed). ``ax``: one Axes per sampler to draw into (default: a new figure). Returns the Figure.
     """
-    import matplotlib.pyplot as plt
 
     from ..schedules import EDMSampler, get_sampler
 
@@ -128,8 +128,7 @@ def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear
         # the transitions with room around them: the shortest of the samplers' default axes
         marks = _marks(t_S, t_C, None, intervals)
         t_max = min(_default_hi(s, isinstance(s, EDMSampler), marks) for s in smps)
-    fig = plt.figure(figsize=(8.5, 2.55 * len(smps) + 0.3), layout="constrained")
-    axes = fig.subplots(len(smps), 1, sharex=(axis == "time"), squeeze=False)[:, 0]
+    fig, axes = panels(ax, len(smps), (8.5, 2.55 * len(smps) + 0.3), rows=False, sharex=(axis == "time"))
     for i, (a, s) in enumerate(zip(axes, smps, strict=True)):
         plot_timeline(t_S, t_C, s, t_max=t_max, intervals=intervals, axis=axis, ax=a)
         if axis == "time" and i < len(smps) - 1:
