@@ -131,3 +131,15 @@ def test_plots_take_ax(result):
     got = plot_timeline(1.0, 0.5, ax=axes[2])
     assert got is fig or getattr(got, "figure", None) is fig
     fig.savefig(io.BytesIO(), format="png")
+
+
+def test_progress_bars_follow_every_stage_of_an_analysis():
+    # one tqdm bar per stage of analyze, each finished (done == total) when the analysis returns
+    from regimes.progress import ProgressBars
+
+    X = np.random.default_rng(1).standard_normal((120, 6))
+    with ProgressBars(leave=False) as bars:
+        regimes.analyze(X, samples=32, bootstrap=5, progress=bars)
+        stages = {k: (b.n, b.total) for k, b in bars.bars.items()}
+    assert {"eigenvalue", "spectrum", "entropy", "crossings"} <= set(stages)
+    assert all(n == total for n, total in stages.values()), stages
