@@ -209,3 +209,32 @@ def test_multi_panel_figures_draw_into_the_callers_axes():
     assert plot_timeline_compare(3.4, 2.1, ("linear", "cosine"), ax=axes) is fig
     assert all(a.texts for a in axes)
     plt.close(fig)
+
+
+def test_every_plot_function_takes_ax():
+    # the curves (2-3 stacked panels), the hierarchy (2), the U-turn curves (1) and image grid (T×3)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from regimes.analysis import analyze
+    from regimes.hierarchy import class_hierarchy_gaussian
+    from regimes.plot.curves import plot_curves
+    from regimes.plot.hierarchy import plot_hierarchy
+    from regimes.plot.memorization import plot_uturn
+    from regimes.uturn import uturn
+
+    X = np.random.default_rng(0).standard_normal((80, 6))
+    fig, axes = plt.subplots(2, 1)
+    assert plot_curves(analyze(X, samples=16, bootstrap=0), ax=axes) is fig and axes[1].lines
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2)
+    h = class_hierarchy_gaussian(np.array([[3.0, 0, 0], [-3.0, 0, 0], [0, 5.0, 0]]))
+    assert plot_hierarchy(h, ax=axes) is fig
+    plt.close(fig)
+    res = uturn(X.reshape(80, 6), [0.1, 1.0], samples=8, steps=10)
+    fig, ax = plt.subplots()
+    assert plot_uturn(res, ax=ax) is fig and ax.lines
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 3)
+    assert plot_uturn(res, X, (2, 3), ax=axes.ravel()) is fig
+    plt.close(fig)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import OKABE_ITO as C
+from . import panels
 
 __all__ = ["plot_curves"]
 
@@ -21,7 +22,7 @@ def _vline(ax, x, color, label, style="--"):
         ax.axvline(x, color=color, ls=style, lw=1.2, label=label)
 
 
-def plot_curves(result):
+def plot_curves(result, *, ax=None):
     """Three stacked panels on a common OU-time axis.
 
     Parameters
@@ -44,7 +45,6 @@ def plot_curves(result):
     ----------
     .. [DR] arXiv:2402.18491.
     """
-    import matplotlib.pyplot as plt
 
     r = result.to_dict() if hasattr(result, "to_dict") else result
     cv = r["curves"]
@@ -52,8 +52,7 @@ def plot_curves(result):
     a = float(r["alpha"])
     has_phi = cv.get("class_commitment") is not None
     nrow = 3 if has_phi else 2
-    fig, axes = plt.subplots(nrow, 1, figsize=(7.5, 2.6 * nrow + 0.6), sharex=True,
-                             constrained_layout=True)
+    fig, axes = panels(ax, nrow, (7.5, 2.6 * nrow + 0.6), rows=False, sharex=True)
     tC = r["t_C"]
     tS = r["t_S"]["value"] if isinstance(r["t_S"], dict) else r["t_S"]
     ref = r.get("reference") or {}

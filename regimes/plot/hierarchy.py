@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import OKABE_ITO as C
+from . import panels
 
 __all__ = ["plot_hierarchy"]
 
 
-def plot_hierarchy(hierarchy):
+def plot_hierarchy(hierarchy, *, ax=None):
     """Two panels: the dendrogram (heights = OU time t_ab) and the matrix of pairwise times.
 
     Parameters
@@ -27,12 +28,10 @@ def plot_hierarchy(hierarchy):
     higher a merge, the earlier the classes separate in the backward process. Pairs that never
     separate (Λ_ab <= 1) are drawn at t = 0 and left blank in the matrix.
     """
-    import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import dendrogram
 
     h = hierarchy
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 4.2), constrained_layout=True,
-                                   gridspec_kw={"width_ratios": [1.3, 1.0]})
+    fig, (ax0, ax1) = panels(ax, 2, (10.5, 4.2), gridspec_kw={"width_ratios": [1.3, 1.0]})
     dn = dendrogram(h.linkage, labels=list(h.names), ax=ax0, color_threshold=0,
                     above_threshold_color=C["blue"], leaf_rotation=90)
     ax0.set_ylabel("speciation time $t_{ab}$ (OU time)")

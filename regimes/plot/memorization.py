@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data.source import DataSource
 from . import OKABE_ITO as C
+from . import panels
 
 __all__ = ["plot_closest_pairs", "plot_ratio_histogram", "plot_uturn"]
 
@@ -80,7 +81,7 @@ def _show(ax, row, shape, lo, hi):
     ax.set_yticks([])
 
 
-def plot_closest_pairs(audit, generated, train, shape, n_pairs: int = 8):
+def plot_closest_pairs(audit, generated, train, shape, n_pairs: int = 8, *, ax=None):
     """The generated samples with the smallest ratio d1/d2 above their nearest training image.
 
     Parameters
@@ -105,8 +106,12 @@ def plot_closest_pairs(audit, generated, train, shape, n_pairs: int = 8):
     T = _rows(train, g.nearest[order])
     lo, hi = float(min(G.min(), T.min())), float(max(G.max(), T.max()))
     k = order.size
-    fig = _figure(figsize=(1.3 * k + 0.6, 3.0), layout="constrained")
-    axes = fig.subplots(2, k, squeeze=False)
+    if ax is None:
+        fig = _figure(figsize=(1.3 * k + 0.6, 3.0), layout="constrained")
+        axes = fig.subplots(2, k, squeeze=False)
+    else:  # the caller's 2·k axes, row-major
+        fig, flat = panels(ax, 2 * k, None)
+        axes = np.array(flat, dtype=object).reshape(2, k)
     for j in range(k):
         _show(axes[0, j], G[j], shape, lo, hi)
         _show(axes[1, j], T[j], shape, lo, hi)
@@ -127,7 +132,7 @@ def _regime(t, t_S, t_C):
     return "I (noise)" if t_S is not None and math.isfinite(t_S) else "I or II"
 
 
-def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: int = 0):
+def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: int = 0, ax=None):
     """U-turn picture: one row per time (start, noised, result), or the curves without images.
 
     Parameters
@@ -149,8 +154,7 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     """
     tt = np.asarray(result.times)
     if shape is None or data is None:
-        fig = _figure(figsize=(6.0, 3.6), layout="constrained")
-        ax = fig.add_subplot()
+        fig, (ax,) = panels(ax, 1, (6.0, 3.6))
         for ests, col, lab in ((result.same_point, C["vermillion"], "same training point (→ $\\varphi_C$)"),
                                (result.same_class, C["blue"], "same class (→ φ)")):
             if ests is None:
@@ -174,8 +178,12 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     lo = float(min(starts.min(), result.final[:, e].min()))
     hi = float(max(starts.max(), result.final[:, e].max()))
     T = tt.size
-    fig = _figure(figsize=(4.6, 1.45 * T + 0.5), layout="constrained")
-    axes = fig.subplots(T, 3, squeeze=False)
+    if ax is None:
+        fig = _figure(figsize=(4.6, 1.45 * T + 0.5), layout="constrained")
+        axes = fig.subplots(T, 3, squeeze=False)
+    else:  # the caller's 3·T axes, row-major
+        fig, flat = panels(ax, 3 * T, None)
+        axes = np.array(flat, dtype=object).reshape(T, 3)
     for i in range(T):
         for j in range(3):
             row = imgs[j][i]
