@@ -99,3 +99,68 @@ def test_engine_argument():
     assert resolve_engine("numpy") == "numpy"
     with pytest.raises(RegimesError, match="engine"):
         resolve_engine("cuda")
+
+
+@pytest.mark.parametrize("dtype,units", [(np.float64, 1.0), (np.float32, 1.0), (np.float64, 3000.0),
+                                         (np.float32, 1e-3)])
+def test_fused_assembly_stores_the_same_bits(dtype, units):
+    """The fused pass assembles (G, D) from the raw products itself: bit for bit numpy's ``_gram``
+    (also with the power-of-two working scale of data in large or small units), over several blocks."""
+    X, lab = _data(11, n=500, d=24)
+    X = (X * units).astype(dtype)
+    t = np.geomspace(0.05, 3.0, 10)
+    kw = {"samples": 40, "rng": 3, "labels": lab, "store": True, "block_rows": 128}
+    a = empirical_mixture(X, t, engine="numpy", **kw)
+    b = empirical_mixture(X, t, engine="numba", **kw)
+    assert a.precision == b.precision
+    np.testing.assert_array_equal(b.G, a.G)
+    np.testing.assert_array_equal(b.D, a.D)
+    tol = 1e-12 if a.precision == "float64" else 1e-5
+    for key in ("lse", "phi_c", "phi"):
+        assert _rel(getattr(b, key), getattr(a, key), FLOOR[key]) < tol
+
+
+def _both(G, D, vs, codes=None, blocks=(None,)):
+    """(numba, numpy) finished states over the column blocks ``blocks`` (cut points)."""
+    out = []
+    C = 0 if codes is None else int(codes.max()) + 1
+    cuts = [0, *[c for c in blocks if c is not None], G.shape[1]]
+    for engine in ("numba", "numpy"):
+        st = LSEState(G.shape[0], vs.size, C, False, engine)
+        for s, e in zip(cuts[:-1], cuts[1:], strict=True):
+            oh = None if codes is None else np.eye(C)[codes[s:e]]
+            st.update(G[:, s:e], D[:, s:e], vs, oh)
+        out.append(st.finish())
+    return out
+
+
+def test_reference_far_above_the_weights_is_redone():
+    # no μ = μ0 column: every log-weight is far below the kernel's first reference (0)
+    g = np.random.default_rng(5)
+    G, D = g.standard_normal((6, 700)), g.uniform(900.0, 1100.0, (6, 700))
+    vs = np.array([0.5, 1.0, 2.0])  # E ≈ −250, −500, −2000
+    (L1, p1, _), (L0, p0, _) = _both(G, D, vs, blocks=(300,))
+    assert _rel(L1, L0) < 1e-12 and _rel(p1, p0) < 1e-12
+
+
+def test_weights_far_above_the_reference_are_redone():
+    # log-weights up to ~+600 nats (x much closer to other points than to its own): weights > 1e100
+    g = np.random.default_rng(6)
+    G, D = g.uniform(100.0, 300.0, (5, 400)), g.uniform(0.1, 1.0, (5, 400))
+    G[:, 7], D[:, 7] = 0.0, 0.0
+    vs = np.array([0.3, 1.0, 3.0])
+    codes = g.integers(0, 4, 400)
+    (L1, p1, f1), (L0, p0, f0) = _both(G, D, vs, codes, blocks=(150, 151))
+    assert _rel(L1, L0) < 1e-12 and _rel(p1, p0) < 1e-12 and _rel(f1, f0) < 1e-12
+
+
+def test_tiny_first_block_then_the_dominant_one():
+    # block 1: weights ~e^-300 of the reference; block 2 holds the μ = μ0 term (E = 0)
+    g = np.random.default_rng(7)
+    G, D = g.standard_normal((4, 600)), g.uniform(1.0, 2.0, (4, 600))
+    D[:, :300] += 600.0
+    G[:, 450], D[:, 450] = 0.0, 0.0
+    vs = np.array([1.0])
+    codes = np.repeat([0, 1, 2], 200)  # sorted: no gather
+    (L1, p1, f1), (L0, p0, f0) = _both(G, D, vs, codes, blocks=(300,))
+    assert _rel(L1, L0, 1.0) < 1e-12 and _rel(p1, p0) < 1e-12 and _rel(f1, f0) < 1e-12

@@ -1,35 +1,45 @@
 """Fused online log-sum-exp kernel (numba): the compiled path of :class:`~regimes.engines._lse.LSEState`.
 
 Private to :mod:`regimes.engines`. numba is imported only when the kernel is first asked for
-(:func:`kernel`), never by ``import regimes``; without numba :func:`available` is False and the
+(:func:`kernel` loads the compiled functions of :mod:`regimes.engines._fused_numba`), never by
+``import regimes``; without numba :func:`available` is False and the
 engine keeps its pure-numpy path.
 
-What the kernel does, per sample s (rows split across numba's threads with ``prange``; each
-sample is computed start to end by one thread, so the result does not depend on the number of
-threads) and per time j, on a block of columns (G, D):
+What the kernel does, per sample (rows split across numba's threads with ``prange``; each sample
+is computed start to end by one thread, so the result does not depend on the number of threads):
 
-* ``E_μ = v_j G_sμ − ½v_j² D_sμ`` — the same two roundings as the numpy path (no fused
-  multiply-add: ``fastmath=False``);
-* the block maximum, the rescaling factor ``r = exp(m_old − m_new)``, then
-  ``Σ e^{E−m_new}``, ``Σ e^{2(E−m_new)}`` and the per-class sums, in one sweep over the row
-  (which stays in cache across the times): no float64 temporaries in memory.
+* the sample's row of (G, D) is copied once into a local buffer — assembled there from the two
+  raw GEMM products with the same roundings as the numpy path (:func:`update_products`), or
+  gathered from stored statistics (:func:`update`) — with the columns grouped by class;
+* for each chunk of 512 columns (which stays in the L1 cache) and each time j, one sweep computes
+  ``E = v_j G − ½v_j² D`` and the weights ``e^{E−m_j}`` (vectorised: the kernel's own float64
+  exponential, Cody–Waite reduction and a degree-13 polynomial evaluated with fused multiply-adds,
+  exact scaling by 2^k), then a second, reassociated sweep their sums Σw and Σw² (8-wide
+  vectors). Per-class sums are the sums over each class's columns: no scattered adds.
 
-The sums run left to right in eight interleaved accumulators (then combined pairwise), not in
-numpy's pairwise order, and the exponential is not numpy's, so
-the two paths agree to a few units in the last place (tested to 1e-12 relative), not bit for
-bit. In float64 the exponential is the kernel's own (Cody–Waite reduction, a degree-13
-polynomial, exact scaling by 2^k; within ~2 ulp of the correctly rounded value, vectorised by
-LLVM): the result does not depend on the C library. With ``fast_exp`` (float32 products) the
-weights are exponentiated in float32 by the C library's ``expf``, as before to ~1e-7.
-For a given machine and input, the kernel's result is identical run to run and for any
-thread count.
+**The reference m.** The numpy path rescales by the running maximum, which costs one more sweep
+per time. The kernel uses a reference instead: 0 for an empty state — the μ = μ0 term is exactly
+0, so the final maximum is ≥ 0 — and otherwise the state's current one. A block is accepted when
+its weights are representable: Σw² ≤ 1e200 (no weight above 1e100) and, for an empty state,
+Σw ≥ 1e-100 (the largest weight ≥ 1e-106, so the weights flushed to zero, below e^{-708},
+and the squares that underflow, below 1e-154, are negligible against it). Otherwise (rare) that
+(sample, time) is redone with the block's exact maximum as the reference, as the numpy path
+does. After each block the reference is shifted by ln Σw whenever Σw leaves [1e-50, 1e50], so
+the sums stay O(1). ``finish`` (``L = m + ln Σw`` …) and ``merge`` do not depend on which
+reference was used.
+
+The sums run in another order than numpy's (pairwise) and the exponential is not numpy's, so the
+two paths agree to a few units in the last place (tested to 1e-12 relative), not bit for bit. In
+float64 the exponential does not depend on the C library. With ``fast_exp`` (float32 products)
+the exponent and the weight are rounded to float32, as the numpy path does (~1e-7). For a given
+machine and input, the result is identical run to run and for any thread count.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["available", "kernel"]
+__all__ = ["available", "kernel", "segments"]
 
 _KERNEL = None
 _TRIED = False
@@ -45,124 +55,33 @@ def available() -> bool:
 
 
 def kernel():
-    """The compiled ``update(G, D, vs, codes, C, fast_exp, m, s1, s2, sc)`` (compiled on first use)."""
+    """The compiled kernels ``(update, update_products)`` (compiled on first use, cached on disk)."""
     global _KERNEL, _TRIED
     if _KERNEL is None:
         if _TRIED or not available():
             raise ImportError("the numba engine needs numba (pip install 'regimes[fast]')")
         _TRIED = True
-        _KERNEL = _build()
+        from ._fused_numba import update, update_products
+
+        _KERNEL = (update, update_products)
     return _KERNEL
 
 
-def _build():
-    import math
+def segments(codes, C: int):
+    """``(perm, bounds, class of each segment)`` grouping a block's columns by class.
 
-    import numba
+    ``perm`` is empty when the codes are already sorted (no gather); ``bounds`` are the segments'
+    limits in the grouped order. Without classes (``C == 0``) one segment covers the block.
+    """
     import numpy as np
 
-    LOG2E = 1.4426950408889634
-    LN2_HI = 6.93147180369123816490e-01  # Cody-Waite split of ln 2 (fdlibm): k*LN2_HI is exact
-    LN2_LO = 1.90821492927058770002e-10
-    CHUNK = 256
-
-    @numba.njit(cache=True, fastmath=False, nogil=True)
-    def _exp_chunk(x, out, kb):
-        """out = e^x for x <= 0 (flushed to 0 below −708, where a weight is < 1e-307 of the
-        largest one), branch-free so that LLVM vectorises it: Cody–Waite reduction, degree-13
-        Taylor polynomial on |r| <= ln2/2 (truncation < 1e-17), 2^k from the exponent bits."""
-        n = x.shape[0]
-        for i in range(n):
-            xi = max(x[i], -708.0)
-            kf = math.floor(xi * LOG2E + 0.5)
-            r = (xi - kf * LN2_HI) - kf * LN2_LO
-            p = 1.0 / 6227020800.0
-            p = p * r + 1.0 / 479001600.0
-            p = p * r + 1.0 / 39916800.0
-            p = p * r + 1.0 / 3628800.0
-            p = p * r + 1.0 / 362880.0
-            p = p * r + 1.0 / 40320.0
-            p = p * r + 1.0 / 5040.0
-            p = p * r + 1.0 / 720.0
-            p = p * r + 1.0 / 120.0
-            p = p * r + 1.0 / 24.0
-            p = p * r + 1.0 / 6.0
-            p = p * r + 0.5
-            p = p * r + 1.0
-            p = p * r + 1.0
-            out[i] = p
-            kb[i] = (np.int64(kf) + 1023) << 52
-        sc = kb.view(np.float64)
-        for i in range(n):
-            out[i] = out[i] * sc[i] if x[i] >= -708.0 else 0.0
-
-    @numba.njit(cache=True, fastmath=False, nogil=True)
-    def _row(g, dd, vs, code, C, fast_exp, m, s1, s2, sc, buf):
-        c = g.shape[0]
-        xs = np.empty(CHUNK)
-        ws = np.empty(CHUNK)
-        kb = np.empty(CHUNK, dtype=np.int64)
-        mx8 = np.empty(8)
-        a1 = np.empty(8)
-        a2 = np.empty(8)
-        for j in range(vs.shape[0]):
-            v = vs[j]
-            h = 0.5 * v * v
-            mx8[:] = -math.inf
-            c8 = c - c % 8
-            for k0 in range(0, c8, 8):
-                for q in range(8):
-                    e = g[k0 + q] * v - dd[k0 + q] * h
-                    mx8[q] = max(mx8[q], e)
-            mx = -math.inf
-            for q in range(8):
-                mx = max(mx, mx8[q])
-            for k in range(c8, c):
-                mx = max(mx, g[k] * v - dd[k] * h)
-            m_old = m[j]
-            m_new = m_old if m_old > mx else mx
-            r = math.exp(m_old - m_new)
-            a1[:] = 0.0
-            a2[:] = 0.0
-            if C > 0:
-                buf[:] = 0.0
-            for s0 in range(0, c, CHUNK):
-                n = min(CHUNK, c - s0)
-                for q in range(n):
-                    xs[q] = (g[s0 + q] * v - dd[s0 + q] * h) - m_new
-                if fast_exp:
-                    for q in range(n):
-                        w32 = np.float32(math.exp(np.float32(xs[q])))
-                        ws[q] = np.float64(w32)
-                        xs[q] = np.float64(w32 * w32)
-                else:
-                    _exp_chunk(xs[:n], ws[:n], kb[:n])
-                    for q in range(n):
-                        xs[q] = ws[q] * ws[q]
-                n8 = n - n % 8
-                for k0 in range(0, n8, 8):
-                    for q in range(8):
-                        a1[q] += ws[k0 + q]
-                        a2[q] += xs[k0 + q]
-                for q in range(n8, n):
-                    a1[q % 8] += ws[q]
-                    a2[q % 8] += xs[q]
-                if C > 0:
-                    for q in range(n):
-                        buf[code[s0 + q]] += ws[q]
-            t1 = ((a1[0] + a1[1]) + (a1[2] + a1[3])) + ((a1[4] + a1[5]) + (a1[6] + a1[7]))
-            t2 = ((a2[0] + a2[1]) + (a2[2] + a2[3])) + ((a2[4] + a2[5]) + (a2[6] + a2[7]))
-            s1[j] = s1[j] * r + t1
-            s2[j] = s2[j] * (r * r) + t2
-            for q in range(C):
-                sc[j, q] = sc[j, q] * r + buf[q]
-            m[j] = m_new
-
-    @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
-    def update(G, D, vs, code, C, fast_exp, m, s1, s2, sc):
-        M = G.shape[0]
-        for i in numba.prange(M):
-            buf = np.zeros(max(C, 1))
-            _row(G[i], D[i], vs, code, C, fast_exp, m[i], s1[i], s2[i], sc[i], buf)
-
-    return update
+    c = codes.shape[0]
+    if C == 0 or c == 0:
+        return np.zeros(0, np.int64), np.array([0, c], np.int64), np.zeros(1, np.int64)
+    if np.all(codes[1:] >= codes[:-1]):
+        perm, grouped = np.zeros(0, np.int64), codes
+    else:
+        perm = np.argsort(codes, kind="stable").astype(np.int64)
+        grouped = codes[perm]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    return perm, np.r_[starts, c].astype(np.int64), grouped[starts].astype(np.int64)

@@ -57,7 +57,11 @@ class ClassCodes:
 
 
 class LSEState:
-    """Online log-sum-exp state per (sample, time): running max m, Σe^{E−m}, Σe^{2(E−m)}, class sums."""
+    """Online log-sum-exp state per (sample, time): a reference m, Σe^{E−m}, Σe^{2(E−m)}, class sums.
+
+    The numpy path keeps m at the running maximum; the fused kernel keeps a reference that makes
+    the sums representable (see :mod:`regimes.engines._fused`). ``finish`` and ``merge`` do not
+    depend on which one it is."""
 
     def __init__(self, M, T, C, fast_exp: bool = False, engine: str = "numpy"):
         # engine: "numpy" (the numpy passes below) or "numba" (the fused kernel of
@@ -87,17 +91,42 @@ class LSEState:
         sl = [slice(cuts[i], cuts[i + 1]) for i in range(k)]
         list(thread_pool().map(lambda s: self._update(s, G[s], D[s], vs, onehot), sl))
 
+    def _classes(self, codes):
+        """(C, class sums array, perm, bounds, segment classes) for the fused kernel."""
+        from ._fused import segments
+
+        if self.sc is None:
+            return (0, np.empty(self.m.shape + (0,)), *segments(np.zeros(0, dtype=np.int64), 0))
+        return (self.sc.shape[2], self.sc, *segments(np.asarray(codes, dtype=np.int64), self.sc.shape[2]))
+
     def _update_fused(self, G, D, vs, onehot):
         from ._fused import kernel
 
         G = np.ascontiguousarray(G, dtype=np.float64)
         D = np.ascontiguousarray(D, dtype=np.float64)
+        C, sc, perm, bounds, segc = self._classes(None if self.sc is None else _codes_of(onehot))
         if self.sc is None:
-            code, C, sc = np.zeros(0, dtype=np.int64), 0, np.empty(self.m.shape + (0,))
-        else:
-            code, C, sc = _codes_of(onehot), self.sc.shape[2], self.sc
-        kernel()(G, D, np.ascontiguousarray(vs, dtype=np.float64), code, C, self.fast_exp,
-                 self.m, self.s1, self.s2, sc)
+            bounds = np.array([0, G.shape[1]], dtype=np.int64)
+        fold, _ = kernel()
+        fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp,
+             self.m, self.s1, self.s2, sc)
+
+    def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0):
+        """Fold in a block given by its raw products (fused engine only): ``P = A0 Bᵀ``, ``R = Ξ Bᵀ``
+        and ``parts = (|a0|², |b|², ξ·a0, scale, μ = μ0 column per sample or −1)``; (G, D) are
+        assembled as ``mixture._gram`` does and written to columns ``col0:`` of ``Gout``/``Dout`` when given."""
+        from ._fused import kernel
+
+        a0sq, bsq, xia0, scale, zc = parts
+        C, sc, perm, bounds, segc = self._classes(codes)
+        if self.sc is None:
+            bounds = np.array([0, P.shape[1]], dtype=np.int64)
+        empty = np.empty((0, 0))
+        _, fold_products = kernel()
+        fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
+                      1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C,
+                      self.fast_exp, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
+                      empty if Dout is None else Dout, int(col0))
 
     def _update(self, rows, G, D, vs, onehot):
         # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64

@@ -198,16 +198,23 @@ class _Stream:
             return
         for s, e, B in src.working_blocks(self.rows):
             B = B.astype(self.pdt, copy=False)
-            Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale)
-            # the μ = μ0 terms: exactly zero
             lo, hi = np.searchsorted(mu0[order], [s, e])
-            rs = order[lo:hi]
-            D[rs, mu0[rs] - s] = 0.0
-            Q[rs, mu0[rs] - s] = 0.0
-            if Gs is not None:
-                Gs[:, s:e] = Q
-                Ds[:, s:e] = D
-            state.update(Q, D, vs, None if self.classes is None else self.classes.block(s, e))
+            rs = order[lo:hi]  # the samples whose μ = μ0 term is in this block: exactly zero
+            if state.engine == "numba":  # (G, D) assembled inside the fused kernel
+                zc = np.full(mu0.size, -1, dtype=np.int64)
+                zc[rs] = mu0[rs] - s
+                parts = (self.a0sq, np.einsum("ij,ij->i", B, B, dtype=np.float64), self.xia0, self.scale, zc)
+                state.update_products(self.A0 @ B.T, self.Xi @ B.T, parts, vs,
+                                      None if self.classes is None else self.classes.codes[s:e],
+                                      Gs, Ds, s)
+            else:
+                Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale)
+                D[rs, mu0[rs] - s] = 0.0
+                Q[rs, mu0[rs] - s] = 0.0
+                if Gs is not None:
+                    Gs[:, s:e] = Q
+                    Ds[:, s:e] = D
+                state.update(Q, D, vs, None if self.classes is None else self.classes.block(s, e))
             if self.progress is not None:
                 self.progress(e, n)
 
