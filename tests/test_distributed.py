@@ -127,3 +127,24 @@ def test_cluster_specs():
             parse_cluster(bad)
     with cluster(None) as c:
         assert c is None
+
+
+def test_worker_processes_as_on_a_real_cluster(tmp_path):
+    """Workers in separate processes (what a real cluster has): the tasks, the file-backed source
+    (read by path on the workers) and the engine states must travel by pickling; the numbers are
+    the in-process ones up to summation order."""
+    X, lab = _data(n=600, d=12, seed=7)
+    np.save(tmp_path / "x.npy", X)
+    kw = dict(samples=32, bootstrap=10, seed=2, memory_budget=1 << 21)
+    ref = analyze(X, lab, **kw)
+    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1")
+    try:
+        with distributed.Client(lc, set_as_default=False) as c:
+            got = analyze(str(tmp_path / "x.npy"), lab, cluster=c, **kw)
+            assert len(c.scheduler_info()["workers"]) == 2
+    finally:
+        lc.close()
+    assert _rel(ref.eigenvalue.value, got.eigenvalue.value) < 1e-10
+    assert _rel(ref.curves.commitment, got.curves.commitment) < 1e-10
+    assert abs(ref.t_C["commitment"].value - got.t_C["commitment"].value) <= 1e-8 * ref.t_C["commitment"].value
