@@ -1,9 +1,12 @@
 """Speed of the analysis against its GEMM bound, and of Λ at large d (issue 13).
 
 Usage: python benchmarks/bench_speed.py [n d M] [--eigen n d] [--analyze-numpy] [--no-numpy] [--no-eigen]
+       [--memory-mb MB]
    default: n = 20000, d = 1024, M = 1024 (default time grid); Λ at n = 20000, d = 8192;
    the whole analysis with the numpy engine only with --analyze-numpy (minutes); --no-numpy skips
-   the numpy engine (large sizes), --no-eigen the Λ benchmark.
+   the numpy engine (large sizes), --no-eigen the Λ benchmark; --memory-mb the engine's budget
+   (default 1024: above n·M·16 bytes ≈ 512 MB the statistics are not stored and the one pass
+   evaluates the grid refined 8 times).
 
 Prints ratios against baselines timed in the same run (the machine is shared: absolute times
 are noisy, ratios less so):
@@ -25,7 +28,7 @@ def timed(f):
     return time.perf_counter() - t, out
 
 
-def engine_bench(n, d, M):
+def engine_bench(n, d, M, budget=None):
     from regimes.analysis import analyze, default_times
     from regimes.engines import empirical_mixture
 
@@ -38,13 +41,14 @@ def engine_bench(n, d, M):
         t_gemm = min(t_gemm, timed(lambda: (A0 @ X.T, Xi @ X.T))[0])
     tt = default_times([0.3, 2.0])
     empirical_mixture(X[:200], tt[:3], samples=16, engine="numba")  # compile outside the timing
-    print(f"n = {n}, d = {d}, M = {M}, T = {tt.size}: 2 GEMMs {t_gemm:.2f} s")
+    kw = {} if budget is None else {"memory_budget": budget}
+    print(f"n = {n}, d = {d}, M = {M}, T = {tt.size}, memory budget {budget or 'default'}: 2 GEMMs {t_gemm:.2f} s")
     for eng in ("numba",) if "--no-numpy" in sys.argv else ("numpy", "numba"):
-        t, c = timed(lambda eng=eng: empirical_mixture(X, tt, samples=M, labels=lab, engine=eng))
+        t, c = timed(lambda eng=eng: empirical_mixture(X, tt, samples=M, labels=lab, engine=eng, **kw))
         how = "statistics stored" if c.stored else f"not stored: {c.fine['t'].size} times (refined grid)"
         print(f"  engine ({eng:5s})   {t:7.2f} s  = {t / t_gemm:5.2f} x GEMM   ({how})")
     for eng in ("numpy", "numba") if "--analyze-numpy" in sys.argv else ("numba",):
-        t, _ = timed(lambda eng=eng: analyze(X, lab, samples=M, engine=eng))
+        t, _ = timed(lambda eng=eng: analyze(X, lab, samples=M, engine=eng, **kw))
         print(f"  analyze ({eng:5s})  {t:7.2f} s  = {t / t_gemm:5.2f} x GEMM")
 
 
@@ -79,6 +83,11 @@ def eigen_bench(n, d):
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a not in ("--analyze-numpy", "--no-numpy", "--no-eigen")]
+    budget = None
+    if "--memory-mb" in args:
+        i = args.index("--memory-mb")
+        budget = int(args[i + 1]) << 20
+        del args[i:i + 2]
     if "--eigen" in args:
         i = args.index("--eigen")
         eigen_bench(int(args[i + 1]), int(args[i + 2]))
@@ -88,6 +97,6 @@ if __name__ == "__main__":
     elif "--no-eigen" not in sys.argv:
         eigen_bench(20000, 8192)
     if len(args) >= 3:
-        engine_bench(int(args[0]), int(args[1]), int(args[2]))
+        engine_bench(int(args[0]), int(args[1]), int(args[2]), budget)
     elif not args:
-        engine_bench(20000, 1024, 1024)
+        engine_bench(20000, 1024, 1024, budget)
