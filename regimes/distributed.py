@@ -34,8 +34,11 @@ import numpy as np
 
 from ._errors import RegimesError
 
-__all__ = ["RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working", "open_shards",
+__all__ = ["LOOPBACK", "RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working", "open_shards",
            "parse_cluster"]
+
+#: where a local cluster's HTTP servers listen: loopback only, a free port
+LOOPBACK = "127.0.0.1:0"
 
 _ACTIVE: contextvars.ContextVar = contextvars.ContextVar("regimes_cluster", default=None)
 
@@ -83,8 +86,10 @@ def cluster(spec="local:2"):
         kind, arg = parse_cluster(spec)
         try:
             if kind == "local":
+                # the scheduler's and the workers' HTTP servers on loopback, random ports (with
+                # dashboard_address=None they would still serve on 0.0.0.0:8787)
                 lc = distributed.LocalCluster(n_workers=arg, threads_per_worker=1, processes=False,
-                                              dashboard_address=None)
+                                              dashboard_address=LOOPBACK, worker_dashboard_address=LOOPBACK)
                 owned.append(lc)
                 client = distributed.Client(lc, set_as_default=False)
             else:

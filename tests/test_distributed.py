@@ -12,7 +12,7 @@ import dask.array as da  # noqa: E402
 from regimes import RegimesError  # noqa: E402
 from regimes.analysis import analyze  # noqa: E402
 from regimes.data import as_source, load_source  # noqa: E402
-from regimes.distributed import cluster, parse_cluster  # noqa: E402
+from regimes.distributed import LOOPBACK, cluster, parse_cluster  # noqa: E402
 from regimes.engines.covariance import top_eigenvalues  # noqa: E402
 from regimes.engines.mixture import empirical_mixture  # noqa: E402
 
@@ -20,7 +20,8 @@ from regimes.engines.mixture import empirical_mixture  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     # worker threads in this process (inproc transport): no network needed
-    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=LOOPBACK,
+                                  worker_dashboard_address=LOOPBACK)
     c = distributed.Client(lc, set_as_default=False)
     yield c
     c.close()
@@ -137,8 +138,8 @@ def test_worker_processes_as_on_a_real_cluster(tmp_path):
     np.save(tmp_path / "x.npy", X)
     kw = dict(samples=32, bootstrap=10, seed=2, memory_budget=1 << 21)
     ref = analyze(X, lab, **kw)
-    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  host="127.0.0.1")
+    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOOPBACK,
+                                  worker_dashboard_address=LOOPBACK, host="127.0.0.1")
     try:
         with distributed.Client(lc, set_as_default=False) as c:
             got = analyze(str(tmp_path / "x.npy"), lab, cluster=c, **kw)
@@ -148,3 +149,35 @@ def test_worker_processes_as_on_a_real_cluster(tmp_path):
     assert _rel(ref.eigenvalue.value, got.eigenvalue.value) < 1e-10
     assert _rel(ref.curves.commitment, got.curves.commitment) < 1e-10
     assert abs(ref.t_C["commitment"].value - got.t_C["commitment"].value) <= 1e-8 * ref.t_C["commitment"].value
+
+
+def _listening_addresses() -> set[str]:
+    """Local ``address:port`` (hex, as in /proc/net/tcp*) of the TCP sockets this process listens on."""
+    import os
+
+    mine = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            mine.add(link[8:-1])
+    out = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in mine:  # LISTEN, owned by this process
+                    out.add(cols[1])
+    return out
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/net/tcp"), reason="Linux /proc only")
+def test_local_cluster_listens_on_loopback_only():
+    before = _listening_addresses()
+    with cluster("local:1") as c:
+        assert c.submit(sum, [1, 2]).result() == 3
+        new = _listening_addresses() - before
+    loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+    assert new and {a.split(":")[0] for a in new} <= loopback, new
