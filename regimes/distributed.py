@@ -34,8 +34,8 @@ import numpy as np
 
 from ._errors import RegimesError
 
-__all__ = ["LOOPBACK", "RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working", "open_shards",
-           "parse_cluster"]
+__all__ = ["LOOPBACK", "RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working",
+           "open_shards", "parse_cluster"]
 
 #: where a local cluster's HTTP servers listen: loopback only, a free port
 LOOPBACK = "127.0.0.1:0"

@@ -164,3 +164,29 @@ def test_tiny_first_block_then_the_dominant_one():
     codes = np.repeat([0, 1, 2], 200)  # sorted: no gather
     (L1, p1, f1), (L0, p0, f0) = _both(G, D, vs, codes, blocks=(300,))
     assert _rel(L1, L0, 1.0) < 1e-12 and _rel(p1, p0) < 1e-12 and _rel(f1, f0) < 1e-12
+
+
+def test_skipped_chunks_are_negligible():
+    """Chunks of columns whose every log-weight lies below −(60 + ln n) — the μ = μ0 term, E = 0, is
+    in every sum — are skipped: the same statistics as without skipping; a floor inside the
+    relevant range would change them (so the skipping is live)."""
+    from regimes.engines._lse import negligible_below
+
+    X, lab = _data(12, n=3000, d=30)
+    t = np.array([0.004, 0.01, 0.05, 0.3, 2.0])  # small t: most columns far below the μ0 term
+    c = empirical_mixture(X, t, samples=24, rng=1, labels=lab, store=True, engine="numpy")
+    codes = c.classes.codes
+
+    def run(floor):
+        st = LSEState(24, t.size, c.classes.C, False, "numba", floor)
+        st.update(c.G, c.D, 1.0 / np.sqrt(np.expm1(2.0 * t)), np.eye(c.classes.C)[codes])
+        return st.finish()
+
+    ref, skip, wrong = run(-np.inf), run(negligible_below(3000)), run(-1.0)
+    for x, y, f in zip(skip, ref, (1.0, 1e-300, 1e-300), strict=True):
+        assert _rel(x, y, f) < 1e-15
+    assert _rel(wrong[0][:, -1], ref[0][:, -1], 1.0) > 1e-3
+    # and the engine's own pass (which sets the floor) against the numpy path
+    b = empirical_mixture(X, t, samples=24, rng=1, labels=lab, store=True, engine="numba")
+    for key in ("lse", "phi_c", "phi"):
+        assert _rel(getattr(b, key), getattr(c, key), FLOOR[key]) < 1e-12

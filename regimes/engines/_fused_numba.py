@@ -84,16 +84,28 @@ def block_sums(gl, dl, bounds, v, ref, fast_exp, cs, xs, ws, kb):
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
-def all_sums(gl, dl, bounds, vs, refs, fast_exp, cs, b2, xs, ws, kb):
-    """``block_sums`` for every time at once: chunk by chunk (the chunk stays in L1), all times."""
+def all_sums(gl, dl, bounds, vs, refs, fast_exp, floor, cs, b2, xs, ws, kb):
+    """``block_sums`` for every time at once: chunk by chunk (the chunk stays in L1), all times.
+
+    A chunk whose largest possible log-weight at a time, ``v·max G − ½v²·min D``, is below
+    ``floor`` (absolute, not relative to the reference) is skipped for that time: see ``update``."""
     cs[:, :] = 0.0
     b2[:] = 0.0
     for q in range(bounds.shape[0] - 1):
         for s0 in range(bounds[q], bounds[q + 1], CHUNK):
             L = min(CHUNK, bounds[q + 1] - s0)
+            gmax = -math.inf
+            dmin = math.inf
+            if floor > -math.inf:
+                for k in range(s0, s0 + L):
+                    gmax = max(gmax, gl[k])
+                    dmin = min(dmin, dl[k])
             for j in range(vs.shape[0]):
                 v = vs[j]
-                weights(gl[s0:], dl[s0:], L, v, 0.5 * v * v, refs[j], fast_exp, xs, ws, kb)
+                h = 0.5 * v * v
+                if floor > -math.inf and v * gmax - h * dmin < floor:
+                    continue  # every weight of the chunk is below e^floor: negligible
+                weights(gl[s0:], dl[s0:], L, v, h, refs[j], fast_exp, xs, ws, kb)
                 a1, a2 = sums(ws, L)
                 cs[j, q] += a1
                 b2[j] += a2
@@ -121,7 +133,7 @@ def redo(gl, dl, bounds, v, ref, fast_exp, cs, xs, ws, kb, j, s1, s2, sc, C):
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
-def accumulate(gl, dl, bounds, segc, vs, fast_exp, m, s1, s2, sc, C):
+def accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m, s1, s2, sc, C):
     """Fold one sample's row (local buffers, columns grouped by class) into its state, every time."""
     nseg = bounds.shape[0] - 1
     T = vs.shape[0]
@@ -133,7 +145,7 @@ def accumulate(gl, dl, bounds, segc, vs, fast_exp, m, s1, s2, sc, C):
         refs[j] = m[j] if m[j] > -math.inf else 0.0
     cs = np.empty((T, max(nseg, 1)))
     b2 = np.empty(T)
-    all_sums(gl, dl, bounds, vs, refs, fast_exp, cs, b2, xs, ws, kb)
+    all_sums(gl, dl, bounds, vs, refs, fast_exp, floor, cs, b2, xs, ws, kb)
     for j in range(T):
         ref = refs[j]
         t1 = 0.0
@@ -165,8 +177,12 @@ def gather(g, d, perm, gl, dl):
 
 
 @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
-def update(G, D, vs, perm, bounds, segc, C, fast_exp, m, s1, s2, sc):
-    """Fold stored (G, D) (float64, samples × columns) into the state (m, s1, s2, sc)."""
+def update(G, D, vs, perm, bounds, segc, C, fast_exp, floor, m, s1, s2, sc):
+    """Fold stored (G, D) (float64, samples × columns) into the state (m, s1, s2, sc).
+
+    ``floor``: log-weights below it may be skipped (−inf: none). Valid only when every sample's
+    complete sum has a term E = 0 (its μ = μ0 term): with ``floor = −(60 + ln n)`` the skipped
+    terms then weigh less than e^{-60} of the sum together."""
     M, c = G.shape
     for i in numba.prange(M):
         gl = np.empty(c)  # local copies: several times faster than sweeping the views
@@ -176,11 +192,11 @@ def update(G, D, vs, perm, bounds, segc, C, fast_exp, m, s1, s2, sc):
         else:
             gl[:] = G[i]
             dl[:] = D[i]
-        accumulate(gl, dl, bounds, segc, vs, fast_exp, m[i], s1[i], s2[i], sc[i], C)
+        accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
 
 
 @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
-def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, segc, C, fast_exp,
+def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, segc, C, fast_exp, floor,
                     m, s1, s2, sc, Gout, Dout, col0):
     """As ``update``, with (G, D) assembled from the products P = A0 Bᵀ, R = Ξ Bᵀ exactly as
     ``mixture._gram`` does (``D = max(−2P + |a0|² + |b|², 0)/s²``, ``G = (R − ξ·a0)/s``, the
@@ -210,6 +226,6 @@ def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, seg
             gl = np.empty(c)
             dl = np.empty(c)
             gather(g, d, perm, gl, dl)
-            accumulate(gl, dl, bounds, segc, vs, fast_exp, m[i], s1[i], s2[i], sc[i], C)
+            accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
         else:
-            accumulate(g, d, bounds, segc, vs, fast_exp, m[i], s1[i], s2[i], sc[i], C)
+            accumulate(g, d, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)

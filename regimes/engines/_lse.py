@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "resolve_engine", "thread_pool",
-           "time_factors"]
+__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "negligible_below",
+           "resolve_engine", "thread_pool", "time_factors"]
 
 #: a block's one-hot class matrix is dense up to this many elements, sparse (CSR) beyond
 DENSE_ONEHOT_MAX = 1 << 22
@@ -63,7 +63,7 @@ class LSEState:
     the sums representable (see :mod:`regimes.engines._fused`). ``finish`` and ``merge`` do not
     depend on which one it is."""
 
-    def __init__(self, M, T, C, fast_exp: bool = False, engine: str = "numpy"):
+    def __init__(self, M, T, C, fast_exp: bool = False, engine: str = "numpy", floor: float = -np.inf):
         # engine: "numpy" (the numpy passes below) or "numba" (the fused kernel of
         # :mod:`regimes.engines._fused`, resolved by :func:`resolve_engine`)
         self.engine = engine
@@ -71,6 +71,9 @@ class LSEState:
         # relative error ~1e-7 per weight) and summed in float64; used with float32 products,
         # whose log-weights carry larger errors than that anyway
         self.fast_exp = fast_exp
+        # floor: the fused kernel may skip log-weights below it (absolute); valid only when every
+        # sample's complete sum has a term E = 0 (its μ = μ0 term): see negligible_below
+        self.floor = float(floor)
         self.m = np.full((M, T), -np.inf)
         self.s1 = np.zeros((M, T))
         self.s2 = np.zeros((M, T))
@@ -108,7 +111,7 @@ class LSEState:
         if self.sc is None:
             bounds = np.array([0, G.shape[1]], dtype=np.int64)
         fold, _ = kernel()
-        fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp,
+        fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
              self.m, self.s1, self.s2, sc)
 
     def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0):
@@ -125,7 +128,7 @@ class LSEState:
         _, fold_products = kernel()
         fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
                       1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C,
-                      self.fast_exp, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
+                      self.fast_exp, self.floor, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
                       empty if Dout is None else Dout, int(col0))
 
     def _update(self, rows, G, D, vs, onehot):
@@ -175,6 +178,13 @@ class LSEState:
         return L, phiC, phi
 
 
+def negligible_below(n: int) -> float:
+    """``−(60 + ln n)``: with a term E = 0 in every sample's sum of n terms, the terms below this
+    log-weight weigh less than e^{-60} ≈ 1e-26 of the sum together (far below a float64 ulp);
+    the fused kernel skips the chunks of columns that lie entirely below it."""
+    return -(60.0 + float(np.log(max(int(n), 1))))
+
+
 def _codes_of(onehot) -> np.ndarray:
     """Class code per column of a block's one-hot matrix (dense or CSR)."""
     if isinstance(onehot, np.ndarray):
@@ -210,7 +220,7 @@ def from_stored(G, D, vs, classes, fast_exp=False, rows=None, engine="numpy"):
     ph = None if onehot is None else np.empty((M, vs.size))
     for s in range(0, M, rows):
         e = min(M, s + rows)
-        st = LSEState(e - s, vs.size, C, fast_exp, engine)
+        st = LSEState(e - s, vs.size, C, fast_exp, engine, negligible_below(G.shape[1]))
         st.update(G[s:e], D[s:e], vs, onehot)
         a, b, c = st.finish()
         L[s:e], pc[s:e] = a, b

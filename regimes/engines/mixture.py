@@ -36,7 +36,7 @@ from .._errors import RegimesError, RegimesWarning
 from .._validate import as_real_array, check_int, check_rng
 from ..data.source import as_source
 from ..distributed import active, map_working
-from ._lse import ClassCodes, LSEState, resolve_engine, time_factors
+from ._lse import ClassCodes, LSEState, negligible_below, resolve_engine, time_factors
 from .curves import MixtureCurves
 
 __all__ = ["MixtureCurves", "empirical_mixture", "mixture_rng", "refined_grid", "DEFAULT_MEMORY_BUDGET",
@@ -159,7 +159,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     T = tt.size
     keep, rows, fine = _plan(n, d, M, T, C, dt, pdt, budget, store, block_rows)
     tf = refined_grid(tt, REFINE) if fine else tt
-    state = LSEState(M, tf.size, C, precision == "float32", engine)
+    floor = negligible_below(n)  # every sample's sum has its μ = μ0 term, E = 0
+    state = LSEState(M, tf.size, C, precision == "float32", engine, floor)
     Gs = np.empty((M, n)) if keep else None
     Ds = np.empty((M, n)) if keep else None
     stream = _Stream(src, A0.astype(pdt, copy=False), Xi.astype(pdt, copy=False), mu0, pdt, rows, classes, progress)
@@ -170,7 +171,7 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                            f"(tr C = {src.total_variance:.3g}); rescale the data")
 
     def _recompute(new_t):
-        st = LSEState(M, new_t.size, C, precision == "float32", engine)
+        st = LSEState(M, new_t.size, C, precision == "float32", engine, floor)
         stream.run(time_factors(new_t), st)
         return st.finish()
 
@@ -223,7 +224,7 @@ class _Stream:
         """The pass as Dask tasks (:mod:`regimes.distributed`): per chunk of rows a fresh state, the
         states merged exactly (pairwise on the cluster; in row order here when G, D are stored)."""
         args = (self.A0, self.a0sq, self.Xi, self.xia0, self.scale, self.pdt, self.mu0, np.asarray(vs),
-                self.classes, state.fast_exp, state.engine, Gs is not None)
+                self.classes, state.fast_exp, state.engine, state.floor, Gs is not None)
         if Gs is None:
             state.merge(map_working(self.src, _chunk_lse, *args, rows=self.rows, merge=_merge_states))
         else:
@@ -235,14 +236,14 @@ class _Stream:
             self.progress(self.src.n, self.src.n)
 
 
-def _chunk_lse(B, s, e, A0, a0sq, Xi, xia0, scale, pdt, mu0, vs, classes, fast_exp, engine, store):
+def _chunk_lse(B, s, e, A0, a0sq, Xi, xia0, scale, pdt, mu0, vs, classes, fast_exp, engine, floor, store):
     """One chunk of the engine's pass: (G, D) of rows ``s:e`` folded into a fresh :class:`LSEState`."""
     B = B.astype(pdt, copy=False)
     Q, D = _gram(A0, a0sq, Xi, xia0, B, scale)
     rs = np.nonzero((mu0 >= s) & (mu0 < e))[0]  # the μ = μ0 terms: exactly zero
     D[rs, mu0[rs] - s] = 0.0
     Q[rs, mu0[rs] - s] = 0.0
-    st = LSEState(A0.shape[0], vs.size, 0 if classes is None else classes.C, fast_exp, engine)
+    st = LSEState(A0.shape[0], vs.size, 0 if classes is None else classes.C, fast_exp, engine, floor)
     st.update(Q, D, vs, None if classes is None else classes.block(s, e))
     return (st, Q, D) if store else st
 
