@@ -151,8 +151,9 @@ def accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m, s1, s2, sc, C):
         t1 = 0.0
         for q in range(nseg):
             t1 += cs[j, q]
-        if not (b2[j] <= 1e200) or (s1[j] == 0.0 and t1 < 1e-100):
-            # weights too large or too small for this reference (rare)
+        # weights too large, or (unanchored sums) too small for this reference: with a floor the
+        # complete sum holds a term E = 0, against which weights below 1e-100 are negligible
+        if not (b2[j] <= 1e200) or (floor == -math.inf and s1[j] == 0.0 and t1 < 1e-100):
             ref, b2[j] = redo(gl, dl, bounds, vs[j], ref, fast_exp, cs[j], xs, ws, kb, j, s1, s2, sc, C)
             t1 = 0.0
             for q in range(nseg):
@@ -162,7 +163,7 @@ def accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m, s1, s2, sc, C):
         if C > 0:
             for q in range(nseg):
                 sc[j, segc[q]] += cs[j, q]
-        if s1[j] > 1e50 or 0.0 < s1[j] < 1e-50:  # keep the sums O(1)
+        if s1[j] > 1e50 or (floor == -math.inf and 0.0 < s1[j] < 1e-50):  # keep the sums O(1)
             sh = math.log(s1[j])
             rescale(math.exp(-sh), j, s1, s2, sc, C)
             ref += sh
