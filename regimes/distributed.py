@@ -14,7 +14,8 @@ exactly:
 The results equal the in-process path's for the same seed up to the order of floating-point
 summation. The data reach the workers as a Dask array of row chunks: a Dask array as given, a
 zarr array (re-opened on the workers), an HDF5 dataset or a ``.npy`` file (each read on the
-workers by path: put it on storage every worker sees), or an in-memory array (sent with the graph).
+workers by path: put it on storage every worker sees), or an in-memory array (scattered to the
+workers once per :func:`cluster` context).
 
 ``cluster`` specs: ``"local"`` / ``"local:N"`` (a :class:`distributed.LocalCluster` of N worker
 threads on this machine, loopback only; default 2), a scheduler address (``"tcp://host:8786"``), or
@@ -41,6 +42,8 @@ __all__ = ["LOOPBACK", "RowMap", "active", "cluster", "dask_rows", "map_chunks",
 LOOPBACK = "127.0.0.1:0"
 
 _ACTIVE: contextvars.ContextVar = contextvars.ContextVar("regimes_cluster", default=None)
+#: in-memory arrays already sent to the open cluster: {(id, rows): (array, dask array)}
+_SENT: contextvars.ContextVar = contextvars.ContextVar("regimes_sent", default=None)
 
 
 def _need_distributed():
@@ -99,11 +102,12 @@ def cluster(spec="local:2"):
                 c.close()
             raise RegimesError(f"cluster {spec!r}: cannot connect ({exc})") from None
         owned.insert(0, client)
-    token = _ACTIVE.set(client)
+    token, sent = _ACTIVE.set(client), _SENT.set({})
     try:
         with dask.config.set(scheduler=client):
             yield client
     finally:
+        _SENT.reset(sent)
         _ACTIVE.reset(token)
         for c in owned:
             c.close()
@@ -165,9 +169,30 @@ def dask_rows(src, rows: int):
         arr = _from_reader(_read_hdf5_rows, (base.file.filename, base.name), n, d, raw.dtype, rows)
     elif base is not None and type(base).__module__.startswith("zarr"):
         arr = da.from_zarr(base).reshape(n, d)
+    elif isinstance(raw, np.ndarray) and active() is not None:
+        arr = _scattered_rows(raw, n, d, rows)
     else:
         arr = da.from_array(raw if isinstance(raw, np.ndarray) else raw[0:n], chunks=(rows, d))
     return arr.rechunk({0: rows, 1: -1})
+
+
+def _scattered_rows(raw, n, d, rows):
+    """An in-memory array sent to the cluster's workers once per :func:`cluster` context, chunk by
+    chunk (not embedded in every task graph), as a Dask array over the chunks' futures."""
+    import dask.array as da
+
+    cache = _SENT.get()
+    key = (id(raw), rows)
+    if cache is not None and key in cache and cache[key][0] is raw:
+        return cache[key][1]
+    x = raw.reshape(n, d)
+    starts = list(range(0, n, rows))
+    futures = active().scatter([x[s:min(n, s + rows)] for s in starts], hash=False)
+    arr = da.concatenate([da.from_delayed(f, shape=(min(n, s + rows) - s, d), dtype=x.dtype)
+                          for s, f in zip(starts, futures, strict=True)], axis=0)
+    if cache is not None:
+        cache[key] = (raw, arr)
+    return arr
 
 
 def open_shards(paths):
@@ -247,13 +272,15 @@ def map_chunks(arr, fn, *args, rowmap=None, merge=None):
     """``fn(rows, start, stop, *args)`` on every row chunk of the Dask array ``arr`` as tasks on the
     active cluster: ``[(start, stop, result), ...]`` in row order, or with ``merge`` the results
     merged pairwise in a fixed tree (on the cluster; deterministic). ``rowmap`` turns raw rows
-    into processed rows first. Array arguments are sent to the cluster once."""
+    into processed rows first. Array arguments are scattered to the cluster once per call."""
     import dask
 
     client = active()
     if client is None:
         raise RegimesError("map_chunks needs an open regimes.distributed.cluster(...) context")
-    shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) and a.size > 1024 else a for a in args]
+    # large array arguments go to the workers once (scattered), not inside every task
+    shared = [client.scatter(a, hash=False) if isinstance(a, np.ndarray) and a.size > 1024 else a
+              for a in args]
     bounds = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
     blocks = arr.to_delayed().reshape(-1)
     tasks = [dask.delayed(_apply, pure=True)(blk, int(bounds[i]), int(bounds[i + 1]), rowmap, fn, *shared)

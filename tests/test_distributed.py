@@ -181,3 +181,22 @@ def test_local_cluster_listens_on_loopback_only():
         new = _listening_addresses() - before
     loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
     assert new and {a.split(":")[0] for a in new} <= loopback, new
+
+
+def test_in_memory_data_is_sent_once_not_inside_every_graph(client):
+    """A 13 MB in-memory array (and the engine's sample matrices) reach the workers by scatter, once
+    per cluster context: no "large graph" warning from distributed, the same numbers."""
+    import warnings
+
+    X = np.random.default_rng(9).standard_normal((4000, 400))
+    ref = covariance(as_source(X))
+    src = as_source(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with cluster(client):
+            got = covariance(src)
+            again = covariance(src)  # the second pass reuses the scattered chunks
+            c = empirical_mixture(src, [0.5, 2.0], samples=1200, rng=1, block_rows=1000, store=False)
+    assert _rel(ref, got) < 1e-10 and _rel(ref, again) < 1e-10
+    c0 = empirical_mixture(X, [0.5, 2.0], samples=1200, rng=1, block_rows=1000, store=False)
+    assert _rel(c0.lse, c.lse) < 1e-10
