@@ -177,6 +177,11 @@ def gather(g, d, perm, gl, dl):
         dl[k] = d[perm[k]]
 
 
+#: the samples are processed in this many groups (threads take groups): the row buffers are
+#: allocated once per group, not once per sample
+GROUPS = 64
+
+
 @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
 def update(G, D, vs, perm, bounds, segc, C, fast_exp, floor, m, s1, s2, sc):
     """Fold stored (G, D) (float64, samples × columns) into the state (m, s1, s2, sc).
@@ -185,15 +190,17 @@ def update(G, D, vs, perm, bounds, segc, C, fast_exp, floor, m, s1, s2, sc):
     complete sum has a term E = 0 (its μ = μ0 term): with ``floor = −(60 + ln n)`` the skipped
     terms then weigh less than e^{-60} of the sum together."""
     M, c = G.shape
-    for i in numba.prange(M):
+    ng = min(M, GROUPS)
+    for gi in numba.prange(ng):
         gl = np.empty(c)  # local copies: several times faster than sweeping the views
         dl = np.empty(c)
-        if perm.shape[0] == c:
-            gather(G[i], D[i], perm, gl, dl)
-        else:
-            gl[:] = G[i]
-            dl[:] = D[i]
-        accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
+        for i in range(gi * M // ng, (gi + 1) * M // ng):
+            if perm.shape[0] == c:
+                gather(G[i], D[i], perm, gl, dl)
+            else:
+                gl[:] = G[i]
+                dl[:] = D[i]
+            accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
 
 
 @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
@@ -205,28 +212,30 @@ def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, seg
     when they have rows (whole arrays, so that one compiled version serves every block)."""
     M, c = P.shape
     store = Gout.shape[0] == M
-    for i in numba.prange(M):
+    ng = min(M, GROUPS)
+    for gi in numba.prange(ng):
         g = np.empty(c)
         d = np.empty(c)
-        for k in range(c):
-            dk = (np.float64(P[i, k]) * -2.0 + a0sq[i]) + bsq[k]
-            dk = max(dk, 0.0)
-            gk = np.float64(R[i, k]) - xia0[i]
-            if inv1 != 1.0:
-                dk *= inv2
-                gk *= inv1
-            d[k] = dk
-            g[k] = gk
-        if zc[i] >= 0:
-            d[zc[i]] = 0.0
-            g[zc[i]] = 0.0
-        if store:
-            Gout[i, col0:col0 + c] = g
-            Dout[i, col0:col0 + c] = d
-        if perm.shape[0] == c:
-            gl = np.empty(c)
-            dl = np.empty(c)
-            gather(g, d, perm, gl, dl)
-            accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
-        else:
-            accumulate(g, d, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
+        gl = np.empty(c if perm.shape[0] == c else 0)
+        dl = np.empty(c if perm.shape[0] == c else 0)
+        for i in range(gi * M // ng, (gi + 1) * M // ng):
+            for k in range(c):
+                dk = (np.float64(P[i, k]) * -2.0 + a0sq[i]) + bsq[k]
+                dk = max(dk, 0.0)
+                gk = np.float64(R[i, k]) - xia0[i]
+                if inv1 != 1.0:
+                    dk *= inv2
+                    gk *= inv1
+                d[k] = dk
+                g[k] = gk
+            if zc[i] >= 0:
+                d[zc[i]] = 0.0
+                g[zc[i]] = 0.0
+            if store:
+                Gout[i, col0:col0 + c] = g
+                Dout[i, col0:col0 + c] = d
+            if perm.shape[0] == c:
+                gather(g, d, perm, gl, dl)
+                accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)
+            else:
+                accumulate(g, d, bounds, segc, vs, fast_exp, floor, m[i], s1[i], s2[i], sc[i], C)

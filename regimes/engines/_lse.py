@@ -212,7 +212,8 @@ def resolve_engine(engine: str) -> str:
 def from_stored(G, D, vs, classes, fast_exp=False, rows=None, engine="numpy"):
     """Per-sample (lse, Σw², class sums²) at the time factors ``vs`` from stored (G, D) statistics."""
     M = G.shape[0]
-    rows = rows or max(1, min(M, 4_000_000 // max(1, G.shape[1])))
+    # numpy's passes need (rows × n) temporaries: pieces of 4e6 elements; the fused kernel none
+    rows = rows or (M if engine == "numba" else max(1, min(M, 4_000_000 // max(1, G.shape[1]))))
     C = 0 if classes is None else classes.C
     onehot = None if classes is None else classes.block(0, G.shape[1])
     L = np.empty((M, vs.size))
