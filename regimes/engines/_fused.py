@@ -28,6 +28,13 @@ does. After each block the reference is shifted by ln Σw whenever Σw leaves [1
 the sums stay O(1). ``finish`` (``L = m + ln Σw`` …) and ``merge`` do not depend on which
 reference was used.
 
+**Negligible chunks.** With a ``floor`` (``LSEState(..., floor=negligible_below(n))``, set by the
+engine's pass and by the re-evaluation from stored statistics, whose sums all hold the μ = μ0
+term E = 0), a chunk whose largest possible log-weight at a time, ``v·max G − ½v²·min D``, lies
+below ``−(60 + ln n)`` is skipped for that time — all such terms together weigh < e^{-60} of the
+sum — and tiny blocks are not redone (they are negligible against the E = 0 term). Without a
+floor nothing is skipped.
+
 The sums run in another order than numpy's (pairwise) and the exponential is not numpy's, so the
 two paths agree to a few units in the last place (tested to 1e-12 relative), not bit for bit. In
 float64 the exponential does not depend on the C library. With ``fast_exp`` (float32 products)
