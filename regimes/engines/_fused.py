@@ -82,7 +82,7 @@ def segments(codes, C: int):
     """
     import numpy as np
 
-    c = codes.shape[0]
+    c = codes.shape[0]  # without classes: one segment over the block's c columns
     if C == 0 or c == 0:
         return np.zeros(0, np.int64), np.array([0, c], np.int64), np.zeros(1, np.int64)
     if np.all(codes[1:] >= codes[:-1]):

@@ -68,24 +68,9 @@ def sums(ws, L):
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
-def block_sums(gl, dl, bounds, v, ref, fast_exp, cs, xs, ws, kb):
-    """Per-segment Σw (into cs) and the total Σw² of one time at reference ``ref``."""
-    h = 0.5 * v * v
-    b2 = 0.0
-    for q in range(bounds.shape[0] - 1):
-        cs[q] = 0.0
-        for s0 in range(bounds[q], bounds[q + 1], CHUNK):
-            L = min(CHUNK, bounds[q + 1] - s0)
-            weights(gl[s0:], dl[s0:], L, v, h, ref, fast_exp, xs, ws, kb)
-            a1, a2 = sums(ws, L)
-            cs[q] += a1
-            b2 += a2
-    return b2
-
-
-@numba.njit(cache=True, fastmath=False, nogil=True)
 def all_sums(gl, dl, bounds, vs, refs, fast_exp, floor, cs, b2, xs, ws, kb):
-    """``block_sums`` for every time at once: chunk by chunk (the chunk stays in L1), all times.
+    """Per time j and class segment q, Σw into ``cs[j, q]`` and the total Σw² into ``b2[j]``, at the
+    references ``refs``: chunk by chunk (the chunk stays in L1), every time on each chunk.
 
     A chunk whose largest possible log-weight at a time, ``v·max G − ½v²·min D``, is below
     ``floor`` (absolute, not relative to the reference) is skipped for that time: see ``update``."""
@@ -121,15 +106,19 @@ def rescale(f, j, s1, s2, sc, C):
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
-def redo(gl, dl, bounds, v, ref, fast_exp, cs, xs, ws, kb, j, s1, s2, sc, C):
-    """One time again with the block's exact maximum as the reference; returns (ref, Σw²)."""
+def redo(gl, dl, bounds, vs, j, ref, fast_exp, cs, b2, xs, ws, kb, s1, s2, sc, C):
+    """Time j again with the block's exact maximum as the reference (nothing skipped): the
+    state's sums are rescaled to it, ``cs[j]`` and ``b2[j]`` recomputed; returns the reference."""
+    v = vs[j]
     h = 0.5 * v * v
     mx = -math.inf
     for k in range(gl.shape[0]):
         mx = max(mx, gl[k] * v - dl[k] * h)
     new = mx if s1[j] == 0.0 else max(mx, ref)
     rescale(math.exp(ref - new) if s1[j] > 0.0 else 0.0, j, s1, s2, sc, C)
-    return new, block_sums(gl, dl, bounds, v, new, fast_exp, cs, xs, ws, kb)
+    all_sums(gl, dl, bounds, vs[j:j + 1], np.full(1, new), fast_exp, -math.inf, cs[j:j + 1], b2[j:j + 1],
+             xs, ws, kb)
+    return new
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
@@ -154,7 +143,7 @@ def accumulate(gl, dl, bounds, segc, vs, fast_exp, floor, m, s1, s2, sc, C):
         # weights too large, or (unanchored sums) too small for this reference: with a floor the
         # complete sum holds a term E = 0, against which weights below 1e-100 are negligible
         if not (b2[j] <= 1e200) or (floor == -math.inf and s1[j] == 0.0 and t1 < 1e-100):
-            ref, b2[j] = redo(gl, dl, bounds, vs[j], ref, fast_exp, cs[j], xs, ws, kb, j, s1, s2, sc, C)
+            ref = redo(gl, dl, bounds, vs, j, ref, fast_exp, cs, b2, xs, ws, kb, s1, s2, sc, C)
             t1 = 0.0
             for q in range(nseg):
                 t1 += cs[j, q]

@@ -94,12 +94,12 @@ class LSEState:
         sl = [slice(cuts[i], cuts[i + 1]) for i in range(k)]
         list(thread_pool().map(lambda s: self._update(s, G[s], D[s], vs, onehot), sl))
 
-    def _classes(self, codes):
-        """(C, class sums array, perm, bounds, segment classes) for the fused kernel."""
+    def _classes(self, codes, columns: int):
+        """(C, class sums array, perm, bounds, segment classes) of a block of ``columns`` for the fused kernel."""
         from ._fused import segments
 
         if self.sc is None:
-            return (0, np.empty(self.m.shape + (0,)), *segments(np.zeros(0, dtype=np.int64), 0))
+            return (0, np.empty(self.m.shape + (0,)), *segments(np.zeros(columns, dtype=np.int64), 0))
         return (self.sc.shape[2], self.sc, *segments(np.asarray(codes, dtype=np.int64), self.sc.shape[2]))
 
     def _update_fused(self, G, D, vs, onehot):
@@ -107,9 +107,7 @@ class LSEState:
 
         G = np.ascontiguousarray(G, dtype=np.float64)
         D = np.ascontiguousarray(D, dtype=np.float64)
-        C, sc, perm, bounds, segc = self._classes(None if self.sc is None else _codes_of(onehot))
-        if self.sc is None:
-            bounds = np.array([0, G.shape[1]], dtype=np.int64)
+        C, sc, perm, bounds, segc = self._classes(None if self.sc is None else _codes_of(onehot), G.shape[1])
         fold, _ = kernel()
         fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
              self.m, self.s1, self.s2, sc)
@@ -121,9 +119,7 @@ class LSEState:
         from ._fused import kernel
 
         a0sq, bsq, xia0, scale, zc = parts
-        C, sc, perm, bounds, segc = self._classes(codes)
-        if self.sc is None:
-            bounds = np.array([0, P.shape[1]], dtype=np.int64)
+        C, sc, perm, bounds, segc = self._classes(codes, P.shape[1])
         empty = np.empty((0, 0))
         _, fold_products = kernel()
         fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,

@@ -209,9 +209,7 @@ class _Stream:
                                       None if self.classes is None else self.classes.codes[s:e],
                                       Gs, Ds, s)
             else:
-                Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale)
-                D[rs, mu0[rs] - s] = 0.0
-                Q[rs, mu0[rs] - s] = 0.0
+                Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale, (rs, mu0[rs] - s))
                 if Gs is not None:
                     Gs[:, s:e] = Q
                     Ds[:, s:e] = D
@@ -238,11 +236,8 @@ class _Stream:
 
 def _chunk_lse(B, s, e, A0, a0sq, Xi, xia0, scale, pdt, mu0, vs, classes, fast_exp, engine, floor, store):
     """One chunk of the engine's pass: (G, D) of rows ``s:e`` folded into a fresh :class:`LSEState`."""
-    B = B.astype(pdt, copy=False)
-    Q, D = _gram(A0, a0sq, Xi, xia0, B, scale)
-    rs = np.nonzero((mu0 >= s) & (mu0 < e))[0]  # the μ = μ0 terms: exactly zero
-    D[rs, mu0[rs] - s] = 0.0
-    Q[rs, mu0[rs] - s] = 0.0
+    rs = np.nonzero((mu0 >= s) & (mu0 < e))[0]  # the samples whose μ = μ0 term is in this chunk
+    Q, D = _gram(A0, a0sq, Xi, xia0, B.astype(pdt, copy=False), scale, (rs, mu0[rs] - s))
     st = LSEState(A0.shape[0], vs.size, 0 if classes is None else classes.C, fast_exp, engine, floor)
     st.update(Q, D, vs, None if classes is None else classes.block(s, e))
     return (st, Q, D) if store else st
@@ -317,9 +312,10 @@ def _plan(n, d, M, T, C, dt, pdt, budget, store, block_rows):
     return keep, rows, fine
 
 
-def _gram(A0, a0sq, Xi, xia0, B, scale):
+def _gram(A0, a0sq, Xi, xia0, B, scale, self_terms=None):
     """(G, D) of a block, float64 (M, rows): ``D = |a0|² + |b|² − 2 a0·b``, ``G = ξ·b − ξ·a0`` from
-    two GEMMs in B's dtype, with the power-of-two ``scale`` of the working data undone exactly."""
+    two GEMMs in B's dtype, with the power-of-two ``scale`` of the working data undone exactly;
+    ``self_terms = (samples, columns)``: the μ = μ0 entries, set to exactly zero."""
     bsq = np.einsum("ij,ij->i", B, B, dtype=np.float64)
     # assembled in float64 straight from the products (no float64 copies of them, no temporaries):
     # −2P is exact in P's dtype, the sums are float64
@@ -332,6 +328,9 @@ def _gram(A0, a0sq, Xi, xia0, B, scale):
     if scale != 1.0:
         D *= 1.0 / (scale * scale)
         Q *= 1.0 / scale
+    if self_terms is not None:
+        D[self_terms] = 0.0
+        Q[self_terms] = 0.0
     return Q, D
 
 
@@ -357,9 +356,7 @@ class _Probe:
             A, X_, Bp = self.a0.astype(pdt), self.xi.astype(pdt), self.B.astype(pdt)
             A64, X64 = A.astype(np.float64), X_.astype(np.float64)
             G, D = _gram(A, np.einsum("ij,ij->i", A64, A64), X_, np.einsum("ij,ij->i", X64, A64), Bp,
-                         self.scale)
-            G[self.self_] = 0.0
-            D[self.self_] = 0.0
+                         self.scale, self.self_)
             self._cache[pdt] = (G, D)
         return self._cache[pdt]
 
