@@ -35,7 +35,7 @@ import numpy as np
 
 from ._errors import RegimesError
 
-__all__ = ["LOOPBACK", "RowMap", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working",
+__all__ = ["LOOPBACK", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working",
            "open_shards", "parse_cluster"]
 
 #: where a local cluster's HTTP servers listen: loopback only, a free port
@@ -226,33 +226,6 @@ def open_shards(paths):
 
 
 # -- tasks over row chunks --------------------------------------------------------------------------
-class RowMap:
-    """How raw rows become a source's processed and working rows (picklable: sent to the workers).
-
-    Mirrors :meth:`regimes.data.DataSource.block` and :meth:`~regimes.data.DataSource.working`
-    operation for operation."""
-
-    def __init__(self, src, working: bool = True):
-        self.dtype = src.dtype
-        self.a, self.b = src.scale_a, src.scale_b
-        self.mean = src.mean if src.center else None
-        self.shift = src.working_shift if working else None
-        self.scale = src.working_scale if working else 1.0
-
-    def __call__(self, raw):
-        x = np.asarray(raw).astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
-        if self.a != 1.0 or self.b != 0.0:
-            x *= x.dtype.type(self.a)
-            x += x.dtype.type(self.b)
-        if self.mean is not None:
-            x -= self.mean.astype(x.dtype)
-        if self.shift is not None and self.shift.any():
-            x -= self.shift.astype(x.dtype)
-        if self.scale != 1.0:
-            x *= x.dtype.type(self.scale)
-        return x
-
-
 def _apply(raw, s, e, rowmap, fn, *args):
     return fn(rowmap(raw) if rowmap is not None else np.asarray(raw), s, e, *args)
 
@@ -298,4 +271,5 @@ def map_raw(src, fn, *args, rows=None, merge=None):
 
 def map_working(src, fn, *args, rows=None, merge=None):
     """:func:`map_chunks` over a source's working rows (see :meth:`regimes.data.DataSource.working`)."""
-    return map_chunks(dask_rows(src, rows or src.block_rows()), fn, *args, rowmap=RowMap(src), merge=merge)
+    return map_chunks(dask_rows(src, rows or src.block_rows()), fn, *args, rowmap=src.row_map(working=True),
+                      merge=merge)

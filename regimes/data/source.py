@@ -83,6 +83,33 @@ def units_text(scale: str | float, center: bool) -> str:
     return base + ("; centred per feature" if center else "; not centred")
 
 
+def to_working(block: np.ndarray, shift: np.ndarray, scale: float) -> np.ndarray:
+    """``scale · (block − shift)`` in the block's dtype, in place (see :attr:`DataSource.working_scale`)."""
+    if shift.any():
+        block -= shift.astype(block.dtype)
+    if scale != 1.0:
+        block *= block.dtype.type(scale)
+    return block
+
+
+class RowMap:
+    """Raw rows → processed rows ``a·raw + b`` (minus ``mean`` when given) in ``dtype`` → working
+    rows (minus ``shift``, times ``scale``, when ``shift`` is given): the one place these
+    operations are written, used in process and sent (pickled) to Dask workers."""
+
+    def __init__(self, dtype, a: float, b: float, mean=None, shift=None, scale: float = 1.0):
+        self.dtype, self.a, self.b, self.mean, self.shift, self.scale = np.dtype(dtype), a, b, mean, shift, scale
+
+    def __call__(self, raw) -> np.ndarray:
+        x = np.asarray(raw).astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
+        if self.a != 1.0 or self.b != 0.0:
+            x *= x.dtype.type(self.a)
+            x += x.dtype.type(self.b)
+        if self.mean is not None:
+            x -= self.mean.astype(x.dtype)
+        return x if self.shift is None else to_working(x, self.shift, self.scale)
+
+
 @dataclass(eq=False)
 class DataSource:
     """An (n, d) training set read block by block, with units and centring applied on the fly.
@@ -186,12 +213,14 @@ class DataSource:
         ``block`` must be a fresh array of processed rows (from :meth:`block`, :meth:`take`,
         :meth:`blocks`); it is returned.
         """
-        shift, scale = self.working_shift, self.working_scale
-        if shift.any():
-            block -= shift.astype(block.dtype)
-        if scale != 1.0:
-            block *= block.dtype.type(scale)
-        return block
+        return to_working(block, self.working_shift, self.working_scale)
+
+    def row_map(self, *, centred: bool | None = None, working: bool = False) -> RowMap:
+        """The map from raw rows to processed rows (``centred``: subtract the mean; default: as the
+        source does) or, with ``working``, to working rows — picklable, for Dask workers."""
+        centred = self.center if centred is None else centred
+        return RowMap(self.dtype, self.scale_a, self.scale_b, self.mean if centred else None,
+                      self.working_shift if working else None, self.working_scale if working else 1.0)
 
     def working_blocks(self, rows: int | None = None):
         """Yield ``(start, stop, working block)`` over all rows (see :meth:`working`)."""
@@ -233,13 +262,7 @@ class DataSource:
         return np.frombuffer(buf, dtype=self.raw.dtype).reshape(stop - start, self.d)
 
     def _process(self, raw: np.ndarray, *, centred: bool | None = None) -> np.ndarray:
-        x = raw.astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
-        if self.scale_a != 1.0 or self.scale_b != 0.0:
-            x *= x.dtype.type(self.scale_a)
-            x += x.dtype.type(self.scale_b)
-        if self.center if centred is None else centred:
-            x -= self.mean.astype(x.dtype)
-        return x
+        return self.row_map(centred=centred)(raw)
 
     def block(self, start: int, stop: int) -> np.ndarray:
         """Processed rows ``start:stop`` as a new (stop - start, d) array."""
@@ -316,11 +339,10 @@ class DataSource:
             raise RegimesError(self._not_8bit(lo, hi, fractional))
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
+        uncentred = self.row_map(centred=False)
         for s in range(0, self.n if chunked is None else 0, rows):
             e = min(self.n, s + rows)
-            x = self._process(self._raw_rows(s, e), centred=False).astype(np.float64)
-            x -= self.mean
-            sq_norms[s:e] = np.einsum("ij,ij->i", x, x)
+            sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean)
             report(self.n + e)
         if chunked is not None:
             sq_norms = _cluster_pass2(self)
@@ -390,12 +412,9 @@ def _cluster_pass1(src, eight_bit):
     return map_raw(src, _chunk_pass1, src.name, eight_bit, merge=_merge_pass1)
 
 
-def _chunk_sq_norms(raw, s, e, dtype, a, b, mean):
-    x = raw.astype(np.float64 if dtype == np.float64 else np.float32, copy=True)
-    if a != 1.0 or b != 0.0:
-        x *= x.dtype.type(a)
-        x += x.dtype.type(b)
-    x = x.astype(np.float64)
+def _chunk_sq_norms(raw, s, e, rowmap, mean):
+    """``|x − mean|²`` per row of a chunk, x the uncentred processed rows, in float64 (pass 2)."""
+    x = rowmap(raw).astype(np.float64)
     x -= mean
     return np.einsum("ij,ij->i", x, x)
 
@@ -404,7 +423,7 @@ def _cluster_pass2(src):
     """Centred squared row norms (pass 2 of the validation) as Dask tasks."""
     from ..distributed import map_raw
 
-    parts = map_raw(src, _chunk_sq_norms, src.dtype, src.scale_a, src.scale_b, src.mean)
+    parts = map_raw(src, _chunk_sq_norms, src.row_map(centred=False), src.mean)
     return np.concatenate([p for _, _, p in parts])
 
 
