@@ -503,14 +503,17 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
     """``(t_C commitment, t_C entropy, t_S_class)`` from the curves, with bootstrap intervals."""
     a = math.log(src.n) / src.d
     progress("crossings", 0, 3)
+    requests = [("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
+    if src.labels is not None:
+        requests.append(("class_commitment", class_level(max(src.n_classes, 2))))
     # data not held in memory: evaluate every estimator's fine window in one more pass
-    curves.prefetch([("commitment", COMMITMENT_LEVEL), ("excess_entropy", ENTROPY_THRESHOLD * a)]
-                    + ([("class_commitment", class_level(max(src.n_classes, 2)))] if src.labels is not None else []))
-    kw = {"bootstrap": bootstrap, "rng": gen, "confidence": conf}
-    com = curves.crossing("commitment", COMMITMENT_LEVEL, **kw).replace(
+    curves.prefetch(requests)
+    # solved together: with stored statistics, one read of them per round of the root finders
+    com, ent, *rest = curves.crossings(requests, bootstrap=bootstrap, rng=gen, confidence=conf)
+    com = com.replace(
         definition="φ_C(t) = 1/2 (headline: the probability that two clones branched at t end on the same "
                    "training point; matches the backward dynamics simulated with the exact empirical score)")
-    ent = curves.crossing("excess_entropy", ENTROPY_THRESHOLD * a, **kw).replace(
+    ent = ent.replace(
         definition=f"f^e(t)/α = {ENTROPY_THRESHOLD} (a threshold convention on the excess entropy, not a crossing "
                    "of the dynamics)")
     for k_, e in (("commitment", com), ("entropy", ent)):
@@ -519,14 +522,13 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
                          f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen the time grid (times=)")
     progress("crossings", 2, 3)
     cls = None
-    if src.labels is not None:
+    if rest:
         C = src.n_classes
-        level = class_level(max(C, 2))
+        level = requests[2][1]
         what = (f"φ(t) = {level:.6g}" if C == 2 else
                 f"φ(t) = {level:.6g}: the normalised curve (φ − 1/C)/(1 − 1/C) at 0.5504, C = {C} (a convention "
                 "calibrated on the two-class value 0.7752)")
-        cls = curves.crossing("class_commitment", level, **kw)
-        cls = cls.replace(definition=what, details={**cls.details, "level": level, "classes": C})
+        cls = rest[0].replace(definition=what, details={**rest[0].details, "level": level, "classes": C})
         if C < 2:
             notes.append("t_S_class: the labels hold a single class, so φ(t) = 1 at every t and never "
                          f"crosses {level:.6g} (give at least two classes)")

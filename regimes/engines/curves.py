@@ -12,6 +12,7 @@ References
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,9 @@ from ..estimate import Estimate
 from ._lse import ClassCodes, from_stored, time_factors
 
 __all__ = ["MixtureCurves"]
+
+#: the statistics whose crossings can be asked for
+_STATISTICS = ("excess_entropy", "commitment", "class_commitment")
 
 
 @dataclass(eq=False)
@@ -141,7 +145,10 @@ class MixtureCurves:
 
     def statistic(self, name: str, t) -> np.ndarray:
         """Per-sample values (M, len(t)) of ``"excess_entropy"``, ``"commitment"`` or ``"class_commitment"``."""
-        ev = self.evaluate(t)
+        return self._pick(name, self.evaluate(t))
+
+    def _pick(self, name: str, ev: dict) -> np.ndarray:
+        """The per-sample values of the statistic ``name`` in an :meth:`evaluate` result."""
         if name == "excess_entropy":
             return ev["lse"] / self.d
         if name == "commitment":
@@ -151,6 +158,20 @@ class MixtureCurves:
                 raise RegimesError("class_commitment needs labels")
             return ev["phi"]
         raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
+
+    def _statistics(self, requests) -> list[np.ndarray]:
+        """Per-sample values for each ``(name, times)`` of ``requests`` from ONE evaluation at all
+        the times (one read of the stored statistics instead of one per request; each time's
+        values do not depend on the other times evaluated with it, so the bits are the same)."""
+        if not requests:
+            return []
+        sizes = [np.size(t) for _, t in requests]
+        ev = self.evaluate(np.concatenate([np.ravel(t) for _, t in requests]))
+        out, k = [], 0
+        for (name, _), size in zip(requests, sizes, strict=True):
+            out.append(self._pick(name, ev)[:, k:k + size])
+            k += size
+        return out
 
     _WINDOW_POINTS = 33
 
@@ -244,11 +265,18 @@ class MixtureCurves:
 
     def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
                  confidence: float = 0.95) -> Estimate:
-        """Time where the mean curve ``name`` crosses ``level``, with a bootstrap interval.
+        """Time where the mean curve ``name`` crosses ``level``, with a bootstrap interval
+        (:meth:`crossings` for one request)."""
+        return self.crossings([(name, level)], bootstrap=bootstrap, rng=rng, confidence=confidence)[0]
 
-        Returns an :class:`regimes.estimate.Estimate` whose ``details`` hold the ``bracket`` (and
+    def crossings(self, requests, *, bootstrap: int = 200, rng=0, confidence: float = 0.95) -> list[Estimate]:
+        """Times where the mean curves cross their levels, with bootstrap intervals.
+
+        ``requests`` is a sequence of ``(name, level)``; returns one
+        :class:`regimes.estimate.Estimate` per request, whose ``details`` hold the ``bracket`` (and
         ``bootstrap_failures``); ``value`` is NaN (and ``ci`` NaNs) when the grid curve does not
-        cross ``level``.
+        cross ``level``. ``rng`` serves the requests' bootstraps in order (an integer seeds each
+        one afresh).
 
         Notes
         -----
@@ -259,6 +287,10 @@ class MixtureCurves:
         percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
         local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
         its crossing located there by linear interpolation, an error far below the interval width.
+
+        With stored statistics the requests are solved together: their Brent iterations run in
+        lockstep, each round's times evaluated in one read of the statistics, and so are the
+        delta-method times and the bootstrap grids — the same numbers as one request at a time.
         Without stored statistics (data too large for them), the estimate, its delta-method SE
         and the bootstrap all come from one fine window over the bracket widened by a grid
         interval on each side: the grid refined 8 times (25 times), evaluated by the engine in the
@@ -268,48 +300,168 @@ class MixtureCurves:
         windows widened by 3 intervals and then the whole refined grid are tried (no pass); the
         wider local grid (more passes) is the last resort.
         """
+        requests = [(name, float(level)) for name, level in requests]
+        for name, _ in requests:
+            if name not in _STATISTICS:
+                raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
+        B = check_int("bootstrap", bootstrap, ge=0)
+        if not self.stored:
+            return [self._crossing_streamed(name, level, B, rng, confidence) for name, level in requests]
+        brackets = [self._bracket(name, level) for name, level in requests]
+        live = [i for i, j in enumerate(brackets) if j is not None]
+        spans = {i: (float(self.t[brackets[i][0]]), float(self.t[brackets[i][1]])) for i in live}
+        roots = self._roots([(*requests[i], *spans[i]) for i in live])
+        deltas = self._statistics([(requests[i][0], _delta_times(t0)) for i, t0 in zip(live, roots, strict=True)])
+        se = dict(zip(live, (_delta_se(st, t0) for st, t0 in zip(deltas, roots, strict=True)), strict=True))
+        t0s = dict(zip(live, roots, strict=True))
+        boot = [i for i in live if B >= 2 and math.isfinite(se[i])]
+        grids = {i: _bootstrap_grid(t0s[i], se[i]) for i in boot}
+        P = dict(zip(boot, self._statistics([(requests[i][0], grids[i]) for i in boot]), strict=True))
+        out = []
+        for i, (_, level) in enumerate(requests):
+            if brackets[i] is None:
+                out.append(Estimate(math.nan, details={"bracket": None}))
+            elif i not in P:
+                out.append(Estimate(t0s[i], se[i], details={"bracket": list(spans[i])}))
+            else:
+                out.append(_bootstrap_crossing(P[i], grids[i], level, t0s[i], se[i], B, rng, confidence,
+                                               {"bracket": list(spans[i])}))
+        return out
+
+    def _crossing_streamed(self, name, level, B, rng, confidence) -> Estimate:
+        """One crossing without stored statistics (see :meth:`crossings`)."""
         j = self._bracket(name, level)
         if j is None:
             return Estimate(math.nan, details={"bracket": None})
         lo, hi = float(self.t[j[0]]), float(self.t[j[1]])
-        if not self.stored and lo != hi:
+        if lo != hi:
             # the refined grid of the engine's pass covers every interval: wider windows cost no pass
             for widen in ((1, 3, len(self.t)) if self.fine is not None else (1,)):
-                out = self._crossing_on_window(name, level, j, bootstrap, rng, confidence, widen)
+                out = self._crossing_on_window(name, level, j, B, rng, confidence, widen)
                 if out is not None:
                     return out
         t0 = self._root(name, level, lo, hi)
-        # delta-method scale for the local bootstrap grid
-        h = max(1e-4, 1e-3 * t0) if t0 >= 1e-3 else 1e-3 * t0  # relative for tiny t_C (data in small units)
-        tl = np.array([max(t0 - h, 0.5 * t0), t0 + h])
-        st = self.statistic(name, np.concatenate([[t0], tl]))
-        slope = (st[:, 2].mean() - st[:, 1].mean()) / (tl[1] - tl[0])
-        se_curve = st[:, 0].std(ddof=1) / math.sqrt(st.shape[0])
-        se_t = abs(se_curve / slope) if slope != 0 else math.inf
-        B = check_int("bootstrap", bootstrap, ge=0)
+        se_t = _delta_se(self.statistic(name, _delta_times(t0)), t0)
         if B < 2 or not math.isfinite(se_t):
             return Estimate(t0, se_t, details={"bracket": [lo, hi]})
-        w = max(6.0 * se_t, 1e-6 * max(1.0, t0)) if t0 >= 1e-3 else max(6.0 * se_t, 1e-3 * t0)
-        grid = np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
-        P = self.statistic(name, grid)  # (M, K)
-        curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
-        reps = np.array([linear_root(c - level, grid, clamp=True) for c in curves])
-        ci, se = percentile_interval(reps, confidence)
-        if not math.isfinite(se):  # fewer than two finite replicates: keep the delta-method SE
-            se = se_t
-        failures = int((~np.isfinite(reps)).sum())
-        return Estimate(t0, se, contain(ci, t0), details={"bracket": [lo, hi], "bootstrap_failures": failures})
+        grid = _bootstrap_grid(t0, se_t)
+        return _bootstrap_crossing(self.statistic(name, grid), grid, level, t0, se_t, B, rng, confidence,
+                                   {"bracket": [lo, hi]})
+
+    def _roots(self, problems) -> list[float]:
+        """Roots of the mean curves for ``(name, level, lo, hi)`` problems by Brent's method, run
+        in lockstep (one thread per problem, each round's times evaluated together here)."""
+        if not problems:
+            return []
+        from scipy.optimize import brentq
+
+        lock = _Lockstep(len(problems))
+        roots, errors = [math.nan] * len(problems), []
+
+        def solve(i, lo, hi):
+            try:  # tolerance relative to t (collapse times can be ~1e-5 for small d)
+                roots[i] = lo if lo == hi else brentq(lambda x: lock.ask(i, x), lo, hi,
+                                                      xtol=1e-10 * min(1.0, lo), rtol=1e-10)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+                errors.append(e)
+            finally:
+                lock.finished()
+
+        def evaluate(asked):
+            keys = sorted(asked)
+            values = self._statistics([(problems[i][0], [asked[i]]) for i in keys])
+            return {i: float(v.mean()) - problems[i][1] for i, v in zip(keys, values, strict=True)}
+
+        threads = [threading.Thread(target=solve, args=(i, p[2], p[3]), daemon=True) for i, p in enumerate(problems)]
+        for th in threads:
+            th.start()
+        lock.serve(evaluate)
+        for th in threads:
+            th.join()
+        if errors:
+            raise errors[0]
+        return roots
 
     def _root(self, name, level, lo, hi) -> float:
-        """Root of the mean curve in the bracket [lo, hi] (see :meth:`crossing`)."""
+        """Root of the mean curve in the bracket [lo, hi] without stored statistics: on 65 times."""
         if lo == hi:
             return lo
-        if self.stored:
-            from scipy.optimize import brentq
-
-            def fun(x):
-                return float(self.statistic(name, [x]).mean()) - level
-            # tolerance relative to t (collapse times can be ~1e-5 for small d)
-            return brentq(fun, lo, hi, xtol=1e-10 * min(1.0, lo), rtol=1e-10)
         grid = np.linspace(lo, hi, 65)
         return linear_root(self.statistic(name, grid).mean(axis=0) - level, grid, clamp=True)
+
+
+def _delta_times(t0: float) -> np.ndarray:
+    """``[t0, t0 − h, t0 + h]``: the root and the two times of the curve's slope there."""
+    h = max(1e-4, 1e-3 * t0) if t0 >= 1e-3 else 1e-3 * t0  # relative for tiny t_C (data in small units)
+    return np.array([t0, max(t0 - h, 0.5 * t0), t0 + h])
+
+
+def _delta_se(st: np.ndarray, t0: float) -> float:
+    """Delta-method SE of the root from per-sample values at :func:`_delta_times`: SE of the
+    curve at the root over the absolute slope (inf for a flat curve)."""
+    tl = _delta_times(t0)[1:]
+    slope = (st[:, 2].mean() - st[:, 1].mean()) / (tl[1] - tl[0])
+    se_curve = st[:, 0].std(ddof=1) / math.sqrt(st.shape[0])
+    return abs(se_curve / slope) if slope != 0 else math.inf
+
+
+def _bootstrap_grid(t0: float, se_t: float) -> np.ndarray:
+    """25 times spanning ±6 delta-method SEs around the root (at least a relative 1e-6, and
+    never below a quarter of the root)."""
+    w = max(6.0 * se_t, 1e-6 * max(1.0, t0)) if t0 >= 1e-3 else max(6.0 * se_t, 1e-3 * t0)
+    return np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
+
+
+def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details) -> Estimate:
+    """The estimate with its percentile bootstrap interval over Monte Carlo samples: each
+    replicate's mean curve (per-sample values ``P`` on ``grid``) crosses ``level`` by linear
+    interpolation; the delta-method SE is kept when fewer than two replicates are finite."""
+    curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
+    reps = np.array([linear_root(c - level, grid, clamp=True) for c in curves])
+    ci, se = percentile_interval(reps, confidence)
+    if not math.isfinite(se):
+        se = se_t
+    return Estimate(t0, se, contain(ci, t0), details={**details, "bootstrap_failures": int((~np.isfinite(reps)).sum())})
+
+
+class _Lockstep:
+    """Rounds of function evaluations for root finders running in threads: each finder
+    :meth:`ask` s for its next point and waits; when every finder still running has asked,
+    :meth:`serve` (in the calling thread) evaluates the round's points together."""
+
+    def __init__(self, finders: int):
+        self.cv = threading.Condition()
+        self.live = finders
+        self.asked: dict = {}
+        self.answers: dict = {}
+
+    def ask(self, i, x):
+        with self.cv:
+            self.asked[i] = x
+            self.cv.notify_all()
+            self.cv.wait_for(lambda: i in self.answers)
+            a = self.answers.pop(i)
+        if isinstance(a, BaseException):
+            raise a
+        return a
+
+    def finished(self):
+        with self.cv:
+            self.live -= 1
+            self.cv.notify_all()
+
+    def serve(self, evaluate):
+        """Evaluate rounds (``evaluate({finder: x}) -> {finder: f(x)}``) until every finder has finished."""
+        while True:
+            with self.cv:
+                self.cv.wait_for(lambda: self.live == 0 or len(self.asked) == self.live)
+                if self.live == 0:
+                    return
+                asked, self.asked = self.asked, {}
+            try:
+                answers = evaluate(asked)
+            except BaseException as e:  # noqa: BLE001 - handed to the finders, which raise it
+                answers = dict.fromkeys(asked, e)
+            with self.cv:
+                self.answers.update(answers)
+                self.cv.notify_all()
