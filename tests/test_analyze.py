@@ -278,3 +278,17 @@ def test_class_level_for_many_classes_against_the_normalised_two_class_calibrati
     k = np.searchsorted(r.curves.t, e.value)
     phi = r.curves.class_commitment
     assert phi[k - 1] >= class_level(5) - 0.05 and phi[k] <= class_level(5) + 0.05
+
+
+def test_pooled_within_class_variance_matches_numpy(monkeypatch):
+    """σ² of the Gaussian estimate with labels: Σ_c Σ_{i∈c} |x_i − x̄_c|² / ((n − C) d), against a
+    direct numpy computation, with the rows read in several blocks and the classes interleaved."""
+    from regimes.data import DataSource, as_source
+
+    monkeypatch.setattr(DataSource, "block_rows", lambda self, max_bytes=0: 128)
+    g = np.random.default_rng(12)
+    lab = g.integers(0, 3, 900)
+    X = g.standard_normal((900, 16)) * np.array([1.0, 2.0, 0.5])[lab][:, None] + 4.0 * lab[:, None]
+    r = analyze(as_source(X, labels=lab), samples=32, seed=0, bootstrap=20)
+    within = sum(((X[lab == c] - X[lab == c].mean(axis=0)) ** 2).sum() for c in range(3))
+    assert r.t_C["gaussian"].details["variance"] == pytest.approx(within / (900 - 3) / 16, rel=1e-13)

@@ -101,12 +101,17 @@ class RowMap:
         self.dtype, self.a, self.b, self.mean, self.shift, self.scale = np.dtype(dtype), a, b, mean, shift, scale
 
     def __call__(self, raw) -> np.ndarray:
-        x = np.asarray(raw).astype(np.float64 if self.dtype == np.float64 else np.float32, copy=True)
-        if self.a != 1.0 or self.b != 0.0:
-            x *= x.dtype.type(self.a)
-            x += x.dtype.type(self.b)
-        if self.mean is not None:
-            x -= self.mean.astype(x.dtype)
+        x = np.asarray(raw)
+        dt = np.dtype(np.float64 if self.dtype == np.float64 else np.float32)
+        if x.dtype == dt and self.a == 1.0 and self.b == 0.0 and self.mean is not None:
+            x = x - self.mean.astype(dt)  # the copy and the subtraction in one sweep (same bits)
+        else:
+            x = x.astype(dt, copy=True)
+            if self.a != 1.0 or self.b != 0.0:
+                x *= dt.type(self.a)
+                x += dt.type(self.b)
+            if self.mean is not None:
+                x -= self.mean.astype(dt)
         return x if self.shift is None else to_working(x, self.shift, self.scale)
 
 
@@ -414,7 +419,7 @@ def _cluster_pass1(src, eight_bit):
 
 def _chunk_sq_norms(raw, s, e, rowmap, mean):
     """``|x − mean|²`` per row of a chunk, x the uncentred processed rows, in float64 (pass 2)."""
-    x = rowmap(raw).astype(np.float64)
+    x = rowmap(raw).astype(np.float64, copy=False)  # a fresh array already
     x -= mean
     return np.einsum("ij,ij->i", x, x)
 

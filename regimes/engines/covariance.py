@@ -143,7 +143,7 @@ class _CenteredCovOperator:
         mu_v = float(self.mu @ sv)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results checked below
             for s, e, B in self._blocks():
-                y = (B @ vv).astype(np.float64) - mu_v  # s_v s_b (x_i − μ)·v
+                y = (B @ vv).astype(np.float64, copy=False) - mu_v  # s_v s_b (x_i − μ)·v
                 if self.w is not None:
                     y *= self.w[s:e]
                 out += (y.astype(B.dtype) @ B).astype(np.float64)
@@ -169,7 +169,7 @@ class _CenteredCovOperator:
             out -= np.outer(self.mu, ysum)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results checked below
             for s, e, B in ([] if self._dist else self._blocks(rows)):
-                Y = (B @ vv).astype(np.float64) - mu_v
+                Y = (B @ vv).astype(np.float64, copy=False) - mu_v
                 if self.w is not None:
                     Y *= self.w[s:e, None]
                 out += (B.T @ Y.astype(B.dtype)).astype(np.float64)
@@ -187,7 +187,7 @@ class _CenteredCovOperator:
             yield from map_working(self.src, _chunk_project, Vw, shift, self.s_v * self.s_b, rows=self.block_rows)
             return
         for s, e, B in self._blocks():
-            Z = (B @ Vw).astype(np.float64) - shift
+            Z = (B @ Vw).astype(np.float64, copy=False) - shift
             Z /= self.s_v * self.s_b
             yield s, e, Z
 
@@ -299,7 +299,7 @@ def _accumulate(blocks, d, w=None):
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
         for s, e, B in blocks:
             if w is None:
-                C += (B.T @ B).astype(np.float64)
+                C += (B.T @ B).astype(np.float64, copy=False)
                 s1 += B.sum(axis=0, dtype=np.float64)
                 W += e - s
             else:
@@ -327,7 +327,7 @@ def _chunk_colsum(B, s, e, w):
 
 def _chunk_matmat(B, s, e, vv, mu_v, w):
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result is finite
-        Y = (B @ vv).astype(np.float64) - mu_v
+        Y = (B @ vv).astype(np.float64, copy=False) - mu_v
         if w is not None:
             Y *= w[s:e, None]
         return (B.T @ Y.astype(B.dtype)).astype(np.float64), Y.sum(axis=0)
@@ -335,7 +335,7 @@ def _chunk_matmat(B, s, e, vv, mu_v, w):
 
 def _chunk_project(B, s, e, Vb, shift, scale):
     """``(B Vb − shift) / scale`` in float64: the rows' projections in the data's units."""
-    Z = (B @ Vb).astype(np.float64) - shift
+    Z = (B @ Vb).astype(np.float64, copy=False) - shift
     Z /= scale
     return Z
 
@@ -343,7 +343,7 @@ def _chunk_project(B, s, e, Vb, shift, scale):
 def _chunk_gram(B, s, e, w):
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
         if w is None:
-            return (B.T @ B).astype(np.float64), B.sum(axis=0, dtype=np.float64), float(e - s)
+            return (B.T @ B).astype(np.float64, copy=False), B.sum(axis=0, dtype=np.float64), float(e - s)
         ws = w[s:e]
         return (((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64), (ws.astype(B.dtype) @ B).astype(
             np.float64), float(ws.sum()))
@@ -509,7 +509,7 @@ def row_projections(X, V, mean):
         yield from map_working(src, _chunk_project, Vb, resid * scale, scale)
         return
     for s, e, blk in src.working_blocks():
-        Z = (blk @ Vb).astype(np.float64)
+        Z = (blk @ Vb).astype(np.float64, copy=False)
         Z /= scale
         Z -= resid
         yield s, e, Z
