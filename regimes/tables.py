@@ -8,6 +8,7 @@ pandas is optional (``pip install pandas``) and imported only by ``to_frame``.
 
 from __future__ import annotations
 
+import abc
 import html
 import math
 
@@ -64,12 +65,13 @@ def estimate_row(name, est, definition=None) -> tuple:
     return (name, est.value, est.se, est.ci[0], est.ci[1], est.definition if definition is None else definition)
 
 
-class TableMixin:
-    """Notebook display and ``to_frame()`` from :meth:`as_table`."""
+class TableMixin(abc.ABC):
+    """Notebook display and ``to_frame()`` from :meth:`as_table` (abstract: a result class
+    that forgets it cannot be instantiated)."""
 
-    def as_table(self):  # pragma: no cover - every subclass defines it
+    @abc.abstractmethod
+    def as_table(self):
         """``(title, columns, rows)``."""
-        raise NotImplementedError
 
     def _repr_html_(self) -> str:
         return html_table(*self.as_table())

@@ -143,3 +143,16 @@ def test_progress_bars_follow_every_stage_of_an_analysis():
         stages = {k: (b.n, b.total) for k, b in bars.bars.items()}
     assert {"eigenvalue", "spectrum", "entropy", "crossings"} <= set(stages)
     assert all(n == total for n, total in stages.values()), stages
+
+
+def test_a_result_class_without_as_table_cannot_be_built():
+    from dataclasses import dataclass
+
+    from regimes.tables import TableMixin
+
+    @dataclass(frozen=True)
+    class Forgot(TableMixin):
+        value: float
+
+    with pytest.raises(TypeError, match="as_table"):
+        Forgot(1.0)
