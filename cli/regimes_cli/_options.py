@@ -11,9 +11,17 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping
-from typing import Optional
+from typing import Annotated, Optional
+
+import typer
 
 __all__ = [
+    "AlphasCumprodOption",
+    "BetasOption",
+    "SamplerStepsOption",
+    "SchedulerConfigOption",
+    "StepsOption",
+    "TimestepSpacingOption",
     "PRESET_HELP",
     "SCHEDULE_HELP",
     "UNITS_HELP",
@@ -68,6 +76,15 @@ TIMESTEP_SPACING_HELP = (
     "plus the config's steps_offset), trailing or linspace; default the --scheduler-config's own."
 )
 STEPS_HELP = "Steps T of a named schedule (2 to 10⁷; default 1000; edm: its N levels, default 18)."
+
+# The schedule options shared by the commands that take a schedule, declared once (typer reads the
+# Annotated metadata; a command writes ``betas: BetasOption = None``).
+StepsOption = Annotated[Optional[int], typer.Option("--steps", "-T", help=STEPS_HELP)]
+BetasOption = Annotated[Optional[str], typer.Option("--betas", help=BETAS_HELP)]
+AlphasCumprodOption = Annotated[Optional[str], typer.Option("--alphas-cumprod", help=ALPHAS_CUMPROD_HELP)]
+SchedulerConfigOption = Annotated[Optional[str], typer.Option("--scheduler-config", help=SCHEDULER_CONFIG_HELP)]
+SamplerStepsOption = Annotated[Optional[int], typer.Option("--sampler-steps", help=SAMPLER_STEPS_HELP)]
+TimestepSpacingOption = Annotated[Optional[str], typer.Option("--timestep-spacing", help=TIMESTEP_SPACING_HELP)]
 #: the flags of the schedule forms, in the order errors name them
 SCHEDULE_FORM_FLAGS = ("--schedule", "--betas", "--alphas-cumprod", "--scheduler-config")
 

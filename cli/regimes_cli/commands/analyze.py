@@ -10,12 +10,12 @@ from typing import Optional
 import typer
 
 from .._options import (
-    ALPHAS_CUMPROD_HELP,
-    BETAS_HELP,
-    SAMPLER_STEPS_HELP,
     SCHEDULE_HELP,
-    SCHEDULER_CONFIG_HELP,
-    TIMESTEP_SPACING_HELP,
+    AlphasCumprodOption,
+    BetasOption,
+    SamplerStepsOption,
+    SchedulerConfigOption,
+    TimestepSpacingOption,
     build_sampler,
     check_memory,
     flag_errors,
@@ -121,11 +121,11 @@ def analyze(
     schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Default linear."),
     steps: Optional[int] = typer.Option(
         None, "--steps", help="Steps T of a named schedule (2 to 10⁷; default 1000; edm: N, default 18)."),
-    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
-    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
-    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
-    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
-    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
+    betas: BetasOption = None,
+    alphas_cumprod: AlphasCumprodOption = None,
+    scheduler_config: SchedulerConfigOption = None,
+    sampler_steps: SamplerStepsOption = None,
+    timestep_spacing: TimestepSpacingOption = None,
     seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
     bootstrap: int = typer.Option(
         200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included; 0 to 100000)."

@@ -13,14 +13,14 @@ from typing import Optional
 import typer
 
 from .._options import (
-    ALPHAS_CUMPROD_HELP,
-    BETAS_HELP,
     PRESET_HELP,
-    SAMPLER_STEPS_HELP,
     SCHEDULE_HELP,
-    SCHEDULER_CONFIG_HELP,
-    TIMESTEP_SPACING_HELP,
     UNITS_HELP,
+    AlphasCumprodOption,
+    BetasOption,
+    SamplerStepsOption,
+    SchedulerConfigOption,
+    TimestepSpacingOption,
     apply_units,
     build_sampler,
     flag_errors,
@@ -356,11 +356,11 @@ def timeline(
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     schedule: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
-    betas: Optional[str] = typer.Option(None, "--betas", help=BETAS_HELP),
-    alphas_cumprod: Optional[str] = typer.Option(None, "--alphas-cumprod", help=ALPHAS_CUMPROD_HELP),
-    scheduler_config: Optional[str] = typer.Option(None, "--scheduler-config", help=SCHEDULER_CONFIG_HELP),
-    sampler_steps: Optional[int] = typer.Option(None, "--sampler-steps", help=SAMPLER_STEPS_HELP),
-    timestep_spacing: Optional[str] = typer.Option(None, "--timestep-spacing", help=TIMESTEP_SPACING_HELP),
+    betas: BetasOption = None,
+    alphas_cumprod: AlphasCumprodOption = None,
+    scheduler_config: SchedulerConfigOption = None,
+    sampler_steps: SamplerStepsOption = None,
+    timestep_spacing: TimestepSpacingOption = None,
     steps: Optional[int] = typer.Option(
         None, "--steps", "-T", help="Schedule steps T (2 to 10⁷; default 1000; EDM sampler levels, default 18)."),
     axis: str = typer.Option(
