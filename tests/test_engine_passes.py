@@ -77,3 +77,17 @@ def test_analysis_reads_the_data_three_times_after_validation(budget):
     cnt = _Counting(src).install()
     analyze(src, samples=64, bootstrap=20, memory_budget=budget)
     assert cnt.passes == 3
+
+
+def test_analysis_with_labels_reads_the_data_eight_times_after_validation():
+    # as documented in docs/performance.md: covariance, projections, engine (3) + the pooled
+    # within-class variance (2) + the class covariances (1) + the class hierarchy (2)
+    from regimes.analysis import analyze
+
+    g = np.random.default_rng(1)
+    lab = g.integers(0, 2, 2000)
+    X = g.standard_normal((2000, 64)) + lab[:, None]
+    src = as_source(X, labels=lab)
+    cnt = _Counting(src).install()
+    analyze(src, samples=64, bootstrap=20)
+    assert cnt.passes == 8
