@@ -12,7 +12,7 @@ import dask.array as da  # noqa: E402
 from regimes import RegimesError  # noqa: E402
 from regimes.analysis import analyze  # noqa: E402
 from regimes.data import as_source, load_source  # noqa: E402
-from regimes.distributed import LOOPBACK, cluster, parse_cluster  # noqa: E402
+from regimes.distributed import LOOPBACK, cluster, dask_rows, parse_cluster  # noqa: E402
 from regimes.engines.covariance import top_eigenvalues  # noqa: E402
 from regimes.engines.mixture import empirical_mixture  # noqa: E402
 
@@ -109,8 +109,12 @@ def test_file_backed_sources_read_on_workers(client, tmp_path):
     with h5py.File(tmp_path / "x.h5", "w") as f:
         f["data"] = X
     with cluster(client):
-        got = covariance(load_source(tmp_path / "x.h5"))
+        src = load_source(tmp_path / "x.h5")
+        graph = dict(dask_rows(src, 100).__dask_graph__())
+        got = covariance(src)
     assert _rel(ref, got) < 1e-10
+    # a 2-D dataset too is read by path on the workers, block by block (not loaded by the client)
+    assert any("read_hdf5_rows" in str(v) for v in graph.values())
 
 
 def covariance(src):

@@ -56,8 +56,9 @@ def test_hdf5(data, reference, tmp_path):
         load_source(tmp_path / "x.h5")
     with h5py.File(tmp_path / "flat.h5", "w") as f:
         f.create_dataset("x", data=X.reshape(N, -1))
-    src = load_source(tmp_path / "flat.h5")  # the only dataset; 2-D: the h5py Dataset itself
-    assert type(src.raw).__name__ == "Dataset" and src.total_variance == pytest.approx(reference["tv"], rel=1e-12)
+    src = load_source(tmp_path / "flat.h5")  # the only dataset; 2-D too is read by row slices (RowView)
+    assert type(src.raw).__name__ == "RowView" and type(src.raw.base).__name__ == "Dataset"
+    assert src.total_variance == pytest.approx(reference["tv"], rel=1e-12)
 
 
 def test_zarr_folder_and_zip(data, reference, tmp_path):
@@ -190,3 +191,57 @@ def test_string_labels_from_pandas_and_arrow():
         assert src.class_names == want and list(src.labels) == [0, 1, 1, 0, 0, 1]
     with pytest.raises(RegimesError, match="missing"):
         load_source(X, labels=pd.Series(["a", None, "b", "a", "b", "a"]))
+
+
+def test_parquet_and_arrow_edge_cases(tmp_path):
+    """Rows of different widths across row groups or record batches, an empty row group in the
+    middle, and a file without rows: clear errors, or the right rows."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("x", pa.list_(pa.float64()))])
+    with pq.ParquetWriter(tmp_path / "ragged.parquet", schema) as w:
+        w.write_table(pa.table({"x": [[1.0, 2.0], [3.0, 4.0]]}, schema=schema))
+        w.write_table(pa.table({"x": [[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]]}, schema=schema))
+    with pytest.raises(RegimesError, match="rows of different lengths"):
+        load_source(tmp_path / "ragged.parquet").total_variance  # noqa: B018
+    with pa.OSFile(str(tmp_path / "ragged.arrow"), "wb") as sink, pa.ipc.new_file(sink, schema) as w:
+        w.write_table(pa.table({"x": [[1.0, 2.0], [3.0, 4.0]]}, schema=schema))
+        w.write_table(pa.table({"x": [[1.0, 2.0, 3.0]]}, schema=schema))
+    with pytest.raises(RegimesError, match="rows of different lengths"):
+        load_source(tmp_path / "ragged.arrow")
+    rows = [[float(i), float(i) ** 2] for i in range(6)]
+    with pq.ParquetWriter(tmp_path / "gap.parquet", schema) as w:
+        w.write_table(pa.table({"x": rows[:3]}, schema=schema))
+        w.write_table(pa.table({"x": []}, schema=schema))  # an empty row group in the middle
+        w.write_table(pa.table({"x": rows[3:]}, schema=schema))
+    assert pq.ParquetFile(tmp_path / "gap.parquet").metadata.num_row_groups == 3
+    src = load_source(tmp_path / "gap.parquet", center=False)
+    assert (src.n, src.d) == (6, 2)
+    np.testing.assert_array_equal(src.block(0, 6), np.array(rows))
+    np.testing.assert_array_equal(src.block(2, 4), np.array(rows[2:4]))
+    pq.write_table(pa.table({"x": []}, schema=schema), tmp_path / "empty.parquet")
+    with pytest.raises(RegimesError, match="no rows"):
+        load_source(tmp_path / "empty.parquet")
+
+
+def test_batches_must_share_a_dtype_without_loss():
+    """Later batches are cast to the first one's dtype only when no value can change: 300 must
+    not become 44 in int8, nor 1e300 become inf in float32."""
+    ok = load_source(iter([np.zeros((3, 2), np.float32), np.ones((3, 2), np.uint8)]))
+    assert ok.n == 6
+    for first, later in ((np.zeros((3, 2), np.int8), np.full((3, 2), 300, np.int64)),
+                         (np.zeros((3, 2), np.float32), np.full((3, 2), 1e300))):
+        with pytest.raises(RegimesError, match=r"batch 1 has dtype .* without loss; give all batches one dtype"):
+            load_source(iter([first, later]))
+
+
+def test_pandas_objects_and_sequences_are_arrays_not_batches():
+    pd = pytest.importorskip("pandas")
+    s = pd.Series(np.arange(10.0) ** 2)
+    src = load_source(s)
+    assert (src.n, src.d) == (10, 1) and src.total_variance == pytest.approx(np.var(s.to_numpy(), ddof=1))
+    df = pd.DataFrame({"a": np.arange(5.0), "b": np.arange(5.0) * 2})
+    assert (load_source(df).n, load_source(df).d) == (5, 2)
+    r = load_source(range(10))  # a sequence of numbers: one feature, not a stream of scalar batches
+    assert (r.n, r.d) == (10, 1) and r.total_variance == pytest.approx(np.var(np.arange(10), ddof=1))

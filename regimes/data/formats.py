@@ -29,7 +29,7 @@ import numpy as np
 from .._errors import RegimesError
 from .rows import RowView
 
-__all__ = ["PICKLE_SUFFIXES", "SUFFIXES", "is_hf_dataset", "is_zarr_store", "read_format"]
+__all__ = ["choose_key", "PICKLE_SUFFIXES", "SUFFIXES", "is_hf_dataset", "is_zarr_store", "read_format"]
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
@@ -47,7 +47,8 @@ def _need(module: str, extra: str, name: str):
                            f"install the extra `regimes[{extra}]`") from None
 
 
-def _choose(name, what, keys, key):
+def choose_key(name, what, keys, key):
+    """``key`` among ``keys`` (the only one when ``key`` is None), or a clear error naming them."""
     keys = list(keys)
     if key is None:
         if len(keys) != 1:
@@ -77,10 +78,10 @@ def _read_hdf5(p: Path, name: str, key):
         raise RegimesError(f"{name}: unreadable HDF5 file ({exc})") from None
     found: list[str] = []
     f.visititems(lambda k, v: found.append(k) if isinstance(v, h5py.Dataset) else None)
-    key = _choose(name, "dataset", found, key.lstrip("/") if key else key)
+    key = choose_key(name, "dataset", found, key.lstrip("/") if key else key)
     ds = f[key]
-    # a Dataset is sliceable: read by row slices, never copied whole (2-D passes as it is)
-    return ds if ds.ndim == 2 else RowView(ds, name)
+    # read by row slices, never copied whole (and on a cluster, by path on the workers)
+    return RowView(ds, name)
 
 
 # -- zarr ------------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def _read_zarr(p: Path, name: str, key):
     except Exception as exc:  # noqa: BLE001 - any failure is an unreadable store
         raise RegimesError(f"{name}: unreadable zarr store ({exc})") from None
     if hasattr(node, "array_keys"):  # a group
-        key = _choose(name, "array", sorted(node.array_keys()), key)
+        key = choose_key(name, "array", sorted(node.array_keys()), key)
         node = node[key]
     elif key is not None:
         raise RegimesError(f"{name}: the store is a single array; key={key!r} does not apply")
@@ -123,7 +124,7 @@ def _read_safetensors(p: Path, name: str, key):
     except (OSError, ValueError, struct.error) as exc:
         raise RegimesError(f"{name}: unreadable safetensors file ({exc})") from None
     header.pop("__metadata__", None)
-    key = _choose(name, "tensor", sorted(header), key)
+    key = choose_key(name, "tensor", sorted(header), key)
     info = header[key]
     if info["dtype"] not in _ST_DTYPES:
         raise RegimesError(f"{name}: tensor {key!r} has dtype {info['dtype']}, which numpy cannot read; "
@@ -167,10 +168,7 @@ def _column_numpy(chunk, name, key) -> np.ndarray:
                            "a tensor or a numeric column)")
     if values.null_count:
         raise RegimesError(f"{name}: column {key!r} has missing values (nulls)")
-    flat = values.to_numpy(zero_copy_only=False)
-    if rows == 0:
-        return flat.reshape(0, 1)
-    return flat.reshape(rows, -1)
+    return values.to_numpy(zero_copy_only=False).reshape(rows, -1)  # rows > 0: callers skip empty chunks
 
 
 class _ArrowRows:
@@ -183,6 +181,9 @@ class _ArrowRows:
             meta = parquet.metadata
             sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
             self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        if int(n) == 0:
+            raise RegimesError(f"{name}: column {key!r} has no rows")
+        self.shape = None
         first = self._slice(0, 1)
         self.shape = (int(n), int(first.shape[1]))
         self.dtype = first.dtype
@@ -194,21 +195,30 @@ class _ArrowRows:
     def _group_rows(self, g):
         if self._group[0] != g:
             col = self.pq.read_row_group(g, columns=[self.key]).column(0)
-            self._group = (g, np.concatenate([_column_numpy(c, self.name, self.key) for c in col.chunks]))
+            self._group = (g, self._join([_column_numpy(c, self.name, self.key) for c in col.chunks if len(c)]))
         return self._group[1]
 
+    def _join(self, parts):
+        """One (rows, d) block of non-empty parts, every one as wide as the first row of the column."""
+        d = parts[0].shape[1] if self.shape is None else self.shape[1]
+        if any(p.shape[1] != d for p in parts):
+            raise RegimesError(f"{self.name}: column {self.key!r} has rows of different lengths")
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     def _slice(self, s, e):
+        if e <= s:
+            return np.empty((0, self.shape[1]), dtype=self.dtype)
         if self.table is not None:
             col = self.table.column(self.key).slice(s, e - s)
-            parts = [_column_numpy(c, self.name, self.key) for c in col.chunks if len(c)]
-            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+            return self._join([_column_numpy(c, self.name, self.key) for c in col.chunks if len(c)])
         g0 = int(np.searchsorted(self.starts, s, side="right")) - 1
         g1 = int(np.searchsorted(self.starts, e - 1, side="right")) - 1
         parts = []
         for g in range(g0, g1 + 1):
-            rows, lo = self._group_rows(g), int(self.starts[g])
-            parts.append(rows[max(s, lo) - lo:min(e, int(self.starts[g + 1])) - lo])
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+            lo, hi = int(self.starts[g]), int(self.starts[g + 1])
+            if hi > lo:  # an empty row group holds nothing to read
+                parts.append(self._group_rows(g)[max(s, lo) - lo:min(e, hi) - lo])
+        return self._join(parts)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -243,10 +253,10 @@ def _read_arrow(p: Path, name: str, key):
             f = pq.ParquetFile(str(p), memory_map=True)
         except Exception as exc:  # noqa: BLE001
             raise RegimesError(f"{name}: unreadable Parquet file ({exc})") from None
-        key = _choose(name, "column", f.schema_arrow.names, key)
+        key = choose_key(name, "column", f.schema_arrow.names, key)
         return _ArrowRows(name, key, f.metadata.num_rows, parquet=f)
     table = _arrow_table(p, name)
-    key = _choose(name, "column", table.column_names, key)
+    key = choose_key(name, "column", table.column_names, key)
     return _ArrowRows(name, key, table.num_rows, table=table)
 
 

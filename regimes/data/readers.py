@@ -15,7 +15,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._validate import check_int, check_memory
-from .formats import read_format
+from .formats import choose_key, read_format
 from .rows import is_batch_iterable
 from .source import DataSource, as_source, check_numeric, encode_labels, flatten_rows, scale_map, spooled_source
 
@@ -215,16 +215,7 @@ def _read_npz(p: Path, name: str, key):
     """The array ``key`` of a ``.npz`` archive (the only one when ``key`` is None)."""
     try:
         with np.load(p, allow_pickle=False) as z:
-            keys = list(z.keys())
-            if key is None:
-                if len(keys) != 1:
-                    raise RegimesError(
-                        f"{name}: the archive holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
-                        "choose one with key="
-                    )
-                key = keys[0]
-            if key not in keys:
-                raise RegimesError(f"{name}: no array {key!r} in the archive (found {', '.join(keys)})")
+            key = choose_key(name, "array", z.keys(), key)
             arr = z[key]
     except RegimesError:
         raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -41,12 +42,10 @@ def to_numpy(block) -> np.ndarray:
             return np.from_dlpack(block)
         except (BufferError, RuntimeError, TypeError, ValueError):
             pass  # not on the CPU (or a dtype DLPack cannot carry): copy to the host below
-    for host in ("cpu", "get"):
-        if callable(getattr(block, host, None)) and not isinstance(block, np.ndarray):
-            moved = getattr(block, host)()
-            if moved is not block:
-                block = moved
-                break
+    if callable(getattr(block, "cpu", None)):  # torch (and the like): a host copy
+        block = block.cpu()
+    elif hasattr(block, "__cuda_array_interface__") and callable(getattr(block, "get", None)):  # cupy
+        block = block.get()
     if callable(getattr(block, "detach", None)):
         block = block.detach()
     if callable(getattr(block, "numpy", None)):
@@ -55,8 +54,9 @@ def to_numpy(block) -> np.ndarray:
 
 
 def is_lazy_array(obj) -> bool:
-    """An array-like worth reading by row slices: a shape, row slicing, and not a numpy array."""
-    if isinstance(obj, np.ndarray | list | tuple):
+    """An array-like worth reading by row slices: a shape, row slicing, and not a numpy array
+    (nor a pandas/polars object, which converts itself: ``to_numpy``)."""
+    if isinstance(obj, np.ndarray | list | tuple) or callable(getattr(obj, "to_numpy", None)):
         return False
     shape = getattr(obj, "shape", None)
     return (isinstance(shape, tuple | list) or type(shape).__name__ in ("Size", "TensorShape")) and \
@@ -65,18 +65,17 @@ def is_lazy_array(obj) -> bool:
 
 def is_batch_iterable(obj) -> bool:
     """An iterable that is neither an array nor a sequence of numbers (e.g. a DataLoader, a generator)."""
-    if isinstance(obj, str | bytes | os.PathLike | np.ndarray | list | tuple | dict):
-        return False
+    if isinstance(obj, str | bytes | os.PathLike | np.ndarray | Sequence | Mapping):
+        return False  # a range, an array.array, a deque of numbers: a sequence of values, not batches
     if hasattr(obj, "__array__") or hasattr(obj, "__dlpack__") or hasattr(obj, "shape"):
         return False
     return hasattr(obj, "__iter__")
 
 
-def _dtype_of(obj, where):
-    dt = getattr(obj, "dtype", None)
+def _dtype_of(obj):
     try:
-        return np.dtype(dt) if dt is not None else to_numpy(obj[0:1]).dtype
-    except TypeError:  # torch.float32 and the like: read one row to learn the numpy dtype
+        return np.dtype(obj.dtype)
+    except (AttributeError, TypeError):  # no dtype, or torch.float32 and the like: read one row
         return to_numpy(obj[0:1]).dtype
 
 
@@ -94,7 +93,7 @@ class RowView:
         self.where = where
         self.shape = (shape[0], int(math.prod(shape[1:])) if len(shape) > 1 else 1)
         self.ndim = 2
-        self.dtype = _dtype_of(base, where)
+        self.dtype = _dtype_of(base)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -154,8 +153,9 @@ def spool_batches(batches, *, key=None, where: str = "<batches>", directory=None
                         raise RegimesError(f"{where}: batches must hold integers or reals, got {dtype}")
                 if a.shape[1] != d:
                     raise RegimesError(f"{where}: batch {i} has {a.shape[1]} features per row, the first had {d}")
-                if not np.can_cast(a.dtype, dtype, "same_kind"):
-                    raise RegimesError(f"{where}: batch {i} has dtype {a.dtype}, the first had {dtype}")
+                if not np.can_cast(a.dtype, dtype, "safe"):  # int64 into int8, float64 into float32: refused
+                    raise RegimesError(f"{where}: batch {i} has dtype {a.dtype}, which does not fit the first "
+                                       f"batch's {dtype} without loss; give all batches one dtype")
                 fh.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
                 if y is not None:
                     labels.append(np.asarray(to_numpy(y) if not isinstance(y, list | tuple) else y).reshape(-1))
@@ -166,7 +166,7 @@ def spool_batches(batches, *, key=None, where: str = "<batches>", directory=None
             raise RegimesError(f"{where}: the iterable yielded no rows")
         mm = np.memmap(path, dtype=dtype, mode="r", shape=(n, d))
     except BaseException:
-        os.unlink(path)
+        remove_quietly(path)
         raise
     lab = np.concatenate(labels) if labels else None
     return mm, path, lab
