@@ -45,6 +45,7 @@ class ProgressBars:
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
+        self.bars.clear()  # a closed bar ignores updates: a later use starts new ones
 
     def __enter__(self) -> ProgressBars:
         return self

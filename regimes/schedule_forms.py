@@ -38,7 +38,7 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._validate import as_real_array, check_int
-from .schedules import DiscreteSchedule, EDMSampler, get_sampler, get_schedule
+from .schedules import DiscreteSchedule, EDMSampler, betas_from_alpha_bars, check_steps, get_sampler, get_schedule
 
 __all__ = [
     "DIFFUSERS_BETA_SCHEDULES",
@@ -75,11 +75,7 @@ def rescale_zero_terminal_snr(betas) -> np.ndarray:
     s = np.sqrt(np.cumprod(1.0 - b))
     s0, sT = s[0], s[-1]
     s = (s - sT) * (s0 / (s0 - sT))
-    ab = s**2
-    out = np.empty_like(ab)
-    out[0] = 1.0 - ab[0]
-    out[1:] = 1.0 - ab[1:] / ab[:-1]
-    return out
+    return betas_from_alpha_bars(s**2)
 
 
 def _diffusers_betas(cfg: dict, T: int) -> tuple[np.ndarray, str]:
@@ -146,7 +142,7 @@ def schedule_from_diffusers_config(config) -> DiscreteSchedule:
                                f"trained_betas has {T} entries")
         named = ""
     else:
-        T = check_int("scheduler config num_train_timesteps", cfg.get("num_train_timesteps", 1000), ge=2)
+        T = check_steps(cfg.get("num_train_timesteps", 1000), name="scheduler config num_train_timesteps")
         betas, named = _diffusers_betas(cfg, T)
     name = named or f"diffusers-{'trained' if trained is not None else cfg.get('beta_schedule', 'linear')}"
     if cfg.get("rescale_betas_zero_snr", False):
@@ -330,7 +326,7 @@ def sampler_step_at_time(schedule, t, n_steps: int, spacing: str | None = None, 
 
     See :meth:`SamplerSteps.step_at_time`; ``None`` when ``t`` comes before the first step.
     """
-    return SamplerSteps(get_schedule(schedule), n_steps, spacing, offset).step_at_time(t)
+    return SamplerSteps(schedule, n_steps, spacing, offset).step_at_time(t)  # its __post_init__ resolves it
 
 
 def load_schedule(schedule=None, *, betas=None, alphas_cumprod=None, scheduler_config=None,

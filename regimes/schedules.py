@@ -36,6 +36,7 @@ References
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -44,12 +45,17 @@ import numpy as np
 from ._errors import RegimesError
 from ._validate import MAX_STEPS, as_real_array, check_int, check_real
 
+#: set while :meth:`DiscreteSchedule.from_alphas_cumprod` builds its schedule: its β are derived
+#: from ᾱ, so the guess "these β look like ᾱ" does not apply to them
+_FROM_ALPHA_BARS: ContextVar[bool] = ContextVar("regimes_from_alpha_bars", default=False)
+
 __all__ = [
     "EDM_DEFAULTS",
     "SCHEDULE_NAMES",
     "DiscreteSchedule",
     "EDMSampler",
     "alpha_bar",
+    "betas_from_alpha_bars",
     "delta",
     "edm_sampler_sigmas",
     "edm_sigma",
@@ -271,7 +277,7 @@ class DiscreteSchedule:
 
     def __post_init__(self):
         b = as_real_array("betas", self.betas, gt=0.0, le=1.0, ndim=1, min_size=1)
-        if b.size >= 2 and b[0] > 0.5 and np.all(np.diff(b) <= 0) and b[-1] < b[0]:
+        if not _FROM_ALPHA_BARS.get() and b.size >= 2 and b[0] > 0.5 and np.all(np.diff(b) <= 0) and b[-1] < b[0]:
             raise RegimesError(
                 f"betas decrease from {b[0]:.6g} to {b[-1]:.6g}: these look like alphas_cumprod "
                 "(ᾱ_k, decreasing from ≈ 1), not betas; pass them as alphas_cumprod "
@@ -311,10 +317,12 @@ class DiscreteSchedule:
                 "alphas_cumprod must lie in (0, 1) (only the last may be 0, a zero-terminal-SNR "
                 f"schedule), got ᾱ[0] = {float(a[0])!r}, min = {float(a.min())!r}"
             )
-        betas = np.empty_like(a)
-        betas[0] = 1.0 - a[0]
-        betas[1:] = 1.0 - a[1:] / a[:-1]
-        return cls(name, betas)
+        betas = betas_from_alpha_bars(a)
+        token = _FROM_ALPHA_BARS.set(True)  # these β came from ᾱ: not the user's ᾱ passed as β
+        try:
+            return cls(name, betas)
+        finally:
+            _FROM_ALPHA_BARS.reset(token)
 
     @property
     def steps(self) -> int:
@@ -452,12 +460,20 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
     return DiscreteSchedule("custom", schedule)
 
 
+def betas_from_alpha_bars(alpha_bars: np.ndarray) -> np.ndarray:
+    """``β_0 = 1 − ᾱ_0``, ``β_k = 1 − ᾱ_k/ᾱ_{k−1}``: the β's of a (validated) sequence of ᾱ_k."""
+    out = np.empty_like(alpha_bars)
+    out[0] = 1.0 - alpha_bars[0]
+    out[1:] = 1.0 - alpha_bars[1:] / alpha_bars[:-1]
+    return out
+
+
 def check_steps(steps, name: str = "steps") -> int:
     """``steps`` as an int in [2, MAX_STEPS] (its arrays are a few float64 per step)."""
     T = check_int(name, steps, ge=2)
     if T > MAX_STEPS:
-        raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {T:.3g} steps would need "
-                           f"{T * 40 / 2**30:.3g} GB), got {T:.4g}")
+        raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {T} steps would need "
+                           f"{T * 40 / 2**30:.3g} GB), got {T}")
     return T
 
 

@@ -178,3 +178,42 @@ def test_precision_option(run_cli, files):
     assert abs(a["value"] - b["value"]) < 0.01 * a["se"]
     rc, out, err = run_cli("analyze", files / "x.npy", "--precision", "half")
     assert rc == 2 and err.count("\n") == 1 and "--precision" in err
+
+
+def test_report_files_follow_the_umask(run_cli, files, tmp_path):
+    """Written through private temporaries (mkstemp 0600, mkdtemp 0700), the report folder and
+    its files end with the usual modes of the user's umask, as any other file."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        rc, _, err = run_cli("analyze", files / "x.npy", *_common(), "--out", tmp_path / "rep")
+        rc2, _, err2 = run_cli("timeline", "--n", "1000", "--d", "64", "--eigenvalue", "20",
+                               "--out", tmp_path / "t.png")
+    finally:
+        os.umask(old)
+    assert rc == 0 and rc2 == 0, err + err2
+    assert stat.S_IMODE((tmp_path / "rep").stat().st_mode) == 0o755
+    for p in [*(tmp_path / "rep").iterdir(), tmp_path / "t.png"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p.name
+
+
+def test_report_into_an_existing_folder_whose_parent_is_read_only(run_cli, files, tmp_path, monkeypatch):
+    """The report's temporary folder goes inside --out when its parent cannot be written (e.g.
+    --out . in a home directory): the files are renamed over the old ones, nothing is left behind."""
+    import os
+
+    out = tmp_path / "shared" / "rep"
+    out.mkdir(parents=True)
+    (out / "report.md").write_text("old")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if os.path.abspath(p) == str(out.parent)
+                        else real(p, mode, **kw))
+    inode = out.stat().st_ino
+    rc, _, err = run_cli("analyze", files / "x.npy", *_common(), "--out", out)
+    assert rc == 0, err
+    assert out.stat().st_ino == inode  # written into the folder, not swapped for a new one
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rep"]
+    assert {"report.json", "report.md", "curves.png", "timeline.png", "curves.csv"} == {p.name for p in out.iterdir()}
+    assert (out / "report.md").read_text().startswith("# regimes analyze report")

@@ -137,3 +137,20 @@ def test_default_variance_is_flagged(run_cli):
     assert not any("assumed" in n for n in body["notes"])
     assert body["t_C"] == pytest.approx(R.collapse_time(50000, 3072, 0.062), rel=1e-15)
     assert [r["name"] for r in body["regimes"]] == ["I", "II", "III"]
+
+
+def test_csv_format_does_not_carry_over_to_the_next_command(run_cli):
+    rc, out, _ = run_cli("speciation", "--eigenvalue", "16.72", "--format", "csv")
+    assert rc == 0 and out.startswith("quantity,value\n")
+    rc, out, _ = run_cli("speciation", "--eigenvalue", "16.72", "--format", "csv", "--json")  # no table printed
+    assert rc == 0 and json.loads(out)["t_S"] > 0
+    rc, out, _ = run_cli("presets")  # a command without --format
+    assert rc == 0 and out.startswith("Dataset presets") and "MNIST" in out
+
+
+def test_csv_cells_of_numpy_scalars():
+    import numpy as np
+    from regimes_cli._output import table_text
+
+    text = table_text(("a", "b", "c", "d"), [(np.float64(1.5), np.int64(3), np.float32(0.25), np.float64("nan"))])
+    assert text == "a,b,c,d\n1.5,3,0.25,\n"

@@ -156,3 +156,15 @@ def test_a_result_class_without_as_table_cannot_be_built():
 
     with pytest.raises(TypeError, match="as_table"):
         Forgot(1.0)
+
+
+def test_progress_bars_can_be_used_twice():
+    from regimes.progress import ProgressBars
+
+    bars = ProgressBars(leave=False)
+    with bars:
+        bars("stage", 1, 2)
+    assert bars.bars == {}  # closed bars are dropped: a closed tqdm bar ignores updates
+    with bars:
+        bars("stage", 2, 2)
+        assert bars.bars["stage"].n == 2 and not bars.bars["stage"].disable

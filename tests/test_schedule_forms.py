@@ -235,3 +235,34 @@ def test_times_accepts_the_continuous_schedules(run_cli):
         rc, out, err = run_cli("times", "--preset", "cifar10", "--schedule", name, "--json")
         assert rc == 0, err
         assert json.loads(out)["schedule"] == name
+
+
+def test_alphas_cumprod_far_from_one_are_not_mistaken_for_alphas_cumprod_passed_as_betas():
+    """ᾱ = [0.4, 0.3, 0.25] give β = [0.6, 0.25, 1/6], which decrease from above 0.5: the guess
+    "these β look like ᾱ" is for β the user gives, not for β derived from ᾱ."""
+    from regimes.schedules import DiscreteSchedule
+
+    sch = DiscreteSchedule.from_alphas_cumprod([0.4, 0.3, 0.25])
+    np.testing.assert_allclose(sch.betas, [0.6, 0.25, 1 / 6], rtol=1e-15)
+    np.testing.assert_allclose(np.cumprod(1 - sch.betas), [0.4, 0.3, 0.25], rtol=1e-15)
+    with pytest.raises(RegimesError, match="look like alphas_cumprod"):
+        DiscreteSchedule("user", [0.6, 0.25, 1 / 6])
+
+
+def test_step_limits_name_the_config_key_and_print_integers():
+    from regimes.schedule_forms import schedule_from_diffusers_config
+    from regimes.schedules import check_steps
+
+    with pytest.raises(RegimesError, match=r"scheduler config num_train_timesteps must be <= 10000000 .*got "
+                                           r"100000000000$"):
+        schedule_from_diffusers_config({"num_train_timesteps": 10**11})
+    with pytest.raises(RegimesError, match=r"a schedule of 10000001 steps would need .*got 10000001$"):
+        check_steps(10_000_001)
+
+
+def test_sampler_step_at_time_with_the_edm_sampler_says_why():
+    from regimes.schedule_forms import sampler_step_at_time
+    from regimes.schedules import get_sampler
+
+    with pytest.raises(RegimesError, match="sampler steps apply to a discrete schedule"):
+        sampler_step_at_time(get_sampler("edm"), 1.0, 10)

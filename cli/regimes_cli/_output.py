@@ -70,12 +70,12 @@ def set_table_format(value: str | None) -> None:
 
 
 def _csv_cell(x: Any) -> str:
+    if hasattr(x, "item") and not isinstance(x, str | bytes):  # numpy scalars (np.float64 is also a float)
+        x = x.item()
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     if isinstance(x, float):
         return repr(x)
-    if hasattr(x, "item") and not isinstance(x, str | bytes):  # numpy scalars
-        return _csv_cell(x.item())
     return str(x)
 
 
@@ -104,7 +104,6 @@ def print_table(
     """Render a rich table on stdout, followed by notes (conventions, caveats); with ``--format csv``
     (:func:`set_table_format`) the rows as CSV instead."""
     if _table_format[0] == "csv":
-        _table_format[0] = "table"  # one table per command: the next command starts from the default
         sys.stdout.write(table_text(columns, rows))
         return
     from rich.console import Console
@@ -202,11 +201,21 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
     try:
         with matplotlib.rc_context({"svg.hashsalt": "regimes"}):
             fig.savefig(tmp, dpi=dpi, format=fmt_, metadata=meta)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's file is private (0600); a figure is not
         os.replace(tmp, path)
     finally:
         plt.close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def make_out_dir(out) -> Path:
@@ -251,19 +260,22 @@ def _atomic_report(result, out_dir) -> dict:
 
     final = check_out_dir(out_dir).absolute()
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+    others = [p for p in final.iterdir() if p.name not in REPORT_FILES] if final.exists() else []
+    # only an earlier report (or nothing), in a folder whose parent we may write: swap the whole
+    # directory; otherwise the new files are written inside it and renamed over the old ones
+    swap = not others and final != Path.cwd().absolute() and os.access(final.parent, os.W_OK | os.X_OK)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent if swap else final))
     try:
         written = _write_report(result, tmp)
         names = {k: Path(v).name for k, v in written.items()}
-        others = [p for p in final.iterdir() if p.name not in REPORT_FILES] if final.exists() else []
-        # only an earlier report (or nothing): swap the whole directory
-        if not others and final != Path.cwd().absolute():
+        if swap:
+            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)
             old = final.parent / f".{final.name}.old-{os.getpid()}"
             if final.exists():
                 os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
-        else:  # the folder holds other files: replace the report's files one by one, drop stale ones
+        else:  # replace the report's files one by one, drop stale ones
             for name in REPORT_FILES:
                 if name not in names.values() and (final / name).is_file():
                     (final / name).unlink()
@@ -277,7 +289,8 @@ def _atomic_report(result, out_dir) -> dict:
 def curves_csv(curves) -> str:
     """CSV text of an :class:`regimes.analysis.AnalysisCurves` (or its ``to_dict()``): a header
     ``t,excess_entropy,excess_entropy_se,commitment,commitment_se[,class_commitment,class_commitment_se]``,
-    one row per time, full precision (``repr`` of the floats), NaN written as ``nan``."""
+    one row per time, full precision (``repr`` of the floats), NaN written as an empty cell
+    (``numpy.genfromtxt(..., delimiter=',', names=True)`` reads it back as NaN)."""
     d = curves.to_dict() if hasattr(curves, "to_dict") else dict(curves)
     cols = [k for k, v in d.items() if v is not None]
     return table_text(cols, zip(*(list(map(float, d[k])) for k in cols), strict=True), "csv")

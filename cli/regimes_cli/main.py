@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from regimes import RegimesError
 
-    from ._output import fail
+    from ._output import fail, set_table_format
     from .app import build_app
 
+    set_table_format(None)  # each command starts from the default table format (--format sets it)
     usage_error, click_exception, exit_types, abort_types = _click_exceptions()
     command = typer.main.get_command(build_app())
     try:
