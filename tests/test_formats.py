@@ -245,3 +245,23 @@ def test_pandas_objects_and_sequences_are_arrays_not_batches():
     assert (load_source(df).n, load_source(df).d) == (5, 2)
     r = load_source(range(10))  # a sequence of numbers: one feature, not a stream of scalar batches
     assert (r.n, r.d) == (10, 1) and r.total_variance == pytest.approx(np.var(np.arange(10), ddof=1))
+
+
+def test_options_that_do_not_apply_are_errors_not_ignored(tmp_path):
+    X = np.random.default_rng(2).standard_normal((20, 4))
+    for kw, match in (({"key": "x"}, r"key='x' applies to .* not to an in-memory array"),
+                      ({"size": 8}, r"size=8 applies only to a folder of images, not to an in-memory array"),
+                      ({"grayscale": True, "color": True}, r"grayscale=True, color=True apply only")):
+        with pytest.raises(RegimesError, match=match):
+            load_source(X, **kw)
+    np.save(tmp_path / "a.npy", X[:10])
+    np.save(tmp_path / "b.npy", X[10:])
+    with pytest.raises(RegimesError, match="not to shards"):
+        load_source(str(tmp_path / "*.npy"), key="x")
+    zarr = pytest.importorskip("zarr")
+    zarr.save_array(str(tmp_path / "x.zarr"), X)
+    with pytest.raises(RegimesError, match="size=8 applies only to a folder of images"):
+        load_source(tmp_path / "x.zarr", size=8)
+    with pytest.raises(RegimesError, match="grayscale=True applies only"):
+        load_source(tmp_path / "a.npy", grayscale=True)
+    assert load_source(iter([X[:10], X[10:]])).n == 20  # batches: no key needed for array batches

@@ -297,26 +297,36 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
     if isinstance(labels, str | os.PathLike):
         lab_where = str(labels)
         labels = load_labels(labels)
-    if _is_shards(path):  # .npy shards: a Dask array of their memory maps, read chunk by chunk
+    image_options = [f"{k}={v!r}" for k, v in (("size", size), ("grayscale", grayscale), ("color", color))
+                     if v is not None and v is not False]
+    verb = "applies" if len(image_options) == 1 else "apply"
+    shards = _is_shards(path)
+    if shards or not isinstance(path, str | os.PathLike):
+        what = "shards" if shards else ("batches" if is_batch_iterable(path) else "an in-memory array")
+        if image_options:
+            raise RegimesError(f"{', '.join(image_options)} {verb} only to a folder of images, not to {what}")
+        if key is not None and what != "batches":
+            raise RegimesError(f"key={key!r} applies to files holding several arrays and to mapping batches, "
+                               f"not to {what}")
+    if shards:  # .npy shards: a Dask array of their memory maps, read chunk by chunk
         from ..distributed import open_shards
 
         name = str(path) if isinstance(path, str | os.PathLike) else f"{len(path)} .npy shards"
         return as_source(open_shards(path), labels, scale=scale, center=center, progress=progress, name=name)
     if not isinstance(path, str | os.PathLike):
-        if key is not None and is_batch_iterable(path):  # mapping batches: key names the data
+        if is_batch_iterable(path):  # batches (key names the data of mapping batches)
             return spooled_source(path, labels, scale=scale, center=center, name="<batches>", progress=progress,
                                   key=key)
-        src = as_source(path, labels, scale=scale, center=center, progress=progress)
-        return src
+        return as_source(path, labels, scale=scale, center=center, progress=progress)
     p = Path(path)
     name = str(p)
     if not p.exists():
         raise RegimesError(f"data file {name!r} does not exist")
-    if size is not None and not p.is_dir():
-        raise RegimesError(f"size={size!r} applies only to a folder of images, not to {name!r}")
     fd_path, offset = None, 0
     folder_labels, notes = None, []
     other = read_format(p, name, key)
+    if image_options and (other is not None or not p.is_dir()):
+        raise RegimesError(f"{', '.join(image_options)} {verb} only to a folder of images, not to {name!r}")
     if other is not None:
         arr, fd_path, offset = other
     elif p.is_dir():
@@ -334,9 +344,7 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         raise RegimesError(f"key={key!r} only applies to .npz, HDF5, zarr, safetensors and Arrow/Parquet "
                            f"data, not {name!r}")
     check_numeric(arr, name)
-    if arr.ndim == 0:
-        raise RegimesError(f"{name}: data must be an array of rows, got a scalar")
-    arr = flatten_rows(arr, name)
+    arr = flatten_rows(arr, name)  # a scalar is an error there
     if labels is None and folder_labels is not None:
         labels = folder_labels
     lab, names = (None, None)

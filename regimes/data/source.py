@@ -303,9 +303,6 @@ class DataSource:
         if self.d < 1:
             raise RegimesError(f"{self.name}: need at least 1 feature per row, got shape {self.raw.shape}")
         a, b = self.scale_a, self.scale_b
-        s1 = np.zeros(self.d)
-        lo, hi = np.inf, -np.inf
-        sq_norms = np.empty(self.n)
         rows = self.block_rows()
 
         def report(done):  # two passes over the rows: 2n in all
@@ -313,45 +310,33 @@ class DataSource:
                 self.progress(done, 2 * self.n)
 
         report(0)
-        # pass 1: finiteness, range, mean, whether every row equals the first
-        first, all_same = None, True
+        # pass 1: finiteness, range, mean, whether every row equals the first — per block of rows
+        # (in process) or per chunk (Dask tasks), the same statistics merged in row order
         eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
-        fractional = False
-        chunked = _cluster_pass1(self, eight_bit)  # None in-process, else the merged per-chunk statistics
-        for s in range(0, self.n if chunked is None else 0, rows):
-            e = min(self.n, s + rows)
-            raw = self._raw_rows(s, e)
-            if raw.dtype.kind == "f":
-                finite = np.isfinite(raw)
-                if not finite.all():
-                    i, j = np.argwhere(~finite)[0]
-                    raise RegimesError(
-                        f"{self.name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, "
-                        f"feature {j}"
-                    )
-            lo, hi = min(lo, float(raw.min())), max(hi, float(raw.max()))
-            if eight_bit and raw.dtype.kind == "f" and not fractional:
-                fractional = bool(np.any(raw != np.round(raw)))
-            s1 += raw.sum(axis=0, dtype=np.float64)
-            if first is None:
-                first = np.array(raw[0])
-            if all_same:
-                all_same = bool(np.all(raw == first))
-            report(e)
-        if chunked is not None:
-            lo, hi, fractional, s1, first, all_same = chunked
+        stats = _cluster_pass1(self, eight_bit)  # None in process
+        if stats is None:
+            for s in range(0, self.n, rows):
+                e = min(self.n, s + rows)
+                part = _chunk_pass1(self._raw_rows(s, e), s, e, self.name, eight_bit)
+                if stats is None:  # the column sums start from +0.0, as a sum from zeros does
+                    part = part[:3] + (part[3] + 0.0,) + part[4:]
+                stats = part if stats is None else _merge_pass1(stats, part)
+                report(e)
+        lo, hi, fractional, s1, _, all_same = stats
         if eight_bit and (lo < 0 or hi > 255 or fractional):
             raise RegimesError(self._not_8bit(lo, hi, fractional))
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
-        uncentred = self.row_map(centred=False)
-        for s in range(0, self.n if chunked is None else 0, rows):
-            e = min(self.n, s + rows)
-            sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean)
-            report(self.n + e)
-        if chunked is not None:
-            sq_norms = _cluster_pass2(self)
+        sq_norms = _cluster_pass2(self)  # None in process
+        if sq_norms is not None:
             report(2 * self.n)
+        else:
+            sq_norms = np.empty(self.n)
+            uncentred = self.row_map(centred=False)
+            for s in range(0, self.n, rows):
+                e = min(self.n, s + rows)
+                sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean)
+                report(self.n + e)
         self.total_variance = float(sq_norms.sum() / (self.n - 1))
         self.centred_sq_norms = sq_norms
         if all_same:  # exactly: the mean's own rounding must not pass for a variance
@@ -425,9 +410,11 @@ def _chunk_sq_norms(raw, s, e, rowmap, mean):
 
 
 def _cluster_pass2(src):
-    """Centred squared row norms (pass 2 of the validation) as Dask tasks."""
-    from ..distributed import map_raw
+    """Centred squared row norms (pass 2 of the validation) as Dask tasks; None without a cluster."""
+    from ..distributed import active, map_raw
 
+    if active() is None:
+        return None
     parts = map_raw(src, _chunk_sq_norms, src.row_map(centred=False), src.mean)
     return np.concatenate([p for _, _, p in parts])
 
@@ -503,7 +490,7 @@ def spooled_source(batches, labels, *, scale, center, name, progress, key=None) 
                          file_path=path if native else None, progress=progress,
                          notes=[f"{where}: {mm.shape[0]} rows streamed once into a temporary memory map"])
     except BaseException:
-        os.unlink(path)
+        remove_quietly(path)
         raise
     weakref.finalize(src, remove_quietly, path)
     return src
