@@ -140,12 +140,23 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None, sampler
             )
     res["regimes"] = regime_intervals(t_S, t_C)
     if sampler_steps is not None:
-        inf = sampler_steps if isinstance(sampler_steps, SamplerSteps) else SamplerSteps(smp, sampler_steps)
-        extra = locate_sampler_steps(t_S, t_C, inf)
+        extra = locate_sampler_steps(t_S, t_C, _sampler_steps_on(smp, sampler_steps))
         notes += extra.pop("notes")
         res.update(extra)
     res["notes"] = notes
     return res
+
+
+def _sampler_steps_on(smp, sampler_steps) -> SamplerSteps:
+    """The N inference steps on the schedule ``smp``: ``sampler_steps`` is N, or a
+    :class:`SamplerSteps` that must have been built on the same schedule (never two mixed)."""
+    if not isinstance(sampler_steps, SamplerSteps):
+        return SamplerSteps(smp, sampler_steps)
+    own = sampler_steps.schedule
+    if not (own is smp or (getattr(smp, "betas", None) is not None and np.array_equal(own.betas, smp.betas))):
+        raise RegimesError(f"sampler_steps were built on the {own.name} schedule ({own.steps} steps), not on "
+                           f"the {smp.name} schedule ({smp.steps} steps) being located")
+    return sampler_steps
 
 
 def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
@@ -225,9 +236,7 @@ def regime_steps(t_S, t_C, schedule="linear", steps: int | None = None, sampler_
     (/ ``sampler_steps_note``) do the same among the N inference steps (0 = the noisiest).
     """
     smp = get_sampler(schedule, steps)
-    inf = None
-    if sampler_steps is not None:
-        inf = sampler_steps if isinstance(sampler_steps, SamplerSteps) else SamplerSteps(smp, sampler_steps)
+    inf = None if sampler_steps is None else _sampler_steps_on(smp, sampler_steps)
     out = []
     for r in regime_intervals(t_S, t_C):
         r = dict(r)

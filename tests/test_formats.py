@@ -265,3 +265,14 @@ def test_options_that_do_not_apply_are_errors_not_ignored(tmp_path):
     with pytest.raises(RegimesError, match="grayscale=True applies only"):
         load_source(tmp_path / "a.npy", grayscale=True)
     assert load_source(iter([X[:10], X[10:]])).n == 20  # batches: no key needed for array batches
+
+
+def test_a_label_count_mismatch_reads_the_same_for_arrays_files_and_batches(tmp_path):
+    X = np.random.default_rng(4).standard_normal((6, 3))
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "lab.npy", np.arange(5))
+    for data, labels, where in ((X, np.arange(5), "<array>"), (str(tmp_path / "x.npy"), np.arange(5), "x.npy"),
+                                (iter([X[:3], X[3:]]), np.arange(5), "<batches>"),
+                                (str(tmp_path / "x.npy"), str(tmp_path / "lab.npy"), "x.npy")):
+        with pytest.raises(RegimesError, match=rf"labels.*: 5 labels for 6 rows of .*{where}"):
+            load_source(data, labels=labels)

@@ -128,3 +128,19 @@ def test_timeline_figure_takes_a_sampler_object():
     # the sampler's own N = 10 levels, indexed 0 … 9 (the label of the EDM axis)
     assert "0 … 9" in " ".join(a.get_xlabel() for a in fig.axes[0].child_axes)
     plt.close(fig)
+
+
+def test_sampler_steps_of_another_schedule_are_refused():
+    """Sampler steps built on one schedule located on another would mix two time axes."""
+    from regimes import RegimesError
+    from regimes.schedule_forms import SamplerSteps
+    from regimes.timeline import regime_steps
+
+    on_cosine = SamplerSteps(get_schedule("cosine", 1000), 50)
+    for call in (lambda: locate_regimes(3.0, 2.0, get_schedule("linear", 1000), sampler_steps=on_cosine),
+                 lambda: regime_steps(3.0, 2.0, "linear", 1000, sampler_steps=on_cosine)):
+        with pytest.raises(RegimesError, match="built on the cosine schedule .* not on the linear schedule"):
+            call()
+    same = locate_regimes(3.0, 2.0, get_schedule("cosine", 1000), sampler_steps=on_cosine)
+    by_n = locate_regimes(3.0, 2.0, get_schedule("cosine", 1000), sampler_steps=50)
+    assert same["sampler_step_S"] == by_n["sampler_step_S"] and same["sampler_step_C"] == by_n["sampler_step_C"]

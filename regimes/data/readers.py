@@ -17,7 +17,7 @@ from .._errors import RegimesError
 from .._validate import check_int, check_memory
 from .formats import choose_key, read_format
 from .rows import is_batch_iterable
-from .source import DataSource, as_source, check_numeric, encode_labels, flatten_rows, scale_map, spooled_source
+from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
 
 __all__ = ["IMAGE_SUFFIXES", "load_labels", "load_source"]
 
@@ -343,16 +343,5 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
     if key is not None and other is None and p.suffix != ".npz":
         raise RegimesError(f"key={key!r} only applies to .npz, HDF5, zarr, safetensors and Arrow/Parquet "
                            f"data, not {name!r}")
-    check_numeric(arr, name)
-    arr = flatten_rows(arr, name)  # a scalar is an error there
-    if labels is None and folder_labels is not None:
-        labels = folder_labels
-    lab, names = (None, None)
-    if labels is not None:
-        lab, names = encode_labels(labels, lab_where or name)
-        if lab.shape[0] != arr.shape[0]:
-            raise RegimesError(
-                f"labels {lab_where or ''}: {lab.shape[0]} labels for {arr.shape[0]} rows of {name}"
-            )
-    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab,
-                      class_names=names, file_path=fd_path, file_offset=offset, progress=progress, notes=notes)
+    return rows_source(arr, folder_labels if labels is None else labels, name=name, scale=scale, center=center,
+                       progress=progress, label_where=lab_where, file_path=fd_path, file_offset=offset, notes=notes)

@@ -43,7 +43,7 @@ from .._errors import RegimesError
 from .rows import RowView, is_batch_iterable, is_lazy_array, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
-           "scale_map", "spooled_source"]
+           "rows_source", "scale_map", "spooled_source"]
 
 SCALES = ("none", "unit", "symmetric")
 #: bytes of raw data per block when streaming (a memmap is read this much at a time)
@@ -480,15 +480,9 @@ def spooled_source(batches, labels, *, scale, center, name, progress, key=None) 
     where = name if name != "<array>" else "<batches>"
     mm, path, lab = spool_batches(batches, key=key, where=where)
     try:
-        if labels is None:
-            labels = lab
-        codes, names = (None, None) if labels is None else encode_labels(labels, where)
-        if codes is not None and codes.shape[0] != mm.shape[0]:
-            raise RegimesError(f"{where}: {codes.shape[0]} labels for {mm.shape[0]} rows")
-        native = mm.dtype.byteorder in ("=", "|")
-        src = DataSource(raw=mm, name=where, scale=scale, center=bool(center), labels=codes, class_names=names,
-                         file_path=path if native else None, progress=progress,
-                         notes=[f"{where}: {mm.shape[0]} rows streamed once into a temporary memory map"])
+        src = rows_source(mm, lab if labels is None else labels, name=where, scale=scale, center=center,
+                          progress=progress, file_path=path if mm.dtype.isnative else None,
+                          notes=[f"{where}: {mm.shape[0]} rows streamed once into a temporary memory map"])
     except BaseException:
         remove_quietly(path)
         raise
@@ -515,10 +509,22 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
             arr = np.asarray(X)
         except ValueError as exc:
             raise RegimesError(f"{name}: data must be a rectangular numeric array ({exc})") from None
+    return rows_source(arr, labels, name=name, scale=scale, center=center, progress=progress)
+
+
+def rows_source(arr, labels, *, name: str, scale, center, progress, label_where: str | None = None,
+                file_path=None, file_offset: int = 0, notes=()) -> DataSource:
+    """A :class:`DataSource` over the numeric rows ``arr`` (n, ...) with ``labels`` (one per row,
+    or None): the one place where arrays, files and spooled batches become a source."""
     check_numeric(arr, name)
     arr = flatten_rows(arr, name)
-    lab, names = (None, None) if labels is None else encode_labels(labels, name)
+    lab, names = (None, None)
+    if labels is not None:
+        lab, names = encode_labels(labels, label_where or name)
+        if lab.shape[0] != arr.shape[0]:
+            raise RegimesError(f"labels{' ' + label_where if label_where else ''}: {lab.shape[0]} labels for "
+                               f"{arr.shape[0]} rows of {name}")
     return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab, class_names=names,
-                      progress=progress)
+                      file_path=file_path, file_offset=file_offset, progress=progress, notes=list(notes))
 
 
