@@ -214,7 +214,7 @@ def open_shards(paths):
         if mm.ndim == 0:
             raise RegimesError(f"{p}: a shard must be an array of rows, got a scalar")
         d = int(math.prod(mm.shape[1:])) if mm.ndim > 1 else 1
-        if not mm.flags.c_contiguous or mm.dtype.byteorder not in ("=", "|"):
+        if not mm.flags.c_contiguous or not mm.dtype.isnative:
             raise RegimesError(f"{p}: shards must be C-ordered .npy files in native byte order")
         rows = max(1, min(mm.shape[0], (32 * 2**20) // max(1, d * mm.dtype.itemsize)))
         parts.append(_from_reader(_read_file_rows, (str(p), int(mm.offset), mm.dtype.str), mm.shape[0], d,

@@ -270,7 +270,7 @@ def read_format(p: Path, name: str, key):
         return _read_hdf5(p, name, key), None, 0
     if suffix == ".safetensors":
         arr, offset = _read_safetensors(p, name, key)
-        return arr, (str(p) if isinstance(arr, np.memmap) and np.little_endian else None), offset
+        return arr, (str(p) if isinstance(arr, np.memmap) and arr.dtype.isnative else None), offset
     if suffix in (".parquet", ".pq", *ARROW_SUFFIXES) or is_hf_dataset(p):
         return _read_arrow(p, name, key), None, 0
     if suffix == ".zip" or is_zarr_store(p) or (suffix == ".zarr" and p.is_dir()):

@@ -206,7 +206,7 @@ def _read_npy(p: Path, name: str):
             expected = offset + arr.size * arr.dtype.itemsize
             if os.path.getsize(p) < expected:
                 raise RegimesError(f"{name}: file is truncated")
-        if arr.dtype.byteorder not in ("=", "|", "<" if np.little_endian else ">"):
+        if not arr.dtype.isnative:
             fd_path = None  # non-native byte order: let numpy convert
     return arr, fd_path, offset
 
