@@ -221,12 +221,11 @@ class _ArrowRows:
         return self._join(parts)
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            s, e, _ = index.indices(self.shape[0])
-            return self._slice(s, max(s, e))
-        idx = np.asarray(index).ravel()
-        return np.stack([self._slice(int(i), int(i) + 1)[0] for i in idx]) if idx.size else \
-            np.empty((0, self.shape[1]), dtype=self.dtype)
+        """Row slices only: the :class:`RowView` around it reads other indices slice by slice."""
+        if not isinstance(index, slice):
+            raise TypeError("row slices only")
+        s, e, _ = index.indices(self.shape[0])
+        return self._slice(s, max(s, e))
 
 
 def _arrow_table(p: Path, name: str):
@@ -254,10 +253,10 @@ def _read_arrow(p: Path, name: str, key):
         except Exception as exc:  # noqa: BLE001
             raise RegimesError(f"{name}: unreadable Parquet file ({exc})") from None
         key = choose_key(name, "column", f.schema_arrow.names, key)
-        return _ArrowRows(name, key, f.metadata.num_rows, parquet=f)
+        return RowView(_ArrowRows(name, key, f.metadata.num_rows, parquet=f), name)
     table = _arrow_table(p, name)
     key = choose_key(name, "column", table.column_names, key)
-    return _ArrowRows(name, key, table.num_rows, table=table)
+    return RowView(_ArrowRows(name, key, table.num_rows, table=table), name)
 
 
 def read_format(p: Path, name: str, key):
