@@ -1,12 +1,13 @@
 """Speed of the analysis against its GEMM bound, and of Λ at large d (issue 13).
 
 Usage: python benchmarks/bench_speed.py [n d M] [--eigen n d] [--analyze-numpy] [--no-numpy] [--no-eigen]
-       [--memory-mb MB]
+       [--memory-mb MB] [--repeat N]
    default: n = 20000, d = 1024, M = 1024 (default time grid); Λ at n = 20000, d = 8192;
    the whole analysis with the numpy engine only with --analyze-numpy (minutes); --no-numpy skips
    the numpy engine (large sizes), --no-eigen the Λ benchmark; --memory-mb the engine's budget
    (default 1024: above n·M·16 bytes ≈ 512 MB the statistics are not stored and the one pass
-   evaluates the grid refined 8 times).
+   evaluates the grid refined 8 times); --repeat N runs each measurement N times and prints the
+   median ratio (the host is shared: single ratios move by ~10%).
 
 Prints ratios against baselines timed in the same run (the machine is shared: absolute times
 are noisy, ratios less so):
@@ -43,11 +44,17 @@ def engine_bench(n, d, M, budget=None):
         return min(timed(lambda: (A0 @ X.T, Xi @ X.T))[0] for _ in range(2))
 
     def ratio(what, f):
-        b0 = gemms()
-        t, out = timed(f)
-        b1 = gemms()
-        base = min(b0, b1)
-        print(f"  {what:18s} {t:7.2f} s  = {t / base:5.2f} x GEMM (2 GEMMs {b0:.2f} s before, {b1:.2f} s after)")
+        ratios = []
+        for _ in range(REPEAT):
+            b0 = gemms()
+            t, out = timed(f)
+            b1 = gemms()
+            base = min(b0, b1)
+            ratios.append(t / base)
+            print(f"  {what:18s} {t:7.2f} s  = {t / base:5.2f} x GEMM (2 GEMMs {b0:.2f} s before, {b1:.2f} s after)")
+        if REPEAT > 1:
+            print(f"  {what:18s} median {np.median(ratios):.2f} x, range {min(ratios):.2f}–{max(ratios):.2f} x "
+                  f"over {REPEAT} runs")
         return out
 
     tt = default_times([0.3, 2.0])
@@ -92,8 +99,15 @@ def eigen_bench(n, d):
           f"max |Δλ|/λ1 = {np.max(np.abs(rb.values - vals)) / vals[0]:.1e}")
 
 
+#: runs of each measurement (``--repeat N``): the median ratio is printed too
+REPEAT = 1
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a not in ("--analyze-numpy", "--no-numpy", "--no-eigen")]
+    if "--repeat" in args:
+        i = args.index("--repeat")
+        REPEAT = max(1, int(args[i + 1]))
+        del args[i:i + 2]
     budget = None
     if "--memory-mb" in args:
         i = args.index("--memory-mb")
