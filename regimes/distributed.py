@@ -34,6 +34,7 @@ import os
 import numpy as np
 
 from ._errors import RegimesError
+from .data.rows import read_file_rows
 
 __all__ = ["LOOPBACK", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working",
            "open_shards", "parse_cluster"]
@@ -97,9 +98,8 @@ def cluster(spec="local:2"):
                 client = distributed.Client(lc, set_as_default=False)
             else:
                 client = distributed.Client(arg, set_as_default=False, timeout="30s")
-        except OSError as exc:
-            for c in owned:
-                c.close()
+        except Exception as exc:  # noqa: BLE001 - OSError, a bad address scheme (ValueError), a timeout, …
+            _close_all(owned)
             raise RegimesError(f"cluster {spec!r}: cannot connect ({exc})") from None
         owned.insert(0, client)
     token, sent = _ACTIVE.set(client), _SENT.set({})
@@ -109,8 +109,19 @@ def cluster(spec="local:2"):
     finally:
         _SENT.reset(sent)
         _ACTIVE.reset(token)
-        for c in owned:
+        _close_all(owned)
+
+
+def _close_all(things) -> None:
+    """Close every client/cluster, even when one of them fails to close (the first error is raised after)."""
+    first = None
+    for c in things:
+        try:
             c.close()
+        except Exception as exc:  # noqa: BLE001
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def active():
@@ -121,16 +132,7 @@ def active():
 # -- the data as a Dask array of row chunks ---------------------------------------------------------
 def _read_file_rows(path, offset, dtype, d, s, e):
     """Rows ``s:e`` of a C-ordered array stored at ``offset`` in ``path`` (pread: the page cache)."""
-    dtype = np.dtype(dtype)
-    nbytes = (e - s) * d * dtype.itemsize
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        buf = os.pread(fd, nbytes, offset + s * d * dtype.itemsize)
-    finally:
-        os.close(fd)
-    if len(buf) != nbytes:
-        raise RegimesError(f"{path}: file is truncated (short read at row {s})")
-    return np.frombuffer(buf, dtype=dtype).reshape(e - s, d)
+    return read_file_rows(path, offset, dtype, d, s, e, str(path))
 
 
 def _read_hdf5_rows(path, name, d, s, e):

@@ -83,3 +83,46 @@ def test_an_evaluation_error_reaches_the_caller_without_hanging(curves, monkeypa
 def test_unknown_statistic_is_a_clear_error(curves):
     with pytest.raises(RegimesError, match="statistic must be one of .*got 'entropy'"):
         curves.crossings([("entropy", 0.1)])
+
+
+def test_a_level_equal_to_a_grid_value_is_not_a_scipy_error():
+    """The bracket comes from the pass's curve; re-evaluated from the stored statistics a grid value
+    equal to the level can come out ~1e-15 on the other side: the nearer end is then the root."""
+    g = np.random.default_rng(0)
+    X = g.standard_normal((300, 12))
+    mc = empirical_mixture(X, np.geomspace(0.01, 3, 12), samples=64, block_rows=37, rng=1)
+    for k in range(1, 11):
+        level = float(mc.commitment[k])
+        est = mc.crossing("commitment", level, bootstrap=20)
+        assert math.isfinite(est.value) and mc.t[0] <= est.value <= mc.t[-1]
+
+
+def test_bad_requests_and_options_are_clear_errors(curves):
+    for kw, match in (({"requests": [("commitment", math.nan)]}, "level of commitment must be finite"),
+                      ({"requests": [("commitment", "abc")]}, "level of commitment must be a real number"),
+                      ({"requests": [("commitment", 0.5)], "confidence": 2}, "confidence must be > 0 and < 1"),
+                      ({"requests": [("commitment", 0.5)], "bootstrap": 10**9}, "bootstrap must be >= 0 and <= 100000"),
+                      ({"requests": [("commitment", 0.5)], "rng": "x"}, "rng")):
+        with pytest.raises(RegimesError, match=match):
+            curves.crossings(**kw)
+    with pytest.raises(RegimesError, match="statistic must be one of"):
+        curves.prefetch([("bogus", 0.5)])
+    unlabelled = empirical_mixture(np.random.default_rng(1).standard_normal((100, 5)), [0.5, 1.0, 2.0], samples=16)
+    with pytest.raises(RegimesError, match="class_commitment needs labels"):
+        unlabelled.crossings([("class_commitment", 0.7)])
+
+
+def test_leaving_early_releases_every_root_finder(curves, monkeypatch):
+    import threading
+
+    from regimes.engines import curves as mod
+
+    before = threading.active_count()
+
+    def interrupted(self, evaluate):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mod._Lockstep, "serve", interrupted)  # noqa: SLF001 - the lockstep under test
+    with pytest.raises(KeyboardInterrupt):
+        curves.crossings(REQUESTS, bootstrap=10)
+    assert threading.active_count() == before

@@ -213,3 +213,20 @@ def test_identical_rows_and_underflowing_variance_are_told_apart():
     # small but representable: fine (tr C/d = 1e-300 within float64's range)
     src = as_source(1e-150 * np.random.default_rng(0).standard_normal((500, 40)))
     assert src.total_variance / 40 == pytest.approx(1e-300, rel=0.1)
+
+
+def test_file_rows_are_read_whole_when_pread_returns_less(tmp_path, monkeypatch):
+    """One pread returns at most ~2 GiB on Linux: the reader continues until the rows are complete
+    (simulated here with reads capped at 1000 bytes), and a short file is still 'truncated'."""
+    import os
+
+    from regimes.data.rows import read_file_rows
+
+    X = np.random.default_rng(0).standard_normal((50, 7))
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\0" * 16 + X.tobytes())
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: real(fd, min(n, 1000), off))
+    np.testing.assert_array_equal(read_file_rows(str(p), 16, X.dtype, 7, 3, 45, "x"), X[3:45])
+    with pytest.raises(RegimesError, match="x: file is truncated"):
+        read_file_rows(str(p), 16, X.dtype, 7, 40, 60, "x")

@@ -206,3 +206,9 @@ def test_in_memory_data_is_sent_once_not_inside_every_graph(client):
     assert _rel(ref, got) < 1e-10 and _rel(ref, again) < 1e-10
     c0 = empirical_mixture(X, [0.5, 2.0], samples=1200, rng=1, block_rows=1000, store=False)
     assert _rel(c0.lse, c.lse) < 1e-10
+
+
+def test_an_unknown_address_scheme_is_a_clear_error():
+    with pytest.raises(RegimesError, match=r"cluster 'foo://bar:1': cannot connect"):
+        with cluster("foo://bar:1"):
+            pass

@@ -190,3 +190,26 @@ def test_skipped_chunks_are_negligible():
     b = empirical_mixture(X, t, samples=24, rng=1, labels=lab, store=True, engine="numba")
     for key in ("lse", "phi_c", "phi"):
         assert _rel(getattr(b, key), getattr(c, key), FLOOR[key]) < 1e-12
+
+
+def test_concurrent_callers_get_the_numbers_of_one_caller():
+    """Dask's worker threads may call the fused kernel at once: the calls are serialised (numba's
+    workqueue layer would abort the process), each result the same as alone."""
+    import threading
+
+    X, lab = _data(8)
+    t = np.geomspace(0.05, 3.0, 12)
+    ref = empirical_mixture(X, t, samples=48, rng=2, labels=lab, engine="numba")
+    out = [None] * 4
+
+    def run(k):
+        out[k] = empirical_mixture(X, t, samples=48, rng=2, labels=lab, engine="numba")
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for c in out:
+        np.testing.assert_array_equal(c.lse, ref.lse)
+        np.testing.assert_array_equal(c.phi, ref.phi)

@@ -21,7 +21,8 @@ import numpy as np
 
 from .._errors import RegimesError
 
-__all__ = ["RowView", "is_batch_iterable", "is_lazy_array", "remove_quietly", "spool_batches", "to_numpy"]
+__all__ = ["RowView", "is_batch_iterable", "is_lazy_array", "read_file_rows", "remove_quietly", "spool_batches",
+           "to_numpy"]
 
 
 def remove_quietly(path) -> None:
@@ -30,6 +31,32 @@ def remove_quietly(path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def read_file_rows(path, offset: int, dtype, d: int, s: int, e: int, where: str) -> np.ndarray:
+    """Rows ``s:e`` of a C-ordered (n, d) array stored at byte ``offset`` of ``path``, read with
+    ``pread`` (the pages go to the page cache, not to this process). One ``pread`` returns at most
+    ~2 GiB on Linux: larger reads continue until the rows are complete or the file ends."""
+    dtype = np.dtype(dtype)
+    nbytes = (e - s) * d * dtype.itemsize
+    start = offset + s * d * dtype.itemsize
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        buf = os.pread(fd, nbytes, start)
+        if 0 < len(buf) < nbytes:
+            parts, got = [buf], len(buf)
+            while got < nbytes:
+                more = os.pread(fd, nbytes - got, start + got)
+                if not more:
+                    break
+                parts.append(more)
+                got += len(more)
+            buf = b"".join(parts)
+    finally:
+        os.close(fd)
+    if len(buf) != nbytes:
+        raise RegimesError(f"{where}: file is truncated (short read at row {s})")
+    return np.frombuffer(buf, dtype=dtype).reshape(e - s, d)
 
 
 def to_numpy(block) -> np.ndarray:

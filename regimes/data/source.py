@@ -32,7 +32,6 @@ References
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,7 +39,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError
-from .rows import RowView, is_batch_iterable, is_lazy_array, remove_quietly, spool_batches, to_numpy
+from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
            "rows_source", "scale_map", "spooled_source"]
@@ -255,16 +254,7 @@ class DataSource:
         if self.file_path is None:
             return np.asarray(self.raw[start:stop])
         # read with pread: file pages go to the page cache, not to this process's resident set
-        item = self.raw.dtype.itemsize
-        nbytes = (stop - start) * self.d * item
-        fd = os.open(self.file_path, os.O_RDONLY)
-        try:
-            buf = os.pread(fd, nbytes, self.file_offset + start * self.d * item)
-        finally:
-            os.close(fd)
-        if len(buf) != nbytes:
-            raise RegimesError(f"{self.name}: file is truncated (short read at row {start})")
-        return np.frombuffer(buf, dtype=self.raw.dtype).reshape(stop - start, self.d)
+        return read_file_rows(self.file_path, self.file_offset, self.raw.dtype, self.d, start, stop, self.name)
 
     def _process(self, raw: np.ndarray, *, centred: bool | None = None) -> np.ndarray:
         return self.row_map(centred=centred)(raw)

@@ -7,6 +7,7 @@ Private to :mod:`regimes.engines`; its public names are used by :mod:`~regimes.e
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -19,14 +20,16 @@ DENSE_ONEHOT_MAX = 1 << 22
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 _POOL = None
+_POOL_LOCK = threading.Lock()  # Dask worker threads may ask for the pool at the same time
 
 
 def thread_pool():
     global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="regimes-lse")
+            _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="regimes-lse")
     return _POOL
 
 
@@ -109,8 +112,9 @@ class LSEState:
         D = np.ascontiguousarray(D, dtype=np.float64)
         C, sc, perm, bounds, segc = self._classes(None if self.sc is None else _codes_of(onehot), G.shape[1])
         fold, _ = kernel()
-        fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
-             self.m, self.s1, self.s2, sc)
+        with KERNEL_LOCK:
+            fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
+                 self.m, self.s1, self.s2, sc)
 
     def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0):
         """Fold in a block given by its raw products (fused engine only): ``P = A0 Bᵀ``, ``R = Ξ Bᵀ``
@@ -122,10 +126,11 @@ class LSEState:
         C, sc, perm, bounds, segc = self._classes(codes, P.shape[1])
         empty = np.empty((0, 0))
         _, fold_products = kernel()
-        fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
-                      1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C,
-                      self.fast_exp, self.floor, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
-                      empty if Dout is None else Dout, int(col0))
+        with KERNEL_LOCK:
+            fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
+                          1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc,
+                          C, self.fast_exp, self.floor, self.m, self.s1, self.s2, sc,
+                          empty if Gout is None else Gout, empty if Dout is None else Dout, int(col0))
 
     def _update(self, rows, G, D, vs, onehot):
         # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64
@@ -172,6 +177,12 @@ class LSEState:
         phiC = self.s2 / self.s1**2
         phi = None if self.sc is None else np.sum(self.sc**2, axis=2) / self.s1**2
         return L, phiC, phi
+
+
+#: one fused-kernel call at a time in a process: the kernel already runs on every core (prange), and
+#: numba's workqueue threading layer (the only one without TBB or OpenMP) aborts the process when
+#: two threads — e.g. Dask's worker threads — call a parallel function at once
+KERNEL_LOCK = threading.Lock()
 
 
 def negligible_below(n: int) -> float:

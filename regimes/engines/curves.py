@@ -19,7 +19,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._stats import contain, linear_root, linearised_replicates, percentile_interval
-from .._validate import as_real_array, check_int, check_rng
+from .._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
 from ..estimate import Estimate
 from ._lse import ClassCodes, from_stored, time_factors
 
@@ -199,10 +199,23 @@ class MixtureCurves:
             return self.fine["t"][k * i_lo:k * i_hi + 1]
         return np.linspace(float(self.t[i_lo]), float(self.t[i_hi]), self._WINDOW_POINTS)
 
+    def _checked(self, requests) -> list[tuple[str, float]]:
+        """``(name, level)`` requests with known statistic names (class_commitment only with
+        labels) and finite levels; a clear error otherwise."""
+        out = []
+        for name, level in requests:
+            if name not in _STATISTICS:
+                raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
+            if name == "class_commitment" and self.phi is None:
+                raise RegimesError("class_commitment needs labels")
+            out.append((name, check_real(f"level of {name}", level)))
+        return out
+
     def prefetch(self, requests) -> None:
         """Evaluate in ONE streamed pass the fine windows that :meth:`crossing` will need for
         each ``(name, level)`` in ``requests`` (only useful when the statistics are not stored:
         every evaluation is then a pass over the data)."""
+        requests = self._checked(requests)
         if self.stored or self.fine is not None:
             return
         grids = []
@@ -300,11 +313,11 @@ class MixtureCurves:
         windows widened by 3 intervals and then the whole refined grid are tried (no pass); the
         wider local grid (more passes) is the last resort.
         """
-        requests = [(name, float(level)) for name, level in requests]
-        for name, _ in requests:
-            if name not in _STATISTICS:
-                raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
-        B = check_int("bootstrap", bootstrap, ge=0)
+        requests = self._checked(requests)
+        B = check_int("bootstrap", bootstrap, ge=0, le=MAX_BOOTSTRAP)
+        check_real("confidence", confidence, gt=0.0, lt=1.0)
+        if not isinstance(rng, int | np.integer):
+            rng = check_rng(rng)  # a Generator is shared by the requests, in order
         if not self.stored:
             return [self._crossing_streamed(name, level, B, rng, confidence) for name, level in requests]
         brackets = [self._bracket(name, level) for name, level in requests]
@@ -350,20 +363,33 @@ class MixtureCurves:
 
     def _roots(self, problems) -> list[float]:
         """Roots of the mean curves for ``(name, level, lo, hi)`` problems by Brent's method, run
-        in lockstep (one thread per problem, each round's times evaluated together here)."""
+        in lockstep (one thread per problem, each round's times evaluated together here).
+
+        The bracket comes from the curves of the engine's pass; re-evaluated from the stored
+        statistics an end can land ~1e-15 on the other side of the level (a grid value equal to
+        it): the end nearer to the level is then the root."""
         if not problems:
             return []
         from scipy.optimize import brentq
 
         lock = _Lockstep(len(problems))
-        roots, errors = [math.nan] * len(problems), []
+        roots, errors = [math.nan] * len(problems), {}
 
         def solve(i, lo, hi):
+            seen = {}
+
+            def f(x):
+                seen[x] = lock.ask(i, x)
+                return seen[x]
             try:  # tolerance relative to t (collapse times can be ~1e-5 for small d)
-                roots[i] = lo if lo == hi else brentq(lambda x: lock.ask(i, x), lo, hi,
-                                                      xtol=1e-10 * min(1.0, lo), rtol=1e-10)
+                roots[i] = lo if lo == hi else brentq(f, lo, hi, xtol=1e-10 * min(1.0, lo), rtol=1e-10)
+            except ValueError as e:
+                if lo in seen and hi in seen and seen[lo] * seen[hi] > 0:  # no sign change after all
+                    roots[i] = lo if abs(seen[lo]) <= abs(seen[hi]) else hi
+                else:
+                    errors[i] = e
             except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
-                errors.append(e)
+                errors[i] = e
             finally:
                 lock.finished()
 
@@ -373,13 +399,17 @@ class MixtureCurves:
             return {i: float(v.mean()) - problems[i][1] for i, v in zip(keys, values, strict=True)}
 
         threads = [threading.Thread(target=solve, args=(i, p[2], p[3]), daemon=True) for i, p in enumerate(problems)]
-        for th in threads:
-            th.start()
-        lock.serve(evaluate)
-        for th in threads:
-            th.join()
+        try:
+            for th in threads:
+                th.start()
+            lock.serve(evaluate)
+        finally:
+            lock.cancel()  # no finder waits forever when this thread leaves early (e.g. Ctrl-C)
+            for th in threads:
+                if th.is_alive():
+                    th.join()
         if errors:
-            raise errors[0]
+            raise errors[min(errors)]
         return roots
 
     def _root(self, name, level, lo, hi) -> float:
@@ -434,16 +464,25 @@ class _Lockstep:
         self.live = finders
         self.asked: dict = {}
         self.answers: dict = {}
+        self.cancelled = False
 
     def ask(self, i, x):
         with self.cv:
             self.asked[i] = x
             self.cv.notify_all()
-            self.cv.wait_for(lambda: i in self.answers)
+            self.cv.wait_for(lambda: i in self.answers or self.cancelled)
+            if i not in self.answers:
+                raise RuntimeError("root finding cancelled")
             a = self.answers.pop(i)
         if isinstance(a, BaseException):
             raise a
         return a
+
+    def cancel(self):
+        """Release every finder still waiting (they raise); no-op once all have finished."""
+        with self.cv:
+            self.cancelled = True
+            self.cv.notify_all()
 
     def finished(self):
         with self.cv:
