@@ -184,16 +184,16 @@ def _scattered_rows(raw, n, d, rows):
     import dask.array as da
 
     cache = _SENT.get()
-    key = (id(raw), rows)
-    if cache is not None and key in cache and cache[key][0] is raw:
-        return cache[key][1]
+    if cache is not None and id(raw) in cache and cache[id(raw)][0] is raw:
+        arr = cache[id(raw)][1]  # already on the workers: other passes' chunks are cut there
+        return arr if arr.chunks[0][0] == min(n, rows) else arr.rechunk({0: rows})
     x = raw.reshape(n, d)
     starts = list(range(0, n, rows))
     futures = active().scatter([x[s:min(n, s + rows)] for s in starts], hash=False)
     arr = da.concatenate([da.from_delayed(f, shape=(min(n, s + rows) - s, d), dtype=x.dtype)
                           for s, f in zip(starts, futures, strict=True)], axis=0)
     if cache is not None:
-        cache[key] = (raw, arr)
+        cache[id(raw)] = (raw, arr)
     return arr
 
 

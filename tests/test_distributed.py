@@ -212,3 +212,28 @@ def test_an_unknown_address_scheme_is_a_clear_error():
     with pytest.raises(RegimesError, match=r"cluster 'foo://bar:1': cannot connect"):
         with cluster("foo://bar:1"):
             pass
+
+
+def test_in_memory_data_is_scattered_once_for_every_chunk_size(client):
+    """Passes with other row chunks re-cut the scattered data on the workers (rechunk) instead of
+    sending it again: one scatter per cluster context, the same numbers."""
+    X = np.random.default_rng(10).standard_normal((3000, 40))
+    src = as_source(X)
+    ref = empirical_mixture(X, [0.5, 2.0], samples=200, rng=1, block_rows=700, store=False)
+    calls = []
+    real = client.scatter
+
+    def counting(data, *a, **k):
+        if isinstance(data, list):  # the data's row chunks (task arguments are scattered one by one)
+            calls.append(sum(x.shape[0] for x in data))
+        return real(data, *a, **k)
+
+    client.scatter = counting
+    try:
+        with cluster(client):
+            covariance(src)
+            got = empirical_mixture(src, [0.5, 2.0], samples=200, rng=1, block_rows=700, store=False)
+    finally:
+        del client.scatter
+    assert calls == [3000]
+    assert _rel(ref.lse, got.lse) < 1e-10
