@@ -41,22 +41,19 @@ def read_file_rows(path, offset: int, dtype, d: int, s: int, e: int, where: str)
     nbytes = (e - s) * d * dtype.itemsize
     start = offset + s * d * dtype.itemsize
     fd = os.open(path, os.O_RDONLY)
+    parts, got = [], 0
     try:
-        buf = os.pread(fd, nbytes, start)
-        if 0 < len(buf) < nbytes:
-            parts, got = [buf], len(buf)
-            while got < nbytes:
-                more = os.pread(fd, nbytes - got, start + got)
-                if not more:
-                    break
-                parts.append(more)
-                got += len(more)
-            buf = b"".join(parts)
+        while got < nbytes:
+            more = os.pread(fd, nbytes - got, start + got)
+            if not more:  # the end of the file
+                break
+            parts.append(more)
+            got += len(more)
     finally:
         os.close(fd)
-    if len(buf) != nbytes:
+    if got != nbytes:
         raise RegimesError(f"{where}: file is truncated (short read at row {s})")
-    return np.frombuffer(buf, dtype=dtype).reshape(e - s, d)
+    return np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), dtype=dtype).reshape(e - s, d)
 
 
 def to_numpy(block) -> np.ndarray:

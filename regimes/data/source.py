@@ -97,11 +97,12 @@ class RowMap:
     operations are written, used in process and sent (pickled) to Dask workers."""
 
     def __init__(self, dtype, a: float, b: float, mean=None, shift=None, scale: float = 1.0):
-        self.dtype, self.a, self.b, self.mean, self.shift, self.scale = np.dtype(dtype), a, b, mean, shift, scale
+        self.dtype = np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+        self.a, self.b, self.mean, self.shift, self.scale = a, b, mean, shift, scale
 
     def __call__(self, raw) -> np.ndarray:
         x = np.asarray(raw)
-        dt = np.dtype(np.float64 if self.dtype == np.float64 else np.float32)
+        dt = self.dtype
         if x.dtype == dt and self.a == 1.0 and self.b == 0.0 and self.mean is not None:
             x = x - self.mean.astype(dt)  # the copy and the subtraction in one sweep (same bits)
         else:

@@ -45,6 +45,7 @@ machine and input, the result is identical run to run and for any thread count.
 from __future__ import annotations
 
 import os
+import threading
 
 __all__ = ["available", "kernel", "segments"]
 
@@ -70,8 +71,21 @@ def kernel():
         _TRIED = True
         from ._fused_numba import update, update_products
 
-        _KERNEL = (update, update_products)
+        _KERNEL = (_serialised(update), _serialised(update_products))
     return _KERNEL
+
+
+#: one fused-kernel call at a time in a process: the kernel already runs on every core (prange), and
+#: numba's workqueue threading layer (the only one without TBB or OpenMP) aborts the process when
+#: two threads — e.g. Dask's worker threads — call a parallel function at once
+_CALLS = threading.Lock()
+
+
+def _serialised(fn):
+    def call(*args):
+        with _CALLS:
+            return fn(*args)
+    return call
 
 
 def segments(codes, C: int):

@@ -112,9 +112,8 @@ class LSEState:
         D = np.ascontiguousarray(D, dtype=np.float64)
         C, sc, perm, bounds, segc = self._classes(None if self.sc is None else _codes_of(onehot), G.shape[1])
         fold, _ = kernel()
-        with KERNEL_LOCK:
-            fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
-                 self.m, self.s1, self.s2, sc)
+        fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
+             self.m, self.s1, self.s2, sc)
 
     def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0):
         """Fold in a block given by its raw products (fused engine only): ``P = A0 Bᵀ``, ``R = Ξ Bᵀ``
@@ -126,11 +125,10 @@ class LSEState:
         C, sc, perm, bounds, segc = self._classes(codes, P.shape[1])
         empty = np.empty((0, 0))
         _, fold_products = kernel()
-        with KERNEL_LOCK:
-            fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
-                          1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc,
-                          C, self.fast_exp, self.floor, self.m, self.s1, self.s2, sc,
-                          empty if Gout is None else Gout, empty if Dout is None else Dout, int(col0))
+        fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
+                      1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C,
+                      self.fast_exp, self.floor, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
+                      empty if Dout is None else Dout, int(col0))
 
     def _update(self, rows, G, D, vs, onehot):
         # E_j = v_j G − ½ v_j² D for every time j; G, D are (m, c) float64
@@ -177,12 +175,6 @@ class LSEState:
         phiC = self.s2 / self.s1**2
         phi = None if self.sc is None else np.sum(self.sc**2, axis=2) / self.s1**2
         return L, phiC, phi
-
-
-#: one fused-kernel call at a time in a process: the kernel already runs on every core (prange), and
-#: numba's workqueue threading layer (the only one without TBB or OpenMP) aborts the process when
-#: two threads — e.g. Dask's worker threads — call a parallel function at once
-KERNEL_LOCK = threading.Lock()
 
 
 def negligible_below(n: int) -> float:

@@ -157,7 +157,7 @@ class MixtureCurves:
             if ev["phi"] is None:
                 raise RegimesError("class_commitment needs labels")
             return ev["phi"]
-        raise RegimesError(f"statistic must be excess_entropy, commitment or class_commitment, got {name!r}")
+        raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
 
     def _statistics(self, requests) -> list[np.ndarray]:
         """Per-sample values for each ``(name, times)`` of ``requests`` from ONE evaluation at all
@@ -239,13 +239,7 @@ class MixtureCurves:
                     for key in ("lse", "phi_c", "phi")}
         else:
             part = self._window_cache.get((float(grid[0]), float(grid[-1])))
-        if part is None:
-            return self.statistic(name, grid)
-        if name == "excess_entropy":
-            return part["lse"] / self.d
-        if name == "commitment":
-            return part["phi_c"]
-        return part["phi"]
+        return self.statistic(name, grid) if part is None else self._pick(name, part)
 
     def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence, widen=1):
         """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
