@@ -336,10 +336,9 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
     x = 1.0 / math.expm1(2.0 * t0)
     psi, z1sq = np.empty(n), np.empty(n)
     wk = x / (1.0 + x * lam) / (2.0 * d)
-    for s, e, Z in row_projections(src, V, mu):
-        Z *= Z
-        psi[s:e] = Z @ wk
-        z1sq[s:e] = Z[:, 0]
+    for s, e, (ps, z1) in row_projections(src, V, mu, reduce=functools.partial(_influences, wk=wk)):
+        psi[s:e] = ps
+        z1sq[s:e] = z1
     # dg/dt at the root, then linearised bootstrap of the root
     dxdt = -2.0 * math.exp(2.0 * t0) * x * x
     dg = float(np.sum(lam / (1.0 + x * lam)) / (2.0 * d) * dxdt)
@@ -348,6 +347,12 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
     ci, se = percentile_interval(reps, conf)
     return Estimate(t0, se, ci, definition="annealed proxy on the full covariance spectrum (an approximation "
                     "of the random-energy theory, not a measurement of the dynamics)"), lam, z1sq
+
+
+def _influences(Z, wk):
+    """``(Σ_k Z_ik² wk_k, Z_i0²)`` per row of a block of projections (on the workers on a cluster)."""
+    Z *= Z
+    return Z @ wk, Z[:, 0].copy()
 
 
 def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsample=None):

@@ -237,3 +237,51 @@ def test_in_memory_data_is_scattered_once_for_every_chunk_size(client):
         del client.scatter
     assert calls == [3000]
     assert _rel(ref.lse, got.lse) < 1e-10
+
+
+def test_row_projections_are_reduced_on_the_workers(client, monkeypatch):
+    """The spectral proxy's per-row influences are computed where the rows are: what travels to the
+    client is two numbers per row, not the n × d projections; same values as in process."""
+    import functools
+
+    import regimes.distributed as dist
+    from regimes.analysis import _influences
+    from regimes.engines.covariance import covariance_spectrum, row_projections
+
+    X, lab = _data(n=900, d=40, seed=2)
+    src = as_source(X)
+    lam, V, mu = covariance_spectrum(src, return_vectors=True)
+    wk = np.linspace(1.0, 2.0, src.d)
+    red = functools.partial(_influences, wk=wk)
+    # oracle: the products written out in float64 numpy
+    Z = (X - X.mean(axis=0)) @ V
+    want_psi, want_z1 = (Z * Z) @ wk, Z[:, 0] ** 2
+    sizes = []
+    real = dist.map_chunks
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        if k.get("merge") is None:  # not the validation's merged statistics
+            sizes.append([(e - s, sum(np.asarray(x).size for x in r)) for s, e, r in out])
+        return out
+
+    monkeypatch.setattr(dist, "map_chunks", spy)
+    with cluster(client):
+        got = list(row_projections(da.from_array(X, chunks=(300, 40)), V, mu, reduce=red))
+    # the last call is the projections': 2 numbers per row of each chunk, not rows × d
+    assert sum(r for r, _ in sizes[-1]) == 900 and all(size == 2 * r for r, size in sizes[-1])
+    psi = np.concatenate([r[0] for _, _, r in got])
+    z1 = np.concatenate([r[1] for _, _, r in got])
+    assert _rel(want_psi, psi) < 1e-12 and _rel(want_z1, z1) < 1e-12
+    here = list(row_projections(src, V, mu, reduce=red))
+    assert _rel(np.concatenate([r[0] for _, _, r in here]), psi) < 1e-12
+
+
+def test_spectral_interval_on_cluster_matches_in_process(client):
+    X, lab = _data(n=1000, d=30, seed=4)
+    kw = dict(samples=32, bootstrap=10, seed=1)
+    a = analyze(X, lab, **kw)
+    b = analyze(da.from_array(X, chunks=(250, 30)), lab, cluster=client, **kw)
+    sa, sb = a.t_C["spectral"], b.t_C["spectral"]
+    assert np.isfinite(sa.ci).all()
+    assert np.allclose(sa.ci, sb.ci, rtol=1e-9, atol=0) and abs(sa.se - sb.se) <= 1e-9 * sa.se

@@ -333,11 +333,12 @@ def _chunk_matmat(B, s, e, vv, mu_v, w):
         return (B.T @ Y.astype(B.dtype)).astype(np.float64), Y.sum(axis=0)
 
 
-def _chunk_project(B, s, e, Vb, shift, scale):
-    """``(B Vb − shift) / scale`` in float64: the rows' projections in the data's units."""
+def _chunk_project(B, s, e, Vb, shift, scale, reduce=None):
+    """``(B Vb − shift) / scale`` in float64: the rows' projections in the data's units (``reduce``
+    applied to them here, on the worker, when given)."""
     Z = (B @ Vb).astype(np.float64, copy=False) - shift
     Z /= scale
-    return Z
+    return Z if reduce is None else reduce(Z)
 
 
 def _chunk_gram(B, s, e, w):
@@ -492,13 +493,18 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
     return vals[::-1], vecs[:, ::-1], mu
 
 
-def row_projections(X, V, mean):
+def row_projections(X, V, mean, reduce=None):
     """Yield ``(start, stop, Z)`` with ``Z = (x_i − mean) @ V`` (float64, data units), block by block.
 
     The products run on the source's working blocks in the data's dtype (centred and scaled by a
     power of two, see :class:`regimes.data.DataSource`): ``(x − μ)·v = W·v / s − (μ − c)·v`` with
     ``W = s(x − c)``. ``V`` holds directions as columns (e.g. eigenvectors from
     :func:`covariance_spectrum`), ``mean`` the per-feature mean of the processed rows.
+
+    ``reduce``: a function of one block's ``Z`` (e.g. per-row sums); the blocks then yield
+    ``reduce(Z)`` instead of ``Z``. On a Dask cluster it runs on the workers, so only its result
+    travels to the client (n × d float64 projections would not fit there); it must be picklable
+    (a module-level function, or a ``functools.partial`` of one).
     """
     src = as_source(X)
     V = np.asarray(V, dtype=np.float64)
@@ -506,10 +512,10 @@ def row_projections(X, V, mean):
     scale = src.working_scale
     resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
     if active() is not None:  # as Dask tasks over the chunks of rows
-        yield from map_working(src, _chunk_project, Vb, resid * scale, scale)
+        yield from map_working(src, _chunk_project, Vb, resid * scale, scale, reduce)
         return
     for s, e, blk in src.working_blocks():
         Z = (blk @ Vb).astype(np.float64, copy=False)
         Z /= scale
         Z -= resid
-        yield s, e, Z
+        yield s, e, (Z if reduce is None else reduce(Z))
