@@ -383,7 +383,7 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         Relative tolerance (ARPACK's; for ``"block"``, residuals relative to λ_1).
     block_rows : int, optional
         Rows per streamed block.
-    method : {"auto", "lanczos", "dense"}
+    method : {"auto", "lanczos", "dense", "block"}
         ``"lanczos"``: implicitly restarted Lanczos on the implicit operator (one streamed pass
         per matrix-vector product, typically tens to hundreds of them). ``"dense"``: accumulate
         the d×d covariance in one pass and diagonalise it (``d <= DENSE_COVARIANCE_MAX_D``).
@@ -392,8 +392,10 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         Rayleigh–Ritz on the whole basis; stops when every wanted Ritz pair's residual is below
         ``tol · λ_1``, which bounds each eigenvalue's error by ``tol · λ_1``: a few passes for a
         few eigenvalues at ``tol = 1e-7``, the method of the analysis for d > 4096.
-        ``"auto"``: dense for a file streamed from disk with ``d <= DENSE_COVARIANCE_MAX_D`` (one
-        pass over the file beats many), Lanczos otherwise.
+        ``"auto"``: when every pass is expensive — a file streamed from disk, or a Dask cluster
+        (:func:`regimes.distributed.cluster`), where each pass is a round of tasks — dense for
+        ``d <= DENSE_COVARIANCE_MAX_D`` (one pass) and block Krylov above (a few passes instead
+        of one per Lanczos product); Lanczos for an in-memory array in this process.
     bootstrap_method : {"linearised", "resample"}
         ``"linearised"`` (default): replicate ``b`` is the reweighted Rayleigh quotient
         ``Σ_i w_i z_ik² / (Σw − 1)`` with ``z_ik = (x_i − x̄)·v_k``, the first-order change of
@@ -431,7 +433,8 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     if bootstrap_method not in ("linearised", "resample"):
         raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
     if method == "auto":
-        method = "dense" if (src.is_streamed and d <= DENSE_COVARIANCE_MAX_D) else "lanczos"
+        few_passes = src.is_streamed or active() is not None
+        method = ("dense" if d <= DENSE_COVARIANCE_MAX_D else "block") if few_passes else "lanczos"
     if method == "dense" and d > DENSE_COVARIANCE_MAX_D:
         raise RegimesError(f"method='dense' needs d <= {DENSE_COVARIANCE_MAX_D}, got d = {d}")
     op = _CenteredCovOperator(src, idx, block_rows)
