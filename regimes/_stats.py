@@ -2,6 +2,7 @@
 
 * :func:`percentile_interval` — the percentile bootstrap interval and standard deviation of replicates;
 * :func:`linearised_replicates` — bootstrap replicates of a statistic that is linear in row weights;
+* :func:`bootstrap_weights` — the multinomial row counts those replicates use;
 * :func:`linear_root` — the crossing of zero of a sampled curve, scanning from large t down.
 """
 
@@ -11,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["contain", "linear_root", "linearised_replicates", "percentile_interval"]
+__all__ = ["bootstrap_weights", "contain", "linear_root", "linearised_replicates", "percentile_interval"]
 
 
 def percentile_interval(replicates, confidence: float):
@@ -30,10 +31,8 @@ def percentile_interval(replicates, confidence: float):
 def linearised_replicates(per_row, rng, replicates: int, denominator, *, draw: str = "indices"):
     """Bootstrap replicates ``w_b @ per_row / denominator`` of a statistic linear in row weights.
 
-    ``w_b`` are multinomial row counts (n draws with replacement over the n rows of ``per_row``):
-    ``draw="indices"`` counts ``rng.integers(0, n, n)`` with ``bincount``, ``draw="multinomial"``
-    draws them with ``rng.multinomial`` — two random streams, kept because each estimator's
-    published intervals were drawn with one of them. ``per_row`` may be (n,) or (n, k).
+    ``w_b`` are multinomial row counts (n draws with replacement over the n rows of ``per_row``),
+    drawn by :func:`bootstrap_weights`. ``per_row`` may be (n,) or (n, k).
 
     Notes
     -----
@@ -41,18 +40,22 @@ def linearised_replicates(per_row, rng, replicates: int, denominator, *, draw: s
     it is the first-order (influence-function) bootstrap, with ψ_i the influence of row i.
     """
     per_row = np.asarray(per_row)
-    n = per_row.shape[0]
-    if draw == "indices":
-        def weights():
-            return np.bincount(rng.integers(0, n, n), minlength=n)
-    elif draw == "multinomial":
-        p_unif = np.full(n, 1.0 / n)
+    return np.array([w @ per_row / denominator
+                     for w in bootstrap_weights(rng, int(replicates), per_row.shape[0], draw=draw)])
 
-        def weights():
-            return rng.multinomial(n, p_unif)
-    else:  # pragma: no cover - internal
+
+def bootstrap_weights(rng, replicates: int, n: int, *, draw: str = "indices"):
+    """Yield ``replicates`` vectors of multinomial row counts (n draws with replacement over n rows).
+
+    ``draw="indices"`` counts ``rng.integers(0, n, n)`` with ``bincount``, ``draw="multinomial"``
+    draws them with ``rng.multinomial`` — two random streams, kept because each estimator's
+    published intervals were drawn with one of them. Lazily: one vector in memory at a time.
+    """
+    if draw not in ("indices", "multinomial"):  # pragma: no cover - internal
         raise ValueError(f"draw must be 'indices' or 'multinomial', got {draw!r}")
-    return np.array([weights() @ per_row / denominator for _ in range(int(replicates))])
+    p_unif = np.full(n, 1.0 / n) if draw == "multinomial" else None
+    for _ in range(replicates):
+        yield np.bincount(rng.integers(0, n, n), minlength=n) if p_unif is None else rng.multinomial(n, p_unif)
 
 
 def linear_root(curve, grid, *, clamp: bool = False):

@@ -543,6 +543,9 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
         elif math.isnan(cls.value):
             notes.append(f"t_S_class: φ(t) does not cross {level:.6g} on the time grid "
                          f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen the time grid (times=)")
+    for k_, e in (("t_C (commitment)", com), ("t_C (entropy)", ent), ("t_S_class", cls)):
+        notes.extend(f"{k_}: {x} (more Monte Carlo samples narrow the replicates' spread)"
+                     for x in (() if e is None else e.notes))
     progress("crossings", 3, 3)
     return com, ent, cls
 

@@ -11,6 +11,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import RegimesError
-from .._stats import contain, linear_root, linearised_replicates, percentile_interval
+from .._stats import bootstrap_weights, contain, linear_root, linearised_replicates, percentile_interval
 from .._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
 from ..estimate import Estimate
 from ._lse import ClassCodes, from_stored, time_factors
@@ -281,9 +282,10 @@ class MixtureCurves:
 
         ``requests`` is a sequence of ``(name, level)``; returns one
         :class:`regimes.estimate.Estimate` per request, whose ``details`` hold the ``bracket`` (and
-        ``bootstrap_failures``); ``value`` is NaN (and ``ci`` NaNs) when the grid curve does not
-        cross ``level``. ``rng`` serves the requests' bootstraps in order (an integer seeds each
-        one afresh).
+        ``bootstrap_failures``: replicates whose crossing was not found in the bootstrap
+        window); ``value`` is NaN (and ``ci`` NaNs) when the grid curve does not cross
+        ``level``. ``rng`` serves the requests' bootstraps in order (an integer seeds each one
+        afresh).
 
         Notes
         -----
@@ -294,6 +296,9 @@ class MixtureCurves:
         percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
         local grid of 25 times spanning ±6 delta-method standard errors around the estimate and
         its crossing located there by linear interpolation, an error far below the interval width.
+        Replicates that do not cross inside it are located on that window extended to 3 and 9
+        times its half-width (see ``_bootstrap_crossing``); ``bootstrap_failures`` counts those
+        still outside, taken at the window's end, and a note says when the interval reaches them.
 
         With stored statistics the requests are solved together: their Brent iterations run in
         lockstep, each round's times evaluated in one read of the statistics, and so are the
@@ -332,7 +337,8 @@ class MixtureCurves:
                 out.append(Estimate(t0s[i], se[i], details={"bracket": list(spans[i])}))
             else:
                 out.append(_bootstrap_crossing(P[i], grids[i], level, t0s[i], se[i], B, rng, confidence,
-                                               {"bracket": list(spans[i])}))
+                                               {"bracket": list(spans[i])},
+                                               functools.partial(self.statistic, requests[i][0])))
         return out
 
     def _crossing_streamed(self, name, level, B, rng, confidence) -> Estimate:
@@ -353,7 +359,7 @@ class MixtureCurves:
             return Estimate(t0, se_t, details={"bracket": [lo, hi]})
         grid = _bootstrap_grid(t0, se_t)
         return _bootstrap_crossing(self.statistic(name, grid), grid, level, t0, se_t, B, rng, confidence,
-                                   {"bracket": [lo, hi]})
+                                   {"bracket": [lo, hi]}, functools.partial(self.statistic, name))
 
     def _roots(self, problems) -> list[float]:
         """Roots of the mean curves for ``(name, level, lo, hi)`` problems by Brent's method, run
@@ -436,16 +442,57 @@ def _bootstrap_grid(t0: float, se_t: float) -> np.ndarray:
     return np.linspace(max(t0 - w, 0.25 * t0), t0 + w, 25)
 
 
-def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details) -> Estimate:
+#: the bootstrap window's half-widths, in multiples of its first one (±6 delta-method SEs), tried
+#: in turn while more than 1% of the replicates' curves do not cross the level inside it
+WIDER = (3.0, 9.0)
+
+
+def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, evaluate=None) -> Estimate:
     """The estimate with its percentile bootstrap interval over Monte Carlo samples: each
     replicate's mean curve (per-sample values ``P`` on ``grid``) crosses ``level`` by linear
-    interpolation; the delta-method SE is kept when fewer than two replicates are finite."""
-    curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
-    reps = np.array([linear_root(c - level, grid, clamp=True) for c in curves])
-    ci, se = percentile_interval(reps, confidence)
+    interpolation; the delta-method SE is kept when fewer than two replicates are finite.
+
+    A replicate whose curve does not cross inside the window is taken at the window's nearer end
+    and counted in ``bootstrap_failures``. When more than 1% of them do, or enough on one side to
+    reach an end of the interval, and ``evaluate(times)`` (per-sample values at new times) is
+    given, the window is first extended on both sides to 3 and then 9 times its half-width — its
+    own times kept, so the other replicates keep their crossings — and those replicates located
+    again. A note says when the interval still reaches a clamped replicate (too narrow)."""
+    M = P.shape[0]
+    weights = list(bootstrap_weights(check_rng(rng), B, M))
+    roots = [linear_root(w @ P / M - level, grid) for w in weights]
+    q = (1.0 - confidence) / 2.0
+    for factor in (*WIDER, None):
+        outside = [b for b, r in enumerate(roots) if r is None]
+        ends = [linear_root(weights[b] @ P / M - level, grid, clamp=True) for b in outside]
+        low, high = sum(e == grid[0] for e in ends), sum(e == grid[-1] for e in ends)
+        reached = max(low, high) > math.floor(q * (B - 1))  # an interval end among the clamped ones
+        if factor is None or not (reached or len(outside) > 0.01 * B) or evaluate is None:
+            break
+        lo, hi = _extension(grid, t0, factor)
+        Pe = evaluate(np.concatenate([lo, hi]))
+        grid = np.concatenate([lo, grid, hi])
+        P = np.concatenate([Pe[:, :lo.size], P, Pe[:, lo.size:]], axis=1)
+        for b in outside:
+            roots[b] = linear_root(weights[b] @ P / M - level, grid)
+    for b, e in zip(outside, ends, strict=True):
+        roots[b] = e
+    ci, se = percentile_interval(np.array(roots, dtype=float), confidence)
     if not math.isfinite(se):
         se = se_t
-    return Estimate(t0, se, contain(ci, t0), details={**details, "bootstrap_failures": int((~np.isfinite(reps)).sum())})
+    notes = () if not reached else (
+        f"{len(outside)} of {B} bootstrap replicates did not cross the level between t = {grid[0]:.6g} and "
+        f"{grid[-1]:.6g} and were taken at that window's nearer end, which the interval reaches: it is too narrow",)
+    return Estimate(t0, se, contain(ci, t0), notes=notes, details={**details, "bootstrap_failures": len(outside)})
+
+
+def _extension(grid, t0, factor):
+    """Times below and above ``grid`` that extend its half-width above ``t0`` ``factor`` times
+    (12 on each side; none below a quarter of ``t0``, as for :func:`_bootstrap_grid`)."""
+    w = factor * (grid[-1] - t0)
+    a = max(t0 - w, 0.25 * t0)
+    lo = np.linspace(a, grid[0], 13)[:-1] if a < grid[0] else np.empty(0)
+    return lo, np.linspace(grid[-1], t0 + w, 13)[1:]
 
 
 class _Lockstep:

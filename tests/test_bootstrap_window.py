@@ -1,0 +1,87 @@
+"""The crossings' bootstrap window: replicates whose curves do not cross the level inside ±6
+delta-method SEs are located on a wider window, not cut at its end (which made intervals too
+narrow at small Monte Carlo sizes). Oracle: every replicate's crossing on a dense grid of 6001
+times spanning the whole range, from the same bootstrap weights."""
+
+import numpy as np
+import pytest
+
+from regimes._stats import bootstrap_weights, linear_root, percentile_interval
+from regimes.analysis import default_times
+from regimes.engines import empirical_mixture
+from regimes.engines.curves import _bootstrap_crossing, _bootstrap_grid, _delta_se, _delta_times
+
+B = 400
+
+
+@pytest.fixture(scope="module")
+def data():
+    g = np.random.default_rng(5)
+    lab = np.repeat([0, 1], 100)
+    X = g.standard_normal((200, 5)) + np.where(lab[:, None] == 0, 0.5, -0.5)
+    return X, lab
+
+
+def _curves(data, M, seed):
+    X, lab = data
+    return empirical_mixture(X, default_times([0.3, 2.0]), samples=M, rng=seed, labels=lab, store=True)
+
+
+@pytest.mark.parametrize("M, seed, name, level", [(3, 4, "class_commitment", 0.7752),
+                                                  (5, 4, "class_commitment", 0.7752),
+                                                  (5, 3, "commitment", 0.5), (3, 0, "excess_entropy", 0.1)])
+def test_interval_matches_replicates_located_on_a_dense_grid(data, M, seed, name, level):
+    c = _curves(data, M, seed)
+    est = c.crossing(name, level, bootstrap=B, rng=1)
+    t0 = est.value
+    se = _delta_se(c.statistic(name, _delta_times(t0)), t0)
+    dense = np.linspace(0.25 * t0, t0 + 60 * se, 6001)
+    P = c.statistic(name, dense)
+    reps = [linear_root(w @ P / M - level, dense) for w in bootstrap_weights(np.random.default_rng(1), B, M)]
+    assert all(r is not None for r in reps)
+    want, _ = percentile_interval(np.array(reps), 0.95)
+    width = want[1] - want[0]
+    assert est.details["bootstrap_failures"] == 0 and not est.notes
+    assert abs(est.ci[0] - want[0]) < 0.01 * width and abs(est.ci[1] - want[1]) < 0.01 * width, (est.ci, want)
+    # the ±6 SE window alone cuts replicates off (the window's end taken instead): the path is live
+    grid = _bootstrap_grid(t0, se)
+    cut = _bootstrap_crossing(c.statistic(name, grid), grid, level, t0, se, B, 1, 0.95, {})
+    assert cut.details["bootstrap_failures"] > 0.01 * B
+
+
+def test_replicates_still_outside_are_counted_and_said(data):
+    # replicates crossing below a quarter of the estimate (the windows' lower limit) stay outside
+    c = _curves(data, 5, 3)
+    est = c.crossing("class_commitment", 0.7752, bootstrap=B, rng=1)
+    assert est.details["bootstrap_failures"] > 0.01 * B
+    assert len(est.notes) == 1 and "too narrow" in est.notes[0]
+    assert f"{est.details['bootstrap_failures']} of {B} bootstrap replicates" in est.notes[0]
+
+
+def test_nothing_moves_when_the_replicates_stay_inside(data):
+    """Without replicates outside the window the interval is the one of the window alone (the
+    golden files hold such cases bit for bit); no note."""
+    c = _curves(data, 64, 0)
+    est = c.crossing("commitment", 0.5, bootstrap=B, rng=1)
+    t0 = est.value
+    se = _delta_se(c.statistic("commitment", _delta_times(t0)), t0)
+    grid = _bootstrap_grid(t0, se)
+    alone = _bootstrap_crossing(c.statistic("commitment", grid), grid, 0.5, t0, se, B, 1, 0.95, {})
+    assert alone.details["bootstrap_failures"] == 0
+    assert est.ci == alone.ci and est.se == alone.se and not est.notes
+
+
+def test_an_estimate_note_reaches_the_analysis_notes(monkeypatch):
+    """The analysis repeats a crossing's note (report, JSON) with the estimator's name."""
+    from regimes.analysis import analyze
+    from regimes.engines.curves import MixtureCurves
+
+    real = MixtureCurves.crossings
+
+    def with_note(self, requests, **kw):
+        out = real(self, requests, **kw)
+        return [out[0].replace(notes=("3 of 200 bootstrap replicates did not cross the level",)), *out[1:]]
+
+    monkeypatch.setattr(MixtureCurves, "crossings", with_note)
+    r = analyze(samples=16, bootstrap=20)
+    assert any(x.startswith("t_C (commitment): 3 of 200 bootstrap replicates") for x in r.notes)
