@@ -92,16 +92,13 @@ def check_real(
     return value_f
 
 
+def _bound(b) -> str:
+    """A bound as the user would type it: integers in full (67108864, not 6.71089e+07)."""
+    return str(int(b)) if isinstance(b, numbers.Integral) else f"{b:g}"
+
+
 def _bounds_text(gt, ge, lt, le) -> str:
-    parts = []
-    if gt is not None:
-        parts.append(f"> {gt:g}")
-    if ge is not None:
-        parts.append(f">= {ge:g}")
-    if lt is not None:
-        parts.append(f"< {lt:g}")
-    if le is not None:
-        parts.append(f"<= {le:g}")
+    parts = [f"{op} {_bound(b)}" for op, b in ((">", gt), (">=", ge), ("<", lt), ("<=", le)) if b is not None]
     return " and ".join(parts)
 
 

@@ -219,3 +219,14 @@ def test_tiny_t_C_intervals_scale_with_the_data(tmp_path):
         assert ci[0] <= v <= ci[1]
         assert ci[1] / v == pytest.approx(ref[k]["ci"][1] / ref[k]["value"], rel=0.05), k
         assert ci[0] / v == pytest.approx(ref[k]["ci"][0] / ref[k]["value"], rel=0.05), k
+
+
+def test_integer_bounds_are_printed_in_full():
+    """A limit the user has to type back is printed as an integer (67108864), not 6.71089e+07."""
+    from regimes import RegimesError
+    from regimes._validate import MAX_SAMPLES, check_int, check_real
+
+    with pytest.raises(RegimesError, match=rf"samples must be >= 16 and <= {MAX_SAMPLES}, got 5$"):
+        check_int("samples", 5, ge=16, le=MAX_SAMPLES)
+    with pytest.raises(RegimesError, match=r"x must be > 0.5 and <= 2, got 5.0$"):
+        check_real("x", 5.0, gt=0.5, le=2.0)
