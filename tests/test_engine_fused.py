@@ -213,3 +213,24 @@ def test_concurrent_callers_get_the_numbers_of_one_caller():
     for c in out:
         np.testing.assert_array_equal(c.lse, ref.lse)
         np.testing.assert_array_equal(c.phi, ref.phi)
+
+
+def test_stored_reevaluation_takes_class_codes_not_a_one_hot(monkeypatch):
+    """Re-evaluating stored statistics with the fused kernel hands it the class codes: no n × C
+    one-hot matrix is built only to take its argmax (the same numbers as the numpy path's)."""
+    from regimes.engines._lse import ClassCodes, from_stored
+
+    g = np.random.default_rng(0)
+    X, lab = g.standard_normal((400, 6)), g.integers(0, 50, 400)
+    t = np.array([0.2, 0.6, 1.5])
+    c = empirical_mixture(X, t, samples=16, rng=1, labels=lab, store=True, engine="numba")
+    vs = 1.0 / np.sqrt(np.expm1(2.0 * t))
+    want = from_stored(c.G, c.D, vs, c.classes, engine="numpy")
+
+    def no_onehot(self, s, e):
+        raise AssertionError("one-hot built")
+
+    monkeypatch.setattr(ClassCodes, "block", no_onehot)
+    got = from_stored(c.G, c.D, vs, c.classes, engine="numba")
+    for a, b in zip(want, got, strict=True):
+        assert _rel(a, b) < 1e-12

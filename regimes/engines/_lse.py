@@ -185,7 +185,9 @@ def negligible_below(n: int) -> float:
 
 
 def _codes_of(onehot) -> np.ndarray:
-    """Class code per column of a block's one-hot matrix (dense or CSR)."""
+    """Class code per column of a block's one-hot matrix (dense or CSR), or of the codes themselves (1-D)."""
+    if isinstance(onehot, np.ndarray) and onehot.ndim == 1:
+        return onehot.astype(np.int64, copy=False)
     if isinstance(onehot, np.ndarray):
         return np.argmax(onehot, axis=1).astype(np.int64)
     return np.asarray(onehot.indices, dtype=np.int64)
@@ -214,7 +216,8 @@ def from_stored(G, D, vs, classes, fast_exp=False, rows=None, engine="numpy"):
     # numpy's passes need (rows × n) temporaries: pieces of 4e6 elements; the fused kernel none
     rows = rows or (M if engine == "numba" else max(1, min(M, 4_000_000 // max(1, G.shape[1]))))
     C = 0 if classes is None else classes.C
-    onehot = None if classes is None else classes.block(0, G.shape[1])
+    # the fused kernel takes class codes; numpy's passes the one-hot matrix
+    onehot = None if classes is None else (classes.codes if engine == "numba" else classes.block(0, G.shape[1]))
     L = np.empty((M, vs.size))
     pc = np.empty((M, vs.size))
     ph = None if onehot is None else np.empty((M, vs.size))
