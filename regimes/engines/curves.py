@@ -244,8 +244,10 @@ class MixtureCurves:
 
     def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence, widen=1):
         """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
-        values (no further pass). None when bootstrap replicates leave the window (the caller
-        then tries a wider window of the refined grid, or falls back to the wider local grid)."""
+        values (no further pass). None when more than 1% of the bootstrap replicates do not cross
+        inside the window (the caller then tries a wider window of the refined grid, or falls back
+        to the wider local grid); those that do not (at most 1%) are taken at the window's nearer
+        end, which keeps their rank, and counted in ``bootstrap_failures``."""
         grid = self._window(j, widen)
         P = self._window_statistic(name, grid)  # (M, K)
         mean = P.mean(axis=0)
@@ -264,12 +266,14 @@ class MixtureCurves:
         if B < 2 or not math.isfinite(se_t):
             return Estimate(t0, se_t, details={"bracket": bracket})
         curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
-        reps = np.array([math.nan if r is None else r for r in (linear_root(c - level, grid) for c in curves)])
-        if np.isnan(reps).mean() > 0.01:
+        roots = [linear_root(c - level, grid) for c in curves]
+        outside = [b for b, r in enumerate(roots) if r is None]
+        if len(outside) > 0.01 * B:
             return None
-        ci, se = percentile_interval(reps, confidence)
-        return Estimate(t0, se, contain(ci, t0),
-                        details={"bracket": bracket, "bootstrap_failures": int(np.isnan(reps).sum())})
+        for b in outside:  # at most 1%: kept at the window's nearer end (their rank), as in _bootstrap_crossing
+            roots[b] = linear_root(curves[b] - level, grid, clamp=True)
+        ci, se = percentile_interval(np.array(roots, dtype=float), confidence)
+        return Estimate(t0, se, contain(ci, t0), details={"bracket": bracket, "bootstrap_failures": len(outside)})
 
     def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
                  confidence: float = 0.95) -> Estimate:
