@@ -202,3 +202,53 @@ def test_block_krylov_subsample_and_bootstrap():
     X[:, 0] *= 4.0
     r = top_eigenvalues(X, k=2, method="block", tol=1e-7, rng=0, subsample=400, bootstrap=30)
     assert r.n_used == 400 and r.se is not None and r.replicates.shape == (30, 2)
+
+
+def _npy(tmp_path, X):
+    p = tmp_path / "x.npy"
+    np.save(p, X)
+    return load_source(str(p))
+
+
+def test_auto_on_a_streamed_file_above_the_dense_limit_uses_block_krylov(tmp_path, monkeypatch):
+    """A file read from disk with d above the dense limit (lowered here to 16): block Krylov, a few
+    passes; the values agree with numpy's eigvalsh of the covariance."""
+    import regimes.engines.covariance as cov
+
+    monkeypatch.setattr(cov, "DENSE_COVARIANCE_MAX_D", 16)
+    g = np.random.default_rng(3)
+    X = g.standard_normal((900, 40)) * np.linspace(1.0, 3.0, 40)
+    calls = []
+    real = cov._block_krylov
+    monkeypatch.setattr(cov, "_block_krylov", lambda *a: calls.append(1) or real(*a))
+    got = top_eigenvalues(_npy(tmp_path, X), k=3, rng=1)
+    want = np.linalg.eigvalsh(np.cov(X, rowvar=False))[::-1][:3]
+    assert calls == [1] and np.allclose(got.values, want, rtol=1e-10, atol=0)
+
+
+def test_auto_continues_with_lanczos_when_block_krylov_does_not_converge(tmp_path, monkeypatch):
+    """A spectrum without gaps can exhaust block Krylov's basis at tol = 1e-10 (seen at 30 000 × 4 200
+    noise): ``auto`` then continues with Lanczos; ``method="block"`` itself still raises; with 4k >= d
+    ``auto`` goes to Lanczos directly."""
+    import regimes.engines.covariance as cov
+
+    monkeypatch.setattr(cov, "DENSE_COVARIANCE_MAX_D", 16)
+    X = np.random.default_rng(4).standard_normal((700, 40))
+    src = _npy(tmp_path, X)
+    calls = []
+
+    def unconverged(*a):
+        calls.append(1)
+        raise cov.BlockNotConverged("block Krylov did not converge")
+
+    monkeypatch.setattr(cov, "_block_krylov", unconverged)
+    got = top_eigenvalues(src, k=3, rng=1, bootstrap=5, bootstrap_method="resample")
+    want = top_eigenvalues(X, k=3, rng=1, bootstrap=5, bootstrap_method="resample", method="lanczos")
+    assert calls == [1]  # tried once; the resampled solves go straight to Lanczos
+    np.testing.assert_allclose(got.values, want.values, rtol=1e-12)
+    np.testing.assert_allclose(got.replicates, want.replicates, rtol=1e-9)
+    with pytest.raises(RegimesError, match="did not converge"):
+        top_eigenvalues(src, k=3, rng=1, method="block")
+    calls.clear()
+    top_eigenvalues(src, k=10, rng=1)  # 4k = 40 >= d
+    assert calls == []

@@ -39,6 +39,11 @@ class EigenResult:
     matvecs: int
 
 
+class BlockNotConverged(RegimesError):
+    """Block Krylov reached its largest basis without converging (a spectrum without gaps at a
+    tight tolerance); ``method="auto"`` then continues with Lanczos."""
+
+
 class _CenteredCovOperator:
     """v ↦ C v with C = Σ_i w_i (x_i − x̄_w)(x_i − x̄_w)ᵀ / (Σ_i w_i − 1), streamed over row blocks.
 
@@ -241,9 +246,9 @@ def _block_krylov(op, d, k, v0, tol, block=None):
         prev = theta
         if done or K.shape[1] + b > max_dim:
             if not done:
-                if K.shape[1] < d:  # pragma: no cover - a spectrum without gaps
-                    raise RegimesError(f"block Krylov did not converge for k={k} eigenvalues "
-                                       f"(Krylov dimension {K.shape[1]}; try method='lanczos')")
+                if K.shape[1] < d:  # a spectrum without gaps at a tight tolerance
+                    raise BlockNotConverged(f"block Krylov did not converge for k={k} eigenvalues "
+                                            f"(Krylov dimension {K.shape[1]}; try method='lanczos')")
             return theta, U
         W = Y - K @ (K.T @ Y)
         W -= K @ (K.T @ W)  # twice is enough
@@ -394,8 +399,10 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         few eigenvalues at ``tol = 1e-7``, the method of the analysis for d > 4096.
         ``"auto"``: when every pass is expensive — a file streamed from disk, or a Dask cluster
         (:func:`regimes.distributed.cluster`), where each pass is a round of tasks — dense for
-        ``d <= DENSE_COVARIANCE_MAX_D`` (one pass) and block Krylov above (a few passes instead
-        of one per Lanczos product); Lanczos for an in-memory array in this process.
+        ``d <= DENSE_COVARIANCE_MAX_D`` (one pass) and above it block Krylov (a few passes
+        instead of one per Lanczos product) when ``4k < d``, continued by Lanczos if the block
+        basis reaches its limit (40 blocks) unconverged — a spectrum without gaps at a tight
+        ``tol``; Lanczos otherwise, and for an in-memory array in this process.
     bootstrap_method : {"linearised", "resample"}
         ``"linearised"`` (default): replicate ``b`` is the reweighted Rayleigh quotient
         ``Σ_i w_i z_ik² / (Σw − 1)`` with ``z_ik = (x_i − x̄)·v_k``, the first-order change of
@@ -434,18 +441,28 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
     if method == "auto":
         few_passes = src.is_streamed or active() is not None
-        method = ("dense" if d <= DENSE_COVARIANCE_MAX_D else "block") if few_passes else "lanczos"
+        if few_passes and d <= DENSE_COVARIANCE_MAX_D:
+            method = "dense"
+        else:  # block Krylov where passes are expensive, Lanczos if it has not converged in 40 passes
+            method = "block-then-lanczos" if few_passes and 4 * k < d else "lanczos"
     if method == "dense" and d > DENSE_COVARIANCE_MAX_D:
         raise RegimesError(f"method='dense' needs d <= {DENSE_COVARIANCE_MAX_D}, got d = {d}")
     op = _CenteredCovOperator(src, idx, block_rows)
     v0 = gen.standard_normal(d)
     op.set_weights(None)
 
+    chosen = [method]
+
     def solve():
-        if method == "dense":
+        if chosen[0] == "dense":
             return _dense(op, k)
-        if method == "block" and d > max(2 * k + 1, 8):
-            return _block_krylov(op, d, k, v0, tol)
+        if chosen[0] in ("block", "block-then-lanczos") and d > max(2 * k + 1, 8):
+            try:
+                return _block_krylov(op, d, k, v0, tol)
+            except BlockNotConverged:
+                if chosen[0] == "block":
+                    raise
+                chosen[0] = "lanczos"  # and for every later solve (resampling bootstrap)
         return _lanczos(op, d, k, v0, tol)
 
     vals, vecs = solve()
