@@ -103,3 +103,80 @@ def test_streamed_windows_keep_the_rank_of_replicates_outside(data, M, seed, nam
     want, _ = percentile_interval(np.array(reps, dtype=float), 0.95)
     width = want[1] - want[0]
     assert abs(est.ci[0] - want[0]) < 0.002 * width and abs(est.ci[1] - want[1]) < 0.002 * width, (est.ci, want)
+
+
+def _linear_model(M, seed=0):
+    """Per-sample curves a_i + b_i (t − 1): every replicate's mean curve is linear, so its crossing
+    of 0 is exactly 1 − (w·a)/(w·b) and linear interpolation finds it exactly."""
+    g = np.random.default_rng(seed)
+    a, b = g.standard_normal(M), 1.0 + 0.1 * g.standard_normal(M)
+    asked = []
+
+    def evaluate(times):
+        asked.append(np.asarray(times, dtype=float))
+        return a[:, None] + b[:, None] * (np.asarray(times)[None, :] - 1.0)
+    return a, b, evaluate, asked
+
+
+def test_widened_windows_have_3_and_9_times_the_first_half_width():
+    M = 50
+    a, b, evaluate, asked = _linear_model(M)
+    t0 = 1.0 - a.mean() / b.mean()
+    se_true = a.std(ddof=1) / np.sqrt(M) / b.mean()
+    se_t = se_true / 10  # a delta-method SE ten times too small: most replicates leave ±6 se_t
+    grid = _bootstrap_grid(t0, se_t)
+    w0 = grid[-1] - t0
+    est = _bootstrap_crossing(evaluate(grid), grid, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
+    assert len(asked) == 3  # the window, then two extensions
+    np.testing.assert_allclose([asked[1].max(), asked[2].max()], [t0 + 3 * w0, t0 + 9 * w0], rtol=1e-12)
+    np.testing.assert_allclose([asked[1].min(), asked[2].min()], [t0 - 3 * w0, max(t0 - 9 * w0, 0.25 * t0)],
+                               rtol=1e-12)
+    exact = [1.0 - (w @ a) / (w @ b) for w in bootstrap_weights(np.random.default_rng(1), B, M)]
+    inside = np.mean(np.abs(np.array(exact) - t0) <= 9 * w0)
+    want, _ = percentile_interval(np.array(exact), 0.95)
+    assert inside > 0.99 and est.details["bootstrap_failures"] == round((1 - inside) * B)
+    np.testing.assert_allclose(est.ci, want, rtol=1e-9)
+
+
+def test_only_the_side_with_replicates_outside_is_extended():
+    M = 50
+    a, b, evaluate, asked = _linear_model(M, seed=1)
+    t0 = 1.0 - a.mean() / b.mean()
+    se_t = a.std(ddof=1) / np.sqrt(M) / b.mean() / 10
+    grid = _bootstrap_grid(t0, se_t)
+    P = evaluate(grid)
+    # shift the window up by 4 of its half-widths: the replicates can only be outside below it
+    up = grid + 4 * (grid[-1] - t0)
+    asked.clear()
+    _bootstrap_crossing(evaluate(up), up, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
+    assert len(asked) >= 2 and all(x.max() < up[0] for x in asked[1:])
+    assert P.shape == (M, 25)
+
+
+def test_the_bootstrap_keeps_only_the_weights_of_replicates_outside():
+    """B × M integer weights are not held at once (samples = 20 000, B = 400: 64 MB before)."""
+    import tracemalloc
+
+    M = 20_000
+    a, b, evaluate, _ = _linear_model(M, seed=2)
+    t0 = 1.0 - a.mean() / b.mean()
+    se_t = a.std(ddof=1) / np.sqrt(M) / b.mean()
+    grid = _bootstrap_grid(t0, se_t)
+    P = evaluate(grid)
+    tracemalloc.start()
+    _bootstrap_crossing(P, grid, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8e6, peak
+
+
+def test_an_interval_end_at_a_clamped_replicate_is_recognised_exactly():
+    from regimes.engines.curves import _reaches
+
+    grid = np.linspace(0.0, 100.0, 25)
+    roots = [float(x) for x in range(1, 21)] + [None]
+    ends = {20: 100.0}  # one replicate outside, above the window
+    # confidence 0.9, B = 21: the upper end is the quantile at position 19 — the 20th value, not the clamped one
+    assert not _reaches(roots, ends, grid, 0.9)
+    assert _reaches(roots, ends, grid, 0.95)  # position 19.5: half the clamped one
+    assert not _reaches(roots, {}, grid, 0.95) and not _reaches([None], {0: 100.0}, grid, 0.95)

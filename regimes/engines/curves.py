@@ -245,9 +245,10 @@ class MixtureCurves:
     def _crossing_on_window(self, name, level, j, bootstrap, rng, confidence, widen=1):
         """Crossing, delta-method SE and bootstrap interval from ONE fine window of per-sample
         values (no further pass). None when more than 1% of the bootstrap replicates do not cross
-        inside the window (the caller then tries a wider window of the refined grid, or falls back
-        to the wider local grid); those that do not (at most 1%) are taken at the window's nearer
-        end, which keeps their rank, and counted in ``bootstrap_failures``."""
+        inside the window, or an end of the interval is one of them (the caller then tries a
+        wider window of the refined grid, or falls back to the wider local grid); otherwise those
+        are taken at the window's nearer end, which keeps their rank, and counted in
+        ``bootstrap_failures``."""
         grid = self._window(j, widen)
         P = self._window_statistic(name, grid)  # (M, K)
         mean = P.mean(axis=0)
@@ -268,10 +269,11 @@ class MixtureCurves:
         curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
         roots = [linear_root(c - level, grid) for c in curves]
         outside = [b for b, r in enumerate(roots) if r is None]
-        if len(outside) > 0.01 * B:
+        ends = {b: linear_root(curves[b] - level, grid, clamp=True) for b in outside}
+        if len(outside) > 0.01 * B or _reaches(roots, ends, grid, confidence):
             return None
-        for b in outside:  # at most 1%: kept at the window's nearer end (their rank), as in _bootstrap_crossing
-            roots[b] = linear_root(curves[b] - level, grid, clamp=True)
+        for b, e in ends.items():  # at most 1%, no interval end: kept at the window's end (their rank)
+            roots[b] = e
         ci, se = percentile_interval(np.array(roots, dtype=float), confidence)
         return Estimate(t0, se, contain(ci, t0), details={"bracket": bracket, "bootstrap_failures": len(outside)})
 
@@ -457,46 +459,67 @@ def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, e
     interpolation; the delta-method SE is kept when fewer than two replicates are finite.
 
     A replicate whose curve does not cross inside the window is taken at the window's nearer end
-    and counted in ``bootstrap_failures``. When more than 1% of them do, or enough on one side to
-    reach an end of the interval, and ``evaluate(times)`` (per-sample values at new times) is
-    given, the window is first extended on both sides to 3 and then 9 times its half-width — its
-    own times kept, so the other replicates keep their crossings — and those replicates located
-    again. A note says when the interval still reaches a clamped replicate (too narrow)."""
+    and counted in ``bootstrap_failures``. When more than 1% of them do, or an end of the interval
+    is one of them, and ``evaluate(times)`` (per-sample values at new times) is given, the window
+    is first extended on the side(s) they fall on to 3 and then 9 times its first half-width —
+    its own times kept, so the other replicates keep their crossings — and those replicates
+    located again. A note says when the interval still ends at a clamped replicate (too narrow).
+    Only the weights of the replicates outside are kept (not B × M of them)."""
     M = P.shape[0]
-    weights = list(bootstrap_weights(check_rng(rng), B, M))
-    roots = [linear_root(w @ P / M - level, grid) for w in weights]
-    q = (1.0 - confidence) / 2.0
-    for factor in (*WIDER, None):
-        outside = [b for b, r in enumerate(roots) if r is None]
-        ends = [linear_root(weights[b] @ P / M - level, grid, clamp=True) for b in outside]
-        low, high = sum(e == grid[0] for e in ends), sum(e == grid[-1] for e in ends)
-        reached = max(low, high) > math.floor(q * (B - 1))  # an interval end among the clamped ones
-        if factor is None or not (reached or len(outside) > 0.01 * B) or evaluate is None:
+    roots, kept = [], {}
+    for b, w in enumerate(bootstrap_weights(check_rng(rng), B, M)):
+        roots.append(linear_root(w @ P / M - level, grid))
+        if roots[-1] is None:
+            kept[b] = w
+    w0 = grid[-1] - t0
+    for factor in WIDER:
+        ends = {b: linear_root(w @ P / M - level, grid, clamp=True) for b, w in kept.items()}
+        if not ends or evaluate is None or not (len(ends) > 0.01 * B or _reaches(roots, ends, grid, confidence)):
             break
-        lo, hi = _extension(grid, t0, factor)
+        lo, hi = _extension(grid, t0, factor * w0, grid[0] in ends.values(), grid[-1] in ends.values())
+        if lo.size + hi.size == 0:
+            break  # below a quarter of t0 only: nothing to add
         Pe = evaluate(np.concatenate([lo, hi]))
         grid = np.concatenate([lo, grid, hi])
         P = np.concatenate([Pe[:, :lo.size], P, Pe[:, lo.size:]], axis=1)
-        for b in outside:
-            roots[b] = linear_root(weights[b] @ P / M - level, grid)
-    for b, e in zip(outside, ends, strict=True):
-        roots[b] = e
-    ci, se = percentile_interval(np.array(roots, dtype=float), confidence)
+        for b in list(kept):
+            roots[b] = linear_root(kept[b] @ P / M - level, grid)
+            if roots[b] is not None:
+                del kept[b]
+    ends = {b: linear_root(w @ P / M - level, grid, clamp=True) for b, w in kept.items()}
+    reached = _reaches(roots, ends, grid, confidence)
+    ci, se = percentile_interval(np.array([ends.get(b, r) for b, r in enumerate(roots)], dtype=float), confidence)
     if not math.isfinite(se):
         se = se_t
     notes = () if not reached else (
-        f"{len(outside)} of {B} bootstrap replicates did not cross the level between t = {grid[0]:.6g} and "
+        f"{len(ends)} of {B} bootstrap replicates did not cross the level between t = {grid[0]:.6g} and "
         f"{grid[-1]:.6g} and were taken at that window's nearer end, which the interval reaches: it is too narrow",)
-    return Estimate(t0, se, contain(ci, t0), notes=notes, details={**details, "bootstrap_failures": len(outside)})
+    return Estimate(t0, se, contain(ci, t0), notes=notes, details={**details, "bootstrap_failures": len(ends)})
 
 
-def _extension(grid, t0, factor):
-    """Times below and above ``grid`` that extend its half-width above ``t0`` ``factor`` times
-    (12 on each side; none below a quarter of ``t0``, as for :func:`_bootstrap_grid`)."""
-    w = factor * (grid[-1] - t0)
+def _reaches(roots, ends, grid, confidence) -> bool:
+    """Whether an end of the percentile interval of the replicates (``ends``: those outside the
+    window, at its ends) depends on where the outside ones really are: moving them further out
+    moves it."""
+    if not ends or len(roots) < 2:
+        return False
+    at_ends = np.array([ends.get(b, r) for b, r in enumerate(roots)], dtype=float)
+    further = at_ends.copy()
+    span = grid[-1] - grid[0]
+    for b, e in ends.items():
+        further[b] = e - span if e == grid[0] else e + span
+    # (a quantile position like 19.000000000000004 weighs a clamped neighbour by ~1e-15: not an end)
+    moved = np.subtract(percentile_interval(further, confidence)[0], percentile_interval(at_ends, confidence)[0])
+    return bool(np.max(np.abs(moved)) > 1e-9 * span)
+
+
+def _extension(grid, t0, w, low: bool, high: bool):
+    """12 times below ``grid`` down to ``t0 − w`` (when ``low``; never below a quarter of ``t0``,
+    as for :func:`_bootstrap_grid`) and 12 above it up to ``t0 + w`` (when ``high``)."""
     a = max(t0 - w, 0.25 * t0)
-    lo = np.linspace(a, grid[0], 13)[:-1] if a < grid[0] else np.empty(0)
-    return lo, np.linspace(grid[-1], t0 + w, 13)[1:]
+    lo = np.linspace(a, grid[0], 13)[:-1] if low and a < grid[0] else np.empty(0)
+    hi = np.linspace(grid[-1], t0 + w, 13)[1:] if high and t0 + w > grid[-1] else np.empty(0)
+    return lo, hi
 
 
 class _Lockstep:
