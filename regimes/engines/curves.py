@@ -229,15 +229,12 @@ class MixtureCurves:
         ev = self.evaluate(np.concatenate(grids))
         K = self._WINDOW_POINTS
         for k, g in enumerate(grids):
-            part = {key: (None if ev[key] is None else ev[key][:, k * K:(k + 1) * K])
-                    for key in ("lse", "phi_c", "phi")}
-            self._window_cache[(float(g[0]), float(g[-1]))] = part
+            self._window_cache[(float(g[0]), float(g[-1]))] = _columns(ev, k * K, (k + 1) * K)
 
     def _window_statistic(self, name: str, grid: np.ndarray) -> np.ndarray:
         if self.fine is not None:
             i0 = int(np.searchsorted(self.fine["t"], grid[0]))
-            part = {key: (None if self.fine[key] is None else self.fine[key][:, i0:i0 + grid.size])
-                    for key in ("lse", "phi_c", "phi")}
+            part = _columns(self.fine, i0, i0 + grid.size)
         else:
             part = self._window_cache.get((float(grid[0]), float(grid[-1])))
         return self.statistic(name, grid) if part is None else self._pick(name, part)
@@ -424,6 +421,11 @@ class MixtureCurves:
             return lo
         grid = np.linspace(lo, hi, 65)
         return linear_root(self.statistic(name, grid).mean(axis=0) - level, grid, clamp=True)
+
+
+def _columns(ev: dict, start: int, stop: int) -> dict:
+    """Times ``start:stop`` of the per-sample arrays of an :meth:`MixtureCurves.evaluate` result."""
+    return {key: (None if ev[key] is None else ev[key][:, start:stop]) for key in ("lse", "phi_c", "phi")}
 
 
 def _delta_times(t0: float) -> np.ndarray:
