@@ -92,3 +92,41 @@ def test_bad_input_exit_2_one_line(run_cli, files, args, needle):
     rc, out, err = run_cli(*(a.format(**{k: str(v) for k, v in p.items()}) for a in args))
     assert rc == 2
     assert err.count("\n") == 1 and err.startswith("regimes: error:") and needle in err, err
+
+
+def test_collapsed_or_single_generated_sets_are_audited(run_cli, tmp_path):
+    """A model in mode collapse (every sample the same training image) or a single sample: audited
+    (f_mem = 1), not refused as a training set with zero variance or fewer than 2 rows."""
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(60, 8))
+    np.save(tmp_path / "train.npy", A)
+    np.save(tmp_path / "collapse.npy", np.repeat(A[3:4], 20, axis=0))
+    np.save(tmp_path / "one.npy", A[5:6] + 1e-6)
+    for g in ("collapse.npy", "one.npy"):
+        rc, out, err = run_cli("memorization", tmp_path / g, tmp_path / "train.npy", "--json")
+        assert rc == 0, err
+        assert json.loads(out)["f_mem"]["value"] == 1.0
+    # the training set itself still needs two distinct rows
+    rc, _, err = run_cli("memorization", tmp_path / "one.npy", tmp_path / "collapse.npy")
+    assert rc == 2 and "zero variance" in err
+
+
+def test_csv_nearest_label_holds_the_class_names(run_cli, tmp_path):
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(40, 6))
+    np.save(tmp_path / "train.npy", A)
+    np.save(tmp_path / "gen.npy", A[:4] + 1e-4)
+    (tmp_path / "lab.txt").write_text("\n".join(["tench, Tinca tinca" if i % 2 else "goldfish" for i in range(40)]))
+    rc, _, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "train.npy",
+                         "--labels", tmp_path / "lab.txt", "--csv", tmp_path / "out.csv", "--json")
+    assert rc == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+    assert [r["nearest_label"] for r in rows] == ["goldfish", "tench, Tinca tinca", "goldfish", "tench, Tinca tinca"]

@@ -32,6 +32,8 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,7 +44,7 @@ from .._errors import RegimesError
 from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
-           "rows_source", "scale_map", "spooled_source"]
+           "query_rows", "rows_source", "scale_map", "spooled_source"]
 
 SCALES = ("none", "unit", "symmetric")
 #: bytes of raw data per block when streaming (a memmap is read this much at a time)
@@ -289,8 +291,10 @@ class DataSource:
 
     # -- validation pass ---------------------------------------------------------------------
     def _validate_and_summarise(self) -> None:
-        if self.n < 2:
-            raise RegimesError(f"{self.name}: need at least 2 rows (training points), got {self.n}")
+        query = _QUERY_ROWS.get()
+        if self.n < (1 if query else 2):
+            raise RegimesError(f"{self.name}: need at least {1 if query else 2} rows"
+                               f"{'' if query else ' (training points)'}, got {self.n}")
         if self.d < 1:
             raise RegimesError(f"{self.name}: need at least 1 feature per row, got shape {self.raw.shape}")
         a, b = self.scale_a, self.scale_b
@@ -328,7 +332,7 @@ class DataSource:
                 e = min(self.n, s + rows)
                 sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean)
                 report(self.n + e)
-        self.total_variance = float(sq_norms.sum() / (self.n - 1))
+        self.total_variance = float(sq_norms.sum() / (self.n - 1)) if self.n > 1 else 0.0
         self.centred_sq_norms = sq_norms
         if all_same:  # exactly: the mean's own rounding must not pass for a variance
             self.total_variance = 0.0
@@ -338,7 +342,7 @@ class DataSource:
                 f"underflows (values in [{lo:.3g}, {hi:.3g}]); rescale the data (multiply by a constant: "
                 "Λ scales as c², t_S shifts by ln c)"
             )
-        if not self.total_variance > 0:
+        if not self.total_variance > 0 and not (query and all_same):  # query rows may all be one point
             raise RegimesError(
                 f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "
                 "the data need at least two distinct rows)"
@@ -501,6 +505,22 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
         except ValueError as exc:
             raise RegimesError(f"{name}: data must be a rectangular numeric array ({exc})") from None
     return rows_source(arr, labels, name=name, scale=scale, center=center, progress=progress)
+
+
+_QUERY_ROWS = contextvars.ContextVar("regimes_query_rows", default=False)
+
+
+@contextlib.contextmanager
+def query_rows():
+    """Sources built inside this context are sets of *query* rows — generated samples or a
+    held-out set compared with a training set — not training sets: a single row, or rows that
+    are all equal (a model's mode collapse), are then valid instead of errors. Every other check
+    (finiteness, range, units, labels) is the same."""
+    token = _QUERY_ROWS.set(True)
+    try:
+        yield
+    finally:
+        _QUERY_ROWS.reset(token)
 
 
 def rows_source(arr, labels, *, name: str, scale, center, progress, label_where: str | None = None,

@@ -52,18 +52,21 @@ def _npy_shape(path: str, d: int):
     return tuple(shp) if len(shp) in (2, 3) and int(np.prod(shp)) == d else None
 
 
-def _csv(path, audit, labels):
+def _csv(path, audit, labels, names):
     import numpy as np
 
     cols = audit.generated.per_sample()
-    if labels is not None:
-        cols["nearest_label"] = np.asarray(labels)[cols["nearest"]]
+    if labels is not None:  # the class names, as in the JSON's memorised_by_class
+        cols["nearest_label"] = np.asarray(names if names else [str(i) for i in range(int(labels.max()) + 1)],
+                                           dtype=object)[np.asarray(labels)[cols["nearest"]]]
+    import csv
+
     names = list(cols)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(",".join(names) + "\n")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")  # quotes class names with commas ("tench, Tinca tinca")
+        out.writerow(names)
         for i in range(audit.generated.n):
-            fh.write(",".join(repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i])
-                              for k in names) + "\n")
+            out.writerow([repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i]) for k in names])
 
 
 def _figures(out, audit, gen, train, shape):
@@ -86,13 +89,14 @@ def memorization(
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels of TRAIN (.npy, .txt or .csv)."),
     threshold: float = typer.Option(1 / 3, "--threshold", help="Ratio threshold k, 0 < k < 1: memorised if d1/d2 < k."),
     bootstrap: int = typer.Option(
-        1000, "--bootstrap", help="Bootstrap replicates of the interval of f_mem (0 to 100000)."),
+        1000, "--bootstrap",
+        help="0: no interval for f_mem; any positive value (to 100000): its exact Clopper–Pearson interval."),
     carlini_alpha: float = typer.Option(0.5, "--carlini-alpha", help="α of the relative ℓ2 score (arXiv 2301.13188)."),
     carlini_k: Optional[int] = typer.Option(None, "--carlini-k",
                                             help="k nearest of the relative ℓ2 score (1 to n; default min(50, n))."),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
     scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    seed: int = typer.Option(0, "--seed", help="Unused since f_mem's interval is exact (kept for old scripts)."),
     memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget in MB."),
     csv: Optional[str] = typer.Option(None, "--csv",
                                       help="Per-sample CSV: index, nearest, second, d1, d2, ratio, carlini."),
@@ -104,7 +108,7 @@ def memorization(
     import warnings
 
     from regimes import RegimesError, RegimesWarning
-    from regimes.data import load_source
+    from regimes.data import load_source, query_rows
     from regimes.memorization import memorization_audit
 
     if not (math.isfinite(threshold) and 0 < threshold < 1):
@@ -122,9 +126,10 @@ def memorization(
     tsrc = load_source(train, labels=labels, scale=scale, center=False)
     if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
         raise RegimesError(f"--carlini-k must be >= 1 and <= n_train = {tsrc.n}, got {carlini_k}")
-    gsrc = load_source(generated, scale=scale, center=False)
-    with flag_errors({"data file": "--reference: data file"}):
-        rsrc = None if reference is None else load_source(reference, scale=scale, center=False)
+    with query_rows():  # generated / held-out rows: one row, or a collapsed set, is valid
+        gsrc = load_source(generated, scale=scale, center=False)
+        with flag_errors({"data file": "--reference: data file"}):
+            rsrc = None if reference is None else load_source(reference, scale=scale, center=False)
     for name, s in (("GENERATED", gsrc), ("--reference", rsrc)):
         if s is not None and s.d != tsrc.d:
             raise RegimesError(f"{name} ({s.name}) must have the training set's dimension d = {tsrc.d}, got d = {s.d}")
@@ -146,7 +151,7 @@ def memorization(
         counts = np.bincount(tsrc.labels[g.nearest[mem]], minlength=len(names))
         payload["memorised_by_class"] = {names[i]: int(c) for i, c in enumerate(counts)}
     if csv is not None:
-        _csv(csv, audit, tsrc.labels)
+        _csv(csv, audit, tsrc.labels, tsrc.class_names)
         payload["csv"] = csv
     if out is not None:
         payload["figures"] = _figures(out, audit, gsrc, tsrc, shp)
@@ -166,6 +171,7 @@ def _table(p):
             (f"f_mem (d1/d2 < {p['threshold']:.4g})", p["f_mem"]["value"], ci(p["f_mem"]))]
     if ref:
         rows.append(("f_mem of the held-out baseline", ref["f_mem"]["value"], ci(ref["f_mem"])))
+        rows.append(("f_mem excess (generated − baseline)", p["f_mem_excess"], ""))
     for q in ("0.05", "0.25", "0.5", "0.75", "0.95"):
         rows.append((f"d1/d2 quantile {q}", p["ratio_quantiles"][q], fmt(ref["ratio_quantiles"][q]) if ref else ""))
     c = p["carlini"]
