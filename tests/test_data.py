@@ -230,3 +230,17 @@ def test_file_rows_are_read_whole_when_pread_returns_less(tmp_path, monkeypatch)
     np.testing.assert_array_equal(read_file_rows(str(p), 16, X.dtype, 7, 3, 45, "x"), X[3:45])
     with pytest.raises(RegimesError, match="x: file is truncated"):
         read_file_rows(str(p), 16, X.dtype, 7, 40, 60, "x")
+
+
+def test_query_rows_accept_one_row_and_a_collapsed_set():
+    from regimes.data import query_rows
+
+    one, same = np.ones((1, 3)), np.ones((4, 3))
+    for X, match in ((one, "need at least 2 rows"), (same, "zero variance")):
+        with pytest.raises(RegimesError, match=match):
+            as_source(X)
+        with query_rows():
+            src = as_source(X)
+        assert src.total_variance == 0.0 and np.array_equal(src.mean, [1.0, 1.0, 1.0])
+    with query_rows(), pytest.raises(RegimesError, match="must be finite|not finite|nan"):
+        as_source(np.array([[np.nan, 1.0]]))
