@@ -23,8 +23,14 @@ def gauss_hermite_normal(order: int = 160) -> tuple[np.ndarray, np.ndarray]:
     Probabilists' Hermite rule (weight exp(-x²/2)) normalised by √(2π); exact for polynomials of
     degree < 2·order. Returned arrays are read-only and cached.
     """
-    x, w = np.polynomial.hermite_e.hermegauss(order)
-    w = w / np.sqrt(2.0 * np.pi)
+    if order <= 360:
+        x, w = np.polynomial.hermite_e.hermegauss(order)
+        w = w / np.sqrt(2.0 * np.pi)
+    else:  # numpy's recursion overflows above ~371 nodes (NaN); scipy's rule is asymptotic there
+        from scipy.special import roots_hermitenorm
+
+        x, w = roots_hermitenorm(order)
+        w = w / np.sqrt(2.0 * np.pi)
     x.setflags(write=False)
     w.setflags(write=False)
     return x, w
@@ -44,6 +50,21 @@ def gauss_legendre(order: int, half_width: float = 1.0) -> tuple[np.ndarray, np.
     x.setflags(write=False)
     w.setflags(write=False)
     return x, w
+
+
+def gaussian_panels(breaks, order: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights with ``sum(w * g(z)) ≈ E[g(z)]`` for z ~ N(0, 1), from Gauss–Legendre
+    panels of ``order`` nodes on ``|z| <= 13`` cut at ``breaks``: for a g that is smooth but
+    varies quickly near those points (a smoothed kink), where a Gauss–Hermite rule cannot resolve it."""
+    pts = sorted({float(np.clip(b, -_TAIL, _TAIL)) for b in breaks} | {-_TAIL, _TAIL})
+    xl, wl = gauss_legendre(order)
+    z, w = [], []
+    for lo, hi in zip(pts[:-1], pts[1:], strict=True):
+        half = 0.5 * (hi - lo)
+        zz = 0.5 * (hi + lo) + half * xl
+        z.append(zz)
+        w.append(wl * half * np.exp(-0.5 * zz * zz) / np.sqrt(2.0 * np.pi))
+    return np.concatenate(z), np.concatenate(w)
 
 
 def gaussian_expect(f, shift, scale, kinks=(), order: int = 160):

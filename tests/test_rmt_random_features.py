@@ -320,3 +320,33 @@ def test_random_features_replace_validates_and_keeps_the_other_parameters():
     assert_allclose(rf.spectrum_values, [1.0, 3.0], rtol=0, atol=0)
     with pytest.raises(ValueError):
         rf.spectrum_values[0] = 2.0
+
+
+@pytest.mark.parametrize("t", [1e-6, 1e-5, 1e-3, 1e-2])
+def test_relu_constants_at_small_t_against_the_arccosine_kernel_in_mpmath(t):
+    """The kink of ReLU, smoothed over √Δ_t in the outer variable, is resolved at any t (a
+    Gauss–Hermite outer rule gave s_t² 165× too large at t = 1e-5). Oracle: the arc-cosine kernel
+    at 40 digits (s_t² is a difference of O(1) terms of size O(t))."""
+    import mpmath as mp
+
+    with mp.workdps(40):
+        T, sx2 = mp.mpf(t), mp.mpf("1.7")
+        delta = -mp.expm1(-2 * T)
+        cov = mp.e ** (-2 * T) * sx2
+        G2 = cov + delta
+        th = mp.acos(cov / G2)
+        mu0 = mp.sqrt(G2 / (2 * mp.pi))
+        v2 = G2 / (2 * mp.pi) * (mp.sin(th) + (mp.pi - th) * mp.cos(th)) - mu0**2 - cov / 4
+        s2 = G2 / 2 - mu0**2 - cov / 4 - v2 - delta / 4
+    c = RandomFeatures(2.0, 1.0, t, "relu", data_spectrum=[1.7]).constants
+    assert c.v_t2 == pytest.approx(float(v2), rel=1e-12)
+    assert c.s_t2 == pytest.approx(float(s2), rel=1e-7)
+
+
+def test_quadrature_orders_above_numpys_hermite_limit():
+    """numpy's Hermite rule overflows above ~371 nodes (NaN timescales, an IndexError in bulks);
+    the accepted orders up to 2000 give the same constants."""
+    a = RandomFeatures(2.0, 1.0, 0.5, "tanh", quadrature_order=160)
+    b = RandomFeatures(2.0, 1.0, 0.5, "tanh", quadrature_order=400)
+    assert b.tau_gen == pytest.approx(a.tau_gen, rel=1e-10) and b.tau_mem == pytest.approx(a.tau_mem, rel=1e-10)
+    assert len(b.bulks) == len(a.bulks)

@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
-from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect
+from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect, gaussian_panels
 from .._validate import as_real_array, check_int, check_real, check_rng
 from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
@@ -334,8 +334,15 @@ class RandomFeatures:
                     RegimesWarning, stacklevel=2)
         m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
         kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
-        # iterated quadrature: outer Gauss–Hermite in u, inner in v at each u node
-        u, wu = gauss_hermite_normal(order)
+        # iterated quadrature: outer rule in u, inner in v at each u node. A kink of σ at x = κ is
+        # smoothed in E_v σ(e^{−t}σ_x u + √Δ v) over a width √Δ/(e^{−t}σ_x) in u around κ/(e^{−t}σ_x):
+        # tiny at small t, where a Gauss–Hermite rule in u misses it (ReLU's s_t² was 165× off at
+        # t = 1e-5) — Gauss–Legendre panels cut around it resolve it at any t
+        if kinks:
+            w_s = math.sqrt(delta) / et_sx
+            u, wu = gaussian_panels([k / et_sx + c * w_s for k in kinks for c in (-12, -2, 0, 2, 12)], order)
+        else:
+            u, wu = gauss_hermite_normal(order)
         shift = et_sx * u
         sd = math.sqrt(delta)
         g = gaussian_expect(lambda x, z: act(x) - mu0, shift, sd, kinks, order)  # E_v σ_c
