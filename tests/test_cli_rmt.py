@@ -109,3 +109,22 @@ def test_mp_cdf_ratio_one_ulp_above_one_and_huge_moments(capsys):
     res = json.loads(cap.out)
     assert res["moments"][200] is None and res["moments"][100] > 1e290
     assert "non-finite" in cap.err
+
+
+def test_spectrum_large_psi_p_without_a_figure_and_with_one(run_cli, tmp_path):
+    """The sampled U exists only for --out: ψ_p = 300 without a figure works; with one, a p × p
+    U of p = 30 000 is refused in one line (it crashed the process)."""
+    rc, out, err = run_cli("spectrum", "--psi-p", "300", "--psi-n", "10", "--t", "0.3", "--json")
+    assert rc == 0, err
+    rc, out, err = run_cli("spectrum", "--psi-p", "300", "--psi-n", "10", "--t", "0.3", "--out", tmp_path / "u.png")
+    assert rc == 2 and "p = ψ_p·d = 30000 > 8192; use --d <= 27" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sampled_instance_refuses_what_cannot_fit():
+    import pytest
+
+    from regimes import RegimesError
+    from regimes.rmt import RandomFeatures
+
+    with pytest.raises(RegimesError, match=r"d=500 needs about .* \(a sampled 150000 × 150000 instance\)"):
+        RandomFeatures(300, 10, 0.3).sample_U(500)

@@ -144,3 +144,35 @@ def test_cli_ntau_window_curves(capsys):
     assert res["tau_gap"][0] < res["tau_gap"][1] < res["tau_gap"][2]
     assert main(args[:-1] + ["--gap-tolerance", "1.5", "--json"]) == 2
     assert "--gap-tolerance" in capsys.readouterr().err
+
+
+def test_a_window_too_small_to_mean_anything_is_refused():
+    """At ψ_p = 1e5 the budget allows only d' = 1: two seeds gave τ_best 1199 ± 843 and 6.35. The
+    library refuses (WindowTooSmall, a RegimesError); the CLI keeps the asymptotic timescales."""
+    import json
+
+    from regimes.rmt.windows import MIN_WINDOW_D, WindowTooSmall, training_window
+
+    with pytest.raises(WindowTooSmall, match=r"allows only d = 1 \(< 20\)"):
+        training_window(1e6, 1e3, 1e8, 0.3, rng=0)
+    assert MIN_WINDOW_D == 20
+    import contextlib
+    import io
+
+    from regimes_cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["timescales", "--n", "1e6", "--d", "1e3", "--p", "1e8", "--t", "0.3", "--json"])
+    d = json.loads(out.getvalue())
+    assert rc in (0, None) and d["tau_best"] is None and d["window_instances"] is None
+    assert d["tau_mem"] > 0 and any("no loss-curve window" in n for n in d["notes"])
+
+
+def test_the_note_gives_the_psi_actually_used_after_rounding():
+    from regimes.rmt.windows import training_window
+
+    w = training_window(1270, 1000, 1e5, 0.3, rng=0, seeds=1, budget=120_000)
+    assert w.reduced
+    note = next(n for n in w.notes if "reduced size" in n)
+    assert f"ψ_n = {w.n_used / w.d_used:.4g} after rounding" in note

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
 from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect, gaussian_panels
-from .._validate import as_real_array, check_int, check_real, check_rng
+from .._validate import as_real_array, check_int, check_memory, check_real, check_rng
 from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
 
@@ -734,6 +734,9 @@ class RandomFeatures:
         """
         gen = check_rng(rng)
         d, p, n = self._sizes(d)
+        # U, Ũ, G·Gᵀ, W·Wᵀ and temporaries: ~8 p×p float64 arrays, plus G, Ω (p×n); the caller's
+        # eigendecomposition needs ~3 more: refuse what cannot fit rather than crash
+        check_memory("d", d, 8.0 * (11 * p * p + 3 * p * n + p * d + d * n), what=f"a sampled {p} × {p} instance")
         P = self._params
         sig = self.sigma_eigenvalues(d)
         W = gen.standard_normal((p, d))

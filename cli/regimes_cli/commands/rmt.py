@@ -132,8 +132,14 @@ def spectrum(
     if points is not None:
         int_in_range(points, "--points", 2, 10**6)
     int_in_range(d, "--d", 2, 4096)  # the sampled U is (ψ_p d)×(ψ_p d): d = 4096 is already GBs
-    check_memory("--d", d, 24.0 * (max(psi_p, 1.0) * d) ** 2 if math.isfinite(psi_p) else 0.0,
-                 what="the sampled U")
+    if out is not None and math.isfinite(psi_p):  # U is sampled only for the figure
+        side = max(psi_p, 1.0) * d
+        if side > 8192:  # its eigenvalues, O(side³), would take minutes (and ~90 side² bytes)
+            from regimes import RegimesError
+
+            raise RegimesError(f"--d {d}: the sampled U of the figure is p × p with p = ψ_p·d = {side:.6g} > 8192; "
+                               f"use --d <= {max(2, int(8192 // max(psi_p, 1.0)))}")
+        check_memory("--d", d, 88.0 * side**2, what="the sampled U and its eigenvalues")
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ = rf.summary(points=points)
     if out is not None:
@@ -196,7 +202,7 @@ def timescales(
     set_table_format(table_format)
     from regimes import RegimesError
     from regimes.rmt import RandomFeatures, training_window
-    from regimes.rmt.windows import asymptotic_validity_note
+    from regimes.rmt.windows import WindowTooSmall, asymptotic_validity_note
 
     n = positive(n, "--n")
     d = positive(d, "--d")
@@ -208,10 +214,13 @@ def timescales(
     if not rf.constants.v_t2 > 0:
         raise RegimesError("v_t² = 0 for this activation: no memorisation timescale")
     tg, tm = rf.tau_gen, rf.tau_mem
-    win = training_window(n, d, p, rf.t, rf.activation, gap_tolerance=gap_tolerance, seeds=seeds)
-    answer = _window_answer(win) + (
-        f"; asymptotic references τ_gen ≈ {tg:.4g}, τ_mem ≈ {tm:.4g} ∝ n (leading order for "
-        f"ψ_p ≫ ψ_n ≫ 1)")
+    try:
+        win, no_window = training_window(n, d, p, rf.t, rf.activation, gap_tolerance=gap_tolerance,
+                                         seeds=seeds), None
+    except WindowTooSmall as exc:  # the asymptotic timescales still stand
+        win, no_window = None, f"no loss-curve window (τ_best, τ_gap): {exc}"
+    answer = (_window_answer(win) + "; asymptotic references " if win else "asymptotic ") + (
+        f"τ_gen ≈ {tg:.4g}, τ_mem ≈ {tm:.4g} ∝ n (leading order for ψ_p ≫ ψ_n ≫ 1)")
     if p <= n:
         answer += ("; here p <= n (below the interpolation line p ≈ n) the RF model does not "
                    "memorise even at long times, τ_mem is then only the slow-bulk timescale")
@@ -223,14 +232,16 @@ def timescales(
                "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
                          "memorisation crossover of the RF model is the interpolation line p ≈ n",
                          "gradient descent with learning rate η on L: steps = τ·d²/η"]}
-    payload.update(win.to_dict())
+    payload.update(win.to_dict() if win else {"tau_best": None, "tau_gap": None, "gap_tolerance": gap_tolerance,
+                                              "loss_at_best": None, "loss_at_gap": None, "long_time_gap": None,
+                                              "window_instances": None})
     validity = asymptotic_validity_note(rf.psi_n, rf.psi_p)
-    payload["notes"] += [*([validity] if validity else []), *win.notes]
+    payload["notes"] += [*([validity] if validity else []), *(win.notes if win else [no_window])]
     if json_out:
         emit_json(payload)
         return
     rows = [("ψ_p = p/d", rf.psi_p), ("ψ_n = n/d", rf.psi_n), ("Δ_t", rf.delta_t),
-            *_window_rows(win),
+            *(_window_rows(win) if win else [("τ_best, τ_gap (loss curves)", "not computed: see the notes")]),
             ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm), ("τ_mem/τ_gen", tm / tg),
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
