@@ -545,19 +545,29 @@ def ntau_phase_diagram(
 def _ntau_windows(n, d, p, rf, data_spectrum, points, gap_tolerance) -> dict:
     """τ_best and τ_gap of the predicted loss curves at ``points`` log-spaced n."""
     from .rmt import training_window
+    from .rmt.windows import WindowTooSmall
 
     eps = check_real("gap_tolerance", gap_tolerance, gt=0.0, lt=1.0)
     wn = np.geomspace(n[0], n[-1], points) if points > 1 else n[-1:].copy()
-    wins = [training_window(k, d, p, rf.t, rf.activation, data_spectrum, gap_tolerance=eps,
-                            seeds=2, budget=150_000) for k in wn]
+
+    def window(k):  # None where the budget leaves an instance too small to mean anything: NaN there
+        try:
+            return training_window(k, d, p, rf.t, rf.activation, data_spectrum, gap_tolerance=eps,
+                                   seeds=2, budget=150_000)
+        except WindowTooSmall:
+            return None
+
+    wins = [window(k) for k in wn]
     nan = float("nan")
+
+    def col(f):
+        return np.array([nan if w is None or f(w) is None else f(w) for w in wins], dtype=float)
     return {
         "window_n": wn,
-        "tau_best": np.array([w.tau_best for w in wins]),
-        "tau_best_spread": np.array([w.tau_best_spread for w in wins], dtype=float),
-        "tau_gap": np.array([nan if w.tau_gap is None else w.tau_gap for w in wins]),
-        "tau_gap_spread": np.array([nan if w.tau_gap_spread is None else w.tau_gap_spread
-                                    for w in wins]),
+        "tau_best": col(lambda w: w.tau_best),
+        "tau_best_spread": col(lambda w: w.tau_best_spread),
+        "tau_gap": col(lambda w: w.tau_gap),
+        "tau_gap_spread": col(lambda w: w.tau_gap_spread),
         "gap_tolerance": eps,
-        "window_d": np.array([w.d_used for w in wins]),
+        "window_d": np.array([0 if w is None else w.d_used for w in wins]),
     }

@@ -265,3 +265,19 @@ def test_nd_legend_hides_nothing(kw):
     # and the legend is inside the figure (not clipped by the saved png)
     assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
     plt.close(fig)
+
+
+def test_ntau_windows_too_small_for_the_budget_are_nan_not_an_error():
+    """With p = 1e5 features the per-point budget leaves the largest n an instance below
+    d' = 10 (finite-size noise): those window points are NaN (window_d 0), the others computed."""
+    import numpy as np
+
+    from regimes.phase import ntau_phase_diagram
+    from regimes.rmt.windows import MIN_WINDOW_D
+
+    ph = ntau_phase_diagram(n_range=(10.0, 1e5), points=8, d=100.0, p=1e5, window_points=3)
+    w = ph.windows
+    small = w["window_d"] == 0
+    assert small.any() and not small.all()
+    assert np.all(np.isnan(w["tau_best"][small])) and np.all(np.isfinite(w["tau_best"][~small]))
+    assert np.all(w["window_d"][~small] >= MIN_WINDOW_D)

@@ -108,3 +108,20 @@ def test_bool_and_out_of_range_parameters_rejected(kw):
         warnings.simplefilter("error")
         with pytest.raises(RegimesError, match="ratio|variance"):
             MarchenkoPastur(**kw)
+
+
+@pytest.mark.parametrize("ratio, q", [(1.0, 1e-6), (1.0, 1e-8), (1.0, 1e-10), (0.5, 1e-9), (4.0, 0.75 + 1e-9)])
+def test_ppf_near_the_lower_edge_against_the_exact_cdf_in_mpmath(ratio, q):
+    """x = σ²(c − h cos θ) cancelled near the lower edge (γ = 1: ppf(1e-8) was 10% off and
+    ppf(1e-10) = 0); the quantile is now exact to the resolution of x."""
+    import mpmath as mp
+
+    from regimes.rmt import MarchenkoPastur
+
+    x = MarchenkoPastur(ratio).ppf(q)
+    with mp.workdps(40):
+        g = mp.mpf(ratio)
+        lm, lp = (1 - mp.sqrt(g)) ** 2, (1 + mp.sqrt(g)) ** 2
+        f = lambda y: mp.sqrt((lp - y) * (y - lm)) / (2 * mp.pi * g * y)  # noqa: E731
+        F = max(0, 1 - 1 / g) + mp.quad(f, [lm, (lm + mp.mpf(x)) / 2, mp.mpf(x)])
+    assert x > 0 and float(F / q - 1) == pytest.approx(0.0, abs=1e-6)

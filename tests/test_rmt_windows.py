@@ -153,9 +153,9 @@ def test_a_window_too_small_to_mean_anything_is_refused():
 
     from regimes.rmt.windows import MIN_WINDOW_D, WindowTooSmall, training_window
 
-    with pytest.raises(WindowTooSmall, match=r"allows only d = 1 \(< 20\)"):
+    with pytest.raises(WindowTooSmall, match=r"allows only d = 1 \(< 10\)"):
         training_window(1e6, 1e3, 1e8, 0.3, rng=0)
-    assert MIN_WINDOW_D == 20
+    assert MIN_WINDOW_D == 10
     import contextlib
     import io
 

@@ -365,7 +365,8 @@ class MarchenkoPastur:
         hi_t = np.full_like(flat, np.pi)
         th = np.full_like(flat, 0.5 * np.pi)
         g = self.ratio
-        c, h = 1.0 + g, 2.0 * math.sqrt(g)
+        h = 2.0 * math.sqrt(g)
+        edge = (1.0 - math.sqrt(g)) ** 2  # (1 + γ) − h = λ_−/σ²
         need = flat > 0
         for _ in range(200):
             f = self._cont_lower(th) - flat
@@ -374,7 +375,8 @@ class MarchenkoPastur:
             hi_t = np.where(f > 0, th, hi_t)
             # derivative dF/dθ = h² sin²θ/(c − h cos θ)
             with np.errstate(divide="ignore", invalid="ignore"):
-                deriv = h * h * np.sin(th) ** 2 / (c - h * np.cos(th))
+                deriv = h * h * np.sin(th) ** 2 / np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2,
+                                                          1.0 + g - h * np.cos(th))
                 step = th - f / deriv
             bad = ~np.isfinite(step) | (step <= lo_t) | (step >= hi_t)
             new = np.where(bad, 0.5 * (lo_t + hi_t), step)
@@ -382,7 +384,8 @@ class MarchenkoPastur:
             th = new
             if np.all(done | ~need | (hi_t - lo_t <= 4e-16)):
                 break
-        u = c - h * np.cos(th)
+        # u = c − h cos θ = (1 − √γ)² + 2h sin²(θ/2): no cancellation near the lower edge (γ = 1: λ_− = 0)
+        u = np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th))
         x = self.variance * u
         lo, hi = self._support
         x = np.clip(x, lo, hi)

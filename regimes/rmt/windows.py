@@ -70,7 +70,7 @@ def asymptotic_validity_note(psi_n: float, psi_p: float) -> str | None:
 
 #: the smallest reduced dimension d' whose loss curves are used: below, they are finite-size noise
 #: (τ_best 1199 ± 843 against 6.35 with another seed at d' = 1)
-MIN_WINDOW_D = 20
+MIN_WINDOW_D = 10
 
 
 class WindowTooSmall(RegimesError):
