@@ -144,3 +144,22 @@ def test_spectrum_cli_reports_the_true_slow_bulk(capsys):
     assert main(["spectrum", "--psi-p", "2", "--psi-n", "1", "--t", "3", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["slow_bulk"]["mass"] + res["fast_bulk"]["mass"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_positional_names_warn_when_the_masses_say_otherwise():
+    """Named by position; with n < d the top piece holds ~n/p eigenvalues, not the d of the fast
+    bulk (mass 5e-5 against 0.5 at ψ_n = 1e-4): a warning says the names may not be the physical
+    bulks. Oracle for the masses: the leading-order counts d/p and (n − d)/p or n/p."""
+    import warnings
+
+    import pytest
+
+    from regimes import RegimesWarning
+    from regimes.rmt import RandomFeatures
+
+    with pytest.warns(RegimesWarning, match="named by position"):
+        b = RandomFeatures(2.0, 1e-4, 0.5).bulks
+    assert b["fast"].mass == pytest.approx(1e-4 / 2.0, rel=1e-2)  # the n-piece: n/p
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RegimesWarning)
+        assert RandomFeatures(30.0, 10.0, 0.3).bulks["fast"] is not None  # ψ_p ≫ ψ_n ≫ 1: no warning

@@ -607,9 +607,12 @@ class RandomFeatures:
         """The pieces of the spectrum of U found by the solver.
 
         Returns a dict with keys "slow", "fast", "satellite" (each a :class:`Bulk` or None),
-        "other" (list of further bulks) and "atom" ({"location", "mass"} or None). The top bulk
-        is the fast bulk ρ_2; of the rest, the heaviest is the slow bulk ρ_1 and a bulk below
-        it is the satellite.
+        "other" (list of further bulks) and "atom" ({"location", "mass"} or None). The pieces are
+        named by position, as at leading order for ψ_p ≫ ψ_n ≫ 1: the top piece is the fast bulk
+        ρ_2, the highest piece below it the slow bulk ρ_1, the next one down the satellite. Away
+        from that regime (ψ_n < 1, a strongly anisotropic Σ) the pieces can be ordered otherwise:
+        for ψ_p > ψ_n a :class:`RegimesWarning` says so when a named piece's mass differs from its
+        leading-order mass by more than a quarter of it (plus 0.01).
         """
         P = self._params
         if P.v2 > 0 and P.v2 < 1e-10 * abs(P.s2):
@@ -641,6 +644,18 @@ class RandomFeatures:
                                             tau(intervals[sat]), None, lead["satellite"]["mass"])
                 out["other"] = [Bulk("other", intervals[i], masses[i], tau(intervals[i]))
                                 for i in order]
+        sat = lead["satellite"]["mass"] if out["satellite"] is None else 0.0  # merged into ρ_1 when not found
+        want = {"fast": lead["fast"]["mass"], "slow": None if lead["slow"]["mass"] is None
+                else lead["slow"]["mass"] + (sat or 0.0)}
+        off = [f"{b.name} {b.mass:.3g} (leading order {want[b.name]:.3g})" for b in (out["fast"], out["slow"])
+               if self.psi_p > self.psi_n and b is not None and want[b.name] is not None
+               and abs(b.mass - want[b.name]) > 0.25 * want[b.name] + 0.01]
+        if off:
+            warnings.warn(
+                f"RandomFeatures(psi_p={self.psi_p:g}, psi_n={self.psi_n:g}, t={self.t:g}): the pieces are named by "
+                f"position, and the masses of {', '.join(off)} do not match their leading-order bulks — the names "
+                "may not be the physical slow (memorisation, ~n eigenvalues) and fast (~d) bulks here",
+                RegimesWarning, stacklevel=2)
         am = lead["atom"]["mass"]
         out["atom"] = {"location": lead["atom"]["location"], "mass": am} if am > 0 else None
         out["continuous_mass"] = float(sum(masses))
