@@ -125,3 +125,14 @@ def test_ppf_near_the_lower_edge_against_the_exact_cdf_in_mpmath(ratio, q):
         f = lambda y: mp.sqrt((lp - y) * (y - lm)) / (2 * mp.pi * g * y)  # noqa: E731
         F = max(0, 1 - 1 / g) + mp.quad(f, [lm, (lm + mp.mpf(x)) / 2, mp.mpf(x)])
     assert x > 0 and float(F / q - 1) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["pdf", "logpdf", "cdf", "sf"])
+@pytest.mark.parametrize("bad, match", [(float("nan"), "not NaN"), ("abc", "real numbers")])
+def test_every_density_function_refuses_bad_x_alike(method, bad, match):
+    """logpdf(nan) returned −inf and logpdf('abc') / sf('abc') raised numpy's ValueError."""
+    from regimes import RegimesError
+    from regimes.rmt import MarchenkoPastur
+
+    with pytest.raises(RegimesError, match=match):
+        getattr(MarchenkoPastur(0.5), method)(bad)

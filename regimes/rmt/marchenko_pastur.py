@@ -221,7 +221,7 @@ class MarchenkoPastur:
 
     def logpdf(self, x):
         """log of :meth:`pdf` (−inf outside the support)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = as_real_array("x", x, allow_inf=True)
         lo, hi = self._support
         inside = (x > lo) & (x < hi)
         xs = np.where(inside, x, 0.5 * (lo + hi))
@@ -342,9 +342,7 @@ class MarchenkoPastur:
 
     def sf(self, x):
         """P(X > x), computed without 1 − cdf cancellation in the upper tail."""
-        x = np.asarray(x, dtype=np.float64)
-        if np.any(np.isnan(x)):
-            raise RegimesError("x must not be NaN")
+        x = as_real_array("x", x, allow_inf=True)
         _, above = self._pieces(x)
         lo, hi = self._support
         cm = self.continuous_mass
