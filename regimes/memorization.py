@@ -108,16 +108,19 @@ def _asarray(X, name):
 
 # ----------------------------------------------------------------------------- neighbours
 def _plan(m, n, d, K, budget):
-    """(query rows per piece, training rows per block) within ``budget`` bytes."""
-    mp = max(1, min(m, budget // (4 * (12 * d + 24 * K))))
+    """(query rows per piece, training rows per block) within ``budget`` bytes. Per query row of a
+    piece: its float64 and float32 copies and candidates (12d + 24K bytes) and the exact rows of
+    its first candidates (8·_RECHECK·d); per training row of a block: its copies and distances."""
+    per_query = (12 + 8 * _RECHECK) * d + 24 * K
+    mp = max(1, min(m, budget // (4 * per_query)))
     while mp >= 1:
-        r = (budget - mp * (12 * d + 24 * K)) // (20 * d + 24 * mp)
+        r = (budget - mp * per_query) // (20 * d + 24 * mp)
         if r >= min(n, 64):
             return mp, int(min(n, r))
         if mp == 1:
             break
         mp //= 2
-    need = (12 * d + 24 * K) + min(n, 64) * (20 * d + 24)
+    need = per_query + min(n, 64) * (20 * d + 24)
     raise RegimesError(f"memory_budget of {budget} bytes ({budget / 2**20:.3g} MB) is too small for d = {d}; "
                        f"need at least {need} bytes ({need / 2**20:.3g} MB)")
 
@@ -259,14 +262,19 @@ def nearest_training_points(X, train, *, k: int = 2, memory_budget: int = DEFAUL
     return _search(q, tr, k, budget)[:3]
 
 
-def _search(q, tr, K, budget):
-    """``(distances, indices, rows re-computed in full, |x − train mean|², distinct second)``: the K
-    nearest of every query row, and per row the distance and index of the nearest training point
-    that is not a copy of the nearest one, with whether it has copies (see :func:`_distinct_second`)."""
+def _search(q, tr, K, budget, keep=None, mean_of=None):
+    """``(distances, indices, rows re-computed in full, |x − train mean|², distinct second, mean of
+    the set, mean distance)``: the ``keep`` (default K) nearest of every query row among K
+    candidates; per row the distance and index of the nearest training point that is not a copy of
+    the nearest one, with its number of copies (see :func:`_distinct_second`); and, with
+    ``mean_of = k``, the mean distance to the k nearest (None otherwise). Only ``keep`` columns
+    are kept across pieces, so the memory stays within the budget for any number of rows."""
+    keep = K if keep is None else keep
     mp, rows = _plan(q.n, tr.n, tr.d, K, budget)
-    D = np.empty((q.n, K))
-    I = np.empty((q.n, K), dtype=np.int64)
+    D = np.empty((q.n, keep))
+    I = np.empty((q.n, keep), dtype=np.int64)
     D2, I2, copies = np.empty(q.n), np.empty(q.n, dtype=np.int64), np.zeros(q.n, dtype=np.int64)
+    mk = None if mean_of is None else np.empty(q.n)
     redo = 0
     sq = np.empty(q.n)
     mean = np.zeros(tr.d)
@@ -275,11 +283,15 @@ def _search(q, tr, K, budget):
         P = q.rows(s, e)
         sq[s:e] = np.einsum("ij,ij->i", P, P)
         mean += P.sum(axis=0)
-        D[s:e], I[s:e], r = _neighbours_piece(P, tr, K, rows)
-        D2[s:e], I2[s:e], copies[s:e] = _distinct_second(P, tr, D[s:e], I[s:e], rows)
+        cd, ci, r = _neighbours_piece(P, tr, K, rows)
+        D2[s:e], I2[s:e], copies[s:e] = _distinct_second(P, tr, cd, ci, rows)
+        cd = np.sqrt(np.maximum(cd, 0.0))
+        D[s:e], I[s:e] = cd[:, :keep], ci[:, :keep]
+        if mk is not None:
+            mk[s:e] = cd[:, :mean_of].mean(axis=1)
         redo += r
     dist = (np.sqrt(np.maximum(D2, 0.0)), I2, copies)
-    return np.sqrt(np.maximum(D, 0.0)), I, redo, sq, dist, mean / q.n
+    return D, I, redo, sq, dist, mean / q.n, mk
 
 
 def _distinct_second(P, train, cd, ci, rows_per_block):
@@ -447,11 +459,10 @@ class MemorizationAudit(TableMixin):
 
 
 def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf):
-    D, I, redo, sq, (d2, i2, copies), mean = _search(q, tr, K, budget)
+    D, I, redo, sq, (d2, i2, copies), mean, mk = _search(q, tr, K, budget, keep=1, mean_of=ck)
     d1 = D[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(d2 > 0, d1 / d2, 0.0)
-        mk = D[:, :ck].mean(axis=1)
         carl = np.where(mk > 0, d1 / (alpha * mk), 0.0)
     mem = ratio < threshold
     count = int(mem.sum())
