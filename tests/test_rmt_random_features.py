@@ -350,3 +350,15 @@ def test_quadrature_orders_above_numpys_hermite_limit():
     b = RandomFeatures(2.0, 1.0, 0.5, "tanh", quadrature_order=400)
     assert b.tau_gen == pytest.approx(a.tau_gen, rel=1e-10) and b.tau_mem == pytest.approx(a.tau_mem, rel=1e-10)
     assert len(b.bulks) == len(a.bulks)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda rf: rf.stieltjes(complex(float("nan"), 1.0)), r"z must be finite, got \(nan\+1j\)"),
+    (lambda rf: rf.stieltjes("x"), "z must be complex numbers"),
+    (lambda rf: rf.density(float("nan")), "lam must be finite"),
+    (lambda rf: rf.density(float("inf")), "lam must be finite"),
+])
+def test_stieltjes_and_density_refuse_non_finite_points(call, match):
+    """They returned NaN silently."""
+    with pytest.raises(RegimesError, match=match):
+        call(RandomFeatures(4.0, 2.0, 0.3))

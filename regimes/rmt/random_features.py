@@ -460,7 +460,12 @@ class RandomFeatures:
 
     def stieltjes(self, z, *, eps_min: float | None = None):
         """q(z) = (1/p)Tr(U − z)⁻¹ for Im z > 0 (reached by continuation from large Im z)."""
-        z = np.asarray(z, dtype=np.complex128)
+        try:
+            z = np.asarray(z, dtype=np.complex128)
+        except (TypeError, ValueError):
+            raise RegimesError(f"z must be complex numbers, got {z!r}") from None
+        if not np.all(np.isfinite(z)):
+            raise RegimesError(f"z must be finite, got {complex(z[~np.isfinite(z)].ravel()[0])!r}")
         if np.any(z.imag <= 0):
             raise RegimesError("z must have a positive imaginary part")
         out = np.empty(z.size, dtype=complex)
@@ -478,7 +483,7 @@ class RandomFeatures:
 
         ``eps`` defaults to 1e-10 × (spectral scale). The atom (if any) is not included.
         """
-        lam = np.asarray(lam, dtype=np.float64)
+        lam = as_real_array("lam", lam)
         S = self._scale()
         if eps is None:
             q, *_ = solve(lam.ravel(), [1e-10], self._params, eps_start=10.0 * S,
