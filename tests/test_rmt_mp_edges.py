@@ -136,3 +136,21 @@ def test_every_density_function_refuses_bad_x_alike(method, bad, match):
 
     with pytest.raises(RegimesError, match=match):
         getattr(MarchenkoPastur(0.5), method)(bad)
+
+
+@pytest.mark.parametrize("ratio, q", [(1e4, 1e-12), (0.5, 1e-9), (0.5, 1e-5), (2.0, 1e-15)])
+def test_isf_in_the_upper_tail_against_the_exact_mass_in_mpmath(ratio, q):
+    """isf = ppf(1 − q) lost q's digits (isf(1e-20) was λ_+ exactly at γ = 1e4); solved from the
+    upper edge below q = 1e-6. Oracle: the mass above x integrated at 50 digits."""
+    import mpmath as mp
+
+    from regimes.rmt import MarchenkoPastur
+
+    x = MarchenkoPastur(ratio).isf(q)
+    with mp.workdps(50):
+        g = mp.mpf(ratio)
+        lm, lp = (1 - mp.sqrt(g)) ** 2, (1 + mp.sqrt(g)) ** 2
+        f = lambda y: mp.sqrt((lp - y) * (y - lm)) / (2 * mp.pi * g * y)  # noqa: E731
+        tail = mp.quad(f, [mp.mpf(x), (lp + mp.mpf(x)) / 2, lp])
+    assert float(tail / q - 1) == pytest.approx(0.0, abs=1e-6)  # x's own resolution at 1e-15
+    assert MarchenkoPastur(1e4).isf(1e-20) < MarchenkoPastur(1e4).support()[1]

@@ -393,9 +393,39 @@ class MarchenkoPastur:
         return x.reshape(np.shape(q))[()]
 
     def isf(self, q):
-        """Inverse survival function, ppf(1 − q)."""
+        """Inverse survival function: x with P(X > x) = q.
+
+        ``ppf(1 − q)`` for q ≥ 1e-6; below, solved from the upper edge (x = λ_+ − 2hσ² sin²(φ/2),
+        the mass above x in closed form), since 1 − q loses q's digits (isf(1e-20) was λ_+)."""
         q = np.asarray(q, dtype=np.float64)
-        return self.ppf(1.0 - q)
+        if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
+            raise RegimesError("q must be probabilities in [0, 1]")
+        out = np.asarray(self.ppf(1.0 - q), dtype=np.float64)
+        tail = (q > 0) & (q < 1e-6)
+        if np.any(tail):
+            out = np.where(tail, self._upper_quantile(np.where(tail, q, 1e-6)), out)
+        return out[()]
+
+    def _upper_quantile(self, q):
+        """x with continuous mass q above it (0 < q ≤ 1e-6), by bisection-guarded Newton in φ."""
+        g = self.ratio
+        h, top = 2.0 * math.sqrt(g), (1.0 + math.sqrt(g)) ** 2
+        target = np.atleast_1d(q).astype(np.float64).ravel() * 2.0 * np.pi * g
+        lo_p, hi_p = np.zeros_like(target), np.full_like(target, np.pi)
+        ph = np.full_like(target, 0.5 * np.pi)
+        for _ in range(200):
+            f = self._cont_upper_s(np.tan(0.5 * ph)) - target
+            lo_p = np.where(f <= 0, ph, lo_p)
+            hi_p = np.where(f > 0, ph, hi_p)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = ph - f * (top - 2.0 * h * np.sin(0.5 * ph) ** 2) / (h * h * np.sin(ph) ** 2)
+            new = np.where(~np.isfinite(step) | (step <= lo_p) | (step >= hi_p), 0.5 * (lo_p + hi_p), step)
+            done = np.abs(new - ph) <= 1e-15 * np.abs(ph)
+            ph = new
+            if np.all(done):
+                break
+        x = self.variance * (top - 2.0 * h * np.sin(0.5 * ph) ** 2)
+        return x.reshape(np.shape(q))
 
     def rvs(self, size=None, rng=None):
         """Samples by inversion (ppf of uniforms); the atom at 0 is included. Seeded by ``rng``."""
