@@ -362,3 +362,17 @@ def test_stieltjes_and_density_refuse_non_finite_points(call, match):
     """They returned NaN silently."""
     with pytest.raises(RegimesError, match=match):
         call(RandomFeatures(4.0, 2.0, 0.3))
+
+
+def test_exact_zeros_of_user_activations_are_zeros_not_quadrature_noise():
+    """σ(x) = x has v_t² = 0 exactly (no memorisation: τ_mem = ∞, was 4e30) and τ_gen = 1/(2Δ_t);
+    σ(x) = x² has κ_1 = 0 (τ_gen = ∞, was 1e33), v_t² = 2e^{−4t}σ_x⁴ and s_t² = 2Γ⁴ − v_t² (σ_x² = 1, Γ = 1)."""
+    t = 0.3
+    delta = -math.expm1(-2 * t)
+    lin = RandomFeatures(4.0, 2.0, t, lambda x: x)
+    assert lin.constants.v_t2 == 0.0 and lin.tau_mem == math.inf
+    assert lin.tau_gen == pytest.approx(1 / (2 * delta), rel=1e-12)
+    sq = RandomFeatures(4.0, 2.0, t, lambda x: x * x)
+    assert sq.constants.kappa1 == 0.0 and sq.tau_gen == math.inf
+    assert sq.constants.v_t2 == pytest.approx(2 * math.exp(-4 * t), rel=1e-12)
+    assert sq.constants.s_t2 == pytest.approx(2 - 2 * math.exp(-4 * t), rel=1e-12)

@@ -370,6 +370,12 @@ class RandomFeatures:
                 raise RegimesError(
                     f"t = {t!r} is too large: v_t² ≈ e^{{−{2 * m0}t}} underflows double precision "
                     f"here; allowed: 0 < t ≲ {t_max:.4g} for this activation and data scale")
+        if act.user:  # a user activation's exact zeros come out as quadrature noise (σ(x) = x:
+            tol = 1e-12 * m2  # v_t² ~ 1e-31, τ_mem ~ 1e30; σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
+            if abs(v2) <= tol:
+                v2 = 0.0
+            if lin + b_t**2 <= tol:  # no linear part at all (an even σ)
+                a_t = b_t = kappa1 = lin = 0.0
         s2 = m2 - lin - v2 - b_t**2
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
@@ -431,12 +437,14 @@ class RandomFeatures:
     def tau_gen(self) -> float:
         """Leading-order generalisation time τ_gen = 1/(2Δ_tΓ_t²κ_1²) (see time convention)."""
         P = self._params
-        return 1.0 / (2.0 * self.delta_t * (P.A2 * self.constants.sigma_x2 + P.b2))
+        rate = 2.0 * self.delta_t * (P.A2 * self.constants.sigma_x2 + P.b2)
+        return 1.0 / rate if rate > 0 else math.inf  # no linear part (even σ): never learnt
 
     @cached_property
     def tau_mem(self) -> float:
         """Leading-order memorisation time τ_mem = ψ_n/(2Δ_t v_t²) (see time convention)."""
-        return self.psi_n / (2.0 * self.delta_t * self._params.v2)
+        rate = 2.0 * self.delta_t * self._params.v2
+        return self.psi_n / rate if rate > 0 else math.inf  # v_t² = 0 (linear σ): no memorisation
 
     @cached_property
     def tau_ratio(self) -> float:
