@@ -376,3 +376,13 @@ def test_exact_zeros_of_user_activations_are_zeros_not_quadrature_noise():
     assert sq.constants.kappa1 == 0.0 and sq.tau_gen == math.inf
     assert sq.constants.v_t2 == pytest.approx(2 * math.exp(-4 * t), rel=1e-12)
     assert sq.constants.s_t2 == pytest.approx(2 - 2 * math.exp(-4 * t), rel=1e-12)
+
+
+def test_density_is_zero_below_s_t2():
+    """U = (positive semi-definite terms) + s_t²I has no eigenvalue below s_t²: the density there is
+    0, not the solver's O(ε) tail (5.7e-12 at λ = −5); the bulk is unchanged."""
+    rf = RandomFeatures(4.0, 2.0, 0.3)
+    s2 = rf.constants.s_t2
+    assert np.all(rf.density([-5.0, 0.0, 0.5 * s2, s2 * (1 - 1e-9)]) == 0.0)
+    lo, hi = rf.bulks["slow"].edges
+    assert rf.density(0.5 * (lo + hi)) > 1.0

@@ -499,7 +499,10 @@ class RandomFeatures:
         else:
             e = check_real("eps", eps, gt=0)
             q, *_ = solve(lam.ravel(), [e], self._params, eps_start=10.0 * S)
-        return np.maximum(q[0].imag / np.pi, 0.0).reshape(lam.shape)[()]
+        # U = (positive semi-definite terms) + s_t²I: no eigenvalue below s_t², exactly (the solver's
+        # ε-smoothing leaves an O(ε) tail there, e.g. 5.7e-12 at λ = −5)
+        rho = np.maximum(q[0].imag / np.pi, 0.0).reshape(lam.shape)
+        return np.where(lam < self._params.s2, 0.0, rho)[()]
 
     def _local_scale(self, lam):
         """Spectral scale at λ: its distance from s_t² (every bulk sits at an offset from s_t² at
