@@ -391,7 +391,9 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsamp
     lam = Estimate(lam_top, se_l, ci_l)
     if floor is None:
         return lam, t_S, None, spec, spectrum
-    pop = [debiased_spike(x, floor.sigma2, n, d) for x in (lam_top, *ci_l)] if floor.detectable else [math.nan] * 3
+    d_eff = d - src.constant_features  # as in the noise floor
+    pop = ([debiased_spike(x, floor.sigma2, n, d_eff) for x in (lam_top, *ci_l)] if floor.detectable
+           else [math.nan] * 3)
     lam = lam.replace(details={**floor.to_dict(), "population": {"value": pop[0], "ci": pop[1:]}})
     t_pop = Estimate(_half_log(pop[0]), ci=(_half_log(pop[1]), _half_log(pop[2])),
                      definition="½ ln ℓ̂, ℓ̂ the debiased population spike (spiked-covariance model)")
@@ -412,12 +414,22 @@ NOISE_MIN_BULK = 8
 
 def _noise_stage(src, lam_top, spectrum, notes):
     """The finite-sample noise floor of Λ (:mod:`regimes.noise`), with notes; None when d is too small."""
-    n, d = src.n, src.d
+    n, c = src.n, src.constant_features
+    d = src.d - c  # constant features add exact zero eigenvalues, not noise: γ and σ̂² over the others
+    if c and spectrum is not None and np.size(spectrum) == src.d:
+        spectrum = np.sort(np.asarray(spectrum, dtype=float))[c:]  # their (numerically) zero eigenvalues
     if min(d, n - 1) < NOISE_MIN_BULK:
         notes.append(f"Λ: the noise floor is not assessed (fewer than {NOISE_MIN_BULK} non-zero eigenvalues "
                      "to estimate the noise level from)")
         return None
-    floor = noise_floor(lam_top, n, d, spectrum=spectrum, total_variance=src.total_variance)
+    if c:
+        notes.append(f"Λ: {c} of the {src.d} features are constant (zero variance); the noise floor uses the "
+                     f"other d = {d} (γ = d/(n−1) = {d / (n - 1):.4g})")
+    try:
+        floor = noise_floor(lam_top, n, d, spectrum=spectrum, total_variance=src.total_variance)
+    except RegimesError as exc:  # a degenerate spectrum: no noise level to read (not a reason to stop)
+        notes.append(f"Λ: the noise floor is not assessed ({exc})")
+        return None
     if not floor.detectable:
         notes.append(f"Λ = {lam_top:.4g} is not distinguishable from the finite-sample noise edge "
                      f"σ̂²(1 + √γ)² = {floor.edge:.4g} (σ̂² = {floor.sigma2:.4g}, γ = d/(n−1) = {floor.ratio:.4g}; "

@@ -150,7 +150,9 @@ def noise_floor(top, n, d, *, spectrum=None, total_variance=None) -> NoiseFloor:
     top : float
         The top sample eigenvalue Λ.
     n, d : int
-        Sample size and dimension.
+        Sample size and dimension: the number of features that vary. Constant features add exact
+        zero eigenvalues that are not noise; :func:`regimes.analysis.analyze` leaves them out of d
+        and of the spectrum (:attr:`regimes.data.DataSource.constant_features`).
     spectrum : array_like, optional
         All covariance eigenvalues: σ̂² from the median (:func:`noise_level`).
     total_variance : float, optional

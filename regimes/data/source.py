@@ -169,6 +169,8 @@ class DataSource:
     notes: list = field(default_factory=list)  # what the reader decided (e.g. grayscale stored as RGB)
     mean: np.ndarray = field(init=False, repr=False)
     total_variance: float = field(init=False)
+    #: features whose value is the same in every row (zero variance: no direction of the spectrum)
+    constant_features: int = field(init=False, default=0)
     centred_sq_norms: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -317,7 +319,9 @@ class DataSource:
                     part = part[:3] + (part[3] + 0.0,) + part[4:]
                 stats = part if stats is None else _merge_pass1(stats, part)
                 report(e)
-        lo, hi, fractional, s1, _, all_same = stats
+        lo, hi, fractional, s1, _, same = stats
+        all_same = bool(np.all(same))
+        self.constant_features = int(np.count_nonzero(same))
         if eight_bit and (lo < 0 or hi > 255 or fractional):
             raise RegimesError(self._not_8bit(lo, hi, fractional))
         self.mean = a * (s1 / self.n) + b
@@ -370,8 +374,8 @@ class DataSource:
 
 # -- the validation pass as Dask tasks (regimes.distributed) ------------------------------------------
 def _chunk_pass1(raw, s, e, name, eight_bit):
-    """Pass-1 statistics of raw rows ``s:e``: ``(lo, hi, fractional, column sums, first row, all rows
-    equal to it)``; a non-finite value raises the in-process pass's error."""
+    """Pass-1 statistics of raw rows ``s:e``: ``(lo, hi, fractional, column sums, first row, per
+    feature whether every row equals it there)``; a non-finite value raises the in-process pass's error."""
     if raw.dtype.kind == "f":
         finite = np.isfinite(raw)
         if not finite.all():
@@ -380,12 +384,11 @@ def _chunk_pass1(raw, s, e, name, eight_bit):
     frac = bool(eight_bit and raw.dtype.kind == "f" and np.any(raw != np.round(raw)))
     first = np.array(raw[0])
     return (float(raw.min()), float(raw.max()), frac, raw.sum(axis=0, dtype=np.float64), first,
-            bool(np.all(raw == first)))
+            np.all(raw == first, axis=0))
 
 
 def _merge_pass1(x, y):
-    return (min(x[0], y[0]), max(x[1], y[1]), x[2] or y[2], x[3] + y[3], x[4],
-            x[5] and y[5] and bool(np.all(x[4] == y[4])))
+    return (min(x[0], y[0]), max(x[1], y[1]), x[2] or y[2], x[3] + y[3], x[4], x[5] & y[5] & (x[4] == y[4]))
 
 
 def _cluster_pass1(src, eight_bit):
