@@ -771,11 +771,18 @@ def _classes_stage(src, notes):
     cs = h = None
     if src.d <= CLASS_COVARIANCE_MAX_D:
         cs = class_speciation_from_data(src)
+        if src.n_classes > 2:
+            notes.append("t_S_covariance compares each class with the rest of the rows; the rest is a mixture whose "
+                         "covariance includes the spread of the other classes' means, so a class-vs-rest time can "
+                         "come from the means as well as from the covariances")
     else:
         notes.append(f"t_S_covariance not computed (d = {src.d} > {CLASS_COVARIANCE_MAX_D}): "
                      "regimes.class_speciation.class_speciation_from_data computes it (O(d³) per class)")
     if src.n_classes <= HIERARCHY_MAX_CLASSES:
-        h = class_hierarchy(src)
+        try:
+            h = class_hierarchy(src)
+        except RegimesError as exc:  # e.g. two classes with the same mean: not a reason to stop the analysis
+            notes.append(f"class_hierarchy not computed ({exc})")
     else:
         notes.append(f"class_hierarchy not computed ({src.n_classes} classes > {HIERARCHY_MAX_CLASSES})")
     return cs, h

@@ -131,3 +131,33 @@ def test_constant_features_do_not_enter_the_noise_floor(n, d, const):
     for key in ("noise_level", "noise_edge", "tw_statistic", "detectable"):
         assert da[key] == pytest.approx(db[key], rel=1e-9), key
     assert any(f"{const} of the {d} features are constant" in x for x in a.notes)
+
+
+def test_a_partial_spectrum_is_not_taken_for_the_whole():
+    """The median of the top 10 of 500 eigenvalues is not the noise level (σ̂² = 3.3 for σ² = 1)."""
+    from regimes import RegimesError
+    from regimes.noise import noise_floor, noise_level
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 500))
+    lam = np.linalg.eigvalsh(np.cov(X, rowvar=False))[::-1]
+    with pytest.raises(RegimesError, match="fewer than the min"):
+        noise_floor(lam[0], 1000, 500, spectrum=lam[:10])
+    with pytest.raises(RegimesError, match="fewer than the min"):
+        noise_level(lam[:10], 1000, 500)
+    assert noise_level(lam, 1000, 500) == pytest.approx(1.0, rel=0.02)  # the whole spectrum: σ² = 1
+    tv = noise_floor(lam[0], 1000, 500, spectrum=lam[:10], total_variance=lam.sum())
+    assert tv.sigma2 == pytest.approx(1.0, rel=0.02)
+
+
+def test_two_classes_with_the_same_mean_do_not_stop_the_analysis():
+    from regimes.analysis import analyze
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 12))
+    lab = np.repeat([0, 1, 2], 100)
+    X[lab == 2] += 3.0
+    X[lab == 1] = X[lab == 0]  # class 1 repeats class 0's rows: exactly the same mean
+    r = analyze(X, lab, samples=16, bootstrap=10)
+    assert r.class_hierarchy is None and any("class_hierarchy not computed" in x for x in r.notes)
+    assert any("the rest is a mixture" in x for x in r.notes)
