@@ -783,6 +783,12 @@ def _classes_stage(src, notes):
             h = class_hierarchy(src)
         except RegimesError as exc:  # e.g. two classes with the same mean: not a reason to stop the analysis
             notes.append(f"class_hierarchy not computed ({exc})")
+        noisy = [] if h is None else h.pairs_within_noise()
+        if noisy:
+            shown = ", ".join(f"{a}–{b}" for a, b in noisy[:5]) + (", …" if len(noisy) > 5 else "")
+            notes.append(f"class_hierarchy: {len(noisy)} of the {len(h.names) * (len(h.names) - 1) // 2} class pairs "
+                         f"({shown}) are separated by less than twice the sampling bias of |δ̂|² (tr C_a/n_a + "
+                         "tr C_b/n_b): their speciation times reflect sampling noise, not class structure")
     else:
         notes.append(f"class_hierarchy not computed ({src.n_classes} classes > {HIERARCHY_MAX_CLASSES})")
     return cs, h

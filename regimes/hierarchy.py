@@ -23,8 +23,9 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,6 +63,19 @@ class ClassHierarchy:
     linkage: np.ndarray
     method: str
     units: str | None = None
+    #: per pair, the sampling bias of |δ̂|²: tr C_a/n_a + tr C_b/n_b (None when not measured)
+    sampling_bias_sq: np.ndarray | None = field(default=None, repr=False)
+
+    def pairs_within_noise(self) -> list[tuple[str, str]]:
+        """Pairs whose squared mean separation is below twice its sampling bias
+        ``tr C_a/n_a + tr C_b/n_b`` (what |δ̂|² is on average when the two means are equal): their
+        times reflect sampling noise, not class structure (a heuristic margin; under isotropic
+        noise |δ̂|²/bias fluctuates by ±√(2/d))."""
+        if self.sampling_bias_sq is None:
+            return []
+        K = len(self.names)
+        return [(self.names[a], self.names[b]) for a in range(K) for b in range(a + 1, K)
+                if not self.separations_sq[a, b] > 2.0 * self.sampling_bias_sq[a, b]]
 
     def merges(self) -> list[dict]:
         """The merges in order (latest speciation first): the two groups and the time."""
@@ -85,7 +99,8 @@ class ClassHierarchy:
         return {"definition": DEFINITION, "method": self.method, "classes": list(self.names),
                 "t_pairs": mat(self.times), "eigenvalues": mat(self.eigenvalues),
                 "separations_sq": mat(self.separations_sq), "merges": self.merges(),
-                "leaf_order": self.leaf_order(), "linkage": self.linkage.tolist(), "units": self.units}
+                "leaf_order": self.leaf_order(), "linkage": self.linkage.tolist(), "units": self.units,
+                **({"pairs_within_noise": [list(p) for p in noisy]} if (noisy := self.pairs_within_noise()) else {})}
 
 
 def _build(names, lam, sep2, method, units=None) -> ClassHierarchy:
@@ -191,12 +206,17 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
     U = np.stack([(means[a] - means[b]) / max(np.linalg.norm(means[a] - means[b]), 1e-300) for a, b in pairs], 1)
     # per class, Σ over its rows of ((x − m_c)·u_p)² for every pair direction p
     sq = np.zeros((K, len(pairs)))
+    scatter = np.zeros(K)  # Σ |x − m_c|² per class: tr C_c (n_c − 1)
     for s, e, B in src.blocks():
         X = np.asarray(B, dtype=np.float64) - means[lab[s:e]]
         P = (X @ U) ** 2
+        norms = np.einsum("ij,ij->i", X, X)
         for c in np.unique(lab[s:e]):
             sq[c] += P[lab[s:e] == c].sum(axis=0)
+            scatter[c] += norms[lab[s:e] == c].sum()
     var = sq / (counts[:, None] - 1.0)
+    per_class = scatter / (counts - 1.0) / counts  # tr C_c / n_c
+    bias = per_class[:, None] + per_class[None, :]
     col = {p: j for j, p in enumerate(pairs)}
 
     def along(a, b, u):
@@ -204,4 +224,5 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
         return 0.5 * (var[a, j] + var[b, j])
 
     lam, sep2 = _pair_matrices(means, along)
-    return _build(list(src.class_names), lam, sep2, method, units=src.units)
+    h = _build(list(src.class_names), lam, sep2, method, units=src.units)
+    return dataclasses.replace(h, sampling_bias_sq=bias)

@@ -66,3 +66,24 @@ def test_no_speciation_pairs_and_figure():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_pairs_within_sampling_noise_are_flagged():
+    """Pure N(0, I) classes gave a confident dendrogram (t ≈ 1.1 for every pair at d = 784, 50 rows
+    each): |δ̂|² is then its sampling bias tr C_a/n_a + tr C_b/n_b = 2d/50. Pairs below twice that
+    are flagged; with two groups of classes only the within-group pairs are."""
+    import numpy as np
+
+    from regimes.hierarchy import class_hierarchy
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 784))
+    lab = np.repeat(np.arange(10), 50)
+    h = class_hierarchy(X, lab)
+    off = ~np.eye(10, dtype=bool)
+    assert np.allclose(h.sampling_bias_sq[off], 2 * 784 / 50, rtol=0.03)  # the oracle: 2d σ²/n_c
+    assert len(h.pairs_within_noise()) == 45 and "pairs_within_noise" in h.to_dict()
+    X[lab < 5] += 0.5
+    g = class_hierarchy(X, lab)
+    flagged = {(int(a), int(b)) for a, b in g.pairs_within_noise()}
+    assert flagged == {(a, b) for a in range(10) for b in range(a + 1, 10) if (a < 5) == (b < 5)}
