@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError
+from ._validate import as_real_array
 
 __all__ = ["ClassHierarchy", "class_hierarchy", "class_hierarchy_gaussian"]
 
@@ -150,12 +151,23 @@ def class_hierarchy_gaussian(means, covariances=1.0, names=None, method: str = "
     method : str
         scipy linkage method ("single" default; "average", "complete" ...).
     """
-    M = np.asarray(means, dtype=np.float64)
+    M = as_real_array("means", means)
     if M.ndim != 2:
         raise RegimesError(f"means must be a (K, d) array, got shape {M.shape}")
-    C = np.asarray(covariances, dtype=np.float64)
+    K, d = M.shape
+    C = as_real_array("covariances", covariances)
     if C.ndim == 0:
-        C = np.full(M.shape[0], float(C))
+        C = np.full(K, float(C))
+    if C.shape not in ((K,), (K, d, d)):
+        raise RegimesError(f"covariances must be one variance, one per class ({K},) or one matrix per class "
+                           f"({K}, {d}, {d}), got shape {C.shape}")
+    if C.ndim == 1 and not np.all(C >= 0):
+        raise RegimesError(f"covariances must be variances >= 0, got {float(C[~(C >= 0)][0])!r}")
+    if C.ndim == 3 and not all(np.linalg.eigvalsh(0.5 * (c + c.T)).min() >= -1e-12 * max(1.0, np.abs(c).max())
+                               for c in C):
+        raise RegimesError("covariances must be positive semi-definite matrices")
+    if names is not None and len(names) != K:
+        raise RegimesError(f"names must have one entry per class ({K}), got {len(names)}")
     if C.ndim == 1:
         def along(a, b, u):
             return 0.5 * (C[a] + C[b])

@@ -87,3 +87,29 @@ def test_pairs_within_sampling_noise_are_flagged():
     g = class_hierarchy(X, lab)
     flagged = {(int(a), int(b)) for a, b in g.pairs_within_noise()}
     assert flagged == {(a, b) for a in range(10) for b in range(a + 1, 10) if (a < 5) == (b < 5)}
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"covariances": [1.0, 1.0]}, r"one per class \(3,\)"),
+    ({"covariances": [1.0, 1.0, 1.0, 1.0]}, r"got shape \(4,\)"),
+    ({"covariances": np.ones((3, 3))}, r"got shape \(3, 3\)"),
+    ({"covariances": [1.0, -5.0, 1.0]}, r"variances >= 0, got -5.0"),
+    ({"covariances": [1.0, float("nan"), 1.0]}, "finite"),
+    ({"names": ["a", "b"]}, r"one entry per class \(3\), got 2"),
+])
+def test_gaussian_hierarchy_input_errors(kw, match):
+    """Wrong-length covariances gave an IndexError or were silently cut; negative or NaN variances
+    and wrong-length names gave wrong times or a misleading message."""
+    from regimes import RegimesError
+    from regimes.hierarchy import class_hierarchy_gaussian
+
+    with pytest.raises(RegimesError, match=match):
+        class_hierarchy_gaussian(3.0 * np.eye(3), **kw)
+
+
+def test_gaussian_hierarchy_refuses_indefinite_matrices():
+    from regimes import RegimesError
+    from regimes.hierarchy import class_hierarchy_gaussian
+
+    with pytest.raises(RegimesError, match="positive semi-definite"):
+        class_hierarchy_gaussian(3.0 * np.eye(3)[:, :2], np.array([[[1.0, 3.0], [3.0, 1.0]]] * 3))
