@@ -23,7 +23,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -104,7 +103,7 @@ class ClassHierarchy:
                 **({"pairs_within_noise": [list(p) for p in noisy]} if (noisy := self.pairs_within_noise()) else {})}
 
 
-def _build(names, lam, sep2, method, units=None) -> ClassHierarchy:
+def _build(names, lam, sep2, method, units=None, sampling_bias_sq=None) -> ClassHierarchy:
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import squareform
 
@@ -118,7 +117,7 @@ def _build(names, lam, sep2, method, units=None) -> ClassHierarchy:
     np.fill_diagonal(dist, 0.0)
     Z = linkage(squareform(dist, checks=False), method=method)
     return ClassHierarchy(names=list(names), times=t, eigenvalues=lam, separations_sq=sep2, linkage=Z,
-                          method=method, units=units)
+                          method=method, units=units, sampling_bias_sq=sampling_bias_sq)
 
 
 def _pair_matrices(means, along):
@@ -236,5 +235,4 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
         return 0.5 * (var[a, j] + var[b, j])
 
     lam, sep2 = _pair_matrices(means, along)
-    h = _build(list(src.class_names), lam, sep2, method, units=src.units)
-    return dataclasses.replace(h, sampling_bias_sq=bias)
+    return _build(list(src.class_names), lam, sep2, method, units=src.units, sampling_bias_sq=bias)

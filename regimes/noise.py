@@ -168,11 +168,7 @@ def noise_floor(top, n, d, *, spectrum=None, total_variance=None) -> NoiseFloor:
     """
     g = _ratio(n, d)
     lam = np.sort(np.asarray(spectrum, dtype=float))[::-1] if spectrum is not None else np.array([top])
-    if spectrum is not None and lam.size < min(d, n - 1) and total_variance is None:
-        raise RegimesError(f"spectrum holds {lam.size} eigenvalues, fewer than the min(d, n − 1) = {min(d, n - 1)} "
-                           "non-zero ones: give total_variance= (tr C) too, or the whole spectrum (a median of "
-                           "the top eigenvalues is not the noise level)")
-    if spectrum is not None and lam.size >= min(d, n - 1):
+    if spectrum is not None and (lam.size >= min(d, n - 1) or total_variance is None):  # (too few: an error)
         sigma2, method = noise_level(lam, n, d), "median of the non-zero eigenvalues matched to the MP median"
     elif total_variance is not None:
         sigma2, m = _bulk_mean(lam, float(total_variance), n, d)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import RegimesError
-from .._stats import bootstrap_weights, contain, linear_root, linearised_replicates, percentile_interval
+from .._stats import bootstrap_weights, contain, linear_root, percentile_interval
 from .._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
 from ..estimate import Estimate
 from ._lse import ClassCodes, from_stored, time_factors
@@ -263,16 +263,10 @@ class MixtureCurves:
         B = check_int("bootstrap", bootstrap, ge=0)
         if B < 2 or not math.isfinite(se_t):
             return Estimate(t0, se_t, details={"bracket": bracket})
-        curves = linearised_replicates(P, check_rng(rng), B, P.shape[0])
-        roots = [linear_root(c - level, grid) for c in curves]
-        outside = [b for b, r in enumerate(roots) if r is None]
-        ends = {b: linear_root(curves[b] - level, grid, clamp=True) for b in outside}
-        if len(outside) > 0.01 * B or _reaches(roots, ends, grid, confidence):
-            return None
-        for b, e in ends.items():  # at most 1%, no interval end: kept at the window's end (their rank)
-            roots[b] = e
-        ci, se = percentile_interval(np.array(roots, dtype=float), confidence)
-        return Estimate(t0, se, contain(ci, t0), details={"bracket": bracket, "bootstrap_failures": len(outside)})
+        # no widening here (the caller tries wider windows): refused when more than 1% of the
+        # replicates are outside or an interval end is one of them (the note says so)
+        est = _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, {"bracket": bracket})
+        return None if est.details["bootstrap_failures"] > 0.01 * B or est.notes else est
 
     def crossing(self, name: str, level: float, *, bootstrap: int = 200, rng=0,
                  confidence: float = 0.95) -> Estimate:
