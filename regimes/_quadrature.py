@@ -58,13 +58,16 @@ def gaussian_panels(breaks, order: int = 160) -> tuple[np.ndarray, np.ndarray]:
     varies quickly near those points (a smoothed kink), where a Gauss–Hermite rule cannot resolve it."""
     pts = sorted({float(np.clip(b, -_TAIL, _TAIL)) for b in breaks} | {-_TAIL, _TAIL})
     xl, wl = gauss_legendre(order)
-    z, w = [], []
-    for lo, hi in zip(pts[:-1], pts[1:], strict=True):
-        half = 0.5 * (hi - lo)
-        zz = 0.5 * (hi + lo) + half * xl
-        z.append(zz)
-        w.append(wl * half * np.exp(-0.5 * zz * zz) / np.sqrt(2.0 * np.pi))
+    z, w = zip(*(_panel(lo, hi, xl, wl) for lo, hi in zip(pts[:-1], pts[1:], strict=True)), strict=True)
     return np.concatenate(z), np.concatenate(w)
+
+
+def _panel(lo, hi, xl, wl):
+    """Gauss–Legendre nodes on [lo, hi] (arrays: one panel per element) and their weights times
+    the N(0, 1) density."""
+    half = 0.5 * (hi - lo)
+    zz = 0.5 * (hi + lo) + half * xl
+    return zz, wl * half * (np.exp(-0.5 * zz * zz) / np.sqrt(2.0 * np.pi))
 
 
 def gaussian_expect(f, shift, scale, kinks=(), order: int = 160):
@@ -90,8 +93,6 @@ def gaussian_expect(f, shift, scale, kinks=(), order: int = 160):
     wl = wl.reshape((-1,) + (1,) * shift.ndim)
     total = np.zeros(shift.shape)
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        half = 0.5 * (hi - lo)
-        zz = 0.5 * (hi + lo) + half * xl
-        dens = np.exp(-0.5 * zz * zz) / np.sqrt(2.0 * np.pi)
-        total = total + np.sum(wl * half * dens * f(shift + scale * zz, zz), axis=0)
+        zz, ww = _panel(lo, hi, xl, wl)
+        total = total + np.sum(ww * f(shift + scale * zz, zz), axis=0)
     return total
