@@ -57,8 +57,7 @@ def _csv(path, audit, labels, names):
 
     cols = audit.generated.per_sample()
     if labels is not None:  # the class names, as in the JSON's memorised_by_class
-        cols["nearest_label"] = np.asarray(names if names else [str(i) for i in range(int(labels.max()) + 1)],
-                                           dtype=object)[np.asarray(labels)[cols["nearest"]]]
+        cols["nearest_label"] = np.asarray(names, dtype=object)[np.asarray(labels)[cols["nearest"]]]
     import csv
 
     names = list(cols)
@@ -142,16 +141,16 @@ def memorization(
     for w in caught:
         warn(str(w.message))
     payload = {"generated": gsrc.name, "train": tsrc.name, "units": scale, **audit.to_dict()}
+    names = None if tsrc.labels is None else (tsrc.class_names or [str(i) for i in range(tsrc.n_classes)])
     if tsrc.labels is not None:
         import numpy as np
 
         g = audit.generated
         mem = g.ratio < audit.threshold
-        names = tsrc.class_names or [str(i) for i in range(tsrc.n_classes)]
         counts = np.bincount(tsrc.labels[g.nearest[mem]], minlength=len(names))
         payload["memorised_by_class"] = {names[i]: int(c) for i, c in enumerate(counts)}
     if csv is not None:
-        _csv(csv, audit, tsrc.labels, tsrc.class_names)
+        _csv(csv, audit, tsrc.labels, names)
         payload["csv"] = csv
     if out is not None:
         payload["figures"] = _figures(out, audit, gsrc, tsrc, shp)
