@@ -468,8 +468,11 @@ def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, e
         if roots[-1] is None:
             kept[b] = w
     w0 = grid[-1] - t0
+
+    def at_ends():  # the outside replicates, each at the window's nearer end
+        return {b: linear_root(w @ P / M - level, grid, clamp=True) for b, w in kept.items()}
+    ends = at_ends()
     for factor in WIDER:
-        ends = {b: linear_root(w @ P / M - level, grid, clamp=True) for b, w in kept.items()}
         if not ends or evaluate is None or not (len(ends) > 0.01 * B or _reaches(roots, ends, grid, confidence)):
             break
         lo, hi = _extension(grid, t0, factor * w0, grid[0] in ends.values(), grid[-1] in ends.values())
@@ -482,7 +485,7 @@ def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, e
             roots[b] = linear_root(kept[b] @ P / M - level, grid)
             if roots[b] is not None:
                 del kept[b]
-    ends = {b: linear_root(w @ P / M - level, grid, clamp=True) for b, w in kept.items()}
+        ends = at_ends()
     reached = _reaches(roots, ends, grid, confidence)
     ci, se = percentile_interval(np.array([ends.get(b, r) for b, r in enumerate(roots)], dtype=float), confidence)
     if not math.isfinite(se):
