@@ -359,29 +359,13 @@ class MarchenkoPastur:
         norm = 2.0 * np.pi * self.ratio
         target = (q - atom) * norm  # value of _cont_lower to reach
         flat = np.atleast_1d(target).astype(np.float64).ravel()
-        lo_t = np.zeros_like(flat)
-        hi_t = np.full_like(flat, np.pi)
-        th = np.full_like(flat, 0.5 * np.pi)
         g = self.ratio
         h = 2.0 * math.sqrt(g)
         edge = (1.0 - math.sqrt(g)) ** 2  # (1 + γ) − h = λ_−/σ²
         need = flat > 0
-        for _ in range(200):
-            f = self._cont_lower(th) - flat
-            # maintain the bracket
-            lo_t = np.where(f <= 0, th, lo_t)
-            hi_t = np.where(f > 0, th, hi_t)
-            # derivative dF/dθ = h² sin²θ/(c − h cos θ)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                deriv = h * h * np.sin(th) ** 2 / np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2,
-                                                          1.0 + g - h * np.cos(th))
-                step = th - f / deriv
-            bad = ~np.isfinite(step) | (step <= lo_t) | (step >= hi_t)
-            new = np.where(bad, 0.5 * (lo_t + hi_t), step)
-            done = np.abs(new - th) <= 1e-15 * np.maximum(1.0, np.abs(th))
-            th = new
-            if np.all(done | ~need | (hi_t - lo_t <= 4e-16)):
-                break
+        # dF/dθ = h² sin²θ/(c − h cos θ), the denominator without cancellation near the lower edge
+        th = _angle_root(self._cont_lower, flat, need, lambda th: h * h * np.sin(th) ** 2 / np.where(
+            th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th)))
         # u = c − h cos θ = (1 − √γ)² + 2h sin²(θ/2): no cancellation near the lower edge (γ = 1: λ_− = 0)
         u = np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th))
         x = self.variance * u
@@ -407,23 +391,12 @@ class MarchenkoPastur:
         return out[()]
 
     def _upper_quantile(self, q):
-        """x with continuous mass q above it (0 < q ≤ 1e-6), by bisection-guarded Newton in φ."""
+        """x with continuous mass q above it (0 < q ≤ 1e-6), by bisection-guarded Newton in φ = π − θ."""
         g = self.ratio
         h, top = 2.0 * math.sqrt(g), (1.0 + math.sqrt(g)) ** 2
         target = np.atleast_1d(q).astype(np.float64).ravel() * 2.0 * np.pi * g
-        lo_p, hi_p = np.zeros_like(target), np.full_like(target, np.pi)
-        ph = np.full_like(target, 0.5 * np.pi)
-        for _ in range(200):
-            f = self._cont_upper_s(np.tan(0.5 * ph)) - target
-            lo_p = np.where(f <= 0, ph, lo_p)
-            hi_p = np.where(f > 0, ph, hi_p)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                step = ph - f * (top - 2.0 * h * np.sin(0.5 * ph) ** 2) / (h * h * np.sin(ph) ** 2)
-            new = np.where(~np.isfinite(step) | (step <= lo_p) | (step >= hi_p), 0.5 * (lo_p + hi_p), step)
-            done = np.abs(new - ph) <= 1e-15 * np.abs(ph)
-            ph = new
-            if np.all(done):
-                break
+        ph = _angle_root(lambda p: self._cont_upper_s(np.tan(0.5 * p)), target, np.ones(target.shape, dtype=bool),
+                         lambda p: h * h * np.sin(p) ** 2 / (top - 2.0 * h * np.sin(0.5 * p) ** 2))
         x = self.variance * (top - 2.0 * h * np.sin(0.5 * ph) ** 2)
         return x.reshape(np.shape(q))
 
@@ -449,3 +422,25 @@ class MarchenkoPastur:
             m = np.where(np.abs(plus) >= np.abs(minus), -2.0 / plus,
                          minus / (2.0 * s2 * g * z))
         return m[()]
+
+
+def _angle_root(F, target, need, slope):
+    """θ in (0, π) with ``F(θ) = target`` (F increasing), elementwise: Newton steps on ``slope``
+    (dF/dθ), bisection when a step leaves the bracket; stops when every needed θ has converged to
+    1e-15 or its bracket to 4e-16."""
+    lo_t = np.zeros_like(target)
+    hi_t = np.full_like(target, np.pi)
+    th = np.full_like(target, 0.5 * np.pi)
+    for _ in range(200):
+        f = F(th) - target
+        lo_t = np.where(f <= 0, th, lo_t)  # maintain the bracket
+        hi_t = np.where(f > 0, th, hi_t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = th - f / slope(th)
+        bad = ~np.isfinite(step) | (step <= lo_t) | (step >= hi_t)
+        new = np.where(bad, 0.5 * (lo_t + hi_t), step)
+        done = np.abs(new - th) <= 1e-15 * np.maximum(1.0, np.abs(th))
+        th = new
+        if np.all(done | ~need | (hi_t - lo_t <= 4e-16)):
+            break
+    return th
