@@ -444,14 +444,17 @@ def _pooled_sq_norms(src):
     sums = np.zeros((C, d))
     cnt = np.bincount(src.labels, minlength=C).astype(float)
     rows = list(sums)  # views: each class's sum, row after row in data order (np.add.at's order, ~8x faster)
-    for s, e, blk in src.blocks():
+    for s, e, blk in src.blocks(reuse=True):
         blk = blk.astype(np.float64, copy=False)
         for i, c in enumerate(src.labels[s:e].tolist()):
             rows[c] += blk[i]
     means = sums / np.maximum(cnt, 1)[:, None]
     sq = np.empty(src.n)
-    for s, e, blk in src.blocks():
-        x = blk.astype(np.float64, copy=False) - means[src.labels[s:e]]
+    rowmeans = None  # each row's class mean, one buffer for every block
+    for s, e, blk in src.blocks(reuse=True):
+        x = blk.astype(np.float64, copy=False)  # this pass's own buffer (or a copy): changed in place
+        rowmeans = np.empty_like(x) if rowmeans is None else rowmeans
+        x -= np.take(means, src.labels[s:e], axis=0, out=rowmeans[:e - s])
         sq[s:e] = np.einsum("ij,ij->i", x, x)
     return sq
 

@@ -311,7 +311,7 @@ def _accumulate(source, groups, labels):
     """One pass over the blocks: count, sum and Σxxᵀ (float64) of each row group (-1: all rows)."""
     d = source.d
     acc = {g: [0, np.zeros(d), np.zeros((d, d))] for g in groups}
-    for s, e, B in source.blocks():
+    for s, e, B in source.blocks(reuse=True):
         B = np.asarray(B, dtype=np.float64)
         lab = labels[s:e]
         for g in groups:

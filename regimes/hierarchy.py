@@ -208,7 +208,7 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
     if np.any(counts < 2):
         raise RegimesError("every class needs at least 2 rows")
     sums = np.zeros((K, src.d))
-    for s, e, B in src.blocks():
+    for s, e, B in src.blocks(reuse=True):
         B = np.asarray(B, dtype=np.float64)
         for c in np.unique(lab[s:e]):
             sums[c] += B[lab[s:e] == c].sum(axis=0)
@@ -218,8 +218,11 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
     # per class, Σ over its rows of ((x − m_c)·u_p)² for every pair direction p
     sq = np.zeros((K, len(pairs)))
     scatter = np.zeros(K)  # Σ |x − m_c|² per class: tr C_c (n_c − 1)
-    for s, e, B in src.blocks():
-        X = np.asarray(B, dtype=np.float64) - means[lab[s:e]]
+    rowmeans = None  # each row's class mean, one buffer for every block
+    for s, e, B in src.blocks(reuse=True):
+        X = np.asarray(B, dtype=np.float64)  # this pass's own buffer (or a copy): changed in place
+        rowmeans = np.empty_like(X) if rowmeans is None else rowmeans
+        X -= np.take(means, lab[s:e], axis=0, out=rowmeans[:e - s])
         P = (X @ U) ** 2
         norms = np.einsum("ij,ij->i", X, X)
         for c in np.unique(lab[s:e]):

@@ -17,12 +17,12 @@ class _Counting:
     def install(self):
         real_w, real_b = self.src.working_blocks, self.src.blocks
 
-        def working_blocks(rows=None):
-            for s, e, B in real_w(rows):
+        def working_blocks(rows=None, **kw):
+            for s, e, B in real_w(rows, **kw):
                 yield s, e, B
 
-        def blocks(rows=None):
-            for s, e, B in real_b(rows):
+        def blocks(rows=None, **kw):
+            for s, e, B in real_b(rows, **kw):
                 self.rows_read += e - s
                 yield s, e, B
 

@@ -102,13 +102,18 @@ class RowMap:
         self.dtype = np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
         self.a, self.b, self.mean, self.shift, self.scale = a, b, mean, shift, scale
 
-    def __call__(self, raw) -> np.ndarray:
+    def __call__(self, raw, out=None) -> np.ndarray:
+        """The mapped rows: a new array, or written into ``out`` (same shape, this map's dtype)."""
         x = np.asarray(raw)
         dt = self.dtype
         if x.dtype == dt and self.a == 1.0 and self.b == 0.0 and self.mean is not None:
-            x = x - self.mean.astype(dt)  # the copy and the subtraction in one sweep (same bits)
+            x = np.subtract(x, self.mean.astype(dt), out=out)  # the copy and the subtraction in one sweep
         else:
-            x = x.astype(dt, copy=True)
+            if out is None:
+                x = x.astype(dt, copy=True)
+            else:
+                out[...] = x  # the same conversion as astype
+                x = out
             if self.a != 1.0 or self.b != 0.0:
                 x *= dt.type(self.a)
                 x += dt.type(self.b)
@@ -231,9 +236,10 @@ class DataSource:
         return RowMap(self.dtype, self.scale_a, self.scale_b, self.mean if centred else None,
                       self.working_shift if working else None, self.working_scale if working else 1.0)
 
-    def working_blocks(self, rows: int | None = None):
-        """Yield ``(start, stop, working block)`` over all rows (see :meth:`working`)."""
-        for s, e, B in self.blocks(rows):
+    def working_blocks(self, rows: int | None = None, *, reuse: bool = False):
+        """Yield ``(start, stop, working block)`` over all rows (see :meth:`working`, and
+        :meth:`blocks` for ``reuse``)."""
+        for s, e, B in self.blocks(rows, reuse=reuse):
             yield s, e, self.working(B)
 
     def max_abs(self) -> float:
@@ -268,12 +274,25 @@ class DataSource:
         """Processed rows ``start:stop`` as a new (stop - start, d) array."""
         return self._process(self._raw_rows(start, stop))
 
-    def blocks(self, rows: int | None = None):
-        """Yield ``(start, stop, block)`` over all rows, ``rows`` at a time."""
+    def blocks(self, rows: int | None = None, *, reuse: bool = False):
+        """Yield ``(start, stop, block)`` over all rows, ``rows`` at a time.
+
+        ``reuse``: every block is written into one buffer allocated for the pass, and the block
+        yielded is a view of it, valid until the next step — for consumers that use each block
+        and drop it. A fresh (rows, d) array per block costs a first touch of its pages (a
+        32 MB block: ~0.1 s a pass here, against ~0.03 s into a warm buffer); the values are
+        the same bits either way.
+        """
         rows = self.block_rows() if rows is None else int(rows)
+        rmap, buf = (self.row_map() if reuse else None), None
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
-            yield s, e, self.block(s, e)
+            if not reuse:
+                yield s, e, self.block(s, e)
+                continue
+            if buf is None:
+                buf = np.empty((min(rows, self.n), self.d), rmap.dtype)
+            yield s, e, rmap(self._raw_rows(s, e), out=buf[:e - s])
 
     def take(self, index) -> np.ndarray:
         """Processed rows at ``index`` (any order, repeats allowed)."""
@@ -332,9 +351,10 @@ class DataSource:
         else:
             sq_norms = np.empty(self.n)
             uncentred = self.row_map(centred=False)
+            buf = np.empty((min(rows, self.n), self.d), uncentred.dtype)  # one buffer for every block
             for s in range(0, self.n, rows):
                 e = min(self.n, s + rows)
-                sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean)
+                sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean, buf)
                 report(self.n + e)
         self.total_variance = float(sq_norms.sum() / (self.n - 1)) if self.n > 1 else 0.0
         self.centred_sq_norms = sq_norms
@@ -400,9 +420,10 @@ def _cluster_pass1(src, eight_bit):
     return map_raw(src, _chunk_pass1, src.name, eight_bit, merge=_merge_pass1)
 
 
-def _chunk_sq_norms(raw, s, e, rowmap, mean):
-    """``|x − mean|²`` per row of a chunk, x the uncentred processed rows, in float64 (pass 2)."""
-    x = rowmap(raw).astype(np.float64, copy=False)  # a fresh array already
+def _chunk_sq_norms(raw, s, e, rowmap, mean, out=None):
+    """``|x − mean|²`` per row of a chunk, x the uncentred processed rows, in float64 (pass 2);
+    ``out``: a buffer of at least the chunk's rows for them (in process, reused across chunks)."""
+    x = rowmap(raw, out=None if out is None else out[:e - s]).astype(np.float64, copy=False)  # not raw's memory
     x -= mean
     return np.einsum("ij,ij->i", x, x)
 

@@ -193,13 +193,15 @@ def update(G, D, vs, perm, bounds, segc, C, fast_exp, floor, m, s1, s2, sc):
 
 
 @numba.njit(cache=True, fastmath=False, parallel=True, nogil=True)
-def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, segc, C, fast_exp, floor,
+def update_products(P, R, p0, c, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, segc, C, fast_exp, floor,
                     m, s1, s2, sc, Gout, Dout, col0):
-    """As ``update``, with (G, D) assembled from the products P = A0 Bᵀ, R = Ξ Bᵀ exactly as
-    ``mixture._gram`` does (``D = max(−2P + |a0|² + |b|², 0)/s²``, ``G = (R − ξ·a0)/s``, the
-    μ = μ0 column ``zc[i]`` set to 0); stored into columns ``col0:col0 + c`` of ``Gout``/``Dout``
-    when they have rows (whole arrays, so that one compiled version serves every block)."""
-    M, c = P.shape
+    """As ``update``, with (G, D) assembled from the products P = A0 Bᵀ, R = Ξ Bᵀ (columns
+    ``p0:p0 + c`` of ``P``, ``R``) exactly as ``mixture._gram`` does (``D = max(−2P + |a0|² + |b|², 0)/s²``,
+    ``G = (R − ξ·a0)/s``, the μ = μ0 column ``zc[i]`` set to 0); stored into columns ``col0:col0 + c``
+    of ``Gout``/``Dout`` when they have rows (whole arrays, so that one compiled version serves every
+    block). ``P``, ``R`` may be ``Dout``, ``Gout`` themselves (``p0 = col0``): each row is read
+    whole before it is written."""
+    M = P.shape[0]
     store = Gout.shape[0] == M
     ng = min(M, GROUPS)
     for gi in numba.prange(ng):
@@ -209,9 +211,9 @@ def update_products(P, R, a0sq, bsq, xia0, inv1, inv2, zc, vs, perm, bounds, seg
         dl = np.empty(c if perm.shape[0] == c else 0)
         for i in range(gi * M // ng, (gi + 1) * M // ng):
             for k in range(c):
-                dk = (np.float64(P[i, k]) * -2.0 + a0sq[i]) + bsq[k]
+                dk = (np.float64(P[i, p0 + k]) * -2.0 + a0sq[i]) + bsq[k]
                 dk = max(dk, 0.0)
-                gk = np.float64(R[i, k]) - xia0[i]
+                gk = np.float64(R[i, p0 + k]) - xia0[i]
                 if inv1 != 1.0:
                     dk *= inv2
                     gk *= inv1

@@ -115,17 +115,20 @@ class LSEState:
         fold(G, D, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C, self.fast_exp, self.floor,
              self.m, self.s1, self.s2, sc)
 
-    def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0):
+    def update_products(self, P, R, parts, vs, codes, Gout=None, Dout=None, col0=0, span=None):
         """Fold in a block given by its raw products (fused engine only): ``P = A0 Bᵀ``, ``R = Ξ Bᵀ``
-        and ``parts = (|a0|², |b|², ξ·a0, scale, μ = μ0 column per sample or −1)``; (G, D) are
-        assembled as ``mixture._gram`` does and written to columns ``col0:`` of ``Gout``/``Dout`` when given."""
+        (C-contiguous; the block is their columns ``span = (first, count)``, default all) and
+        ``parts = (|a0|², |b|², ξ·a0, scale, μ = μ0 column per sample or −1)``; (G, D) are assembled
+        as ``mixture._gram`` does and written to columns ``col0:`` of ``Gout``/``Dout`` when given
+        (which may be ``P``, ``R`` themselves, with ``span = (col0, count)``: converted in place)."""
         from ._fused import kernel
 
         a0sq, bsq, xia0, scale, zc = parts
-        C, sc, perm, bounds, segc = self._classes(codes, P.shape[1])
+        p0, c = (0, P.shape[1]) if span is None else span
+        C, sc, perm, bounds, segc = self._classes(codes, c)
         empty = np.empty((0, 0))
         _, fold_products = kernel()
-        fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), a0sq, bsq, xia0, 1.0 / scale,
+        fold_products(np.ascontiguousarray(P), np.ascontiguousarray(R), int(p0), int(c), a0sq, bsq, xia0, 1.0 / scale,
                       1.0 / (scale * scale), zc, np.ascontiguousarray(vs, dtype=np.float64), perm, bounds, segc, C,
                       self.fast_exp, self.floor, self.m, self.s1, self.s2, sc, empty if Gout is None else Gout,
                       empty if Dout is None else Dout, int(col0))

@@ -111,7 +111,7 @@ class _CenteredCovOperator:
             yield 0, self.m, self._cache
             return
         if self.idx is None:
-            for s, e, B in self.src.blocks(self.block_rows):
+            for s, e, B in self.src.blocks(self.block_rows, reuse=True):
                 yield s, e, self._work(B)
         else:
             for s in range(0, self.m, self.block_rows):
@@ -504,7 +504,7 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
     # centre (non-centred sources) and rescale by a power of two before the products in the
     # data's dtype, as the operator does; undone exactly afterwards
     shift, scale = src.working_shift, src.working_scale
-    C, mu = cluster_gram(src, w) if active() is not None else _accumulate(src.working_blocks(), src.d, w)
+    C, mu = cluster_gram(src, w) if active() is not None else _accumulate(src.working_blocks(reuse=True), src.d, w)
     C /= scale * scale
     mu = mu / scale + shift
     if not return_vectors:
@@ -524,7 +524,9 @@ def row_projections(X, V, mean, reduce=None):
     ``reduce``: a function of one block's ``Z`` (e.g. per-row sums); the blocks then yield
     ``reduce(Z)`` instead of ``Z``. On a Dask cluster it runs on the workers, so only its result
     travels to the client (n × d float64 projections would not fit there); it must be picklable
-    (a module-level function, or a ``functools.partial`` of one).
+    (a module-level function, or a ``functools.partial`` of one). It may change ``Z`` in place but
+    must return new arrays, not ``Z`` or views of it: in process ``Z`` is a buffer that the next
+    block overwrites.
     """
     src = as_source(X)
     V = np.asarray(V, dtype=np.float64)
@@ -534,8 +536,14 @@ def row_projections(X, V, mean, reduce=None):
     if active() is not None:  # as Dask tasks over the chunks of rows
         yield from map_working(src, _chunk_project, Vb, resid * scale, scale, reduce)
         return
-    for s, e, blk in src.working_blocks():
-        Z = (blk @ Vb).astype(np.float64, copy=False)
+    zbuf = None  # with ``reduce`` the projections do not leave this loop: one buffer for every block
+    for s, e, blk in src.working_blocks(reuse=True):
+        if reduce is not None and blk.dtype == np.float64:
+            if zbuf is None:
+                zbuf = np.empty((blk.shape[0], V.shape[1]))
+            Z = np.matmul(blk, Vb, out=zbuf[:e - s])
+        else:
+            Z = (blk @ Vb).astype(np.float64, copy=False)
         Z /= scale
         Z -= resid
         yield s, e, (Z if reduce is None else reduce(Z))

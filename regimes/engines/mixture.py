@@ -191,13 +191,14 @@ class _Stream:
         self.scale, self.pdt, self.rows = src.working_scale, pdt, rows
         self.classes, self.progress = classes, progress
         self.order = np.argsort(mu0, kind="stable")
+        self._buf = None  # the products' buffers of the fused path, reused across blocks and passes
 
     def run(self, vs, state, Gs=None, Ds=None):
         src, mu0, order, n = self.src, self.mu0, self.order, self.src.n
         if active() is not None:
             self._run_chunks(vs, state, Gs, Ds)
             return
-        for s, e, B in src.working_blocks(self.rows):
+        for s, e, B in src.working_blocks(self.rows, reuse=True):
             B = B.astype(self.pdt, copy=False)
             lo, hi = np.searchsorted(mu0[order], [s, e])
             rs = order[lo:hi]  # the samples whose μ = μ0 term is in this block: exactly zero
@@ -205,9 +206,9 @@ class _Stream:
                 zc = np.full(mu0.size, -1, dtype=np.int64)
                 zc[rs] = mu0[rs] - s
                 parts = (self.a0sq, np.einsum("ij,ij->i", B, B, dtype=np.float64), self.xia0, self.scale, zc)
-                state.update_products(self.A0 @ B.T, self.Xi @ B.T, parts, vs,
-                                      None if self.classes is None else self.classes.codes[s:e],
-                                      Gs, Ds, s)
+                P, R, p0 = self._products(B, s, Gs, Ds)
+                state.update_products(P, R, parts, vs, None if self.classes is None else self.classes.codes[s:e],
+                                      Gs, Ds, s, span=(p0, e - s))
             else:
                 Q, D = _gram(self.A0, self.a0sq, self.Xi, self.xia0, B, self.scale, (rs, mu0[rs] - s))
                 if Gs is not None:
@@ -217,6 +218,23 @@ class _Stream:
             if self.progress is not None:
                 self.progress(e, n)
 
+    def _products(self, B, s, Gs, Ds):
+        """``(P, R, first column)``: ``A0 Bᵀ`` and ``Ξ Bᵀ`` written where the fused kernel reads them —
+        float64 into the stored statistics' own columns ``s:`` (``Ds``, ``Gs``: the kernel turns them
+        into D and G in place), else into two buffers reused across blocks. Neither path allocates
+        fresh (M, rows) arrays per block (each one a first touch of its pages); the products'
+        bits are those of ``A0 @ B.T`` (BLAS does not depend on the output's row stride)."""
+        c = B.shape[0]
+        if Gs is not None and self.pdt == np.float64:
+            P, R, p0 = Ds, Gs, s
+        else:
+            M = self.A0.shape[0]
+            if self._buf is None or self._buf.shape[1] < M * c:
+                self._buf = np.empty((2, M * c), self.pdt)
+            P, R, p0 = self._buf[0, :M * c].reshape(M, c), self._buf[1, :M * c].reshape(M, c), 0
+        np.matmul(self.A0, B.T, out=P[:, p0:p0 + c])
+        np.matmul(self.Xi, B.T, out=R[:, p0:p0 + c])
+        return P, R, p0
 
     def _run_chunks(self, vs, state, Gs, Ds):
         """The pass as Dask tasks (:mod:`regimes.distributed`): per chunk of rows a fresh state, the
