@@ -307,6 +307,7 @@ def _distinct_second(P, train, cd, ci, rows_per_block):
         return cd[:, 0].copy(), ci[:, 0].copy(), copies
     d2, i2 = cd[:, 1].copy(), ci[:, 1].copy()
     tied = np.nonzero(cd[:, 1] == cd[:, 0])[0]
+    beyond = []  # (row, its nearest training row) where every candidate is a copy of the nearest
     for s in range(0, tied.size, 64):
         rows = tied[s:s + 64]
         uniq, inv = np.unique(ci[rows], return_inverse=True)
@@ -319,27 +320,34 @@ def _distinct_second(P, train, cd, ci, rows_per_block):
             if not same.all():
                 j = np.flatnonzero(~same)[np.argmin(ex[r][~same])]
                 d2[row], i2[row] = ex[r, j], ci[row, j]
-            else:  # more copies than candidates: look beyond them
-                d2[row], i2[row], copies[row] = _nearest_distinct(P[row], A[inv[r, 0]], train, rows_per_block)
+            else:  # more copies than candidates: looked for beyond them, below (one pass for all such rows)
+                beyond.append((row, A[inv[r, 0]]))
+    if beyond:
+        at = np.array([row for row, _ in beyond])
+        d2[at], i2[at], copies[at] = _nearest_distinct(P[at], np.stack([a for _, a in beyond]), train,
+                                                       rows_per_block)
     return d2, i2, copies
 
 
-def _nearest_distinct(p, a0, train, rows):
-    """(squared distance, index) of the training row nearest to ``p`` among those that differ from
-    ``a0``, and the number of copies of ``a0`` besides itself: one float64 pass (explicit differences)."""
-    best, where, same = np.inf, -1, 0
+def _nearest_distinct(P, A0, train, rows):
+    """Per row ``p`` of ``P``: (squared distance, index) of the training row nearest to ``p``
+    among those that differ from the matching row ``a0`` of ``A0``, and the number of copies of
+    ``a0`` besides itself — for every row in one float64 pass (explicit differences)."""
+    m = P.shape[0]
+    best, where, same = np.full(m, np.inf), np.full(m, -1, dtype=np.int64), np.zeros(m, dtype=np.int64)
     for s, _, B in train.src.blocks(rows):
         A = train.rel(B)
-        eq = np.all(A == a0, axis=1)
-        same += int(eq.sum())
-        diff = A - p
-        D = np.einsum("ij,ij->i", diff, diff)
-        D[eq] = np.inf
-        j = int(np.argmin(D))
-        if D[j] < best:
-            best, where = float(D[j]), s + j
-    if where < 0:  # every training row is a copy (the training set has two distinct rows: not reached)
-        return 0.0, -1, same - 1
+        for r in range(m):
+            eq = np.all(A == A0[r], axis=1)
+            same[r] += int(eq.sum())
+            diff = A - P[r]
+            D = np.einsum("ij,ij->i", diff, diff)
+            D[eq] = np.inf
+            j = int(np.argmin(D))
+            if D[j] < best[r]:
+                best[r], where[r] = float(D[j]), s + j
+    # every training row a copy (the training set has two distinct rows: not reached): distance 0, index −1
+    best[where < 0] = 0.0
     return best, where, same - 1
 
 

@@ -212,3 +212,23 @@ def test_memory_stays_near_the_budget_for_many_generated_rows():
     # and the numbers are the brute-force ones on a slice
     D = cdist(X[:500], A)
     assert_allclose(a.generated.d1[:500], D.min(axis=1), rtol=1e-12)
+
+
+def test_two_images_stored_more_often_than_the_candidates_kept():
+    """Two training images stored 60 times each, samples near either and elsewhere in one piece:
+    the rows whose candidates are all copies are searched beyond them together, each against its
+    own nearest image (brute-force oracle, copies of each sample's nearest removed)."""
+    rng = np.random.default_rng(21)
+    A = rng.normal(size=(400, 12))
+    A[100:160] = A[3]
+    A[200:260] = A[9]
+    X = np.concatenate([A[3] + 1e-3 * rng.normal(size=(4, 12)), rng.normal(size=(6, 12)),
+                        A[9] + 1e-3 * rng.normal(size=(3, 12))])
+    g = memorization_audit(X, A, bootstrap=0).generated
+    D = cdist(X, A)
+    nearest = D.argmin(axis=1)
+    for i in range(X.shape[0]):
+        Di = D[i].copy()
+        Di[np.all(A == A[nearest[i]], axis=1)] = np.inf
+        assert g.d2[i] == pytest.approx(Di.min(), rel=1e-12)
+    assert g.duplicated_nearest == 7
