@@ -54,6 +54,7 @@ from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_int, che
 from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
+from .data.source import check_same_units
 from .diagnostics import Diagnostics, diagnose
 from .distributed import cluster as on_cluster
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
@@ -307,10 +308,13 @@ def _load_stage(data, labels, *, scale, center, key, seed):
             raise RegimesError("labels: the built-in dataset has its own labels; give data too")
         X, lab, model, name = example_mixture(seed)
         return as_source(X, labels=lab, scale=scale, center=center, name=name), model
-    if isinstance(data, DataSource):
-        return data, None
-    if isinstance(getattr(data, "source", None), DataSource):  # a regimes.Dataset
-        return data.source, getattr(data, "model", None)
+    loaded = data if isinstance(data, DataSource) else getattr(data, "source", None)
+    if isinstance(loaded, DataSource):  # a source, or a regimes.Dataset: loaded with its labels and units
+        if labels is not None:
+            raise RegimesError("labels: the data are already loaded (a DataSource or Dataset); give the labels "
+                               "when loading them (load_source / as_source / Dataset)")
+        check_same_units(loaded, scale, center)
+        return loaded, (None if loaded is data else getattr(data, "model", None))
     return load_source(data, key=key, labels=labels, scale=scale, center=center), None
 
 

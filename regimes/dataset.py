@@ -12,6 +12,7 @@ References
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -95,7 +96,13 @@ class Dataset(RegimesModel):
         if model is not None and not isinstance(model, RegimesModel):
             raise RegimesError(f"model must be a regimes model (e.g. GaussianMixture), got {type(model).__name__}")
         setattr_(self, "model", model)
-        setattr_(self, "source", as_source(data, labels, scale=scale, center=center))
+        if isinstance(data, str | os.PathLike):  # a file or folder, as analyze takes it
+            src = load_source(data, labels=labels, scale=scale, center=center)
+        else:
+            src = as_source(data, labels, scale=scale, center=center)
+        setattr_(self, "source", src)
+        setattr_(self, "scale", src.scale)  # a DataSource keeps the units it was loaded with
+        setattr_(self, "center", src.center)
         setattr_(self, "_cache", {})
 
     def replace(self, **changes) -> Dataset:
@@ -236,7 +243,8 @@ def load_dataset(path, *, key: str | None = None, labels=None, scale: str | floa
     ------
     RegimesError
         Unreadable/truncated file, NaN/inf, fewer than 2 rows, ragged or non-numeric data,
-        label count mismatch, values outside [0, 255] with ``scale`` other than ``"none"``.
+        label count mismatch, values outside [0, 255] (or not integers) with ``scale="unit"`` or
+        ``"symmetric"`` (a numeric factor takes any values).
     """
     return Dataset(load_source(path, key=key, labels=labels, scale=scale, center=center,
                                size=size, grayscale=grayscale, color=color), **dataset_options)

@@ -30,6 +30,7 @@ import contextvars
 import glob
 import math
 import os
+import re
 
 import numpy as np
 
@@ -197,13 +198,22 @@ def _scattered_rows(raw, n, d, rows):
     return arr
 
 
+def shard_order(name: str) -> list:
+    """Sort key of shard paths in natural order: the digit runs compare as numbers, so
+    ``part-2.npy`` comes before ``part-10.npy`` (zero-padded names sort as they read either way)."""
+    parts = [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(name))]
+    return [*parts, (2, 0, str(name))]  # equal numbers written differently (2, 002): by the name
+
+
 def open_shards(paths):
-    """A Dask array over ``.npy`` shards (a list of paths or a glob pattern): the memory maps of the
-    shards, concatenated along the rows (trailing axes must agree; each shard read by path)."""
+    """A Dask array over ``.npy`` shards (a list of paths, in the order given, or a glob pattern,
+    whose matches are taken in natural order: ``part-2`` before ``part-10``, see
+    :func:`shard_order`): the memory maps of the shards, concatenated along the rows (trailing
+    axes must agree; each shard read by path). Labels must follow the same row order."""
     import dask.array as da
 
     if isinstance(paths, str | os.PathLike):
-        found = sorted(glob.glob(str(paths)))
+        found = sorted(glob.glob(str(paths)), key=shard_order)
         if not found:
             raise RegimesError(f"{paths}: no .npy shard matches")
         paths = found

@@ -11,8 +11,8 @@ Everything heavy reads data only through a source's blocks, so a new format is a
 
 from __future__ import annotations
 
-from .readers import IMAGE_SUFFIXES, load_labels, load_source
+from .readers import IMAGE_SUFFIXES, input_kind, load_labels, load_source
 from .source import BLOCK_BYTES, SCALES, DataSource, as_source, query_rows
 
-__all__ = ["BLOCK_BYTES", "IMAGE_SUFFIXES", "SCALES", "DataSource", "as_source", "load_labels", "load_source",
-           "query_rows"]
+__all__ = ["BLOCK_BYTES", "IMAGE_SUFFIXES", "SCALES", "DataSource", "as_source", "input_kind", "load_labels",
+           "load_source", "query_rows"]

@@ -5,12 +5,17 @@ imported only when such a file is read.
 format                             extra                           read
 =================================  ==============================  =======================================
 HDF5 ``.h5``/``.hdf5``/``.hdf``    ``regimes[hdf5]`` (h5py)        ``key`` = dataset path; block by block
-zarr store folder or ``.zip``      ``regimes[zarr]`` (zarr)        ``key`` = array in a group; block by block
+zarr store folder or ``.zip``      ``regimes[zarr]`` (zarr)        ``key`` = array path; block by block
 safetensors ``.safetensors``       none (the header is parsed)     ``key`` = tensor; memory map + pread
 Parquet ``.parquet``               ``regimes[arrow]`` (pyarrow)    ``key`` = column; row group by row group
 Arrow/Feather ``.arrow``           ``regimes[arrow]`` (pyarrow)    ``key`` = column; memory-mapped
 Hugging Face ``save_to_disk``      ``regimes[arrow]`` (pyarrow)    ``key`` = column; memory-mapped
 =================================  ==============================  =======================================
+
+A zarr ``key`` may name an array in a sub-group (``train/images``); without one the store must
+hold a single array at any depth. An Arrow/Feather file written compressed (pyarrow's default for
+Feather is lz4) cannot be memory-mapped: it is decompressed whole into memory, and refused when
+that would not fit — write it with ``compression='uncompressed'``.
 
 An Arrow column is a fixed-size list (nested for images, e.g. ``[3][32][32]``), a list whose
 rows all have the same length, a fixed-shape tensor, or a plain numeric column (d = 1).
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import RegimesError
+from .._validate import available_memory_bytes
 from .rows import RowView
 
 __all__ = ["choose_key", "PICKLE_SUFFIXES", "SUFFIXES", "is_hf_dataset", "is_zarr_store", "read_format"]
@@ -50,9 +56,11 @@ def _need(module: str, extra: str, name: str):
 def choose_key(name, what, keys, key):
     """``key`` among ``keys`` (the only one when ``key`` is None), or a clear error naming them."""
     keys = list(keys)
+    if not keys:
+        raise RegimesError(f"{name}: holds no {what} (nothing to read)")
     if key is None:
         if len(keys) != 1:
-            raise RegimesError(f"{name}: holds {len(keys)} {what}s ({', '.join(keys[:10]) or 'none'}"
+            raise RegimesError(f"{name}: holds {len(keys)} {what}s ({', '.join(keys[:10])}"
                                f"{', …' if len(keys) > 10 else ''}); choose one with key= (--key)")
         return keys[0]
     if key not in keys:
@@ -92,19 +100,29 @@ def is_zarr_store(p: Path) -> bool:
 def _read_zarr(p: Path, name: str, key):
     zarr = _need("zarr", "zarr", name)
     try:
-        if p.suffix == ".zip":
+        if p.suffix.lower() == ".zip":
             store = zarr.storage.ZipStore(str(p), mode="r")
             node = zarr.open(store=store, mode="r")
         else:
             node = zarr.open(str(p), mode="r")
     except Exception as exc:  # noqa: BLE001 - any failure is an unreadable store
         raise RegimesError(f"{name}: unreadable zarr store ({exc})") from None
-    if hasattr(node, "array_keys"):  # a group
-        key = choose_key(name, "array", sorted(node.array_keys()), key)
+    if hasattr(node, "array_keys"):  # a group: its arrays at any depth, by path ("train/images")
+        key = choose_key(name, "array", _zarr_arrays(node), key)
         node = node[key]
     elif key is not None:
         raise RegimesError(f"{name}: the store is a single array; key={key!r} does not apply")
     return RowView(node, name)
+
+
+def _zarr_arrays(group) -> list[str]:
+    """Paths of the arrays in a zarr group and its sub-groups (sorted)."""
+    if hasattr(group, "members"):  # zarr 3
+        return sorted(k for k, v in group.members(max_depth=None) if not hasattr(v, "array_keys"))
+    found: list[str] = []  # zarr 2
+    group.visitvalues(lambda v: found.append(v.path[len(group.path):].lstrip("/"))
+                      if not hasattr(v, "array_keys") else None)
+    return sorted(found)
 
 
 # -- safetensors -----------------------------------------------------------------------------
@@ -236,17 +254,40 @@ def _arrow_table(p: Path, name: str):
         try:
             src = pa.memory_map(str(f), "r")
             try:
-                tables.append(pa.ipc.open_file(src).read_all())
+                reader = pa.ipc.open_file(src)
+                _check_decompressed(pa, reader, f)
+                tables.append(reader.read_all())
             except pa.ArrowInvalid:  # the stream format (as Hugging Face datasets writes it)
                 src.seek(0)
                 tables.append(pa.ipc.open_stream(src).read_all())
+        except RegimesError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise RegimesError(f"{f}: unreadable Arrow file ({exc})") from None
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
+def _check_decompressed(pa, reader, f) -> None:
+    """An Arrow IPC file (Feather v2) written compressed (pyarrow's default for Feather: lz4) is
+    decompressed whole into memory when read, whereas an uncompressed one is memory-mapped: refuse
+    it when the decompressed data would not fit (estimated from its first record batch)."""
+    k = reader.num_record_batches
+    if k == 0:
+        return
+    before = pa.total_allocated_bytes()
+    first = reader.get_batch(0)
+    grown = pa.total_allocated_bytes() - before  # 0 for memory-mapped (uncompressed) buffers
+    need, avail = grown * k, available_memory_bytes()
+    if grown > 0 and need > avail:
+        raise RegimesError(
+            f"{f}: a compressed Arrow/Feather file is decompressed whole into memory when read: about "
+            f"{need / 1e9:.3g} GB, more than the available memory ({avail / 1e9:.3g} GB); rewrite it uncompressed "
+            "(pyarrow.feather.write_feather(table, path, compression='uncompressed')) to have it memory-mapped")
+    del first
+
+
 def _read_arrow(p: Path, name: str, key):
-    if p.suffix in (".parquet", ".pq"):
+    if p.suffix.lower() in (".parquet", ".pq"):
         pq = _need("pyarrow.parquet", "arrow", name)
         try:
             f = pq.ParquetFile(str(p), memory_map=True)

@@ -19,7 +19,7 @@ from .formats import choose_key, read_format
 from .rows import is_batch_iterable
 from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
 
-__all__ = ["IMAGE_SUFFIXES", "load_labels", "load_source"]
+__all__ = ["IMAGE_SUFFIXES", "input_kind", "load_labels", "load_source"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -36,14 +36,25 @@ def _parse_text_labels(lab: np.ndarray) -> np.ndarray:
     return lab
 
 
-def _check_label_lines(p: Path, lines: list[str]) -> None:
-    """One label per line: no second column, no NaN/inf (a missing value is not a class)."""
+def _label_lines(p: Path, text: str) -> list[str]:
+    """One label per line (blank lines and lines starting with '#' skipped); a ``.csv`` line is
+    parsed as CSV, so a quoted label may hold commas (``"tench, Tinca tinca"``) — but one field
+    per line. No NaN/inf (a missing value is not a class)."""
+    import csv
+
+    lines = [x.strip() for x in text.splitlines()]
+    lines = [x for x in lines if x and not x.startswith("#")]
+    if p.suffix.lower() == ".csv":
+        fields = list(csv.reader(lines))
+        for i, (x, row) in enumerate(zip(lines, fields, strict=True)):
+            if len(row) != 1:
+                raise RegimesError(f"labels file {str(p)!r}: line {i + 1} has {len(row)} columns "
+                                   f"({x!r}); give one label per line (quote a label that holds commas)")
+        lines = [row[0].strip() for row in fields]
     for i, x in enumerate(lines):
-        if p.suffix == ".csv" and "," in x:
-            raise RegimesError(f"labels file {str(p)!r}: line {i + 1} has {x.count(',') + 1} columns "
-                               f"({x!r}); give one label per line")
         if x.lower().lstrip("+-") in ("nan", "inf", "infinity", "none", "null", ""):
             raise RegimesError(f"labels file {str(p)!r}: line {i + 1} is {x!r}, not a class label")
+    return lines
 
 
 def load_labels(path) -> np.ndarray:
@@ -58,17 +69,15 @@ def load_labels(path) -> np.ndarray:
     if not p.is_file():
         raise RegimesError(f"labels file {str(p)!r} does not exist")
     try:
-        if p.suffix == ".npy":
+        if p.suffix.lower() == ".npy":
             lab = np.load(p, allow_pickle=False)
-        elif p.suffix in (".txt", ".csv"):
-            # one label per line (blank lines and lines starting with '#' skipped); read directly
-            # rather than with numpy.loadtxt, which warns on an empty file and splits on spaces
-            text = p.read_text(encoding="utf-8")
-            lines = [x.strip() for x in text.splitlines()]
-            lines = [x.strip('"') if p.suffix == ".csv" else x for x in lines if x and not x.startswith("#")]
+        elif p.suffix.lower() in (".txt", ".csv"):
+            # one label per line; read directly rather than with numpy.loadtxt, which warns on an
+            # empty file and splits on spaces; "utf-8-sig": a byte-order mark (Excel's "CSV UTF-8")
+            # is not part of the first label
+            lines = _label_lines(p, p.read_text(encoding="utf-8-sig"))
             if not lines:
                 raise RegimesError(f"labels file {str(p)!r} is empty (expected one label per line)")
-            _check_label_lines(p, lines)
             lab = _parse_text_labels(np.array(lines))
         else:
             raise RegimesError(f"labels file {str(p)!r}: unsupported suffix {p.suffix!r} (use .npy, .txt or .csv)")
@@ -79,9 +88,33 @@ def load_labels(path) -> np.ndarray:
     return lab
 
 
+#: Pillow modes of more than 8 bits per channel (16-bit and 32-bit integers, 32-bit floats)
+DEEP_IMAGE_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N", "I;16S", "I;32", "I;32L", "I;32B")
+
+
+def input_kind(path) -> str:
+    """What :func:`load_source` would read at ``path``: ``"images"`` (a folder of images: ``size``,
+    ``grayscale``, ``color`` apply), ``"keyed"`` (a format that holds several arrays: ``.npz``,
+    HDF5, zarr, safetensors, Parquet/Arrow, a Hugging Face folder — ``key`` applies) or ``"plain"``."""
+    from .formats import ARROW_SUFFIXES, HDF5_SUFFIXES, is_hf_dataset, is_zarr_store
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if p.is_dir():
+        return "keyed" if (is_zarr_store(p) or is_hf_dataset(p) or suffix == ".zarr") else "images"
+    keyed = (".npz", ".safetensors", ".parquet", ".pq", ".zip", *HDF5_SUFFIXES, *ARROW_SUFFIXES)
+    return "keyed" if suffix in keyed else "plain"
+
+
 def _read_image(Image, f: Path, grayscale: bool, size) -> np.ndarray:
-    """One image as a uint8 array (L or RGB, resized to ``size`` when given)."""
+    """One image as a uint8 array (L or RGB, resized to ``size`` when given); images of more than
+    8 bits per channel are refused (converting them to 8 bits would clip or truncate the values)."""
     with Image.open(f) as im:
+        if im.mode in DEEP_IMAGE_MODES:
+            raise RegimesError(
+                f"{f}: a {im.mode!r} image (more than 8 bits per channel); image folders are read as 8-bit "
+                "images, which would clip or truncate its values — save the images as an array (.npy) in "
+                "their own units and give scale= for them")
         im = im.convert("L" if grayscale else "RGB")
         if size is not None:
             im = im.resize(size, Image.Resampling.BILINEAR)
@@ -331,16 +364,16 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         arr, fd_path, offset = other
     elif p.is_dir():
         arr, folder_labels, notes = _load_images(p, size, grayscale, color)
-    elif p.suffix == ".npy":
+    elif p.suffix.lower() == ".npy":
         arr, fd_path, offset = _read_npy(p, name)
-    elif p.suffix == ".npz":
+    elif p.suffix.lower() == ".npz":
         arr = _read_npz(p, name, key)
     else:
         raise RegimesError(
             f"{name}: unsupported data file (use .npy, .npz, .h5, .safetensors, .parquet, .arrow, a zarr "
             "store, a Hugging Face dataset folder or a folder of images)"
         )
-    if key is not None and other is None and p.suffix != ".npz":
+    if key is not None and other is None and p.suffix.lower() != ".npz":
         raise RegimesError(f"key={key!r} only applies to .npz, HDF5, zarr, safetensors and Arrow/Parquet "
                            f"data, not {name!r}")
     return rows_source(arr, folder_labels if labels is None else labels, name=name, scale=scale, center=center,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -343,6 +344,11 @@ class DataSource:
         self.constant_features = int(np.count_nonzero(same))
         if eight_bit and (lo < 0 or hi > 255 or fractional):
             raise RegimesError(self._not_8bit(lo, hi, fractional))
+        if eight_bit and hi <= 1:  # integers 0/1 taken as 8-bit intensities: 255² times too small a variance
+            self.notes.append(f"{self.name}: scale={self.scale!r} reads the values as 8-bit intensities, but they are "
+                              f"only {lo:g} and {hi:g} (binary pixels?): as intensities they are {hi:g}/255 of white, "
+                              "and Λ, tr C are 255² times what 0/1 pixels give; for binary images meaning black/white "
+                              "multiply by 255 first, or use scale='none' for the 0/1 values as they are")
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
         sq_norms = _cluster_pass2(self)  # None in process
@@ -465,6 +471,11 @@ def encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
     lab = _label_array(labels, where)
     if lab.ndim != 1:
         raise RegimesError(f"{where}: labels must be a 1-D array, got shape {lab.shape}")
+    if lab.dtype.kind == "S":  # bytes (e.g. an HDF5 or .npy array of b'cat'): the names are their text
+        try:
+            lab = np.char.decode(lab, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise RegimesError(f"{where}: byte-string labels must be UTF-8 text ({exc})") from None
     if lab.dtype.kind == "f":
         if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
             raise RegimesError(f"{where}: float labels must be finite integers")
@@ -472,6 +483,18 @@ def encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
         raise RegimesError(f"{where}: labels must be integers or strings, got dtype {lab.dtype}")
     names, codes = np.unique(lab, return_inverse=True)
     return codes.astype(np.int64), [str(x.item() if hasattr(x, "item") else x) for x in names]
+
+
+def check_same_units(src: DataSource, scale, center) -> None:
+    """Refuse ``scale``/``center`` for an already loaded source when they differ from its own (they
+    would be silently ignored: a source's units are fixed when it is loaded). The defaults
+    (``"none"``, True) pass, so that code passing a source through keeps working."""
+    if not (isinstance(scale, str) and scale == "none") and not (type(scale) is type(src.scale) and scale == src.scale):
+        raise RegimesError(f"scale={scale!r}: {src.name} is already loaded with scale={src.scale!r}; give scale "
+                           "when loading the data (load_source, or as_source of the array), not again")
+    if center is not True and bool(center) != src.center:
+        raise RegimesError(f"center={center!r}: {src.name} is already loaded with center={src.center!r}; give "
+                           "center when loading the data (load_source, or as_source of the array), not again")
 
 
 def check_numeric(arr: np.ndarray, where: str) -> None:
@@ -515,8 +538,12 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
     if isinstance(X, DataSource):
         if labels is not None:
             raise RegimesError("labels: give them when loading the data, not again")
+        check_same_units(X, scale, center)
         return X
     scale_map(scale)
+    if isinstance(X, str | os.PathLike):
+        raise RegimesError(f"data: {str(X)!r} is a path; read it with regimes.data.load_source (or give it to "
+                           "analyze / Dataset, which load paths)")
     if is_batch_iterable(X):
         return spooled_source(X, labels, scale=scale, center=center, name=name, progress=progress)
     if isinstance(X, np.ndarray):

@@ -98,12 +98,14 @@ def analyze(
     data: Optional[str] = typer.Argument(
         None,
         help=(
-            "Training set: .npy (memory-mapped), .npz, or a folder of images. "
+            "Training set: .npy (memory-mapped), .npz, HDF5, zarr, safetensors, Parquet/Arrow, a Hugging Face "
+            "dataset folder, a glob of .npy shards, or a folder of images. "
             "Default: the built-in two-class Gaussian mixture."
         ),
     ),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
-    key: Optional[str] = typer.Option(None, "--key", help="Array name inside a .npz archive."),
+    key: Optional[str] = typer.Option(None, "--key", help="Array, dataset, tensor or column inside a file that holds "
+                                      "several (.npz, HDF5 path, zarr path, safetensors, Parquet/Arrow column)."),
     scale: str = typer.Option(
         "none", "--scale",
         help="Units: none (as given), unit (8-bit → [0,1]), symmetric (8-bit → [-1,1]) or a positive "

@@ -1,0 +1,170 @@
+"""Readers and loaders: inputs that were misread, silently ignored or refused (a review's findings).
+
+Oracles: the values written to the files themselves, and the same data read another way.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from regimes import RegimesError
+from regimes.analysis import analyze
+from regimes.data import as_source, load_labels, load_source
+
+
+def _png_folder(tmp_path, arrays, mode):
+    Image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, a in enumerate(arrays):
+        im = Image.fromarray(a)  # the mode follows the dtype: L (uint8), I;16 (uint16), F (float32)
+        assert im.mode == mode
+        im.save(folder / f"{i}.{'tif' if mode == 'F' else 'png'}")
+    return folder
+
+
+@pytest.mark.parametrize("mode, dtype, top", [("I;16", np.uint16, 4095), ("F", np.float32, 2.0)])
+def test_deep_images_are_refused_not_clipped(tmp_path, mode, dtype, top):
+    """16-bit PNGs (0–4095) were read as min(x, 255) and float TIFFs truncated to integers."""
+    g = np.random.default_rng(0)
+    arrays = [(g.uniform(0, top, (4, 4))).astype(dtype) for _ in range(3)]
+    folder = _png_folder(tmp_path, arrays, mode)
+    with pytest.raises(RegimesError, match="more than 8 bits per channel"):
+        load_source(str(folder))
+
+
+def test_eight_bit_folder_still_reads_its_values(tmp_path):
+    g = np.random.default_rng(1)
+    arrays = [g.integers(0, 256, (4, 4), dtype=np.uint8) for _ in range(3)]
+    src = load_source(str(_png_folder(tmp_path, arrays, "L")), center=False)
+    np.testing.assert_array_equal(src.to_array(), np.stack(arrays).reshape(3, -1).astype(src.dtype))
+
+
+def test_labels_with_a_byte_order_mark(tmp_path):
+    """Excel's "CSV UTF-8" starts with a BOM: it made '\\ufeff0' a class of its own."""
+    p = tmp_path / "lab.csv"
+    p.write_bytes("0\n1\n0\n1\n".encode("utf-8-sig"))
+    np.testing.assert_array_equal(load_labels(p), [0, 1, 0, 1])
+
+
+def test_quoted_csv_labels_may_hold_commas(tmp_path):
+    """The CLI's own --csv writes "tench, Tinca tinca" quoted; reading it back was refused."""
+    p = tmp_path / "lab.csv"
+    p.write_text('"tench, Tinca tinca"\ngoldfish\n"tench, Tinca tinca"\n"say ""hi"""\n', encoding="utf-8")
+    assert load_labels(p).tolist() == ["tench, Tinca tinca", "goldfish", "tench, Tinca tinca", 'say "hi"']
+    p.write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(RegimesError, match="line 1 has 2 columns"):
+        load_labels(p)
+
+
+def test_byte_string_labels_get_their_text_as_names(tmp_path):
+    X = np.random.default_rng(2).normal(size=(6, 3))
+    for labels in (np.array([b"cat", b"dog"] * 3), [b"cat", b"dog"] * 3):
+        src = as_source(X, labels=labels)
+        assert list(src.class_names) == ["cat", "dog"]
+    np.save(tmp_path / "lab.npy", np.array([b"cat", b"dog"] * 3))
+    assert list(load_source(X, labels=load_labels(tmp_path / "lab.npy")).class_names) == ["cat", "dog"]
+
+
+def test_upper_case_suffixes(tmp_path):
+    X = np.random.default_rng(3).normal(size=(10, 4))
+    np.save(tmp_path / "x.npy", X)
+    (tmp_path / "x.npy").rename(tmp_path / "SMALL.NPY")
+    np.savez(tmp_path / "A.npz", x=X)
+    (tmp_path / "A.npz").rename(tmp_path / "A.NPZ")
+    (tmp_path / "L.TXT").write_text("\n".join(["0", "1"] * 5))
+    for name in ("SMALL.NPY", "A.NPZ"):
+        src = load_source(str(tmp_path / name), labels=load_labels(tmp_path / "L.TXT"), center=False)
+        np.testing.assert_array_equal(src.to_array(), X)
+
+
+def test_zarr_array_in_a_sub_group(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    X = np.random.default_rng(4).normal(size=(12, 5))
+    g = zarr.open_group(str(tmp_path / "s.zarr"), mode="w")
+    g.create_group("train").create_array("images", data=X)
+    np.testing.assert_array_equal(load_source(str(tmp_path / "s.zarr"), center=False).to_array(), X)  # the only one
+    np.testing.assert_array_equal(load_source(str(tmp_path / "s.zarr"), key="train/images", center=False).to_array(), X)
+    g.create_array("other", data=X[:, :2])
+    with pytest.raises(RegimesError, match=r"holds 2 arrays \(other, train/images\)"):
+        load_source(str(tmp_path / "s.zarr"))
+
+
+def test_compressed_feather_checked_against_memory(tmp_path, monkeypatch):
+    """A compressed Feather file is decompressed whole: refused when that does not fit; an
+    uncompressed one is memory-mapped and allocates nothing."""
+    pa = pytest.importorskip("pyarrow")
+    feather = pytest.importorskip("pyarrow.feather")
+    from regimes.data import formats
+
+    X = np.random.default_rng(5).normal(size=(2000, 8))
+    t = pa.table({"x": pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), 8)})
+    feather.write_feather(t, tmp_path / "c.feather", compression="lz4")
+    feather.write_feather(t, tmp_path / "u.feather", compression="uncompressed")
+    monkeypatch.setattr(formats, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(RegimesError, match="decompressed whole into memory"):
+        load_source(str(tmp_path / "c.feather"))
+    np.testing.assert_array_equal(load_source(str(tmp_path / "u.feather"), center=False).to_array(), X)
+
+
+def test_shard_glob_in_natural_order(tmp_path):
+    """part-10 came before part-2: labels in shard order were silently misaligned."""
+    pytest.importorskip("dask")
+    parts = [np.full((2, 3), float(i)) for i in range(12)]
+    for i, a in enumerate(parts):
+        np.save(tmp_path / f"part-{i}.npy", a)
+    src = load_source(str(tmp_path / "part-*.npy"), center=False)
+    np.testing.assert_array_equal(src.to_array(), np.concatenate(parts))
+
+
+def test_loaded_sources_do_not_silently_drop_units_or_labels(tmp_path):
+    from regimes import Dataset
+
+    X = np.random.default_rng(6).integers(0, 256, (40, 6)).astype(np.uint8)
+    src = as_source(X)
+    with pytest.raises(RegimesError, match="labels: the data are already loaded"):
+        analyze(src, labels=np.arange(40) % 2, samples=16, bootstrap=2)
+    with pytest.raises(RegimesError, match="scale='unit'.*already loaded with scale='none'"):
+        analyze(src, scale="unit", samples=16, bootstrap=2)
+    with pytest.raises(RegimesError, match="already loaded"):
+        as_source(src, scale="unit")
+    with pytest.raises(RegimesError, match="center=False"):
+        Dataset(src, center=False)
+    unit = as_source(X, scale="unit", center=False)
+    ds = Dataset(unit)
+    assert (ds.scale, ds.center) == ("unit", False) and "[0, 1]" in ds.source.units
+    np.save(tmp_path / "x.npy", X)
+    assert Dataset(str(tmp_path / "x.npy"), scale="unit").source.scale == "unit"  # paths load
+    with pytest.raises(RegimesError, match="is a path; read it with regimes.data.load_source"):
+        as_source(str(tmp_path / "x.npy"))
+
+
+def test_binary_uint8_with_unit_scale_has_a_note():
+    X = np.random.default_rng(7).integers(0, 2, (300, 20)).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = analyze(as_source(X, scale="unit"), samples=16, bootstrap=4)
+    assert any("binary pixels" in x for x in r.notes)
+
+
+def test_cli_reader_options_for_memorization_and_uturn(run_cli, tmp_path):
+    """`--key` (and the image options) exist for these commands, as their errors said."""
+    g = np.random.default_rng(8)
+    np.savez(tmp_path / "tr.npz", a=g.normal(size=(200, 16)), b=np.zeros(3))
+    np.save(tmp_path / "gen.npy", g.normal(size=(20, 16)))
+    rc, out, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npz", "--bootstrap", "0", "--json")
+    assert rc == 2 and "choose one with key= (--key)" in err
+    rc, out, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npz", "--key", "a", "--bootstrap",
+                           "0", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["train"].endswith("tr.npz")
+    rc, out, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npz", "--key", "a", "--size", "8")
+    assert rc == 2 and "--size applies to folders of images" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run_cli("uturn", tmp_path / "tr.npz", "--key", "a", "--times", "0.5", "--samples", "8", "--json")
+    assert rc == 0, err
+    rc, out, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npz", "--key", "a", "--scale", "unit")
+    assert rc == 2 and "--scale unit expects 8-bit" in err and "scale='unit'" not in err
