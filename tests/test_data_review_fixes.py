@@ -168,3 +168,9 @@ def test_cli_reader_options_for_memorization_and_uturn(run_cli, tmp_path):
     assert rc == 0, err
     rc, out, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npz", "--key", "a", "--scale", "unit")
     assert rc == 2 and "--scale unit expects 8-bit" in err and "scale='unit'" not in err
+
+
+def test_a_file_that_is_not_a_zip_is_not_called_an_object_array(tmp_path):
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(RegimesError, match="not a .npz archive"):
+        load_source(str(tmp_path / "bad.npz"))

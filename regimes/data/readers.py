@@ -246,6 +246,10 @@ def _read_npy(p: Path, name: str):
 
 def _read_npz(p: Path, name: str, key):
     """The array ``key`` of a ``.npz`` archive (the only one when ``key`` is None)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(p):  # np.load would take it for a pickle
+        raise RegimesError(f"{name}: not a .npz archive (not a zip file: truncated, or another format renamed)")
     try:
         with np.load(p, allow_pickle=False) as z:
             key = choose_key(name, "array", z.keys(), key)
