@@ -28,6 +28,9 @@ __all__ = [
     "collapse_time_spectral",
     "excess_entropy",
     "excess_entropy_spectral",
+    "half_log1p_ratio",
+    "log_expm1",
+    "log_half_log1p_ratio",
 ]
 
 
@@ -35,6 +38,101 @@ def _nd(n, d):
     n_arr = as_real_array("n", n, ge=2.0)
     d_arr = as_real_array("d", d, ge=1.0)
     return n_arr, d_arr
+
+
+def log_expm1(x):
+    """``ln(e^x − 1)`` for ``x >= 0`` without overflow: ``x + log1p(−e^{−x})`` above 40.
+
+    Parameters
+    ----------
+    x : float or array_like
+        ``x >= 0``; ``x = 0`` gives ``-inf``.
+
+    Returns
+    -------
+    float or ndarray
+
+    Notes
+    -----
+    ``ln expm1(x)`` is evaluated directly for ``x <= 40`` (``expm1`` keeps full relative precision
+    down to subnormal x) and as ``x + log1p(−e^{−x})`` above, where ``expm1(x)`` would overflow
+    beyond ``x ≈ 709.78``. Valid over the whole float range.
+    """
+    xx = np.asarray(x, dtype=np.float64)
+    big = xx > 40.0
+    with np.errstate(divide="ignore", over="ignore"):
+        out = np.where(big, xx + np.log1p(-np.exp(-np.where(big, xx, 41.0))),
+                       np.log(np.expm1(np.where(big, 0.0, xx))))
+    return float(out) if out.ndim == 0 else out
+
+
+def half_log1p_ratio(variance, x):
+    """``½ log1p(σ²/expm1(2x))`` for ``σ² > 0``, ``x >= 0``, over the whole float range.
+
+    The map shared by :func:`collapse_time` (``x = α``) and :func:`alpha_for_collapse_time`
+    (``x = t_C``). Broadcasts.
+
+    Parameters
+    ----------
+    variance : float or array_like
+        σ² > 0.
+    x : float or array_like
+        ``x >= 0`` (``x = 0`` gives ``+inf``).
+
+    Returns
+    -------
+    float or ndarray
+
+    Notes
+    -----
+    Direct form ``½ log1p(σ²/expm1(2x))`` (full relative precision) wherever ``expm1(2x)`` and
+    the quotient are finite and non-zero. Elsewhere (``expm1(2x)`` overflows for
+    ``x > 354.89``, or ``σ²/expm1(2x)`` over- or underflows although the result is representable)
+    it is evaluated in logs: with ``L = ln σ² − ln expm1(2x)`` (:func:`log_expm1`),
+    ``½ log1p(e^L) = ½ (max(L, 0) + log1p(e^{−|L|}))``. The result then carries the
+    conditioning error of ``e^L``, about ``ε·(|ln σ²| + 2x)`` relative. It underflows to 0 only
+    where ``½ e^L`` is below the smallest subnormal.
+    """
+    var = np.asarray(variance, dtype=np.float64)
+    xx = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
+        em1 = np.expm1(2.0 * xx)
+        ratio = var / em1
+        out = 0.5 * np.log1p(ratio)
+        logs = ~np.isfinite(em1) | ~np.isfinite(ratio) | (ratio == 0.0)
+        if np.any(logs):
+            big_l = np.log(var) - log_expm1(2.0 * xx)
+            soft = 0.5 * (np.maximum(big_l, 0.0) + np.log1p(np.exp(-np.abs(big_l))))
+            out = np.where(logs, soft, out)
+    return float(out) if out.ndim == 0 else out
+
+
+def log_half_log1p_ratio(variance, x):
+    """``ln(½ log1p(σ²/expm1(2x)))``: the log of :func:`half_log1p_ratio`, finite where it underflows.
+
+    Parameters
+    ----------
+    variance : float
+        σ² > 0.
+    x : float
+        ``x >= 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    With ``L = ln σ² − ln expm1(2x)``: for ``L < −40``, ``ln(½ log1p(e^L)) = L − ln 2 + O(e^L)``
+    (the correction is below 1e-17); otherwise the log of :func:`half_log1p_ratio`. Used for
+    ``d = ln n / α`` when α is subnormal or underflows (scalar inputs).
+    """
+    var = check_real("variance", variance, gt=0.0)
+    xx = check_real("x", x, ge=0.0)
+    big_l = math.log(var) - log_expm1(2.0 * xx)
+    if big_l < -40.0:
+        return big_l - math.log(2.0)
+    return math.log(half_log1p_ratio(var, xx))
 
 
 def alpha(n, d):
@@ -65,7 +163,9 @@ def collapse_time(n, d, variance=1.0):
     -----
     ``t_C = ½ ln(1 + σ²/(n^{2/d} - 1)) = ½ log1p(σ² / expm1(2α))``, ``α = ln(n)/d`` [DR]. The
     second form is what is evaluated: ``n^{2/d} - 1`` is never formed, so the result keeps full
-    relative precision for α → 0 (d ≫ ln n) and α → ∞.
+    relative precision for α → 0 (d ≫ ln n) and α → ∞. Where ``expm1(2α)`` or the quotient
+    over- or underflows (α > 354.89, or extreme σ²) it is evaluated in logs
+    (:func:`half_log1p_ratio`): e.g. ``n = 10^300, d = 1, σ² = 10^300`` gives 5.0e-301, not 0.
 
     Few data (α small) make ``t_C`` *large*: collapse happens early in the backward process and
     the model memorises. Avoiding collapse requires ``n`` exponential in ``d``.
@@ -80,8 +180,7 @@ def collapse_time(n, d, variance=1.0):
     n_arr, d_arr = _nd(n, d)
     var = as_real_array("variance", variance, gt=0.0)
     a = np.log(n_arr) / d_arr
-    with np.errstate(over="ignore"):
-        out = 0.5 * np.log1p(var / np.expm1(2.0 * a))
+    out = np.asarray(half_log1p_ratio(var, a))
     return float(out) if out.ndim == 0 else out
 
 
@@ -89,8 +188,7 @@ def collapse_time_from_alpha(alpha, variance=1.0):
     """Collapse time ``½ log1p(σ²/expm1(2α))`` as a function of ``α = ln(n)/d > 0`` directly."""
     a = as_real_array("alpha", alpha, gt=0.0)
     var = as_real_array("variance", variance, gt=0.0)
-    with np.errstate(over="ignore"):
-        out = 0.5 * np.log1p(var / np.expm1(2.0 * a))
+    out = np.asarray(half_log1p_ratio(var, a))
     return float(out) if out.ndim == 0 else out
 
 
@@ -101,13 +199,20 @@ def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
     -----
     ``t_C = ½ log1p(σ²/expm1(2α))`` gives ``expm1(2α) = σ²/expm1(2 t_C)``, hence
     ``α = ½ log1p(σ²/expm1(2 t_C))`` — the same map with α and t_C exchanged (an involution for
-    σ² = 1), evaluated with expm1/log1p (full relative precision for small and large t_C).
-    ``α → 0`` (underflow) for ``t_C ≳ 354``, where ``expm1(2 t_C)`` overflows.
+    σ² = 1), evaluated by :func:`half_log1p_ratio`: expm1/log1p where nothing over- or
+    underflows (full relative precision for small and large t_C), in logs elsewhere, so it is
+    valid over the whole float range of t_C and σ². Limits: ``α ≈ ½ ln(σ²/(2 t_C))`` as
+    ``t_C → 0`` (e.g. t_C = 1e-300, σ² = 1e10: α = 356.78), ``α ≈ ½ σ² e^{−2 t_C}`` as
+    ``t_C → ∞`` (t_C = 354.5, σ² = 1e10: α = 4.1e-299); α underflows to 0 only where
+    ``½ σ² e^{−2 t_C}`` is below the smallest subnormal (about 4.9e-324).
     """
     t = check_real("t_C", t_C, gt=0.0)
     var = check_real("variance", variance, gt=0.0)
-    em1 = math.expm1(2.0 * t) if t < 354.0 else math.inf
-    return 0.5 * math.log1p(var / em1)
+    if t < 354.0:  # math.expm1/log1p: the same bits as before the log-space fallback existed
+        ratio = var / math.expm1(2.0 * t)  # inf or 0 (over/underflow): evaluated in logs below
+        if 0.0 < ratio < math.inf:
+            return 0.5 * math.log1p(ratio)
+    return half_log1p_ratio(var, t)
 
 
 def collapse_time_small_alpha(n, d, variance=1.0):
@@ -212,10 +317,13 @@ def collapse_time_spectral(eigenvalues, n, d=None):
     Notes
     -----
     Solves ``α = (1/2d) Σ_i log1p(λ_i x)``, ``x = 1/expm1(2t)``, by Brent's method in ``ln x``.
-    The left side of the bracket comes from keeping only the largest eigenvalue
-    (``x ≥ (n² - 1)/λ_max``), the right one from Jensen's inequality with the mean eigenvalue
-    (``x ≤ expm1(2α)^{-1}·…``), so the root is always bracketed. For ``λ_i = σ²`` for all i it
-    reduces to :func:`collapse_time`.
+    The lower end of the bracket comes from Jensen's inequality with the mean eigenvalue
+    ``λ̄ = Σλ_i/d`` (``(1/d) Σ log1p(λ_i x) <= log1p(λ̄ x)``, so ``x >= expm1(2α)/λ̄``), the upper
+    end from keeping only the largest eigenvalue (``(1/d) Σ log1p(λ_i x) >= log1p(λ_max x)/d``, so
+    ``x <= (n² − 1)/λ_max``): the root is always bracketed. Everything is evaluated in logs
+    (``log1p(λ e^{ln x})`` as a softplus, ``ln(n² − 1) = 2 ln n + log1p(−n^{−2})``), so any
+    float ``n`` works, e.g. ``n = 10^300``. For ``λ_i = σ²`` for all i it reduces to
+    :func:`collapse_time`.
     """
     from scipy.optimize import brentq  # imported here: keeps `import regimes` free of scipy (~0.3 s)
 
@@ -225,13 +333,17 @@ def collapse_time_spectral(eigenvalues, n, d=None):
     lam_max = float(lam.max())
     lam_mean = float(lam.sum() / dim)
 
+    log_lam = np.log(lam[lam > 0])  # λ = 0 adds log1p(0) = 0
+
     def g(logx):
-        return np.sum(np.log1p(lam * np.exp(logx))) / (2.0 * dim) - a
+        u = log_lam + logx  # log1p(λ e^{ln x}) = softplus(u), no overflow of e^u
+        return np.sum(np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))) / (2.0 * dim) - a
 
     # Jensen: (1/d)Σ log1p(λ x) <= log1p(mean λ · x)  ⇒  root x >= expm1(2α)/mean λ
-    lo = np.log(np.expm1(2.0 * a)) - np.log(lam_mean)
-    # one eigenvalue only: (1/d)Σ log1p(λ x) >= log1p(λ_max x)/d  ⇒  root x <= expm1(2αd)/λ_max
-    hi = 2.0 * np.log(n_v) + np.log1p(-1.0 / n_v**2) - np.log(lam_max)
+    lo = log_expm1(2.0 * a) - math.log(lam_mean)
+    # one eigenvalue only: (1/d)Σ log1p(λ x) >= log1p(λ_max x)/d  ⇒  root x <= (n² − 1)/λ_max
+    ln_n = math.log(n_v)
+    hi = 2.0 * ln_n + math.log1p(-math.exp(-2.0 * ln_n)) - math.log(lam_max)
     lo, hi = lo - 1e-9 * (1 + abs(lo)), hi + 1e-9 * (1 + abs(hi))
     logx = brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     # t = ½ log1p(1/x)

@@ -7,7 +7,18 @@
 * :func:`eigenvalue_for_step` — the Λ whose speciation time falls on a given step.
 
 All of them invert the closed forms of [DR] exactly (no root finding). n is exponential in d, so it
-is returned in log space too: ``log10_n`` is always finite, ``n`` is ``None`` beyond float64.
+is returned in log space too: ``log10_n`` is finite, ``n`` is ``None`` beyond float64.
+
+Direction of time: t is the OU (forward-noising) time, so the backward (sampling) process runs from
+large t to small t. "Collapse at a smaller t_C" therefore means *later in the backward process*
+(closer to the data end); the docstrings below always say "smaller t_C" or "larger t_C" and add
+the backward-process reading in parentheses.
+
+Round trips are exact in floating point: the returned ``n`` and ``eigenvalue`` are moved by a few
+units in the last place where needed (a bounded search over adjacent float64 values) until the
+forward functions (:func:`regimes.collapse.collapse_time`,
+:func:`regimes.speciation.speciation_time` and the schedules' step rule) agree with the stated
+boundary bit for bit.
 
 References
 ----------
@@ -18,11 +29,13 @@ References
 from __future__ import annotations
 
 import math
+import struct
+import warnings
 from dataclasses import dataclass
 
-from ._errors import RegimesError
+from ._errors import RegimesError, RegimesWarning
 from ._validate import check_int, check_real
-from .collapse import alpha_for_collapse_time
+from .collapse import alpha_for_collapse_time, collapse_time, log_half_log1p_ratio
 
 __all__ = [
     "DSolution",
@@ -43,6 +56,61 @@ FORMULA_ALPHA = "alpha = ½ log1p(σ²/expm1(2 t_C)) (inverse of t_C = ½ log1p(
 FORMULA_D = "d = ln(n)/alpha, alpha = ½ log1p(σ²/expm1(2 t_C))"
 FORMULA_LAMBDA = "Λ = exp(2 t_K) = 1/ᾱ_K (t_S = ½ ln Λ = t_K)"
 STEP_RULE = "zero-based k counting from the data end; an event at time t falls on the first k with t_k >= t"
+#: Forward limits: the numeric collapse functions take n >= 2 and d >= 1.
+N_MIN, D_MIN = 2.0, 1.0
+
+
+def _bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+def _from_bits(i: int) -> float:
+    return struct.unpack("<d", struct.pack("<q", i))[0]
+
+
+_INF_BITS = _bits(math.inf)
+
+
+def _float_boundary(x0: float, ok, outward: int, tight: bool = True) -> float:
+    """The float64 ``x`` nearest ``x0`` with ``ok(x)`` true and ``ok`` false on the next float outward.
+
+    ``ok`` must be monotone over the positive floats near ``x0`` (true inward, false outward;
+    ``outward`` is +1 towards larger, −1 towards smaller values). Positive floats are ordered like
+    their bit patterns, so this is a doubling search then a bisection over integers: at most about
+    2 × 64 calls of ``ok``. With ``tight=False`` an ``x0`` that already satisfies ``ok`` is kept
+    (only a violation is repaired, by the fewest ulps). ``x0`` is returned unchanged when it is
+    not a positive finite float or no float within a factor 2 of it satisfies ``ok``.
+    """
+    if not (math.isfinite(x0) and x0 > 0.0):
+        return x0
+    i0, sign = _bits(x0), (1 if outward > 0 else -1)
+
+    def ok_bits(i: int) -> bool:
+        return 0 < i < _INF_BITS and ok(_from_bits(i))
+
+    if ok_bits(i0):  # walk outward until ok fails
+        if not tight:
+            return x0
+        good, step = i0, 1
+        while ok_bits(i0 + sign * step):
+            good = i0 + sign * step
+            step *= 2
+        bad = i0 + sign * step
+    else:  # walk inward until ok holds
+        bad, step = i0, 1
+        while not ok_bits(i0 - sign * step):
+            bad = i0 - sign * step
+            step *= 2
+            if step > 2**52:
+                return x0
+        good = i0 - sign * step
+    while abs(bad - good) > 1:
+        mid = (good + bad) // 2
+        if ok_bits(mid):
+            good = mid
+        else:
+            bad = mid
+    return _from_bits(good)
 
 
 @dataclass(frozen=True)
@@ -52,15 +120,19 @@ class NSolution:
     Attributes
     ----------
     n : float or None
-        ``e^{d α}``; ``None`` when beyond float64 (``ln n > 709.78``): use ``log10_n``.
+        ``e^{d α}``, moved down by the fewest ulps needed for ``collapse_time(n, d, σ²) <= t_C``
+        to hold exactly in float64; ``None`` when beyond float64 (``ln n > 709.78``): use
+        ``log10_n``.
     log10_n, ln_n : float
-        Always finite (exact in log space).
+        Exact in log space (``ln n = d α``); finite unless ``d α`` overflows float64.
     alpha : float
         ``ln(n)/d``.
     d, variance, t_C : float
         The inputs (``t_C`` the target, or ``t_K`` for :func:`n_for_last_fraction`).
     step, schedule, steps, last_fraction : optional
         For :func:`n_for_last_fraction`: the step K = ⌊qT⌋ whose time is the target.
+    notes : tuple of str
+        E.g. that the target is not reachable with ``n >= 2`` (then ``n < 2``).
     """
 
     n: float | None
@@ -75,6 +147,7 @@ class NSolution:
     schedule: str | None = None
     steps: int | None = None
     last_fraction: float | None = None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         out = {"n": self.n, "log10_n": self.log10_n, "ln_n": self.ln_n, "alpha": self.alpha,
@@ -82,11 +155,15 @@ class NSolution:
         if self.step is not None:
             out.update(step=self.step, schedule=self.schedule, steps=self.steps,
                        last_fraction=self.last_fraction, step_rule=STEP_RULE)
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
 
 def n_for_collapse_time(t_C, d, variance: float = 1.0) -> NSolution:
-    """The n for which ``N(0, σ²I_d)`` data collapse exactly at ``t_C`` (any n ≥ it collapses later).
+    """The n for which ``N(0, σ²I_d)`` data collapse exactly at ``t_C``.
+
+    Any ``n' >= n`` collapses at a smaller or equal t_C (later in the backward process).
 
     Parameters
     ----------
@@ -102,18 +179,45 @@ def n_for_collapse_time(t_C, d, variance: float = 1.0) -> NSolution:
     NSolution
         ``ln n = d·α`` with ``α = ½ log1p(σ²/expm1(2 t_C))``; ``n`` is ``None`` beyond float64.
 
+    Raises
+    ------
+    RegimesError
+        Bad input, or ``d·α`` beyond float64 (then even ``log10_n`` is infinite).
+
     Notes
     -----
-    t_C decreases with n, so *more* data than ``n`` push collapse below ``t_C``. The answer is a
-    real number: round up for a count. It may be below 2 for a large target (then any training
-    set collapses before ``t_C`` in the backward process). Large-d closed form of [DR] for Gaussian
-    data (docs page "Range of validity").
+    ``α = ½ log1p(σ²/expm1(2 t_C))`` (:func:`regimes.collapse.alpha_for_collapse_time`, valid
+    over the whole float range) and ``n = e^{dα}``. t_C decreases with n, so *more* data than
+    ``n`` push collapse below ``t_C`` (later in the backward process). Where rounding puts
+    ``collapse_time(e^{dα}, d, σ²)`` an ulp above ``t_C``, ``n`` is moved down by the fewest ulps
+    for which the forward function gives ``<= t_C``: a round trip through
+    :func:`regimes.collapse.collapse_time` never lands beyond the target.
+
+    The answer is a real number: round up for a count. Below 2 (a large target,
+    ``t_C > t_C(n = 2, d)``) the target is not reachable with a training set (the forward
+    functions take ``n >= 2``): every ``n >= 2`` collapses at a smaller t_C; a note says so. The
+    closed form is the large-d result of [DR] for Gaussian data (docs page "Range of validity").
     """
-    dd = check_real("d", d, ge=1.0)
-    a = alpha_for_collapse_time(t_C, variance)
+    dd = check_real("d", d, ge=D_MIN)
+    t = check_real("t_C", t_C, gt=0.0)
+    var = check_real("variance", variance, gt=0.0)
+    a = alpha_for_collapse_time(t, var)
     ln_n = dd * a
-    return NSolution(n=math.exp(ln_n) if ln_n < LN_FLOAT_MAX else None, log10_n=ln_n / _LN10,
-                     ln_n=ln_n, alpha=a, d=dd, variance=float(variance), t_C=float(t_C))
+    if not math.isfinite(ln_n):
+        raise RegimesError(f"d·α = {dd:.6g} × {a:.6g} overflows float64 (even ln n is infinite): "
+                           f"use a smaller d or a larger t_C (got t_C={t!r})")
+    n = math.exp(ln_n) if ln_n < LN_FLOAT_MAX else None
+    notes: list[str] = []
+    if n is not None and n >= N_MIN:
+        n = _float_boundary(n, lambda x: x >= N_MIN and collapse_time(x, dd, var) <= t, -1,
+                            tight=False)
+    elif ln_n < math.log(N_MIN):
+        t_max = collapse_time(N_MIN, dd, var)
+        notes.append(f"target t_C = {t:.6g} is not reachable with n >= 2: n = {math.exp(ln_n):.6g} < 2, and "
+                     f"the largest collapse time of any training set in d = {dd:g} is "
+                     f"t_C(n = 2) = {t_max:.6g} (every n >= 2 collapses below the target)")
+    return NSolution(n=n, log10_n=ln_n / _LN10, ln_n=ln_n, alpha=a, d=dd, variance=var, t_C=t,
+                     notes=tuple(notes))
 
 
 def last_fraction_step(last_fraction, steps: int) -> int:
@@ -147,6 +251,11 @@ def n_for_last_fraction(last_fraction, d, schedule="linear", steps: int = 1000,
         ``n_for_collapse_time(t_K, d, σ²)`` with ``K = ⌊qT⌋`` (:func:`last_fraction_step`); its
         ``step``, ``schedule``, ``steps`` and ``last_fraction`` are set. For ``K = 0`` (q < 1/T)
         the target is ``t_0``: collapse at no step at all.
+
+    Notes
+    -----
+    The returned ``n`` (when finite and >= 2) satisfies the step rule exactly in float64:
+    ``collapse_time(n, d, σ²) <= t_K``, so collapse falls on a step ``<= K``.
     """
     from .schedules import get_schedule
 
@@ -161,7 +270,10 @@ def n_for_last_fraction(last_fraction, d, schedule="linear", steps: int = 1000,
 
 @dataclass(frozen=True)
 class DSolution:
-    """The dimension d at which n points of ``N(0, σ²I_d)`` collapse at ``t_C`` (``d = ln n / α``)."""
+    """The dimension d at which n points of ``N(0, σ²I_d)`` collapse at ``t_C`` (``d = ln n / α``).
+
+    ``notes`` says when the target is not reachable with ``d >= 1`` (then ``d < 1``).
+    """
 
     d: float
     alpha: float
@@ -169,24 +281,55 @@ class DSolution:
     variance: float
     t_C: float
     formula: str = FORMULA_D
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"d": self.d, "alpha": self.alpha, "n": self.n, "variance": self.variance,
-                "t_C": self.t_C, "formula": self.formula}
+        out = {"d": self.d, "alpha": self.alpha, "n": self.n, "variance": self.variance,
+               "t_C": self.t_C, "formula": self.formula}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def d_for_collapse_time(t_C, n, variance: float = 1.0) -> DSolution:
-    """The d for which ``n`` points of ``N(0, σ²I_d)`` collapse at ``t_C`` (larger d: later collapse).
+    """The d for which ``n`` points of ``N(0, σ²I_d)`` collapse at ``t_C``.
+
+    A larger d gives a larger t_C (collapse earlier in the backward process).
+
+    Raises
+    ------
+    RegimesError
+        Bad input, or ``d`` beyond float64 (the message gives ``log10 d``).
 
     Notes
     -----
     ``d = ln(n)/α`` with ``α = ½ log1p(σ²/expm1(2 t_C))``; a real number (t_C increases with d).
+    α comes from :func:`regimes.collapse.alpha_for_collapse_time`, valid over the whole float
+    range; where α is subnormal or underflows (``½σ²e^{−2 t_C}`` below ~1e-300) d is formed as
+    ``exp(ln ln n − ln α)`` with ``ln α`` in log space. Below 1 (a small target,
+    ``t_C < t_C(n, d = 1)``) the target is not reachable with ``d >= 1`` (the forward functions
+    take ``d >= 1``); a note says so.
     """
-    nn = check_real("n", n, ge=2.0)
-    a = alpha_for_collapse_time(t_C, variance)
-    if a <= 0.0:
-        raise RegimesError(f"t_C={float(t_C)!r} is too large: α underflows to 0 (d would be infinite)")
-    return DSolution(d=math.log(nn) / a, alpha=a, n=nn, variance=float(variance), t_C=float(t_C))
+    nn = check_real("n", n, ge=N_MIN)
+    t = check_real("t_C", t_C, gt=0.0)
+    var = check_real("variance", variance, gt=0.0)
+    a = alpha_for_collapse_time(t, var)
+    if a > 1e-300:
+        d = math.log(nn) / a
+    else:
+        ln_d = math.log(math.log(nn)) - log_half_log1p_ratio(var, t)
+        if ln_d >= LN_FLOAT_MAX:
+            raise RegimesError(
+                f"t_C={t!r} is too large for n={nn:g}, σ²={var:g}: d = 10^{ln_d / _LN10:.6g} is beyond "
+                f"float64 (α = ½σ²e^(−2 t_C) ≈ 10^{(ln_d - math.log(math.log(nn))) / -_LN10:.6g})")
+        d = math.exp(ln_d)
+    notes: list[str] = []
+    if d < D_MIN:
+        t_min = collapse_time(nn, D_MIN, var)
+        notes.append(f"target t_C = {t:.6g} is not reachable with d >= 1: d = {d:.6g} < 1, and the "
+                     f"smallest collapse time of n = {nn:g} points is t_C(d = 1) = {t_min:.6g} "
+                     "(every d >= 1 collapses above the target)")
+    return DSolution(d=d, alpha=a, n=nn, variance=var, t_C=t, notes=tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -196,9 +339,11 @@ class EigenvalueSolution:
     Attributes
     ----------
     eigenvalue : float
-        ``e^{2 t_K}`` — t_S equals t_K exactly; the largest Λ whose t_S falls on step K.
+        ``e^{2 t_K}`` to the last bit: the largest float64 Λ whose ``speciation_time`` falls on
+        step K (t_S equals t_K up to rounding).
     eigenvalue_min : float
-        ``e^{2 t_{K−1}}`` (1 for K = 0): every Λ in ``(eigenvalue_min, eigenvalue]`` falls on K.
+        ``e^{2 t_{K−1}}`` likewise (1 for K = 0): every float64 Λ in
+        ``(eigenvalue_min, eigenvalue]`` falls on K.
     """
 
     eigenvalue: float
@@ -215,20 +360,36 @@ class EigenvalueSolution:
                 "step_rule": STEP_RULE}
 
 
+def _largest_eigenvalue_at_or_below(t: float) -> float:
+    """The largest float64 Λ with ``speciation_time(Λ) <= t`` (``e^{2t}`` to the last bit)."""
+    from .speciation import speciation_time
+
+    def ok(lam: float) -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RegimesWarning)
+            return lam > 1.0 and speciation_time(lam) <= t
+
+    return _float_boundary(math.exp(2.0 * t) if t < 354.0 else math.inf, ok, +1)
+
+
 def eigenvalue_for_step(step, schedule="linear", steps: int = 1000) -> EigenvalueSolution:
     """The largest covariance eigenvalue Λ for which speciation happens at step ``step``.
 
     Notes
     -----
     ``t_S = ½ ln Λ`` [DR] falls on the first zero-based k with ``t_k >= t_S``, so it falls on K for
-    ``t_{K−1} < t_S <= t_K``, i.e. ``e^{2 t_{K−1}} < Λ <= e^{2 t_K} = 1/ᾱ_K``. Λ is in the units the
-    model was trained in (rescaling the data by c multiplies Λ by c²).
+    ``t_{K−1} < t_S <= t_K``, i.e. ``e^{2 t_{K−1}} < Λ <= e^{2 t_K} = 1/ᾱ_K``. Both ends are moved
+    by a few ulps to the largest float64 whose :func:`regimes.speciation.speciation_time` is
+    ``<= t_K`` (``<= t_{K−1}``), so feeding any float in ``(eigenvalue_min, eigenvalue]`` back
+    through ``speciation_time`` and the schedule's step rule gives step K exactly. Λ is in the
+    units the model was trained in (rescaling the data by c multiplies Λ by c²). ``inf`` when
+    ``e^{2 t_K}`` overflows (t_K > 354, e.g. a zero-terminal-SNR last step).
     """
     from .schedules import get_schedule, time_at_step
 
     sch = get_schedule(schedule, steps)
     K = check_int("step", step, ge=0)
     tK = time_at_step(sch, K)
-    lo = 1.0 if K == 0 else math.exp(2.0 * float(sch.times[K - 1]))
-    return EigenvalueSolution(eigenvalue=math.exp(2.0 * tK), eigenvalue_min=lo, step=K, t=tK,
-                              schedule=sch.name, steps=sch.steps)
+    lo = 1.0 if K == 0 else _largest_eigenvalue_at_or_below(float(sch.times[K - 1]))
+    return EigenvalueSolution(eigenvalue=_largest_eigenvalue_at_or_below(tK), eigenvalue_min=lo,
+                              step=K, t=tK, schedule=sch.name, steps=sch.steps)

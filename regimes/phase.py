@@ -46,8 +46,15 @@ def n_star(d, t_C, variance: float = 1.0):
     """Number of training points needed to push collapse down to ``t_C``: ``n*(d) = e^{α* d}``.
 
     ``ln n* = α* d`` is linear in d — the curse of dimensionality. The result is ``inf`` beyond the
-    float range (``α* d > 709.78``, e.g. d = 3072 at t_C = 0.5): :func:`log10_n_star` gives the
-    always-finite ``log10 n*`` (and :func:`regimes.inverse.n_for_collapse_time` both at once).
+    float range (``α* d > 709.78``: at t_C = 0.5, α* = 0.22934, so for d > 3094.9, e.g.
+    d = 4096 with ``α* d = 939.37``; d = 3072 still gives the finite 9.36e305):
+    :func:`log10_n_star` gives the finite ``log10 n*`` (and
+    :func:`regimes.inverse.n_for_collapse_time` both at once).
+
+    Notes
+    -----
+    ``n* = e^{α* d}`` with ``α* = ½ log1p(σ²/expm1(2 t_C))``
+    (:func:`regimes.collapse.alpha_for_collapse_time`, valid over the whole float range).
     """
     a = alpha_for_collapse_time(t_C, variance)
     d_arr = np.asarray(d, dtype=float)

@@ -158,6 +158,16 @@ def _delta(t):
 
 
 @dataclass(frozen=True)
+class _Guard:
+    """Outside the domain: where ``condition`` (Python/sympy syntax over the argument names)
+    holds, the formula's value is ``value`` (nan: undefined there, as in the numeric library)."""
+
+    condition: str
+    value: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Entry:
     name: str
     description: str
@@ -165,14 +175,20 @@ class _Entry:
     build: Callable[[], sp.Basic]
     kind: str = "exact"  # "exact", "asymptotic", "equation", "integrand"
     reference: str = "[DR]"
+    domain: str = ""  # stated domain (shown by info() and `regimes formula`), "" if all of R+
+    guards: tuple[_Guard, ...] = ()
+    bounds: tuple[tuple[str, str], ...] = ()  # argument-check overrides, e.g. (("t", "ge"),)
+    defaults: tuple[tuple[str, float], ...] = ()  # trailing arguments that may be omitted
 
 
 _ENTRIES: dict[str, _Entry] = {}
 
 
-def _register(name, description, args, kind="exact", reference="[DR]"):
+def _register(name, description, args, kind="exact", reference="[DR]", *, domain="", guards=(),
+              bounds=(), defaults=()):
     def deco(fn):
-        _ENTRIES[name] = _Entry(name, description, tuple(args), fn, kind, reference)
+        _ENTRIES[name] = _Entry(name, description, tuple(args), fn, kind, reference, domain,
+                                tuple(guards), tuple(bounds), tuple(defaults))
         return fn
 
     return deco
@@ -268,8 +284,12 @@ def _f_vp_sde_from_time():
 # --- speciation --------------------------------------------------------------------------------
 
 
+_NO_SPECIATION = "no speciation (t_S <= 0), as in regimes.speciation_time"
+
+
 @_register("speciation_time", "Speciation time t_S = ½ ln Λ (Λ: largest covariance eigenvalue)",
-           ["eigenvalue"])
+           ["eigenvalue"], domain="Λ > 1; nan for Λ <= 1 (no speciation, as regimes.speciation_time)",
+           guards=[_Guard("eigenvalue <= 1", float("nan"), _NO_SPECIATION)])
 def _f_speciation_time():
     # t_S solves Λ e^{−2t} = 1
     t = sp.Symbol("t_", positive=True)
@@ -279,7 +299,10 @@ def _f_speciation_time():
 
 @_register("speciation_time_linear",
            "Linear-instability variant of t_S: ½ ln(Λ − 1) (Gaussian-approximation drift)",
-           ["eigenvalue"])
+           ["eigenvalue"],
+           domain="Λ > 2; nan for Λ <= 2 (threshold at t <= 0, as regimes.speciation_time_linear)",
+           guards=[_Guard("eigenvalue <= 2", float("nan"),
+                          "no speciation (threshold at t <= 0), as in regimes.speciation_time_linear")])
 def _f_speciation_time_linear():
     return sp.log(S["eigenvalue"] - 1) / 2
 
@@ -291,7 +314,9 @@ def _f_mixture_eigenvalue():
 
 
 @_register("mixture_speciation_time", "Two-class mixture speciation time ½ ln(d m̃² + σ²)",
-           ["d", "separation", "variance"])
+           ["d", "separation", "variance"],
+           domain="Λ = d m̃² + σ² > 1; nan for Λ <= 1 (no speciation, as regimes.speciation_time)",
+           guards=[_Guard("d*separation**2 + variance <= 1", float("nan"), _NO_SPECIATION)])
 def _f_mixture_speciation_time():
     return sp.log(_f_mixture_eigenvalue()) / 2
 
@@ -356,7 +381,9 @@ def _f_excess_entropy_inner(t, a, var):
 
 @_register("excess_entropy",
            "Gaussian data: excess entropy f(t) = max(0, α − ½ ln(1 + σ² e^{−2t}/Δ_t)), α = ln(n)/d",
-           ["t", "n", "d", "variance"])
+           ["t", "n", "d", "variance"],
+           domain="t >= 0; f(0) = 0 (the limit t → 0+, as regimes.excess_entropy)",
+           guards=[_Guard("Eq(t, 0)", 0.0, "f(0) = max(0, α − ∞) = 0")], bounds=[("t", "ge")])
 def _f_excess_entropy():
     return sp.Max(0, _f_excess_entropy_inner(S["t"], _f_alpha(), S["variance"]))
 
@@ -514,14 +541,16 @@ def _f_rf_mem_hi():
 
 
 @_register("rf_generalisation_lower_edge",
-           "Random features (Σ = I, ψ_n → ∞): lower edge of the fast bulk, μ*² + κ₁²(√ψ_p − 1)²",
+           "Random features (Σ = I, ψ_n → ∞): lower edge of the fast bulk, μ*² + κ₁²(√ψ_p − 1)² "
+           "(σ_x² ≠ 1: pass Γ_t κ₁ for kappa1)",
            ["mu2", "kappa1", "psi_p"], reference="[WM]")
 def _f_rf_gen_lo():
     return S["mu2"] + S["kappa1"] ** 2 * (sp.sqrt(S["psi_p"]) - 1) ** 2
 
 
 @_register("rf_generalisation_upper_edge",
-           "Random features (Σ = I, ψ_n → ∞): upper edge of the fast bulk, μ*² + κ₁²(√ψ_p + 1)²",
+           "Random features (Σ = I, ψ_n → ∞): upper edge of the fast bulk, μ*² + κ₁²(√ψ_p + 1)² "
+           "(σ_x² ≠ 1: pass Γ_t κ₁ for kappa1)",
            ["mu2", "kappa1", "psi_p"], reference="[WM]")
 def _f_rf_gen_hi():
     return S["mu2"] + S["kappa1"] ** 2 * (sp.sqrt(S["psi_p"]) + 1) ** 2
@@ -542,10 +571,14 @@ def _f_tau_lambda():
     return S["psi_p"] / (2 * _delta(S["t"]) * S["lam"])
 
 
-@_register("tau_gen", "Random features: generalisation time τ_gen ≈ 1/(2Δ_t κ₁²), independent of n",
-           ["t", "kappa1"], reference="[WM]")
+@_register("tau_gen",
+           "Random features: generalisation time τ_gen ≈ 1/(2Δ_t Γ_t² κ₁²), Γ_t² = e^{−2t}σ_x² + Δ_t "
+           "(variance = σ_x² = TrΣ/d, default 1), independent of n",
+           ["t", "kappa1", "variance"], reference="[WM]", defaults=[("variance", 1.0)])
 def _f_tau_gen():
-    return 1 / (2 * _delta(S["t"]) * S["kappa1"] ** 2)
+    # the rate of the fast bulk is 2Δ_t·Γ_t²κ₁² (its eigenvalues scale like ψ_p Γ_t²κ₁²), with
+    # Γ_t² = e^{−2t}σ_x² + Δ_t the variance of the noised data: regimes.rmt.RandomFeatures.tau_gen
+    return 1 / (2 * _delta(S["t"]) * _f_noised_variance() * S["kappa1"] ** 2)
 
 
 @_register("tau_mem", "Random features: memorisation time τ_mem ≈ ψ_n/(2Δ_t v_t²) ∝ n",
@@ -648,10 +681,63 @@ def symbols(name: str) -> tuple[sp.Symbol, ...]:
 
 
 def info(name: str) -> dict:
-    """Name, description, argument names, kind (exact/asymptotic/equation/integrand), reference."""
+    """Name, description, argument names, kind (exact/asymptotic/equation/integrand), reference.
+
+    Formulas with a restricted domain also have ``domain`` (e.g. ``speciation_time``: Λ > 1, nan
+    for Λ <= 1, as the numeric library); formulas with optional trailing arguments have
+    ``defaults`` (e.g. ``tau_gen``: ``{"variance": 1.0}``, Σ = I).
+    """
     e = _entry(name)
-    return {"name": e.name, "description": e.description, "arguments": list(e.args),
-            "kind": e.kind, "reference": e.reference}
+    out = {"name": e.name, "description": e.description, "arguments": list(e.args),
+           "kind": e.kind, "reference": e.reference}
+    if e.domain:
+        out["domain"] = e.domain
+    if e.defaults:
+        out["defaults"] = dict(e.defaults)
+    return out
+
+
+def _guard_condition(e: _Entry, g: _Guard) -> sp.Basic:
+    """A guard's condition over fresh real symbols named like the arguments, so that the
+    catalogue's assumptions (e.g. t > 0) cannot decide it away (``Eq(t, 0)`` stays a condition)."""
+    plain = {a: sp.Symbol(a, real=True) for a in e.args}
+    return sp.sympify(g.condition, locals=plain)
+
+
+def _guard_tests(e: _Entry) -> list[tuple[Callable, _Guard]]:
+    """Each guard's condition as a function of the arguments (plain comparison operators: works
+    elementwise on arrays and on mpmath numbers)."""
+    plain = [sp.Symbol(a, real=True) for a in e.args]
+    return [(sp.lambdify(plain, _guard_condition(e, g), modules="math"), g) for g in e.guards]
+
+
+def _apply_guards(e: _Entry, f: Callable, args: tuple):
+    """``f(*args)`` with the value of each guard where its condition holds (a RegimesWarning
+    where that value is nan, as the numeric library warns)."""
+    import warnings
+
+    import numpy as np
+
+    from ._errors import RegimesWarning
+
+    tests = _guard_tests(e)
+    if all(np.ndim(a) == 0 for a in args):
+        for test, g in tests:
+            if bool(test(*args)):
+                if g.value != g.value:
+                    warnings.warn(f"{e.name}: nan where {g.condition}: {g.reason}", RegimesWarning,
+                                  stacklevel=3)
+                return g.value
+        return f(*args)
+    with np.errstate(all="ignore"):
+        out = np.asarray(f(*args), dtype=float)
+    for test, g in reversed(tests):
+        mask = np.asarray(test(*args), dtype=bool)
+        if np.any(mask) and g.value != g.value:
+            warnings.warn(f"{e.name}: nan where {g.condition} ({int(mask.sum())} of {mask.size} "
+                          f"entries): {g.reason}", RegimesWarning, stacklevel=3)
+        out = np.where(mask, g.value, out)
+    return out
 
 
 def latex(name: str) -> str:
@@ -797,17 +883,31 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
     -------
     callable
         ``f(*args)``; for an equation, ``f`` returns ``lhs − rhs`` (zero on its solutions).
+
+    Notes
+    -----
+    Formulas with a stated domain (``info(name)["domain"]``) agree with the numeric library at
+    and beyond its boundary: ``speciation_time`` returns nan (with a :class:`RegimesWarning`)
+    for ``Λ <= 1``, ``speciation_time_linear`` for ``Λ <= 2``, ``mixture_speciation_time`` for
+    ``d m̃² + σ² <= 1``; ``excess_entropy`` accepts ``t = 0`` and returns 0 there. Trailing
+    arguments with a default (``info(name)["defaults"]``, e.g. ``tau_gen``'s ``variance = 1``)
+    may be omitted.
     """
     e = _entry(name)
     expr = numeric_form(e.name) if stable else _residual(formula(e.name))
     syms = symbols(e.name)
     f = sp.lambdify(syms, expr, modules=modules)
     # arguments outside the symbols' domains (a positive n = −5) are errors, not a silent nan
-    bounds = [(str(s_), "gt" if s_.is_positive else "ge" if s_.is_nonnegative else None) for s_ in syms]
+    override = dict(e.bounds)
+    bounds = [(str(s_), override.get(str(s_), "gt" if s_.is_positive else "ge" if s_.is_nonnegative
+                                      else None)) for s_ in syms]
+    defaults = dict(e.defaults)
 
     def checked(*args, **kwargs):
         from ._validate import as_real_array
 
+        if len(args) < len(syms) and all(str(s_) in defaults for s_ in syms[len(args):]):
+            args = (*args, *(defaults[str(s_)] for s_ in syms[len(args):]))
         for (arg_name, kind), a in zip(bounds, args, strict=False):
             if kind is None:
                 continue
@@ -817,6 +917,8 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
                 raise
             except Exception:  # noqa: BLE001 - an mpmath/sympy number: left to the function
                 pass
+        if e.guards and not kwargs:
+            return _apply_guards(e, f, args)
         return f(*args, **kwargs)
 
     checked.__doc__ = f.__doc__
@@ -828,7 +930,9 @@ def python(name: str) -> str:
 
     The body is :func:`numeric_form` (``math.expm1``/``math.log1p``: no ``n**(2/d) - 1``).
     Equations are returned as their residual ``lhs − rhs``; complex-valued formulas
-    (``mp_stieltjes``) use ``cmath``.
+    (``mp_stieltjes``) use ``cmath``. A formula with a stated domain starts with one ``if`` per
+    boundary (e.g. ``if eigenvalue <= 1: return math.nan``), so it agrees with the numeric
+    library there; trailing arguments with a default get it (``variance=1.0``).
     """
     e = _entry(name)
     expr = numeric_form(e.name)
@@ -837,7 +941,14 @@ def python(name: str) -> str:
     if e.name in ("mp_stieltjes", "mp_stieltjes_equation"):
         code = code.replace("math.", "cmath.")
         mod = "cmath"
-    args = ", ".join(e.args)
+    defaults = dict(e.defaults)
+    args = ", ".join(f"{a}={defaults[a]!r}" if a in defaults else a for a in e.args)
     doc = e.description.replace('"', "'")
+    guards = "".join(
+        f"    if {sp.pycode(_guard_condition(e, g))}:  # outside the domain: {g.reason}\n"
+        f"        return {'math.nan' if g.value != g.value else repr(g.value)}\n"
+        for g in e.guards)
+    if e.guards and mod != "math":  # pragma: no cover - no complex formula has a guard
+        raise RegimesError("internal: a guarded formula must use math")
     return (f"import {mod}\n\n\ndef {e.name}({args}):\n    \"\"\"{doc}.\"\"\"\n"
-            f"    return {code}\n")
+            f"{guards}    return {code}\n")

@@ -604,8 +604,9 @@ def test_tau_lambda_is_the_relaxation_time_of_the_gradient_flow():
 def test_tau_gen_and_tau_mem_are_tau_lambda_at_the_bulk_scales():
     t, pp, pn, k, v2 = (sym.S[x] for x in ("t", "psi_p", "psi_n", "kappa1", "v2"))
     tl = sym.formula("tau_lambda")
-    # fast bulk eigenvalues scale like ψ_p κ₁², slow bulk like ψ_p v²/ψ_n  ([WM])
-    assert sp.simplify(tl.subs(sym.S["lam"], pp * k**2) - sym.formula("tau_gen")) == 0
+    # fast bulk eigenvalues scale like ψ_p Γ_t² κ₁² (Γ_t² = e^{-2t}σ_x² + Δ_t), slow bulk like ψ_p v²/ψ_n  ([WM])
+    gamma2 = sp.exp(-2 * t) * sym.S["variance"] + 1 - sp.exp(-2 * t)
+    assert sp.simplify(tl.subs(sym.S["lam"], pp * gamma2 * k**2) - sym.formula("tau_gen")) == 0
     assert sp.simplify(tl.subs(sym.S["lam"], pp * v2 / pn) - sym.formula("tau_mem")) == 0
     # numbers: tanh, t = 0.1: κ₁ from mpmath (E[sech²(z)], Γ_t = 1) vs the reference 0.60570551
     with mpmath.workdps(30):

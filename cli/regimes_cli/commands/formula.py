@@ -39,6 +39,8 @@ def formula(
                    "lambdify order)")
         for r in rows:
             tag = "" if r["kind"] == "exact" else f" [{r['kind']}]"
+            if "domain" in r:
+                tag += f" [domain: {r['domain']}]"
             typer.echo(f"  {r['name']:<{width}}  ({', '.join(r['arguments'])}){tag}  "
                        f"{r['description']}")
         return
@@ -68,6 +70,10 @@ def formula(
     rows = [("name", meta["name"]), ("description", meta["description"]),
             ("arguments (in order)", ", ".join(meta["arguments"])), ("kind", meta["kind"]),
             ("reference", meta["reference"]), ("sympy", str(expr)), ("LaTeX", S.latex(name))]
+    if "domain" in meta:  # where the numeric library restricts it (nan or a limit outside)
+        rows.insert(4, ("domain", meta["domain"]))
+    if "defaults" in meta:
+        rows.insert(3, ("defaults", ", ".join(f"{k} = {v:g}" for k, v in meta["defaults"].items())))
     print_table(f"Formula {meta['name']}", rows, columns=("field", "value"))
     typer.echo(sp.pretty(expr, use_unicode=True))
 

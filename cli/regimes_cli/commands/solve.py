@@ -100,9 +100,11 @@ def solve_n(
     payload["d"] = num(d)
     if p is not None:
         payload.update(preset=p.name, units=units)
+    notes += list(sol.notes)
     if sol.n is None:
         notes.append(f"n = 10^{sol.log10_n:.6g} is beyond float64: n is null, use log10_n")
-    notes += ["more data than n push collapse below t_C (t_C decreases with n)", NOTE_VALIDITY]
+    notes += ["more data than n push collapse to a smaller t_C (later in the backward process): "
+              "t_C decreases with n", NOTE_VALIDITY]
     rows = [("d", payload["d"]), ("σ²", variance), ("target t_C", sol.t_C), ("α = ln(n)/d", sol.alpha),
             ("log10 n", sol.log10_n), ("n", sol.n if sol.n is not None else "beyond float64")]
     if sol.step is not None:
@@ -131,7 +133,9 @@ def solve_d(
     payload["n"] = num(n)
     if p is not None:
         payload.update(preset=p.name, units=units)
-    notes += var_notes + ["a larger d makes collapse later (t_C increases with d)", NOTE_VALIDITY]
+    notes += var_notes + list(sol.notes) + [
+        "a larger d gives a larger t_C (collapse earlier in the backward process): t_C increases with d",
+        NOTE_VALIDITY]
     rows = [("n", payload["n"]), ("σ²", variance), ("target t_C", sol.t_C), ("α", sol.alpha), ("d", sol.d)]
     _finish("Dimension for a collapse time", payload, rows, notes + [sol.formula], json_out)
 
