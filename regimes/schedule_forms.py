@@ -31,17 +31,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array, check_int
+from ._validate import as_real_array, check_int, check_real
 from .schedules import DiscreteSchedule, EDMSampler, betas_from_alpha_bars, check_steps, get_sampler, get_schedule
 
 __all__ = [
     "DIFFUSERS_BETA_SCHEDULES",
+    "DIFFUSERS_DEFAULT_SPACING",
     "TIMESTEP_SPACINGS",
     "SamplerSteps",
     "load_schedule",
@@ -55,6 +56,17 @@ __all__ = [
 DIFFUSERS_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
 #: diffusers ``timestep_spacing`` values
 TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
+#: the default ``timestep_spacing`` of diffusers scheduler classes (the ``__init__`` default each
+#: class gives when its config has no ``timestep_spacing`` key); classes not listed: "leading"
+#: assumed, with a note
+DIFFUSERS_DEFAULT_SPACING = {
+    "DDPMScheduler": "leading", "DDIMScheduler": "leading", "PNDMScheduler": "leading",
+    "EulerDiscreteScheduler": "linspace", "EulerAncestralDiscreteScheduler": "linspace",
+    "HeunDiscreteScheduler": "linspace", "LMSDiscreteScheduler": "linspace",
+    "KDPM2DiscreteScheduler": "linspace", "KDPM2AncestralDiscreteScheduler": "linspace",
+    "DPMSolverMultistepScheduler": "linspace", "UniPCMultistepScheduler": "linspace",
+    "DEISMultistepScheduler": "linspace",
+}
 
 SAMPLER_STEP_CONVENTION = (
     "sampler step i = 0 … N-1 in sampling order: 0 is the first (noisiest) step; step i starts at "
@@ -78,11 +90,13 @@ def rescale_zero_terminal_snr(betas) -> np.ndarray:
     return betas_from_alpha_bars(s**2)
 
 
-def _diffusers_betas(cfg: dict, T: int) -> tuple[np.ndarray, str]:
-    """β's of a diffusers config and the named schedule they equal ("" when none)."""
+def _diffusers_betas(cfg: dict, T: int, where: str) -> tuple[np.ndarray, str]:
+    """β's of a diffusers config and the named schedule they equal ("" when none); ``where`` is
+    the "scheduler config FILE" that errors name."""
     kind = str(cfg.get("beta_schedule", "linear"))
-    b0 = float(cfg.get("beta_start", 1e-4))
-    b1 = float(cfg.get("beta_end", 0.02))
+    if kind in ("linear", "scaled_linear", "sigmoid"):  # squaredcos_cap_v2 does not read them
+        b0 = check_real(f"{where} beta_start", cfg.get("beta_start", 1e-4), gt=0.0, lt=1.0)
+        b1 = check_real(f"{where} beta_end", cfg.get("beta_end", 0.02), gt=0.0, lt=1.0)
     if kind == "linear":
         betas = np.linspace(b0, b1, T)
     elif kind == "scaled_linear":
@@ -93,7 +107,7 @@ def _diffusers_betas(cfg: dict, T: int) -> tuple[np.ndarray, str]:
         betas = 1.0 / (1.0 + np.exp(-np.linspace(-6.0, 6.0, T))) * (b1 - b0) + b0
     else:
         raise RegimesError(
-            f"scheduler config: beta_schedule must be one of {', '.join(DIFFUSERS_BETA_SCHEDULES)} "
+            f"{where} beta_schedule must be one of {', '.join(DIFFUSERS_BETA_SCHEDULES)} "
             f"(or give trained_betas), got {kind!r}"
         )
     named = {"linear": "linear", "scaled_linear": "scaled-linear", "squaredcos_cap_v2": "cosine"}.get(kind)
@@ -129,36 +143,89 @@ def schedule_from_diffusers_config(config) -> DiscreteSchedule:
     ``sigmoid`` ``sigmoid(linspace(-6, 6, T))·(beta_end - beta_start) + beta_start``;
     ``beta_start`` (1e-4), ``beta_end`` (0.02); ``trained_betas`` (overrides the above);
     ``rescale_betas_zero_snr`` (False; :func:`rescale_zero_terminal_snr`); ``timestep_spacing``
-    and ``steps_offset`` (for :func:`sampler_timesteps`). The β's are computed in float64
-    (diffusers builds linear and scaled_linear in float32: β's differ by < 1e-9).
+    and ``steps_offset`` (for :func:`sampler_timesteps`). Without ``timestep_spacing`` the default
+    of the config's ``_class_name`` is used (:data:`DIFFUSERS_DEFAULT_SPACING`: ``"leading"`` for
+    DDPM, DDIM and PNDM, ``"linspace"`` for the Euler, Heun, LMS, KDPM2, DPM-Solver multistep, UniPC
+    and DEIS schedulers), ``"leading"`` for another class or none; the schedule's
+    ``timestep_spacing_note`` says which. The β's are computed in float64 (diffusers builds linear
+    and scaled_linear in float32: β's differ by < 1e-9).
+
+    A value that is not of its key's kind (``beta_start`` not a number in (0, 1), a
+    ``num_train_timesteps`` that is not an integer, …) is a :class:`RegimesError` that names the
+    key and the file ("scheduler config FILE: beta_start must be …").
     """
-    cfg = _read_config(config)
+    cfg, where = _read_config(config)
+    betas, named, rescale = _config_betas(cfg, where)
+    kind = "trained" if cfg.get("trained_betas") is not None else cfg.get("beta_schedule", "linear")
+    name = named or f"diffusers-{kind}"
+    try:  # the β's built from the config: errors name the config, not a --betas file
+        if rescale:
+            betas = rescale_zero_terminal_snr(betas)
+            name = (named or name) + "-zsnr"
+        spacing, note = _config_spacing(cfg, where)
+        offset = check_int(f"{where} steps_offset", cfg.get("steps_offset", 0) or 0, ge=0)
+        return DiscreteSchedule(name, betas, timestep_spacing=spacing, steps_offset=offset,
+                                timestep_spacing_note=note)
+    except RegimesError as exc:
+        msg = str(exc)
+        raise RegimesError(msg if msg.startswith(where) else f"{where.rstrip(':')}: the β's it gives: {msg}") from None
+
+
+def _config_betas(cfg: dict, where: str) -> tuple[np.ndarray, str, bool]:
+    """``(betas, named, rescale)`` of a config: its β's (trained or built), the named schedule
+    they equal ("" when none) and whether they are to be rescaled to zero terminal SNR."""
+    rescale = cfg.get("rescale_betas_zero_snr", False)
+    if rescale is None:
+        rescale = False
+    if not isinstance(rescale, bool):
+        raise RegimesError(f"{where} rescale_betas_zero_snr must be true or false, got {rescale!r}")
     trained = cfg.get("trained_betas")
-    if trained is not None:
-        betas = as_real_array("scheduler config trained_betas", trained, ndim=1, min_size=2)
-        T = betas.size
-        if "num_train_timesteps" in cfg and int(cfg["num_train_timesteps"]) != T:
-            raise RegimesError(f"scheduler config: num_train_timesteps = {cfg['num_train_timesteps']} but "
-                               f"trained_betas has {T} entries")
-        named = ""
-    else:
-        T = check_steps(cfg.get("num_train_timesteps", 1000), name="scheduler config num_train_timesteps")
-        betas, named = _diffusers_betas(cfg, T)
-    name = named or f"diffusers-{'trained' if trained is not None else cfg.get('beta_schedule', 'linear')}"
-    if cfg.get("rescale_betas_zero_snr", False):
-        betas = rescale_zero_terminal_snr(betas)
-        name = (named or name) + "-zsnr"
+    if trained is None:
+        T = check_steps(cfg.get("num_train_timesteps", 1000), name=f"{where} num_train_timesteps")
+        betas, named = _diffusers_betas(cfg, T, where)
+        return betas, named, rescale
+    betas = as_real_array(f"{where} trained_betas", trained, gt=0.0, le=1.0, ndim=1, min_size=2)
+    T = betas.size
+    if "num_train_timesteps" in cfg:
+        n = check_int(f"{where} num_train_timesteps", cfg["num_train_timesteps"], ge=2)
+        if n != T:
+            raise RegimesError(f"{where} num_train_timesteps = {n} but trained_betas has {T} entries")
+    if np.any(betas[:-1] >= 1.0):
+        k = int(np.argmax(betas[:-1] >= 1.0))
+        raise RegimesError(f"{where} trained_betas must be < 1 except the last (β = 1 there is zero terminal "
+                           f"SNR), got trained_betas[{k}] = {float(betas[k])!r}")
+    if rescale and betas[-1] >= 1.0:
+        raise RegimesError(f"{where} rescale_betas_zero_snr is true but trained_betas already end in β = 1 "
+                           "(zero terminal SNR); set rescale_betas_zero_snr to false")
+    return betas, "", rescale
+
+
+def _config_spacing(cfg: dict, where: str) -> tuple[str | None, str | None]:
+    """The config's ``timestep_spacing``, else its scheduler class's default (with a note saying
+    so), else "leading" (with a note saying it was assumed); "leading" not given by the config is
+    returned as None (the default of :func:`sampler_timesteps`)."""
     spacing = cfg.get("timestep_spacing")
-    if spacing is not None and spacing not in TIMESTEP_SPACINGS:
-        raise RegimesError(f"scheduler config: timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, "
-                           f"got {spacing!r}")
-    offset = check_int("scheduler config steps_offset", cfg.get("steps_offset", 0) or 0, ge=0)
-    return DiscreteSchedule(name, betas, timestep_spacing=spacing, steps_offset=offset)
+    if spacing is not None:
+        if spacing not in TIMESTEP_SPACINGS:
+            raise RegimesError(f"{where} timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, "
+                               f"got {spacing!r}")
+        return spacing, None
+    cls = cfg.get("_class_name")
+    if isinstance(cls, str) and cls in DIFFUSERS_DEFAULT_SPACING:
+        default = DIFFUSERS_DEFAULT_SPACING[cls]
+        note = f"timestep_spacing not in the scheduler config: {cls}'s default {default!r} used"
+        return (None if default == "leading" else default), note  # None: leading, the general default
+    what = f"_class_name {cls!r} is not a class whose default is known here" if cls is not None else \
+        "the config has no _class_name"
+    return None, (f"timestep_spacing not in the scheduler config and {what}: 'leading' assumed "
+                       "(DDPMScheduler's and DDIMScheduler's default); give the spacing to choose another")
 
 
-def _read_config(config) -> dict:
+def _read_config(config) -> tuple[dict, str]:
+    """The config as a dict, and "scheduler config FILE:" (just "scheduler config" for a dict) for
+    the errors to name, followed by the key ("scheduler config FILE: beta_start must be …")."""
     if isinstance(config, dict):
-        return config
+        return config, "scheduler config"
     path = os.fspath(config)
     if os.path.isdir(path):
         for cand in ("scheduler_config.json", os.path.join("scheduler", "scheduler_config.json")):
@@ -176,7 +243,7 @@ def _read_config(config) -> dict:
         raise RegimesError(f"scheduler config: cannot read {path} as JSON ({exc})") from None
     if not isinstance(cfg, dict):
         raise RegimesError(f"scheduler config: {path} must hold a JSON object, got {type(cfg).__name__}")
-    return cfg
+    return cfg, f"scheduler config {path}:"
 
 
 def sampler_timesteps(schedule, n_steps: int, spacing: str | None = None, offset: int | None = None) -> np.ndarray:
@@ -205,6 +272,9 @@ def sampler_timesteps(schedule, n_steps: int, spacing: str | None = None, offset
     As in diffusers' ``set_timesteps`` [HF]: ``leading``: ``τ = round(arange(N)·(T // N))`` reversed,
     plus ``offset``; ``trailing``: ``τ = round(arange(T, 0, -T/N)) - 1`` (ends on ``T-1``, the
     noisiest step, as Lin et al. recommend); ``linspace``: ``τ = round(linspace(0, T-1, N))`` reversed.
+    These are DDPMScheduler's and DDIMScheduler's rules; other diffusers classes may place their
+    steps slightly differently (e.g. DPMSolverMultistepScheduler's linspace spreads N + 1 points and
+    drops the last; the Euler schedulers keep fractional training steps).
     """
     sch = get_schedule(schedule) if not isinstance(schedule, DiscreteSchedule) else schedule
     T = sch.steps
@@ -244,13 +314,15 @@ class SamplerSteps:
     -----
     Sampler step 0 is the first, noisiest step (see the module docstring). It answers the questions
     of a sampler (``name``, ``steps`` = N, ``times``, ``t_max``, ``step_convention``,
-    :meth:`step_at_time`) in sampler-step numbers.
+    :meth:`step_at_time`) in sampler-step numbers. ``spacing_note`` says how the spacing was chosen
+    when neither ``spacing`` nor the schedule's config gave it (None otherwise).
     """
 
     schedule: DiscreteSchedule
     n_steps: int
     spacing: str | None = None
     offset: int | None = None
+    spacing_note: str | None = field(default=None, init=False)
 
     def __post_init__(self):
         sch = self.schedule
@@ -259,6 +331,8 @@ class SamplerSteps:
                                "levels are its steps (steps=N)")
         sch = get_schedule(sch)
         object.__setattr__(self, "schedule", sch)
+        if self.spacing is None:
+            object.__setattr__(self, "spacing_note", sch.timestep_spacing_note)
         object.__setattr__(self, "spacing", (sch.timestep_spacing or "leading") if self.spacing is None
                            else self.spacing)
         object.__setattr__(self, "offset", sch.steps_offset if self.offset is None else self.offset)
@@ -309,8 +383,10 @@ class SamplerSteps:
 
         ``None`` (``-1`` in an array) when ``t > t_max`` (before the first sampler step); a ``t``
         below the cleanest sampler step's time gives ``N-1``, the last step (to the clean data).
+        ``t = +inf`` is accepted: ``None``, unless the first sampler step is itself at ``t = +inf``
+        (zero terminal SNR with trailing spacing), which it then is.
         """
-        arr = as_real_array("t", t, ge=0.0)
+        arr = as_real_array("t", t, ge=0.0, allow_inf=True)
         i = np.searchsorted(-self.times, -arr, side="right") - 1
         if arr.ndim == 0:
             return None if int(i) < 0 else int(i)

@@ -18,10 +18,17 @@ maps return ``+inf`` for those values rather than rejecting them. NaN is always 
 Discrete schedules use zero-based array indices ``k = 0 … T-1`` with ``ᾱ_k = Π_{i≤k}(1 - β_i)``,
 so ``t_k = -½ Σ_{i≤k} log1p(-β_i)``: step 0 is the cleanest (t ≈ 0) and sampling starts at
 step ``T-1``. The EDM sampler counts the other way, as it runs: level ``i = 0`` is the noisiest
-(``σ_max``, the first sampling step) and ``i = N-1`` the cleanest (``σ_min``), followed by a last
-step to ``σ_N = 0``. :class:`DiscreteSchedule` and :class:`EDMSampler` answer the same questions
-(``name``, ``steps``, ``times``, ``t_max``, ``step_at_time(t)``, ``step_convention``), so code
-that locates events on a sampler (:func:`regimes.timeline.locate_regimes`) treats both alike.
+(``σ_max``, the first sampling step) and ``i = N-1`` the cleanest (``σ_min``); step ``i`` goes
+from ``σ_i`` to ``σ_{i+1}``, the last one (``N-1``) from ``σ_min`` to ``σ_N = 0``.
+
+Either way ``step_at_time(t)`` is the step during which ``t`` is crossed: discrete step ``k`` goes
+from ``t_k`` to ``t_{k-1}`` (step 0 to the data), so it is the first ``k`` with ``t_k >= t``; EDM
+step ``i`` is the last ``i`` with ``σ_i >= σ(t)`` (equivalently ``t_i >= t``). ``t = +inf`` (pure
+noise) is accepted by every sampler: it comes before the first step (``None``) unless that step
+itself is at ``t = +inf`` (a zero-terminal-SNR schedule). :class:`DiscreteSchedule` and
+:class:`EDMSampler` answer the same questions (``name``, ``steps``, ``times``, ``t_max``,
+``step_at_time(t)``, ``step_convention``), so code that locates events on a sampler
+(:func:`regimes.timeline.locate_regimes`) treats both alike.
 
 References
 ----------
@@ -36,6 +43,7 @@ References
 
 from __future__ import annotations
 
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -265,7 +273,8 @@ class DiscreteSchedule:
     A last ``β_{T-1} = 1`` is allowed: a zero-terminal-SNR schedule (Lin et al., arXiv:2305.08891;
     diffusers' ``rescale_betas_zero_snr``) has ``ᾱ_{T-1} = 0``, so its last step sits at
     ``t = +inf`` and ``t_max`` is ``inf``; every finite ``t`` then has a step. An array that looks
-    like ``alphas_cumprod`` (decreasing from ≈ 1) is rejected: use :meth:`from_alphas_cumprod`.
+    like ``alphas_cumprod`` (β's non-increasing from above 0.5) is rejected: use
+    :meth:`from_alphas_cumprod`, or :meth:`from_betas` when they really are β's.
     """
 
     name: str
@@ -274,6 +283,8 @@ class DiscreteSchedule:
     #: was read from (None / 0 otherwise): the defaults of :func:`regimes.schedule_forms.sampler_timesteps`
     timestep_spacing: str | None = None
     steps_offset: int = 0
+    #: how ``timestep_spacing`` was chosen when the config did not give it (None otherwise)
+    timestep_spacing_note: str | None = None
 
     def __post_init__(self):
         b = as_real_array("betas", self.betas, gt=0.0, le=1.0, ndim=1, min_size=1)
@@ -281,7 +292,9 @@ class DiscreteSchedule:
             raise RegimesError(
                 f"betas decrease from {b[0]:.6g} to {b[-1]:.6g}: these look like alphas_cumprod "
                 "(ᾱ_k, decreasing from ≈ 1), not betas; pass them as alphas_cumprod "
-                "(DiscreteSchedule.from_alphas_cumprod, or --alphas-cumprod FILE on the CLI)"
+                "(DiscreteSchedule.from_alphas_cumprod, or --alphas-cumprod FILE on the CLI); if they "
+                "really are β's, use DiscreteSchedule.from_betas (on the CLI: their ᾱ_k = Π_{i≤k}(1 − β_i) "
+                "with --alphas-cumprod FILE)"
             )
         if np.any(b[:-1] >= 1.0):
             k = int(np.argmax(b[:-1] >= 1.0))
@@ -292,6 +305,20 @@ class DiscreteSchedule:
         b = b.copy()
         b.setflags(write=False)
         object.__setattr__(self, "betas", b)
+
+    @classmethod
+    def from_betas(cls, betas, name: str = "custom") -> "DiscreteSchedule":
+        """The schedule of these β's, taken as β's even when they look like ``alphas_cumprod``.
+
+        ``DiscreteSchedule(name, betas)`` refuses β's that are non-increasing from above 0.5 (the
+        usual sign of ``alphas_cumprod`` passed as β's); this constructor says that they are β's.
+        Every other check applies.
+        """
+        token = _FROM_ALPHA_BARS.set(True)
+        try:
+            return cls(name, betas)
+        finally:
+            _FROM_ALPHA_BARS.reset(token)
 
     @classmethod
     def from_alphas_cumprod(cls, alphas_cumprod, name: str = "custom") -> "DiscreteSchedule":
@@ -370,9 +397,11 @@ class DiscreteSchedule:
         -------
         int, None or ndarray of int
             ``None`` (``-1`` in an array) when ``t > t_max``: the event happens before the
-            sampler's first step. A ``t`` below ``t_0`` gives 0, the sampler's last step.
+            sampler's first step. A ``t`` below ``t_0`` gives 0, the sampler's last step (from
+            ``t_0`` to the data). ``t = +inf`` is accepted: ``None``, unless the last step is at
+            ``t = +inf`` (zero terminal SNR), which it then is.
         """
-        arr = as_real_array("t", t, ge=0.0)
+        arr = as_real_array("t", t, ge=0.0, allow_inf=True)
         k = np.searchsorted(self.times, arr, side="left")
         k = np.where(k >= self.steps, -1, k)
         if arr.ndim == 0:
@@ -506,7 +535,7 @@ def step_at_time(schedule, t, steps: int = 1000, beyond: str = "raise"):
     schedule : str, DiscreteSchedule or array_like
         See :func:`get_schedule`.
     t : float or array_like
-        OU time(s), ``t >= 0``.
+        OU time(s), ``t >= 0``; ``+inf`` (pure noise) lies beyond every finite last step.
     steps : int
         T, for a named schedule.
     beyond : {"raise", "none"}
@@ -521,7 +550,7 @@ def step_at_time(schedule, t, steps: int = 1000, beyond: str = "raise"):
     sch = get_schedule(schedule, steps)
     if beyond not in ("raise", "none"):
         raise RegimesError(f"beyond must be 'raise' or 'none', got {beyond!r}")
-    arr = as_real_array("t", t, ge=0.0)
+    arr = as_real_array("t", t, ge=0.0, allow_inf=True)
     k = sch.step_at_time(np.atleast_1d(arr)).reshape(arr.shape)  # -1: beyond the last step
     over = k < 0
     if beyond == "raise" and np.any(over):
@@ -551,6 +580,11 @@ def edm_sampler_sigmas(
     -----
     ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` [EDM]; the OU time of a
     level is ``t = ½ ln(1 + σ²)``. Index i counts from the noisy end, as the sampler runs.
+    When that form would lose its digits (``σ^{1/ρ}`` overflows or underflows, e.g. ρ = 10⁻³;
+    ``σ_min^{1/ρ}`` is lost next to ``σ_max^{1/ρ}``, e.g. σ_max = 10²⁰⁰; or the two ends nearly
+    coincide for very large ρ: whenever ρ·(σ_max/σ_min)^{1/ρ} > 10³), the same levels are computed as
+    ``σ_i = σ_max·exp(ρ·log1p(f·expm1(ln(σ_min/σ_max)/ρ)))`` with ``f = i/(N−1)``, the ends set to
+    ``σ_max`` and ``σ_min`` exactly.
 
     References
     ----------
@@ -561,7 +595,19 @@ def edm_sampler_sigmas(
     hi = check_real("sigma_max", sigma_max, gt=lo)
     r = check_real("rho", rho, gt=0.0)
     i = np.arange(N)
-    return (hi ** (1 / r) + i / (N - 1) * (lo ** (1 / r) - hi ** (1 / r))) ** r
+    try:
+        a, b = hi ** (1 / r), lo ** (1 / r)
+    except OverflowError:
+        a = b = math.inf
+    # the published form, as written, while it keeps its digits: a + f(b − a) carries an absolute
+    # error ~ε·a, i.e. ε·a/b relative at σ_min, raised to the power ρ (ρ·a/b ≤ 10³: ≲ 2e-13)
+    if math.isfinite(a) and b > 0.0 and a > b and r * (a / b) <= 1e3:
+        return (a + i / (N - 1) * (b - a)) ** r
+    f = i / (N - 1)
+    with np.errstate(under="ignore", divide="ignore"):  # f = 1 with ρ → 0: log1p(−1); set below
+        out = hi * np.exp(r * np.log1p(f * math.expm1(math.log(lo / hi) / r)))
+    out[0], out[-1] = hi, lo
+    return out
 
 
 @dataclass(frozen=True)
@@ -581,11 +627,12 @@ class EDMSampler:
     -----
     ``σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ`` for ``i = 0 … N−1``
     [EDM] (:func:`edm_sampler_sigmas`); level i sits at OU time ``t_i = ½ ln(1 + σ_i²)``.
-    The index counts as the sampler runs: ``i = 0`` is the noisiest level σ_max, the first
-    sampling step; ``i = N−1`` the cleanest, σ_min; the final step ``N`` goes to σ = 0 (t = 0).
-    ``times`` therefore decrease with the index — the opposite order of
-    :class:`DiscreteSchedule`, whose step 0 is the cleanest. Both share ``name``, ``steps``,
-    ``times``, ``t_max``, ``step_convention`` and :meth:`step_at_time`.
+    The index counts as the sampler runs: step ``i`` goes from level ``σ_i`` to ``σ_{i+1}``;
+    ``i = 0`` starts at the noisiest level σ_max, and the last step ``i = N−1`` goes from the
+    cleanest level σ_min to ``σ_N = 0`` (t = 0). ``times`` therefore decrease with the index —
+    the opposite order of :class:`DiscreteSchedule`, whose step 0 is the cleanest. Both share
+    ``name``, ``steps``, ``times``, ``t_max``, ``step_convention`` and :meth:`step_at_time`, whose
+    answer is in both the step during which a time is crossed.
 
     References
     ----------
@@ -617,8 +664,12 @@ class EDMSampler:
 
     @cached_property
     def times(self) -> np.ndarray:
-        """OU time ``t_i = ½ ln(1 + σ_i²)`` of every level (decreasing: index 0 is the noisiest)."""
-        t = 0.5 * np.log1p(self.sigmas**2)
+        """OU time ``t_i = ½ ln(1 + σ_i²)`` of every level (decreasing: index 0 is the noisiest).
+
+        Evaluated as :func:`time_from_edm_sigma` does (``ln σ + ½ log1p(σ⁻²)`` for σ > 1), so that
+        no σ of float64 overflows.
+        """
+        t = _half_log1p_sq(self.sigmas)
         t.setflags(write=False)
         return t
 
@@ -637,29 +688,33 @@ class EDMSampler:
         """The step numbering and the rule of :meth:`step_at_time`, in words."""
         return (
             "EDM sampler index i = 0 … N−1 from the noise end "
-            f"(σ_max = {self.sigma_max:g}, σ_min = {self.sigma_min:g}, ρ = {self.rho:g}), "
-            "then σ_N = 0; step = first i with σ_i ≤ σ(t)"
+            f"(σ_max = {self.sigma_max:g}, σ_min = {self.sigma_min:g}, ρ = {self.rho:g}): step i goes "
+            "from σ_i to σ_{i+1}, the last (N−1) from σ_min to σ_N = 0; the step of t is the last i "
+            "with σ_i ≥ σ(t) (the step during which t is crossed)"
         )
 
     def step_at_time(self, t):
-        """First level ``i`` with ``σ_i <= σ(t) = √expm1(2t)``; ``i`` counts from the noise end.
+        """The step during which ``t`` is crossed: the last ``i`` with ``σ_i >= σ(t) = √expm1(2t)``.
+
+        Step ``i`` goes from ``σ_i`` to ``σ_{i+1}`` (``σ_N = 0``); ``i`` counts from the noise end.
+        The comparison is made in OU time (``t_i >= t``, the same order), on the :attr:`times` that
+        :func:`regimes.timeline.regime_steps` uses, so the two always agree.
 
         Parameters
         ----------
         t : float or array_like
-            OU time(s), ``t >= 0``.
+            OU time(s), ``t >= 0``; ``+inf`` (pure noise) lies beyond σ_max.
 
         Returns
         -------
         int, None or ndarray of int
             ``None`` (``-1`` in an array) when ``σ(t) > σ_max``: the event happens before the
-            sampler's first step. ``N`` (the last step, to σ = 0) when ``σ(t) < σ_min``.
+            sampler's first step. ``N − 1`` (the last step, from σ_min to σ = 0) when
+            ``σ(t) < σ_min``.
         """
-        s = np.asarray(edm_sigma(t), dtype=np.float64)
-        sig = self.sigmas
-        # first i with σ_i <= s: -σ increases with i, so a left search of -s
-        k = np.searchsorted(-sig, -s, side="left")
-        k = np.where(s > sig[0], -1, k)
+        arr = as_real_array("t", t, ge=0.0, allow_inf=True)
+        # last i with t_i >= t: -t_i increases with i, so a right search of -t, minus one
+        k = np.searchsorted(-self.times, -arr, side="right") - 1
         if k.ndim == 0:
             return None if int(k) < 0 else int(k)
         return k.astype(np.int64)

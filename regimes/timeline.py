@@ -102,11 +102,15 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None, sampler
 
     Notes
     -----
-    ``step_X`` is ``sampler.step_at_time(t_X)``, whose numbering is the sampler's own: a discrete
-    schedule counts k from the data end (step 0 is the cleanest; the first k with ``t_k >= t``);
-    the EDM sampler counts i from the noise end, as it runs (the first i with ``σ_i <= σ(t)``).
+    ``step_X`` is ``sampler.step_at_time(t_X)``, the step during which ``t_X`` is crossed, in the
+    sampler's own numbering: a discrete schedule counts k from the data end (step 0 is the
+    cleanest; the first k with ``t_k >= t``); the EDM sampler counts i from the noise end, as it
+    runs (the last i with ``σ_i >= σ(t)``). Either way the crossing step is the one that starts in
+    the earlier (noisier) regime: its last step in sampling order in :func:`regime_steps`.
     ``None`` with a note when the time does not exist or lies beyond ``t_max`` (the transition
-    happens before the sampler's first step); a note also when it lies below the cleanest step.
+    happens before the sampler's first step). A time below the cleanest step's is crossed during
+    the last step (from that step to the data, t = 0): a note says so, and that no step starts in
+    the regime below it.
     Regimes: I for ``t > t_S``, II for ``t_C < t < t_S``, III for ``t < t_C`` [DR].
 
     References
@@ -134,9 +138,9 @@ def locate_regimes(t_S, t_C, sampler="linear", steps: int | None = None, sampler
             )
         elif tv < times[k_low]:
             notes.append(
-                f"{label} (t = {tv:.4g}) lies below the time of step {k_low} "
-                f"(t_{k_low} = {times[k_low]:.4g}): "
-                "the sampler's last step comes before it, so it is not reached"
+                f"{label} (t = {tv:.4g}) lies below the time of step {k_low} (t_{k_low} = "
+                f"{times[k_low]:.4g}), the cleanest: it is crossed during that last step (from t_{k_low} "
+                "to the data, t = 0), so no step starts after it"
             )
     res["regimes"] = regime_intervals(t_S, t_C)
     if sampler_steps is not None:
@@ -167,7 +171,8 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
     ``sampler_step_convention``, ``sampler_step_S``, ``sampler_step_C`` and ``notes``. Sampler
     step 0 is the first (noisiest) step; the sampler step of a time t is the last i with
     ``t_{τ_i} >= t``, the step during which t is crossed (:meth:`SamplerSteps.step_at_time`);
-    ``None`` when t comes before the first sampler step.
+    ``None`` when t comes before the first sampler step. ``notes`` also says how the timestep
+    spacing was chosen when neither the caller nor the scheduler config gave it.
     """
     t_S, t_C = _clean(t_S, t_C)
     N = inference.n_steps
@@ -186,6 +191,8 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
         elif tv < inference.t_min:
             notes.append(f"{label} (t = {tv:.4g}) is crossed during the last sampler step {N - 1}, from "
                          f"training step {int(inference.timesteps[-1])} (t = {inference.t_min:.4g}) to the data")
+    if inference.spacing_note is not None:  # the spacing was not given: say how it was chosen
+        notes.append(inference.spacing_note)
     out["notes"] = notes
     return out
 
@@ -194,7 +201,8 @@ def schedule_steps(t_S, t_C, schedule="linear", steps: int | None = None, sample
     """Steps of a schedule (or the EDM sampler) at which speciation and collapse happen.
 
     Returns ``{"schedule", "steps", "t_max", "step_S", "step_C", "step_convention", "notes"}`` where ``step_X`` is
-    :func:`regimes.schedules.step_at_time` of ``t_X`` (first step whose time is ``>= t_X``), or
+    ``sampler.step_at_time(t_X)``, the step during which ``t_X`` is crossed (discrete: the first step
+    whose time is ``>= t_X``; EDM: the last level ``σ_i >= σ(t_X)``), or
     ``None`` with a note when the time lies beyond the schedule's last step (the transition
     happens before the sampler's first step) or does not exist; with ``sampler_steps`` also the
     ``sampler_*`` keys of :func:`locate_sampler_steps`. ``steps``: T of a named schedule (default
@@ -216,8 +224,8 @@ def _steps_in(ts: np.ndarray, t_min: float, t_max: float):
         return int(idx[0]), int(idx[-1]), None
     if t_min > np.max(ts):
         return None, None, "before the first sampler step"
-    if t_max <= np.min(ts):  # the whole regime lies below the cleanest step: sampling stops before it
-        return None, None, "after the last sampler step"
+    if t_max <= np.min(ts):  # the whole regime lies below the cleanest step: entered during the last step
+        return None, None, "entered during the last sampler step; none starts in it"
     return None, None, "between two sampler steps"
 
 
@@ -225,13 +233,16 @@ def regime_steps(t_S, t_C, schedule="linear", steps: int | None = None, sampler_
     """:func:`regime_intervals` with the sampler steps that fall in each regime.
 
     Each regime gets ``step_min`` and ``step_max``: the smallest and largest step index whose time
-    lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`), so the regimes
-    partition the steps (``0 … T−1`` of a discrete schedule, counted from the data end; the EDM
-    sampler's ``0 … N−1``, counted from the noise end). A regime that lies entirely beyond the
-    schedule's last time (it happens before the sampler's first step) or between two consecutive
-    steps holds no step: both are ``None`` and ``steps_note`` says why (a regime entirely below the
-    time of the cleanest step is "after the last sampler step": sampling stops before it). A regime
-    that extends past the last time is clamped to the noisiest step. With ``sampler_steps`` (N or a
+    lies in the regime (``t_min <= t_k < t_max``, the rule of :func:`classify`: a step belongs to
+    the regime it starts in), so the regimes partition the steps (``0 … T−1`` of a discrete
+    schedule, counted from the data end; the EDM sampler's ``0 … N−1``, counted from the noise
+    end). The step during which a transition is crossed (:func:`locate_regimes`) is thus the last
+    step, in sampling order, of the earlier regime: the lowest k of a discrete schedule, the highest
+    i of EDM. A regime that lies entirely beyond the schedule's last time (it happens before the
+    sampler's first step) or between two consecutive steps holds no step: both are ``None`` and
+    ``steps_note`` says why (a regime entirely below the time of the cleanest step is entered
+    during the last step, from that step to the data, and no step starts in it). A regime that
+    extends past the last time is clamped to the noisiest step. With ``sampler_steps`` (N or a
     :class:`regimes.schedule_forms.SamplerSteps`), ``sampler_step_min`` / ``sampler_step_max``
     (/ ``sampler_steps_note``) do the same among the N inference steps (0 = the noisiest).
     """

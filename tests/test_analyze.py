@@ -136,9 +136,10 @@ def test_regime_steps_partition_the_schedule():
 
     t0 = float(get_schedule("linear", 1000).times[0])
     regs = regime_steps(0.8, 0.1 * t0, "linear", 1000)
-    assert steps_text(regs[2]) == "none (after the last sampler step)" and regs[1]["step_min"] == 0
+    assert steps_text(regs[2]) == "none (entered during the last sampler step; none starts in it)"
+    assert regs[1]["step_min"] == 0
     loc = schedule_steps(0.8, 0.1 * t0, "linear", 1000)
-    assert loc["step_C"] == 0 and any("not reached" in x for x in loc["notes"])
+    assert loc["step_C"] == 0 and any("crossed during that last step" in x for x in loc["notes"])
 
 
 def test_one_row_per_class_falls_back_to_trace_variance():

@@ -154,7 +154,7 @@ def test_timeline_edm_steps_and_sampler_levels(run_cli):
     assert_allclose(j["times"], 0.5 * np.log1p(np.array(sig) ** 2), rtol=1e-13)
     assert j["t_max"] == j["times"][0] and j["steps"] == N
     for key, s in (("step_S", j["sigma_S"]), ("step_C", j["sigma_C"])):
-        assert j[key] == next(i for i in range(N) if sig[i] <= s)
+        assert j[key] == max(i for i in range(N) if sig[i] >= s)  # the step during which σ is crossed
     assert "from the noise end" in j["step_convention"]
 
 

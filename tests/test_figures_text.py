@@ -91,7 +91,7 @@ def test_timeline_compare_stacks_samplers():
     from regimes.plot.timeline import plot_timeline_compare
 
     fig = plot_timeline_compare(3.4662, 2.0654, ["linear", "cosine", "edm"])
-    assert {638, 827, 918, 979, 3, 7} <= _steps_in(fig)
+    assert {638, 827, 918, 979, 2, 6} <= _steps_in(fig)
     assert raw_scripts(fig) == []
 
 

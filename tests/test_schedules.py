@@ -237,13 +237,14 @@ def test_edm_sampler_step_at_time_against_hand_computed_grid(N, smin, smax, rho)
     assert_allclose(e.times, [float(x) for x in t], rtol=1e-13)
     assert e.t_max == pytest.approx(float(t[0]), rel=1e-14) and e.steps == N and e.name == "edm"
     # index 0 is the noisiest level (the first sampling step), N−1 the cleanest; between two
-    # levels t_{i+1} < t < t_i the answer is i + 1, the first level at or below t
+    # levels t_{i+1} < t < t_i the answer is i: step i (from σ_i to σ_{i+1}) crosses t; below
+    # σ_min the last step N−1 (from σ_min to σ = 0) does
     queries, expect = [], []
     for i in range(N - 1):
         queries.append(float((t[i] + t[i + 1]) / 2))
-        expect.append(i + 1)
+        expect.append(i)
     queries += [float(t[0]) * 1.01, 50.0, float(t[-1]) / 2, 0.0]  # beyond σ_max; below σ_min
-    expect += [None, None, N, N]
+    expect += [None, None, N - 1, N - 1]
     assert [e.step_at_time(q) for q in queries] == expect
     arr = e.step_at_time(np.array(queries))
     assert arr.dtype == np.int64 and list(arr) == [-1 if x is None else x for x in expect]

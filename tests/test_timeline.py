@@ -35,7 +35,8 @@ def test_timeline_edm_steps_brute_force(lam):
     assert_allclose(sigma_S**2, lam - 1, rtol=1e-12)  # σ(½ ln Λ)² = Λ − 1 exactly
     s = _karras_sigmas(18)
     for key, sig in (("step_S", sigma_S), ("step_C", sigma_C)):
-        expect = None if sig > s[0] else next((i for i in range(len(s)) if s[i] <= sig), len(s))
+        # the step during which σ is crossed: the last level at or above it (N − 1 below σ_min)
+        expect = None if sig > s[0] else max(i for i in range(len(s)) if s[i] >= sig)
         assert out[key] == expect
     if lam == 1e5:
         assert out["step_S"] is None and any(
@@ -73,7 +74,7 @@ def test_below_the_cleanest_step_is_noted_for_both_samplers():
     lin = locate_regimes(3.0, 1e-5, "linear")  # t_0 = 5e-5 > t_C
     assert lin["step_C"] == 0 and "below the time of step 0 (t_0 = 5e-05)" in lin["notes"][0]
     edm = locate_regimes(3.0, 1e-6, EDMSampler())  # t of σ_min = 0.002 is ≈ 2e-6 > t_C
-    assert edm["step_C"] == 18 and "below the time of step 17" in edm["notes"][0]
+    assert edm["step_C"] == 17 and "below the time of step 17" in edm["notes"][0]
 
 
 def test_t_S_must_be_finite_or_nan():

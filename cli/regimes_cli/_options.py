@@ -129,11 +129,21 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
     ]
 
 
-def apply_units(p, units: Optional[str], notes: list[str]):
+#: the preset numbers --units converts: (attribute, symbol, flag)
+_UNIT_QUANTITIES = (("eigenvalue", "Λ", "--eigenvalue"), ("variance", "σ²", "--variance"))
+
+
+def apply_units(p, units: Optional[str], notes: list[str], given: Optional[Mapping] = None,
+                uses: tuple[str, ...] = ("eigenvalue", "variance")):
     """The preset ``p`` with its Λ and σ² in the pixel convention ``--units`` (default symmetric).
 
     Returns ``(preset, units)`` (:meth:`regimes.presets.Preset.in_units` converts):
     ``(None, None)`` without a preset; ``--units`` without ``--preset`` is an error.
+
+    ``given`` maps ``"eigenvalue"`` / ``"variance"`` to the value the user passed (None: not given)
+    and ``uses`` names the quantities the command uses: the note says which of them were converted
+    (the preset's, not overridden) and which were not (the user's own, used as given, or absent
+    from the preset), so that it never claims a conversion that did not happen.
     """
     from regimes import RegimesError
     from regimes.presets import PIXEL_UNITS
@@ -145,11 +155,26 @@ def apply_units(p, units: Optional[str], notes: list[str]):
     units = "symmetric" if units is None else units.strip().lower()
     if units not in PIXEL_UNITS:
         raise RegimesError(f"--units must be unit or symmetric, got {units!r}")
-    p = p.in_units(units)
-    notes.append("units: pixels in [0, 1] (--units unit)" if units == "unit" else
-                 "units: pixels in [−1, 1] (--units symmetric, the default): the preset's Λ and σ² "
-                 "(stored for [0, 1]) × 4, so t_S is ln 2 later")
-    return p, units
+    notes.append(_units_note(p, units, given or {}, uses))
+    return p.in_units(units), units
+
+
+def _units_note(p, units: str, given: Mapping, uses: tuple[str, ...]) -> str:
+    """What ``--units`` did to the numbers a command uses (see :func:`apply_units`)."""
+    quantities = [q for q in _UNIT_QUANTITIES if q[0] in uses]
+    done = [sym for attr, sym, _ in quantities if given.get(attr) is None and getattr(p, attr, None) is not None]
+    why = [f"{sym} is yours ({flag} {given[attr]:g}), used as given" if given.get(attr) is not None
+           else f"preset {p.name} has no {sym}" for attr, sym, flag in quantities if sym not in done]
+    if not done:
+        return (f"--units {units} converts only a preset's Λ and σ² (stored for pixels in [0, 1]); here "
+                f"{'; '.join(why) or 'the command uses neither'}: it changes no number")
+    rest = f"; {'; '.join(why)}" if why else ""
+    if units == "unit":
+        return "units: pixels in [0, 1] (--units unit)" + (f": the preset's {' and '.join(done)} as stored{rest}"
+                                                            if rest else "")
+    later = ", so t_S is ln 2 later" if "Λ" in done else ""
+    return (f"units: pixels in [−1, 1] (--units symmetric, the default): the preset's {' and '.join(done)} "
+            f"(stored for [0, 1]) × 4{later}{rest}")
 
 
 def load_preset(name: Optional[str]):
@@ -278,6 +303,7 @@ def memory_budget_bytes(megabytes: float) -> int:
 def read_numbers(path: str, flag: str):
     """A 1-D float array from ``.npy`` or a text file with one number per line (``.txt``, ``.csv``)."""
     import os
+    import warnings
 
     import numpy as np
 
@@ -286,16 +312,21 @@ def read_numbers(path: str, flag: str):
     if not os.path.isfile(path):
         raise RegimesError(f"{flag}: no such file {path!r}")
     try:
-        if path.lower().endswith(".npy"):
-            arr = np.load(path, allow_pickle=False)
-        else:
-            arr = np.loadtxt(path, dtype=np.float64, ndmin=1, comments="#",
-                             delimiter="," if path.lower().endswith(".csv") else None)
+        with warnings.catch_warnings():  # an empty file: numpy warns, we say it in the error below
+            warnings.simplefilter("ignore", UserWarning)
+            if path.lower().endswith(".npy"):
+                arr = np.load(path, allow_pickle=False)
+            else:
+                arr = np.loadtxt(path, dtype=np.float64, ndmin=1, comments="#",
+                                 delimiter="," if path.lower().endswith(".csv") else None)
     except (OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         raise RegimesError(f"{flag} {path}: cannot read numbers (.npy, or .txt/.csv with one number per "
                            f"line): {msg}") from None
-    arr = np.squeeze(np.asarray(arr))
+    arr = np.asarray(arr)
+    if arr.size == 0:
+        raise RegimesError(f"{flag} {path}: the file holds no numbers (expected one number per line)")
+    arr = np.atleast_1d(np.squeeze(arr))  # one number is a 1-entry array (T = 1)
     if arr.ndim != 1 or arr.dtype.kind not in "iuf":
         raise RegimesError(f"{flag} {path}: expected one number per line (a 1-D array), got shape "
                            f"{np.shape(arr)} of {arr.dtype}")
@@ -344,7 +375,7 @@ def build_sampler(schedule: Optional[str] = None, steps: Optional[int] = None, b
         key = schedule.strip().lower().replace("_", "-")
         if key not in SCHEDULE_NAMES + ("edm",):
             raise RegimesError(f"--schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {schedule!r}")
-    with flag_errors({"n_steps": "--sampler-steps"}):
+    with flag_errors({"n_steps": "--sampler-steps", "scheduler config": "--scheduler-config"}):
         sampler = load_schedule(
             schedule, steps=steps,
             betas=None if betas is None else read_numbers(betas, "--betas"),
@@ -365,6 +396,8 @@ def sampler_step_rows(inference, loc: dict, notes: list) -> list:
     if inference is None:
         return []
     notes.append(inference.step_convention)
+    if inference.spacing_note is not None and inference.spacing_note not in notes:
+        notes.append(inference.spacing_note)
     what = f"{inference.n_steps} {inference.spacing} steps"
     return [(f"sampler step of t_S ({what})", loc["sampler_step_S"]),
             (f"sampler step of t_C ({what})", loc["sampler_step_C"])]

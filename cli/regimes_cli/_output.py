@@ -21,14 +21,37 @@ def warn(message: str) -> None:
     print(f"regimes: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+#: the "steps" convention of a JSON output whose sampler is the EDM sampler (levels, no β)
+EDM_STEPS_CONVENTION = (
+    "EDM sampler step i = 0 ... N-1 counted from the noise end: level sigma_i = (sigma_max^(1/rho) + "
+    "i/(N-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho at t_i = 1/2 ln(1 + sigma_i^2); step i goes from "
+    "sigma_i to sigma_(i+1), the last (N-1) from sigma_min to sigma_N = 0 (no betas, no alpha_bar product)"
+)
+
+
+def conventions_for(payload: Mapping[str, Any]) -> dict:
+    """The conventions block of a JSON output: the package's, with the "steps" entry of the sampler
+    the payload names (its ``schedule``: the EDM sampler counts its own levels, not β steps)."""
+    from regimes.report import CONVENTIONS
+
+    sch = payload.get("schedule")
+    name = sch.get("schedule") if isinstance(sch, Mapping) else sch
+    if name == "edm":
+        return {**CONVENTIONS, "steps": EDM_STEPS_CONVENTION}
+    return dict(CONVENTIONS)
+
+
 def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True) -> None:
-    """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning)."""
+    """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning).
+
+    Unless the payload has its own ``conventions``, those of :func:`conventions_for` are added.
+    """
     from regimes import __version__
-    from regimes.report import CONVENTIONS, to_jsonable
+    from regimes.report import to_jsonable
 
     nans: list[str] = []
     body = {"version": __version__, **to_jsonable(payload, nans)}
-    body.setdefault("conventions", CONVENTIONS)
+    body.setdefault("conventions", conventions_for(payload))
     if nans and warn_nonfinite:
         warn("non-finite values written as null: " + ", ".join(nans[:10]))
     sys.stdout.write(json.dumps(body, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
@@ -102,23 +125,28 @@ def print_table(
     notes: Iterable[str] = (),
 ) -> None:
     """Render a rich table on stdout, followed by notes (conventions, caveats); with ``--format csv``
-    (:func:`set_table_format`) the rows as CSV instead."""
+    (:func:`set_table_format`) the rows as CSV instead.
+
+    Every text (title, column names, cells, notes) is printed literally: rich markup in it is
+    escaped, so that ``[i]`` or ``[0, 1]`` stays as written."""
     if _table_format[0] == "csv":
         sys.stdout.write(table_text(columns, rows))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
     for c in columns:
-        table.add_column(c)
+        table.add_column(escape(str(c)))
     for row in rows:
-        table.add_row(*(fmt(v) for v in row))
+        table.add_row(*(escape(fmt(v)) for v in row))
     console = Console(soft_wrap=False)
-    console.print(f"[bold]{title}[/bold]", highlight=False)  # not a table title: those wrap to the table width
+    # not a table title: those wrap to the table width
+    console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
     console.print(table)
     for note in notes:
-        console.print(f"[dim]{note}[/dim]", highlight=False)
+        console.print(f"[dim]{escape(note)}[/dim]", highlight=False)
 
 
 # ---------------------------------------------------------------------- figures
@@ -304,7 +332,8 @@ def _write_report(result, out_dir) -> dict:
 
     out = make_out_dir(out_dir)
     d = result.to_dict()
-    body = {"version": __version__, **to_jsonable(d), "conventions": ANALYSIS_CONVENTIONS}
+    conv = {**ANALYSIS_CONVENTIONS, "steps": conventions_for(d)["steps"]}  # the EDM sampler's own
+    body = {"version": __version__, **to_jsonable(d), "conventions": conv}
     paths = {"json": out / "report.json", "markdown": out / "report.md",
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
     paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")

@@ -50,8 +50,9 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     Backward sampling runs from right (noise) to left (data). Regime I: t > t_S; II: t_C < t < t_S;
     III: t < t_C [DR]; when t_C ≥ t_S (or there is no speciation) Regime II is absent and the
     figure says so. Each transition is labelled "t_X = …, step K" with K =
-    ``sampler.step_at_time(t_X)`` (discrete schedules: the first k with t_k ≥ t, k = 0 at the data
-    end; EDM: the first level i with σ_i ≤ σ(t), i = 0 at σ_max [EDM]); every label of a figure
+    ``sampler.step_at_time(t_X)``, the step during which t_X is crossed (discrete schedules: the
+    first k with t_k ≥ t, k = 0 at the data end; EDM: the last i with σ_i ≥ σ(t), step i going
+    from level σ_i to σ_{i+1}, i = 0 at σ_max [EDM]); every label of a figure
     has the same number of decimals, as many as its intervals need. On the OU-time axis, times
     beyond the schedule's last step (or above σ_max) are hatched along the bottom and have no step.
     t = ½ ln(1 + σ²).
@@ -244,7 +245,7 @@ def _beyond(ax, t_end, hi, lines, note=True):
 def _step_coordinates(sch, edm):
     """x = the sampler's (continuous) step index as a function of OU time and back, and the x
     limits with the noise end on the right (EDM counts from the noise end: its axis is reversed;
-    its final step N goes to σ = 0, t = 0)."""
+    level i sits at x = i, so step i spans [i, i + 1], and its last step N − 1 ends at x = N, σ = 0)."""
     ts = np.asarray(sch.times, dtype=float)
     ks = np.arange(ts.size, dtype=float)
     if edm:
@@ -280,8 +281,8 @@ def _steps_x_axis(ax, sch, edm, x_of, t_of):
 
     ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     if edm:
-        ax.set_xlabel(f"EDM sampler level $i$ ($N$ = {sch.steps}; $i$ = 0 at "
-                      f"$\\sigma_{{\\max}}$ = {sch.sigma_max:g}, then a last step to $\\sigma$ = 0)"
+        ax.set_xlabel(f"EDM sampler step $i$ ($N$ = {sch.steps}; step $i$ runs from level $\\sigma_i$ at $i$ "
+                      f"to $i$ + 1; $\\sigma_0$ = {sch.sigma_max:g}, the last step ends at $\\sigma$ = 0)"
                       "  (sampling runs right to left)", fontsize=9)
     else:
         ax.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; $k$ = 0 at the "

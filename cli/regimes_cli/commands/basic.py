@@ -70,7 +70,7 @@ def speciation(
         return
     payload: dict = {}
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"eigenvalue": eigenvalue}, uses=("eigenvalue",))
     if d is not None or separation is not None:
         if eigenvalue is not None:
             raise RegimesError("give either --eigenvalue or the mixture (--d, --separation), not both")
@@ -166,7 +166,7 @@ def collapse(
     from regimes import collapse_time
 
     src_notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, src_notes)
+    p, units = apply_units(load_preset(preset), units, src_notes, given={"variance": variance}, uses=("variance",))
     n = need(n, "n", p, notes=src_notes)
     d = need(d, "d", p, notes=src_notes)
     variance, var_note = resolve_variance(variance, p)
@@ -202,7 +202,6 @@ def schedule(
 ) -> None:
     """Map OU time ↔ step of a schedule or the EDM sampler (with ᾱ, EDM σ and log-SNR), and the N sampler steps."""
     set_table_format(table_format)
-    import numpy as np
 
     from regimes import RegimesError
     from regimes.schedules import step_at_time, time_at_step
@@ -223,8 +222,9 @@ def schedule(
         else:
             k = sch.step_at_time(t) if edm else step_at_time(sch, t)
             if k is None:
-                raise RegimesError(f"t={t:.6g} lies beyond the first level of the EDM sampler "
-                                   f"(t_max = {sch.t_max:.6g}): the event happens before its first step")
+                raise RegimesError(f"--t {t:.6g} lies beyond the first level of the EDM sampler "
+                                   f"(t_max = {sch.t_max:.6g}, σ_max = {sch.sigma_max:g}): the event happens "
+                                   "before its first step")
             res = {**_schedule_row(sch, k), "t_query": t}
             if inference is not None:
                 res.update(sampler_step=inference.step_at_time(t), sampler_steps=inference.n_steps,
@@ -243,22 +243,38 @@ def schedule(
     if inference is not None:
         _sampler_table(sch, inference, base, json_out)
         return
-    ks = sorted(set(int(k) for k in np.linspace(0, sch.steps - 1, 11).round()))
+    _step_listing(sch, base, edm, json_out)
+
+
+#: `regimes schedule` lists every step of a schedule of at most this many; an evenly spaced sample
+#: of 11 otherwise
+LIST_ALL_STEPS = 40
+
+
+def _step_listing(sch, base: dict, edm: bool, json_out: bool) -> None:
+    """`regimes schedule` without --t/--step: every step (at most LIST_ALL_STEPS), else 11 evenly spaced."""
+    import numpy as np
+
+    every = sch.steps <= LIST_ALL_STEPS
+    ks = range(sch.steps) if every else sorted(set(int(k) for k in np.linspace(0, sch.steps - 1, 11).round()))
     table = [_schedule_row(sch, k) for k in ks]
+    shown = (f"all {sch.steps} steps shown" if every else
+             f"{len(table)} of the {sch.steps} steps shown, evenly spaced (--step K gives any other)")
     if json_out:
-        emit_json({**base, "t_max": sch.t_max, "step_convention": sch.step_convention, "table": table})
+        emit_json({**base, "t_max": sch.t_max, "step_convention": sch.step_convention, "table": table,
+                   "notes": [shown]})
         return
     print_table(f"{sch.name} {'sampler, N' if edm else 'schedule, T'} = {sch.steps} (OU time t_k, ᾱ_k = e^(−2 t_k))",
                 [(r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
-                columns=("EDM level i" if edm else "step k", "t", "ᾱ", "σ (EDM)", "log-SNR"),
-                notes=[sch.step_convention])
+                columns=("EDM step i (from level σ_i)" if edm else "step k", "t", "ᾱ", "σ (EDM)", "log-SNR"),
+                notes=[shown, sch.step_convention])
 
 
 def _schedule_row(sch, k: int) -> dict:
-    """One step of a schedule: its OU time, ᾱ, EDM σ and log-SNR (the EDM sampler's step N: t = 0)."""
+    """One step of a schedule: the OU time, ᾱ, EDM σ and log-SNR at which it starts (EDM: level σ_k)."""
     from regimes.schedules import alpha_bar, edm_sigma, logsnr
 
-    tk = float(sch.times[k]) if k < sch.steps else 0.0
+    tk = float(sch.times[k])
     return {"step": k, "t": tk, "alpha_bar": alpha_bar(tk), "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
 
 
@@ -269,14 +285,15 @@ def _sampler_table(sch, inference, base: dict, json_out: bool) -> None:
                "sampler_steps": inference.n_steps, "timestep_spacing": inference.spacing,
                "steps_offset": inference.effective_offset, "sampler_step_convention": inference.step_convention,
                "sampler_table": table}
+    notes = [inference.step_convention] + ([inference.spacing_note] if inference.spacing_note else [])
     if json_out:
-        emit_json(payload)
+        emit_json({**payload, "notes": notes})
         return
     print_table(f"{inference.n_steps} sampler steps ({inference.spacing} spacing) on the {sch.name} schedule, "
                 f"T = {sch.steps}",
                 [(r["sampler_step"], r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
                 columns=("sampler step i", "training step τ_i", "t", "ᾱ", "σ (EDM)", "log-SNR"),
-                notes=[inference.step_convention])
+                notes=notes)
 
 
 def times(
@@ -305,7 +322,7 @@ def times(
     notes: list[str] = []
     sampler, inference = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
                                        sampler_steps, timestep_spacing)
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"eigenvalue": eigenvalue, "variance": variance})
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
@@ -340,8 +357,9 @@ def times(
     rows = [("n", payload["n"]), ("d", payload["d"]), ("α = ln(n)/d", a), ("Λ", lam),
             ("t_S = ½ ln Λ", t_S), ("t_C (Gaussian, σ² = %g)" % variance, t_C)]
     if sampler is not None:
-        rows += [(f"step of t_S ({payload['schedule']}, T={payload['steps']})", payload["step_S"]),
-                 (f"step of t_C ({payload['schedule']}, T={payload['steps']})", payload["step_C"])]
+        size = f"{'N' if payload['schedule'] == 'edm' else 'T'}={payload['steps']}"  # EDM: its N levels
+        rows += [(f"step of t_S ({payload['schedule']}, {size})", payload["step_S"]),
+                 (f"step of t_C ({payload['schedule']}, {size})", payload["step_C"])]
     rows += sampler_step_rows(inference, payload, notes)
     for r in regs:
         where = f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"
@@ -353,7 +371,8 @@ def times(
     print_table("Regimes of the backward process", rows,
                 notes=notes + ["OU time, natural log; " + (sampler.step_convention if sampler is not None
                                                           else "steps are zero-based, first k with t_k ≥ t")
-                               + ("; a regime's steps are the k with t_k in it" if sampler is not None else ""),
+                               + ("; a regime's steps are those that start in it (their t_k lies in it)"
+                                  if sampler is not None else ""),
                                "closed forms: exact score, d and n large (docs/validity.md)"])
 
 

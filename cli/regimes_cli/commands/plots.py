@@ -115,9 +115,15 @@ def nd(
     from regimes.phase import alpha_for_collapse_time, nd_phase_diagram
 
     path = check_out(out)
+    if separation is not None and eigenvalue is not None:  # the library names its parameters; say the flags
+        raise RegimesError(f"give at most one of --separation ({separation:g}) and -L/--eigenvalue "
+                           f"({eigenvalue:g}): a mixture's Λ = d m̃² + σ² grows with d, a fixed Λ does not")
     mark = None
     src_notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, src_notes)
+    # with --separation the mixture's Λ is not the preset's: only σ² can be converted
+    p, units = apply_units(load_preset(preset), units, src_notes,
+                           given={"eigenvalue": eigenvalue, "variance": variance},
+                           uses=("variance",) if separation is not None else ("eigenvalue", "variance"))
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
@@ -159,9 +165,15 @@ def nd(
     if pdg.t_S is not None:
         frac = float((pdg.regime_II_width == pdg.regime_II_width).mean())
         rows.append(("fraction of the grid with Regime II", frac))
-        # no Regime II (t_C >= t_S) is a result, not a failure: null without a warning
+        # no Regime II (t_C >= t_S) and no speciation (Λ <= 1) are results, not failures: null without
+        # a warning (as `regimes speciation` writes a missing t_S)
         payload["regime_II_width"] = [[None if w != w else w for w in row] for row in pdg.regime_II_width.tolist()]
+        t_S_grid = [None if x != x else x for x in pdg.t_S.tolist()]
+        payload["t_S"] = t_S_grid
         notes.append("regime_II_width = t_S − t_C, null where Regime II does not exist (t_C >= t_S)")
+        if any(x is None for x in t_S_grid):
+            notes.append("t_S = ½ ln Λ is null where Λ <= 1 (no speciation, so no Regime II)"
+                         + (": everywhere, Λ is fixed" if all(x is None for x in t_S_grid) else ""))
 
     def fig():
         from regimes.plot.phase import plot_phase_nd
@@ -396,7 +408,7 @@ def timeline(
     with flag_errors({"--schedule": "--compare", "schedule must": "--compare must"}):
         others = [get_sampler(c) for c in _names(compare)] if compare is not None else None
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"eigenvalue": eigenvalue, "variance": variance})
     builtin = p is None and n is None and d is None and eigenvalue is None
     if builtin:
         n, d = _DEFAULT["n"], _DEFAULT["d"]
@@ -430,6 +442,7 @@ def timeline(
                        sigma_C=edm_sigma(t_C))
     if p is not None:
         payload.update(preset=p.name, units=units)
+    size = f"{'N' if loc['schedule'] == 'edm' else 'T'} = {loc['steps']}"  # EDM: its N levels
     rows = [
         ("n", payload["n"]),
         ("d", payload["d"]),
@@ -437,8 +450,8 @@ def timeline(
         ("σ²", variance),
         ("t_S = ½ ln Λ", t_S),
         ("t_C", t_C),
-        (f"step of t_S ({loc['schedule']}, {loc['steps']})", loc["step_S"]),
-        (f"step of t_C ({loc['schedule']}, {loc['steps']})", loc["step_C"]),
+        (f"step of t_S ({loc['schedule']}, {size})", loc["step_S"]),
+        (f"step of t_C ({loc['schedule']}, {size})", loc["step_C"]),
     ]
     rows += sampler_step_rows(inference, loc, notes)
     if "sigmas" in payload:
@@ -447,11 +460,7 @@ def timeline(
         rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
     notes.append(loc["step_convention"])
     if others is not None:
-        cmp = [locate_regimes(t_S, t_C, o) for o in others]
-        payload["compare"] = [{k: c[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C")}
-                              for c in cmp]
-        rows += [(f"steps of t_S, t_C ({c['schedule']}, {c['steps']})",
-                  f"{c['step_S']}, {c['step_C']}") for c in cmp]
+        _compare(t_S, t_C, others, payload, rows, notes)
 
     def fig():
         from regimes.plot.timeline import plot_timeline, plot_timeline_compare
@@ -461,6 +470,21 @@ def timeline(
         return plot_timeline(t_S, t_C, sampler, axis=axis)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
+
+
+def _compare(t_S: float, t_C: float, others: list, payload: dict, rows: list, notes: list) -> None:
+    """`timeline --compare`: each sampler's steps of t_S and t_C, with its own step convention and
+    notes (JSON: under 'compare'; table: a row each, and its notes prefixed with its name)."""
+    from regimes.timeline import locate_regimes
+
+    cmp = [locate_regimes(t_S, t_C, o) for o in others]
+    payload["compare"] = [{**{k: c[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C",
+                                                 "step_convention")}, "notes": c["notes"]} for c in cmp]
+    for c in cmp:
+        size = f"{'N' if c['schedule'] == 'edm' else 'T'} = {c['steps']}"
+        rows.append((f"steps of t_S, t_C ({c['schedule']}, {size})", f"{c['step_S']}, {c['step_C']}"))
+        own = [f"{c['schedule']}: {x}" for x in [*c["notes"], c["step_convention"]]]
+        notes += [x for x in own if x not in notes]
 
 
 def _names(text: str) -> list[str]:

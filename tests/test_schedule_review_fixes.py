@@ -1,0 +1,312 @@
+"""Fixes of the schedule / timeline / CLI review: each number checked against an independent oracle
+(the published formula recomputed here, a brute-force search, or a round trip)."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from regimes import RegimesError
+from regimes.schedules import DiscreteSchedule, EDMSampler, get_schedule, step_at_time
+from regimes.timeline import locate_regimes, regime_steps
+
+
+def _json(run_cli, *args):
+    rc, out, err = run_cli(*args, "--json")
+    assert rc == 0, err
+    return json.loads(out), err
+
+
+def _one_line_error(run_cli, *args):
+    rc, out, err = run_cli(*args)
+    assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("regimes: error:"), (rc, err)
+    return err
+
+
+def _karras(N, smin=0.002, smax=80.0, rho=7.0, dps=50):
+    """σ_i = (σ_max^{1/ρ} + i/(N−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ (arXiv 2206.00364), at ``dps`` digits."""
+    with mp.workdps(dps):
+        smin, smax, rho = mp.mpf(smin), mp.mpf(smax), mp.mpf(rho)
+        return [(smax ** (1 / rho) + mp.mpf(i) / (N - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+                for i in range(N)]
+
+
+def _edm_step_brute(sig, s):
+    """The EDM step during which noise level s is crossed: step i runs from σ_i down to σ_{i+1}
+    (σ_N = 0), so it is the i with σ_{i+1} < s <= σ_i; None above σ_0. A plain loop."""
+    levels = [float(x) for x in sig] + [0.0]
+    if s > levels[0]:
+        return None
+    for i in range(len(levels) - 1):
+        if levels[i + 1] < s <= levels[i]:
+            return i
+    return len(levels) - 2  # s = 0: the last step ends there
+
+
+# ---------------------------------------------------------------- 1, 10: EDM step numbering
+@pytest.mark.parametrize("N, smin, smax, rho", [(18, 0.002, 80.0, 7.0), (5, 0.01, 50.0, 3.0), (2, 0.1, 1.0, 1.0)])
+def test_edm_step_is_the_step_during_which_t_is_crossed(N, smin, smax, rho):
+    e = EDMSampler(steps=N, sigma_min=smin, sigma_max=smax, rho=rho)
+    sig = _karras(N, smin, smax, rho)
+    ts = np.concatenate([np.linspace(0.0, float(e.t_max) * 1.1, 2001), [float(e.t_max)]])
+    for t in ts:
+        s = math.sqrt(math.expm1(2 * t))
+        assert e.step_at_time(float(t)) == _edm_step_brute(sig, s), t
+    # between two levels t_{i+1} < t < t_i the answer is i (the step from σ_i to σ_{i+1}); at a level, i
+    t = [float(mp.log1p(x**2) / 2) for x in sig]
+    for i in range(N - 1):
+        assert e.step_at_time((t[i] + t[i + 1]) / 2) == i
+    assert e.step_at_time(0.0) == N - 1 and e.step_at_time(t[-1] / 2) == N - 1  # below σ_min: the last step
+    assert e.step_at_time(t[0] * 1.01) is None
+    assert list(e.step_at_time(np.array([t[0] * 1.01, 0.0]))) == [-1, N - 1]
+
+
+def test_cli_times_edm_steps_agree_with_the_regime_ranges(run_cli):
+    j, _ = _json(run_cli, "times", "--n", 4000, "--d", 1024, "-L", 1025, "-s", "edm")
+    # σ(t_S)² = Λ − 1 = 1024: σ(t_S) = 32 lies between σ_2 = 40.79 and σ_3 = 28.37 → step 2
+    sig = [float(x) for x in _karras(18)]
+    assert sig[3] < 32.0 < sig[2] and j["step_S"] == 2
+    assert j["step_C"] == _edm_step_brute(sig, math.sqrt(math.expm1(2 * j["t_C"])))
+    regs = {r["name"]: r for r in j["regimes"]}
+    # as on a discrete schedule, the crossing step belongs to the earlier (noisier) regime
+    assert regs["I"]["step_max"] == j["step_S"] and regs["II"]["step_min"] == j["step_S"] + 1
+    assert regs["II"]["step_max"] == j["step_C"] and regs["III"]["step_min"] == j["step_C"] + 1
+    lin, _ = _json(run_cli, "times", "--n", 4000, "--d", 1024, "-L", 1025, "-s", "linear")
+    lin_regs = {r["name"]: r for r in lin["regimes"]}
+    # the linear schedule counts from the data end: its crossing steps are the lowest of I and II
+    assert lin["step_S"] == lin_regs["I"]["step_min"] == 827 and lin["step_C"] == lin_regs["II"]["step_min"]
+    # the same rule from the library: each crossing step starts in the earlier regime
+    for smp in ("linear", "edm"):
+        loc = locate_regimes(lin["t_S"], lin["t_C"], smp)
+        rs = {r["name"]: r for r in regime_steps(lin["t_S"], lin["t_C"], smp)}
+        times = loc["times"]
+        assert times[loc["step_S"]] >= lin["t_S"] and times[loc["step_C"]] >= lin["t_C"]
+        assert loc["step_S"] in (rs["I"]["step_min"], rs["I"]["step_max"])
+
+
+def test_cli_schedule_edm_t_and_step_round_trip(run_cli):
+    for i in range(18):
+        row, _ = _json(run_cli, "schedule", "-s", "edm", "--step", i)
+        back, _ = _json(run_cli, "schedule", "-s", "edm", "--t", repr(row["t"]))
+        assert back["step"] == i
+    j, _ = _json(run_cli, "schedule", "-s", "edm", "--t", 0)
+    assert j["step"] == 17  # the last step, from σ_min to σ = 0
+    _json(run_cli, "schedule", "-s", "edm", "--step", j["step"])  # accepted
+
+
+# ---------------------------------------------------------------- 2: --compare keeps notes and conventions
+def test_timeline_compare_keeps_each_samplers_notes_and_convention(run_cli):
+    j, _ = _json(run_cli, "timeline", "--compare", "scaled-linear,edm")
+    sl, edm = j["compare"]
+    assert sl["step_convention"] == get_schedule("scaled-linear").step_convention
+    assert edm["step_convention"] == EDMSampler().step_convention
+    # t_S = ½ ln 1025 = 3.4662 > scaled-linear's last time −½ Σ log1p(−β) = 2.684: before its first step
+    betas = np.linspace(math.sqrt(0.00085), math.sqrt(0.012), 1000) ** 2
+    t_last = -0.5 * math.fsum(math.log1p(-b) for b in betas)
+    assert 0.5 * math.log(1025) > t_last and sl["step_S"] is None
+    assert any("before the first sampling step" in x for x in sl["notes"]) and edm["notes"] == []
+    rc, out, err = run_cli("timeline", "--compare", "scaled-linear,edm")
+    flat = " ".join(out.split())
+    assert rc == 0 and "scaled-linear: speciation" in flat and "edm: EDM sampler index" in flat
+
+
+# ---------------------------------------------------------------- 3: t_C below the cleanest step
+def test_collapse_below_the_cleanest_step_notes_agree(run_cli):
+    j, _ = _json(run_cli, "times", "--n", "1e6", "--d", 2, "-L", 5, "--variance", 0.001, "--sampler-steps", 10)
+    t0 = -0.5 * math.log1p(-1e-4)  # DDPM linear β_0 = 1e-4
+    assert j["t_C"] < t0 and j["step_C"] == 0 and j["sampler_step_C"] == 9
+    text = " ".join(j["notes"])
+    assert "not reached" not in text and "crossed during that last step" in text
+    regs = {r["name"]: r for r in j["regimes"]}
+    assert regs["II"]["step_min"] == 0 and regs["III"]["step_min"] is None  # step 0 starts in II
+    assert "entered during the last sampler step" in regs["III"]["steps_note"]
+    e, _ = _json(run_cli, "timeline", "--n", "1e6", "--d", 2, "-L", 5, "--variance", 0.001, "-s", "edm")
+    assert math.sqrt(math.expm1(2 * e["t_C"])) < 0.002 and e["step_C"] == 17  # below σ_min: last step N − 1
+    assert not any("not reached" in x for x in e["notes"])
+    assert any("crossed during that last step" in x for x in e["notes"])
+
+
+# ---------------------------------------------------------------- 4, 5, 6: scheduler configs
+def _cfg(tmp_path, cfg, name="c.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+@pytest.mark.parametrize("cls, spacing", [("EulerDiscreteScheduler", "linspace"), ("DDIMScheduler", "leading"),
+                                          ("DPMSolverMultistepScheduler", "linspace"), ("PNDMScheduler", "leading")])
+def test_config_without_spacing_uses_its_class_default(run_cli, tmp_path, cls, spacing):
+    path = _cfg(tmp_path, {"_class_name": cls, "num_train_timesteps": 1000})
+    j, _ = _json(run_cli, "schedule", "--scheduler-config", path, "--sampler-steps", 7)
+    # diffusers' set_timesteps (DDIM's rules) written out: leading arange(N)·(T//N), linspace round(linspace)
+    expect = (np.arange(7) * (1000 // 7))[::-1] if spacing == "leading" else \
+        np.round(np.linspace(0, 999, 7))[::-1]
+    assert j["timestep_spacing"] == spacing
+    assert [r["step"] for r in j["sampler_table"]] == [int(x) for x in expect]
+    assert any(f"{cls}'s default '{spacing}'" in x for x in j["notes"])
+
+
+def test_config_of_unknown_class_says_leading_was_assumed(run_cli, tmp_path):
+    path = _cfg(tmp_path, {"_class_name": "MyScheduler"})
+    j, _ = _json(run_cli, "times", "--n", 100, "--d", 10, "-L", 5, "--scheduler-config", path, "--sampler-steps", 4)
+    assert j["timestep_spacing"] == "leading" and j["sampler_timesteps"] == [750, 500, 250, 0]
+    assert any("'leading' assumed" in x and "MyScheduler" in x for x in j["notes"])
+
+
+@pytest.mark.parametrize("cfg, words", [
+    ({"beta_start": "x"}, ["beta_start", "'x'"]),
+    ({"beta_start": None}, ["beta_start", "None"]),
+    ({"trained_betas": [0.1, 0.2], "num_train_timesteps": "x"}, ["num_train_timesteps", "'x'"]),
+    ({"beta_end": 2}, ["beta_end", "< 1", "2"]),
+    ({"trained_betas": [0.1, 0.2, 1.0], "rescale_betas_zero_snr": True}, ["rescale_betas_zero_snr"]),
+    ({"rescale_betas_zero_snr": "yes"}, ["rescale_betas_zero_snr", "'yes'"]),
+    ({"steps_offset": -1}, ["steps_offset", "-1"]),
+])
+def test_malformed_config_values_are_one_line_errors_naming_the_key_and_file(run_cli, tmp_path, cfg, words):
+    path = _cfg(tmp_path, cfg)
+    err = _one_line_error(run_cli, "times", "--n", 100, "--d", 10, "-L", 5, "--scheduler-config", path)
+    assert f"--scheduler-config {path}:" in err and "--betas" not in err
+    assert all(w in err for w in words), err
+
+
+# ---------------------------------------------------------------- 7: --units describes what it converted
+def test_units_note_describes_only_what_was_converted(run_cli):
+    sym, _ = _json(run_cli, "times", "--preset", "ffhq", "-L", 20)
+    unit, _ = _json(run_cli, "times", "--preset", "ffhq", "-L", 20, "--units", "unit")
+    assert sym["t_S"] == unit["t_S"] == 0.5 * math.log(20) and sym["t_C"] == unit["t_C"]
+    for j in (sym, unit):
+        text = " ".join(j["notes"])
+        assert "× 4" not in text and "ln 2 later" not in text and "changes no number" in text
+    cif, _ = _json(run_cli, "times", "--preset", "cifar10", "-L", 20)
+    assert cif["t_S"] == 0.5 * math.log(20) and cif["variance"] == pytest.approx(4 * 0.06291, rel=1e-12)
+    note = next(x for x in cif["notes"] if x.startswith("units:"))
+    assert "σ² (stored for [0, 1]) × 4" in note and "Λ is yours" in note and "ln 2 later" not in note
+
+
+# ---------------------------------------------------------------- 8: conventions of the sampler used
+def test_json_conventions_follow_the_sampler(run_cli):
+    e, _ = _json(run_cli, "schedule", "-s", "edm", "--t", 0)
+    assert "EDM" in e["conventions"]["steps"] and "prod_{i<=k}" not in e["conventions"]["steps"]
+    lin, _ = _json(run_cli, "schedule", "--t", 0.5)
+    assert lin["conventions"]["steps"].startswith("zero-based array index k")
+    t, _ = _json(run_cli, "timeline", "-s", "edm")
+    assert "EDM" in t["conventions"]["steps"]
+
+
+# ---------------------------------------------------------------- 9: no markup eaten
+def test_table_notes_and_cells_are_printed_literally(capsys):
+    from regimes_cli._output import print_table, set_table_format
+
+    set_table_format("table")
+    print_table("t[i] title", [("x[i]", "[bold]y[/bold]")], notes=["σ_i at [i] and [0, 1]"])
+    out = capsys.readouterr().out
+    for s in ("t[i] title", "x[i]", "[bold]y[/bold]", "σ_i at [i] and [0, 1]"):
+        assert s in out, out
+
+
+# ---------------------------------------------------------------- 11: every EDM level listed
+def test_schedule_lists_every_step_of_a_short_sampler(run_cli):
+    e, _ = _json(run_cli, "schedule", "-s", "edm")
+    assert [r["step"] for r in e["table"]] == list(range(18)) and "all 18 steps" in e["notes"][0]
+    assert [r["sigma"] for r in e["table"]] == pytest.approx([float(x) for x in _karras(18)], rel=1e-12)
+    lin, _ = _json(run_cli, "schedule")
+    assert len(lin["table"]) == 11 and "11 of the 1000 steps" in lin["notes"][0]
+
+
+# ---------------------------------------------------------------- 12: one-number and empty files
+def test_one_number_betas_file_and_empty_file(run_cli, tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("0.02\n")
+    j, _ = _json(run_cli, "schedule", "--betas", one)
+    assert j["steps"] == 1 and j["t_max"] == -0.5 * math.log1p(-0.02)
+    np.save(tmp_path / "one.npy", np.array(0.02))
+    assert _json(run_cli, "schedule", "--betas", tmp_path / "one.npy")[0]["steps"] == 1
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "no data" warning must not escape
+        err = _one_line_error(run_cli, "schedule", "--betas", empty)
+    assert "--betas" in err and "no numbers" in err
+
+
+# ---------------------------------------------------------------- 13: overflow-safe EDM levels
+@pytest.mark.parametrize("kw", [dict(rho=1e-3), dict(sigma_max=1e200), dict(rho=0.05, sigma_max=1e100),
+                                dict(rho=1e6), dict(rho=1e30)])
+def test_edm_levels_and_times_without_overflow(kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = EDMSampler(**kw)
+        sig, t = e.sigmas, e.times
+    # enough digits that σ_max^{1/ρ} − (σ_max^{1/ρ} − σ_min^{1/ρ}) keeps σ_min^{1/ρ}
+    dps = 60 + int((abs(math.log10(e.sigma_max)) + abs(math.log10(e.sigma_min))) / e.rho)
+    ref = _karras(e.steps, e.sigma_min, e.sigma_max, e.rho, dps=dps)
+    with mp.workdps(dps):
+        tref = [float(mp.log1p(x**2) / 2) for x in ref]
+    np.testing.assert_allclose(sig, [float(x) for x in ref], rtol=1e-10)
+    np.testing.assert_allclose(t, tref, rtol=1e-12)
+    assert np.all(np.isfinite(t)) and np.all(np.diff(t) < 0)
+    assert sig[0] == e.sigma_max and sig[-1] == e.sigma_min
+
+
+def test_edm_default_levels_unchanged_form():
+    sig = [float(x) for x in _karras(18)]
+    np.testing.assert_allclose(EDMSampler().sigmas, sig, rtol=1e-14)
+
+
+# ---------------------------------------------------------------- 14: β's that look like ᾱ
+def test_decreasing_betas_have_a_way_through():
+    with pytest.raises(RegimesError, match="DiscreteSchedule.from_betas"):
+        get_schedule([0.6, 0.5, 0.4])
+    s = DiscreteSchedule.from_betas([0.6, 0.5, 0.4])
+    hand = [-0.5 * math.log1p(-0.6), -0.5 * (math.log1p(-0.6) + math.log1p(-0.5)),
+            -0.5 * (math.log1p(-0.6) + math.log1p(-0.5) + math.log1p(-0.4))]
+    np.testing.assert_allclose(s.times, hand, rtol=1e-15)
+    # the CLI route the message names: the same schedule from its ᾱ_k = Π(1 − β)
+    ac = DiscreteSchedule.from_alphas_cumprod(np.cumprod([0.4, 0.5, 0.6]))
+    np.testing.assert_allclose(ac.times, hand, rtol=1e-14)
+    with pytest.raises(RegimesError, match="betas must be < 1 except the last"):
+        DiscreteSchedule.from_betas([1.0, 0.5])
+
+
+# ---------------------------------------------------------------- 15: t = ∞ on every sampler, EDM's N
+def test_t_infinity_is_handled_alike():
+    from regimes.schedule_forms import SamplerSteps
+
+    inf = math.inf
+    assert step_at_time("flow", inf) == 999  # zero terminal SNR: the last step is at t = ∞
+    assert step_at_time("linear", inf, beyond="none") is None
+    with pytest.raises(RegimesError, match="beyond the last step"):
+        step_at_time("linear", inf)
+    assert EDMSampler().step_at_time(inf) is None
+    assert SamplerSteps(get_schedule("linear"), 10).step_at_time(inf) is None
+    assert SamplerSteps(get_schedule("flow"), 10, "trailing").step_at_time(inf) == 0
+    with pytest.raises(RegimesError, match="t must be a number"):
+        EDMSampler().step_at_time(math.nan)
+
+
+def test_times_labels_edm_with_n(run_cli):
+    rc, out, err = run_cli("times", "--n", 4000, "--d", 1024, "-L", 1025, "-s", "edm")
+    assert rc == 0 and "(edm, N=18)" in out and "T=18" not in out
+    rc, out, err = run_cli("timeline", "-s", "edm")
+    assert rc == 0 and "(edm, N = 18)" in out
+
+
+# ---------------------------------------------------------------- 16, 17: phase-diagram nd
+def test_nd_separation_and_eigenvalue_name_the_flags(run_cli):
+    err = _one_line_error(run_cli, "phase-diagram", "nd", "--separation", 1, "--eigenvalue", 3)
+    assert "--separation" in err and "-L/--eigenvalue" in err and "at most one" in err
+
+
+def test_nd_without_speciation_is_null_without_warning(run_cli):
+    j, err = _json(run_cli, "phase-diagram", "nd", "--eigenvalue", 0.5, "--points", 4)
+    assert err == "" and j["t_S"] == [None] * 4  # ½ ln 0.5 < 0: no speciation anywhere
+    assert any("Λ <= 1" in x for x in j["notes"])
+    s, err_s = _json(run_cli, "speciation", "-L", 0.5)
+    assert err_s == "" and s["t_S"] is None
+    k, _ = _json(run_cli, "phase-diagram", "nd", "--eigenvalue", 30, "--points", 4)
+    assert k["t_S"] == [0.5 * math.log(30)] * 4
