@@ -489,7 +489,8 @@ def check_same_units(src: DataSource, scale, center) -> None:
     """Refuse ``scale``/``center`` for an already loaded source when they differ from its own (they
     would be silently ignored: a source's units are fixed when it is loaded). The defaults
     (``"none"``, True) pass, so that code passing a source through keeps working."""
-    if not (isinstance(scale, str) and scale == "none") and not (type(scale) is type(src.scale) and scale == src.scale):
+    same = isinstance(scale, str) == isinstance(src.scale, str) and scale == src.scale  # 2 == 2.0; 'unit' != 2
+    if not (isinstance(scale, str) and scale == "none") and not same:
         raise RegimesError(f"scale={scale!r}: {src.name} is already loaded with scale={src.scale!r}; give scale "
                            "when loading the data (load_source, or as_source of the array), not again")
     if center is not True and bool(center) != src.center:
