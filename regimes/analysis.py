@@ -44,6 +44,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from types import MappingProxyType
 
 import numpy as np
@@ -237,6 +238,8 @@ class AnalysisResult(TableMixin):
     reference: Reference | None = None
     notes: tuple[str, ...] = ()
     spectrum: np.ndarray | None = field(default=None, repr=False)
+    #: the t_C estimator the regimes use: "commitment", or "spectral" when the commitment curve did not cross ½
+    regimes_estimator: str = "commitment"
 
     def __post_init__(self):
         object.__setattr__(self, "t_C", MappingProxyType(dict(self.t_C)))
@@ -249,13 +252,30 @@ class AnalysisResult(TableMixin):
         """The commitment (φ_C = ½) estimate of t_C."""
         return self.t_C["commitment"].value
 
+    @property
+    def regimes_t_C(self) -> Estimate:
+        """The t_C the regimes use (:attr:`regimes_estimator`: the commitment one when it exists)."""
+        return self.t_C[self.regimes_estimator]
+
+    def timeline_labels(self) -> dict:
+        """Keyword arguments of :func:`regimes.plot.timeline.plot_timeline` that say why there is no
+        speciation time and which estimator the drawn t_C is: ``no_speciation_reason`` and ``t_C_estimator``."""
+        detectable = self.eigenvalue.details.get("detectable")
+        reason = None
+        if math.isnan(self.t_S.value):
+            reason = "not detectable" if detectable is False and self.eigenvalue.value > 1 else "lambda <= 1"
+        return {"no_speciation_reason": reason, "t_C_estimator": self.regimes_estimator}
+
     def as_table(self):
         """``(title, columns, rows)``: one row per estimate (Λ, t_S, t_S_class, t_S_population, each
         t_C), for notebooks (``_repr_html_``) and ``to_frame()``; ``curves.to_frame()`` gives the curves."""
         rows = [estimate_row("eigenvalue", self.eigenvalue), estimate_row("t_S", self.t_S)]
         for name in ("t_S_class", "t_S_population"):
-            if getattr(self, name) is not None:
-                rows.append(estimate_row(name, getattr(self, name)))
+            e = getattr(self, name)
+            if e is not None:
+                caveat = e.details.get("invalid_reasons") if e.details.get("valid") is False else None
+                rows.append(estimate_row(name, e, None if not caveat else
+                                         f"{e.definition} — NOT a speciation time: {'; '.join(caveat)}"))
         rows += [estimate_row(f"t_C.{k}", e) for k, e in self.t_C.items()]
         title = f"regimes analyze: {self.name} (n = {self.n}, d = {self.d}; OU time, natural log)"
         return title, ESTIMATE_COLUMNS, rows
@@ -282,6 +302,7 @@ class AnalysisResult(TableMixin):
             "samples": self.samples,
             "seed": self.seed,
             "notes": list(self.notes),
+            "regimes_t_C": {"estimator": self.regimes_estimator, "value": self.regimes_t_C.value},
         }
         if self.t_S_class is not None:
             out["t_S_class"] = _by_design_nulls(self.t_S_class.to_dict())
@@ -742,22 +763,66 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
     intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
     cls_cov, hier = _classes_stage(src, notes)
+    used = _regimes_estimator(t_C)
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
         curves=_curves_of(curves), regimes=intervals, schedule=sched, units=src.units, name=src.name,
-        samples=samples, seed=seed, t_S_class=t_S_class, notes=notes, spectrum=spectrum, t_S_population=t_S_pop,
-        diagnostics=diag, class_speciation=cls_cov, class_hierarchy=hier,
-        reference=None if model is None else _reference(model, src, tt),
+        samples=samples, seed=seed, t_S_class=_class_time_caveats(t_S_class, lam, t_S, t_C[used], hier, notes),
+        notes=notes, spectrum=spectrum, t_S_population=t_S_pop, diagnostics=diag, class_speciation=cls_cov,
+        class_hierarchy=hier, reference=None if model is None else _reference(model, src, tt), regimes_estimator=used,
     )
+
+
+def _regimes_estimator(t_C) -> str:
+    """The t_C estimator the regimes use: the commitment one, or the spectral proxy when it is missing."""
+    return "commitment" if not math.isnan(t_C["commitment"].value) else "spectral"
+
+
+def _class_time_caveats(cls, lam, t_S, t_C, hier, notes):
+    """t_S_class with its caveats (``notes``; ``details``: ``valid`` False and the short
+    ``invalid_reasons``) when φ's crossing is not evidence of class formation, and a note saying so.
+
+    The class curve φ(t) also reaches 1 when the trajectories collapse onto training points (each
+    point is in one class), so a crossing is a speciation time only where speciation is detected
+    and before (at larger t than) the collapse.
+    """
+    if cls is None or math.isnan(cls.value):
+        return cls
+    why, short = [], []
+    if lam.details.get("detectable") is False:
+        why.append("Λ is not detectable above the noise edge: no speciation is detected, so φ's crossing is "
+                   "not evidence of class formation")
+        short.append("Λ not detectable")
+    elif math.isnan(t_S.value):
+        why.append("Λ <= 1: no speciation, so φ's crossing is not evidence of class formation")
+        short.append("Λ ≤ 1")
+    if math.isfinite(t_C.value) and cls.value <= t_C.value:
+        why.append(f"t_S_class = {cls.value:.4g} <= t_C = {t_C.value:.4g}: φ's crossing comes with collapse "
+                   "(each training point is in one class), not class formation")
+        short.append("crossing with collapse (≤ t_C)")
+    noisy = [] if hier is None else hier.pairs_within_noise()
+    if noisy and len(noisy) == len(hier.names) * (len(hier.names) - 1) // 2:
+        why.append("every pair of class means is within sampling noise (class_hierarchy.pairs_within_noise)")
+        short.append("class means within noise")
+    if not why:
+        return cls
+    notes.append(f"t_S_class = {cls.value:.4g} is not a speciation time: " + "; ".join(why))
+    return cls.replace(notes=(*cls.notes, *why), details={**cls.details, "valid": False, "invalid_reasons": short})
 
 
 def _diagnostics_stage(t_C, spectrum, src, notes) -> Diagnostics:
     """Agreement of the t_C estimators and the measured causes of a disagreement, with a note."""
     within = t_C["gaussian"].details["variance"] if _pooled(src) else None
     diag = diagnose(t_C, spectrum, d=src.d, n=src.n, total_variance=src.total_variance, within_variance=within)
-    if not diag.agree:
+    trust = (". The commitment estimate (φ_C = ½) is the collapse of the dynamics" if diag.commitment_measured else
+             ". The commitment estimate (φ_C = ½), the collapse of the dynamics, is missing: widen the time grid")
+    if diag.agree is False:
         notes.append(f"the t_C estimates disagree beyond their intervals (spread {diag.spread:.3g}×): "
-                     + "; ".join(diag.causes) + ". The commitment estimate (φ_C = ½) is the collapse of the dynamics")
+                     + "; ".join(diag.causes) + trust)
+    elif diag.agree is None:
+        notes.append(f"whether the t_C estimates agree cannot be judged: {len(diag.unjudged)} pair(s) of estimates "
+                     f"have no interval (bootstrap = 0, or an estimator without one); their point values spread "
+                     f"{diag.spread:.3g}×" + trust)
     return diag
 
 
@@ -777,7 +842,7 @@ def _classes_stage(src, notes):
         return None, None
     cs = h = None
     if src.d <= CLASS_COVARIANCE_MAX_D:
-        cs = class_speciation_from_data(src)
+        cs = _asymptotic_validity(class_speciation_from_data(src), notes)
         if src.n_classes > 2:
             notes.append("t_S_covariance compares each class with the rest of the rows; the rest is a mixture whose "
                          "covariance includes the spread of the other classes' means, so a class-vs-rest time can "
@@ -799,6 +864,42 @@ def _classes_stage(src, notes):
     else:
         notes.append(f"class_hierarchy not computed ({src.n_classes} classes > {HIERARCHY_MAX_CLASSES})")
     return cs, h
+
+
+#: the large-t form of t_S_covariance counts as in its range when, on the same covariances, it lands
+#: within this many OU time units of the exact root
+ASYMPTOTIC_TOLERANCE = 0.05
+
+
+def _asymptotic_validity(cs, notes):
+    """The comparisons of t_S_covariance with ``t_S_asymptotic_valid`` (and a caveat when False).
+
+    The large-t form ¼ ln(‖C1 − C2‖²_F/8) expands the criterion in r_i − 1 = e^{−2t}E_i/(Δ_t + e^{−2t}D_i)
+    (E_i the eigenvalues of C1 − C2): it holds when every |r_i − 1| ≪ 1 at the root — t large and the
+    difference spread over many directions (at the root e^{−2t} = √(8/‖C1 − C2‖²_F), so |r − 1| ≈
+    √8 ‖C1 − C2‖_op/‖C1 − C2‖_F). Checked on the rows themselves: the form on the same (not debiased)
+    ‖Ĉ1 − Ĉ2‖²_F must land within :data:`ASYMPTOTIC_TOLERANCE` of the exact root.
+    """
+    rows, bad = [], []
+    for r in cs.rows:
+        r = dict(r)
+        if r.get("t_S_asymptotic") is not None:
+            t, F2 = r.get("t_S"), r["frobenius_sq"]
+            same = 0.25 * math.log(F2 / 8.0) if F2 > 8.0 else math.nan
+            ok = t is not None and abs(same - t) <= ASYMPTOTIC_TOLERANCE
+            r["t_S_asymptotic_valid"] = bool(ok)
+            if not ok:
+                r["t_S_asymptotic_caveat"] = (
+                    "outside its range: the exact criterion has no root" if t is None else
+                    f"outside its range: on the same covariances the large-t form gives {same:.4g} against the exact "
+                    f"root {t:.4g} (|r_i − 1| is not small at the root: t not large, or C1 − C2 concentrated in "
+                    "few directions)")
+                bad.append(f"{r['class']} against {r['against']}")
+        rows.append(r)
+    if bad:
+        notes.append(f"t_S_covariance: the large-t form ¼ ln(‖C1 − C2‖²_F/8) is outside its range for {', '.join(bad)} "
+                     "(t_S_asymptotic_valid false): use the exact t_S")
+    return dataclass_replace(cs, rows=rows)
 
 
 def _sampler_stage(schedule, steps, sampler_steps, timestep_spacing):

@@ -12,7 +12,9 @@ The four estimates of t_C answer different questions:
 The last two are d → ∞ approximations that see the data only through second moments; they agree
 with the first on isotropic Gaussian data and drift from it on anisotropic, clustered or
 low-dimensional data. :func:`diagnose` says when the estimates disagree beyond their intervals and
-which of these properties the data show.
+which of these properties the data show. Two estimates without an interval (e.g. ``bootstrap=0``)
+cannot be judged: their point values are compared only as a spread, and the agreement is None
+when no disagreement is established but some pair could not be judged.
 
 References
 ----------
@@ -28,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ANISOTROPY_FRACTION", "SMALL_D", "Diagnostics", "diagnose", "intervals_disagree"]
+__all__ = ["ANISOTROPY_FRACTION", "SMALL_D", "Diagnostics", "diagnose", "intervals_comparable", "intervals_disagree",
+           "recommendation"]
 
 #: the spectrum counts as anisotropic below this effective-rank fraction (participation ratio / rank)
 ANISOTROPY_FRACTION = 0.5
@@ -41,6 +44,16 @@ DOMINANT_FACTOR = 10.0
 
 RECOMMENDATION = ("trust the commitment estimate (φ_C = ½): it is the collapse of the backward dynamics "
                   "with the exact empirical score; the others are conventions or d → ∞ approximations")
+#: when the commitment estimate is missing (its curve did not cross ½ on the time grid)
+RECOMMENDATION_MISSING = ("the commitment estimate (φ_C = ½), the collapse of the backward dynamics, is missing "
+                          "(its curve did not cross ½ on the time grid): widen the time grid (times=) to measure "
+                          "it; the other estimates are conventions or d → ∞ approximations, and the regimes use "
+                          "the spectral proxy meanwhile")
+
+
+def recommendation(commitment_measured: bool) -> str:
+    """Which t_C to trust: the commitment estimate when it exists, else how to obtain it."""
+    return RECOMMENDATION if commitment_measured else RECOMMENDATION_MISSING
 
 
 @dataclass(frozen=True)
@@ -56,15 +69,25 @@ class Diagnostics:
     within_to_total_variance: float | None
     d: int
     causes: tuple
+    #: pairs of estimates that both lack an interval: their agreement cannot be judged
+    unjudged: tuple = ()
+    #: whether the commitment (φ_C = ½) estimate exists
+    commitment_measured: bool = True
+
+    @property
+    def judged(self) -> bool:
+        """Whether every pair of estimates could be compared through an interval."""
+        return not self.unjudged
 
     def to_dict(self) -> dict:
-        return {"estimates_agree": self.agree, "spread": self.spread,
+        return {"estimates_agree": self.agree, "agreement_judged": self.judged, "spread": self.spread,
                 "disagreeing_pairs": [list(p) for p in self.disagreeing],
+                "unjudged_pairs": [list(p) for p in self.unjudged],
                 "participation_ratio": self.participation_ratio,
                 "effective_rank_fraction": self.effective_rank_fraction,
                 "top_to_mean_eigenvalue": self.top_to_mean_eigenvalue,
                 "within_to_total_variance": self.within_to_total_variance, "d": self.d,
-                "likely_causes": list(self.causes), "recommendation": RECOMMENDATION}
+                "likely_causes": list(self.causes), "recommendation": recommendation(self.commitment_measured)}
 
 
 def intervals_disagree(a, b) -> bool:
@@ -76,6 +99,12 @@ def intervals_disagree(a, b) -> bool:
 
     (a0, a1), (b0, b1) = span(a), span(b)
     return a1 < b0 or b1 < a0
+
+
+def intervals_comparable(a, b) -> bool:
+    """Whether :func:`intervals_disagree` can judge two estimates: at least one has a finite interval
+    (two bare point values differ whatever their uncertainty, which is unknown)."""
+    return any(math.isfinite(e.ci[0]) and math.isfinite(e.ci[1]) for e in (a, b))
 
 
 def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_variance=None) -> Diagnostics:
@@ -119,16 +148,36 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
     frac = (b1 * b1 / b2 if b2 > 0 else math.nan) / max(min(d, n - 1) - m, 1)
     within = None if within_variance is None else float(within_variance / (total_variance / d))
     ests = {k_: e for k_, e in t_C.items() if math.isfinite(e.value)}
-    bad = tuple((a, b) for a, b in itertools.combinations(ests, 2) if intervals_disagree(ests[a], ests[b]))
+    pairs = list(itertools.combinations(ests, 2))
+    unjudged = tuple(p for p in pairs if not intervals_comparable(ests[p[0]], ests[p[1]]))
+    bad = tuple(p for p in pairs if p not in unjudged and intervals_disagree(ests[p[0]], ests[p[1]]))
     vals = [e.value for e in ests.values()]
     spread = max(vals) / min(vals) if vals and min(vals) > 0 else math.nan
+    # False: a disagreement is established; None: none established, but some pair had no interval
+    agree = False if bad else (None if unjudged else True)
+    causes = _causes(frac, top_mean, within, d, bool(bad) or (bool(unjudged) and spread > 1.0),
+                     within_variance is not None, judged=bool(bad))
+    com = t_C.get("commitment")
+    return Diagnostics(agree=agree, spread=spread, disagreeing=bad, participation_ratio=pr,
+                       effective_rank_fraction=frac, top_to_mean_eigenvalue=top_mean, within_to_total_variance=within,
+                       d=d, causes=tuple(causes), unjudged=unjudged,
+                       commitment_measured=com is not None and math.isfinite(com.value))
+
+
+def _causes(frac, top_mean, within, d, apart, labelled, judged=True) -> list:
+    """The measured properties of the data that move the estimators apart (when they are apart)."""
     causes = []
-    if bad:
+    if apart:
         if frac < ANISOTROPY_FRACTION:
             causes.append(f"anisotropic spectrum: the bulk's participation ratio is {frac:.2g} of its directions; "
                           "the isotropic formula (σ² = tr C/d) assumes equal variance in every direction")
         if top_mean > DOMINANT_FACTOR:
-            causes.append(f"a dominant direction: Λ = {top_mean:.3g} × tr C/d (cluster structure); the Gaussian "
+            if labelled and within is not None and within < CLASS_FRACTION:
+                what = "one large eigenvalue, with class structure along it"
+            else:
+                what = ("one large eigenvalue; " + ("the labels show little class structure" if labelled else
+                        "without labels, whether it comes from clusters is not measured"))
+            causes.append(f"a dominant direction: Λ = {top_mean:.3g} × tr C/d ({what}); the Gaussian "
                           "formula and the annealed proxy see it only through second moments")
         if within is not None and within < CLASS_FRACTION:
             causes.append(f"class structure: within-class variance {within:.2g} of the total per feature")
@@ -136,8 +185,7 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
             causes.append(f"small d = {d}: the measured curves are smooth at finite d, so the threshold conventions "
                           "(entropy) and the d → ∞ formulas (spectral, gaussian) shift against the φ_C = ½ crossing")
         if not causes:
-            causes.append("none of anisotropy, dominant directions, class structure or small d stands out: the "
-                          "Monte Carlo intervals may be too narrow for the finite-d difference between the definitions")
-    return Diagnostics(agree=not bad, spread=spread, disagreeing=bad, participation_ratio=pr,
-                       effective_rank_fraction=frac, top_to_mean_eigenvalue=top_mean, within_to_total_variance=within,
-                       d=d, causes=tuple(causes))
+            causes.append("none of anisotropy, dominant directions, class structure or small d stands out" + (
+                ": the Monte Carlo intervals may be too narrow for the finite-d difference between the definitions"
+                if judged else ""))
+    return causes

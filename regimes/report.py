@@ -29,7 +29,16 @@ CONVENTIONS = {
 ANALYSIS_CONVENTIONS = {
     **CONVENTIONS,
     "regime steps": "step_min..step_max: the steps k with t_min <= t_k < t_max (null when none: see steps_note)",
-    "intervals": "95% bootstrap percentile intervals; se = bootstrap standard deviation",
+    # what the "se" and "ci" of each estimate are (the crossings' se is not a bootstrap one)
+    "intervals": (
+        "ci: 95% percentile bootstrap intervals with --bootstrap B > 0 (null with --bootstrap 0, by design): "
+        "eigenvalue, t_S, t_C.spectral and t_C.gaussian resample the training rows (linearised bootstrap); the "
+        "curve crossings t_C.commitment, t_C.entropy and t_S_class resample the Monte Carlo samples; "
+        "t_S_population's interval is the debiased spike of eigenvalue's. se: for eigenvalue, t_C.spectral and "
+        "t_C.gaussian the bootstrap standard deviation (null with --bootstrap 0); for t_S the delta method on "
+        "eigenvalue's, se(eigenvalue) / (2 eigenvalue); for the crossings the delta-method standard error of the "
+        "Monte Carlo mean, se(curve at t) / |slope of the curve| (present with --bootstrap 0 too); t_S_population "
+        "has none (null)"),
 }
 
 
@@ -95,33 +104,28 @@ def markdown_report(result) -> str:
                      f"{_f(ev['noise_edge'])} | σ̂² = {_f(ev['noise_level'])}, γ = {_f(ev['ratio'])} |"
                      + (" |" if ref else ""))
     row("t_S = ½ ln Λ", r["t_S"], ref.get("t_S"))
-    if r.get("t_S_class"):
-        row(f"t_S from φ(t) = {r['t_S_class'].get('level', 0.7752):.4g}", r["t_S_class"], ref.get("t_S_class"))
+    cls = r.get("t_S_class")
+    if cls:
+        lines.append(f"| t_S from φ(t) = {cls.get('level', 0.7752):.4g} | {_class_value(cls)} | {_ci(cls)} |"
+                     + (f" {_f(ref.get('t_S_class'))} |" if ref else ""))
     if r.get("t_S_population"):
         row("t_S of the debiased population spike ½ ln ℓ̂", r["t_S_population"])
+    used = (r.get("regimes_t_C") or {}).get("estimator", "commitment")
     names = {"commitment": "t_C, φ_C = ½ (headline)", "entropy": "t_C, f^e/α = 0.1",
              "spectral": "t_C, spectral proxy", "gaussian": "t_C, Gaussian formula"}
+    if used != "commitment":
+        names["commitment"] = "t_C, φ_C = ½ (headline: not measured, see the notes)"
+        names[used] += " (used by the regimes)"
     for k, lab in names.items():
         th = ref.get("t_C_entropy_threshold") if k == "entropy" else ref.get("t_C")
         row(lab, r["t_C"][k], th)
-    dg = r.get("diagnostics")
-    if dg:
-        lines += ["", "## Which t_C?", "",
-                  f"* the estimates {'agree within' if dg['estimates_agree'] else 'disagree beyond'} their intervals "
-                  f"(largest / smallest = {_f(dg['spread'], 3)})"]
-        lines += [f"* likely cause: {c}" for c in dg["likely_causes"]]
-        lines += [f"* {dg['recommendation']}"]
-    cov, hier = r.get("t_S_covariance"), r.get("class_hierarchy")
-    if cov or hier:
-        lines += ["", "## Classes", ""]
-    for c in (cov or {}).get("comparisons", []):
-        verdict = ("t_S = " + _f(c["t_S"])) if c["detectable"] else "not detectable above sampling noise"
-        lines.append(f"* covariance-only speciation, class {c['class']} against {c['against']}: {verdict} "
-                     f"(‖C1 − C2‖²_F = {_f(c['frobenius_sq'], 4)}, noise alone {_f(c['noise_frobenius_sq'], 4)})")
-    for m in (hier or {}).get("merges", []):
-        lines.append(f"* classes {', '.join(m['left'])} | {', '.join(m['right'])} separate at t = {_f(m['t'])}")
-    lines += ["", f"## Regimes on the {sch['schedule']} schedule ({sch['steps']} steps)", "",
-              "| regime | t from | t to | steps |", "|---|---|---|---|"]
+    lines += _which_tc(r.get("diagnostics"))
+    lines += _classes(r.get("t_S_covariance"), r.get("class_hierarchy"))
+    lines += ["", f"## Regimes on the {sch['schedule']} schedule ({sch['steps']} steps)", ""]
+    if used != "commitment":
+        lines += [f"t_C used by the regimes: the {used} estimate, {_f(r['t_C'][used]['value'])} (the commitment "
+                  "estimate φ_C = ½ is missing: see the notes)", ""]
+    lines += ["| regime | t from | t to | steps |", "|---|---|---|---|"]
     for g in r["regimes"]:
         lines.append(f"| {g['name']} | {_f(g['t_min'])} | {_f(g['t_max'])} | {steps_text(g)} |")
     notes = list(r.get("notes", []))
@@ -141,5 +145,56 @@ def markdown_report(result) -> str:
         "",
         "![timeline](timeline.png)",
         "",
-    ] + (["![class hierarchy](hierarchy.png)", ""] if hier and len(hier["merges"]) >= 2 else [])
+    ]
+    hier = r.get("class_hierarchy")
+    lines += ["![class hierarchy](hierarchy.png)", ""] if hier and len(hier["merges"]) >= 2 else []
     return "\n".join(lines)
+
+
+def _class_value(cls) -> str:
+    """t_S_class's value, with its caveat next to it when φ's crossing is not a speciation time."""
+    if cls.get("valid", True) or cls.get("value") is None:
+        return _f(cls["value"])
+    return f"{_f(cls['value'])} — NOT a speciation time ({'; '.join(cls.get('invalid_reasons', []))}: see the notes)"
+
+
+def _which_tc(dg) -> list:
+    """The "Which t_C?" section: agreement (or that it cannot be judged), causes, recommendation."""
+    if not dg:
+        return []
+    agree, spread = dg["estimates_agree"], _f(dg["spread"], 3)
+    if agree is None:
+        first = (f"* agreement cannot be judged: {len(dg.get('unjudged_pairs', []))} pair(s) of estimates have no "
+                 f"interval (bootstrap = 0, or an estimator without one); point values only: largest / smallest "
+                 f"= {spread}")
+        lead = "property of the data that can move the estimators apart"
+    else:
+        first = (f"* the estimates {'agree within' if agree else 'disagree beyond'} their intervals "
+                 f"(largest / smallest = {spread})")
+        lead = "likely cause"
+    return (["", "## Which t_C?", "", first] + [f"* {lead}: {c}" for c in dg["likely_causes"]]
+            + [f"* {dg['recommendation']}"])
+
+
+def _classes(cov, hier) -> list:
+    """The "Classes" section: covariance-only speciation and the hierarchy's merges, each with its caveats."""
+    if not (cov or hier):
+        return []
+    lines = ["", "## Classes", ""]
+    for c in (cov or {}).get("comparisons", []):
+        verdict = ("t_S = " + _f(c["t_S"])) if c["detectable"] else "not detectable above sampling noise"
+        if c.get("t_S_asymptotic") is not None:
+            valid = c.get("t_S_asymptotic_valid", True)
+            verdict += (f"; large-t form ¼ ln(‖C1 − C2‖²_F/8) = {_f(c['t_S_asymptotic'])}"
+                        + ("" if valid else f" — {c.get('t_S_asymptotic_caveat', 'outside its range')}"))
+        lines.append(f"* covariance-only speciation, class {c['class']} against {c['against']}: {verdict} "
+                     f"(‖C1 − C2‖²_F = {_f(c['frobenius_sq'], 4)}, noise alone {_f(c['noise_frobenius_sq'], 4)})")
+    noisy = {frozenset(p) for p in (hier or {}).get("pairs_within_noise", [])}
+    for m in (hier or {}).get("merges", []):
+        cross = [frozenset((a, b)) for a in m["left"] for b in m["right"]]
+        k = sum(p in noisy for p in cross)
+        which = "within sampling noise" if k == len(cross) else \
+            f"{k} of the {len(cross)} class pairs across it within sampling noise"
+        flag = "" if not k else f" — {which} (|δ̂|² < 2× its sampling bias): a time of the noise, not of class structure"
+        lines.append(f"* classes {', '.join(m['left'])} | {', '.join(m['right'])} separate at t = {_f(m['t'])}{flag}")
+    return lines

@@ -2,7 +2,9 @@
 
 For each time t, training points a^{μ0} (μ0 uniform) are noised to ``x_t = e^{−t}a^{μ0} + √Δ_t ξ``
 and carried back to t = 0 with the exact empirical score; the fraction that ends on the same
-training point and (with labels) in the same class is reported with binomial standard errors.
+training point and (with labels) in the same class is reported with its exact (Clopper–Pearson)
+95% binomial interval and its plug-in binomial standard error (0 when every or no run returns:
+read the interval there).
 
 **U-turn identity** ([DR]): with the exact empirical score, the stochastic backward dynamics from
 x at time t ends on training point μ with probability w_μ(x, t), so
@@ -43,11 +45,18 @@ from ._validate import as_real_array, check_int, check_rng
 from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
+from .memorization import exact_binomial_interval
 
 __all__ = ["METHODS", "UTurnResult", "simulated_collapse_time", "uturn"]
 
 #: dynamics of :func:`uturn`
 METHODS = ("sde", "posterior", "ode")
+#: confidence of the fractions' intervals
+CONFIDENCE = 0.95
+#: what the ``se`` and ``ci`` of the fractions are (the JSON says it)
+INTERVALS = ("ci: exact (Clopper–Pearson) 95% binomial interval of the fraction over the samples runs, coverage "
+             ">= 95% for every true probability; se: plug-in binomial standard error sqrt(p (1 - p) / samples), "
+             "0 when p = 0 or 1 although the probability is not known exactly there: use ci")
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class UTurnResult:
         OU times.
     same_point, same_class : tuple of Estimate
         Per time: fraction returning to the starting training point / class (``same_class`` is
-        None without labels); ``se`` binomial.
+        None without labels); ``se`` the plug-in binomial standard error (0 at p = 0 or 1),
+        ``ci`` the exact (Clopper–Pearson) 95% interval, ``details["count"]`` the returns.
     start, end : ndarray of int, shape (T, samples)
         Starting and final training-point indices.
     noised, final : ndarray, shape (T, E, d)
@@ -79,12 +89,14 @@ class UTurnResult:
     final: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
+        """The JSON payload; ``grid_steps`` are the steps of the backward grid (not a schedule's index)."""
         def col(ests):
-            return None if ests is None else {"value": [e.value for e in ests], "se": [e.se for e in ests]}
+            return None if ests is None else {"value": [e.value for e in ests], "se": [e.se for e in ests],
+                                              "ci": [list(e.ci) for e in ests]}
 
         return {"times": [float(t) for t in self.times], "same_point": col(self.same_point),
                 "same_class": col(self.same_class), "method": self.method, "samples": self.samples,
-                "steps": self.steps,
+                "grid_steps": self.steps, "intervals": INTERVALS,
                 "expectation": {"same_point": "phi_C(t) = E[sum_mu w_mu^2]",
                                 "same_class": "phi(t) = E[sum_c (sum_{mu in c} w_mu)^2]"}}
 
@@ -101,9 +113,11 @@ def _backward(es, x, t, method, steps, gen):
 
 
 def _fraction(hit, definition):
-    p = float(np.mean(hit))
-    return Estimate(p, se=math.sqrt(p * (1 - p) / hit.size), definition=definition,
-                    details={"count": int(np.sum(hit))})
+    """The returning fraction with its plug-in SE and exact binomial interval."""
+    count = int(np.sum(hit))
+    p = count / hit.size
+    return Estimate(p, se=math.sqrt(p * (1 - p) / hit.size), ci=exact_binomial_interval(count, hit.size, CONFIDENCE),
+                    definition=definition, details={"count": count})
 
 
 def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", steps: int = 200,

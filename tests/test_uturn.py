@@ -49,7 +49,7 @@ def test_result_and_json(two_classes):
     r = uturn(A, [0.1, 2.0], samples=20, labels=lab, method="posterior", examples=3, rng=0)
     d = r.to_dict()
     assert d["times"] == [0.1, 2.0]
-    assert set(d["same_point"]) == {"value", "se"} and len(d["same_class"]["se"]) == 2
+    assert set(d["same_point"]) == {"value", "se", "ci"} and len(d["same_class"]["se"]) == 2
     assert r.noised.shape == (2, 3, A.shape[1]) and r.start.shape == (2, 20)
     assert np.array_equal(uturn(A, [0.1], samples=20, rng=4).end, uturn(A, [0.1], samples=20, rng=4).end)
 

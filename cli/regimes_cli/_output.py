@@ -21,6 +21,11 @@ def warn(message: str) -> None:
     print(f"regimes: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def note(message: str) -> None:
+    """One line ``regimes: note: ...`` on stderr: something done on purpose that the user should know."""
+    print(f"regimes: note: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 #: the "steps" convention of a JSON output whose sampler is the EDM sampler (levels, no β)
 EDM_STEPS_CONVENTION = (
     "EDM sampler step i = 0 ... N-1 counted from the noise end: level sigma_i = (sigma_max^(1/rho) + "
@@ -41,19 +46,45 @@ def conventions_for(payload: Mapping[str, Any]) -> dict:
     return dict(CONVENTIONS)
 
 
-def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True) -> None:
+def analysis_conventions(payload: Mapping[str, Any]) -> dict:
+    """The conventions of an analysis (``analyze --json`` and ``report.json`` alike): the package's
+    analysis conventions, the "steps" of the payload's sampler and what se and ci are per estimate."""
+    from regimes.report import ANALYSIS_CONVENTIONS
+
+    return {**ANALYSIS_CONVENTIONS, "steps": conventions_for(payload)["steps"]}
+
+
+#: at most this many paths are named by the non-finite warning of :func:`emit_json`
+NONFINITE_SHOWN = 10
+
+
+def nonfinite_text(paths: Sequence[str], shown: int = NONFINITE_SHOWN) -> str:
+    """``"a, b, c … (N more)"``: the first ``shown`` paths, then how many were left out."""
+    more = len(paths) - shown
+    return ", ".join(paths[:shown]) + (f" … ({more} more)" if more > 0 else "")
+
+
+def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True, conventions: Mapping | None = None,
+              by_design=None) -> None:
     """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning).
 
-    Unless the payload has its own ``conventions``, those of :func:`conventions_for` are added.
+    ``conventions`` (default: the payload's own, else those of :func:`conventions_for`) come last.
+    ``by_design(path) -> bool`` names the null values that are absent on purpose (an interval
+    with ``--bootstrap 0``): the warning does not list them.
     """
     from regimes import __version__
     from regimes.report import to_jsonable
 
     nans: list[str] = []
     body = {"version": __version__, **to_jsonable(payload, nans)}
+    if conventions is not None:
+        body.pop("conventions", None)
+        body["conventions"] = dict(conventions)
     body.setdefault("conventions", conventions_for(payload))
+    if by_design is not None:
+        nans = [p for p in nans if not by_design(p)]
     if nans and warn_nonfinite:
-        warn("non-finite values written as null: " + ", ".join(nans[:10]))
+        warn("non-finite values written as null: " + nonfinite_text(nans))
     sys.stdout.write(json.dumps(body, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
 
 
@@ -154,8 +185,9 @@ def print_table(
 FORMATS = (".png", ".pdf", ".svg")
 
 
-def check_out(out: str | None) -> Path | None:
-    """Validate ``--out`` before any work: known suffix, existing parent folder."""
+def check_out(out: str | None, flag: str = "--out") -> Path | None:
+    """Validate ``--out`` before any work: known suffix, existing parent folder in which a file can
+    really be created (see :func:`check_out_file`)."""
     from regimes import RegimesError
 
     if out is None:
@@ -163,45 +195,139 @@ def check_out(out: str | None) -> Path | None:
     path = Path(out)
     if path.suffix.lower() not in FORMATS:
         raise RegimesError(
-            f"--out: unsupported figure format {path.suffix or '(no suffix)'!r} in "
+            f"{flag}: unsupported figure format {path.suffix or '(no suffix)'!r} in "
             f"{out!r}; use one of {', '.join(FORMATS)}"
         )
-    if not path.parent.exists():
-        raise RegimesError(f"--out: folder {str(path.parent)!r} does not exist")
-    writable_folder(path.parent, "--out")
+    check_name_lengths(path, nearest_existing(path.parent), flag)
     if path.is_dir():
-        raise RegimesError(f"--out {out!r} is a folder; give a file name ending in {', '.join(FORMATS)}")
+        raise RegimesError(f"{flag} {out!r} is a folder; give a file name ending in {', '.join(FORMATS)}")
+    return check_out_file(out, flag)
+
+
+def check_out_file(out, flag: str) -> Path:
+    """Validate an output file ``flag`` before any work: not a folder, its parent an existing folder
+    in which an entry can really be created (probed, then removed), its name within the file
+    system's length limits. One-line errors naming ``flag``."""
+    from regimes import RegimesError
+
+    path = Path(out)
+    parent = nearest_existing(path.absolute().parent)
+    check_name_lengths(path, parent, flag)  # first: a too long name makes every stat of it fail
+    if parent != path.absolute().parent:
+        raise RegimesError(f"{flag}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise RegimesError(f"{flag} {str(out)!r} is a folder; give a file name")
+    writable_folder(parent, flag)
     return path
 
 
-def writable_folder(folder: Path, flag: str) -> None:
-    """One-line error naming ``flag`` unless ``folder`` is a folder this process can write into."""
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists (a name the system refuses to stat does not)."""
     import os
+
+    path = path.absolute()
+    while path != path.parent:
+        try:
+            os.lstat(path)
+            return path
+        except OSError:
+            path = path.parent
+    return path
+
+
+def check_name_lengths(path: Path, base: Path, flag: str) -> None:
+    """One-line error naming ``flag`` when a component of ``path`` below the existing folder ``base``
+    is longer than the file system allows (NAME_MAX bytes), or the whole path is (PATH_MAX)."""
+    import os
+
+    from regimes import RegimesError
+
+    def limit(name: str, default: int) -> int:
+        try:
+            return int(os.pathconf(base, name))
+        except (OSError, ValueError):
+            return default
+
+    full = path.absolute()
+    name_max, path_max = limit("PC_NAME_MAX", 255), limit("PC_PATH_MAX", 4096)
+    parts = full.parts[len(base.absolute().parts):]
+    for part in parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            shown = part if len(part) <= 40 else part[:40] + "…"
+            raise RegimesError(f"{flag}: the name {shown!r} is {size} bytes long; this file system allows "
+                               f"at most {name_max}")
+    if len(os.fsencode(str(full))) >= path_max:
+        raise RegimesError(f"{flag}: the path is {len(os.fsencode(str(full)))} bytes long; this file system "
+                           f"allows less than {path_max}")
+
+
+def writable_folder(folder: Path, flag: str) -> None:
+    """One-line error naming ``flag`` unless ``folder`` is a folder in which this process can really
+    create an entry: a temporary folder is created there and removed (``os.access`` alone says yes
+    to root on a read-only file system, ``/sys`` or ``/proc``)."""
+    import os
+    import tempfile
 
     from regimes import RegimesError
 
     if not folder.is_dir():
         raise RegimesError(f"{flag}: {str(folder)!r} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise RegimesError(f"{flag}: folder {str(folder)!r} is not writable")
+    try:
+        probe = tempfile.mkdtemp(prefix=".regimes-probe-", dir=folder)
+    except OSError as exc:
+        raise RegimesError(f"{flag}: cannot create files in folder {str(folder)!r} ({exc.strerror or exc})") from None
+    try:
+        os.rmdir(probe)
+    except OSError:
+        pass
 
 
-def check_out_dir(out) -> Path:
+def check_out_dir(out, flag: str = "--out") -> Path:
     """Validate a report directory ``--out`` before any work: an existing writable folder (not a
-    symlink, not a file), or a new one whose nearest existing parent is a writable folder."""
+    symlink, not a file), or a new one whose nearest existing parent is a writable folder and whose
+    names fit the file system (both probed by creating and removing a temporary entry)."""
     from regimes import RegimesError
 
     path = Path(out)
+    base = nearest_existing(path)
+    check_name_lengths(path, base, flag)  # first: a too long name makes every stat of it fail
     if path.is_symlink():
-        raise RegimesError(f"--out {str(out)!r} is a symlink; give the directory itself")
-    if path.exists():
-        writable_folder(path, "--out")
-        return path
-    parent = path.absolute().parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    writable_folder(parent, "--out")
+        raise RegimesError(f"{flag} {str(out)!r} is a symlink; give the directory itself")
+    writable_folder(base, flag)  # the folder itself, or the nearest existing parent of a new one
     return path
+
+
+def short_name(name: str) -> str:
+    """``name`` cut for a temporary sibling's name (which must stay within NAME_MAX)."""
+    return name[:40]
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: into a temporary file beside it, then renamed
+    over it (an earlier file stays intact when the write fails, e.g. a full disk). The file gets the
+    mode a plain ``open(path, "w")`` would give it."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=path.absolute().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's file is private (0600)
+        os.replace(tmp, path)
+    except OSError as exc:  # named by the file the user asked for, not the temporary one
+        raise OSError(exc.errno, f"{exc.strerror or exc} (nothing written; any earlier file is kept)",
+                      str(path)) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def time_range_text(t_min, t_max, digits: int = 4) -> str:
+    """``"a < t < b"`` for a table, an unbounded end written ∞ (as every CLI table writes it)."""
+    return f"{fmt(float(t_min), digits)} < t < {fmt(float('inf') if t_max is None else float(t_max), digits)}"
 
 
 def use_agg() -> None:
@@ -224,7 +350,7 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
     # deterministic files: no date in SVG/PDF, fixed SVG ids; written whole to a temporary file
     # beside the target, then renamed over it (a reader never sees half a figure)
     meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(fmt_)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         with matplotlib.rc_context({"svg.hashsalt": "regimes"}):
@@ -258,12 +384,15 @@ def make_out_dir(out) -> Path:
     return path
 
 
-def write_report(result, out_dir) -> dict:
+def write_report(result, out_dir, sampler=None) -> dict:
     """Write ``report.json``, ``report.md``, ``curves.png``, ``timeline.png`` (and ``hierarchy.png`` with
     three classes or more) of an analysis into ``out_dir``.
 
     Returns ``{name: path}``. The JSON carries the package version and the conventions.
     ``curves.csv`` holds t and every curve with its standard error (see :func:`curves_csv`).
+    ``sampler``: the schedule object the analysis used (needed for ``--betas``,
+    ``--alphas-cumprod`` or ``--scheduler-config``, which no name rebuilds); default: rebuilt from
+    the schedule's name and steps.
 
     The matplotlib backend is left as it is (a notebook keeps its own): the figures are drawn with
     interactive mode off and closed once written.
@@ -271,47 +400,74 @@ def write_report(result, out_dir) -> dict:
     import matplotlib.pyplot as plt
 
     with plt.ioff():
-        return _atomic_report(result, out_dir)
+        return replace_folder(out_dir, REPORT_FILES, lambda tmp: _write_report(result, tmp, sampler))
 
 
 #: Files a report may hold: a new report replaces all of them (no stale figure of an earlier run).
 REPORT_FILES = ("report.json", "report.md", "curves.csv", "curves.png", "timeline.png", "hierarchy.png")
 
 
-def _atomic_report(result, out_dir) -> dict:
-    """Write the report into a temporary sibling of ``out_dir``, then move it into place: the
-    directory holds either the whole new report or the old one (never a mix), and no symlink is
-    followed (``out_dir`` itself must not be one; files are renamed over, never written through)."""
+def holds_earlier(out_dir, names: Sequence[str]) -> bool:
+    """Whether the folder ``out_dir`` already holds one of the files ``names`` (an earlier run's)."""
+    path = Path(out_dir)
+    return path.is_dir() and not path.is_symlink() and any((path / n).exists() for n in names)
+
+
+def _swap_tmp(final: Path, others: list) -> tuple[Path, bool]:
+    """``(temporary folder, whole-folder swap?)``: a sibling of ``final`` when only an earlier run's
+    files are there and a folder can really be created beside it; otherwise a folder inside it."""
+    import os
+    import tempfile
+
+    prefix = f".{short_name(final.name)}.new-"
+    # os.access first (a parent it says no to is not tried), then a real attempt (it says yes to
+    # root on a read-only file system)
+    if not others and final != Path.cwd().absolute() and os.access(final.parent, os.W_OK | os.X_OK):
+        try:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent)), True
+        except OSError:
+            pass
+    final.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=final)), False
+
+
+def replace_folder(out_dir, names: Sequence[str], write) -> dict:
+    """Write an output folder whole: ``write(tmp) -> {key: path}`` fills a temporary folder, which
+    then replaces ``out_dir``, so that the folder holds either the whole new output or the old one
+    (never a mix, never a stale file of an earlier run). ``names`` are the files such an output may
+    hold: a folder holding anything else is kept, the new files renamed over the old ones in it and
+    the old ones of ``names`` not written again removed. No symlink is followed (``out_dir`` itself
+    must not be one; files are renamed over, never written through). An existing folder keeps its
+    permission bits. Returns ``{key: path under out_dir}``."""
     import os
     import shutil
-    import tempfile
+    import stat
 
     final = check_out_dir(out_dir).absolute()
     final.parent.mkdir(parents=True, exist_ok=True)
-    others = [p for p in final.iterdir() if p.name not in REPORT_FILES] if final.exists() else []
-    # only an earlier report (or nothing), in a folder whose parent we may write: swap the whole
-    # directory; otherwise the new files are written inside it and renamed over the old ones
-    swap = not others and final != Path.cwd().absolute() and os.access(final.parent, os.W_OK | os.X_OK)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent if swap else final))
+    existed = final.exists()
+    mode = stat.S_IMODE(final.stat().st_mode) if existed else 0o777 & ~current_umask()
+    others = [p for p in final.iterdir() if p.name not in names] if existed else []
+    tmp, swap = _swap_tmp(final, others)
     try:
-        written = _write_report(result, tmp)
-        names = {k: Path(v).name for k, v in written.items()}
+        written = write(tmp)
+        files = {k: Path(v).name for k, v in written.items()}
         if swap:
-            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)
-            old = final.parent / f".{final.name}.old-{os.getpid()}"
-            if final.exists():
+            os.chmod(tmp, mode)  # mkdtemp's folder is private (0700); an existing one keeps its bits
+            old = final.parent / f".{short_name(final.name)}.old-{os.getpid()}"
+            if existed:
                 os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
-        else:  # replace the report's files one by one, drop stale ones
-            for name in REPORT_FILES:
-                if name not in names.values() and (final / name).is_file():
+        else:  # replace the output's files one by one, drop stale ones
+            for name in names:
+                if name not in files.values() and (final / name).is_file():
                     (final / name).unlink()
-            for name in names.values():
+            for name in files.values():
                 os.replace(tmp / name, final / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {k: str(Path(out_dir) / v) for k, v in names.items()}
+    return {k: str(Path(out_dir) / v) for k, v in files.items()}
 
 
 def curves_csv(curves) -> str:
@@ -324,16 +480,25 @@ def curves_csv(curves) -> str:
     return table_text(cols, zip(*(list(map(float, d[k])) for k in cols), strict=True), "csv")
 
 
-def _write_report(result, out_dir) -> dict:
+def regimes_estimator(result) -> str:
+    """The t_C estimator the analysis placed the regimes with: the commitment one, or the spectral
+    one when the commitment curve did not cross ½ (the analysis says so in its notes)."""
+    used = getattr(result, "regimes_estimator", None)  # recorded by the analysis itself
+    if used is not None:
+        return used
+    return "commitment" if not math.isnan(result.headline_t_C) else "spectral"
+
+
+def _write_report(result, out_dir, sampler=None) -> dict:
     from regimes import __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
-    from regimes.report import ANALYSIS_CONVENTIONS, markdown_report, to_jsonable
+    from regimes.report import markdown_report, to_jsonable
+    from regimes.schedules import get_sampler
 
     out = make_out_dir(out_dir)
     d = result.to_dict()
-    conv = {**ANALYSIS_CONVENTIONS, "steps": conventions_for(d)["steps"]}  # the EDM sampler's own
-    body = {"version": __version__, **to_jsonable(d), "conventions": conv}
+    body = {"version": __version__, **to_jsonable(d), "conventions": analysis_conventions(d)}
     paths = {"json": out / "report.json", "markdown": out / "report.md",
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
     paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
@@ -341,9 +506,12 @@ def _write_report(result, out_dir) -> dict:
     paths["csv"] = out / "curves.csv"
     paths["csv"].write_text(curves_csv(result.curves))
     save_figure(plot_curves(result), paths["curves"], dpi=120)
-    t_C = result.headline_t_C if not math.isnan(result.headline_t_C) else result.t_C["spectral"].value
-    cis = [d["t_S"]["ci"], d["t_C"]["commitment"]["ci"]]
-    fig = plot_timeline(result.t_S.value, t_C, d["schedule"]["schedule"], d["schedule"]["steps"], intervals=cis)
+    which = regimes_estimator(result)  # the t_C of the regimes, drawn with its own interval
+    cis = [d["t_S"]["ci"], d["t_C"][which]["ci"]]
+    if sampler is None:
+        sampler = get_sampler(d["schedule"]["schedule"], d["schedule"]["steps"])
+    labels = result.timeline_labels() if hasattr(result, "timeline_labels") else {}  # names the estimator drawn
+    fig = plot_timeline(result.t_S.value, result.t_C[which].value, sampler, intervals=cis, **labels)
     save_figure(fig, paths["timeline"], dpi=120)
     if result.class_hierarchy is not None and len(result.class_hierarchy.names) >= 3:  # a tree to draw
         from regimes.plot.hierarchy import plot_hierarchy

@@ -17,9 +17,17 @@ def _band(ax, t, y, se, color, label, z=2.0):
     ax.plot(t, y, color=color, lw=1.8, label=label)
 
 
-def _vline(ax, x, color, label, style="--"):
+def _vline(ax, x, color, label, style="--", ci=None):
+    """A vertical line at x, and its interval ``ci`` as a shaded band of the same colour (when finite)."""
     if x is not None and math.isfinite(x):
         ax.axvline(x, color=color, ls=style, lw=1.2, label=label)
+        lo, hi = ci if ci is not None else (None, None)
+        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi) and hi > lo:
+            ax.axvspan(lo, hi, color=color, alpha=0.15, lw=0, label="_nolegend_")
+
+
+def _ci(e):
+    return tuple(e.get("ci") or (None, None)) if isinstance(e, dict) else None
 
 
 def plot_curves(result, *, ax=None):
@@ -35,7 +43,11 @@ def plot_curves(result, *, ax=None):
     matplotlib.figure.Figure
         (1) f^e(t)/α with a ±2 SE band and the Gaussian REM theory ``max(0, 1 − log1p(σ²/expm1(2t))/(2α))``
         (σ² from the ``gaussian`` estimator); (2) φ_C(t) with the level ½; (3) φ(t) with the level
-        0.7752 when labels were given. Vertical lines mark the estimates of t_C and t_S.
+        0.7752 when labels were given. Vertical lines mark the estimates of t_C (their 95% intervals
+        as shaded bands of the same colour) and t_S = ½ ln Λ (on the last panel, when it exists); the
+        crossing of φ is drawn as t_S only when it is one — when the analysis flags it (``t_S_class``
+        ``valid`` false: Λ not detectable, crossing at or below t_C, ...) it is a grey dotted line
+        whose legend says why it is not a speciation time.
 
     Notes
     -----
@@ -67,7 +79,7 @@ def plot_curves(result, *, ax=None):
             th = np.maximum(0.0, 1.0 - 0.5 * np.log1p(var / np.expm1(2 * t)) / a)
         ax.plot(t, th, color=C["black"], ls=":", lw=1.5, label=f"Gaussian theory (σ² = {var:.3g})")
     ax.axhline(0.1, color="0.6", lw=0.8)
-    _vline(ax, tC["entropy"]["value"], C["vermillion"], "t$_C$ (f$^e$/α = 0.1)")
+    _vline(ax, tC["entropy"]["value"], C["vermillion"], "t$_C$ (f$^e$/α = 0.1)", ci=_ci(tC["entropy"]))
     ax.set_ylabel("f$^e$(t) / α")
     ax.set_ylim(-0.05, 1.1)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
@@ -77,7 +89,9 @@ def plot_curves(result, *, ax=None):
     _band(ax, t, np.asarray(cv["commitment"], float), np.asarray(cv["commitment_se"], float),
           C["green"], "measured φ$_C$ (±2 SE)")
     ax.axhline(0.5, color="0.6", lw=0.8)
-    _vline(ax, tC["commitment"]["value"], C["vermillion"], "t$_C$ (φ$_C$ = ½)")
+    _vline(ax, tC["commitment"]["value"], C["vermillion"], "t$_C$ (φ$_C$ = ½)", ci=_ci(tC["commitment"]))
+    if not has_phi:
+        _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.", ci=_ci(r["t_S"]))
     if ref.get("t_C") is not None:
         _vline(ax, ref["t_C"], C["black"], "t$_C$ theory", style=":")
     ax.set_ylabel("φ$_C$(t)  (same training point)")
@@ -94,12 +108,17 @@ def plot_curves(result, *, ax=None):
         cls = r.get("t_S_class") or {}
         level, n_cls = cls.get("level", 0.7752), max(int(cls.get("classes", 2)), 2)
         ax.axhline(level, color="0.6", lw=0.8, label=f"level {level:.4g} ({n_cls} classes)")
-        _vline(ax, cls.get("value"), C["purple"], f"t$_S$ (φ = {level:.4g})")
-        _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.")
+        if cls.get("valid", True):
+            _vline(ax, cls.get("value"), C["purple"], f"t$_S$ (φ = {level:.4g})", ci=_ci(cls))
+        else:  # a crossing that is not a speciation time: drawn, with the reason in the legend
+            _vline(ax, cls.get("value"), "0.45", f"φ = {level:.4g} crossing: NOT t$_S$ —\n"
+                   + "\n".join(cls.get("invalid_reasons", [])), style=":")
+        _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.", ci=_ci(r["t_S"]))
         ax.set_ylabel("φ(t)  (same class)")
         lo = 1.0 / n_cls  # φ runs from 1/C (t → ∞) to 1
         ax.set_ylim(lo - 0.05 * (1 - lo), 1.0 + 0.05 * (1 - lo))
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
+        # the crossing's caveat makes the legend tall: where it covers the fewest curves
+        ax.legend(loc="upper right" if cls.get("valid", True) else "best", fontsize=8, frameon=False)
     axes[-1].set_xlabel("OU time t  (x$_t$ = e$^{-t}$x$_0$ + √(1−e$^{-2t}$) ξ)")
     for ax in axes:
         ax.grid(alpha=0.3)

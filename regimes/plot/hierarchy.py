@@ -26,7 +26,11 @@ def plot_hierarchy(hierarchy, *, ax=None):
     -----
     Pairs are merged in order of ``t_ab = ½ ln Λ_ab`` (arXiv 2402.18491's t_S for the pair): the
     higher a merge, the earlier the classes separate in the backward process. Pairs that never
-    separate (Λ_ab <= 1) are drawn at t = 0 and left blank in the matrix.
+    separate (Λ_ab <= 1) are drawn at t = 0 and left blank in the matrix. When every merge lies
+    far from 0 (their spread below half the largest), the time axis starts just below the lowest
+    merge so that close merges are resolved; the axis label then says where it starts. Merges of
+    class pairs within sampling noise (:meth:`ClassHierarchy.pairs_within_noise`) are written
+    "noise" next to their height.
     """
     from scipy.cluster.hierarchy import dendrogram
 
@@ -34,7 +38,9 @@ def plot_hierarchy(hierarchy, *, ax=None):
     fig, (ax0, ax1) = panels(ax, 2, (10.5, 4.2), gridspec_kw={"width_ratios": [1.3, 1.0]})
     dn = dendrogram(h.linkage, labels=list(h.names), ax=ax0, color_threshold=0,
                     above_threshold_color=C["blue"], leaf_rotation=90)
-    ax0.set_ylabel("speciation time $t_{ab}$ (OU time)")
+    y0 = _resolve_merges(ax0, np.asarray(h.linkage, dtype=float)[:, 2])
+    ax0.set_ylabel("speciation time $t_{ab}$ (OU time)" + ("" if y0 == 0 else f"\naxis starts at {y0:.3g}, not 0"))
+    _mark_noise_merges(ax0, h, dn)
     ax0.set_title(f"classes merged by speciation time ({h.method} linkage)")
     order = dn["leaves"]
     T = np.asarray(h.times, dtype=float)[np.ix_(order, order)]
@@ -45,3 +51,38 @@ def plot_hierarchy(hierarchy, *, ax=None):
     ax1.set_title(r"pairwise $t_{ab} = \frac{1}{2}\ln\Lambda_{ab}$")
     fig.colorbar(im, ax=ax1, label="$t_{ab}$")
     return fig
+
+
+def _resolve_merges(ax, heights) -> float:
+    """Start the y axis just below the lowest merge when the merges sit far from 0 (else at 0); returns
+    the start."""
+    lo, hi = float(np.min(heights)), float(np.max(heights))
+    if lo <= 0 or hi - lo >= 0.5 * hi:
+        return 0.0
+    pad = (hi - lo) if hi > lo else 0.05 * hi
+    y0 = max(lo - 0.5 * pad, 0.0)
+    ax.set_ylim(y0, hi + 0.25 * pad)
+    return y0
+
+
+def _mark_noise_merges(ax, h, dn):
+    """"noise" at each merge whose two groups hold a class pair within sampling noise."""
+    noisy = {frozenset(p) for p in h.pairs_within_noise()}
+    if not noisy:
+        return
+    for m, (xs, ys) in zip(h.merges(), _merge_coords(dn, h), strict=True):
+        if any(frozenset((a, b)) in noisy for a in m["left"] for b in m["right"]):
+            ax.text(float(np.mean(xs)), float(ys), " noise", fontsize=7.5, ha="center", va="bottom",
+                    style="italic", color="0.3")
+
+
+def _merge_coords(dn, h):
+    """(x of the link's two ends, height) of each merge, in the linkage's order."""
+    links = sorted(zip(dn["icoord"], dn["dcoord"], strict=True), key=lambda c: c[1][1])
+    heights = [float(x) for x in np.asarray(h.linkage)[:, 2]]
+    out, used = [], set()
+    for hgt in heights:
+        i = next(j for j, (_, dc) in enumerate(links) if j not in used and abs(dc[1] - hgt) <= 1e-12 * max(1, hgt))
+        used.add(i)
+        out.append(((links[i][0][1], links[i][0][2]), hgt))
+    return out

@@ -293,7 +293,7 @@ def plot_phase_np(diagram=None, *, mark=None, ax=None, **kwargs):
     return fig
 
 
-def plot_phase_ntau(diagram=None, *, mark=None, lr=None, ax=None, **kwargs):
+def plot_phase_ntau(diagram=None, *, mark=None, lr=None, window=None, ax=None, **kwargs):
     """(n, τ) plane of the random-features model: τ_gen flat, τ_mem ∝ n, the window between.
 
     Parameters
@@ -305,6 +305,10 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, ax=None, **kwargs):
     lr : float, optional
         Learning rate η: a right axis gives the training time in optimiser steps k = τ d²/η
         (the convention τ = ηk/d² of full-batch gradient descent on the loss L).
+    window : mapping, optional
+        The loss-curve window (``window_n``, ``tau_best``, ``tau_gap``, ``gap_tolerance``, as the
+        ``regimes phase-diagram ntau`` payload gives it): τ_best and τ_gap drawn over the plane, in
+        the figure's legend below the axes (where it covers neither the curves nor the region names).
     ax : matplotlib.axes.Axes, optional
         Draw into this axes; its figure is returned.
 
@@ -377,6 +381,8 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, ax=None, **kwargs):
         tm = float(np.interp(np.log(mn), np.log(pdg.n), pdg.tau_mem))
         _mark_model(ax, mn, tm, None)
         ax.plot([mn], [pdg.tau_gen], marker="o", ms=8, color=C["purple"], mec="black", ls="none")
+    if window is not None:
+        _window_curves(ax, window)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(pdg.n[0], pdg.n[-1])
@@ -395,3 +401,11 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, ax=None, **kwargs):
         fontsize=10,
     )
     return fig
+
+
+def _window_curves(ax, win):
+    """τ_best and τ_gap of the loss curves against n (labelled for the figure's legend)."""
+    ax.plot(win["window_n"], win["tau_best"], "o-", color="tab:green", lw=1.5,
+            label=r"$\tau_{\rm best} = \arg\min\, L_{\rm test}$ (loss curves)")
+    ax.plot(win["window_n"], win["tau_gap"], "s--", color="tab:red", lw=1.5,
+            label=rf"$\tau_{{\rm gap}}$: $L_{{\rm test}} - L_{{\rm train}} = {win['gap_tolerance']:g}$")

@@ -71,7 +71,7 @@ def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400, ax=None):
     s2 = rf.constants.s_t2
     p = ev.size
     cont = ev[ev > s2 + 1e-9 * abs(ev[-1])] if rf.bulks["atom"] else ev
-    fig = Figure(figsize=(7, 4.2), layout="constrained") if ax is None else ax.figure
+    fig = Figure(figsize=(7, 4.8), layout="constrained") if ax is None else ax.figure
     ax = fig.add_subplot() if ax is None else ax
     bins = np.geomspace(lam[0], lam[-1], 70)
     hist, edges = np.histogram(cont, bins=bins)
@@ -85,5 +85,6 @@ def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400, ax=None):
     ax.set_xlabel("eigenvalue λ of U")
     ax.set_ylabel("λ ρ(λ)  (density per unit ln λ)")
     ax.set_title(f"RF spectrum, $\\psi_p$ = {rf.psi_p:g}, $\\psi_n$ = {rf.psi_n:g}, $t$ = {rf.t:g}")
-    ax.legend(fontsize=8)
+    # below the axes: inside, it can cover the bulks' mass notes (top) or the histogram
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     return fig

@@ -16,7 +16,8 @@ _NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
 
 
 def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_max=None,
-                  intervals=None, axis: str = "time", ax=None, title: str | None = None):
+                  intervals=None, axis: str = "time", ax=None, title: str | None = None,
+                  no_speciation_reason: str | None = None, t_C_estimator: str | None = None):
     """Regime bands over OU time t (or over the sampler's steps), each transition labelled with
     its OU time and its step.
 
@@ -40,6 +41,13 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
         Draw into this axes instead of a new figure.
     title : str, optional
         Written before the notes (no Regime II, a transition before the first step) of the title.
+    no_speciation_reason : {None, "lambda <= 1", "not detectable"} or str, optional
+        Why t_S is missing, for the title: ``"lambda <= 1"`` (the default when None: no speciation),
+        ``"not detectable"`` (Λ > 1 but not detectable above the finite-sample noise edge), or a
+        text of your own. :meth:`regimes.analysis.AnalysisResult.timeline_labels` gives it.
+    t_C_estimator : str, optional
+        The estimator of the drawn t_C; its label names it unless it is ``"commitment"`` (the
+        headline) or None (e.g. ``"spectral"`` → "$t_C$ (spectral proxy) = …").
 
     Returns
     -------
@@ -70,7 +78,7 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
         raise RegimesError(f"axis must be 'time' or 'steps', got {axis!r}")
     sch = get_sampler(schedule, steps)
     edm = isinstance(sch, EDMSampler)
-    marks = _marks(t_S, t_C, locate_regimes(t_S, t_C, sch), intervals)
+    marks = _marks(t_S, t_C, locate_regimes(t_S, t_C, sch), intervals, t_C_estimator)
     sch, zero_snr = _drawable(sch)
     if ax is None:
         import matplotlib.pyplot as plt
@@ -94,7 +102,7 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
             _edm_axis(ax, sch, hi)
         else:
             _step_axis(ax, sch)
-    notes = _absent_notes(t_S, t_C)
+    notes = _absent_notes(t_S, t_C, no_speciation_reason)
     if zero_snr:
         notes.append(f"zero terminal SNR: the last step (k = {sch.steps - 1}) is at t = ∞, drawn one step "
                      f"spacing past the previous one (t = {sch.t_max:.3g})")
@@ -155,9 +163,19 @@ def _default_hi(sch, edm, marks):
     return max(sch.t_max * (1.05 if edm else 1.0), 1.3 * max([m["t"] for m in marks] or [1.0]))
 
 
-def _absent_notes(t_S, t_C):
+#: why t_S is missing, as written in the title
+_NO_SPECIATION = {
+    "lambda <= 1": "no speciation ($\\Lambda \\leq 1$)",
+    "not detectable": "no detectable speciation ($\\Lambda$ not detectable above the noise edge)",
+}
+#: how a t_C label names an estimator other than the headline one
+_ESTIMATOR_NAMES = {"spectral": "spectral proxy", "entropy": "$f^e/\\alpha$ = 0.1", "gaussian": "Gaussian formula"}
+
+
+def _absent_notes(t_S, t_C, reason=None):
     if t_S is None or not math.isfinite(t_S) or t_S <= 0:
-        return ["no speciation ($\\Lambda \\leq 1$): no Regime II, I goes straight to III"]
+        why = _NO_SPECIATION.get(reason or "lambda <= 1", reason)
+        return [f"{why}: no Regime II, I goes straight to III"]
     if t_C >= t_S:
         return ["no Regime II ($t_C \\geq t_S$: collapse precedes speciation)"]
     return []
@@ -175,11 +193,14 @@ def _decimals(values, intervals, lo=2, hi=8):
     return min(d, hi)
 
 
-def _marks(t_S, t_C, loc, intervals):
-    """One dict per finite transition: its symbol, OU time, interval, step and label text."""
+def _marks(t_S, t_C, loc, intervals, t_C_estimator=None):
+    """One dict per finite transition: its symbol, OU time, interval, step and label text (t_C's
+    symbol names its estimator when it is not the headline commitment one)."""
     ivs = list(intervals or ()) + [None, None]
     out = []
-    for key, sym, t, ci in (("S", "$t_S$", t_S, ivs[0]), ("C", "$t_C$", t_C, ivs[1])):
+    sym_C = "$t_C$" if t_C_estimator in (None, "commitment") else \
+        f"$t_C$ ({_ESTIMATOR_NAMES.get(t_C_estimator, t_C_estimator)})"
+    for key, sym, t, ci in (("S", "$t_S$", t_S, ivs[0]), ("C", sym_C, t_C, ivs[1])):
         if t is None or not math.isfinite(t) or (key == "S" and t <= 0):
             continue
         ok = ci is not None and all(c is not None and math.isfinite(c) for c in ci)

@@ -23,7 +23,20 @@ from .._options import (
     memory_budget_bytes,
     parse_scale,
 )
-from .._output import FORMAT_HELP, check_out_dir, emit_json, fmt, print_table, set_table_format, use_agg, write_report
+from .._output import (
+    FORMAT_HELP,
+    REPORT_FILES,
+    analysis_conventions,
+    check_out_dir,
+    emit_json,
+    fmt,
+    holds_earlier,
+    note,
+    print_table,
+    set_table_format,
+    use_agg,
+    write_report,
+)
 
 
 def _parse_times(text: Optional[str]):
@@ -204,13 +217,34 @@ def analyze(
                   scale=scale_arg, center=not no_center, progress=bar, precision=precision, engine=engine,
                   eigen_subsample=subsample)
     payload = res.to_dict()
-    if out is not None:
-        use_agg()  # the command line only writes files; write_report itself leaves the backend alone
-    written = None if out is None else write_report(res, out)
+    written = None if out is None else _write(res, out, sampler)
     if json_out:
-        emit_json(payload)
+        emit_json(payload, conventions=analysis_conventions(payload),
+                  by_design=_null_by_design if bootstrap == 0 else None)
         return
     _print_table(payload, out, written)
+
+
+def _write(res, out: str, sampler) -> dict:
+    """The report folder ``--out`` (the sampler the analysis used: the default linear one without a
+    schedule option), with a note on stderr when it replaced an earlier report."""
+    from regimes.schedules import get_sampler
+
+    use_agg()  # the command line only writes files; write_report itself leaves the backend alone
+    earlier = holds_earlier(out, REPORT_FILES)
+    written = write_report(res, out, sampler=get_sampler("linear" if sampler is None else sampler))
+    if earlier:
+        note(f"the earlier report in {out} was replaced")
+    return written
+
+
+#: with --bootstrap 0 these are null on purpose: no interval, no bootstrap standard deviation
+_BY_DESIGN_SE = ("eigenvalue.se", "t_S.se", "t_C.spectral.se", "t_C.gaussian.se")
+
+
+def _null_by_design(path: str) -> bool:
+    """Whether a null of the ``--bootstrap 0`` payload is absent on purpose (not worth a warning)."""
+    return path.endswith((".ci[0]", ".ci[1]")) or path in _BY_DESIGN_SE
 
 
 def _print_table(payload: dict, out, written=None) -> None:

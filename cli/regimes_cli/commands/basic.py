@@ -33,7 +33,7 @@ from .._options import (
     resolve_variance,
     sampler_step_rows,
 )
-from .._output import FORMAT_HELP, emit_json, print_table, regimes_payload, set_table_format
+from .._output import FORMAT_HELP, emit_json, print_table, regimes_payload, set_table_format, time_range_text
 
 
 def speciation(
@@ -362,7 +362,7 @@ def times(
                  (f"step of t_C ({payload['schedule']}, {size})", payload["step_C"])]
     rows += sampler_step_rows(inference, payload, notes)
     for r in regs:
-        where = f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"
+        where = time_range_text(r["t_min"], r["t_max"])
         if sampler is not None:
             where += f", steps {steps_text(r)}"
         rows.append((f"Regime {r['name']}", where))

@@ -10,14 +10,15 @@ from .._options import SCALE_HELP, flag_errors, int_in_range, memory_budget_byte
 from .._output import (
     check_out,
     check_out_dir,
+    check_out_file,
     emit_json,
     fmt,
-    make_out_dir,
     print_table,
+    replace_folder,
     save_figure,
     use_agg,
     warn,
-    writable_folder,
+    write_text_atomic,
 )
 
 SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
@@ -86,32 +87,42 @@ def _npy_shape(path: str, d: int):
 
 
 def _csv(path, audit, labels, names):
+    """The per-sample CSV, written whole or not at all (an earlier file survives a failed write)."""
     import numpy as np
 
     cols = audit.generated.per_sample()
     if labels is not None:  # the class names, as in the JSON's memorised_by_class
         cols["nearest_label"] = np.asarray(names, dtype=object)[np.asarray(labels)[cols["nearest"]]]
     import csv
+    import io
 
     names = list(cols)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh, lineterminator="\n")  # quotes class names with commas ("tench, Tinca tinca")
-        out.writerow(names)
-        for i in range(audit.generated.n):
-            out.writerow([repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i]) for k in names])
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")  # quotes class names with commas ("tench, Tinca tinca")
+    out.writerow(names)
+    for i in range(audit.generated.n):
+        out.writerow([repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i]) for k in names])
+    write_text_atomic(path, buf.getvalue())
+
+
+#: the figures ``memorization --out`` may write: a new run replaces the folder's (no stale one)
+FIGURE_FILES = ("ratio_histogram.png", "closest_pairs.png")
 
 
 def _figures(out, audit, gen, train, shape):
     from regimes.plot.memorization import plot_closest_pairs, plot_ratio_histogram
 
-    d = make_out_dir(out)
     use_agg()
-    paths = {"ratio_histogram": d / "ratio_histogram.png"}
-    save_figure(plot_ratio_histogram(audit), paths["ratio_histogram"])
-    if shape is not None:
-        paths["closest_pairs"] = d / "closest_pairs.png"
-        save_figure(plot_closest_pairs(audit, gen, train, shape), paths["closest_pairs"])
-    return {k: str(v) for k, v in paths.items()}
+
+    def write(d):
+        paths = {"ratio_histogram": d / "ratio_histogram.png"}
+        save_figure(plot_ratio_histogram(audit), paths["ratio_histogram"])
+        if shape is not None:
+            paths["closest_pairs"] = d / "closest_pairs.png"
+            save_figure(plot_closest_pairs(audit, gen, train, shape), paths["closest_pairs"])
+        return paths
+
+    return replace_folder(out, FIGURE_FILES, write)
 
 
 def memorization(
@@ -154,9 +165,7 @@ def memorization(
     if out is not None:
         check_out_dir(out)  # before any work
     if csv is not None:
-        from pathlib import Path
-
-        writable_folder(Path(csv).absolute().parent, "--csv")
+        check_out_file(csv, "--csv")
     budget = memory_budget_bytes(memory)
     typed, scale = scale, parse_scale(scale)
     opts = _reader_options(key, size, grayscale, color, (train, generated, reference))
@@ -278,17 +287,19 @@ def uturn(
     if json_out:
         emit_json(payload)
         return
+    def cell(e):
+        return f"{fmt(e.value, 4)} [{fmt(e.ci[0], 3)}, {fmt(e.ci[1], 3)}] ({e.details['count']}/{samples})"
+
     rows = []
     for j, t in enumerate(res.times):
-        sp = res.same_point[j]
-        row = [t, f"{fmt(sp.value, 4)} ± {fmt(sp.se, 2)}"]
+        row = [t, cell(res.same_point[j])]
         if res.same_class is not None:
-            sc = res.same_class[j]
-            row.append(f"{fmt(sc.value, 4)} ± {fmt(sc.se, 2)}")
+            row.append(cell(res.same_class[j]))
         rows.append(row)
     cols = ["t", "same point (→ φ_C)"] + (["same class (→ φ)"] if res.same_class is not None else [])
     print_table("regimes uturn", rows, cols,
-                [f"{samples} U-turns per time, backward dynamics: {method}; ± one standard error"])
+                [f"{samples} U-turns per time, backward dynamics: {method}; fraction [exact 95% binomial "
+                 "(Clopper–Pearson) interval] (returns/runs)"])
 
 
 def register(app: typer.Typer) -> None:

@@ -33,7 +33,7 @@ from .._options import (
     resolve_variance,
     sampler_step_rows,
 )
-from .._output import check_out, emit_json, print_table, regimes_payload, save_figure, use_agg
+from .._output import check_out, emit_json, print_table, regimes_payload, save_figure, time_range_text, use_agg
 
 OUT_HELP = "Write the figure to FILE; the format follows the suffix (.png, .pdf or .svg)."
 JSON_HELP = "Print the underlying data (grid, curves, times) as one JSON object on stdout."
@@ -339,15 +339,8 @@ def ntau(
     def fig():
         from regimes.plot.phase import plot_phase_ntau
 
-        f = plot_phase_ntau(pdg, mark=None if n_model is None else (n_model, "your model"), lr=lr)
-        if win is not None:  # the loss-curve window, drawn over the leading-order picture
-            ax = f.axes[0]
-            lines = ax.plot(win["window_n"], win["tau_best"], "o-", color="tab:green", lw=1.5,
-                            label=r"$\tau_{\rm best} = \arg\min\, L_{\rm test}$ (loss curves)")
-            gap_label = rf"$\tau_{{\rm gap}}$: $L_{{\rm test}} - L_{{\rm train}} = {win['gap_tolerance']:g}$"
-            lines += ax.plot(win["window_n"], win["tau_gap"], "s--", color="tab:red", lw=1.5, label=gap_label)
-            ax.add_artist(ax.legend(handles=lines, fontsize="small", loc="lower right"))
-        return f
+        # the loss-curve window (τ_best, τ_gap) drawn over the leading-order picture, its legend below the axes
+        return plot_phase_ntau(pdg, mark=None if n_model is None else (n_model, "your model"), lr=lr, window=win)
 
     _finish(payload, json_out, path, fig, "(n, τ) plane of the random-features model", rows, notes)
 
@@ -457,7 +450,7 @@ def timeline(
     if "sigmas" in payload:
         rows += [("σ at t_S", payload["sigma_S"]), ("σ at t_C", payload["sigma_C"])]
     for r in loc["regimes"]:
-        rows.append((f"Regime {r['name']}", f"{r['t_min']:.4g} < t < {r['t_max']:.4g}"))
+        rows.append((f"Regime {r['name']}", time_range_text(r["t_min"], r["t_max"])))
     notes.append(loc["step_convention"])
     if others is not None:
         _compare(t_S, t_C, others, payload, rows, notes)

@@ -78,7 +78,7 @@ def solve_n(
     if (t_c is None) == (last_fraction is None):
         raise RegimesError("give exactly one of --t-C and --last-fraction")
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"variance": variance}, uses=("variance",))
     d = need(d, "d", p, notes=notes)
     variance, var_notes = resolve_variance(variance, p)
     notes += var_notes
@@ -125,7 +125,7 @@ def solve_d(
     from regimes.inverse import d_for_collapse_time
 
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"variance": variance}, uses=("variance",))
     n = need(n, "n", p, notes=notes)
     variance, var_notes = resolve_variance(variance, p)
     sol = d_for_collapse_time(positive(t_c, "--t-C"), n, variance)
@@ -156,7 +156,7 @@ def solve_eigenvalue(
     from regimes.inverse import eigenvalue_for_step
 
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes)
+    p, units = apply_units(load_preset(preset), units, notes, given={"eigenvalue": None}, uses=("eigenvalue",))
     sch, _ = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
                            discrete_only=True, default="linear")
     sol = eigenvalue_for_step(int_in_range(step, "--step", 0), sch, sch.steps)
