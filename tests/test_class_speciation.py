@@ -169,3 +169,37 @@ def test_from_data_separates_a_covariance_difference_from_sampling_noise():
     X[lab == 1] *= np.sqrt(2.0)
     row = class_speciation_from_data(X, lab).to_dict()["comparisons"][0]
     assert row["detectable"] is True and row["frobenius_sq_debiased"] == pytest.approx(200.0, rel=0.1)
+
+
+def test_noise_frobenius_sd_against_monte_carlo():
+    """SD of ‖Ĉ1 − Ĉ2‖²_F under equal covariances: the closed form 2c√(‖C‖⁴_F + tr C⁴) against
+    3000 sampled pairs (anisotropic C, d = 3)."""
+    from regimes.class_speciation import noise_frobenius_sd, noise_frobenius_sq
+
+    g = np.random.default_rng(17)
+    C = np.array([[1.0, 0.3, 0.0], [0.3, 2.0, 0.2], [0.0, 0.2, 0.5]])
+    L = np.linalg.cholesky(C)
+    n = 400
+    vals = []
+    for _ in range(3000):
+        A, B = g.standard_normal((n, 3)) @ L.T, g.standard_normal((n, 3)) @ L.T
+        vals.append(np.sum((np.cov(A, rowvar=False) - np.cov(B, rowvar=False)) ** 2))
+    vals = np.array(vals)
+    assert noise_frobenius_sd(C, n, C, n) == pytest.approx(vals.std(ddof=1), rel=0.05)
+    assert noise_frobenius_sq(C, n, C, n) == pytest.approx(vals.mean(), rel=0.03)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_few_features_no_false_detections(d):
+    """Equal covariances at d = 1–2: the margin alone (1.5× the noise term) called 21% of pure-noise
+    pairs detectable; with 3 standard deviations of the noise term too, few are. A real variance
+    difference stays detectable."""
+    from regimes.class_speciation import class_speciation_from_data
+
+    g = np.random.default_rng(23 + d)
+    lab = np.repeat([0, 1], 50)
+    false = sum(class_speciation_from_data(g.standard_normal((100, d)), lab).rows[0]["detectable"]
+                for _ in range(300))
+    assert false / 300 < 0.05, false
+    X = g.standard_normal((400, d)) * np.where(np.repeat([0, 1], 200) == 0, 1.0, 2.0)[:, None]
+    assert class_speciation_from_data(X, np.repeat([0, 1], 200)).rows[0]["detectable"]
