@@ -479,7 +479,7 @@ def _pooled_sq_norms(src):
     for s, e, blk in src.blocks(reuse=True):
         x = blk.astype(np.float64, copy=False)  # this pass's own buffer (or a copy): changed in place
         rowmeans = np.empty_like(x) if rowmeans is None else rowmeans
-        x -= np.take(means, src.labels[s:e], axis=0, out=rowmeans[:e - s])
+        x -= np.take(means, src.labels[s:e], axis=0, out=rowmeans[:e - s], mode="clip")
         sq[s:e] = np.einsum("ij,ij->i", x, x)
     return sq
 

@@ -139,7 +139,7 @@ def _class_scatter(src, means, counts):
     for s, e, B in src.blocks(reuse=True):
         X = np.asarray(B, dtype=np.float64)  # this pass's own buffer (or a copy): changed in place
         rowmeans = np.empty_like(X) if rowmeans is None else rowmeans
-        X -= np.take(means, lab[s:e], axis=0, out=rowmeans[:e - s])
+        X -= np.take(means, lab[s:e], axis=0, out=rowmeans[:e - s], mode="clip")
         Q = X @ Mt.T  # (rows, K)
         norms = np.einsum("ij,ij->i", X, X)
         for c in np.unique(lab[s:e]):
