@@ -98,6 +98,39 @@ SCALE_HELP = (
     "Units: none (as given), unit (8-bit → [0,1]), symmetric (8-bit → [-1,1]) or a positive factor "
     "multiplying the data (e.g. 0.18215 for Stable-Diffusion latents)."
 )
+KEY_HELP = ("Array, dataset, tensor or column inside a file that holds several (.npz, HDF5 path, zarr path, "
+            "safetensors, Parquet/Arrow column).")
+
+
+def key_option(extra: str = ""):
+    """``--key``, as every command that reads data files declares it (``extra``: a sentence more)."""
+    return typer.Option(None, "--key", help=KEY_HELP + (" " + extra if extra else ""))
+
+
+def size_option():
+    """``--size`` of image folders."""
+    return typer.Option(None, "--size", help="Images: resize to size×size (1 to 32768, within memory: refused "
+                        "before reading).")
+
+
+def grayscale_option():
+    """``--grayscale`` of image folders."""
+    return typer.Option(False, "--grayscale", help="Images: convert to one channel.")
+
+
+def color_option():
+    """``--color`` of image folders."""
+    return typer.Option(False, "--color", help="Images: keep three channels even when every image is grayscale "
+                        "(R = G = B), which is otherwise read as one channel with a note; a folder mixing "
+                        "grayscale and colour needs --grayscale or --color.")
+
+
+def scale_flags(typed: str, parsed) -> dict:
+    """The library's wording of the scale and image options → the flags as typed (for :func:`flag_errors`)."""
+    return {f"scale={parsed!r}": f"--scale {typed}", "scale='none'": "--scale none", "scale=2": "--scale 2",
+            "grayscale=True": "--grayscale", "color=True": "--color", "grayscale and color": "--grayscale and --color"}
+
+
 VARIANCE_HELP = (
     "Per-coordinate variance σ² of the data (within-class for a mixture), in the same units as Λ; "
     "for real data use the mean per-feature variance Tr C/d. Default 1 (unit-variance data)."

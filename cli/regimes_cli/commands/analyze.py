@@ -18,10 +18,15 @@ from .._options import (
     TimestepSpacingOption,
     build_sampler,
     check_memory,
+    color_option,
     flag_errors,
+    grayscale_option,
     int_in_range,
+    key_option,
     memory_budget_bytes,
     parse_scale,
+    scale_flags,
+    size_option,
 )
 from .._output import (
     FORMAT_HELP,
@@ -117,8 +122,7 @@ def analyze(
         ),
     ),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
-    key: Optional[str] = typer.Option(None, "--key", help="Array, dataset, tensor or column inside a file that holds "
-                                      "several (.npz, HDF5 path, zarr path, safetensors, Parquet/Arrow column)."),
+    key: Optional[str] = key_option(),
     scale: str = typer.Option(
         "none", "--scale",
         help="Units: none (as given), unit (8-bit → [0,1]), symmetric (8-bit → [-1,1]) or a positive "
@@ -167,15 +171,9 @@ def analyze(
         help="Run the passes over the data as Dask tasks: local[:N] (N local workers, default 2) or a "
         "scheduler address (tcp://host:8786; data on storage every worker reads). pip install 'regimes[dask]'.",
     ),
-    size: Optional[int] = typer.Option(
-        None, "--size", help="Images: resize to size×size (1 to 32768, within memory: refused before reading)."),
-    grayscale: bool = typer.Option(False, "--grayscale", help="Images: convert to one channel."),
-    color: bool = typer.Option(
-        False, "--color",
-        help="Images: keep three channels even when every image is grayscale (R = G = B), which is "
-        "otherwise read as one channel with a note; a folder mixing grayscale and colour needs "
-        "--grayscale or --color.",
-    ),
+    size: Optional[int] = size_option(),
+    grayscale: bool = grayscale_option(),
+    color: bool = color_option(),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
@@ -205,9 +203,7 @@ def analyze(
     with _Bar(sys.stderr.isatty() and not json_out) as bar, on_cluster(cluster):
         src = None
         if data is not None:
-            with flag_errors({f"scale={scale_arg!r}": f"--scale {scale}", "scale='none'": "--scale none",
-                              "scale=2": "--scale 2", "grayscale=True": "--grayscale", "color=True": "--color",
-                              "grayscale and color": "--grayscale and --color"}):
+            with flag_errors(scale_flags(scale, scale_arg)):
                 src = load_source(data, key=key, labels=labels, scale=scale_arg, center=not no_center,
                                   size=size, grayscale=grayscale, color=color,
                                   progress=lambda done, total: bar("validating data", done, total))

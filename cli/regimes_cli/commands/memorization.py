@@ -6,7 +6,19 @@ from typing import Optional
 
 import typer
 
-from .._options import SCALE_HELP, flag_errors, int_in_range, memory_budget_bytes, parse_scale, positive
+from .._options import (
+    SCALE_HELP,
+    color_option,
+    flag_errors,
+    grayscale_option,
+    int_in_range,
+    key_option,
+    memory_budget_bytes,
+    parse_scale,
+    positive,
+    scale_flags,
+    size_option,
+)
 from .._output import (
     check_out,
     check_out_dir,
@@ -22,15 +34,6 @@ from .._output import (
 )
 
 SHAPE_HELP = "Image shape of one row, H,W or H,W,C (or C,H,W), for the image figures."
-
-# the reader options of `regimes analyze`, for every data argument of these commands
-KEY_OPTION = typer.Option(None, "--key", help="Array, dataset, tensor or column inside a file that holds several "
-                          "(.npz, HDF5, zarr, safetensors, Parquet/Arrow); applies to every input in such a format.")
-SIZE_OPTION = typer.Option(None, "--size", help="Image folders: resize to size×size (1 to 32768).")
-GRAYSCALE_OPTION = typer.Option(False, "--grayscale", help="Image folders: convert to one channel.")
-COLOR_OPTION = typer.Option(False, "--color", help="Image folders: keep three channels even when every image is "
-                            "grayscale (R = G = B).")
-
 
 def _reader_options(key, size, grayscale, color, paths) -> dict:
     """The reader options that apply to each input path (``--key`` to files holding several arrays,
@@ -49,12 +52,6 @@ def _reader_options(key, size, grayscale, color, paths) -> dict:
         raise RegimesError(f"{', '.join(given)} {verb} to folders of images; none of "
                            f"{', '.join(map(repr, kinds))} is one")
     return {p: ({"key": key} if kind == "keyed" else image if kind == "images" else {}) for p, kind in kinds.items()}
-
-
-def _scale_flags(scale: str, parsed) -> dict:
-    """The library's wording of scale and image options → the flags as typed (for flag_errors)."""
-    return {f"scale={parsed!r}": f"--scale {scale}", "scale='none'": "--scale none", "scale=2": "--scale 2",
-            "grayscale=True": "--grayscale", "color=True": "--color", "grayscale and color": "--grayscale and --color"}
 
 
 def _parse_shape(text: Optional[str], d: int):
@@ -139,10 +136,10 @@ def memorization(
                                             help="k nearest of the relative ℓ2 score (1 to n; default min(50, n))."),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
     scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
-    key: Optional[str] = KEY_OPTION,
-    size: Optional[int] = SIZE_OPTION,
-    grayscale: bool = GRAYSCALE_OPTION,
-    color: bool = COLOR_OPTION,
+    key: Optional[str] = key_option("Applies to every input in such a format."),
+    size: Optional[int] = size_option(),
+    grayscale: bool = grayscale_option(),
+    color: bool = color_option(),
     seed: int = typer.Option(0, "--seed", help="Unused since f_mem's interval is exact (kept for old scripts)."),
     memory: float = typer.Option(1024.0, "--memory-mb", help="Memory budget in MB."),
     csv: Optional[str] = typer.Option(None, "--csv",
@@ -169,7 +166,7 @@ def memorization(
     budget = memory_budget_bytes(memory)
     typed, scale = scale, parse_scale(scale)
     opts = _reader_options(key, size, grayscale, color, (train, generated, reference))
-    with flag_errors(_scale_flags(typed, scale)):
+    with flag_errors(scale_flags(typed, scale)):
         tsrc = load_source(train, labels=labels, scale=scale, center=False, **opts[train])
         if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
             raise RegimesError(f"--carlini-k must be >= 1 and <= n_train = {tsrc.n}, got {carlini_k}")
@@ -241,10 +238,10 @@ def uturn(
     steps: int = typer.Option(200, "--steps", help="Steps of the backward grid (sde, ode; 2 to 10⁶)."),
     seed: int = typer.Option(0, "--seed", help="Seed."),
     scale: str = typer.Option("none", "--scale", help=SCALE_HELP),
-    key: Optional[str] = KEY_OPTION,
-    size: Optional[int] = SIZE_OPTION,
-    grayscale: bool = GRAYSCALE_OPTION,
-    color: bool = COLOR_OPTION,
+    key: Optional[str] = key_option("Applies to every input in such a format."),
+    size: Optional[int] = size_option(),
+    grayscale: bool = grayscale_option(),
+    color: bool = color_option(),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
     t_s: Optional[float] = typer.Option(None, "--t-s", help="Speciation time, to mark the regimes on the figure."),
     t_c: Optional[float] = typer.Option(None, "--t-c", help="Collapse time, to mark the regimes on the figure."),
@@ -272,7 +269,7 @@ def uturn(
         raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     path = check_out(out)
     parsed = parse_scale(scale)
-    with flag_errors(_scale_flags(scale, parsed)):
+    with flag_errors(scale_flags(scale, parsed)):
         src = load_source(data, labels=labels, scale=parsed, center=False,
                           **_reader_options(key, size, grayscale, color, (data,))[data])
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
