@@ -319,3 +319,21 @@ def test_time_range_text_writes_infinity():
     assert time_range_text(3.46622, math.inf) == "3.466 < t < ∞"
     assert time_range_text(2.0654, 3.46622) == "2.065 < t < 3.466"
     assert time_range_text(1.0, None) == "1 < t < ∞"
+
+
+def test_memorization_csv_inside_a_new_out_folder(run_cli, tmp_path):
+    """docs/memorization.md's first command: `--out audit/ --csv audit/samples.csv` with no audit/
+    yet was refused ("--csv: folder 'audit' does not exist"); the CSV is now written into the
+    folder the figures create, and kept by a second run."""
+    import numpy as np
+
+    g = np.random.default_rng(3)
+    np.save(tmp_path / "tr.npy", g.normal(size=(120, 8)))
+    np.save(tmp_path / "gen.npy", g.normal(size=(15, 8)))
+    out = tmp_path / "audit"
+    for _ in range(2):
+        rc, _, err = run_cli("memorization", tmp_path / "gen.npy", tmp_path / "tr.npy", "--out", out, "--csv",
+                             out / "samples.csv", "--bootstrap", "0")
+        assert rc == 0, err
+        lines = (out / "samples.csv").read_text().splitlines()
+        assert len(lines) == 16 and (out / "ratio_histogram.png").is_file()

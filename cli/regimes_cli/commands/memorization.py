@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -161,7 +162,10 @@ def memorization(
     positive(carlini_alpha, "--carlini-alpha")
     if out is not None:
         check_out_dir(out)  # before any work
-    if csv is not None:
+    # --csv inside the --out folder (`--out audit/ --csv audit/samples.csv`): that folder is created
+    # with the figures, and the CSV written after them
+    csv_in_out = csv is not None and out is not None and Path(csv).absolute().parent == Path(out).absolute()
+    if csv is not None and not csv_in_out:
         check_out_file(csv, "--csv")
     budget = memory_budget_bytes(memory)
     typed, scale = scale, parse_scale(scale)
@@ -195,11 +199,11 @@ def memorization(
         mem = g.ratio < audit.threshold
         counts = np.bincount(tsrc.labels[g.nearest[mem]], minlength=len(names))
         payload["memorised_by_class"] = {names[i]: int(c) for i, c in enumerate(counts)}
+    if out is not None:
+        payload["figures"] = _figures(out, audit, gsrc, tsrc, shp)
     if csv is not None:
         _csv(csv, audit, tsrc.labels, names)
         payload["csv"] = csv
-    if out is not None:
-        payload["figures"] = _figures(out, audit, gsrc, tsrc, shp)
     if json_out:
         emit_json(payload)
         return
