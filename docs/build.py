@@ -5,6 +5,7 @@ Usage: python docs/build.py [--strict]   (output in docs/_build/html/index.html)
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,9 @@ def main() -> int:
     from gen_cli import write_cli_reference
 
     write_cli_reference(HERE / "cli.md")
+    # the gallery's printed outputs and figures depend on the library, not only on each example's
+    # source, which is all sphinx-gallery checks (an .md5 per example): run them afresh every time
+    shutil.rmtree(HERE / "auto_examples", ignore_errors=True)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(HERE), str(HERE / "_build" / "html")]
     if "--strict" in sys.argv:
         cmd.insert(-2, "-W")

@@ -64,6 +64,7 @@ _LAZY = {
     "analyze": "regimes.analysis",
     "rmt": "regimes.rmt",
     "symbolic": "regimes.symbolic",
+    "phase": "regimes.phase",
     "plot": "regimes.plot",
     "presets": "regimes.presets",
     "schedules": "regimes.schedules",

@@ -456,7 +456,7 @@ class MemorizationAudit(TableMixin):
             "n_generated": g.n, "n_train": self.n_train, "d": self.d,
             "bootstrap": self.bootstrap, "confidence": self.confidence,
             "scale": {"train_rms": self.train_rms, "generated_rms": g.rms},
-            "exact_recomputed_rows": g.recomputed,
+            "exact_recomputed_rows": g.recomputed, "duplicated_nearest": g.duplicated_nearest,
             "reference": None if self.reference is None else self.reference.to_dict(),
             "notes": list(self.notes),
         }

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -650,6 +650,10 @@ class EDMSampler:
         object.__setattr__(self, "sigma_min", lo)
         object.__setattr__(self, "sigma_max", check_real("sigma_max", self.sigma_max, gt=lo))
         object.__setattr__(self, "rho", check_real("rho", self.rho, gt=0.0))
+
+    def replace(self, **changes) -> EDMSampler:
+        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
+        return replace(self, **changes)
 
     @property
     def name(self) -> str:

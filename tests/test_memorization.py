@@ -232,3 +232,14 @@ def test_two_images_stored_more_often_than_the_candidates_kept():
         Di[np.all(A == A[nearest[i]], axis=1)] = np.inf
         assert g.d2[i] == pytest.approx(Di.min(), rel=1e-12)
     assert g.duplicated_nearest == 7
+
+
+def test_duplicated_nearest_in_the_json_of_the_generated_samples():
+    """docs/memorization.md: `duplicated_nearest` says how many samples had a duplicated nearest
+    training image — it was only in the reference's JSON."""
+    rng = np.random.default_rng(31)
+    A = rng.normal(size=(100, 6))
+    A[50] = A[3]
+    X = A[3] + 1e-3 * rng.normal(size=(4, 6))
+    d = memorization_audit(X, A, bootstrap=0).to_dict()
+    assert d["duplicated_nearest"] == 4

@@ -310,3 +310,22 @@ def test_nd_without_speciation_is_null_without_warning(run_cli):
     assert err_s == "" and s["t_S"] is None
     k, _ = _json(run_cli, "phase-diagram", "nd", "--eigenvalue", 30, "--points", 4)
     assert k["t_S"] == [0.5 * math.log(30)] * 4
+
+
+def test_edm_sampler_replace_like_the_other_parameter_objects():
+    """docs/architecture.md: every frozen parameter object has ``replace(**changes)`` (validated)."""
+    from regimes import RegimesError
+    from regimes.schedules import EDMSampler
+
+    e = EDMSampler()
+    f = e.replace(steps=10, sigma_max=40.0)
+    assert (f.steps, f.sigma_max, e.steps) == (10, 40.0, 18) and f.sigmas[0] == 40.0
+    with pytest.raises(RegimesError, match="rho must be > 0"):
+        e.replace(rho=-1.0)
+
+
+def test_regimes_phase_is_reachable_from_the_package():
+    """README lists ``regimes.phase`` among the modules reachable after ``import regimes``."""
+    import regimes
+
+    assert regimes.phase.n_star is not None
