@@ -202,6 +202,16 @@ def _exact_sq(P, A_rows, idx):
     return out
 
 
+def _explicit_sq(P, A):
+    """(m, rows) squared distances ``|p_i − a_j|²`` of the rows of P to the rows of A, float64 from
+    explicit differences (no cancellation of |p|² + |a|² − 2p·a)."""
+    D = np.empty((P.shape[0], A.shape[0]))
+    for i, p in enumerate(P):
+        diff = A - p
+        D[i] = np.einsum("ij,ij->i", diff, diff)
+    return D
+
+
 def _full_exact(P, train, K, rows):
     """K nearest of each row of P against all training rows, float64 explicit differences."""
     m = P.shape[0]
@@ -209,11 +219,7 @@ def _full_exact(P, train, K, rows):
     best_i = np.zeros((m, 0), dtype=np.int64)
     ar = np.arange(m)[:, None]
     for s, e, B in train.src.blocks(rows):
-        A = train.rel(B)
-        D = np.empty((m, e - s))
-        for i, p in enumerate(P):
-            diff = A - p
-            D[i] = np.einsum("ij,ij->i", diff, diff)
+        D = _explicit_sq(P, train.rel(B))
         C = np.concatenate([best_d, D], axis=1)
         I = np.concatenate([best_i, np.broadcast_to(np.arange(s, e), (m, e - s))], axis=1)
         part = np.argsort(C, axis=1, kind="stable")[:, :K]
@@ -337,15 +343,14 @@ def _nearest_distinct(P, A0, train, rows):
     best, where, same = np.full(m, np.inf), np.full(m, -1, dtype=np.int64), np.zeros(m, dtype=np.int64)
     for s, _, B in train.src.blocks(rows):
         A = train.rel(B)
+        D = _explicit_sq(P, A)
         for r in range(m):
             eq = np.all(A == A0[r], axis=1)
             same[r] += int(eq.sum())
-            diff = A - P[r]
-            D = np.einsum("ij,ij->i", diff, diff)
-            D[eq] = np.inf
-            j = int(np.argmin(D))
-            if D[j] < best[r]:
-                best[r], where[r] = float(D[j]), s + j
+            D[r, eq] = np.inf
+            j = int(np.argmin(D[r]))
+            if D[r, j] < best[r]:
+                best[r], where[r] = float(D[r, j]), s + j
     # every training row a copy (the training set has two distinct rows: not reached): distance 0, index −1
     best[where < 0] = 0.0
     return best, where, same - 1
