@@ -300,19 +300,35 @@ def _read_arrow(p: Path, name: str, key):
     return RowView(_ArrowRows(name, key, table.num_rows, table=table), name)
 
 
+def format_of(p: Path) -> str | None:
+    """The reader :func:`read_format` uses for ``p``: ``"hdf5"``, ``"safetensors"``, ``"arrow"``
+    (Parquet, Arrow/Feather, a Hugging Face dataset folder), ``"zarr"`` — each a format whose
+    ``key`` names one of the arrays it may hold — or None."""
+    suffix = p.suffix.lower()
+    if suffix in HDF5_SUFFIXES:
+        return "hdf5"
+    if suffix == ".safetensors":
+        return "safetensors"
+    if suffix in (".parquet", ".pq", *ARROW_SUFFIXES) or is_hf_dataset(p):
+        return "arrow"
+    if suffix == ".zip" or is_zarr_store(p) or (suffix == ".zarr" and p.is_dir()):
+        return "zarr"
+    return None
+
+
 def read_format(p: Path, name: str, key):
     """``(array-like, file to pread or None, offset)`` of a file in one of :data:`SUFFIXES`, a zarr
     store folder or a Hugging Face dataset folder; None when ``p`` is none of these."""
-    suffix = p.suffix.lower()
-    if suffix in PICKLE_SUFFIXES and p.is_file():
+    if p.suffix.lower() in PICKLE_SUFFIXES and p.is_file():
         reject_pickle(p)
-    if suffix in HDF5_SUFFIXES:
+    kind = format_of(p)
+    if kind == "hdf5":
         return _read_hdf5(p, name, key), None, 0
-    if suffix == ".safetensors":
+    if kind == "safetensors":
         arr, offset = _read_safetensors(p, name, key)
         return arr, (str(p) if isinstance(arr, np.memmap) and arr.dtype.isnative else None), offset
-    if suffix in (".parquet", ".pq", *ARROW_SUFFIXES) or is_hf_dataset(p):
+    if kind == "arrow":
         return _read_arrow(p, name, key), None, 0
-    if suffix == ".zip" or is_zarr_store(p) or (suffix == ".zarr" and p.is_dir()):
+    if kind == "zarr":
         return _read_zarr(p, name, key), None, 0
     return None

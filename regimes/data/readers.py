@@ -15,7 +15,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._validate import check_int, check_memory
-from .formats import choose_key, read_format
+from .formats import choose_key, format_of, read_format
 from .rows import is_batch_iterable
 from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
 
@@ -96,14 +96,10 @@ def input_kind(path) -> str:
     """What :func:`load_source` would read at ``path``: ``"images"`` (a folder of images: ``size``,
     ``grayscale``, ``color`` apply), ``"keyed"`` (a format that holds several arrays: ``.npz``,
     HDF5, zarr, safetensors, Parquet/Arrow, a Hugging Face folder — ``key`` applies) or ``"plain"``."""
-    from .formats import ARROW_SUFFIXES, HDF5_SUFFIXES, is_hf_dataset, is_zarr_store
-
     p = Path(path)
-    suffix = p.suffix.lower()
-    if p.is_dir():
-        return "keyed" if (is_zarr_store(p) or is_hf_dataset(p) or suffix == ".zarr") else "images"
-    keyed = (".npz", ".safetensors", ".parquet", ".pq", ".zip", *HDF5_SUFFIXES, *ARROW_SUFFIXES)
-    return "keyed" if suffix in keyed else "plain"
+    if format_of(p) is not None or (p.suffix.lower() == ".npz" and not p.is_dir()):
+        return "keyed"
+    return "images" if p.is_dir() else "plain"
 
 
 def _read_image(Image, f: Path, grayscale: bool, size) -> np.ndarray:
