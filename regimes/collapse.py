@@ -40,6 +40,11 @@ def _nd(n, d):
     return n_arr, d_arr
 
 
+def softplus(u):
+    """``ln(1 + e^u)`` without overflow: ``max(u, 0) + log1p(e^{−|u|})`` (arrays or scalars)."""
+    return np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))
+
+
 def log_expm1(x):
     """``ln(e^x − 1)`` for ``x >= 0`` without overflow: ``x + log1p(−e^{−x})`` above 40.
 
@@ -102,7 +107,7 @@ def half_log1p_ratio(variance, x):
         logs = ~np.isfinite(em1) | ~np.isfinite(ratio) | (ratio == 0.0)
         if np.any(logs):
             big_l = np.log(var) - log_expm1(2.0 * xx)
-            soft = 0.5 * (np.maximum(big_l, 0.0) + np.log1p(np.exp(-np.abs(big_l))))
+            soft = 0.5 * softplus(big_l)
             out = np.where(logs, soft, out)
     return float(out) if out.ndim == 0 else out
 
@@ -337,7 +342,7 @@ def collapse_time_spectral(eigenvalues, n, d=None):
 
     def g(logx):
         u = log_lam + logx  # log1p(λ e^{ln x}) = softplus(u), no overflow of e^u
-        return np.sum(np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))) / (2.0 * dim) - a
+        return np.sum(softplus(u)) / (2.0 * dim) - a
 
     # Jensen: (1/d)Σ log1p(λ x) <= log1p(mean λ · x)  ⇒  root x >= expm1(2α)/mean λ
     lo = log_expm1(2.0 * a) - math.log(lam_mean)

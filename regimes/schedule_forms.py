@@ -38,7 +38,15 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._validate import as_real_array, check_int, check_real
-from .schedules import DiscreteSchedule, EDMSampler, betas_from_alpha_bars, check_steps, get_sampler, get_schedule
+from .schedules import (
+    DiscreteSchedule,
+    EDMSampler,
+    betas_from_alpha_bars,
+    check_steps,
+    crossing_step,
+    get_sampler,
+    get_schedule,
+)
 
 __all__ = [
     "DIFFUSERS_BETA_SCHEDULES",
@@ -386,11 +394,7 @@ class SamplerSteps:
         ``t = +inf`` is accepted: ``None``, unless the first sampler step is itself at ``t = +inf``
         (zero terminal SNR with trailing spacing), which it then is.
         """
-        arr = as_real_array("t", t, ge=0.0, allow_inf=True)
-        i = np.searchsorted(-self.times, -arr, side="right") - 1
-        if arr.ndim == 0:
-            return None if int(i) < 0 else int(i)
-        return i.astype(np.int64)
+        return crossing_step(self.times, t)
 
     def __repr__(self) -> str:
         return (f"SamplerSteps(schedule={self.schedule.name!r}, n_steps={self.n_steps}, "

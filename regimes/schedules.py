@@ -344,12 +344,7 @@ class DiscreteSchedule:
                 "alphas_cumprod must lie in (0, 1) (only the last may be 0, a zero-terminal-SNR "
                 f"schedule), got ᾱ[0] = {float(a[0])!r}, min = {float(a.min())!r}"
             )
-        betas = betas_from_alpha_bars(a)
-        token = _FROM_ALPHA_BARS.set(True)  # these β came from ᾱ: not the user's ᾱ passed as β
-        try:
-            return cls(name, betas)
-        finally:
-            _FROM_ALPHA_BARS.reset(token)
+        return cls.from_betas(betas_from_alpha_bars(a), name)  # these β came from ᾱ: not the user's ᾱ passed as β
 
     @property
     def steps(self) -> int:
@@ -571,6 +566,19 @@ def step_at_time(schedule, t, steps: int = 1000, beyond: str = "raise"):
 EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "steps": 18}
 
 
+def crossing_step(times: np.ndarray, t):
+    """The step during which OU time ``t`` is crossed, for steps numbered in sampling order
+    (``times`` decreasing): the last ``i`` with ``times[i] >= t``; ``None`` (``-1`` in an array)
+    when ``t`` lies beyond the first step. Shared by the EDM sampler and the sampler steps of a
+    discrete schedule (:class:`regimes.schedule_forms.SamplerSteps`)."""
+    arr = as_real_array("t", t, ge=0.0, allow_inf=True)
+    # last i with t_i >= t: -t_i increases with i, so a right search of -t, minus one
+    k = np.searchsorted(-times, -arr, side="right") - 1
+    if k.ndim == 0:
+        return None if int(k) < 0 else int(k)
+    return k.astype(np.int64)
+
+
 def edm_sampler_sigmas(
     steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
 ) -> np.ndarray:
@@ -716,12 +724,7 @@ class EDMSampler:
             sampler's first step. ``N − 1`` (the last step, from σ_min to σ = 0) when
             ``σ(t) < σ_min``.
         """
-        arr = as_real_array("t", t, ge=0.0, allow_inf=True)
-        # last i with t_i >= t: -t_i increases with i, so a right search of -t, minus one
-        k = np.searchsorted(-self.times, -arr, side="right") - 1
-        if k.ndim == 0:
-            return None if int(k) < 0 else int(k)
-        return k.astype(np.int64)
+        return crossing_step(self.times, t)
 
     def __repr__(self) -> str:
         return (

@@ -711,16 +711,16 @@ def _guard_tests(e: _Entry) -> list[tuple[Callable, _Guard]]:
     return [(sp.lambdify(plain, _guard_condition(e, g), modules="math"), g) for g in e.guards]
 
 
-def _apply_guards(e: _Entry, f: Callable, args: tuple):
-    """``f(*args)`` with the value of each guard where its condition holds (a RegimesWarning
-    where that value is nan, as the numeric library warns)."""
+def _apply_guards(e: _Entry, f: Callable, args: tuple, tests):
+    """``f(*args)`` with the value of each guard where its condition holds (``tests``: from
+    :func:`_guard_tests`, built once per lambdified function; a RegimesWarning where that value is
+    nan, as the numeric library warns)."""
     import warnings
 
     import numpy as np
 
     from ._errors import RegimesWarning
 
-    tests = _guard_tests(e)
     if all(np.ndim(a) == 0 for a in args):
         for test, g in tests:
             if bool(test(*args)):
@@ -902,6 +902,7 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
     bounds = [(str(s_), override.get(str(s_), "gt" if s_.is_positive else "ge" if s_.is_nonnegative
                                       else None)) for s_ in syms]
     defaults = dict(e.defaults)
+    tests = _guard_tests(e) if e.guards else ()  # once, not at every call
 
     def checked(*args, **kwargs):
         from ._validate import as_real_array
@@ -918,7 +919,7 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
             except Exception:  # noqa: BLE001 - an mpmath/sympy number: left to the function
                 pass
         if e.guards and not kwargs:
-            return _apply_guards(e, f, args)
+            return _apply_guards(e, f, args, tests)
         return f(*args, **kwargs)
 
     checked.__doc__ = f.__doc__

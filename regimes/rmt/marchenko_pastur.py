@@ -363,12 +363,12 @@ class MarchenkoPastur:
         h = 2.0 * math.sqrt(g)
         edge = (1.0 - math.sqrt(g)) ** 2  # (1 + γ) − h = λ_−/σ²
         need = flat > 0
-        # dF/dθ = h² sin²θ/(c − h cos θ), the denominator without cancellation near the lower edge
-        th = _angle_root(self._cont_lower, flat, need, lambda th: h * h * np.sin(th) ** 2 / np.where(
-            th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th)))
-        # u = c − h cos θ = (1 − √γ)² + 2h sin²(θ/2): no cancellation near the lower edge (γ = 1: λ_− = 0)
-        u = np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th))
-        x = self.variance * u
+        def u_of(th):  # u = c − h cos θ = (1 − √γ)² + 2h sin²(θ/2): no cancellation near the lower edge (γ = 1)
+            return np.where(th < 0.5, edge + 2.0 * h * np.sin(0.5 * th) ** 2, 1.0 + g - h * np.cos(th))
+
+        # dF/dθ = h² sin²θ/(c − h cos θ), its denominator u(θ)
+        th = _angle_root(self._cont_lower, flat, need, lambda th: h * h * np.sin(th) ** 2 / u_of(th))
+        x = self.variance * u_of(th)
         lo, hi = self._support
         x = np.clip(x, lo, hi)
         x = np.where(need, x, 0.0 if atom > 0 else lo)
@@ -395,9 +395,12 @@ class MarchenkoPastur:
         g = self.ratio
         h, top = 2.0 * math.sqrt(g), (1.0 + math.sqrt(g)) ** 2
         target = np.atleast_1d(q).astype(np.float64).ravel() * 2.0 * np.pi * g
+        def u_of(p):  # x/σ² = λ_+/σ² − 2h sin²(φ/2)
+            return top - 2.0 * h * np.sin(0.5 * p) ** 2
+
         ph = _angle_root(lambda p: self._cont_upper_s(np.tan(0.5 * p)), target, np.ones(target.shape, dtype=bool),
-                         lambda p: h * h * np.sin(p) ** 2 / (top - 2.0 * h * np.sin(0.5 * p) ** 2))
-        x = self.variance * (top - 2.0 * h * np.sin(0.5 * ph) ** 2)
+                         lambda p: h * h * np.sin(p) ** 2 / u_of(p))
+        x = self.variance * u_of(ph)
         return x.reshape(np.shape(q))
 
     def rvs(self, size=None, rng=None):

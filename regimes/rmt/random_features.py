@@ -354,6 +354,8 @@ class RandomFeatures:
         if rho > 0.25:
             # v_t² = E_u[(g(u) − a_t e^{−t}σ_x u)²]: linear part removed before squaring
             v2 = float(np.dot(wu, (g - a_t * et_sx * u) ** 2))
+            if act.user and abs(v2) <= 1e-12 * m2:  # this cancelling form leaves quadrature noise for an
+                v2 = 0.0  # exact zero (σ(x) = x: v_t² ~ 1e-31, τ_mem ~ 1e30); the Mehler branch has its own
         else:
             # Mehler expansion in normalised Hermite coefficients c_m = E[σ(Γz)He_m(z)]/√m!:
             # E[σ(Y)σ(Y')] = Σ_m ρ^m c_m², the m = 1 term is the linear part a_t²e^{−2t}σ_x²,
@@ -370,12 +372,8 @@ class RandomFeatures:
                 raise RegimesError(
                     f"t = {t!r} is too large: v_t² ≈ e^{{−{2 * m0}t}} underflows double precision "
                     f"here; allowed: 0 < t ≲ {t_max:.4g} for this activation and data scale")
-        if act.user:  # a user activation's exact zeros come out as quadrature noise (σ(x) = x:
-            tol = 1e-12 * m2  # v_t² ~ 1e-31, τ_mem ~ 1e30; σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
-            if abs(v2) <= tol:
-                v2 = 0.0
-            if lin + b_t**2 <= tol:  # no linear part at all (an even σ)
-                a_t = b_t = kappa1 = lin = 0.0
+        if act.user and lin + b_t**2 <= 1e-12 * m2:  # no linear part at all (an even σ; quadrature noise:
+            a_t = b_t = kappa1 = lin = 0.0  # σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
         s2 = m2 - lin - v2 - b_t**2
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,

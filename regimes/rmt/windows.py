@@ -74,7 +74,7 @@ MIN_WINDOW_D = 10
 
 
 class WindowTooSmall(RegimesError):
-    """The loss-curve window cannot be computed within the budget (reduced dimension < 20)."""
+    """The loss-curve window cannot be computed within the budget (reduced dimension < :data:`MIN_WINDOW_D`)."""
 
 
 def _sizes(n, d, p, budget):
