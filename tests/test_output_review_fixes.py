@@ -337,3 +337,17 @@ def test_memorization_csv_inside_a_new_out_folder(run_cli, tmp_path):
         assert rc == 0, err
         lines = (out / "samples.csv").read_text().splitlines()
         assert len(lines) == 16 and (out / "ratio_histogram.png").is_file()
+
+
+def test_analyze_table_does_not_call_unjudged_estimates_disagreeing(run_cli):
+    """With --bootstrap 0 no interval exists: the JSON's estimates_agree is null and the table said
+    "disagree"; it now says the agreement cannot be judged."""
+    import json
+
+    rc, out, err = run_cli("analyze", "--samples", "64", "--bootstrap", "0", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["diagnostics"]["estimates_agree"] is None
+    rc, out, err = run_cli("analyze", "--samples", "64", "--bootstrap", "0")
+    assert rc == 0, err
+    row = next(line for line in out.splitlines() if "t_C estimates" in line)
+    assert "cannot be judged" in row and "disagree" not in row

@@ -286,3 +286,24 @@ def test_dominant_direction_without_labels_is_not_called_clusters():
     dg = diagnose(disagree, lam, d=400, n=10_000, total_variance=lam.sum(), within_variance=0.5)
     (cause,) = [c for c in dg.causes if "dominant direction" in c]
     assert "class structure along it" in cause
+
+
+def test_merge_positions_follow_the_linkage_with_tied_heights():
+    """The "noise" label's x: each merge's link as scipy draws it, also when merges tie in height
+    (pairs with Λ <= 1 all merge at t = 0), where matching links by height picked the wrong one."""
+    import numpy as np
+    from scipy.cluster.hierarchy import dendrogram
+
+    from regimes.hierarchy import class_hierarchy_gaussian
+    from regimes.plot.hierarchy import _merge_coords
+
+    M = np.array([[0.0, 0.0], [0.3, 0.0], [10.0, 0.0], [10.3, 0.0], [30.0, 0.0]])
+    h = class_hierarchy_gaussian(M, 0.5)  # two pairs with Λ <= 1: two merges at height 0
+    assert np.sum(h.linkage[:, 2] == 0.0) == 2
+    dn = dendrogram(h.linkage, no_plot=True)
+    leaf_x = {leaf: 5.0 + 10.0 * r for r, leaf in enumerate(dn["leaves"])}
+    for (a, b, _, _), (x, _) in zip(h.linkage, _merge_coords(dn, h), strict=False):
+        if a < 5 and b < 5:  # a merge of two leaves: midway between them
+            assert x == 0.5 * (leaf_x[int(a)] + leaf_x[int(b)])
+    tops = {((ic[1] + ic[2]) / 2, dc[1]) for ic, dc in zip(dn["icoord"], dn["dcoord"], strict=True)}
+    assert all(p in tops for p in _merge_coords(dn, h))

@@ -480,15 +480,6 @@ def curves_csv(curves) -> str:
     return table_text(cols, zip(*(list(map(float, d[k])) for k in cols), strict=True), "csv")
 
 
-def regimes_estimator(result) -> str:
-    """The t_C estimator the analysis placed the regimes with: the commitment one, or the spectral
-    one when the commitment curve did not cross ½ (the analysis says so in its notes)."""
-    used = getattr(result, "regimes_estimator", None)  # recorded by the analysis itself
-    if used is not None:
-        return used
-    return "commitment" if not math.isnan(result.headline_t_C) else "spectral"
-
-
 def _write_report(result, out_dir, sampler=None) -> dict:
     from regimes import __version__
     from regimes.plot.curves import plot_curves
@@ -506,12 +497,10 @@ def _write_report(result, out_dir, sampler=None) -> dict:
     paths["csv"] = out / "curves.csv"
     paths["csv"].write_text(curves_csv(result.curves))
     save_figure(plot_curves(result), paths["curves"], dpi=120)
-    which = regimes_estimator(result)  # the t_C of the regimes, drawn with its own interval
-    cis = [d["t_S"]["ci"], d["t_C"][which]["ci"]]
+    cis = [d["t_S"]["ci"], d["t_C"][result.regimes_estimator]["ci"]]  # the regimes' t_C, with its own interval
     if sampler is None:
         sampler = get_sampler(d["schedule"]["schedule"], d["schedule"]["steps"])
-    labels = result.timeline_labels() if hasattr(result, "timeline_labels") else {}  # names the estimator drawn
-    fig = plot_timeline(result.t_S.value, result.t_C[which].value, sampler, intervals=cis, **labels)
+    fig = plot_timeline(result.t_S.value, result.regimes_t_C.value, sampler, intervals=cis, **result.timeline_labels())
     save_figure(fig, paths["timeline"], dpi=120)
     if result.class_hierarchy is not None and len(result.class_hierarchy.names) >= 3:  # a tree to draw
         from regimes.plot.hierarchy import plot_hierarchy

@@ -70,19 +70,18 @@ def _mark_noise_merges(ax, h, dn):
     noisy = {frozenset(p) for p in h.pairs_within_noise()}
     if not noisy:
         return
-    for m, (xs, ys) in zip(h.merges(), _merge_coords(dn, h), strict=True):
+    for m, (x, y) in zip(h.merges(), _merge_coords(dn, h), strict=True):
         if any(frozenset((a, b)) in noisy for a in m["left"] for b in m["right"]):
-            ax.text(float(np.mean(xs)), float(ys), " noise", fontsize=7.5, ha="center", va="bottom",
-                    style="italic", color="0.3")
+            ax.text(x, y, " noise", fontsize=7.5, ha="center", va="bottom", style="italic", color="0.3")
 
 
 def _merge_coords(dn, h):
-    """(x of the link's two ends, height) of each merge, in the linkage's order."""
-    links = sorted(zip(dn["icoord"], dn["dcoord"], strict=True), key=lambda c: c[1][1])
-    heights = [float(x) for x in np.asarray(h.linkage)[:, 2]]
-    out, used = [], set()
-    for hgt in heights:
-        i = next(j for j, (_, dc) in enumerate(links) if j not in used and abs(dc[1] - hgt) <= 1e-12 * max(1, hgt))
-        used.add(i)
-        out.append(((links[i][0][1], links[i][0][2]), hgt))
+    """(x of the link's middle, height) of each merge, in the linkage's order: scipy draws leaf
+    ``r`` of ``dn["leaves"]`` at x = 5 + 10r and each merge midway between its two children."""
+    K = len(h.names)
+    pos = {leaf: 5.0 + 10.0 * r for r, leaf in enumerate(dn["leaves"])}
+    out = []
+    for i, (a, b, hgt, _) in enumerate(np.asarray(h.linkage)):
+        pos[K + i] = 0.5 * (pos[int(a)] + pos[int(b)])
+        out.append((pos[K + i], float(hgt)))
     return out

@@ -276,8 +276,11 @@ def _print_table(payload: dict, out, written=None) -> None:
         rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
     dg = payload.get("diagnostics")
     if dg:
-        rows.append(("t_C estimates", "agree" if dg["estimates_agree"] else f"disagree ({fmt(dg['spread'], 3)}×)",
-                     "trust φ_C = ½ (see notes)", ""))
+        verdict = {True: "agree", False: f"disagree ({fmt(dg['spread'], 3)}×)",
+                   None: f"cannot be judged (spread {fmt(dg['spread'], 3)}×)"}[dg["estimates_agree"]]
+        trust = "trust φ_C = ½ (see notes)" if payload["t_C"]["commitment"]["value"] is not None else \
+            "φ_C = ½ missing: widen --times (see notes)"
+        rows.append(("t_C estimates", verdict, trust, ""))
     sch = payload["schedule"]
     for g in payload["regimes"]:
         hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
