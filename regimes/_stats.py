@@ -3,7 +3,8 @@
 * :func:`percentile_interval` — the percentile bootstrap interval and standard deviation of replicates;
 * :func:`linearised_replicates` — bootstrap replicates of a statistic that is linear in row weights;
 * :func:`bootstrap_weights` — the multinomial row counts those replicates use;
-* :func:`linear_root` — the crossing of zero of a sampled curve, scanning from large t down.
+* :func:`linear_root` — the crossing of zero of a sampled curve, scanning from large t down;
+* :func:`exact_binomial_interval` — the Clopper–Pearson interval of a binomial proportion.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import math
 
 import numpy as np
 
-__all__ = ["bootstrap_weights", "contain", "linear_root", "linearised_replicates", "percentile_interval"]
+__all__ = ["bootstrap_weights", "contain", "exact_binomial_interval", "linear_root", "linearised_replicates",
+           "percentile_interval"]
 
 
 def percentile_interval(replicates, confidence: float):
@@ -84,3 +86,26 @@ def contain(ci, value):
     if not (math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi)):
         return ci
     return (min(lo, value), max(hi, value))
+
+
+def exact_binomial_interval(count: int, n: int, confidence: float) -> tuple[float, float]:
+    """Clopper–Pearson interval of a binomial proportion ``count / n`` at ``confidence``.
+
+    Notes
+    -----
+    ``[B(α/2; x, n − x + 1), B(1 − α/2; x + 1, n − x)]`` with B the beta quantile function and
+    α = 1 − confidence; the lower end is 0 for x = 0 and the upper end 1 for x = n. Its coverage
+    is at least ``confidence`` for every true proportion (it is conservative), unlike a percentile
+    bootstrap of the count, which collapses to [0, 0] when no sample is flagged.
+
+    References
+    ----------
+    .. [CP] C. J. Clopper, E. S. Pearson, "The use of confidence or fiducial limits illustrated in
+       the case of the binomial", Biometrika 26, 404 (1934).
+    """
+    from scipy.special import betaincinv
+
+    a = (1.0 - confidence) / 2.0
+    lo = 0.0 if count == 0 else float(betaincinv(count, n - count + 1, a))
+    hi = 1.0 if count == n else float(betaincinv(count + 1, n - count, 1.0 - a))
+    return lo, hi

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError, RegimesWarning
+from ._stats import exact_binomial_interval
 from ._validate import check_int, check_real, check_rng
 from .data.source import DataSource, as_source, check_numeric, flatten_rows
 from .estimate import Estimate
@@ -490,29 +491,6 @@ def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf):
 
 
 _NAN2 = (math.nan, math.nan)
-
-
-def exact_binomial_interval(count: int, n: int, confidence: float) -> tuple[float, float]:
-    """Clopper–Pearson interval of a binomial proportion ``count / n`` at ``confidence``.
-
-    Notes
-    -----
-    ``[B(α/2; x, n − x + 1), B(1 − α/2; x + 1, n − x)]`` with B the beta quantile function and
-    α = 1 − confidence; the lower end is 0 for x = 0 and the upper end 1 for x = n. Its coverage
-    is at least ``confidence`` for every true proportion (it is conservative), unlike a percentile
-    bootstrap of the count, which collapses to [0, 0] when no sample is flagged.
-
-    References
-    ----------
-    .. [CP] C. J. Clopper, E. S. Pearson, "The use of confidence or fiducial limits illustrated in
-       the case of the binomial", Biometrika 26, 404 (1934).
-    """
-    from scipy.special import betaincinv
-
-    a = (1.0 - confidence) / 2.0
-    lo = 0.0 if count == 0 else float(betaincinv(count, n - count + 1, a))
-    hi = 1.0 if count == n else float(betaincinv(count + 1, n - count, 1.0 - a))
-    return lo, hi
 
 
 def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bootstrap: int = 1000,

@@ -40,12 +40,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError
-from ._stats import linear_root, percentile_interval
+from ._stats import exact_binomial_interval, linear_root, percentile_interval
 from ._validate import as_real_array, check_int, check_rng
 from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
-from .memorization import exact_binomial_interval
 
 __all__ = ["METHODS", "UTurnResult", "simulated_collapse_time", "uturn"]
 
