@@ -325,6 +325,11 @@ def write_text_atomic(path, text: str) -> None:
             os.unlink(tmp)
 
 
+def steps_label(schedule: str, steps: int, sep: str = " = ") -> str:
+    """``T = 1000`` for a discrete schedule, ``N = 18`` for the EDM sampler (its number of levels)."""
+    return f"{'N' if schedule == 'edm' else 'T'}{sep}{steps}"
+
+
 def time_range_text(t_min, t_max, digits: int = 4) -> str:
     """``"a < t < b"`` for a table, an unbounded end written ∞ (as every CLI table writes it)."""
     return f"{fmt(float(t_min), digits)} < t < {fmt(float('inf') if t_max is None else float(t_max), digits)}"

@@ -33,7 +33,15 @@ from .._options import (
     resolve_variance,
     sampler_step_rows,
 )
-from .._output import FORMAT_HELP, emit_json, print_table, regimes_payload, set_table_format, time_range_text
+from .._output import (
+    FORMAT_HELP,
+    emit_json,
+    print_table,
+    regimes_payload,
+    set_table_format,
+    steps_label,
+    time_range_text,
+)
 
 
 def speciation(
@@ -236,7 +244,7 @@ def schedule(
             emit_json(payload)
             return
         rows = [(k_, v) for k_, v in payload.items() if not k_.endswith("convention")]
-        print_table(f"{sch.name} schedule, {'N' if edm else 'T'} = {sch.steps}", rows,
+        print_table(f"{sch.name} schedule, {steps_label(sch.name, sch.steps)}", rows,
                     notes=[sch.step_convention] + ([inference.step_convention] if "sampler_step" in payload else [])
                     + ([] if t is not None or edm else ["t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"]))
         return
@@ -357,7 +365,7 @@ def times(
     rows = [("n", payload["n"]), ("d", payload["d"]), ("α = ln(n)/d", a), ("Λ", lam),
             ("t_S = ½ ln Λ", t_S), ("t_C (Gaussian, σ² = %g)" % variance, t_C)]
     if sampler is not None:
-        size = f"{'N' if payload['schedule'] == 'edm' else 'T'}={payload['steps']}"  # EDM: its N levels
+        size = steps_label(payload["schedule"], payload["steps"], sep="=")
         rows += [(f"step of t_S ({payload['schedule']}, {size})", payload["step_S"]),
                  (f"step of t_C ({payload['schedule']}, {size})", payload["step_C"])]
     rows += sampler_step_rows(inference, payload, notes)

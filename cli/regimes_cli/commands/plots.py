@@ -33,7 +33,16 @@ from .._options import (
     resolve_variance,
     sampler_step_rows,
 )
-from .._output import check_out, emit_json, print_table, regimes_payload, save_figure, time_range_text, use_agg
+from .._output import (
+    check_out,
+    emit_json,
+    print_table,
+    regimes_payload,
+    save_figure,
+    steps_label,
+    time_range_text,
+    use_agg,
+)
 
 OUT_HELP = "Write the figure to FILE; the format follows the suffix (.png, .pdf or .svg)."
 JSON_HELP = "Print the underlying data (grid, curves, times) as one JSON object on stdout."
@@ -435,7 +444,7 @@ def timeline(
                        sigma_C=edm_sigma(t_C))
     if p is not None:
         payload.update(preset=p.name, units=units)
-    size = f"{'N' if loc['schedule'] == 'edm' else 'T'} = {loc['steps']}"  # EDM: its N levels
+    size = steps_label(loc["schedule"], loc["steps"])
     rows = [
         ("n", payload["n"]),
         ("d", payload["d"]),
@@ -474,7 +483,7 @@ def _compare(t_S: float, t_C: float, others: list, payload: dict, rows: list, no
     payload["compare"] = [{**{k: c[k] for k in ("schedule", "steps", "t_max", "step_S", "step_C",
                                                  "step_convention")}, "notes": c["notes"]} for c in cmp]
     for c in cmp:
-        size = f"{'N' if c['schedule'] == 'edm' else 'T'} = {c['steps']}"
+        size = steps_label(c["schedule"], c["steps"])
         rows.append((f"steps of t_S, t_C ({c['schedule']}, {size})", f"{c['step_S']}, {c['step_C']}"))
         own = [f"{c['schedule']}: {x}" for x in [*c["notes"], c["step_convention"]]]
         notes += [x for x in own if x not in notes]
