@@ -189,7 +189,7 @@ def analyze(
         raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
     budget = memory_budget_bytes(memory)
     sampler, inference = build_sampler(schedule, steps, betas, alphas_cumprod, scheduler_config,
-                                       sampler_steps, timestep_spacing)
+                                       sampler_steps, timestep_spacing, default="linear")
     if data is None:
         for opt, val in (("--labels", labels), ("--key", key), ("--size", size),
                          ("--grayscale", grayscale or None), ("--color", color or None)):
@@ -207,7 +207,7 @@ def analyze(
                 src = load_source(data, key=key, labels=labels, scale=scale_arg, center=not no_center,
                                   size=size, grayscale=grayscale, color=color,
                                   progress=lambda done, total: bar("validating data", done, total))
-        res = run(src, samples=samples, times=parsed_times, schedule="linear" if sampler is None else sampler,
+        res = run(src, samples=samples, times=parsed_times, schedule=sampler,
                   sampler_steps=inference,
                   seed=seed, bootstrap=bootstrap, memory_budget=budget,
                   scale=scale_arg, center=not no_center, progress=bar, precision=precision, engine=engine,
@@ -222,13 +222,11 @@ def analyze(
 
 
 def _write(res, out: str, sampler) -> dict:
-    """The report folder ``--out`` (the sampler the analysis used: the default linear one without a
-    schedule option), with a note on stderr when it replaced an earlier report."""
-    from regimes.schedules import get_sampler
-
+    """The report folder ``--out`` (with the sampler the analysis used), with a note on stderr when
+    it replaced an earlier report."""
     use_agg()  # the command line only writes files; write_report itself leaves the backend alone
     earlier = holds_earlier(out, REPORT_FILES)
-    written = write_report(res, out, sampler=get_sampler("linear" if sampler is None else sampler))
+    written = write_report(res, out, sampler=sampler)
     if earlier:
         note(f"the earlier report in {out} was replaced")
     return written
