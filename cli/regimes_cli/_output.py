@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -303,26 +304,34 @@ def short_name(name: str) -> str:
     return name[:40]
 
 
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: into a temporary file beside it, then renamed
-    over it (an earlier file stays intact when the write fails, e.g. a full disk). The file gets the
-    mode a plain ``open(path, "w")`` would give it."""
+@contextlib.contextmanager
+def atomic_target(path: Path):
+    """Yield a temporary path beside ``path``; when the block succeeds it is renamed over ``path``
+    with the mode a plain ``open(path, "w")`` would give (a reader never sees half a file, and an
+    earlier file stays intact when the write fails); it is removed in any case."""
     import os
     import tempfile
 
-    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=path.absolute().parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        yield tmp
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's file is private (0600)
         os.replace(tmp, path)
-    except OSError as exc:  # named by the file the user asked for, not the temporary one
-        raise OSError(exc.errno, f"{exc.strerror or exc} (nothing written; any earlier file is kept)",
-                      str(path)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (:func:`atomic_target`)."""
+    path = Path(path)
+    try:
+        with atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    except OSError as exc:  # named by the file the user asked for, not the temporary one
+        raise OSError(exc.errno, f"{exc.strerror or exc} (nothing written; any earlier file is kept)",
+                      str(path)) from None
 
 
 def steps_label(schedule: str, steps: int, sep: str = " = ") -> str:
@@ -344,9 +353,6 @@ def use_agg() -> None:
 
 def save_figure(fig, path: Path, dpi: int = 150) -> None:
     """Write ``fig`` to ``path`` (format from the suffix) and close it."""
-    import os
-    import tempfile
-
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -355,17 +361,11 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
     # deterministic files: no date in SVG/PDF, fixed SVG ids; written whole to a temporary file
     # beside the target, then renamed over it (a reader never sees half a figure)
     meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(fmt_)
-    fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "regimes"}):
+        with atomic_target(path) as tmp, matplotlib.rc_context({"svg.hashsalt": "regimes"}):
             fig.savefig(tmp, dpi=dpi, format=fmt_, metadata=meta)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's file is private (0600); a figure is not
-        os.replace(tmp, path)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def current_umask() -> int:

@@ -29,6 +29,7 @@ from .._output import (
     print_table,
     replace_folder,
     save_figure,
+    table_text,
     use_agg,
     warn,
     write_text_atomic,
@@ -85,22 +86,14 @@ def _npy_shape(path: str, d: int):
 
 
 def _csv(path, audit, labels, names):
-    """The per-sample CSV, written whole or not at all (an earlier file survives a failed write)."""
+    """The per-sample CSV (the project's CSV writer: class names with commas quoted, floats in full),
+    written whole or not at all (an earlier file survives a failed write)."""
     import numpy as np
 
     cols = audit.generated.per_sample()
     if labels is not None:  # the class names, as in the JSON's memorised_by_class
         cols["nearest_label"] = np.asarray(names, dtype=object)[np.asarray(labels)[cols["nearest"]]]
-    import csv
-    import io
-
-    names = list(cols)
-    buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")  # quotes class names with commas ("tench, Tinca tinca")
-    out.writerow(names)
-    for i in range(audit.generated.n):
-        out.writerow([repr(float(cols[k][i])) if cols[k].dtype.kind == "f" else str(cols[k][i]) for k in names])
-    write_text_atomic(path, buf.getvalue())
+    write_text_atomic(path, table_text(list(cols), zip(*(cols[k].tolist() for k in cols), strict=True)))
 
 
 #: the figures ``memorization --out`` may write: a new run replaces the folder's (no stale one)
