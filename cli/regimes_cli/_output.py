@@ -199,13 +199,10 @@ def check_out(out: str | None, flag: str = "--out") -> Path | None:
             f"{flag}: unsupported figure format {path.suffix or '(no suffix)'!r} in "
             f"{out!r}; use one of {', '.join(FORMATS)}"
         )
-    check_name_lengths(path, nearest_existing(path.parent), flag)
-    if path.is_dir():
-        raise RegimesError(f"{flag} {out!r} is a folder; give a file name ending in {', '.join(FORMATS)}")
-    return check_out_file(out, flag)
+    return check_out_file(out, flag, hint=f" ending in {', '.join(FORMATS)}")
 
 
-def check_out_file(out, flag: str) -> Path:
+def check_out_file(out, flag: str, hint: str = "") -> Path:
     """Validate an output file ``flag`` before any work: not a folder, its parent an existing folder
     in which an entry can really be created (probed, then removed), its name within the file
     system's length limits. One-line errors naming ``flag``."""
@@ -217,7 +214,7 @@ def check_out_file(out, flag: str) -> Path:
     if parent != path.absolute().parent:
         raise RegimesError(f"{flag}: folder {str(path.parent)!r} does not exist")
     if path.is_dir():
-        raise RegimesError(f"{flag} {str(out)!r} is a folder; give a file name")
+        raise RegimesError(f"{flag} {str(out)!r} is a folder; give a file name{hint}")
     writable_folder(parent, flag)
     return path
 
