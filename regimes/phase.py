@@ -110,10 +110,15 @@ class NDPhaseDiagram:
             "separation": self.separation,
             "eigenvalue": self.eigenvalue,
         }
-        if self.t_S is not None:
-            out["t_S"] = self.t_S
-            out["regime_II_width"] = self.regime_II_width
+        if self.t_S is not None:  # null (not NaN) where there is no speciation (Λ <= 1) or no Regime II:
+            out["t_S"] = _nulls(self.t_S)  # results, not failures
+            out["regime_II_width"] = _nulls(self.regime_II_width)
         return out
+
+
+def _nulls(a: np.ndarray) -> list:
+    """The array as nested lists with None where it is NaN (a quantity that does not exist)."""
+    return np.where(np.isnan(a), None, a).tolist()
 
 
 def nd_phase_diagram(

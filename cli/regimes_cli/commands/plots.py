@@ -174,11 +174,7 @@ def nd(
     if pdg.t_S is not None:
         frac = float((pdg.regime_II_width == pdg.regime_II_width).mean())
         rows.append(("fraction of the grid with Regime II", frac))
-        # no Regime II (t_C >= t_S) and no speciation (Λ <= 1) are results, not failures: null without
-        # a warning (as `regimes speciation` writes a missing t_S)
-        payload["regime_II_width"] = [[None if w != w else w for w in row] for row in pdg.regime_II_width.tolist()]
-        t_S_grid = [None if x != x else x for x in pdg.t_S.tolist()]
-        payload["t_S"] = t_S_grid
+        t_S_grid = payload["t_S"]  # null where Λ <= 1 (pdg.to_dict: no warning, as `regimes speciation`)
         notes.append("regime_II_width = t_S − t_C, null where Regime II does not exist (t_C >= t_S)")
         if any(x is None for x in t_S_grid):
             notes.append("t_S = ½ ln Λ is null where Λ <= 1 (no speciation, so no Regime II)"
