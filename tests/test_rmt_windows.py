@@ -176,3 +176,15 @@ def test_the_note_gives_the_psi_actually_used_after_rounding():
     assert w.reduced
     note = next(n for n in w.notes if "reduced size" in n)
     assert f"ψ_n = {w.n_used / w.d_used:.4g} after rounding" in note
+
+
+def test_absent_window_has_the_keys_of_a_computed_one():
+    """`regimes timescales` writes TrainingWindow.absent_dict when no window is computed: the same
+    keys as TrainingWindow.to_dict, all null but the tolerance."""
+    from regimes.rmt import training_window
+    from regimes.rmt.windows import TrainingWindow
+
+    w = training_window(80, 20, 40, 0.5, seeds=1)
+    absent = TrainingWindow.absent_dict(w.gap_tolerance)
+    assert absent.keys() == w.to_dict().keys()
+    assert all(v is None for k, v in absent.items() if k != "gap_tolerance")

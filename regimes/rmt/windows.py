@@ -228,6 +228,12 @@ class TrainingWindow:
             out["curves"] = {"tau": self.tau, "train": self.train, "test": self.test}
         return out
 
+    @staticmethod
+    def absent_dict(gap_tolerance: float) -> dict:
+        """The keys of :meth:`to_dict`, null, for a window that was not computed."""
+        return {"tau_best": None, "tau_gap": None, "gap_tolerance": gap_tolerance, "loss_at_best": None,
+                "loss_at_gap": None, "long_time_gap": None, "window_instances": None}
+
 
 def _std(vals):
     if len(vals) < 2 or any(v is None for v in vals):

@@ -202,7 +202,7 @@ def timescales(
     set_table_format(table_format)
     from regimes import RegimesError
     from regimes.rmt import RandomFeatures, training_window
-    from regimes.rmt.windows import WindowTooSmall, asymptotic_validity_note
+    from regimes.rmt.windows import TrainingWindow, WindowTooSmall, asymptotic_validity_note
 
     n = positive(n, "--n")
     d = positive(d, "--d")
@@ -232,9 +232,7 @@ def timescales(
                "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
                          "memorisation crossover of the RF model is the interpolation line p ≈ n",
                          "gradient descent with learning rate η on L: steps = τ·d²/η"]}
-    payload.update(win.to_dict() if win else {"tau_best": None, "tau_gap": None, "gap_tolerance": gap_tolerance,
-                                              "loss_at_best": None, "loss_at_gap": None, "long_time_gap": None,
-                                              "window_instances": None})
+    payload.update(win.to_dict() if win else TrainingWindow.absent_dict(gap_tolerance))
     validity = asymptotic_validity_note(rf.psi_n, rf.psi_p)
     payload["notes"] += [*([validity] if validity else []), *(win.notes if win else [no_window])]
     if json_out:
