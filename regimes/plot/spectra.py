@@ -41,22 +41,63 @@ def plot_mp_density(law, *, size: int | None = None, rng=None, ax=None):
     return fig
 
 
-def _annotate_masses(ax, rf, ymax):
-    """The atom at s_t² as a spike (in the legend, with its mass) and the mass of each bulk."""
+def _annotate_masses(ax, rf, data_top):
+    """The atom at s_t² as a spike (in the legend, with its mass) and the mass of each bulk, the
+    notes in a band above the data (``data_top``: the highest bar or curve point) so that they
+    cover neither."""
     b = rf.bulks
-    top = max(ax.get_ylim()[1], 1e-12)
     atom = b.get("atom")
     if atom:
         ax.axvline(atom["location"], color="k", lw=2.2, ls="-", alpha=0.8,
                    label=f"atom at $s_t^2$ = {atom['location']:.3g}: mass {atom['mass']:.3g} "
                          "(not in the density)")
+    top = max(data_top, 1e-12)
+    ax.set_ylim(0.0, 1.32 * top)
     for key, name in (("slow", "slow bulk"), ("satellite", "satellite"), ("fast", "fast bulk")):
         bulk = b.get(key)
         if bulk is None:
             continue
         x = (bulk.edges[0] * bulk.edges[1]) ** 0.5
-        ax.annotate(f"{name}\nmass {bulk.mass:.3g}", (x, 0.93 * top), ha="center", va="top",
+        ax.annotate(f"{name}\nmass {bulk.mass:.3g}", (x, 1.3 * top), ha="center", va="top",
                     fontsize=7.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.9))
+
+
+def _histogram_bins(rf, lam, p):
+    """Bin edges on the log λ axis: each bulk gets its own geometric bins between its edges
+    (about 2√(its eigenvalue count), 8 to 40), so that a narrow bulk is resolved instead of
+    falling into one bin of a grid spread over decades; wide bins fill the gaps and the margins."""
+    cuts = [np.array([lam[0], lam[-1]])]
+    b = rf.bulks
+    for bulk in (b["slow"], b["satellite"], b["fast"], *b["other"]):
+        if bulk is None or not bulk.edges[1] > bulk.edges[0] > 0:
+            continue
+        k = int(np.clip(round(2 * np.sqrt(bulk.mass * p)), 8, 40))
+        cuts.append(np.geomspace(bulk.edges[0], bulk.edges[1], k + 1))
+    bins = np.unique(np.concatenate(cuts))
+    return bins[(bins >= lam[0]) & (bins <= lam[-1])]
+
+
+def _zoom_narrow_slow_bulk(ax, rf, cont, p, log_span):
+    """An inset on a linear λ axis for a slow bulk narrower than 3 % of the plotted ln λ range
+    (at large t it is ~v_t² wide next to the atom, a sliver the atom's line would hide)."""
+    bulk = rf.bulks["slow"]
+    if bulk is None or not bulk.edges[1] > bulk.edges[0] > 0:
+        return
+    lo, hi = bulk.edges
+    if np.log(hi / lo) > 0.03 * log_span:
+        return
+    pad = 0.08 * (hi - lo)
+    x = np.linspace(lo, hi, 300)
+    inset = ax.inset_axes([0.36, 0.3, 0.3, 0.42])
+    inside = cont[(cont >= lo - pad) & (cont <= hi + pad)]
+    bins = np.linspace(lo - pad, hi + pad, int(np.clip(round(2 * np.sqrt(inside.size)), 8, 40)) + 1)
+    counts, edges = np.histogram(inside, bins=bins)
+    inset.stairs(counts / (p * np.diff(edges)), edges, fill=True, alpha=0.35, color="C0")
+    inset.plot(x, rf.density(x), color="C3")
+    inset.set_xlim(lo - pad, hi + pad)
+    inset.set_title("slow bulk, linear λ: ρ(λ)", fontsize=7.5)
+    inset.tick_params(labelsize=6.5)
+    inset.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
 
 
 def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400, ax=None):
@@ -73,14 +114,17 @@ def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400, ax=None):
     cont = ev[ev > s2 + 1e-9 * abs(ev[-1])] if rf.bulks["atom"] else ev
     fig = Figure(figsize=(7, 4.8), layout="constrained") if ax is None else ax.figure
     ax = fig.add_subplot() if ax is None else ax
-    bins = np.geomspace(lam[0], lam[-1], 70)
-    hist, edges = np.histogram(cont, bins=bins)
+    hist, edges = np.histogram(cont, bins=_histogram_bins(rf, lam, p))
     # density per unit log λ: λ ρ(λ)
     widths = np.log(edges[1:]) - np.log(edges[:-1])
-    ax.bar(edges[:-1], hist / (p * widths), width=np.diff(edges), align="edge", alpha=0.35,
-           color="C0", label=f"sampled Gaussian-equivalent U (d = {d}, p = {p})")
-    ax.plot(lam, lam * rho, color="C3", label="self-consistent density λρ(λ)")
-    _annotate_masses(ax, rf, hist.max() / (p * widths.min()) if hist.size else 1.0)
+    heights = hist / (p * widths)
+    ax.stairs(heights, edges, fill=True, alpha=0.35, color="C0",
+              label=f"sampled Gaussian-equivalent U (d = {d}, p = {p})")  # one patch: no seams
+    curve = lam * rho
+    ax.plot(lam, curve, color="C3", label="self-consistent density λρ(λ)")
+    finite = curve[np.isfinite(curve)]
+    _annotate_masses(ax, rf, max(heights.max(initial=0.0), finite.max(initial=0.0)))
+    _zoom_narrow_slow_bulk(ax, rf, cont, p, np.log(lam[-1] / lam[0]))
     ax.set_xscale("log")
     ax.set_xlabel("eigenvalue λ of U")
     ax.set_ylabel("λ ρ(λ)  (density per unit ln λ)")
