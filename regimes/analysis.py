@@ -201,6 +201,14 @@ def _by_design_nulls(e: dict) -> dict:
     return {**e, "value": _nul(e["value"]), "se": _nul(e["se"]), "ci": [_nul(c) for c in e["ci"]]}
 
 
+def _unrequested_nulls(e: dict, replicates: int | None) -> dict:
+    """NaN → None in an estimate's se and interval when no bootstrap replicates were asked for
+    (``replicates == 0``): they do not exist, by design; otherwise NaN is kept for the writer to flag."""
+    if replicates != 0:
+        return e
+    return {**e, "se": _nul(e["se"]), "ci": [_nul(c) for c in e["ci"]]}
+
+
 def _population_nulls(e: dict) -> dict:
     """The debiased population spike is None by design when Λ is not detectable."""
     if "population" not in e:
@@ -240,6 +248,11 @@ class AnalysisResult(TableMixin):
     spectrum: np.ndarray | None = field(default=None, repr=False)
     #: the t_C estimator the regimes use: "commitment", or "spectral" when the commitment curve did not cross ½
     regimes_estimator: str = "commitment"
+    #: bootstrap replicates of the intervals: ``bootstrap`` for the t_C estimates and t_S_class,
+    #: ``eigen_bootstrap`` for Λ, t_S and t_S_population (None: not recorded). With 0 replicates the
+    #: intervals and bootstrap standard errors do not exist, and :meth:`to_dict` writes them as null.
+    bootstrap: int | None = None
+    eigen_bootstrap: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "t_C", MappingProxyType(dict(self.t_C)))
@@ -293,14 +306,15 @@ class AnalysisResult(TableMixin):
             "n": self.n,
             "d": self.d,
             "alpha": self.alpha,
-            "eigenvalue": _population_nulls(self.eigenvalue.to_dict()),
+            "eigenvalue": _unrequested_nulls(_population_nulls(self.eigenvalue.to_dict()), self.eigen_bootstrap),
             "t_S": _by_design_nulls(self.t_S.to_dict()),
-            "t_C": {k: e.to_dict() for k, e in self.t_C.items()},
+            "t_C": {k: _unrequested_nulls(e.to_dict(), self.bootstrap) for k, e in self.t_C.items()},
             "curves": self.curves.to_dict(),
             "regimes": [{**r, "t_max": None if math.isinf(r["t_max"]) else r["t_max"]} for r in self.regimes],
             "schedule": dict(self.schedule),
             "samples": self.samples,
             "seed": self.seed,
+            "bootstrap": {"replicates": self.bootstrap, "eigen_replicates": self.eigen_bootstrap},
             "notes": list(self.notes),
             "regimes_t_C": {"estimator": self.regimes_estimator, "value": self.regimes_t_C.value},
         }
@@ -770,6 +784,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         samples=samples, seed=seed, t_S_class=_class_time_caveats(t_S_class, lam, t_S, t_C[used], hier, notes),
         notes=notes, spectrum=spectrum, t_S_population=t_S_pop, diagnostics=diag, class_speciation=cls_cov,
         class_hierarchy=hier, reference=None if model is None else _reference(model, src, tt), regimes_estimator=used,
+        bootstrap=bootstrap, eigen_bootstrap=eigen_bootstrap,
     )
 
 

@@ -65,13 +65,10 @@ def nonfinite_text(paths: Sequence[str], shown: int = NONFINITE_SHOWN) -> str:
     return ", ".join(paths[:shown]) + (f" … ({more} more)" if more > 0 else "")
 
 
-def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True, conventions: Mapping | None = None,
-              by_design=None) -> None:
+def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True, conventions: Mapping | None = None) -> None:
     """Print one JSON object on stdout (full-precision floats, NaN/inf as null + a warning).
 
     ``conventions`` (default: the payload's own, else those of :func:`conventions_for`) come last.
-    ``by_design(path) -> bool`` names the null values that are absent on purpose (an interval
-    with ``--bootstrap 0``): the warning does not list them.
     """
     from regimes import __version__
     from regimes.report import to_jsonable
@@ -82,8 +79,6 @@ def emit_json(payload: Mapping[str, Any], *, warn_nonfinite: bool = True, conven
         body.pop("conventions", None)
         body["conventions"] = dict(conventions)
     body.setdefault("conventions", conventions_for(payload))
-    if by_design is not None:
-        nans = [p for p in nans if not by_design(p)]
     if nans and warn_nonfinite:
         warn("non-finite values written as null: " + nonfinite_text(nans))
     sys.stdout.write(json.dumps(body, indent=2, allow_nan=False, ensure_ascii=False) + "\n")

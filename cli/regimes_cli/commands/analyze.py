@@ -215,8 +215,7 @@ def analyze(
     payload = res.to_dict()
     written = None if out is None else _write(res, out, sampler)
     if json_out:
-        emit_json(payload, conventions=analysis_conventions(payload),
-                  by_design=_null_by_design if bootstrap == 0 else None)
+        emit_json(payload, conventions=analysis_conventions(payload))
         return
     _print_table(payload, out, written)
 
@@ -230,15 +229,6 @@ def _write(res, out: str, sampler) -> dict:
     if earlier:
         note(f"the earlier report in {out} was replaced")
     return written
-
-
-#: with --bootstrap 0 these are null on purpose: no interval, no bootstrap standard deviation
-_BY_DESIGN_SE = ("eigenvalue.se", "t_S.se", "t_C.spectral.se", "t_C.gaussian.se")
-
-
-def _null_by_design(path: str) -> bool:
-    """Whether a null of the ``--bootstrap 0`` payload is absent on purpose (not worth a warning)."""
-    return path.endswith((".ci[0]", ".ci[1]")) or path in _BY_DESIGN_SE
 
 
 def _print_table(payload: dict, out, written=None) -> None:
