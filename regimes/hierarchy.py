@@ -78,13 +78,18 @@ class ClassHierarchy:
                 if not self.separations_sq[a, b] > 2.0 * self.sampling_bias_sq[a, b]]
 
     def merges(self) -> list[dict]:
-        """The merges in order (latest speciation first): the two groups and the time."""
+        """The merges in order (latest speciation first): the two groups, the time, how many class
+        pairs lie across the merge (``pairs``) and how many of those are within sampling noise
+        (``pairs_within_noise``, see :meth:`pairs_within_noise`)."""
+        noisy = {frozenset(p) for p in self.pairs_within_noise()}
         groups = [[nm] for nm in self.names]
         out = []
         for a, b, h, _ in self.linkage:
             left, right = groups[int(a)], groups[int(b)]
             groups.append(left + right)
-            out.append({"left": left, "right": right, "t": float(h)})
+            k = sum(frozenset((x, y)) in noisy for x in left for y in right)
+            out.append({"left": left, "right": right, "t": float(h), "pairs": len(left) * len(right),
+                        "pairs_within_noise": k})
         return out
 
     def leaf_order(self) -> list[str]:

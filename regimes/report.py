@@ -189,12 +189,10 @@ def _classes(cov, hier) -> list:
                         + ("" if valid else f" — {c.get('t_S_asymptotic_caveat', 'outside its range')}"))
         lines.append(f"* covariance-only speciation, class {c['class']} against {c['against']}: {verdict} "
                      f"(‖C1 − C2‖²_F = {_f(c['frobenius_sq'], 4)}, noise alone {_f(c['noise_frobenius_sq'], 4)})")
-    noisy = {frozenset(p) for p in (hier or {}).get("pairs_within_noise", [])}
     for m in (hier or {}).get("merges", []):
-        cross = [frozenset((a, b)) for a in m["left"] for b in m["right"]]
-        k = sum(p in noisy for p in cross)
-        which = "within sampling noise" if k == len(cross) else \
-            f"{k} of the {len(cross)} class pairs across it within sampling noise"
+        k = m["pairs_within_noise"]
+        which = "within sampling noise" if k == m["pairs"] else \
+            f"{k} of the {m['pairs']} class pairs across it within sampling noise"
         flag = "" if not k else f" — {which} (|δ̂|² < 2× its sampling bias): a time of the noise, not of class structure"
         lines.append(f"* classes {', '.join(m['left'])} | {', '.join(m['right'])} separate at t = {_f(m['t'])}{flag}")
     return lines

@@ -155,3 +155,24 @@ def test_pair_variances_match_the_definition(monkeypatch, offset):
     off = ~np.eye(K, dtype=bool)
     tol = 1e-12 if offset == 0 else 1e-9  # the offset itself costs the data ~4 digits in float64
     np.testing.assert_allclose(got[off], lam[off], rtol=tol)
+
+
+def test_merges_count_the_class_pairs_across_them_and_those_within_noise():
+    """Each merge's ``pairs`` is |left|·|right| and ``pairs_within_noise`` the number of those pairs
+    listed by pairs_within_noise() (one count, used by the report and by the figure)."""
+    from regimes.hierarchy import class_hierarchy
+
+    gen = np.random.default_rng(3)
+    centres = np.array([[0.0] * 6, [0.0] * 6, [6.0] + [0.0] * 5, [6.0, 6.0] + [0.0] * 4])
+    X = np.vstack([c + gen.standard_normal((40, 6)) for c in centres])
+    lab = np.repeat(list("abcd"), 40)
+    h = class_hierarchy(X, lab)
+    noisy = {frozenset(p) for p in h.pairs_within_noise()}
+    assert noisy  # a and b share their mean
+    total = 0
+    for m in h.merges():
+        assert m["pairs"] == len(m["left"]) * len(m["right"])
+        brute = sum(frozenset((x, y)) in noisy for x in m["left"] for y in m["right"])
+        assert m["pairs_within_noise"] == brute
+        total += m["pairs"]
+    assert total == 4 * 3 // 2  # every pair lies across exactly one merge
