@@ -56,7 +56,7 @@ from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
 from .data.source import check_same_units
-from .diagnostics import Diagnostics, diagnose
+from .diagnostics import Diagnostics, agreement_text, diagnose
 from .distributed import cluster as on_cluster
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
 from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
@@ -832,12 +832,9 @@ def _diagnostics_stage(t_C, spectrum, src, notes) -> Diagnostics:
     trust = (". The commitment estimate (φ_C = ½) is the collapse of the dynamics" if diag.commitment_measured else
              ". The commitment estimate (φ_C = ½), the collapse of the dynamics, is missing: widen the time grid")
     if diag.agree is False:
-        notes.append(f"the t_C estimates disagree beyond their intervals (spread {diag.spread:.3g}×): "
-                     + "; ".join(diag.causes) + trust)
+        notes.append(agreement_text(False, 0, diag.spread) + ": " + "; ".join(diag.causes) + trust)
     elif diag.agree is None:
-        notes.append(f"whether the t_C estimates agree cannot be judged: {len(diag.unjudged)} pair(s) of estimates "
-                     f"have no interval (bootstrap = 0, or an estimator without one); their point values spread "
-                     f"{diag.spread:.3g}×" + trust)
+        notes.append(agreement_text(None, len(diag.unjudged), diag.spread) + trust)
     return diag
 
 

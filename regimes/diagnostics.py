@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ANISOTROPY_FRACTION", "SMALL_D", "Diagnostics", "diagnose", "intervals_comparable", "intervals_disagree",
-           "recommendation"]
+__all__ = ["ANISOTROPY_FRACTION", "SMALL_D", "Diagnostics", "agreement_text", "diagnose", "intervals_comparable",
+           "intervals_disagree", "recommendation"]
 
 #: the spectrum counts as anisotropic below this effective-rank fraction (participation ratio / rank)
 ANISOTROPY_FRACTION = 0.5
@@ -49,6 +49,18 @@ RECOMMENDATION_MISSING = ("the commitment estimate (φ_C = ½), the collapse of 
                           "(its curve did not cross ½ on the time grid): widen the time grid (times=) to measure "
                           "it; the other estimates are conventions or d → ∞ approximations, and the regimes use "
                           "the spectral proxy meanwhile")
+
+
+def agreement_text(agree: bool | None, unjudged: int, spread: float) -> str:
+    """Whether the t_C estimates agree, in words (the analysis' note and the report's "Which t_C?"
+    section): within or beyond their intervals, or — ``agree`` None, ``unjudged`` pairs without any
+    interval — that it cannot be judged; ``spread`` is the largest over the smallest estimate."""
+    if agree is None:
+        return (f"whether the t_C estimates agree cannot be judged: {unjudged} pair(s) of estimates have no "
+                f"interval (bootstrap = 0, or an estimator without one); their point values spread "
+                f"{spread:.3g}× (largest / smallest)")
+    return (f"the t_C estimates {'agree within' if agree else 'disagree beyond'} their intervals "
+            f"(spread {spread:.3g}×, largest / smallest)")
 
 
 def recommendation(commitment_measured: bool) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .diagnostics import agreement_text
 from .timeline import steps_text
 
 __all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "markdown_report", "to_jsonable"]
@@ -162,16 +163,9 @@ def _which_tc(dg) -> list:
     """The "Which t_C?" section: agreement (or that it cannot be judged), causes, recommendation."""
     if not dg:
         return []
-    agree, spread = dg["estimates_agree"], _f(dg["spread"], 3)
-    if agree is None:
-        first = (f"* agreement cannot be judged: {len(dg.get('unjudged_pairs', []))} pair(s) of estimates have no "
-                 f"interval (bootstrap = 0, or an estimator without one); point values only: largest / smallest "
-                 f"= {spread}")
-        lead = "property of the data that can move the estimators apart"
-    else:
-        first = (f"* the estimates {'agree within' if agree else 'disagree beyond'} their intervals "
-                 f"(largest / smallest = {spread})")
-        lead = "likely cause"
+    agree = dg["estimates_agree"]
+    first = "* " + agreement_text(agree, len(dg.get("unjudged_pairs", [])), dg["spread"])
+    lead = "property of the data that can move the estimators apart" if agree is None else "likely cause"
     return (["", "## Which t_C?", "", first] + [f"* {lead}: {c}" for c in dg["likely_causes"]]
             + [f"* {dg['recommendation']}"])
 

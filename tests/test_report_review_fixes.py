@@ -142,7 +142,10 @@ def test_agreement_without_intervals_cannot_be_judged(no_bootstrap):
     assert dg["disagreeing_pairs"] == [] and len(dg["unjudged_pairs"]) == 6
     md = markdown_report(d)
     assert "disagree beyond their intervals" not in md
-    assert "agreement cannot be judged" in md and f"{dg['spread']:.3f}" in md
+    assert "agree cannot be judged" in md and f"spread {dg['spread']:.3g}×" in md
+    # one wording: the report's sentence is the analysis' note (before its recommendation)
+    note = next(x for x in d["notes"] if "cannot be judged" in x)
+    assert note.split(". The commitment")[0] in md
     assert not any("disagree beyond their intervals" in x for x in d["notes"])
     assert any("cannot be judged" in x for x in d["notes"])
 
