@@ -285,6 +285,9 @@ class DiscreteSchedule:
     steps_offset: int = 0
     #: how ``timestep_spacing`` was chosen when the config did not give it (None otherwise)
     timestep_spacing_note: str | None = None
+    #: the sampler rules of the diffusers scheduler class the config names
+    #: (a :class:`regimes.schedule_forms.DiffusersSampler`; None: DDIMScheduler's rules)
+    diffusers_sampler: object = field(default=None, repr=False)
 
     def __post_init__(self):
         b = as_real_array("betas", self.betas, gt=0.0, le=1.0, ndim=1, min_size=1)

@@ -167,7 +167,8 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
     """Which of a sampler's N inference steps cross speciation and collapse.
 
     Returns ``sampler_steps`` (N), ``timestep_spacing``, ``steps_offset`` (the offset applied),
-    ``sampler_timesteps`` (training step τ_i of each sampler step, noisiest first),
+    ``sampler_timesteps`` (training step τ_i of each sampler step, noisiest first: diffusers' own
+    value, fractional for the Euler family's linspace spacing and Karras σ's),
     ``sampler_step_convention``, ``sampler_step_S``, ``sampler_step_C`` and ``notes``. Sampler
     step 0 is the first (noisiest) step; the sampler step of a time t is the last i with
     ``t_{τ_i} >= t``, the step during which t is crossed (:meth:`SamplerSteps.step_at_time`);
@@ -177,7 +178,7 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
     t_S, t_C = _clean(t_S, t_C)
     N = inference.n_steps
     out = {"sampler_steps": N, "timestep_spacing": inference.spacing, "steps_offset": inference.effective_offset,
-           "sampler_timesteps": [int(k) for k in inference.timesteps],
+           "sampler_timesteps": [int(k) if float(k).is_integer() else float(k) for k in inference.exact_timesteps],
            "sampler_step_convention": inference.step_convention}
     notes = []
     for key, label, tv in (("sampler_step_S", "speciation", t_S), ("sampler_step_C", "collapse", t_C)):

@@ -143,11 +143,17 @@ def _cfg(tmp_path, cfg, name="c.json"):
 def test_config_without_spacing_uses_its_class_default(run_cli, tmp_path, cls, spacing):
     path = _cfg(tmp_path, {"_class_name": cls, "num_train_timesteps": 1000})
     j, _ = _json(run_cli, "schedule", "--scheduler-config", path, "--sampler-steps", 7)
-    # diffusers' set_timesteps (DDIM's rules) written out: leading arange(N)·(T//N), linspace round(linspace)
-    expect = (np.arange(7) * (1000 // 7))[::-1] if spacing == "leading" else \
-        np.round(np.linspace(0, 999, 7))[::-1]
+    # diffusers' set_timesteps written out: leading arange(N)·(T//N); linspace round(linspace(0, T−1, N)),
+    # except DPM-Solver multistep, which spreads N + 1 points and drops the last (diffusers 0.42.1:
+    # [999, 856, 714, 571, 428, 285, 143] for N = 7)
+    if spacing == "leading":
+        expect = (np.arange(7) * (1000 // 7))[::-1]
+    elif cls == "DPMSolverMultistepScheduler":
+        expect = np.round(np.linspace(0, 999, 8))[::-1][:-1]
+    else:  # Euler keeps the fractional linspace timesteps (166.5, …) and interpolates σ there
+        expect = np.linspace(0, 999, 7)[::-1]
     assert j["timestep_spacing"] == spacing
-    assert [r["step"] for r in j["sampler_table"]] == [int(x) for x in expect]
+    assert [r["step"] for r in j["sampler_table"]] == [float(x) for x in expect]
     assert any(f"{cls}'s default '{spacing}'" in x for x in j["notes"])
 
 

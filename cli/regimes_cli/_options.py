@@ -64,8 +64,10 @@ ALPHAS_CUMPROD_HELP = (
     "number per line); a last ᾱ = 0 (zero terminal SNR) puts the last step at t = ∞."
 )
 SCHEDULER_CONFIG_HELP = (
-    "A diffusers scheduler_config.json (or a folder holding it): beta_schedule, beta_start, beta_end, "
-    "num_train_timesteps, trained_betas, rescale_betas_zero_snr, timestep_spacing, steps_offset."
+    "A diffusers scheduler_config.json (or a folder holding it), read as diffusers 0.42.1 reads it for its "
+    "_class_name: beta_schedule, beta_start, beta_end (the class's defaults), num_train_timesteps, "
+    "trained_betas, rescale_betas_zero_snr, timestep_spacing, steps_offset, use_karras_sigmas, "
+    "lambda_min_clipped, skip_prk_steps; the sampler steps follow the class's own set_timesteps rules."
 )
 SAMPLER_STEPS_HELP = (
     "Number N of inference steps of your sampler (e.g. 50 DDIM steps): also say which of them crosses "
@@ -73,7 +75,8 @@ SAMPLER_STEPS_HELP = (
 )
 TIMESTEP_SPACING_HELP = (
     "How the N sampler steps are spread over the training steps, as in diffusers: leading (the default, "
-    "plus the config's steps_offset), trailing or linspace; default the --scheduler-config's own."
+    "plus the config's steps_offset), trailing or linspace; default the --scheduler-config's own (its "
+    "class's default; DPMSolverSinglestepScheduler has linspace only)."
 )
 STEPS_HELP = "Steps T of a named schedule (2 to 10⁷; default 1000; edm: its N levels, default 18)."
 

@@ -280,15 +280,23 @@ def _step_listing(sch, base: dict, edm: bool, json_out: bool) -> None:
 
 def _schedule_row(sch, k: int) -> dict:
     """One step of a schedule: the OU time, ᾱ, EDM σ and log-SNR at which it starts (EDM: level σ_k)."""
+    return _time_row(k, float(sch.times[k]))
+
+
+def _time_row(step, tk: float) -> dict:
+    """``step`` with the OU time ``tk`` and its ᾱ, EDM σ and log-SNR."""
     from regimes.schedules import alpha_bar, edm_sigma, logsnr
 
-    tk = float(sch.times[k])
-    return {"step": k, "t": tk, "alpha_bar": alpha_bar(tk), "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
+    return {"step": step, "t": tk, "alpha_bar": alpha_bar(tk), "sigma": edm_sigma(tk), "logsnr": logsnr(tk)}
 
 
 def _sampler_table(sch, inference, base: dict, json_out: bool) -> None:
-    """`schedule --sampler-steps N`: the training step, time, ᾱ, σ and log-SNR of each sampler step."""
-    table = [{"sampler_step": i, **_schedule_row(sch, int(k))} for i, k in enumerate(inference.timesteps)]
+    """`schedule --sampler-steps N`: the training step, time, ᾱ, σ and log-SNR of each sampler step —
+    at the noise level the sampler uses (diffusers' own timestep, fractional for the Euler family's
+    linspace spacing and Karras σ's, and the σ interpolated there)."""
+    exact, times = inference.exact_timesteps, inference.times
+    table = [{"sampler_step": i, **_time_row(int(k) if float(k).is_integer() else float(k), float(t))}
+             for i, (k, t) in enumerate(zip(exact, times, strict=True))]
     payload = {**base, "t_max": sch.t_max, "step_convention": sch.step_convention,
                "sampler_steps": inference.n_steps, "timestep_spacing": inference.spacing,
                "steps_offset": inference.effective_offset, "sampler_step_convention": inference.step_convention,
