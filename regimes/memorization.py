@@ -18,17 +18,22 @@ baseline: a rate that unseen real data also show is not memorisation.
 
 Algorithm
 ---------
-Distances come from blocked GEMMs in float32, ``|x|² + |a|² − 2x·a``, on rows expressed relative to
-the training mean and multiplied by a power of two (an exact scaling), TRAIN streamed block by block
-from its :class:`~regimes.data.DataSource` (a ``.npy`` is memory-mapped and read in blocks). Each
-sample keeps its K = max(carlini_k, 16) smallest float32 values and the smallest value it
-discarded. The four best candidates are then re-computed exactly in float64 from explicit
-differences; with ``δ = (2d + 8)·2⁻²⁴·(|x|² + max|a|²)``, a bound on the float32 error of one
-squared distance, the result is certified when every candidate not re-computed has a float32
-value ≥ d2² + δ. Samples that fail it have all K candidates re-computed exactly and are then
-certified against the smallest discarded value; the few that still fail (ties between
-near-equal distances) are re-computed against the whole training set in float64. The Carlini mean uses the exact values
-for the re-computed candidates and the float32 ones for the rest of the k nearest.
+Every computation is done in one frame: the rows relative to the training mean, subtracted in
+float64, times s, a power of two that brings the training spread to O(1) (an exact scaling: it
+changes no ratio, and no squared distance underflows for data around 1e-154 or overflows).
+Distances come from blocked GEMMs in float32, ``|x|² + |a|² − 2x·a``, on these float64 rows
+rounded once to float32 (queries and training rows alike, so both are in the same frame), TRAIN
+streamed block by block from its :class:`~regimes.data.DataSource` (a ``.npy`` is memory-mapped and
+read in blocks). Each sample keeps its K = max(carlini_k, 16) smallest float32 values and the
+smallest value it discarded. The four best candidates are then re-computed exactly in float64 from
+explicit differences; with ``δ = (2d + 8)·2⁻²⁴·(|x|² + max|a|²)``, a bound on the float32 error of
+one squared distance (the rounding of the rows to float32 included), the result is certified when
+every candidate not re-computed has a float32 value ≥ d2² + δ. Samples that fail it have all K
+candidates re-computed exactly and are then certified against the smallest discarded value; the
+few that still fail (ties between near-equal distances) are re-computed against the whole training
+set in float64, and so is any sample whose distinct second neighbour turns out nearer than its
+nearest (a failed certificate). The Carlini mean uses the exact values for the re-computed
+candidates and the float32 ones for the rest of the k nearest.
 
 Memory is bounded by ``memory_budget``: the generated set is processed in pieces and TRAIN is read
 once per piece.
@@ -44,7 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -55,8 +60,8 @@ from .data.source import DataSource, as_source, check_numeric, flatten_rows
 from .estimate import Estimate
 from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "QUANTILES", "MemorizationAudit", "NeighbourStats", "exact_binomial_interval",
-           "memorization_audit", "nearest_training_points"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "QUANTILES", "MemorizationAudit", "NeighbourStats", "difference_interval",
+           "exact_binomial_interval", "memorization_audit", "nearest_training_points"]
 
 #: default memory budget of the audit in bytes
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -69,10 +74,12 @@ _MIN_CANDIDATES = 16
 
 # ----------------------------------------------------------------------------- inputs
 class _Rows:
-    """A set of query rows (generated or reference) in the training frame: ``x − train mean``."""
+    """A set of query rows (generated or reference) in the training frame: ``s·(x − train mean)``,
+    s the training set's working scale (a power of two: an exact scaling)."""
 
-    def __init__(self, X, name, d, shift):
+    def __init__(self, X, name, d, shift, scale=1.0):
         self.name = name
+        self.scale = scale
         if isinstance(X, DataSource):
             self.src, self.arr = X, None
             self.n, self.d = X.n, X.d
@@ -89,7 +96,7 @@ class _Rows:
             raise RegimesError(f"{name} must have the training set's dimension d = {d}, got d = {self.d}")
 
     def rows(self, s, e):
-        """Rows ``s:e`` in the training frame, float64, checked finite."""
+        """Rows ``s:e`` in the training frame (scaled), float64, checked finite."""
         if self.src is not None:
             x = self.src.block(s, e).astype(np.float64)
         else:
@@ -97,7 +104,10 @@ class _Rows:
             if not np.all(np.isfinite(x)):
                 i, j = np.argwhere(~np.isfinite(x))[0]
                 raise RegimesError(f"{self.name} must be finite, got {x[i, j]!r} at row {s + i}, feature {j}")
-        return x + self.back
+        x = x + self.back
+        if self.scale != 1.0:
+            x *= self.scale
+        return x
 
 
 def _asarray(X, name):
@@ -127,7 +137,11 @@ def _plan(m, n, d, K, budget):
 
 
 class _Train:
-    """The training set seen by the audit: float32 working blocks, exact float64 rows by index."""
+    """The training set seen by the audit, in one frame for every computation: ``s·(a − mean)``,
+    the rows relative to the training mean (subtracted in float64) times s = the source's
+    working scale, a power of two (exact: it changes no ratio, and no square underflows or
+    overflows). Float32 working blocks are these float64 rows rounded once to float32, so the
+    queries (rounded the same way) and the training rows are in the same frame."""
 
     def __init__(self, src):
         self.src = src
@@ -135,28 +149,44 @@ class _Train:
         self.scale = src.working_scale
         self.shift = np.asarray(src.mean, dtype=np.float64)  # processed units: rows relative to it
         self.wshift = np.asarray(src.working_shift, dtype=np.float64)
-        self.bmax = float(np.max(src.centred_sq_norms))
+        self.bmax = math.inf  # max |a|² in the frame, set by the first pass over the float32 blocks
+        self.sq_sum = math.nan  # Σ |a|² in the frame (float32 rows), from the same pass
 
     def exact(self, idx):
-        """Rows ``idx`` relative to the training mean, float64."""
+        """Rows ``idx`` in the frame, float64."""
         return self.rel(self.src.take(idx))
 
     def rel(self, B):
-        """Processed rows ``B`` relative to the training mean, float64 (a centred source's rows are already)."""
+        """Processed rows ``B`` in the frame, float64 (a centred source's rows are already centred)."""
         A = B.astype(np.float64)
         A -= self.wshift
+        if self.scale != 1.0:
+            A *= self.scale
         return A
 
     def blocks32(self, rows):
-        for s, e, B in self.src.working_blocks(rows):
-            B32 = B.astype(np.float32, copy=False)
-            yield s, e, B32, np.einsum("ij,ij->i", B32, B32, dtype=np.float64)
+        """``(start, stop, float32 rows, their squared norms)``; a full pass sets ``bmax``, ``sq_sum``."""
+        top, total = 0.0, 0.0
+        for s, e, B in self.src.blocks(rows):
+            B32 = self.rel(B).astype(np.float32)
+            bsq = np.einsum("ij,ij->i", B32, B32, dtype=np.float64)
+            top, total = max(top, float(bsq.max())), total + float(bsq.sum())
+            yield s, e, B32, bsq
+        # |fl32(a)|² ≥ |a|²(1 − 2⁻²⁴)² − rounding of the sum: a relative margin of 2⁻²⁰ covers both
+        self.bmax, self.sq_sum = top * (1.0 + 2.0**-20), total
+
+    def rms(self):
+        """``√mean|a − mean|²`` in the data's units (from the exact norms unless they underflow)."""
+        sq = self.src.centred_sq_norms
+        m = float(np.mean(sq))
+        if m > 1e-280 or not math.isfinite(self.sq_sum):
+            return math.sqrt(m)
+        return math.sqrt(self.sq_sum / self.n) / self.scale
 
 
 def _candidates(P, train, K, rows):
     """K smallest float32 squared distances per row of P (frame units) and the smallest discarded."""
-    s2 = train.scale
-    P32 = (P * s2).astype(np.float32)
+    P32 = P.astype(np.float32)
     psq = np.einsum("ij,ij->i", P32, P32, dtype=np.float64).astype(np.float32)
     m = P.shape[0]
     cd = np.full((m, 0), np.inf, dtype=np.float32)
@@ -177,8 +207,7 @@ def _candidates(P, train, K, rows):
             J = np.broadcast_to(np.arange(s, e), D.shape)
         cd, ci, excl = _merge(cd, ci, D, J, K, excl)
     order = np.argsort(cd, axis=1, kind="stable")
-    inv = 1.0 / (s2 * s2)
-    return cd[ar, order].astype(np.float64) * inv, ci[ar, order], excl.astype(np.float64) * inv
+    return cd[ar, order].astype(np.float64), ci[ar, order], excl.astype(np.float64)
 
 
 def _merge(cd, ci, D, J, K, excl):
@@ -263,19 +292,24 @@ def nearest_training_points(X, train, *, k: int = 2, memory_budget: int = DEFAUL
     """
     tsrc = train if isinstance(train, DataSource) else as_source(train, center=False, name="train")
     tr = _Train(tsrc)
-    q = _Rows(X, "X", tsrc.d, tr.shift)
+    q = _Rows(X, "X", tsrc.d, tr.shift, tr.scale)
     k = check_int("k", k, ge=1, le=tsrc.n)
     budget = check_int("memory_budget", memory_budget, ge=1 << 20)
     return _search(q, tr, k, budget)[:3]
 
 
 def _search(q, tr, K, budget, keep=None, mean_of=None):
-    """``(distances, indices, rows re-computed in full, |x − train mean|², distinct second, mean of
-    the set, mean distance)``: the ``keep`` (default K) nearest of every query row among K
+    """``(distances, indices, rows re-computed in full, |x − train mean|² (frame), distinct second,
+    mean of the set (frame), mean distance)``: the ``keep`` (default K) nearest of every query row among K
     candidates; per row the distance and index of the nearest training point that is not a copy of
     the nearest one, with its number of copies (see :func:`_distinct_second`); and, with
     ``mean_of = k``, the mean distance to the k nearest (None otherwise). Only ``keep`` columns
-    are kept across pieces, so the memory stays within the budget for any number of rows."""
+    are kept across pieces, so the memory stays within the budget for any number of rows.
+
+    Everything is computed in the frame of :class:`_Train`; the distances are returned in the
+    data's units (divided by the power-of-two scale: exact), the squared norms and the mean in the
+    frame. A distinct second neighbour found nearer than the nearest one means that the float32
+    certificate failed: such rows are re-computed in float64 against the whole training set."""
     keep = K if keep is None else keep
     mp, rows = _plan(q.n, tr.n, tr.d, K, budget)
     D = np.empty((q.n, keep))
@@ -291,14 +325,21 @@ def _search(q, tr, K, budget, keep=None, mean_of=None):
         sq[s:e] = np.einsum("ij,ij->i", P, P)
         mean += P.sum(axis=0)
         cd, ci, r = _neighbours_piece(P, tr, K, rows)
-        D2[s:e], I2[s:e], copies[s:e] = _distinct_second(P, tr, cd, ci, rows)
+        d2, i2, cp = _distinct_second(P, tr, cd, ci, rows)
+        bad = np.nonzero(d2 < cd[:, 0])[0]
+        if bad.size:  # the second nearer than the first: the certificate failed, recompute exactly
+            cd[bad], ci[bad] = _full_exact(P[bad], tr, K, rows)
+            d2[bad], i2[bad], cp[bad] = _distinct_second(P[bad], tr, cd[bad], ci[bad], rows)
+            r += int(bad.size)
+        D2[s:e], I2[s:e], copies[s:e] = d2, i2, cp
         cd = np.sqrt(np.maximum(cd, 0.0))
         D[s:e], I[s:e] = cd[:, :keep], ci[:, :keep]
         if mk is not None:
             mk[s:e] = cd[:, :mean_of].mean(axis=1)
         redo += r
-    dist = (np.sqrt(np.maximum(D2, 0.0)), I2, copies)
-    return D, I, redo, sq, dist, mean / q.n, mk
+    inv = 1.0 / tr.scale  # a power of two: exact
+    dist = (np.sqrt(np.maximum(D2, 0.0)) * inv, I2, copies)
+    return D * inv, I, redo, sq, dist, mean / q.n, None if mk is None else mk * inv
 
 
 def _distinct_second(P, train, cd, ci, rows_per_block):
@@ -383,6 +424,9 @@ class NeighbourStats:
         their second neighbour is the nearest training point that is not a copy.
     offset, spread : float
         ``|mean(x) − train mean|`` and ``√mean|x − mean(x)|²``: the set's location and scale.
+    units_mismatch : bool
+        The set's location or scale does not match the training set's (a units mismatch, see
+        :func:`memorization_audit`): its f_mem is then not meaningful.
     """
 
     n: int
@@ -398,6 +442,7 @@ class NeighbourStats:
     duplicated_nearest: int = 0
     offset: float = math.nan
     spread: float = math.nan
+    units_mismatch: bool = False
 
     @property
     def ratio_quantiles(self) -> dict:
@@ -416,7 +461,7 @@ class NeighbourStats:
         return {"n": self.n, "f_mem": self.f_mem.to_dict(), "ratio_quantiles": self.ratio_quantiles,
                 "carlini_quantiles": self.carlini_quantiles, "rms": self.rms, "offset": self.offset,
                 "spread": self.spread, "exact_recomputed_rows": self.recomputed,
-                "duplicated_nearest": self.duplicated_nearest}
+                "duplicated_nearest": self.duplicated_nearest, "units_mismatch": self.units_mismatch}
 
 
 @dataclass(frozen=True)
@@ -439,14 +484,45 @@ class MemorizationAudit(TableMixin):
     def f_mem(self) -> Estimate:
         return self.generated.f_mem
 
+    @property
+    def f_mem_meaningful(self) -> bool:
+        """False when the generated set's units do not look like the training set's (its f_mem then
+        compares distances in different units: not meaningful)."""
+        return not self.generated.units_mismatch
+
+    @property
+    def f_mem_excess_meaningful(self) -> bool:
+        """False when either set's units do not look like the training set's."""
+        return not (self.generated.units_mismatch or (self.reference is not None and self.reference.units_mismatch))
+
+    @property
+    def f_mem_excess(self) -> Estimate | None:
+        """``f_mem(generated) − f_mem(reference)`` with Newcombe's hybrid score interval
+        (:func:`difference_interval`); None without a reference."""
+        g, r = self.generated, self.reference
+        if r is None:
+            return None
+        x1, x2 = g.f_mem.details["count"], r.f_mem.details["count"]
+        value = g.f_mem.value - r.f_mem.value
+        se = math.sqrt(g.f_mem.se**2 + r.f_mem.se**2)
+        ci = difference_interval(x1, g.n, x2, r.n, self.confidence) if self.bootstrap else _NAN2
+        return Estimate(value, se=se, ci=ci, definition=EXCESS_DEFINITION if self.bootstrap else
+                        "f_mem(generated) − f_mem(reference); no interval (bootstrap=0)")
+
     def as_table(self):
         """``(title, columns, rows)``: f_mem (generated, reference, excess) and the sizes, for
         notebooks (``_repr_html_``) and ``to_frame()``."""
         g, r, nan = self.generated, self.reference, math.nan
-        rows = [estimate_row("f_mem", g.f_mem)]
+
+        def caveat(ok):
+            return "" if ok else f" — {NOT_MEANINGFUL}"
+
+        rows = [estimate_row("f_mem", g.f_mem, g.f_mem.definition + caveat(self.f_mem_meaningful))]
         if r is not None:
-            rows += [estimate_row("f_mem (held-out reference)", r.f_mem),
-                     ("f_mem excess", g.f_mem.value - r.f_mem.value, nan, nan, nan, "generated − reference")]
+            ex = self.f_mem_excess
+            rows += [estimate_row("f_mem (held-out reference)", r.f_mem,
+                                  r.f_mem.definition + caveat(not r.units_mismatch)),
+                     estimate_row("f_mem excess", ex, ex.definition + caveat(self.f_mem_excess_meaningful))]
         rows += [("threshold k", self.threshold, nan, nan, nan, "ratio test d1/d2 < k"),
                  ("n_generated", g.n, nan, nan, nan, None), ("n_train", self.n_train, nan, nan, nan, None),
                  ("d", self.d, nan, nan, nan, None)]
@@ -456,20 +532,39 @@ class MemorizationAudit(TableMixin):
         g = self.generated
         out = {
             "f_mem": g.f_mem.to_dict(), "threshold": self.threshold, "ratio_quantiles": g.ratio_quantiles,
+            "f_mem_meaningful": self.f_mem_meaningful,
             "carlini": {"alpha": self.carlini_alpha, "k": self.carlini_k, "quantiles": g.carlini_quantiles,
                         "mean": float(np.mean(g.carlini)),
                         "definition": "d1 / (alpha * mean distance to the k nearest training points)"},
             "n_generated": g.n, "n_train": self.n_train, "d": self.d,
-            "bootstrap": self.bootstrap, "confidence": self.confidence,
+            "bootstrap": self.bootstrap, "interval": INTERVAL_TEXT if self.bootstrap else "none (bootstrap = 0)",
+            "confidence": self.confidence,
             "scale": {"train_rms": self.train_rms, "generated_rms": g.rms},
             "exact_recomputed_rows": g.recomputed, "duplicated_nearest": g.duplicated_nearest,
             "reference": None if self.reference is None else self.reference.to_dict(),
             "notes": list(self.notes),
         }
+        if not self.f_mem_meaningful:
+            out["f_mem_caveat"] = NOT_MEANINGFUL
         if self.reference is not None:
+            ex = self.f_mem_excess
             out["scale"]["reference_rms"] = self.reference.rms
-            out["f_mem_excess"] = g.f_mem.value - self.reference.f_mem.value
+            out["f_mem_excess"] = ex.value
+            out["f_mem_excess_ci"] = None if not self.bootstrap else list(ex.ci)
+            out["f_mem_excess_definition"] = ex.definition
+            out["f_mem_excess_meaningful"] = self.f_mem_excess_meaningful
         return out
+
+
+#: what the ``bootstrap`` parameter switches on (no resampling is done)
+INTERVAL_TEXT = ("exact Clopper–Pearson binomial interval of f_mem (no resampling: 'bootstrap' > 0 only "
+                 "switches the interval on; the name is kept for old scripts)")
+#: the interval of ``f_mem_excess``
+EXCESS_DEFINITION = ("f_mem(generated) − f_mem(reference); Newcombe's hybrid score interval (Wilson intervals "
+                     "of the two proportions combined, Newcombe 1998, method 10)")
+#: the caveat attached to f_mem when the units do not match
+NOT_MEANINGFUL = ("not meaningful: the sets' location or scale do not match the training set's (units "
+                  "mismatch?); the distances compare different units")
 
 
 def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf):
@@ -481,16 +576,48 @@ def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf):
     mem = ratio < threshold
     count = int(mem.sum())
     p = count / q.n
+    interval = ("exact (Clopper–Pearson) interval" if B else "no interval (bootstrap=0)")
     f = Estimate(p, se=math.sqrt(p * (1 - p) / q.n), ci=exact_binomial_interval(count, q.n, conf) if B else _NAN2,
-                 definition=f"fraction of samples with d1/d2 < {threshold:g}; exact (Clopper–Pearson) interval",
+                 definition=f"fraction of samples with d1/d2 < {threshold:g}; {interval}",
                  details={"count": count})
-    offset = float(np.linalg.norm(mean))
-    spread = math.sqrt(max(float(sq.mean()) - offset * offset, 0.0))
-    return NeighbourStats(q.n, f, I[:, 0], i2, d1, d2, ratio, carl, float(np.sqrt(sq.mean())), redo,
-                          int(np.count_nonzero(copies)), offset, spread)
+    inv = 1.0 / tr.scale  # sq and mean are in the audit's frame (a power-of-two scale: exact)
+    off = float(np.linalg.norm(mean))
+    spread = math.sqrt(max(float(sq.mean()) - off * off, 0.0)) * inv
+    return NeighbourStats(q.n, f, I[:, 0], i2, d1, d2, ratio, carl, math.sqrt(float(sq.mean())) * inv, redo,
+                          int(np.count_nonzero(copies)), off * inv, spread)
 
 
 _NAN2 = (math.nan, math.nan)
+
+
+def difference_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95) -> tuple:
+    """Newcombe's hybrid score interval of ``x1/n1 − x2/n2`` (two independent binomial proportions).
+
+    Method 10 of R. G. Newcombe, *Statistics in Medicine* 17:873 (1998): with (l_i, u_i) the Wilson
+    score intervals (no continuity correction) of p_i = x_i/n_i,
+    ``[p1 − p2 − √((p1 − l1)² + (u2 − p2)²), p1 − p2 + √((u1 − p1)² + (p2 − l2)²)]``, clipped to
+    [−1, 1]. Its coverage is close to nominal (unlike the Wald interval) down to counts of 0.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + 0.5 * confidence)
+
+    def wilson(x, n):
+        p = x / n
+        den = 1.0 + z * z / n
+        mid = (p + z * z / (2 * n)) / den
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+        return p, max(0.0, mid - half), min(1.0, mid + half)
+
+    p1, l1, u1 = wilson(x1, n1)
+    p2, l2, u2 = wilson(x2, n2)
+    diff = p1 - p2
+    return (max(-1.0, diff - math.hypot(p1 - l1, u2 - p2)), min(1.0, diff + math.hypot(u1 - p1, p2 - l2)))
 
 
 def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bootstrap: int = 1000,
@@ -509,14 +636,17 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     k : float
         Ratio threshold, 0 < k < 1 (default 1/3 [WM], [Gu]).
     bootstrap : int
-        0: no interval for f_mem; otherwise (any positive value) the exact Clopper–Pearson
-        interval, :func:`exact_binomial_interval` — a percentile bootstrap of the count under-covered
+        Kept for old scripts; no bootstrap is done. 0: no interval for f_mem (nor for the excess);
+        any positive value: the exact Clopper–Pearson interval of f_mem
+        (:func:`exact_binomial_interval`) and Newcombe's interval of the excess over the reference
+        (:func:`difference_interval`). A percentile bootstrap of the count (used before) under-covered
         at small rates (63% for a nominal 95% at f = 0.001, n = 1000) and collapsed to [0, 0]
         when no sample was flagged.
     confidence : float
         Level of the interval.
     carlini_alpha, carlini_k : float, int
-        α and k of the relative ℓ2 score [Ca] (k ≤ n; default k = min(50, n)).
+        α and k of the relative ℓ2 score [Ca] (k ≤ n; default k = min(50, n), with a note when
+        capped).
     rng : int or Generator
         Accepted for compatibility and validated; unused since the interval is exact (it seeded a
         percentile bootstrap before).
@@ -533,7 +663,9 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     (a :class:`DataSource` built with ``center=True`` is un-centred first). A
     :class:`RegimesWarning` is issued when a set's mean lies more than half the training RMS
     spread from the training mean, or its RMS spread differs by more than a factor 2 (a units
-    mismatch, e.g. [0, 1] against [−1, 1]). Training rows that are copies of each other (identical
+    mismatch, e.g. [0, 1] against [−1, 1]); that set's ``units_mismatch`` is then set and f_mem
+    (and the excess over the baseline) is marked not meaningful (``f_mem_meaningful``, a note,
+    ``f_mem_caveat`` in the JSON). Training rows that are copies of each other (identical
     rows) do not hide a memorised sample: the second neighbour is the nearest training point that
     is not a copy of the nearest one (rows equal bit for bit; near-duplicates are distinct points).
     """
@@ -543,28 +675,42 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     alpha = check_real("carlini_alpha", carlini_alpha, gt=0.0)
     budget = check_int("memory_budget", memory_budget, ge=1 << 20)
     check_rng(rng)
-    tsrc = train if isinstance(train, DataSource) else as_source(train, center=False, name="train")
+    tsrc = train if isinstance(train, DataSource) else as_source(_nonempty(train, "train"), center=False, name="train")
     ck = min(50, tsrc.n) if carlini_k is None else check_int("carlini_k", carlini_k, ge=1, le=tsrc.n)
     tr = _Train(tsrc)
-    qg = _Rows(generated, "generated", tsrc.d, tr.shift)
-    qr = None if reference is None else _Rows(reference, "reference", tsrc.d, tr.shift)
+    qg = _Rows(generated, "generated", tsrc.d, tr.shift, tr.scale)
+    qr = None if reference is None else _Rows(reference, "reference", tsrc.d, tr.shift, tr.scale)
     K = min(tsrc.n, max(ck, _MIN_CANDIDATES))
     args = (tr, K, budget, threshold, alpha, ck, B, conf)
     g = _stats(qg, *args)
     r = None if qr is None else _stats(qr, *args)
-    train_rms = float(np.sqrt(np.mean(tsrc.centred_sq_norms)))
+    train_rms = tr.rms()
     notes = []
+    if carlini_k is None and ck < 50:
+        notes.append(f"Carlini k = {ck}: the default k = 50 is capped at the number of training points n = {tsrc.n}")
     for name, st in (("generated", g), ("reference", r)):
         msg = None if st is None else _units_mismatch(name, st, train_rms, tsrc.n)
         if msg:
             warnings.warn(msg, RegimesWarning, stacklevel=2)
-            notes.append(msg)
+            notes.append(msg + f"; f_mem is marked {NOT_MEANINGFUL}")
+            if name == "generated":
+                g = replace(g, units_mismatch=True)
+            else:
+                r = replace(r, units_mismatch=True)
     for name, st in (("generated", g), ("reference", r)):
         if st is not None and st.duplicated_nearest:
             notes.append(f"{st.duplicated_nearest} of the {st.n} {name} samples have a nearest training point "
                          "that appears more than once in the training set (identical rows): their second "
                          "neighbour is the nearest training point that is not a copy of it")
     return MemorizationAudit(g, r, threshold, tsrc.n, tsrc.d, alpha, ck, B, conf, train_rms, tuple(notes))
+
+
+def _nonempty(X, name):
+    """``X`` as an array, refused (one line) when it has no rows — before any reshape of its trailing axes."""
+    arr = _asarray(X, name)
+    if arr.ndim >= 1 and arr.shape[0] == 0:
+        raise RegimesError(f"{name} must have at least 2 rows (training points), got shape {arr.shape}")
+    return arr
 
 
 def _units_mismatch(name, st, train_rms, n_train):
@@ -578,7 +724,10 @@ def _units_mismatch(name, st, train_rms, n_train):
         return None  # are in the training units (a set collapsed onto a few images is not a units error)
     noise = 3.0 * math.sqrt(st.spread**2 / st.n + train_rms**2 / n_train)
     moved, ratio = st.offset / train_rms, st.spread / train_rms
-    if (st.offset - noise) / train_rms <= 0.5 and 0.5 <= ratio <= 2.0:
+    # the spread of m samples about their own mean is √((m − 1)/m) of theirs: corrected, and no
+    # spread test for a single sample (its spread is 0 whatever its units)
+    scale_ok = st.n == 1 or 0.5 <= ratio * math.sqrt(st.n / (st.n - 1)) <= 2.0
+    if (st.offset - noise) / train_rms <= 0.5 and scale_ok:
         return None
     return (f"{name} and train differ in location or scale: the {name} mean lies {st.offset:.4g} from the "
             f"training mean ({moved:.3g} × the training RMS spread {train_rms:.4g}), spreads {st.spread:.4g} vs "

@@ -16,8 +16,13 @@ the commitment and class curves of :func:`regimes.engines.empirical_mixture` (an
 ``regimes analyze``). Three dynamics are offered:
 
 * ``"sde"`` (default): the reverse SDE, discretised by DDPM ancestral steps with the exact
-  x_0-prediction E[x_0 | x_t] on a fine log-spaced grid from t down to ``t·10⁻⁴``, then a last
-  step to 0. Its expectations equal φ_C, φ up to the discretisation error of the grid.
+  x_0-prediction E[x_0 | x_t] on a fine log-spaced grid from t down to
+  ``t_end = min(t·10⁻⁴, 10⁻⁴·σ²)`` (σ² = tr C/d, the data's mean per-feature variance), then a
+  last step to 0, which returns the posterior mean at t_end. At t_end the noise variance
+  Δ ≈ 2·10⁻⁴σ² is far below the squared distance between distinct training points (≈ 2σ²d for
+  generic data), so the posterior is concentrated on one point and the endpoint is a training
+  point, at any t (a grid ending at t·10⁻⁴ alone would end at a blend of training points for
+  large t). Its expectations equal φ_C, φ up to the discretisation error of the grid.
 * ``"posterior"``: the endpoint drawn directly from the posterior weights w(x_t, t) (what the
   exact dynamics does in law): unbiased for φ_C, φ at any t, and cheapest.
 * ``"ode"``: the deterministic probability-flow ODE (DDIM steps). Its endpoint is a deterministic
@@ -25,6 +30,12 @@ the commitment and class curves of :func:`regimes.engines.empirical_mixture` (an
   φ_C wherever the weights are split); it is the picture of a deterministic sampler.
 
 The endpoint is the training point nearest to the final state.
+
+**Same point = same image.** Training rows that are equal bit for bit (a duplicated image) count
+as one point: a run that starts on one copy and ends on another has returned. The expectation is
+then φ_C of the distinct images, E[Σ_images (Σ_{μ ∈ copies} w_μ)²] (with no duplicates, φ_C
+itself); ``duplicate_rows`` says how many rows are copies of an earlier one. Near-duplicates
+(re-encoded, resized) are distinct points.
 
 References
 ----------
@@ -46,12 +57,17 @@ from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
 
-__all__ = ["METHODS", "UTurnResult", "simulated_collapse_time", "uturn"]
+__all__ = ["METHODS", "UTurnResult", "end_time", "image_index", "simulated_collapse_time", "uturn", "uturn_cost"]
 
 #: dynamics of :func:`uturn`
 METHODS = ("sde", "posterior", "ode")
 #: confidence of the fractions' intervals
 CONFIDENCE = 0.95
+#: what "same point" counts (the JSON says it)
+SAME_POINT = ("the same training image: rows equal bit for bit count as one point (a run from one copy that ends "
+              "on another has returned)")
+#: the grid of sde/ode ends at min(t·END_FRACTION, END_FRACTION·σ²) before its jump to 0
+END_FRACTION = 1e-4
 #: what the ``se`` and ``ci`` of the fractions are (the JSON says it)
 INTERVALS = ("ci: exact (Clopper–Pearson) 95% binomial interval of the fraction over the samples runs, coverage "
              ">= 95% for every true probability; se: plug-in binomial standard error sqrt(p (1 - p) / samples), "
@@ -74,6 +90,11 @@ class UTurnResult:
         Starting and final training-point indices.
     noised, final : ndarray, shape (T, E, d)
         The first E noised states x_t and final states (for pictures).
+    duplicate_rows : int
+        Training rows that are bit-identical copies of an earlier row (they count as the same
+        point as it, see the module docstring).
+    t_end : ndarray
+        Per time, the last time of the backward grid before the jump to 0 (``sde``, ``ode``).
     """
 
     times: np.ndarray
@@ -86,6 +107,8 @@ class UTurnResult:
     end: np.ndarray = field(repr=False)
     noised: np.ndarray = field(repr=False)
     final: np.ndarray = field(repr=False)
+    duplicate_rows: int = 0
+    t_end: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON payload; ``grid_steps`` are the steps of the backward grid (not a schedule's index)."""
@@ -96,19 +119,104 @@ class UTurnResult:
         return {"times": [float(t) for t in self.times], "same_point": col(self.same_point),
                 "same_class": col(self.same_class), "method": self.method, "samples": self.samples,
                 "grid_steps": self.steps, "intervals": INTERVALS,
-                "expectation": {"same_point": "phi_C(t) = E[sum_mu w_mu^2]",
+                "grid_end": None if self.t_end is None else [float(x) for x in self.t_end],
+                "same_point_means": SAME_POINT, "duplicate_rows": self.duplicate_rows,
+                "expectation": {"same_point": "phi_C(t) = E[sum_mu w_mu^2] (weights of identical rows summed)",
                                 "same_class": "phi(t) = E[sum_c (sum_{mu in c} w_mu)^2]"}}
 
 
-def _backward(es, x, t, method, steps, gen):
+def end_time(t: float, variance: float) -> float:
+    """Last time of the backward grid before its jump to 0: ``min(t·10⁻⁴, 10⁻⁴·σ²)``.
+
+    Parameters
+    ----------
+    t : float
+        Start time of the U-turn.
+    variance : float
+        σ² = tr C/d, the data's mean per-feature variance (units of the data squared).
+
+    Returns
+    -------
+    float
+        A time > 0 at which the noise variance Δ ≈ 2·10⁻⁴σ² is far below the squared distance
+        between distinct training points, so that the jump to 0 (the posterior mean there)
+        returns a training point (not a blend of several, as a grid ending at t·10⁻⁴ gives
+        for t ≫ σ²).
+    """
+    floor = END_FRACTION * variance if math.isfinite(variance) and variance > 0 else math.inf
+    return max(min(t * END_FRACTION, floor), 1e-300)
+
+
+def _backward(es, x, t, method, steps, gen, t_end):
     """Carry states x from time t back to 0: ``(final states, training index of each)``."""
     if method == "posterior":  # the endpoint drawn from the weights: its index is known
         idx = es.draw(x, t, rng=gen)
         return es.src.take(idx).astype(np.float64), idx
-    grid = np.concatenate([t * np.logspace(0.0, -4.0, steps), [0.0]])
+    if t_end == t * END_FRACTION:
+        grid = t * np.logspace(0.0, -4.0, steps)
+    else:
+        grid = t * np.logspace(0.0, math.log10(t_end / t), steps)
+        grid[-1] = t_end
+    grid = np.concatenate([grid, [0.0]])
     for a, b in zip(grid[:-1], grid[1:], strict=True):
         x = reverse_step(es, x, a, b, stochastic=method == "sde", rng=gen)
     return x, es.nearest(x)
+
+
+def image_index(src) -> tuple:
+    """Per training row, the index of its first bit-identical copy (itself when unique).
+
+    Parameters
+    ----------
+    src : DataSource
+        The training set (processed rows are compared).
+
+    Returns
+    -------
+    tuple
+        ``(index, duplicates)``: an int64 array of shape (n,) and the number of rows that copy an
+        earlier one. Rows are hashed; a hash match is confirmed by comparing the rows.
+    """
+    first: dict = {}
+    index = np.arange(src.n, dtype=np.int64)
+    for s, _, B in src.blocks():
+        B = np.ascontiguousarray(B)
+        for i in range(B.shape[0]):
+            key = hash(B[i].tobytes())
+            j = first.setdefault(key, s + i)
+            if j != s + i and np.array_equal(src.take([j])[0], B[i]):
+                index[s + i] = j
+    return index, int(np.count_nonzero(index != np.arange(src.n)))
+
+
+def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde", steps: int = 200) -> dict:
+    """Rough cost of :func:`uturn`: floating-point operations, exponentials and peak bytes.
+
+    Parameters
+    ----------
+    n, d : int
+        Training rows and features.
+    samples, times : int
+        U-turns per time and number of times.
+    method : {"sde", "posterior", "ode"}
+    steps : int
+        Grid steps (``sde``, ``ode``).
+
+    Returns
+    -------
+    dict
+        ``flops`` (the GEMMs of the streamed passes: 2 per query × row × feature for the logits, 2
+        more for the posterior mean), ``exps`` (query × row exponentials or Gumbel draws) and
+        ``bytes`` (about 80 per sample and feature for the states and their temporaries, 16 per
+        sample and time for the indices, the cached training set up to 256 MB and the logit blocks).
+    """
+    qn = float(samples) * n * times
+    if method == "posterior":
+        flops, exps = 2.0 * qn * d, qn
+    else:
+        flops, exps = qn * d * (4.0 * steps + 2.0), qn * steps
+    nbytes = 80.0 * samples * d + 16.0 * samples * times + min(8.0 * n * d, 256 * 2**20) + 128 * 2**20
+    return {"flops": flops, "exps": exps, "bytes": nbytes}
 
 
 def _fraction(hit, definition):
@@ -136,7 +244,7 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     method : {"sde", "posterior", "ode"}
         Backward dynamics (see the module docstring).
     steps : int
-        Steps of the log-spaced grid from t to t·10⁻⁴ (``sde``, ``ode``).
+        Steps of the log-spaced grid from t to :func:`end_time` (``sde``, ``ode``).
     rng : int or Generator
         Seed.
     examples : int
@@ -145,6 +253,8 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     Returns
     -------
     UTurnResult
+        ``same_point`` counts a return to the same training image (bit-identical copies are one
+        point, see the module docstring).
     """
     if method not in METHODS:
         raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -158,7 +268,12 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     if lab is not None and np.asarray(lab).shape != (src.n,):
         raise RegimesError(f"labels must have one entry per row ({src.n}), got shape {np.asarray(lab).shape}")
     es = EmpiricalScore(src)
+    image, dups = image_index(src)
+    variance = float(src.total_variance) / src.d
+    if not math.isfinite(variance):  # values too large for the variance: from the score's scale
+        variance = 1.0 / es.scale**2
     T = tt.size
+    t_end = np.array([end_time(float(t), variance) for t in tt])
     start = np.empty((T, M), dtype=np.int64)
     end = np.empty((T, M), dtype=np.int64)
     noised = np.empty((T, E, src.d))
@@ -168,14 +283,14 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
         mu0 = gen.integers(0, src.n, size=M)
         x = np.exp(-t) * src.take(mu0).astype(np.float64) + np.sqrt(-np.expm1(-2 * t)) * gen.standard_normal((M, src.d))
         noised[j] = x[:E]
-        xf, end[j] = _backward(es, x, float(t), method, steps, gen)
+        xf, end[j] = _backward(es, x, float(t), method, steps, gen, t_end[j])
         final[j] = xf[:E]
         start[j] = mu0
-        sp.append(_fraction(end[j] == mu0, "fraction ending on the starting training point (→ φ_C(t))"))
+        sp.append(_fraction(image[end[j]] == image[mu0], "fraction ending on the starting training image (→ φ_C(t))"))
         if lab is not None:
             sc.append(_fraction(lab[end[j]] == lab[mu0], "fraction ending in the starting class (→ φ(t))"))
     return UTurnResult(tt, tuple(sp), None if lab is None else tuple(sc), method, M, steps, start, end,
-                       noised, final)
+                       noised, final, dups, None if method == "posterior" else t_end)
 
 
 def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200, rng=0, bootstrap: int = 200,

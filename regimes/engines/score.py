@@ -21,6 +21,12 @@ with the row-constant ``−|x'|²/(2v)`` dropped (it cancels in the normalisatio
 ``a' = a − o``, ``x' = x − c·o`` and o the data's mean when the source does not centre its rows (no
 cancellation against a large offset). Each block's weights are ``exp(logit − running max)``
 (online log-sum-exp), so no exponent overflows at small t, where ``1/Δ_t ≈ 1/(2t)`` is large.
+Data of extreme magnitude (squared norms beyond 1e±250, e.g. values ~1e154) are first multiplied
+by a power of two s that brings them to O(1) (exact; results are divided by s again), and when the
+logits themselves could overflow (tiny t, or such data) only their differences to the running
+maximum are divided by Δ_t·s² (they round to −inf, a weight of 0, never to NaN). A time so small
+that s·√Δ_t underflows is refused with a :class:`~regimes.RegimesError` naming the parameter.
+For data of ordinary magnitude the results are bit for bit those of the plain formula.
 
 Data are used as the source presents its rows: an array is taken as given (not centred);
 a :class:`~regimes.data.DataSource` built with ``center=True`` hands out centred rows, and the
@@ -36,6 +42,8 @@ References
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -53,6 +61,26 @@ SAMPLERS = ("ddim", "ddpm", "heun-edm")
 _CACHE_BYTES = 256 * 2**20
 #: query rows × block rows of one logit matrix
 _LOGIT_ELEMS = 4_000_000
+
+
+def _frame_scale(src) -> float:
+    """1.0 for data of ordinary magnitude (results bit for bit as without scaling); otherwise a
+    power of two s that brings the centred rows to O(1) (an exact scaling), so that no squared norm
+    overflows (values ~1e154) or underflows (values ~1e-154)."""
+    sq = np.asarray(src.centred_sq_norms)
+    top = float(np.max(sq)) if sq.size else 0.0
+    if 1e-250 < top < 1e250:
+        return 1.0
+    tv = float(src.total_variance)
+    if np.isfinite(tv) and tv > 0:
+        return float(src.working_scale)
+    big = 0.0
+    for _, _, B in src.blocks():  # the centred rows' largest magnitude (the variance overflows)
+        C = B.astype(np.float64) - src.working_shift
+        big = max(big, float(np.max(np.abs(C))))
+    if not (np.isfinite(big) and big > 0):
+        raise src.too_large("the exact empirical score")
+    return float(2.0 ** -(int(np.frexp(big)[1]) + int(np.ceil(0.5 * np.log2(src.d)))))
 
 
 def _logits(xq, A, asq, c, v):
@@ -85,20 +113,27 @@ class EmpiricalScore:
         self.src = src
         self.n, self.d = src.n, src.d
         self.offset = np.asarray(src.working_shift, dtype=np.float64)
+        if not np.all(np.isfinite(self.offset)):
+            raise src.too_large("the exact empirical score (the data's mean overflows)")
+        self.scale = _frame_scale(src)
         self.rows = (src.block_rows() if block_rows is None else check_int("block_rows", block_rows, ge=1))
         self._cache = None
         if src.n * src.d * 8 <= _CACHE_BYTES:
             self._cache = list(self._read())
+        self.amax = max(float(asq.max()) for _, _, _, asq in self.blocks())  # max |s(a − o)|²
         self.labels = src.labels
 
     def _read(self):
         for s, e, B in self.src.blocks(self.rows):
             A = B.astype(np.float64)
             A -= self.offset
+            if self.scale != 1.0:
+                A *= self.scale
             yield s, e, A, np.einsum("ij,ij->i", A, A)
 
     def blocks(self):
-        """``(start, stop, a − o, |a − o|²)`` over the training rows (float64; o the offset)."""
+        """``(start, stop, s(a − o), |s(a − o)|²)`` over the training rows (float64; o the offset, s
+        the power-of-two :attr:`scale`, 1 for data of ordinary magnitude)."""
         return iter(self._cache) if self._cache is not None else self._read()
 
     # -- input checks ---------------------------------------------------------------------
@@ -110,48 +145,91 @@ class EmpiricalScore:
             raise RegimesError(f"{name} must have shape (d,) or (m, d) with d = {self.d}, got {arr.shape}")
         return arr2, one
 
+    def _frame(self, x, c, v, what):
+        """Queries in the frame (``s(x − c·o)``) and ``(tau, f)``: the logits are
+        ``_logits(xq, A, asq, c, tau)``, and their differences to the running maximum are multiplied
+        twice by ``f`` before the exponential. Ordinary magnitudes: tau = v·s², f = 1 (the logits
+        themselves, as without scaling). When those logits could overflow (tiny t, huge values):
+        tau = 1 and f = 1/(s√v), so that the differences (≤ 0) become ``(L − max)/(v s²)`` or −inf
+        (a weight of 0), never NaN."""
+        xq = x - c * self.offset
+        if self.scale != 1.0:
+            xq *= self.scale
+        with np.errstate(over="ignore", under="ignore"):
+            s2v = v * self.scale * self.scale
+            xmax = float(np.max(np.einsum("ij,ij->i", xq, xq))) if xq.size else 0.0
+            if not np.isfinite(xmax):
+                raise RegimesError("x: values too large for the exact score of these data (|x| overflows in "
+                                   "float64 after centring on the data's mean); rescale x and the data together")
+            top = c * np.sqrt(xmax * self.amax) + 0.5 * c * c * self.amax + 1.0
+            if s2v > 0 and top / s2v < 1e300:
+                return xq, s2v, 1.0
+            f = 1.0 / (self.scale * np.sqrt(v))
+        if not np.isfinite(f):
+            raise RegimesError(f"{what}: too small for data of this magnitude (Δ = {v:.3g} with the data's "
+                               f"power-of-two scale s = {self.scale:.3g}: s·√Δ underflows); use a larger {what} "
+                               "or rescale the data")
+        return xq, 1.0, float(f)
+
     # -- the streamed pass ----------------------------------------------------------------
-    def _pass(self, x, c, v, *, mean=False, gumbel=None, argmax=False):
-        """One pass: per query row the log-normaliser, and optionally Σ w a (``mean``), a draw of
-        μ ~ w (``gumbel``: a Generator) or the argmax of the logits (``argmax``). A draw or an argmax
-        alone skips the exponentials (the log-normaliser is then not computed: NaN)."""
+    def _pass(self, x, c, v, *, mean=False, gumbel=None, argmax=False, what="t"):
+        """One pass: per query row the log-normaliser (as ``(reference, log-sum, f)``: see
+        :meth:`_frame`), and optionally Σ w a (``mean``), a draw of μ ~ w (``gumbel``: a Generator)
+        or the argmax of the logits (``argmax``). A draw or an argmax alone skips the exponentials
+        (the log-sum is then NaN)."""
         need_lse = mean or (gumbel is None and not argmax)
         m = x.shape[0]
-        xq = x - c * self.offset
+        xq, tau, f = self._frame(x, c, v, what)
         q = max(1, min(m, _LOGIT_ELEMS // max(1, min(self.rows, self.n))))
-        lse = np.empty(m)
+        ref, lsum = np.empty(m), np.empty(m)
         S = np.empty((m, self.d)) if mean else None
         idx = np.empty(m, dtype=np.int64) if (gumbel is not None or argmax) else None
-        for a in range(0, m, q):
-            b = min(m, a + q)
-            mx = np.full(b - a, -np.inf)
-            s1 = np.zeros(b - a)
-            acc = np.zeros((b - a, self.d)) if mean else None
-            best = np.full(b - a, -np.inf)
-            for s, _e, A, asq in self.blocks():
-                L = _logits(xq[a:b], A, asq, c, v)
-                if idx is not None:
+        with np.errstate(over="ignore") if f != 1.0 else contextlib.nullcontext():  # (L − max)·f² → −inf: w = 0
+            for a in range(0, m, q):
+                self._rows_pass(xq, a, min(m, a + q), c, tau, f, S, idx, ref, lsum, need_lse, gumbel)
+        return (ref, lsum, f), S, idx
+
+    def _rows_pass(self, xq, a, b, c, tau, f, S, idx, ref, lsum, need_lse, gumbel):
+        """The streamed pass of :meth:`_pass` for query rows ``a:b`` (writes into its arrays)."""
+        mean = S is not None
+        mx = np.full(b - a, -np.inf)
+        s1 = np.zeros(b - a)
+        acc = np.zeros((b - a, self.d)) if mean else None
+        best = np.full(b - a, -np.inf)
+        for s, _e, A, asq in self.blocks():
+            L = _logits(xq[a:b], A, asq, c, tau)
+            m_new = np.maximum(mx, L.max(axis=1))
+            if idx is not None:
+                if f == 1.0:  # keys are the logits themselves
                     key = L if gumbel is None else L + gumbel.gumbel(size=L.shape)
-                    j = np.argmax(key, axis=1)
-                    kj = key[np.arange(b - a), j]
-                    better = kj > best
-                    best[better] = kj[better]
-                    idx[a:b][better] = s + j[better]
-                if not need_lse:
-                    continue
-                m_new = np.maximum(mx, L.max(axis=1))
-                r = np.exp(mx - m_new)
+                else:  # keys relative to the running maximum, the kept best shifted with it
+                    best += (mx - m_new) * f * f
+                    key = (L - m_new[:, None]) * f * f
+                    if gumbel is not None:
+                        key += gumbel.gumbel(size=L.shape)
+                j = np.argmax(key, axis=1)
+                kj = key[np.arange(b - a), j]
+                better = kj > best
+                best[better] = kj[better]
+                idx[a:b][better] = s + j[better]
+            if need_lse:
+                r = np.exp(mx - m_new) if f == 1.0 else np.exp((mx - m_new) * f * f)
                 np.subtract(L, m_new[:, None], out=L)
+                if f != 1.0:
+                    L *= f
+                    L *= f
                 np.exp(L, out=L)
                 s1 = s1 * r + L.sum(axis=1)
                 if mean:
                     acc *= r[:, None]
                     acc += L @ A
-                mx = m_new
-            lse[a:b] = mx + np.log(s1) if need_lse else np.nan
-            if mean:
-                S[a:b] = acc / s1[:, None] + self.offset
-        return lse, S, idx
+            mx = m_new
+        ref[a:b], lsum[a:b] = mx, (np.log(s1) if need_lse else np.nan)
+        if mean:
+            Sa = acc / s1[:, None]
+            if self.scale != 1.0:
+                Sa /= self.scale
+            S[a:b] = Sa + self.offset
 
     @staticmethod
     def _cv(t):
@@ -163,12 +241,16 @@ class EmpiricalScore:
         """Posterior weights ``w_μ(x, t)``, shape (m, n) (or (n,)); dense: m·n·8 bytes."""
         X, one = self._x(x)
         c, v = self._cv(t)
-        lse, _, _ = self._pass(X, c, v)
-        xq = X - c * self.offset
+        (ref, lsum, f), _, _ = self._pass(X, c, v)
+        xq, tau, _ = self._frame(X, c, v, "t")
         W = np.empty((X.shape[0], self.n))
         for s, e, A, asq in self.blocks():
-            L = _logits(xq, A, asq, c, v)
-            W[:, s:e] = np.exp(L - lse[:, None])
+            L = _logits(xq, A, asq, c, tau)
+            if f == 1.0:
+                W[:, s:e] = np.exp(L - (ref + lsum)[:, None])
+            else:
+                with np.errstate(over="ignore"):
+                    W[:, s:e] = np.exp((L - ref[:, None]) * f * f - lsum[:, None])
         return W[0] if one else W
 
     def mean(self, x, t):
@@ -190,7 +272,7 @@ class EmpiricalScore:
         """EDM's optimal denoiser ``D(x; σ) = Σ_μ softmax_μ(−|x − a^μ|²/(2σ²)) a^μ`` ([EDM])."""
         X, one = self._x(x)
         sigma = check_real("sigma", sigma, gt=0.0)
-        S = self._pass(X, 1.0, sigma * sigma, mean=True)[1]
+        S = self._pass(X, 1.0, sigma * sigma, mean=True, what="sigma")[1]
         return S[0] if one else S
 
     def draw(self, x, t, rng=None):
@@ -203,7 +285,7 @@ class EmpiricalScore:
     def nearest(self, x):
         """Index of the nearest training point (Euclidean) of every row."""
         X, one = self._x(x)
-        idx = self._pass(X, 1.0, 1.0, argmax=True)[2]
+        idx = self._pass(X, 1.0, 1.0, argmax=True, what="scale")[2]
         return int(idx[0]) if one else idx
 
 

@@ -44,21 +44,37 @@ def plot_ratio_histogram(audit, bins: int = 50, *, ax=None):
         fig = ax.figure
     edges = np.linspace(0.0, 1.0, bins + 1)
     g = audit.generated
-    lo, hi = g.f_mem.ci
     ax.hist(g.ratio, bins=edges, density=True, color=C["vermillion"], alpha=0.6,
-            label=rf"generated (n = {g.n}): $f_{{\rm mem}}$ = {g.f_mem.value:.3g} [{lo:.3g}, {hi:.3g}]")
+            label=rf"generated (n = {g.n}): $f_{{\rm mem}}$ = {g.f_mem.value:.3g}{_interval(g.f_mem.ci)}"
+                  + _caveat(audit.f_mem_meaningful))
     if audit.reference is not None:
         r = audit.reference
         ax.hist(r.ratio, bins=edges, density=True, histtype="step", lw=1.8, color=C["blue"],
-                label=f"held-out reference (n = {r.n}): {r.f_mem.value:.3g}")
+                label=rf"held-out reference (n = {r.n}): $f_{{\rm mem}}$ = {r.f_mem.value:.3g}{_interval(r.f_mem.ci)}"
+                      + _caveat(not r.units_mismatch))
+        ex = audit.f_mem_excess
+        ax.plot([], [], " ", label=f"excess (generated − reference) = {ex.value:.3g}{_interval(ex.ci)}"
+                + (" (Newcombe)" if np.isfinite(ex.ci[0]) else "") + _caveat(audit.f_mem_excess_meaningful))
     ax.axvline(audit.threshold, color=C["black"], ls="--", lw=1.2, label=f"k = {audit.threshold:.3g}")
     ax.set_xlim(0, 1)
     ax.set_xlabel("$d_1 / d_2$ (nearest / second-nearest training distance)")
     ax.set_ylabel("density")
-    ax.set_title("Ratio test: samples left of k are copies of a training point", fontsize=10)
+    level = f"; intervals {100 * audit.confidence:.3g}%" if audit.bootstrap else ""
+    ax.set_title("Ratio test: samples left of k are flagged as near-copies\n(evidence of memorisation: the "
+                 f"excess over the held-out baseline{level})", fontsize=9)
     # below the axes: inside, any corner can hide a spike of the histogram (d1/d2 ≈ 0 for copies)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     return fig
+
+
+def _caveat(ok: bool) -> str:
+    return "" if ok else " — NOT MEANINGFUL (units mismatch)"
+
+
+def _interval(ci) -> str:
+    """`` [lo, hi]`` for a finite interval, nothing without one (``bootstrap=0``)."""
+    lo, hi = ci
+    return f" [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else ""
 
 
 def _rows(X, idx):
@@ -145,34 +161,20 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     shape : tuple of int, optional
         Image shape of one row; without it (or without ``data``), the fractions against t.
     t_S, t_C : float, optional
-        Speciation and collapse times, to mark each row (or the axis) with its regime.
+        Speciation and collapse times given by the caller (not estimated here), to mark each row
+        with its regime, or drawn as dotted lines labelled "(given)" on the curves.
     example : int
         Which kept example to show in the grid.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Images: one row per time (start, noised x_t on its own intensity range, result). Curves:
+        the fractions with their exact 95% (Clopper–Pearson) intervals as asymmetric bars.
     """
     tt = np.asarray(result.times)
     if shape is None or data is None:
-        fig, (ax,) = panels(ax, 1, (6.0, 3.6))
-        for ests, col, lab in ((result.same_point, C["vermillion"], "same training point (→ $\\varphi_C$)"),
-                               (result.same_class, C["blue"], "same class (→ φ)")):
-            if ests is None:
-                continue
-            v = np.array([e.value for e in ests])
-            se = np.array([e.se for e in ests])
-            ax.errorbar(tt, v, yerr=2 * se, marker="o", ms=4, capsize=2, color=col, label=lab)
-        for x, name in ((t_C, "$t_C$"), (t_S, "$t_S$")):
-            if x is not None and math.isfinite(x):
-                ax.axvline(x, color=C["black"], ls="--", lw=1)
-                ax.annotate(name, (x, 1.02), ha="center", fontsize=8, xycoords=("data", "axes fraction"))
-        ax.set_xscale("log")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("OU time t of the U-turn")
-        ax.set_ylabel("fraction returning")
-        ax.legend(fontsize=8)
-        return fig
+        return _uturn_curves(result, tt, t_S, t_C, ax)
     e = min(example, result.noised.shape[1] - 1)
     starts = _rows(data, result.start[:, e])
     imgs = [starts, result.noised[:, e], result.final[:, e]]
@@ -180,7 +182,7 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     hi = float(max(starts.max(), result.final[:, e].max()))
     T = tt.size
     if ax is None:
-        fig = _figure(figsize=(4.6, 1.45 * T + 0.5), layout="constrained")
+        fig = _figure(figsize=(4.6, 1.45 * T + 0.7), layout="constrained")
         axes = fig.subplots(T, 3, squeeze=False)
     else:  # the caller's 3·T axes, row-major
         fig, flat = panels(ax, 3 * T, None)
@@ -195,6 +197,33 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
         same = result.end[i, e] == result.start[i, e]
         axes[i, 0].set_ylabel(f"t = {tt[i]:.3g}\n{_regime(tt[i], t_S, t_C)}", fontsize=7)
         axes[i, 2].set_xlabel("same image" if same else f"train #{result.end[i, e]}", fontsize=7)
-    for j, name in enumerate(("start $a^{\\mu}$", "noised $x_t$", "returned")):
+    for j, name in enumerate(("start $a^{\\mu}$", "noised $x_t$\n(own intensity range)", "returned")):
         axes[0, j].set_title(name, fontsize=8)
+    if t_S is not None or t_C is not None:
+        given = ", ".join(f"{n} = {v:.3g}" for n, v in (("$t_S$", t_S), ("$t_C$", t_C)) if v is not None)
+        fig.suptitle(f"one run per row; regimes from the given {given}", fontsize=7)
+    return fig
+
+
+def _uturn_curves(result, tt, t_S, t_C, ax):
+    """The returning fractions against t with their exact (Clopper–Pearson) intervals as bars."""
+    fig, (ax,) = panels(ax, 1, (6.0, 3.6))
+    for ests, col, lab in ((result.same_point, C["vermillion"], "same training image (→ $\\varphi_C$)"),
+                           (result.same_class, C["blue"], "same class (→ φ)")):
+        if ests is None:
+            continue
+        v = np.array([e.value for e in ests])
+        ci = np.array([e.ci for e in ests], dtype=float)
+        yerr = np.vstack([np.maximum(v - ci[:, 0], 0.0), np.maximum(ci[:, 1] - v, 0.0)])
+        ax.errorbar(tt, v, yerr=yerr, marker="o", ms=4, capsize=2, color=col,
+                    label=f"{lab}; bars: 95% Clopper–Pearson interval")
+    for x, name, ls in ((t_C, "$t_C$", ":"), (t_S, "$t_S$", "-.")):
+        if x is not None and math.isfinite(x):
+            ax.axvline(x, color="0.45", ls=ls, lw=1, label=f"{name} = {x:.3g} (given)")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("OU time t of the U-turn")
+    ax.set_ylabel("fraction returning")
+    ax.set_title(f"{result.samples} U-turns per time, backward dynamics: {result.method}", fontsize=9)
+    ax.legend(fontsize=7)
     return fig

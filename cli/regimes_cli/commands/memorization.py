@@ -9,6 +9,7 @@ import typer
 
 from .._options import (
     SCALE_HELP,
+    check_memory,
     color_option,
     flag_errors,
     grayscale_option,
@@ -26,6 +27,7 @@ from .._output import (
     check_out_file,
     emit_json,
     fmt,
+    note,
     print_table,
     replace_folder,
     save_figure,
@@ -70,6 +72,77 @@ def _parse_shape(text: Optional[str], d: int):
     if len(shape) not in (2, 3) or min(shape) < 1 or math.prod(shape) != d:
         raise RegimesError(f"--shape must be H,W or H,W,C with H·W·C = d = {d}, got {text!r}")
     return shape
+
+
+#: a run estimated to take longer than this many seconds gets a note on stderr first
+NOTE_SECONDS = 30.0
+
+
+def _npy_header_shape(path):
+    """The full shape of a ``.npy`` (None for another format or an unreadable file)."""
+    import numpy as np
+
+    if path is None or not str(path).endswith(".npy"):
+        return None
+    try:
+        return tuple(np.load(path, mmap_mode="r").shape)
+    except Exception:  # noqa: BLE001 - the reader reports unreadable files itself
+        return None
+
+
+def _check_not_empty(path, name: str, need: int) -> None:
+    """One-line refusal of a ``.npy`` with no rows (any trailing shape), before the reader sees it."""
+    from regimes import RegimesError
+
+    shp = _npy_header_shape(path)
+    if shp is not None and len(shp) >= 1 and shp[0] == 0:
+        raise RegimesError(f"{name} {path}: need at least {need} row{'s' if need > 1 else ''}, got an empty array "
+                           f"of shape {shp}")
+
+
+def _check_layouts(named_paths, d: int) -> None:
+    """Refuse image arrays stored in different layouts (e.g. (H, W, C) against (C, H, W)) with the same
+    d: row by row they would compare different pixels. Axes of length 1 are ignored."""
+    from regimes import RegimesError
+
+    shapes = [(name, p, _npy_shape(p, d)) for name, p in named_paths if p is not None]
+    shapes = [(name, p, shp) for name, p, shp in shapes if shp is not None]
+    for name, p, shp in shapes[1:]:
+        name0, p0, shp0 = shapes[0]
+        if tuple(x for x in shp if x != 1) != tuple(x for x in shp0 if x != 1):
+            raise RegimesError(
+                f"{name} {p} stores images of shape {shp} per row but {name0} {p0} stores {shp0}: the same "
+                f"d = {d} in different layouts (HWC against CHW?) compares different pixels; save both in one "
+                "layout (e.g. numpy.moveaxis) and run again")
+
+
+def _check_fits(flag: str, value, nbytes: float, what: str) -> None:
+    """Refuse (one line) when ``nbytes`` exceed the available memory or the address-space limit
+    (``ulimit -v``) left to this process."""
+    import resource
+
+    from regimes import RegimesError
+
+    check_memory(flag, value, nbytes, what=what)
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return
+    try:
+        with open("/proc/self/statm") as fh:
+            used = int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):  # pragma: no cover - non-Linux
+        used = 0
+    left = soft - used
+    if nbytes > left:
+        raise RegimesError(f"{flag} {value} needs about {nbytes / 2**30:.3g} GB ({what}), more than the "
+                           f"address-space limit leaves (ulimit -v: {left / 2**30:.3g} GB); use a smaller {flag}")
+
+
+def _time_note(seconds: float, what: str) -> None:
+    """A note on stderr before a run estimated to take longer than :data:`NOTE_SECONDS`."""
+    if seconds > NOTE_SECONDS:
+        shown = f"{seconds / 60:.2g} min" if seconds >= 120 else f"{seconds:.2g} s"
+        note(f"estimated run time about {shown} ({what}; a rough figure, machine dependent)")
 
 
 def _npy_shape(path: str, d: int):
@@ -124,7 +197,8 @@ def memorization(
     threshold: float = typer.Option(1 / 3, "--threshold", help="Ratio threshold k, 0 < k < 1: memorised if d1/d2 < k."),
     bootstrap: int = typer.Option(
         1000, "--bootstrap",
-        help="0: no interval for f_mem; any positive value (to 100000): its exact Clopper–Pearson interval."),
+        help="Kept for old scripts (no bootstrap is done): 0 leaves the intervals out; any positive value (to "
+             "100000) gives f_mem's exact Clopper–Pearson interval and Newcombe's interval of the excess."),
     carlini_alpha: float = typer.Option(0.5, "--carlini-alpha", help="α of the relative ℓ2 score (arXiv 2301.13188)."),
     carlini_k: Optional[int] = typer.Option(None, "--carlini-k",
                                             help="k nearest of the relative ℓ2 score (1 to n; default min(50, n))."),
@@ -163,6 +237,9 @@ def memorization(
     budget = memory_budget_bytes(memory)
     typed, scale = scale, parse_scale(scale)
     opts = _reader_options(key, size, grayscale, color, (train, generated, reference))
+    _check_not_empty(train, "TRAIN", 2)
+    _check_not_empty(generated, "GENERATED", 1)
+    _check_not_empty(reference, "--reference", 1)
     with flag_errors(scale_flags(typed, scale)):
         tsrc = load_source(train, labels=labels, scale=scale, center=False, **opts[train])
         if carlini_k is not None and not 1 <= carlini_k <= tsrc.n:
@@ -175,7 +252,9 @@ def memorization(
     for name, s in (("GENERATED", gsrc), ("--reference", rsrc)):
         if s is not None and s.d != tsrc.d:
             raise RegimesError(f"{name} ({s.name}) must have the training set's dimension d = {tsrc.d}, got d = {s.d}")
+    _check_layouts((("TRAIN", train), ("GENERATED", generated), ("--reference", reference)), tsrc.d)
     shp = _parse_shape(shape, tsrc.d) if shape is not None else _npy_shape(train, tsrc.d)
+    _audit_cost(gsrc.n + (0 if rsrc is None else rsrc.n), tsrc.n, tsrc.d, budget, memory)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegimesWarning)
         audit = memorization_audit(gsrc, tsrc, reference=rsrc, k=threshold, bootstrap=bootstrap,
@@ -203,17 +282,39 @@ def memorization(
     _table(payload)
 
 
+def _audit_cost(m: int, n: int, d: int, budget: int, memory) -> None:
+    """Refuse an audit that cannot fit in memory and note a long one, before the work.
+
+    Memory: the working set, at most the budget (less when everything fits in fewer bytes), plus
+    about 120 bytes per audited sample (its distances, indices, ratio and scores). Time: about
+    2·m·n·d float32 operations at 2·10¹⁰ per second plus 100 ns per sample–training pair (the
+    selection of the candidates), measured on two cores."""
+    work = min(float(budget), m * (44.0 * d + 1200.0) + n * (20.0 * d + 24.0 * m))
+    _check_fits("--memory-mb", memory, work + 120.0 * m, f"the working set within the budget plus 120 bytes for each "
+                f"of the {m} samples")
+    _time_note(m * n * (2.0 * d / 2e10 + 1e-7), f"{m} samples × {n} training points × d = {d}")
+
+
 def _table(p):
     def ci(e):
+        if e.get("ci") is None or any(x is None or x != x for x in e["ci"]):
+            return "no interval (--bootstrap 0)"
         return f"[{fmt(e['ci'][0], 4)}, {fmt(e['ci'][1], 4)}]"
 
     ref = p["reference"]
+    def caveat(ok):
+        return "" if ok else " — not meaningful (units mismatch, see notes)"
+
     rows = [("n (generated / reference / train)",
              f"{p['n_generated']} / {ref['n'] if ref else '—'} / {p['n_train']}", ""),
-            (f"f_mem (d1/d2 < {p['threshold']:.4g})", p["f_mem"]["value"], ci(p["f_mem"]))]
+            (f"f_mem (d1/d2 < {p['threshold']:.4g})", p["f_mem"]["value"],
+             ci(p["f_mem"]) + caveat(p["f_mem_meaningful"]))]
     if ref:
-        rows.append(("f_mem of the held-out baseline", ref["f_mem"]["value"], ci(ref["f_mem"])))
-        rows.append(("f_mem excess (generated − baseline)", p["f_mem_excess"], ""))
+        rows.append(("f_mem of the held-out baseline", ref["f_mem"]["value"],
+                     ci(ref["f_mem"]) + caveat(not ref["units_mismatch"])))
+        rows.append(("f_mem excess (generated − baseline)", p["f_mem_excess"],
+                     ci({"ci": p["f_mem_excess_ci"]}) + (" (Newcombe)" if p["f_mem_excess_ci"] else "")
+                     + caveat(p["f_mem_excess_meaningful"])))
     for q in ("0.05", "0.25", "0.5", "0.75", "0.95"):
         rows.append((f"d1/d2 quantile {q}", p["ratio_quantiles"][q], fmt(ref["ratio_quantiles"][q]) if ref else ""))
     c = p["carlini"]
@@ -240,15 +341,20 @@ def uturn(
     grayscale: bool = grayscale_option(),
     color: bool = color_option(),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
-    t_s: Optional[float] = typer.Option(None, "--t-s", help="Speciation time, to mark the regimes on the figure."),
-    t_c: Optional[float] = typer.Option(None, "--t-c", help="Collapse time, to mark the regimes on the figure."),
+    t_s: Optional[float] = typer.Option(None, "--t-s", help="Speciation time (yours, e.g. from `regimes analyze`), "
+                                        "to mark the regimes on the figure; drawn as given."),
+    t_c: Optional[float] = typer.Option(None, "--t-c", help="Collapse time (yours, e.g. from `regimes analyze`), "
+                                        "to mark the regimes on the figure; drawn as given."),
     out: Optional[str] = typer.Option(None, "--out", help="Figure file (.png, .pdf, .svg)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Noise training points to t, run the exact backward dynamics, count who comes back (→ φ_C, φ)."""
+    """Noise training points to t, run the exact backward dynamics, count who comes back (→ φ_C, φ).
+
+    "Same image" counts training rows equal bit for bit as one image (duplicates are merged).
+    """
     from regimes import RegimesError
     from regimes.data import load_source
-    from regimes.uturn import METHODS
+    from regimes.uturn import METHODS, uturn_cost
     from regimes.uturn import uturn as run
 
     try:
@@ -266,10 +372,17 @@ def uturn(
         raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     path = check_out(out)
     parsed = parse_scale(scale)
+    _check_not_empty(data, "DATA", 2)
     with flag_errors(scale_flags(scale, parsed)):
         src = load_source(data, labels=labels, scale=parsed, center=False,
                           **_reader_options(key, size, grayscale, color, (data,))[data])
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
+    cost = uturn_cost(src.n, src.d, samples, len(tt), method=method, steps=steps)
+    _check_fits("--samples", samples, cost["bytes"], "the U-turn states and the cached training set")
+    # rough rates measured on two cores: 4·10⁹ float64 operations per second, 30 ns per exponential
+    _time_note(cost["flops"] / 4e9 + cost["exps"] * 3e-8,
+               f"{samples} U-turns × {len(tt)} times × {steps if method != 'posterior' else 1} passes over "
+               f"{src.n} training points, d = {src.d}")
     res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
     payload = {"data": src.name, "seed": seed, **res.to_dict()}
     if path is not None:
@@ -290,10 +403,14 @@ def uturn(
         if res.same_class is not None:
             row.append(cell(res.same_class[j]))
         rows.append(row)
-    cols = ["t", "same point (→ φ_C)"] + (["same class (→ φ)"] if res.same_class is not None else [])
-    print_table("regimes uturn", rows, cols,
-                [f"{samples} U-turns per time, backward dynamics: {method}; fraction [exact 95% binomial "
-                 "(Clopper–Pearson) interval] (returns/runs)"])
+    cols = ["t", "same image (→ φ_C)"] + (["same class (→ φ)"] if res.same_class is not None else [])
+    notes = [f"{samples} U-turns per time, backward dynamics: {method}; fraction [exact 95% binomial "
+             "(Clopper–Pearson) interval] (returns/runs)",
+             "same image: training rows equal bit for bit count as one image"
+             + (f" ({res.duplicate_rows} rows copy an earlier one)" if res.duplicate_rows else " (no duplicates)")]
+    if path is not None:
+        notes.append(f"figure: {path}" + ("; --t-s/--t-c are drawn as given, not estimated" if t_s or t_c else ""))
+    print_table("regimes uturn", rows, cols, notes)
 
 
 def register(app: typer.Typer) -> None:
