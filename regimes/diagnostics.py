@@ -12,9 +12,11 @@ The four estimates of t_C answer different questions:
 The last two are d → ∞ approximations that see the data only through second moments; they agree
 with the first on isotropic Gaussian data and drift from it on anisotropic, clustered or
 low-dimensional data. :func:`diagnose` says when the estimates disagree beyond their intervals and
-which of these properties the data show. Two estimates without an interval (e.g. ``bootstrap=0``)
-cannot be judged: their point values are compared only as a spread, and the agreement is None
-when no disagreement is established but some pair could not be judged.
+which of these properties the data show, each judged against what Marchenko–Pastur spreading alone
+gives isotropic data of the same size (so that sampling noise is not reported as structure). Two
+estimates without an interval (e.g. ``bootstrap=0``) cannot be judged: their point values are
+compared only as a spread, and the agreement is None when no disagreement is established but some
+pair could not be judged.
 
 References
 ----------
@@ -30,16 +32,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ANISOTROPY_FRACTION", "SMALL_D", "Diagnostics", "agreement_text", "diagnose", "intervals_comparable",
-           "intervals_disagree", "recommendation"]
+from .noise import isotropic_rank_fraction, isotropic_top_to_mean
 
-#: the spectrum counts as anisotropic below this effective-rank fraction (participation ratio / rank)
+__all__ = ["ANISOTROPY_FRACTION", "DOMINANT_FACTOR", "SMALL_D", "Diagnostics", "agreement_text", "comparison_span",
+           "diagnose", "intervals_comparable", "intervals_disagree", "recommendation"]
+
+#: the spectrum counts as anisotropic below this multiple of the effective-rank fraction (participation
+#: ratio / rank) that isotropic data of the same size show, 1/(1 + min(γ, 1/γ)) (Marchenko–Pastur)
 ANISOTROPY_FRACTION = 0.5
 #: below this dimension the finite-d smoothing of the curves matters
 SMALL_D = 100
 #: class structure counts when the within-class variance is below this fraction of the total
 CLASS_FRACTION = 0.8
-#: a dominant direction counts when Λ exceeds the mean eigenvalue tr C/d by this factor
+#: a dominant direction counts when Λ/(tr C/d) exceeds this multiple of its value for isotropic data
+#: of the same size, (1 + √γ)² (the Marchenko–Pastur edge over the mean)
 DOMINANT_FACTOR = 10.0
 
 RECOMMENDATION = ("trust the commitment estimate (φ_C = ½): it is the collapse of the backward dynamics "
@@ -85,6 +91,9 @@ class Diagnostics:
     unjudged: tuple = ()
     #: whether the commitment (φ_C = ½) estimate exists
     commitment_measured: bool = True
+    #: Λ/(tr C/d) and the effective-rank fraction of isotropic data of the same (n, d) (Marchenko–Pastur)
+    isotropic_top_to_mean: float = math.nan
+    isotropic_rank_fraction: float = math.nan
 
     @property
     def judged(self) -> bool:
@@ -98,16 +107,30 @@ class Diagnostics:
                 "participation_ratio": self.participation_ratio,
                 "effective_rank_fraction": self.effective_rank_fraction,
                 "top_to_mean_eigenvalue": self.top_to_mean_eigenvalue,
+                "isotropic_top_to_mean_eigenvalue": self.isotropic_top_to_mean,
+                "isotropic_effective_rank_fraction": self.isotropic_rank_fraction,
                 "within_to_total_variance": self.within_to_total_variance, "d": self.d,
                 "likely_causes": list(self.causes), "recommendation": recommendation(self.commitment_measured)}
 
 
+def comparison_span(e) -> tuple[float, float]:
+    """The range an estimate (``value``, ``ci``, optional ``details``) is compared through: its
+    interval (its value without one), widened by a known one-sided bias of the statistic —
+    ``details["sample_spectrum_bias"]``, how far Marchenko–Pastur spreading of the sample spectrum
+    moves the spectral proxy from its population value — which the bootstrap does not see."""
+    lo, hi = e.ci
+    lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (e.value, e.value)
+    bias = (getattr(e, "details", None) or {}).get("sample_spectrum_bias")
+    if bias is not None and math.isfinite(bias):
+        lo, hi = min(lo, lo + bias), max(hi, hi + bias)
+    return lo, hi
+
+
 def intervals_disagree(a, b) -> bool:
-    """Whether two estimates (``value``, ``ci``) are incompatible: their intervals do not overlap
-    (an estimate without an interval counts as its value)."""
-    def span(e):
-        lo, hi = e.ci
-        return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (e.value, e.value)
+    """Whether two estimates (``value``, ``ci``) are incompatible: their comparison ranges
+    (:func:`comparison_span`: the interval, or the value without one, widened by a known bias of the
+    statistic) do not overlap."""
+    span = comparison_span
 
     (a0, a1), (b0, b1) = span(a), span(b)
     return a1 < b0 or b1 < a0
@@ -139,10 +162,19 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
     Notes
     -----
     Participation ratio PR = (Σλ)²/Σλ² (the effective number of directions). The effective-rank
-    fraction is that of the bulk — the spectrum without the dominant directions (λ > 10 tr C/d),
-    reported separately — over its min(d, n − 1) − m directions (1 for isotropic data at n ≫ d).
-    The isotropic formula is exact for N(0, σ²I); a fraction below 0.5 means the variance sits in
-    few directions and the formula (and, less so, the annealed proxy) misplaces t_C.
+    fraction is that of the bulk — the spectrum without the m dominant directions, reported
+    separately — over its min(d, n − 1) − m directions; when no bulk is left (every non-zero
+    eigenvalue dominant) it is that of the whole spectrum over min(d, n − 1).
+
+    Both properties are judged against isotropic data of the same size, not against the population
+    values: with γ = d/(n − 1), the sample spectrum of N(0, σ²I) has Λ/(tr C/d) ≈ (1 + √γ)² and an
+    effective-rank fraction ≈ 1/(1 + min(γ, 1/γ)) (Marchenko–Pastur:
+    :func:`regimes.noise.isotropic_top_to_mean`, :func:`regimes.noise.isotropic_rank_fraction`).
+    A direction is dominant when λ > :data:`DOMINANT_FACTOR` (1 + √γ)² tr C/d; the spectrum is
+    anisotropic when the fraction is below :data:`ANISOTROPY_FRACTION` × 1/(1 + min(γ, 1/γ)) (0.5 at
+    n ≫ d: the variance sits in few directions and the isotropic formula, and less so the annealed
+    proxy, misplaces t_C). Pure noise with d ≫ n (γ = 10: Λ = 26.7 tr C/d) or n = d (fraction 0.5)
+    is therefore not reported as structure.
     """
     lam = np.clip(np.sort(np.asarray(eigenvalues, dtype=float))[::-1], 0.0, None)
     k = lam.size
@@ -154,10 +186,14 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
     pr = s1 * s1 / s2 if s2 > 0 else math.nan
     mean = total_variance / d
     top_mean = float(lam[0] / mean) if total_variance > 0 else math.nan
-    # anisotropy of the bulk: the dominant directions (> DOMINANT_FACTOR × the mean) left out
-    m = int(np.sum(lam > DOMINANT_FACTOR * mean))
+    iso_top, iso_frac = isotropic_top_to_mean(n, d), isotropic_rank_fraction(n, d)
+    # anisotropy of the bulk: the dominant directions (> DOMINANT_FACTOR × the isotropic top) left out
+    rank = max(min(d, n - 1), 1)
+    m = int(np.sum(lam > DOMINANT_FACTOR * iso_top * mean))
     b1, b2 = s1 - float(lam[:m].sum()), s2 - float(np.sum(lam[:m] ** 2))
-    frac = (b1 * b1 / b2 if b2 > 0 else math.nan) / max(min(d, n - 1) - m, 1)
+    if m >= rank or not b2 > 1e-12 * s2:  # no bulk left: the whole spectrum
+        m, b1, b2 = 0, s1, s2
+    frac = (b1 * b1 / b2 if b2 > 0 else math.nan) / max(rank - m, 1)
     within = None if within_variance is None else float(within_variance / (total_variance / d))
     ests = {k_: e for k_, e in t_C.items() if math.isfinite(e.value)}
     pairs = list(itertools.combinations(ests, 2))
@@ -167,30 +203,36 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
     spread = max(vals) / min(vals) if vals and min(vals) > 0 else math.nan
     # False: a disagreement is established; None: none established, but some pair had no interval
     agree = False if bad else (None if unjudged else True)
-    causes = _causes(frac, top_mean, within, d, bool(bad) or (bool(unjudged) and spread > 1.0),
+    causes = _causes((frac, iso_frac), (top_mean, iso_top), within, d, bool(bad) or (bool(unjudged) and spread > 1.0),
                      within_variance is not None, judged=bool(bad))
     com = t_C.get("commitment")
     return Diagnostics(agree=agree, spread=spread, disagreeing=bad, participation_ratio=pr,
                        effective_rank_fraction=frac, top_to_mean_eigenvalue=top_mean, within_to_total_variance=within,
                        d=d, causes=tuple(causes), unjudged=unjudged,
-                       commitment_measured=com is not None and math.isfinite(com.value))
+                       commitment_measured=com is not None and math.isfinite(com.value),
+                       isotropic_top_to_mean=iso_top, isotropic_rank_fraction=iso_frac)
 
 
-def _causes(frac, top_mean, within, d, apart, labelled, judged=True) -> list:
-    """The measured properties of the data that move the estimators apart (when they are apart)."""
+def _causes(fracs, top_means, within, d, apart, labelled, judged=True) -> list:
+    """The measured properties of the data that move the estimators apart (when they are apart).
+
+    ``fracs`` and ``top_means``: (measured, isotropic data of the same size) pairs."""
+    (frac, iso_frac), (top_mean, iso_top) = fracs, top_means
     causes = []
     if apart:
-        if frac < ANISOTROPY_FRACTION:
-            causes.append(f"anisotropic spectrum: the bulk's participation ratio is {frac:.2g} of its directions; "
-                          "the isotropic formula (σ² = tr C/d) assumes equal variance in every direction")
-        if top_mean > DOMINANT_FACTOR:
+        if frac < ANISOTROPY_FRACTION * iso_frac:
+            causes.append(f"anisotropic spectrum: the bulk's participation ratio is {frac:.2g} of its directions "
+                          f"(isotropic data of this size: {iso_frac:.2g}); the isotropic formula (σ² = tr C/d) "
+                          "assumes equal variance in every direction")
+        if top_mean > DOMINANT_FACTOR * iso_top:
             if labelled and within is not None and within < CLASS_FRACTION:
                 what = "one large eigenvalue, with class structure along it"
             else:
                 what = ("one large eigenvalue; " + ("the labels show little class structure" if labelled else
                         "without labels, whether it comes from clusters is not measured"))
-            causes.append(f"a dominant direction: Λ = {top_mean:.3g} × tr C/d ({what}); the Gaussian "
-                          "formula and the annealed proxy see it only through second moments")
+            causes.append(f"a dominant direction: Λ = {top_mean:.3g} × tr C/d (isotropic data of this size: "
+                          f"{iso_top:.3g}; {what}); the Gaussian formula and the annealed proxy see it only "
+                          "through second moments")
         if within is not None and within < CLASS_FRACTION:
             causes.append(f"class structure: within-class variance {within:.2g} of the total per feature")
         if d < SMALL_D:
