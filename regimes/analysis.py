@@ -207,8 +207,10 @@ def _by_design_nulls(e: dict) -> dict:
 
 def _unrequested_nulls(e: dict, replicates: int | None) -> dict:
     """NaN → None in an estimate's se and interval when no bootstrap replicates were asked for
-    (``replicates == 0``): they do not exist, by design; otherwise NaN is kept for the writer to flag."""
-    if replicates != 0:
+    (``replicates == 0``) or the interval is degenerate by construction (``"interval":
+    "degenerate"``, e.g. n = 2, with a note): they do not exist, by design; otherwise NaN is kept
+    for the writer to flag."""
+    if replicates != 0 and e.get("interval") != "degenerate":
         return e
     return {**e, "se": _nul(e["se"]), "ci": [_nul(c) for c in e["ci"]]}
 

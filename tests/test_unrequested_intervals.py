@@ -48,3 +48,12 @@ def test_cli_bootstrap_zero_json_has_no_nonfinite_warning(run_cli):
     assert rc == 0, err
     assert "non-finite" not in err
     assert json.loads(out)["t_C"]["spectral"]["se"] is None
+
+
+def test_degenerate_intervals_are_null_by_design():
+    """n = 2: every bootstrap replicate is the same; the intervals are NaN with "interval":
+    "degenerate" and a note, and null in the payload without being flagged as unexpected."""
+    X = np.random.default_rng(0).standard_normal((2, 5))
+    out = analyze(X, samples=16, bootstrap=8).to_dict()
+    for e in (out["eigenvalue"], out["t_C"]["spectral"], out["t_C"]["gaussian"]):
+        assert e["interval"] == "degenerate" and e["ci"] == [None, None] and e["se"] is None
