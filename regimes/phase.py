@@ -30,6 +30,8 @@ from ._validate import check_int, check_memory, check_real
 from .collapse import alpha_for_collapse_time, collapse_time
 
 __all__ = [
+    "NTAU_WINDOW_BUDGET",
+    "NTAU_WINDOW_SEEDS",
     "NDPhaseDiagram",
     "NPPhaseDiagram",
     "NTauPhaseDiagram",
@@ -232,10 +234,29 @@ def _rf_base(t, activation, data_spectrum):
     return rf, rf.tau_gen, rf.tau_mem  # τ_mem(ψ_n) = ψ_n · rf.tau_mem (leading order, exact in ψ_n)
 
 
+#: Note attached to a phase diagram where some τ_mem = ψ_n/(2Δ_t v_t²) is outside its range.
+TAU_MEM_RANGE_NOTE = (
+    "τ_mem = ψ_n/(2Δ_t v_t²) needs s_t²/v_t² ≪ ψ_p/ψ_n; where tau_mem_in_range is false it is "
+    "too late (the slow bulk relaxes near ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))), tau_slow), so the "
+    "memorisation region drawn from τ_mem starts too late there")
+
+
+def _tau_mem_range(rf, psi_n, psi_p):
+    """(in range, slow-bulk τ) of τ_mem over broadcast ψ_n, ψ_p, from the constants of ``rf``."""
+    from .rmt import slow_bulk_tau, tau_mem_in_range
+
+    c = rf.constants
+    return (np.asarray(tau_mem_in_range(psi_n, psi_p, c.s_t2, c.v_t2), dtype=bool),
+            np.asarray(slow_bulk_tau(psi_n, psi_p, rf.delta_t, c.s_t2, c.v_t2), dtype=float))
+
+
 #: Region codes of :func:`np_phase_diagram`.
 NP_REGIONS = ("no memorisation (p ≤ n)", "dynamical regularisation", "memorisation")
 #: Region codes of :func:`ntau_phase_diagram` (those of :func:`regimes.rmt.training_regimes`).
 NTAU_REGIONS = ("generation not yet learned", "generalisation", "memorisation")
+#: the loss-curve windows of :func:`ntau_phase_diagram`: seeds averaged, and the instance budget
+#: p·min(p, n + d) (:func:`regimes.rmt.windows.window_sizes` gives the sizes it implies)
+NTAU_WINDOW_SEEDS, NTAU_WINDOW_BUDGET = 2, 150_000
 
 
 @dataclass(frozen=True)
@@ -266,6 +287,10 @@ class NPPhaseDiagram:
     gap : ndarray or None
         Long-time generalisation gap L_test(∞) − L_train(∞) of sampled Gaussian-equivalent
         instances (finite-d estimate), when requested.
+    tau_mem_in_range : ndarray of bool or None, shape (len(psi_n), len(psi_p))
+        False where τ_mem is outside its range (s_t²/v_t² not ≪ ψ_p/ψ_n,
+        :func:`regimes.rmt.tau_mem_in_range`): there the memorisation boundary drawn from τ_mem is
+        too late, and the slow bulk relaxes near :func:`regimes.rmt.slow_bulk_tau`.
     """
 
     psi_n: np.ndarray
@@ -281,6 +306,7 @@ class NPPhaseDiagram:
     region: np.ndarray
     gap: np.ndarray | None = None
     gap_d: int | None = None
+    tau_mem_in_range: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         from .rmt import TIME_CONVENTION
@@ -310,6 +336,10 @@ class NPPhaseDiagram:
             )
         if self.gap is not None:
             out.update(gap=self.gap, gap_d=self.gap_d)
+        if self.tau_mem_in_range is not None:
+            out["tau_mem_in_range"] = self.tau_mem_in_range
+            if not self.tau_mem_in_range.all():
+                out["notes"] = [TAU_MEM_RANGE_NOTE]
         return out
 
 
@@ -410,6 +440,7 @@ def np_phase_diagram(
         region=region,
         gap=g,
         gap_d=gd,
+        tau_mem_in_range=_tau_mem_range(rf, pn[:, None], pp[None, :])[0],
     )
 
 
@@ -437,6 +468,11 @@ class NTauPhaseDiagram:
         (:func:`regimes.rmt.training_window`): "window_n", "tau_best", "tau_best_spread",
         "tau_gap", "tau_gap_spread" (arrays; NaN where the gap never reaches the tolerance),
         "gap_tolerance", "window_d" (instance dimension used at each n).
+    tau_mem_in_range : ndarray of bool or None, shape (len(n),)
+        False where τ_mem is outside its range (:func:`regimes.rmt.tau_mem_in_range`).
+    tau_slow : ndarray or None, shape (len(n),)
+        Relaxation time of the slow bulk at its mean eigenvalue
+        (:func:`regimes.rmt.slow_bulk_tau`), the timescale to use where τ_mem is out of range.
     """
 
     n: np.ndarray
@@ -450,6 +486,8 @@ class NTauPhaseDiagram:
     region: np.ndarray
     interpolating: np.ndarray
     windows: dict | None = None
+    tau_mem_in_range: np.ndarray | None = None
+    tau_slow: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         from .rmt import TIME_CONVENTION
@@ -457,6 +495,10 @@ class NTauPhaseDiagram:
         extra = {} if self.windows is None else {  # "never" as null, without a warning
             k: [None if np.isnan(x) else x for x in v.tolist()] if k.startswith("tau_gap") else v
             for k, v in self.windows.items()}
+        if self.tau_mem_in_range is not None:
+            extra.update(tau_mem_in_range=self.tau_mem_in_range, tau_slow=self.tau_slow)
+            if not self.tau_mem_in_range.all():
+                extra["notes"] = [TAU_MEM_RANGE_NOTE]
         return {
             **extra,
             "n": self.n,
@@ -537,6 +579,7 @@ def ntau_phase_diagram(
     tau = _log_axis("tau_range", tau_range, pts)
     T = tau[None, :]
     region = np.where(T < tg, 0, np.where(T < tau_mem[:, None], 1, 2))
+    valid, tau_slow = _tau_mem_range(rf, n / dd, pp / dd)
     wp = check_int("window_points", window_points, ge=0, le=200)
     windows = _ntau_windows(n, dd, pp, rf, data_spectrum, wp, gap_tolerance) if wp else None
     return NTauPhaseDiagram(
@@ -551,6 +594,8 @@ def ntau_phase_diagram(
         region=region,
         interpolating=pp > n,
         windows=windows,
+        tau_mem_in_range=valid,
+        tau_slow=tau_slow,
     )
 
 
@@ -565,7 +610,7 @@ def _ntau_windows(n, d, p, rf, data_spectrum, points, gap_tolerance) -> dict:
     def window(k):  # None where the budget leaves an instance too small to mean anything: NaN there
         try:
             return training_window(k, d, p, rf.t, rf.activation, data_spectrum, gap_tolerance=eps,
-                                   seeds=2, budget=150_000)
+                                   seeds=NTAU_WINDOW_SEEDS, budget=NTAU_WINDOW_BUDGET)
         except WindowTooSmall:
             return None
 

@@ -97,7 +97,8 @@ def plot_phase_nd(diagram=None, *, mark=None, ax=None, **kwargs):
         cb = fig.colorbar(mesh, ax=ax)
         cb.set_label("width of Regime II, $t_S - t_C$")
         diff = pdg.t_S[None, :] - pdg.t_C
-        if np.nanmin(diff) < 0 < np.nanmax(diff):
+        finite = diff[np.isfinite(diff)]  # all NaN where Λ <= 1 everywhere (no speciation)
+        if finite.size and finite.min() < 0 < finite.max():
             ax.contour(
                 D,
                 N,
@@ -109,7 +110,8 @@ def plot_phase_nd(diagram=None, *, mark=None, ax=None, **kwargs):
             ax.plot([], [], color=C["vermillion"], lw=2, label="$t_C = t_S$: edge of Regime II")
             ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
         if pdg.separation is not None:
-            n_asym = np.exp(pdg.variance / (2.0 * pdg.separation**2))
+            with np.errstate(over="ignore"):  # a tiny m̃: the boundary is off the axes (inf)
+                n_asym = np.exp(pdg.variance / (2.0 * pdg.separation**2))
             if pdg.n[0] < n_asym < pdg.n[-1]:
                 ax.axhline(
                     n_asym, color="black", ls=":", lw=1.2, label="d → ∞ boundary: σ² = 2 m̃² ln n"
@@ -388,7 +390,10 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, window=None, ax=None, *
     ax.set_xlim(pdg.n[0], pdg.n[-1])
     ax.set_ylim(pdg.tau[0], pdg.tau[-1])
     if lr is not None:
-        k = pdg.d**2 / float(lr)
+        k = pdg.d * pdg.d / float(lr)
+        if not (np.isfinite(k) and k > 0 and np.isfinite(pdg.tau[-1] * k) and pdg.tau[0] * k > 0):
+            raise ValueError(f"lr={float(lr)!r}: the step axis k = τ d²/η overflows or vanishes over "
+                             f"τ {pdg.tau[0]:.3g} … {pdg.tau[-1]:.3g} at d = {pdg.d:g}")
         sec = ax.secondary_yaxis("right", functions=(lambda tau: tau * k, lambda s: s / k))
         sec.set_ylabel(f"optimiser steps $k = \\tau d^2/\\eta$  ($\\eta$ = {float(lr):g}, full batch)",
                        fontsize=9)

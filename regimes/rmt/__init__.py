@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from .marchenko_pastur import MarchenkoPastur
 from .random_features import (
+    TAU_MEM_MARGIN,
     TIME_CONVENTION,
     Bulk,
     GaussianEquivalentInstance,
     RandomFeatures,
     RFConstants,
     memorisation_phase_diagram,
+    slow_bulk_tau,
+    tau_mem_in_range,
     training_regimes,
 )
 from .windows import TrainingWindow, training_window
@@ -29,8 +32,11 @@ __all__ = [
     "MarchenkoPastur",
     "RFConstants",
     "RandomFeatures",
+    "TAU_MEM_MARGIN",
     "TrainingWindow",
     "memorisation_phase_diagram",
+    "slow_bulk_tau",
+    "tau_mem_in_range",
     "training_regimes",
     "training_window",
 ]

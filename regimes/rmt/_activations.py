@@ -24,7 +24,7 @@ class Activation:
     name: str
     func: object
     kinks: tuple[float, ...] = ()
-    user: bool = False  # a user callable without declared kinks (smoothness is checked)
+    user: bool = False  # a user callable (smoothness is checked when it declares no kinks)
 
     def __call__(self, x):
         return self.func(x)
@@ -50,7 +50,7 @@ def get_activation(activation, kinks=None) -> Activation:
         if not all(np.isfinite(ks)):
             raise RegimesError(f"kinks must be a sequence of finite numbers, got {kinks!r}")
         base = get_activation(activation)
-        return Activation(base.name, base.func, ks)
+        return Activation(base.name, base.func, ks, base.user)  # still a user callable
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str):

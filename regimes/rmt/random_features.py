@@ -38,13 +38,80 @@ __all__ = [
     "GaussianEquivalentInstance",
     "RFConstants",
     "RandomFeatures",
+    "TAU_MEM_MARGIN",
     "memorisation_phase_diagram",
+    "slow_bulk_tau",
+    "tau_mem_in_range",
     "training_regimes",
 ]
 
 TIME_CONVENTION = ("training time τ of the gradient flow dA/dτ = −d²∇_A L (B = A/√p); "
                    "eigenvalue λ of U relaxes on τ_λ = ψ_p/(2Δ_t λ); gradient descent with "
                    "learning rate η on L reaches τ = η·steps/d²; ratios are convention-free")
+
+#: Margin of the validity test of τ_mem = ψ_n/(2Δ_t v_t²): it needs v_t²ψ_p/ψ_n ≥ this × s_t².
+TAU_MEM_MARGIN = 10.0
+
+
+def tau_mem_in_range(psi_n, psi_p, s_t2, v_t2):
+    r"""Whether the leading-order τ_mem = ψ_n/(2Δ_t v_t²) is inside its range of validity.
+
+    Parameters
+    ----------
+    psi_n, psi_p : float or array_like
+        ψ_n = n/d and ψ_p = p/d (broadcast together).
+    s_t2, v_t2 : float
+        The Gaussian-equivalence constants s_t² and v_t² (:class:`RFConstants`).
+
+    Returns
+    -------
+    bool or ndarray of bool
+        True where v_t²ψ_p/ψ_n ≥ :data:`TAU_MEM_MARGIN` · s_t² (or v_t² = 0: no slow bulk, τ_mem = ∞).
+
+    Notes
+    -----
+    The slow bulk sits at s_t² + v_t²(1 ± √(ψ_p/ψ_n))², mean eigenvalue
+    λ̄_1 = s_t² + v_t²(1 + ψ_p/ψ_n). τ_mem = ψ_n/(2Δ_t v_t²) is τ_λ = ψ_p/(2Δ_t λ) at
+    λ = v_t²ψ_p/ψ_n, i.e. it drops s_t² (and v_t²) against v_t²ψ_p/ψ_n: it needs
+    s_t²/v_t² ≪ ψ_p/ψ_n, tested with the margin 10. For tanh with σ_x² = 1, s_t²/v_t² is
+    0.07 at t = 0.01, 1 at t = 0.1, 23 at t = 0.5 and 500 at t = 1, so at t ≳ 0.5 τ_mem is
+    far above the slow bulk's relaxation times (1.06e5 against 2044–2095 at ψ_p = 100,
+    ψ_n = 10, t = 1); use :func:`slow_bulk_tau` there.
+    """
+    psi_n, psi_p = np.asarray(psi_n, dtype=float), np.asarray(psi_p, dtype=float)
+    ok = (v_t2 * psi_p >= TAU_MEM_MARGIN * s_t2 * psi_n) | (v_t2 <= 0)
+    return np.asarray(ok)[()] if np.ndim(ok) else bool(ok)
+
+
+def slow_bulk_tau(psi_n, psi_p, delta_t, s_t2, v_t2):
+    r"""Relaxation time of the slow (memorisation) bulk at its mean eigenvalue.
+
+    Parameters
+    ----------
+    psi_n, psi_p : float or array_like
+        ψ_n = n/d and ψ_p = p/d (broadcast together).
+    delta_t, s_t2, v_t2 : float
+        Δ_t = 1 − e^{−2t} and the constants s_t², v_t².
+
+    Returns
+    -------
+    float or ndarray
+        τ_1 = ψ_p/(2Δ_t λ̄_1).
+
+    Notes
+    -----
+    λ̄_1 = s_t² + v_t²(1 + ψ_p/ψ_n) is the mean of the leading-order slow bulk on
+    s_t² + v_t²(1 ± √(ψ_p/ψ_n))², so τ_1 lies inside the bulk's range of relaxation times
+    [ψ_p/(2Δ_tλ_+), ψ_p/(2Δ_tλ_−)] and tends to τ_mem = ψ_n/(2Δ_t v_t²) when
+    v_t²ψ_p/ψ_n ≫ s_t² + v_t² (checked against the solver's slow bulk: ψ_p = 100, ψ_n = 10,
+    t = 0.01/0.1/0.5/1 give τ_1 = 8928/1663/2046/2068 inside [5869, 20154], [1121, 3413],
+    [1746, 2599], [2044, 2095]).
+    """
+    psi_n, psi_p = np.asarray(psi_n, dtype=float), np.asarray(psi_p, dtype=float)
+    lam = s_t2 + v_t2 * (1.0 + psi_p / psi_n)
+    with np.errstate(divide="ignore"):
+        out = psi_p / (2.0 * delta_t * lam)
+    return out[()] if np.ndim(out) else float(out)
 
 
 @dataclass(frozen=True)
@@ -129,6 +196,41 @@ def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
         out[m] = float(gaussian_expect(lambda x, z, m=m: (act(x) - mu0) * he(z, m), 0.0, gamma,
                                        kinks, order))
     return out
+
+
+def _check_smooth(act, gamma, order):
+    """Warn when a user activation does not look smooth: Gauss–Hermite orders order/2 + 1 and
+    ``order`` disagree on E[σ(Γz)], E[σ(Γz)²], E[zσ(Γz)] or E[(z² − 1)σ(Γz)] by more than
+    1e-9 × E|σ|, E σ², E|zσ|, E|(z² − 1)σ|.
+
+    A kink makes Gauss–Hermite converge only algebraically. E[σ] alone is 0 for every odd σ
+    (np.clip(x, −1, 1) passed silently with s_t² 9 % off), E[σ²] and E[(z² − 1)σ] see even
+    and odd kinks alike, E[zσ] is κ_1."""
+    lo = order // 2 + 1
+    tests = {"E[σ]": lambda x, z: act(x), "E[σ²]": lambda x, z: act(x) ** 2,
+             "E[zσ]": lambda x, z: z * act(x), "E[(z²−1)σ]": lambda x, z: (z * z - 1.0) * act(x)}
+    for label, f in tests.items():
+        a, b = (float(gaussian_expect(f, 0.0, gamma, (), o)) for o in (lo, order))
+        scale = float(gaussian_expect(lambda x, z, f=f: np.abs(f(x, z)), 0.0, gamma, (), order))
+        if abs(b - a) > 1e-9 * max(scale, 1e-300):
+            warnings.warn(
+                f"activation {act.name!r} does not look smooth (Gauss–Hermite orders {lo} and "
+                f"{order} disagree by {abs(b - a):.1e} on {label}); pass kinks=(x1, ...) with its "
+                f"non-smooth points for accurate constants (a steep but smooth σ such as "
+                f"tanh(100x) needs them too: declare its steep points)", RegimesWarning, stacklevel=3)
+            return
+
+
+def _s2_mehler(act, mu0, gamma, one_minus_rho, m_max=160, order=320):
+    """s_t² = Σ_{m≥2} (1 − ρ^m) c_m² for a smooth σ (no cancellation as t → 0).
+
+    E[σ_c(Γz)²] − E[σ_c(Y)σ_c(Y')] = Σ_m (1 − ρ^m) c_m² (Mehler) and the m = 1 term
+    (1 − ρ)c_1² = Δ_tκ_1² is b_t², so s_t² is the sum from m = 2 of positive terms;
+    1 − ρ^m = −expm1(m log1p(−(1 − ρ))) with 1 − ρ = Δ_t/Γ_t² exact. For tanh (Γ_t = 1) the
+    terms beyond m = 160 hold ~3e-12 of the sum, and m_max = 160 needs order ≥ 2 m_max."""
+    cm = _hermite_coefficients(act, mu0, gamma, (), order, m_max)
+    m = np.arange(2, m_max)
+    return float(np.sum(-np.expm1(m * math.log1p(-one_minus_rho)) * cm[2:] ** 2))
 
 
 def _check_spectrum(data_spectrum):
@@ -322,16 +424,7 @@ class RandomFeatures:
         # 1-D Gaussian moments of σ(Γ z)
         mu0 = float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, kinks, order))
         if act.user and not kinks:
-            # a kink makes Gauss–Hermite converge only algebraically: two orders disagree
-            e2 = [float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, (), o))
-                  for o in (order // 2 + 1, order)]
-            scale = float(gaussian_expect(lambda x, z: np.abs(act(x)), 0.0, gamma, (), order))
-            if abs(e2[1] - e2[0]) > 1e-9 * max(scale, 1e-300):
-                warnings.warn(
-                    f"activation {act.name!r} does not look smooth (Gauss–Hermite orders "
-                    f"{order // 2 + 1} and {order} disagree by {abs(e2[1] - e2[0]):.1e} on E[σ]); "
-                    f"pass kinks=(x1, ...) with its non-smooth points for accurate constants",
-                    RegimesWarning, stacklevel=2)
+            _check_smooth(act, gamma, order)
         m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
         kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
         # iterated quadrature: outer rule in u, inner in v at each u node. A kink of σ at x = κ is
@@ -375,6 +468,10 @@ class RandomFeatures:
         if act.user and lin + b_t**2 <= 1e-12 * m2:  # no linear part at all (an even σ; quadrature noise:
             a_t = b_t = kappa1 = lin = 0.0  # σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
         s2 = m2 - lin - v2 - b_t**2
+        if not kinks and s2 < 1e-3 * m2 and rho > 0.25:
+            # small t: the difference above keeps ~1e-16·m2 absolute (2e5× off at t = 1e-20);
+            # the Mehler sum of positive terms has no cancellation
+            s2 = _s2_mehler(act, mu0, gamma, delta / gamma2)
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
                            mu_star2=mu_star2, mu0=mu0, sigma_x2=sigma_x2, gamma_t2=gamma2,
@@ -412,9 +509,7 @@ class RandomFeatures:
         mu_star2 = P.s2 + P.v2
         fast = (mu_star2 + fk2 * (sp - 1) ** 2, mu_star2 + fk2 * (sp + 1) ** 2)
         pp, pn = self.psi_p, self.psi_n
-        # rank of U − s_t²I: n + d generically, d without the G part (the MP reduction)
-        rank = (pn if (P.A2 > 0 or P.v2 > 0) else 0.0) + (1.0 if P.b2 > 0 else 0.0)
-        atom = max(0.0, 1.0 - rank / pp)
+        atom = max(0.0, 1.0 - self._rank_over_d() / pp)
         # eigenvalue counts (p = ψ_p d): d in the fast bulk (all p if p ≤ d), the atom
         # p − n − d when p > n + d, and below the fast bulk min(n, p − d): ρ_1 with n − d and
         # the satellite with d when p ≥ n + d and n > d; otherwise the pieces below the fast bulk
@@ -431,6 +526,19 @@ class RandomFeatures:
                 "fast": {"edges": fast, "mass": min(1.0, 1.0 / pp)},
                 "atom": {"location": P.s2, "mass": atom}}
 
+    def _rank_over_d(self) -> float:
+        """rank(U − s_t²I)/d for U − s_t²I = GGᵀ/n + b_t²WWᵀ/d, G = e^{−t}a_t WX/√d + v_tΩ.
+
+        range(G) + range(W): n + d when v_t² > 0 and b_t ≠ 0; d when v_t² = 0 (G then lies in
+        range(W): σ(x) = x); n when b_t = 0 and v_t² > 0 (no W term: even σ); min(n, d) when
+        only the WX part is left; 0 when nothing is (the cap at p is applied by the caller)."""
+        P = self._params
+        if P.b2 > 0:
+            return 1.0 + (self.psi_n if P.v2 > 0 else 0.0)
+        if P.v2 > 0:
+            return self.psi_n
+        return min(self.psi_n, 1.0) if P.A2 > 0 else 0.0
+
     @cached_property
     def tau_gen(self) -> float:
         """Leading-order generalisation time τ_gen = 1/(2Δ_tΓ_t²κ_1²) (see time convention)."""
@@ -443,6 +551,35 @@ class RandomFeatures:
         """Leading-order memorisation time τ_mem = ψ_n/(2Δ_t v_t²) (see time convention)."""
         rate = 2.0 * self.delta_t * self._params.v2
         return self.psi_n / rate if rate > 0 else math.inf  # v_t² = 0 (linear σ): no memorisation
+
+    @cached_property
+    def tau_mem_in_range(self) -> bool:
+        """Whether τ_mem is inside its range, v_t²ψ_p/ψ_n ≥ 10 s_t² (see :func:`tau_mem_in_range`)."""
+        c = self.constants
+        return tau_mem_in_range(self.psi_n, self.psi_p, c.s_t2, c.v_t2)
+
+    @cached_property
+    def tau_slow(self) -> float:
+        """Relaxation time at the mean eigenvalue of the slow bulk (:func:`slow_bulk_tau`)."""
+        c = self.constants
+        return slow_bulk_tau(self.psi_n, self.psi_p, self.delta_t, c.s_t2, c.v_t2)
+
+    @cached_property
+    def tau_mem_recommended(self) -> float:
+        """τ_mem when :attr:`tau_mem_in_range`, else the slow-bulk time :attr:`tau_slow`."""
+        return self.tau_mem if self.tau_mem_in_range else self.tau_slow
+
+    @cached_property
+    def tau_mem_note(self) -> str | None:
+        """A note when τ_mem is outside its range (None when it is inside)."""
+        if self.tau_mem_in_range:
+            return None
+        c = self.constants
+        return (f"τ_mem = ψ_n/(2Δ_t v_t²) = {self.tau_mem:.4g} is outside its range: it needs "
+                f"s_t²/v_t² ≪ ψ_p/ψ_n, here s_t²/v_t² = {c.s_t2 / c.v_t2:.3g} against ψ_p/ψ_n = "
+                f"{self.psi_p / self.psi_n:.3g} (margin {TAU_MEM_MARGIN:g}); the slow bulk relaxes "
+                f"near τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))) = {self.tau_slow:.4g} "
+                f"(tau_mem_recommended)")
 
     @cached_property
     def tau_ratio(self) -> float:
@@ -631,10 +768,14 @@ class RandomFeatures:
         P = self._params
         if P.v2 > 0 and P.v2 < 1e-10 * abs(P.s2):
             raise RegimesError(
-                f"t = {self.t!r}: the slow bulk (width ~v_t² = {P.v2:.3g}) sits within "
+                f"t = {self.t!r}, σ_x² = {self.constants.sigma_x2:.3g}: the slow bulk (width "
+                f"~v_t² = {P.v2:.3g}) sits within "
                 f"{P.v2 / abs(P.s2):.1e} of s_t² = {P.s2:.6g}, below what double precision "
-                f"resolves; the bulk decomposition needs v_t²/s_t² ≥ 1e-10 (t ≲ 3.8 for tanh, "
-                f"σ_x² = 1); constants and timescales remain available")
+                f"resolves; the bulk decomposition needs v_t²/s_t² ≥ 1e-10. v_t²/s_t² falls "
+                f"with e^{{−2t}}σ_x² = {math.exp(-2 * self.t) * self.constants.sigma_x2:.3g} (the "
+                f"data signal left at time t; here σ_x² = {self.constants.sigma_x2:.3g}): a larger "
+                f"t or a smaller data scale σ_x² both cause it (tanh with σ_x² = 1: t ≲ 3.8); "
+                f"constants and timescales remain available")
         intervals = self._find_intervals()
         masses = self._mass(intervals)
         lead = self.leading_order
@@ -701,9 +842,11 @@ class RandomFeatures:
             "continuous_mass": b["continuous_mass"],
             "mass_defect": b["mass_defect"],
             "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
+            "tau_mem_in_range": self.tau_mem_in_range, "tau_slow": self.tau_slow,
+            "tau_mem_recommended": self.tau_mem_recommended,
             "time_convention": TIME_CONVENTION,
         }
-        notes = []
+        notes = [] if self.tau_mem_note is None else [self.tau_mem_note]
         lead_sat = self.leading_order["satellite"]["mass"]
         if b["satellite"] is None and b["slow"] is not None and lead_sat is not None:
             lead_slow = self.leading_order["slow"]["mass"]
@@ -861,28 +1004,44 @@ def memorisation_phase_diagram(psi_n, psi_p, t, activation="tanh", data_spectrum
     Returns
     -------
     dict with "psi_n", "psi_p", "tau_ratio" (leading order, shape (len(psi_n), len(psi_p))),
-    "gap" (same shape) and "interpolation_line" (ψ_p = ψ_n, the memorisation crossover).
+    "tau_mem_in_range" (same shape: False where τ_mem is outside its range, see
+    :func:`tau_mem_in_range`), "gap" (same shape) and "interpolation_line" (ψ_p = ψ_n, the
+    memorisation crossover).
     """
     pn = as_real_array("psi_n", psi_n, gt=0, ndim=1, min_size=1)
     pp = as_real_array("psi_p", psi_p, gt=0, ndim=1, min_size=1)
     seed = check_rng(rng).integers(2**63)
     ratio = np.empty((pn.size, pp.size))
     gap = np.empty((pn.size, pp.size))
+    valid = np.empty((pn.size, pp.size), dtype=bool)
     for i, a in enumerate(pn):
         for j, b in enumerate(pp):
             rf = RandomFeatures(b, a, t, activation, data_spectrum)
             ratio[i, j] = rf.tau_ratio
+            valid[i, j] = rf.tau_mem_in_range
             inst = rf.sample_instance(d, np.random.default_rng(seed))
             gap[i, j] = float(inst.loss_curves([1e12 * rf.tau_mem])["gen"][0])
-    return {"psi_n": pn, "psi_p": pp, "tau_ratio": ratio, "gap": gap,
-            "interpolation_line": "psi_p = psi_n", "time_convention": TIME_CONVENTION}
+    out = {"psi_n": pn, "psi_p": pp, "tau_ratio": ratio, "tau_mem_in_range": valid, "gap": gap,
+           "interpolation_line": "psi_p = psi_n", "time_convention": TIME_CONVENTION}
+    if not valid.all():
+        out["notes"] = [_TAU_MEM_GRID_NOTE]
+    return out
+
+
+_TAU_MEM_GRID_NOTE = ("τ_mem = ψ_n/(2Δ_t v_t²) is outside its range (s_t²/v_t² not ≪ ψ_p/ψ_n) "
+                      "where tau_mem_in_range is False: there the slow bulk relaxes near "
+                      "ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))), below τ_mem, and the memorisation "
+                      "boundary drawn from τ_mem is too late")
 
 
 def training_regimes(n, tau, d, p, t, activation="tanh", data_spectrum=None) -> dict:
     """Regions over (n, τ): 0 = generation (τ < τ_gen: still learning to generate),
     1 = generalisation (τ_gen ≤ τ < τ_mem(n)), 2 = memorisation (τ ≥ τ_mem(n)).
 
-    Uses the leading-order τ_gen = 1/(2Δ_tΓ_t²κ_1²) and τ_mem = (n/d)/(2Δ_t v_t²).
+    Uses the leading-order τ_gen = 1/(2Δ_tΓ_t²κ_1²) and τ_mem = (n/d)/(2Δ_t v_t²). The result
+    also holds "tau_mem_in_range" (per n, :func:`tau_mem_in_range`), "tau_slow" (per n,
+    :func:`slow_bulk_tau`, the slow bulk's relaxation time to use where τ_mem is out of its
+    range) and, when some τ_mem is out of range, "notes".
     """
     n = as_real_array("n", n, gt=0, ndim=1, min_size=1)
     tau = as_real_array("tau", tau, ge=0, ndim=1, min_size=1)
@@ -890,14 +1049,20 @@ def training_regimes(n, tau, d, p, t, activation="tanh", data_spectrum=None) -> 
     p = check_real("p", p, gt=0)
     tg = np.empty(n.size)
     tm = np.empty(n.size)
+    ts = np.empty(n.size)
+    valid = np.empty(n.size, dtype=bool)
     for i, ni in enumerate(n):
         rf = RandomFeatures(p / d, ni / d, t, activation, data_spectrum)
-        tg[i], tm[i] = rf.tau_gen, rf.tau_mem
+        tg[i], tm[i], ts[i], valid[i] = rf.tau_gen, rf.tau_mem, rf.tau_slow, rf.tau_mem_in_range
     T = tau[None, :]
     region = np.where(T < tg[:, None], 0, np.where(T < tm[:, None], 1, 2))
-    return {"n": n, "tau": tau, "tau_gen": tg, "tau_mem": tm, "region": region,
-            "labels": ["generation", "generalisation", "memorisation"],
-            "time_convention": TIME_CONVENTION}
+    out = {"n": n, "tau": tau, "tau_gen": tg, "tau_mem": tm, "region": region,
+           "tau_mem_in_range": valid, "tau_slow": ts,
+           "labels": ["generation", "generalisation", "memorisation"],
+           "time_convention": TIME_CONVENTION}
+    if not valid.all():
+        out["notes"] = [_TAU_MEM_GRID_NOTE]
+    return out
 
 
 def _pointwise_reference_density(rf: RandomFeatures, lam, eps=None):

@@ -45,6 +45,7 @@ __all__ = [
     "asymptotic_validity_note",
     "sample_window_curves",
     "training_window",
+    "window_sizes",
 ]
 
 #: Default ε of τ_gap (loss units: untrained loss 1, learnable part Δ_t).
@@ -77,8 +78,11 @@ class WindowTooSmall(RegimesError):
     """The loss-curve window cannot be computed within the budget (reduced dimension < :data:`MIN_WINDOW_D`)."""
 
 
-def _sizes(n, d, p, budget):
-    """(d', p', n') at the same ψ_p, ψ_n with p'·min(p', n' + d') ≤ budget (d' ≤ d)."""
+def window_sizes(n, d, p, budget=DEFAULT_WINDOW_BUDGET):
+    """``(d', p', n', reduced)``: the sizes of the instances :func:`training_window` draws — the
+    given ones when p·min(p, n + d) ≤ ``budget`` (and they are integers), else the largest d' ≤ d
+    at the same ψ_p, ψ_n with p'·min(p', n' + d') ≤ ``budget`` (``reduced`` True). The CLI uses it
+    to estimate the cost of a window before drawing it."""
     psi_p, psi_n = p / d, n / d
 
     def cost(dd):
@@ -293,7 +297,7 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     budget = check_int("budget", budget, ge=100)
     ppd = check_int("points_per_decade", points_per_decade, ge=4, le=1000)
     rf = RandomFeatures(p / d, n / d, t, activation, data_spectrum)
-    dd, pp, nn, reduced = _sizes(n, d, p, budget)
+    dd, pp, nn, reduced = window_sizes(n, d, p, budget)
     if reduced and dd < min(MIN_WINDOW_D, d):
         raise WindowTooSmall(
             f"the loss-curve window needs Gaussian-equivalent instances with p·min(p, n + d) <= budget = {budget}: "

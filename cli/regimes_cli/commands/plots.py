@@ -60,6 +60,178 @@ _NTAU_FLAGS = {"n_range[0]": "--n-min", "n_range[1]": "--n-max", "n_range": "--n
                "tau_range": "--tau-min/--tau-max", "window_points": "--window-points",
                "gap_tolerance": "--gap-tolerance"}
 
+
+# ---------------------------------------------------------------------- input limits
+#: The longest run the phase diagrams start (seconds, estimated on a 2-core machine); longer is refused.
+MAX_SECONDS = 60.0
+#: Throughput assumed by the estimates below: "work units" (multiply-adds of the dense linear algebra,
+#: weighted as below) per second. Measured on a loaded 2-core machine (``training_window`` at
+#: n = 20000, d = 0.5, p = 2000: 7.1e11 units in 178 s; n = 500: 3.0e10 units in 6.8 s; ``--gap``
+#: at --gap-d 128/256, --points 2: see _gap_units), rounded down.
+UNITS_PER_SECOND = 1.0e9
+#: Largest value of an axis or size: beyond, products and powers of it overflow float64.
+MAX_VALUE = 1e300
+#: Largest value on a figure's log axis (matplotlib's tick formatter overflows at 1e290, not at 1e200).
+MAX_FIGURE_VALUE = 1e200
+
+
+def _real(value: float, flag: str, lo: float, hi: float = MAX_VALUE, what: str = "") -> float:
+    """A CLI number that must be finite and in ``[lo, hi]`` (one-line error naming the flag)."""
+    from regimes import RegimesError
+
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise RegimesError(f"{flag} must be a finite number >= {lo:g} and <= {hi:g}{what}, got {value:g}")
+    return value
+
+
+def _seconds(units: float) -> float:
+    return units / UNITS_PER_SECOND
+
+
+def _refuse_long(flags: str, units: float, what: str, advice: str) -> None:
+    """One-line refusal of a run estimated to take more than :data:`MAX_SECONDS`."""
+    from regimes import RegimesError
+
+    secs = _seconds(units)
+    if not secs <= MAX_SECONDS:
+        shown = "more than 10⁶" if not secs < 1e6 else f"{secs:.3g}"
+        raise RegimesError(f"{flags}: {what} would take about {shown} s (limit {MAX_SECONDS:g} s on 2 cores); "
+                           f"{advice}")
+
+
+#: defaults of the options an estimate may blame (an option at its default was not set by the user)
+_DEFAULTS = {"--n-min": 10.0, "--n-max": 1e4, "--d": 100.0, "--p": 2000.0, "--psi-n-max": 10.0, "--psi-p-max": 10.0}
+
+
+def _typed(**values: float) -> list[str]:
+    """``--flag value`` of the options (``n_max=…``) the user set, i.e. not at their default."""
+    out = []
+    for name, v in values.items():
+        flag = "--" + name.replace("_", "-")
+        if v != _DEFAULTS.get(flag):
+            out.append(f"{flag} {v:g}")
+    return out
+
+
+def _available_memory() -> float:
+    import os
+
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return float(4 << 30)
+
+
+def _refuse_memory(flags: str, nbytes: float, what: str, advice: str) -> None:
+    from regimes import RegimesError
+
+    avail = _available_memory()
+    if not nbytes <= avail:
+        raise RegimesError(f"{flags}: {what} would need about {nbytes / 2**30:.3g} GB, more than the available "
+                           f"memory ({avail / 2**30:.3g} GB); {advice}")
+
+
+def _check_gap(points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
+    """Refuse ``np --gap`` runs estimated beyond a minute or the memory: one instance per grid cell,
+    of p = ψ_p·gap_d features and n = ψ_n·gap_d points, costing p²n + p·gap_d·n + p³ units
+    (measured: --points 2 at --gap-d 128 took 0.9 s, at 256 8.7 s, at 512 149 s; the estimate says
+    7 s, 27 s and 216 s)."""
+    import numpy as np
+
+    lo_n, hi_n = psi_n_range
+    lo_p, hi_p = psi_p_range
+    if not all(math.isfinite(x) and x > 0 for x in (lo_n, hi_n, lo_p, hi_p)) or hi_n <= lo_n or hi_p <= lo_p:
+        return  # the library's one-line errors
+    units = mem = 0.0
+    for a in np.geomspace(lo_n, hi_n, points):
+        for b in np.geomspace(lo_p, hi_p, points):
+            pp, nn = max(1, round(float(b) * gap_d)), max(1, round(float(a) * gap_d))
+            units += float(pp) ** 2 * nn + float(pp) * gap_d * nn + float(pp) ** 3
+            mem = max(mem, 8.0 * (pp * gap_d + gap_d * nn + 2.0 * pp * nn + 6.0 * pp * pp))
+    flags = f"--gap-d {gap_d} with --points {points}"
+    given = _typed(psi_n_max=hi_n, psi_p_max=hi_p)
+    if given:
+        flags += ", " + ", ".join(given)
+    advice = "use a smaller --gap-d or --points (or smaller ψ ranges)"
+    _refuse_memory(flags, mem, f"the largest sampled instance of --gap ({points}² instances)", advice)
+    _refuse_long(flags, units, f"--gap ({points * points} sampled instances)", advice)
+
+
+def _ntau_base(t: float, activation: str):
+    """The random-features model at ψ = 1 (its τ_gen, τ_mem per unit ψ_n, constants); None when
+    ``t`` or ``activation`` is invalid (the library then says so, naming the flag)."""
+    from regimes import RegimesError
+    from regimes.rmt import RandomFeatures
+
+    try:
+        return RandomFeatures(1.0, 1.0, t, activation)
+    except (RegimesError, ValueError, TypeError):
+        return None
+
+
+def _check_ntau(rf, n_min, n_max, d, p, tau_range, lr, window_points: int, points: int) -> None:
+    """Refuse up front what ``ntau`` cannot draw or compute: an empty or overflowing default τ axis,
+    an --lr whose step axis overflows, a loss-curve window beyond a minute or the memory."""
+    import numpy as np
+
+    from regimes import RegimesError
+    from regimes.phase import NTAU_WINDOW_BUDGET, NTAU_WINDOW_SEEDS
+    from regimes.rmt.windows import MIN_WINDOW_D, window_sizes
+
+    tg, tm1 = float(rf.tau_gen), float(rf.tau_mem)
+    tau_mem_hi = n_max / d * tm1
+    if tau_range is None:
+        tau_lo, tau_hi = tg / 10.0, 10.0 * tau_mem_hi
+        given = ", ".join(_typed(n_max=n_max, d=d)) or f"--n-max {n_max:g}, --d {d:g}"
+        if not math.isfinite(tau_hi):
+            raise RegimesError(f"{given}: the default τ axis ends at 10 τ_mem(n_max) = 10 (n_max/d) τ_mem(ψ_n = 1), "
+                               f"which overflows; keep n_max/d <= {1e300 / tm1:.3g}, or give --tau-min and --tau-max")
+        if not tau_hi > tau_lo:
+            raise RegimesError(
+                f"{given}: the default τ axis τ_gen/10 … 10 τ_mem(n_max) is empty (τ_mem at n_max = {tau_mem_hi:.3g} "
+                f"<= τ_gen/100 = {tg / 100:.3g}); use --d < {100.0 * n_max * tm1 / tg:.4g} or --n-max > "
+                f"{tg * d / (100.0 * tm1):.4g}, or give --tau-min and --tau-max")
+    else:
+        tau_lo, tau_hi = tau_range
+    if lr is not None and all(math.isfinite(x) and x > 0 for x in (tau_lo, tau_hi)) and tau_hi > tau_lo:
+        k = d * d / lr
+        if not (tau_lo * k >= 1e-300 and tau_hi * k <= 1e300):
+            raise RegimesError(
+                f"--lr {lr:g}: the step axis k = τ d²/η would span {tau_lo * k:.3g} … {tau_hi * k:.3g} "
+                f"(τ {tau_lo:.3g} … {tau_hi:.3g}, d = {d:g}), beyond 1e-300 … 1e300; allowed η from "
+                f"{tau_hi * d * d / 1e300:.3g} to {tau_lo * d * d / 1e-300:.3g}")
+    if not 1 <= window_points <= 200 or not 2 <= points <= 4001:
+        return  # none, or the library's one-line error
+    c = rf.constants
+    if not c.s_t2 > 0:
+        return
+    wn = np.geomspace(n_min, n_max, window_points) if window_points > 1 else [n_max]
+    units = mem = 0.0
+    biggest = None
+    for k in wn:
+        dd, pp, nn, reduced = window_sizes(float(k), d, p, NTAU_WINDOW_BUDGET)
+        if reduced and dd < min(MIN_WINDOW_D, d):
+            continue  # not computed (too small an instance): no cost
+        m = min(pp, nn + dd)
+        lam_hi = ((1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
+            c.a_t**2 * math.exp(-2 * rf.t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2)
+        T = max(8, math.ceil(60 * math.log10(3e4 * lam_hi / c.s_t2)))
+        # W@X p'd'n', F Fᵀ (or FᵀF) p'·m·(n'+d'), eigh / QR+SVD ~10 m³, the loss curves T·m²
+        units += NTAU_WINDOW_SEEDS * (float(pp) * m * (nn + dd) + float(pp) * dd * nn + 10.0 * float(m) ** 3
+                                  + float(T) * m * m)
+        need = 8.0 * (float(pp) * dd + float(dd) * nn + 3.0 * pp * (nn + dd) + 4.0 * T * m + 4.0 * float(m) ** 2)
+        if need > mem:
+            mem, biggest = need, (dd, pp, nn)
+    given = _typed(n_min=n_min, n_max=n_max, d=d, p=p)
+    flags = ", ".join([f"--window-points {window_points}", *given])
+    advice = ("use --window-points 0 (no τ_best/τ_gap), fewer window points"
+              + (f", or other values of {' / '.join(g.split()[0] for g in given)}" if given else ""))
+    if biggest is not None:
+        _refuse_memory(flags, mem, f"the loss-curve window's largest instance (d' = {biggest[0]:.3g}, "
+                       f"p' = {biggest[1]:.3g}, n' = {float(biggest[2]):.3g})", advice)
+    _refuse_long(flags, units, f"the loss curves at {window_points} n values", advice)
+
+
 phase_app = typer.Typer(
     name="phase-diagram",
     help=(
@@ -92,10 +264,11 @@ def _finish(
 
 @phase_app.command("nd")
 def nd(
-    d_min: float = typer.Option(1.0, "--d-min", help="Smallest dimension d (log axis)."),
-    d_max: float = typer.Option(1e4, "--d-max", help="Largest dimension d."),
-    n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (log axis)."),
-    n_max: float = typer.Option(1e12, "--n-max", help="Largest training-set size n."),
+    d_min: float = typer.Option(1.0, "--d-min", help="Smallest dimension d (log axis; 1 to 1e300; 1e200 with --out)."),
+    d_max: float = typer.Option(1e4, "--d-max", help="Largest dimension d (1 to 1e300; 1e200 with --out)."),
+    n_min: float = typer.Option(10.0, "--n-min",
+                                help="Smallest training-set size n (log axis; 2 to 1e300; 1e200 with --out)."),
+    n_max: float = typer.Option(1e12, "--n-max", help="Largest training-set size n (2 to 1e300; 1e200 with --out)."),
     points: int = typer.Option(121, "--points", help="Grid points per axis (2 to 20001)."),
     variance: Optional[float] = typer.Option(
         None, "--variance", help="σ² (within-class variance for a mixture; default 1, or the preset's)."
@@ -103,7 +276,8 @@ def nd(
     separation: Optional[float] = typer.Option(
         None,
         "--separation",
-        help="Two-class mixture m̃ (Λ = d m̃² + σ² grows with d): draws Regime II.",
+        help="Two-class mixture m̃ (Λ = d m̃² + σ² grows with d): draws Regime II. From 1e-150 "
+        "(m̃² stays a normal float) to √(1e300/d_max), so that Λ stays finite.",
     ),
     eigenvalue: Optional[float] = typer.Option(
         None, "--eigenvalue", "-L", help="A fixed largest eigenvalue Λ instead: draws Regime II."
@@ -113,8 +287,8 @@ def nd(
         None, "--preset", help=PRESET_HELP + " Marks the dataset."
     ),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
-    n_data: Optional[float] = typer.Option(None, "--n", help="Your dataset's n: marks (d, n) (with --d)."),
-    d_data: Optional[float] = typer.Option(None, "--d", help="Your dataset's d: marks (d, n) (with --n)."),
+    n_data: Optional[float] = typer.Option(None, "--n", help="Your dataset's n: marks (d, n) (with --d; 2 to 1e300)."),
+    d_data: Optional[float] = typer.Option(None, "--d", help="Your dataset's d: marks (d, n) (with --n; 1 to 1e300)."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -127,21 +301,37 @@ def nd(
     if separation is not None and eigenvalue is not None:  # the library names its parameters; say the flags
         raise RegimesError(f"give at most one of --separation ({separation:g}) and -L/--eigenvalue "
                            f"({eigenvalue:g}): a mixture's Λ = d m̃² + σ² grows with d, a fixed Λ does not")
+    # finite axes the float64 arithmetic handles (the lower bounds are the library's)
+    top = MAX_VALUE if path is None else MAX_FIGURE_VALUE  # matplotlib's log ticks overflow near 1e300
+    why = "" if path is None else " with --out (the figure's log axes)"
+    _real(d_min, "--d-min", 1.0, top, why)
+    _real(d_max, "--d-max", 1.0, top, why)
+    _real(n_min, "--n-min", 2.0, top, why)
+    _real(n_max, "--n-max", 2.0, top, why)
+    if separation is not None:  # Λ = d m̃² + σ² finite on the grid, m̃² (and e^{σ²/2m̃²}) not an underflow
+        _real(separation, "--separation", 1e-150, math.sqrt(MAX_VALUE / max(d_max, d_min)),
+              what=f" (Λ = d m̃² + σ² finite up to --d-max {d_max:g})")
+    if eigenvalue is not None:
+        _real(eigenvalue, "-L/--eigenvalue", 1e-300)
     mark = None
     src_notes: list[str] = []
     # with --separation the mixture's Λ is not the preset's: only σ² can be converted
     p, units = apply_units(load_preset(preset), units, src_notes,
                            given={"eigenvalue": eigenvalue, "variance": variance},
                            uses=("variance",) if separation is not None else ("eigenvalue", "variance"))
+    if (n_data is None) != (d_data is None):
+        raise RegimesError("--n and --d mark a dataset together: give both")
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
             src_notes.append(provenance(p, "eigenvalue"))
+        if n_data is None and (p.n is None or p.d is None):  # the preset marks (d, n): it needs both
+            miss = "--n" if p.n is None else "--d"
+            raise RegimesError(f"{miss} is required (preset {p.name!r} does not give it): "
+                               f"give --n and --d to mark the dataset")
         mark = (p.d, p.n, p.name)
-    if (n_data is None) != (d_data is None):
-        raise RegimesError("--n and --d mark a dataset together: give both")
     if n_data is not None:
-        mark = (positive(d_data, "--d"), positive(n_data, "--n"), f"n = {n_data:g}, d = {d_data:g}")
+        mark = (_real(d_data, "--d", 1.0), _real(n_data, "--n", 2.0), f"n = {n_data:g}, d = {d_data:g}")
     variance, var_notes = resolve_variance(variance, p)
     src_notes += var_notes
     with flag_errors(_ND_FLAGS):
@@ -203,10 +393,10 @@ def np_(
         None, "--d", help="Dimension: axes in n and p instead of ψ_n, ψ_p."
     ),
     n_model: Optional[float] = typer.Option(
-        None, "--n", help="Your model's training-set size n (with --p and --d): marked on the figure."
+        None, "--n", help="Your model's training-set size n (with --p and --d; 2 to 1e300): marked on the figure."
     ),
     p_model: Optional[float] = typer.Option(
-        None, "--p", help="Your model's number of random features p (with --n and --d)."
+        None, "--p", help="Your model's number of random features p (with --n and --d; 1 to 1e300)."
     ),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     gap: bool = typer.Option(
@@ -215,7 +405,9 @@ def np_(
         help="Also estimate the long-time generalisation gap "
         "from sampled instances (slow: use --points ≤ 12).",
     ),
-    gap_d: int = typer.Option(24, "--gap-d", help="Dimension of the sampled instances for --gap (4 to 512)."),
+    gap_d: int = typer.Option(24, "--gap-d", help="Dimension of the sampled instances for --gap (4 to 512, and "
+                              "--points × --gap-d within about a minute: estimated and refused before the run; "
+                              "e.g. --gap-d 256 with --points 2 (about 10-40 s), not --gap-d 512)."),
     seed: int = typer.Option(0, "--seed", help="Seed for --gap."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -228,6 +420,13 @@ def np_(
         from regimes import RegimesError
 
         raise RegimesError("give --n, --p and --d together to mark your model")
+    if d is not None:
+        _real(d, "--d", 1.0)
+    if n_model is not None:
+        _real(n_model, "--n", 2.0)
+        _real(p_model, "--p", 1.0)
+    if gap and 4 <= gap_d <= 512 and 2 <= points <= 24:  # other values: the library's one-line errors
+        _check_gap(points, gap_d, (psi_n_min, psi_n_max), (psi_p_min, psi_p_max))
     with flag_errors(_NP_FLAGS):
         pdg = np_phase_diagram(
             (psi_n_min, psi_n_max),
@@ -247,6 +446,7 @@ def np_(
         "leading order: τ_gen = 1/(2Δ_tΓ_t²κ_1²), τ_mem = ψ_n/(2Δ_t v_t²); memorisation only "
         "above the interpolation line p = n (a smooth crossover)",
         pdg.to_dict()["time_convention"],
+        *payload.pop("notes", []),  # the library's caveats (τ_mem outside its range)
     ]
     rows = [
         ("OU time t", pdg.t),
@@ -279,8 +479,10 @@ def np_(
 
 @phase_app.command("ntau")
 def ntau(
-    n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n."),
-    n_max: float = typer.Option(1e4, "--n-max", help="Largest training-set size n."),
+    n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (1 to 1e300)."),
+    n_max: float = typer.Option(1e4, "--n-max", help="Largest training-set size n (1 to 1e300; with "
+                                "--window-points, the loss curves must fit in memory and about a minute: "
+                                "estimated and refused before the run)."),
     tau_min: Optional[float] = typer.Option(
         None, "--tau-min", help="Smallest training time (default τ_gen/10)."
     ),
@@ -288,19 +490,25 @@ def ntau(
         None, "--tau-max", help="Largest training time (default 10 τ_mem(n_max))."
     ),
     points: int = typer.Option(121, "--points", help="Grid points per axis (2 to 4001)."),
-    d: float = typer.Option(100.0, "--d", help="Dimension d."),
-    p: float = typer.Option(2000.0, "--p", help="Number of random features p."),
+    d: float = typer.Option(100.0, "--d", help="Dimension d (1 to 1e300; small enough that the default τ axis "
+                            "τ_gen/10 … 10 τ_mem(n_max) is not empty, and for --window-points within the "
+                            "run-time estimate)."),
+    p: float = typer.Option(2000.0, "--p", help="Number of random features p (1 to 1e300)."),
     t: float = typer.Option(0.1, "--t", help=T_HELP),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     window_points: int = typer.Option(
-        7, "--window-points", help="n values at which τ_best, τ_gap are read off the loss curves (0 to 200; 0: none)."),
+        7, "--window-points", help="n values at which τ_best, τ_gap are read off the loss curves (0 to 200; "
+        "0: none). Their cost (sampled instances, 2 seeds each) is estimated before the run: more than about a "
+        "minute on 2 cores (about 100 points at the default n, d, p), or more than the available memory, is "
+        "refused."),
     gap_tolerance: float = typer.Option(
         0.1, "--gap-tolerance", help="ε of τ_gap (first τ with L_test − L_train ≥ ε), in (0, 1)."),
     n_model: Optional[float] = typer.Option(
-        None, "--n", help="Your model's training-set size n: marked on the figure."),
+        None, "--n", help="Your model's training-set size n (2 to 1e300): marked on the figure."),
     lr: Optional[float] = typer.Option(
         None, "--lr", help="Learning rate η: the figure's right axis in optimiser steps k = τ d²/η "
-        "(convention τ = ηk/d², full-batch gradient descent on L)."),
+        "(convention τ = ηk/d², full-batch gradient descent on L). Such that k stays within 1e-300 … 1e300 "
+        "over the τ axis (else refused)."),
     out: Optional[str] = typer.Option(None, "--out", help=OUT_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -312,11 +520,20 @@ def ntau(
     path = check_out(out)
     if lr is not None:
         positive(lr, "--lr")
+    _real(n_min, "--n-min", 1.0)
+    _real(n_max, "--n-max", 1.0)
+    _real(d, "--d", 1.0)
+    _real(p, "--p", 1.0)
+    if n_model is not None:
+        _real(n_model, "--n", 2.0)
     tau_range = None
     if tau_min is not None or tau_max is not None:
         if tau_min is None or tau_max is None:
             raise RegimesError("give both --tau-min and --tau-max, or neither")
         tau_range = (tau_min, tau_max)
+    base = _ntau_base(t, activation)
+    if base is not None and n_min < n_max:
+        _check_ntau(base, n_min, n_max, d, p, tau_range, lr, window_points, points)
     with flag_errors(_NTAU_FLAGS):
         pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation,
                                  window_points=window_points, gap_tolerance=gap_tolerance)
@@ -325,6 +542,7 @@ def ntau(
     notes = [
         "leading order (arXiv 2505.17638); memorisation needs p > n",
         payload["time_convention"],
+        *payload.pop("notes", []),  # the library's caveats (τ_mem outside its range)
     ]
     rows = [
         ("OU time t", pdg.t),
@@ -336,10 +554,16 @@ def ntau(
         ("window τ_mem/τ_gen per training point", float(pdg.tau_mem[0] / pdg.n[0] / pdg.tau_gen)),
     ]
     if win is not None:
-        rows += [(f"n = {k:.4g}: τ_best, τ_gap({win['gap_tolerance']:g})", f"{b:.4g}, {g:.4g}")
-                 for k, b, g in zip(win["window_n"], win["tau_best"], win["tau_gap"], strict=True)]
+        rows += [(f"n = {k:.4g}: τ_best, τ_gap({win['gap_tolerance']:g})", _window_cell(b, g, wd))
+                 for k, b, g, wd in zip(win["window_n"], win["tau_best"], win["tau_gap"], win["window_d"],
+                                        strict=True)]
         notes.append("τ_best = argmin L_test and τ_gap = first τ with L_test − L_train ≥ ε, from "
-                     "predicted loss curves (Gaussian-equivalent instances, 2 seeds; nan: never)")
+                     "predicted loss curves (Gaussian-equivalent instances, 2 seeds); τ_gap 'never': the gap "
+                     "never reaches ε")
+        if any(int(wd) == 0 for wd in win["window_d"]):
+            notes.append("'not computed': at that n the loss-curve instance allowed by the budget "
+                         "(p·min(p, n + d) <= 150000 at the same p/d, n/d) is smaller than d = 10, whose curves "
+                         "are finite-size noise (JSON: null); use the asymptotic τ_gen, τ_mem there")
 
     def fig():
         from regimes.plot.phase import plot_phase_ntau
@@ -348,6 +572,14 @@ def ntau(
         return plot_phase_ntau(pdg, mark=None if n_model is None else (n_model, "your model"), lr=lr, window=win)
 
     _finish(payload, json_out, path, fig, "(n, τ) plane of the random-features model", rows, notes)
+
+
+def _window_cell(tau_best: float, tau_gap: float, window_d) -> str:
+    """τ_best, τ_gap of one window point, as words where there is no number (never a literal nan)."""
+    if int(window_d) == 0:
+        return "not computed (instance too small; see the notes)"
+    best = "not computed" if math.isnan(tau_best) else f"{tau_best:.4g}"
+    return f"{best}, {'never' if math.isnan(tau_gap) else f'{tau_gap:.4g}'}"
 
 
 # built-in example of `regimes timeline` with no data: the two-class mixture of `regimes analyze`

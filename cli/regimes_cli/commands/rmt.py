@@ -174,8 +174,10 @@ def spectrum(
     a = summ["atom"]
     rows.append(("atom", "none" if a is None else f"at {a['location']:.6g}, mass {a['mass']:.6g}"))
     rows += [("τ_gen ≈ 1/(2Δ_tκ_1²)", summ["tau_gen"]),
-             ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"]),
-             ("τ_mem/τ_gen", summ["tau_ratio"])]
+             ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"] if summ["tau_mem_in_range"]
+              else f"{summ['tau_mem']:.4g} (outside its range: see the notes)"),
+             ("τ_mem/τ_gen", summ["tau_ratio"]),
+             ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))", summ["tau_slow"])]
     notes = [summ["time_convention"], *summ.get("notes", [])]
     if out is not None:
         notes.append(f"figure written to {out}")
@@ -221,12 +223,17 @@ def timescales(
         win, no_window = None, f"no loss-curve window (τ_best, τ_gap): {exc}"
     answer = (_window_answer(win) + "; asymptotic references " if win else "asymptotic ") + (
         f"τ_gen ≈ {tg:.4g}, τ_mem ≈ {tm:.4g} ∝ n (leading order for ψ_p ≫ ψ_n ≫ 1)")
+    if not rf.tau_mem_in_range:
+        answer += (f"; τ_mem is outside its range here (s_t²/v_t² is not ≪ ψ_p/ψ_n): the slow "
+                   f"bulk relaxes near τ ≈ {rf.tau_slow:.4g} (tau_mem_recommended)")
     if p <= n:
         answer += ("; here p <= n (below the interpolation line p ≈ n) the RF model does not "
                    "memorise even at long times, τ_mem is then only the slow-bulk timescale")
     payload = {"n": n, "d": d, "p": p, "t": rf.t, "activation": rf.activation.name,
                "psi_p": rf.psi_p, "psi_n": rf.psi_n, "delta_t": rf.delta_t,
                "tau_gen": tg, "tau_mem": tm, "tau_ratio": tm / tg,
+               "tau_mem_in_range": rf.tau_mem_in_range, "tau_slow": rf.tau_slow,
+               "tau_mem_recommended": rf.tau_mem_recommended,
                "steps_per_unit_tau_times_lr": d * d,
                "answer": answer, "time_convention": rf.time_convention,
                "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
@@ -234,13 +241,17 @@ def timescales(
                          "gradient descent with learning rate η on L: steps = τ·d²/η"]}
     payload.update(win.to_dict() if win else TrainingWindow.absent_dict(gap_tolerance))
     validity = asymptotic_validity_note(rf.psi_n, rf.psi_p)
-    payload["notes"] += [*([validity] if validity else []), *(win.notes if win else [no_window])]
+    payload["notes"] += [*([validity] if validity else []), *(win.notes if win else [no_window]),
+                         *([rf.tau_mem_note] if rf.tau_mem_note else [])]
     if json_out:
         emit_json(payload)
         return
     rows = [("ψ_p = p/d", rf.psi_p), ("ψ_n = n/d", rf.psi_n), ("Δ_t", rf.delta_t),
             *(_window_rows(win) if win else [("τ_best, τ_gap (loss curves)", "not computed: see the notes")]),
-            ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg), ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm), ("τ_mem/τ_gen", tm / tg),
+            ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg),
+            ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm if rf.tau_mem_in_range else f"{tm:.4g} (outside its range: see the notes)"),
+            ("τ_mem/τ_gen", tm / tg),
+            ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))", rf.tau_slow),
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
                 notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
