@@ -64,10 +64,36 @@ def parse_cluster(spec) -> tuple[str, int | str]:
     s = spec.strip()
     if s == "local" or s.startswith("local:"):
         n = s[6:] if s.startswith("local:") else "2"
-        if not n.isdigit() or int(n) < 1:
-            raise RegimesError(f"cluster: 'local:N' needs a worker count N >= 1, got {spec!r}")
+        top = max_local_workers()
+        if not n.isdigit() or not 1 <= int(n) <= top:
+            raise RegimesError(f"cluster: 'local:N' needs a worker count 1 <= N <= {top} "
+                               f"(4 per CPU core, at most {_MAX_LOCAL}), got {spec!r}")
         return "local", int(n)
+    _check_address(spec, s)
     return "address", s
+
+
+#: the most worker threads a local cluster may start, whatever the core count (each one is a
+#: worker with its own scratch directory and event-loop callbacks: thousands of them never start)
+_MAX_LOCAL = 256
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)"
+                      r":(?P<port>\d{1,5})/?$")
+
+
+def max_local_workers() -> int:
+    """The largest N of ``"local:N"``: 4 workers per CPU core, at most 256."""
+    return max(1, min(_MAX_LOCAL, 4 * (os.cpu_count() or 1)))
+
+
+def _check_address(spec, s: str) -> None:
+    """A scheduler address must read ``[scheme://]host:port`` before any connection is tried: a
+    malformed one would leave a half-built ``distributed.Client`` whose finaliser waits 60 s."""
+    if s.startswith("inproc://") and len(s) > len("inproc://"):  # in-process: host/pid/n, no port
+        return
+    m = _ADDRESS.match(s)
+    if m is None or not 1 <= int(m["port"]) <= 65535:
+        raise RegimesError(f"cluster {spec!r}: cannot connect (not a scheduler address; allowed: 'local', "
+                           f"'local:N' or [scheme://]host:port such as tcp://host:8786)")
 
 
 @contextlib.contextmanager
@@ -89,6 +115,8 @@ def cluster(spec="local:2"):
         client = spec
     else:
         kind, arg = parse_cluster(spec)
+        if kind == "address":
+            _check_scheme(spec, arg)
         try:
             if kind == "local":
                 # the scheduler's and the workers' HTTP servers on loopback, random ports (with
@@ -111,6 +139,19 @@ def cluster(spec="local:2"):
         _SENT.reset(sent)
         _ACTIVE.reset(token)
         _close_all(owned)
+
+
+def _check_scheme(spec, address: str) -> None:
+    """An unknown scheme (``foo://``) is refused before ``distributed.Client`` is built: its
+    constructor would fail half-way and the half-built client's finaliser wait 60 s."""
+    from distributed.comm import registry
+
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    try:
+        registry.get_backend(scheme)
+    except ValueError:
+        raise RegimesError(f"cluster {spec!r}: cannot connect (unknown scheme {scheme!r}; allowed: "
+                           f"{', '.join(sorted(registry.backends))})") from None
 
 
 def _close_all(things) -> None:

@@ -594,6 +594,8 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     spacing = (sch.timestep_spacing or "leading") if spacing is None else spacing
     if spacing not in TIMESTEP_SPACINGS:
         raise RegimesError(f"spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, got {spacing!r}")
+    # the schedule's own steps_offset (read from its scheduler config), as opposed to an offset asked for
+    from_config = offset is None or (sch.steps_offset > 0 and offset == sch.steps_offset)
     offset = sch.steps_offset if offset is None else check_int("offset", offset, ge=0)
     if rule.prk and N < 4:
         raise RegimesError(f"n_steps must be >= 4 for PNDMScheduler with skip_prk_steps false (its Runge–Kutta "
@@ -603,8 +605,11 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
         last = T - int(np.sum(0.5 * logsnr(sch.times) < rule.lambda_min_clipped))
     ts = _spacing_steps(T, N, spacing, offset if spacing == "leading" else 0, rule, last)
     if ts.max() >= T or ts.min() < 0:
-        raise RegimesError(f"offset {offset} moves the first sampler step to training step {int(ts.max())}, "
-                           f"beyond the schedule's last step {T - 1}")
+        top = max(0, T - 1 - int(ts.max()) + offset)  # the largest offset that keeps the first step inside
+        what = f"{rule.where.rstrip(':')}: steps_offset" if from_config else "offset"
+        raise RegimesError(f"{what} {offset} moves the first sampler step to training step {int(ts.max())}, "
+                           f"beyond the schedule's last step {T - 1}; allowed 0 <= {what.split(': ')[-1]} <= "
+                           f"{top} for {N} {spacing} steps")
     sig = None
     if rule.karras:
         ts, sig = _karras_levels(sch, ts, N, rule, spacing)

@@ -507,6 +507,11 @@ def check_steps(steps, name: str = "steps") -> int:
 def time_at_step(schedule, k, steps: int = 1000):
     """OU time ``t_k`` of step(s) ``k`` (zero-based) of a discrete schedule."""
     sch = get_schedule(schedule, steps)
+    if isinstance(k, int | np.integer) and not isinstance(k, bool) and not 0 <= int(k) < sch.steps:
+        raise RegimesError(  # a Python int beyond int64 is echoed as given, not as a float
+            f"step must be an integer in [0, {sch.steps - 1}] for the {sch.name} schedule "
+            f"with {sch.steps} steps, got {int(k)}"
+        )
     karr = np.asarray(k)
     if karr.dtype.kind not in "iu":
         kf = as_real_array("step", karr)

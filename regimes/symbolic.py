@@ -75,6 +75,7 @@ from typing import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1 as _expm1
 from sympy.codegen.cfunctions import log1p as _log1p
+from sympy.printing.str import StrPrinter
 
 from ._errors import RegimesError
 
@@ -88,6 +89,7 @@ __all__ = [
     "numeric_form",
     "python",
     "symbols",
+    "sympy_text",
     "to_latex",
     "ALIASES",
 ]
@@ -745,6 +747,26 @@ def latex(name: str) -> str:
     e = _entry(name)
     expr = formula(e.name)
     return sp.latex(expr, symbol_names=_LATEX_NAMES)
+
+
+class _SympifiablePrinter(StrPrinter):
+    """``str(expr)`` except that a symbol whose name ``sympy.sympify`` reads as something else
+    (``zeta`` is sympy's zeta function) is printed as ``Symbol('zeta')``."""
+
+    def _print_Symbol(self, expr):
+        name = expr.name
+        try:
+            same = sp.sympify(name) == sp.Symbol(name)
+        except (sp.SympifyError, SyntaxError, TypeError, ValueError):
+            same = False
+        return name if same else f"Symbol({name!r})"
+
+
+def sympy_text(name: str) -> str:
+    """The sympy expression of a formula as text that ``sympy.sympify`` reads back to the same
+    expression (up to the symbols' assumptions): ``str(formula(name))`` with any symbol whose
+    name is also a sympy function (``zeta``) written ``Symbol('zeta')``."""
+    return _SympifiablePrinter().doprint(formula(name))
 
 
 def to_latex(expr) -> str:

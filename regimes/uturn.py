@@ -271,7 +271,10 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     image, dups = image_index(src)
     variance = float(src.total_variance) / src.d
     if not math.isfinite(variance):  # values too large for the variance: from the score's scale
-        variance = 1.0 / es.scale**2
+        s2 = es.scale * es.scale
+        if not (s2 > 0.0 and math.isfinite(1.0 / s2)):  # beyond even that (max |x| ≳ 1e154)
+            raise src.too_large("float64 arithmetic (the covariance trace overflows)")
+        variance = 1.0 / s2
     T = tt.size
     t_end = np.array([end_time(float(t), variance) for t in tt])
     start = np.empty((T, M), dtype=np.int64)

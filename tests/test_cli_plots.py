@@ -181,7 +181,7 @@ def test_timeline_figure(run_cli, tmp_path):
         (("timeline", "--schedule", "karras"), "schedule must be one of"),
         (("timeline", "--schedule", "edm", "--steps", "1"), "steps must be >= 2"),
         # the library names its axis ranges (d_range[0], …); the CLI says which flag set them
-        (("phase-diagram", "nd", "--d-min", "0.5"), "--d-min must be >= 1, got 0.5"),
+        (("phase-diagram", "nd", "--d-min", "0.5"), "--d-min must be a finite number >= 1 and <= 1e+300, got 0.5"),
         (("phase-diagram", "nd", "--n-min", "5", "--n-max", "3"), "--n-min/--n-max must be increasing"),
         (("phase-diagram", "np", "--psi-p-max", "0"), "--psi-p-max must be > 0"),
         (("phase-diagram", "ntau", "--tau-min", "5", "--tau-max", "1"),

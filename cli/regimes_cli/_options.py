@@ -131,6 +131,8 @@ def color_option():
 def scale_flags(typed: str, parsed) -> dict:
     """The library's wording of the scale and image options → the flags as typed (for :func:`flag_errors`)."""
     return {f"scale={parsed!r}": f"--scale {typed}", "scale='none'": "--scale none", "scale=2": "--scale 2",
+            "grayscale=True (--grayscale, one channel)": "--grayscale (one channel)",
+            "color=True (--color, three channels)": "--color (three channels)",
             "grayscale=True": "--grayscale", "color=True": "--color", "grayscale and color": "--grayscale and --color"}
 
 
@@ -345,6 +347,10 @@ def read_numbers(path: str, flag: str):
 
     from regimes import RegimesError
 
+    if not str(path).strip():
+        raise RegimesError(f"{flag}: empty path {path!r}; give a .npy, .txt or .csv file")
+    if os.path.isdir(path):
+        raise RegimesError(f"{flag} {path!r} is a folder; give a .npy, .txt or .csv file")
     if not os.path.isfile(path):
         raise RegimesError(f"{flag}: no such file {path!r}")
     try:
@@ -362,9 +368,9 @@ def read_numbers(path: str, flag: str):
     arr = np.asarray(arr)
     if arr.size == 0:
         raise RegimesError(f"{flag} {path}: the file holds no numbers (expected one number per line)")
-    arr = np.atleast_1d(np.squeeze(arr))  # one number is a 1-entry array (T = 1)
+    arr = np.atleast_1d(np.squeeze(arr))  # one number (a 0-D .npy too) is a 1-entry array (T = 1)
     if arr.ndim != 1 or arr.dtype.kind not in "iuf":
-        raise RegimesError(f"{flag} {path}: expected one number per line (a 1-D array), got shape "
+        raise RegimesError(f"{flag} {path}: expected one number per line (a 1-D array, or a single number), got shape "
                            f"{np.shape(arr)} of {arr.dtype}")
     return arr.astype(np.float64)
 
@@ -454,6 +460,7 @@ def name_flags(message: str, command, args: list[str]) -> str:
         sub = getattr(leaf, "commands", None)
         if sub is not None and a in sub:
             leaf = sub[a]
+    message = keyword_hints(message, leaf)
     if message.startswith("-"):
         return message
     m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(\[\d+\])?(?=[ =:])", message)
@@ -471,7 +478,26 @@ def name_flags(message: str, command, args: list[str]) -> str:
         short = [o for o in opts if not o.startswith("--") and o in typed]
         flag = f"{short[0]}/{long}" if short and long not in typed else long
         rest = message[m.end():]
+        if word == "seed":  # a CLI seed is an integer; the library's Generator alternative does not apply
+            rest = rest.replace("integer seed or a numpy Generator", "integer")
         return _other_names(flag + (" " + rest[1:] if rest.startswith("=") else rest), leaf)
+    return message
+
+
+def keyword_hints(message: str, leaf) -> str:
+    """The library's advice in Python keywords (``rescale the data (scale=, …)``, ``pass
+    size=(width, height)``, ``choose one with key= (--key)``, ``widen the time grid (times=)``)
+    in the flags of the command ``leaf`` (unchanged for a keyword the command has no flag for)."""
+    import re
+
+    for param in getattr(leaf, "params", []):
+        longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+        if not longs or not param.name:
+            continue
+        name, flag = re.escape(param.name), longs[0]
+        message = re.sub(rf"(?<![\w-]){name}= \({re.escape(flag)}\)", flag, message)  # "key= (--key)"
+        message = re.sub(rf"(?<![\w-]){name}=\(width, height\)", f"{flag} N", message)  # "size=(width, height)"
+        message = re.sub(rf"(?<![\w-]){name}=(?=[),;]|$)", flag, message)  # "(scale=, …)", "(times=)"
     return message
 
 
@@ -484,6 +510,28 @@ def _other_names(message: str, leaf) -> str:
         if longs:
             message = re.sub(rf"(?<![\w-]){re.escape(param.name)}=(?=[\w.+-])", longs[0] + " ", message)
     return message
+
+
+#: the OU times the engines and the root finders handle: above ~354.9 the noise scale
+#: ``expm1(2t)`` overflows float64 (the curves turn into inf/NaN, the crossings' brackets cannot be
+#: refined, figures overflow), below 1e-300 the noise variance ``1 − e^{−2t} ≈ 2t`` leaves the normal
+#: float64 range (2.2e-308) once squared distances are divided by it
+T_MIN, T_MAX = 1e-300, 354.0
+
+
+def check_time_range(values, flag: str, text=None) -> None:
+    """Refuse OU times outside ``[T_MIN, T_MAX]`` (one line naming ``flag`` and the value as typed)."""
+    from regimes import RegimesError
+
+    vals = [float(v) for v in (values if hasattr(values, "__iter__") else [values])]
+    lo, hi = min(vals), max(vals)
+    if lo < T_MIN or hi > T_MAX:
+        typed = text if text is not None else ",".join(f"{v:g}" for v in vals)
+        raise RegimesError(f"{flag} {typed}: OU times must lie in [{T_MIN:g}, {T_MAX:g}] (above {T_MAX:g} the "
+                           f"noise scale e^(2t) overflows float64), got {lo:g} to {hi:g}"
+                           if len(vals) > 1 else
+                           f"{flag} {typed}: an OU time must lie in [{T_MIN:g}, {T_MAX:g}] (above {T_MAX:g} "
+                           f"the noise scale e^(2t) overflows float64)")
 
 
 def check_memory(flag: str, value, nbytes: float, what: str = "", budget: int | None = None) -> None:

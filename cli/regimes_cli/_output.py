@@ -113,7 +113,7 @@ def set_table_format(value: str | None) -> None:
     """Choose how the next :func:`print_table` prints (``--format``); checked here, one-line error."""
     from regimes import RegimesError
 
-    value = (value or "table").strip().lower()
+    value = "table" if value is None else value.strip().lower()  # None: the default; "" is refused
     if value not in TABLE_FORMATS:
         raise RegimesError(f"--format must be one of {', '.join(TABLE_FORMATS)}, got {value!r}")
     _table_format[0] = value
@@ -188,6 +188,7 @@ def check_out(out: str | None, flag: str = "--out") -> Path | None:
 
     if out is None:
         return None
+    not_empty_path(out, flag)
     path = Path(out)
     if path.suffix.lower() not in FORMATS:
         raise RegimesError(
@@ -197,12 +198,21 @@ def check_out(out: str | None, flag: str = "--out") -> Path | None:
     return check_out_file(out, flag, hint=f" ending in {', '.join(FORMATS)}")
 
 
+def not_empty_path(value, flag: str) -> None:
+    """Refuse an empty (or blank) path ``flag``: ``Path("")`` would silently mean the current folder."""
+    from regimes import RegimesError
+
+    if value is not None and not str(value).strip():
+        raise RegimesError(f"{flag}: empty path {str(value)!r}; give a file or folder name")
+
+
 def check_out_file(out, flag: str, hint: str = "") -> Path:
     """Validate an output file ``flag`` before any work: not a folder, its parent an existing folder
     in which an entry can really be created (probed, then removed), its name within the file
     system's length limits. One-line errors naming ``flag``."""
     from regimes import RegimesError
 
+    not_empty_path(out, flag)
     path = Path(out)
     parent = nearest_existing(path.absolute().parent)
     check_name_lengths(path, parent, flag)  # first: a too long name makes every stat of it fail
@@ -282,6 +292,7 @@ def check_out_dir(out, flag: str = "--out") -> Path:
     names fit the file system (both probed by creating and removing a temporary entry)."""
     from regimes import RegimesError
 
+    not_empty_path(out, flag)
     path = Path(out)
     base = nearest_existing(path)
     check_name_lengths(path, base, flag)  # first: a too long name makes every stat of it fail

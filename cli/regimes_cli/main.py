@@ -50,6 +50,20 @@ def _click_exceptions():
     return exc.UsageError, exc.ClickException, exit_types, abort_types
 
 
+def _note_format_with_json(args: list[str]) -> None:
+    """``--format csv --json``: --json wins (one JSON object); say so instead of dropping --format silently."""
+    if "--json" not in args:
+        return
+    for i, a in enumerate(args):
+        value = a.split("=", 1)[1] if a.startswith("--format=") else (
+            args[i + 1] if a == "--format" and i + 1 < len(args) else None)
+        if value is not None and value.strip().lower() not in ("", "table"):
+            from ._output import note
+
+            note(f"--format {value} is ignored with --json (one JSON object is printed)")
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args in (["--version"], ["-V"]):
@@ -64,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import build_app
 
     set_table_format(None)  # each command starts from the default table format (--format sets it)
+    _note_format_with_json(args)
     usage_error, click_exception, exit_types, abort_types = _click_exceptions()
     command = typer.main.get_command(build_app())
     try:

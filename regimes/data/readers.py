@@ -63,6 +63,8 @@ def load_labels(path) -> np.ndarray:
     Text labels that all parse as integers (or integral floats such as ``1.0``) are read as
     integers; otherwise as strings (``"1"`` and ``"1.0"`` are then different classes).
     """
+    if isinstance(path, str | os.PathLike) and not str(path).strip():  # Path("") is the current folder
+        raise RegimesError(f"labels: empty path {str(path)!r} (give a .npy, .txt or .csv file)")
     p = Path(path)
     if p.is_dir():
         raise RegimesError(f"labels file {str(p)!r} is a folder (give a .npy, .txt or .csv file)")
@@ -326,6 +328,8 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         folder mixing grayscale and colour images.
     """
     scale_map(scale)
+    if isinstance(path, str | os.PathLike) and not str(path).strip():  # Path("") is the current folder
+        raise RegimesError(f"path: empty path {str(path)!r} (give a data file or folder)")
     lab_where = None
     if isinstance(labels, str | os.PathLike):
         lab_where = str(labels)

@@ -340,6 +340,13 @@ class DataSource:
                 stats = part if stats is None else _merge_pass1(stats, part)
                 report(e)
         lo, hi, fractional, s1, _, same = stats
+        top = max(abs(a * float(lo) + b), abs(a * float(hi) + b))  # Python floats: inf, never a warning
+        if not top <= float(np.finfo(self.dtype).max):  # the processed rows would overflow their dtype
+            raise RegimesError(
+                f"{self.name}: values too large for {self.dtype}: scale={self.scale!r} maps the values in "
+                f"[{lo:.3g}, {hi:.3g}] beyond the largest {self.dtype} ({np.finfo(self.dtype).max:.3g}); "
+                "use a smaller scale factor"
+            )
         all_same = bool(np.all(same))
         self.constant_features = int(np.count_nonzero(same))
         if eight_bit and (lo < 0 or hi > 255 or fractional):

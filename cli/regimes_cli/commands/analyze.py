@@ -18,6 +18,7 @@ from .._options import (
     TimestepSpacingOption,
     build_sampler,
     check_memory,
+    check_time_range,
     color_option,
     flag_errors,
     grayscale_option,
@@ -36,6 +37,7 @@ from .._output import (
     emit_json,
     fmt,
     holds_earlier,
+    not_empty_path,
     note,
     print_table,
     set_table_format,
@@ -45,7 +47,7 @@ from .._output import (
 
 
 def _parse_times(text: Optional[str]):
-    """``"lo:hi:num"`` (linspace) or ``"t1,t2,..."``."""
+    """``"lo:hi:num"`` (linspace) or ``"t1,t2,..."``, every time in the range of :func:`check_time_range`."""
     if text is None:
         return None
     from regimes import RegimesError
@@ -60,22 +62,29 @@ def _parse_times(text: Optional[str]):
 
             if not (2 <= num <= 100_000 and 0 < lo < hi < math.inf):
                 raise ValueError
-            return np.linspace(lo, hi, num)
-        vals = [float(x) for x in text.split(",")]  # an empty item ("1,,2") is a ValueError
-        if len(vals) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
-            raise ValueError
-        return vals
+            vals = np.linspace(lo, hi, num)
+        else:
+            vals = [float(x) for x in text.split(",")]  # an empty item ("1,,2") is a ValueError
+            if len(vals) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
+                raise ValueError
     except ValueError:
         raise RegimesError(
             f"--times must be 'lo:hi:num' (0 < lo < hi finite, 2 <= num <= 100000) or a comma-separated "
             f"list of at least 2 finite times > 0, got {text!r}"
         ) from None
+    check_time_range(vals, "--times", text)
+    return vals
 
 
 def _check_sizes(samples: int, bootstrap: int, subsample, parsed_times) -> None:
     """The size-like options, before the data pass (the library checks them again)."""
     int_in_range(samples, "--samples", 16, 2**26)
     int_in_range(bootstrap, "--bootstrap", 0, 100_000)
+    if bootstrap == 1:  # one replicate has no spread: every interval would be empty ([—, —])
+        from regimes import RegimesError
+
+        raise RegimesError("--bootstrap must be 0 (no intervals) or >= 2 (a percentile interval needs at "
+                           "least 2 replicates), got 1")
     if subsample is not None:
         int_in_range(subsample, "--subsample", 2, 2**40)
     check_memory("--samples", samples, 16.0 * samples * (256 if parsed_times is None else len(parsed_times)),
@@ -147,7 +156,8 @@ def analyze(
     timestep_spacing: TimestepSpacingOption = None,
     seed: int = typer.Option(0, "--seed", help="Seed (default data, Monte Carlo, bootstrap)."),
     bootstrap: int = typer.Option(
-        200, "--bootstrap", help="Bootstrap replicates for every interval (Λ and t_S included; 0 to 100000)."
+        200, "--bootstrap",
+        help="Bootstrap replicates for every interval (Λ and t_S included; 0 for none, or 2 to 100000)."
     ),
     memory: float = typer.Option(
         1024.0, "--memory-mb",
@@ -185,6 +195,8 @@ def analyze(
     from regimes.data import load_source
     from regimes.distributed import cluster as on_cluster
 
+    for flag, value in (("DATA", data), ("--labels", labels), ("--out", out)):
+        not_empty_path(value, flag)
     if precision not in ("auto", "float32", "float64"):
         raise RegimesError(f"--precision must be auto, float32 or float64, got {precision!r}")
     budget = memory_budget_bytes(memory)
@@ -284,7 +296,7 @@ def _print_table(payload: dict, out, written=None) -> None:
     if "sampler_steps" in sch:
         notes.append(f"sampler: {sch['sampler_steps']} {sch['timestep_spacing']} steps; t_S at sampler step "
                      f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']} ({sch['sampler_step_convention']})")
-    notes += payload["notes"]
+    notes += [n.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,") for n in payload["notes"]]
     if out is not None:
         names = ", ".join(os.path.basename(p) for p in written.values())
         notes.append(f"report written to {out}/ ({names})")

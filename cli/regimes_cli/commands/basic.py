@@ -120,6 +120,10 @@ def speciation(
     print_table("Speciation", rows, notes=notes + ["OU time, natural log (see docs/conventions.md)"])
 
 
+#: the variances of ``speciation --class-variances`` (squares and ratios stay finite in float64)
+VAR_MIN, VAR_MAX = 1e-100, 1e100
+
+
 def _covariance_classes(text: str, d: Optional[float], json_out: bool) -> None:
     """`speciation --class-variances A,B --d D`: exact criterion and its large-t form."""
     from regimes import RegimesError
@@ -135,10 +139,16 @@ def _covariance_classes(text: str, d: Optional[float], json_out: bool) -> None:
         raise RegimesError(f"--class-variances must be two numbers A,B, got {text!r}") from None
     positive(a, "--class-variances A")
     positive(b, "--class-variances B")
+    if not all(VAR_MIN <= v <= VAR_MAX for v in (a, b)):  # beyond: (A − B)² and the criterion overflow
+        raise RegimesError(f"--class-variances {text}: each variance must lie in [{VAR_MIN:g}, {VAR_MAX:g}] "
+                           f"(the criterion's squares stay in the float64 range), got {a:g}, {b:g}")
     if d is None:
         raise RegimesError("--class-variances needs --d")
     if a == b:
         raise RegimesError("--class-variances: A = B, the classes are identical (no speciation)")
+    if not d * (a - b) ** 2 <= 1e300:  # Python floats: inf, never an OverflowError or a warning
+        raise RegimesError(f"--d {d:g} with --class-variances {text}: d·(A − B)² must be <= 1e300 (float64 "
+                           f"range), got {d * (a - b) ** 2:.3g}")
     t = quiet_no_speciation(covariance_speciation_time, a, b, d)
     t_as = quiet_no_speciation(covariance_speciation_time_asymptotic, a, b, d)
     F2 = d * (a - b) ** 2

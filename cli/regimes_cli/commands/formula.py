@@ -57,19 +57,19 @@ def formula(
         typer.echo(S.latex(name))
         return
     if sympy_ and not json_out:
-        typer.echo(str(expr))
+        typer.echo(S.sympy_text(name))
         return
     if python and not json_out:
         typer.echo(S.python(name), nl=False)
         return
     if json_out:
-        emit_json({**meta, "sympy": str(expr), "latex": S.latex(name), "python": S.python(name)})
+        emit_json({**meta, "sympy": S.sympy_text(name), "latex": S.latex(name), "python": S.python(name)})
         return
     import sympy as sp
 
     rows = [("name", meta["name"]), ("description", meta["description"]),
             ("arguments (in order)", ", ".join(meta["arguments"])), ("kind", meta["kind"]),
-            ("reference", meta["reference"]), ("sympy", str(expr)), ("LaTeX", S.latex(name))]
+            ("reference", meta["reference"]), ("sympy", S.sympy_text(name)), ("LaTeX", S.latex(name))]
     if "domain" in meta:  # where the numeric library restricts it (nan or a limit outside)
         rows.insert(4, ("domain", meta["domain"]))
     if "defaults" in meta:

@@ -10,6 +10,7 @@ import typer
 from .._options import (
     SCALE_HELP,
     check_memory,
+    check_time_range,
     color_option,
     flag_errors,
     grayscale_option,
@@ -27,6 +28,7 @@ from .._output import (
     check_out_file,
     emit_json,
     fmt,
+    not_empty_path,
     note,
     print_table,
     replace_folder,
@@ -223,6 +225,9 @@ def memorization(
     from regimes.data import load_source, query_rows
     from regimes.memorization import memorization_audit
 
+    for flag, value in (("GENERATED", generated), ("TRAIN", train), ("--reference", reference),
+                        ("--labels", labels), ("--csv", csv), ("--out", out)):
+        not_empty_path(value, flag)
     if not (math.isfinite(threshold) and 0 < threshold < 1):
         raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
     int_in_range(bootstrap, "--bootstrap", 0, 100_000)
@@ -357,17 +362,21 @@ def uturn(
     from regimes.uturn import METHODS, uturn_cost
     from regimes.uturn import uturn as run
 
+    for flag, value in (("DATA", data), ("--labels", labels), ("--out", out)):
+        not_empty_path(value, flag)
     try:
         tt = [float(x) for x in times.split(",")]  # an empty item ("1,,2") is a ValueError
     except ValueError:
         raise RegimesError(f"--times must be a comma-separated list of times > 0, got {times!r}") from None
     if not tt or not all(t > 0 and t < float("inf") for t in tt):
         raise RegimesError(f"--times must be a comma-separated list of finite times > 0, got {times!r}")
+    check_time_range(tt, "--times", times)
     int_in_range(samples, "--samples", 1, 10**7)
     int_in_range(steps, "--steps", 2, 10**6)
     for flag, val in (("--t-s", t_s), ("--t-c", t_c)):
         if val is not None:
             positive(val, flag)
+            check_time_range(val, flag)  # a marker beyond the figure's float range overflows matplotlib
     if method not in METHODS:
         raise RegimesError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     path = check_out(out)

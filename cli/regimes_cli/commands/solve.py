@@ -92,6 +92,12 @@ def solve_n(
     else:
         sch, _ = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
                                discrete_only=True, default="linear")
+        if sch.steps < 2:  # K = ⌊qT⌋ is 0 for every q < 1: a 1-step schedule has no "last fraction"
+            flag, value = next(((f, v) for f, v in (("--betas", betas), ("--alphas-cumprod", alphas_cumprod),
+                                                    ("--scheduler-config", scheduler_config)) if v is not None),
+                               ("--steps", steps))
+            raise RegimesError(f"{flag} {value}: --last-fraction needs a schedule of at least 2 steps "
+                               f"(K = floor(q·T) is 0 for every q with T = 1), got {sch.steps} step")
         sol = n_for_last_fraction(last_fraction, d, sch, sch.steps, variance)
         notes.append(f"collapse (Regime III, t < t_C) covers at most steps 0 … {sol.step - 1} of "
                      f"{sol.steps} (sampling runs from step {sol.steps - 1} down to 0)" if sol.step
