@@ -393,6 +393,15 @@ MIXED_RATIO = 10
 NOISE_SHIFT_TOLERANCE = 0.05
 
 
+def _class_sizes(C1, n1, C2, n2):
+    """``(n1, n2)`` checked: at least 2 rows per class (a covariance needs them), square C's of one d."""
+    n1, n2 = check_int("n1", n1, ge=2), check_int("n2", n2, ge=2)
+    s1, s2 = np.shape(C1), np.shape(C2)
+    if len(s1) != 2 or s1[0] != s1[1] or s1 != s2:
+        raise RegimesError(f"C1, C2 must be square covariance matrices of the same size, got shapes {s1} and {s2}")
+    return n1, n2
+
+
 def _pooled(C1, n1, C2, n2):
     return ((n1 - 1) * C1 + (n2 - 1) * C2) / (n1 + n2 - 2)
 
@@ -421,6 +430,7 @@ def noise_frobenius_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, r
     skewed than the Gaussian approximation assumes: that approximation alone gave 14% false
     detections at 3/300 rows, d = 10 with a 3-SD rule.
     """
+    n1, n2 = _class_sizes(C1, n1, C2, n2)
     k1, k2 = sorted((n1 - 1, n2 - 1))
     d = np.shape(C1)[0]
     if k2 < MIXED_RATIO * k1 and (k1 + k2) * d * min(k1 + k2, d) * replicates <= NULL_BUDGET:
@@ -479,6 +489,7 @@ def _frobenius_sq(P1, P2, c, weight=None):
 def noise_separation_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, rng=None) -> np.ndarray:
     """Simulated values of |m̂1 − m̂2|² when both classes have the same mean (and the pooled covariance C):
     ``(1/n1 + 1/n2) Σ_i c_i z_i²``, c the eigenvalues of C, z standard normal (exact for Gaussian rows)."""
+    n1, n2 = _class_sizes(C1, n1, C2, n2)
     c = np.clip(np.linalg.eigvalsh(_pooled(C1, n1, C2, n2)), 0.0, None)
     rng = np.random.default_rng([n1, n2, c.size, 1] if rng is None else rng)
     z = rng.standard_normal((replicates, c.size))
@@ -512,6 +523,7 @@ def covariance_difference_detection(C1, n1, C2, n2, F2):
     alone: 2.9%, 6.0%, 6.8%, 5.3%, 14.2%, 1.1%). Power, 400 datasets: 3/300, d = 10, variance 4
     against 1: 0.98; 20/2000, d = 10, 2 against 1: 0.998.
     """
+    n1, n2 = _class_sizes(C1, n1, C2, n2)
     noise = noise_frobenius_sq(C1, n1, C2, n2)
     noise_sd = noise_frobenius_sd(C1, n1, C2, n2)
     null = noise_frobenius_null(C1, n1, C2, n2)

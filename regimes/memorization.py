@@ -167,8 +167,17 @@ class _Train:
     def blocks32(self, rows):
         """``(start, stop, float32 rows, their squared norms)``; a full pass sets ``bmax``, ``sq_sum``."""
         top, total = 0.0, 0.0
-        for s, e, B in self.src.blocks(rows):
-            B32 = self.rel(B).astype(np.float32)
+        A64 = B32buf = None  # the pass's buffers: the consumer drops each block before the next
+        for s, e, B in self.src.blocks(rows, reuse=True):
+            c = e - s
+            if A64 is None:
+                A64, B32buf = np.empty(B.shape, np.float64), np.empty(B.shape, np.float32)
+            A = A64[:c]
+            np.subtract(B, self.wshift, out=A)  # the bits of rel(B): the rows as float64, minus the shift
+            if self.scale != 1.0:
+                A *= self.scale
+            B32 = B32buf[:c]
+            B32[...] = A
             bsq = np.einsum("ij,ij->i", B32, B32, dtype=np.float64)
             top, total = max(top, float(bsq.max())), total + float(bsq.sum())
             yield s, e, B32, bsq

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 
@@ -117,9 +118,18 @@ class DiffusersClass:
     keys: tuple = ()
     karras_round: str = "round"
 
+    def __post_init__(self):  # read-only: the registry is shared by every config read
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        object.__setattr__(self, "beta_schedules", tuple(self.beta_schedules))
+        object.__setattr__(self, "keys", tuple(self.keys))
 
-#: the diffusers scheduler classes (0.42.1) whose config and ``set_timesteps`` are read
-DIFFUSERS_CLASSES = {
+    def replace(self, **changes) -> DiffusersClass:
+        """A copy with ``changes`` applied (the object itself is immutable)."""
+        return replace(self, **changes)
+
+
+#: the diffusers scheduler classes (0.42.1) whose config and ``set_timesteps`` are read (read-only)
+DIFFUSERS_CLASSES = MappingProxyType({
     "DDPMScheduler": DiffusersClass("ddim", "leading", zero_snr=True,
                                     beta_schedules=(*_BASIC_BETAS, "sigmoid", "laplace")),
     "DDIMScheduler": DiffusersClass("ddim", "leading", zero_snr=True),
@@ -146,7 +156,7 @@ DIFFUSERS_CLASSES = {
         "singlestep", None, keys=(*_MULTISTEP_KEYS, "lambda_min_clipped", "use_dynamic_shifting")),
     "LCMScheduler": DiffusersClass("lcm", "leading", {"beta_schedule": "scaled_linear", **_SD_BETAS}, zero_snr=True),
     "TCDScheduler": DiffusersClass("lcm", "leading", {"beta_schedule": "scaled_linear", **_SD_BETAS}, zero_snr=True),
-}
+})
 #: the default ``timestep_spacing`` of diffusers scheduler classes (the ``__init__`` default each
 #: class gives when its config has no ``timestep_spacing`` key); classes not listed: "leading"
 #: assumed, with a note (DPMSolverSinglestepScheduler has no such parameter: its rule is linspace)
@@ -194,6 +204,10 @@ class DiffusersSampler:
     cosine: bool = False
     refusal: str | None = None
     notes: tuple = ()
+
+    def replace(self, **changes) -> DiffusersSampler:
+        """A copy with ``changes`` applied (the object itself is immutable)."""
+        return replace(self, **changes)
 
 
 SAMPLER_STEP_CONVENTION = (

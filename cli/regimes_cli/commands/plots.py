@@ -515,7 +515,8 @@ def ntau(
     """(n, τ) plane: τ_gen flat, τ_mem ∝ n, the generalisation window between, and τ_best, τ_gap
     from the predicted loss curves."""
     from regimes import RegimesError
-    from regimes.phase import ntau_phase_diagram
+    from regimes.phase import NTAU_WINDOW_BUDGET, NTAU_WINDOW_SEEDS, ntau_phase_diagram
+    from regimes.rmt.windows import MIN_WINDOW_D
 
     path = check_out(out)
     if lr is not None:
@@ -558,11 +559,12 @@ def ntau(
                  for k, b, g, wd in zip(win["window_n"], win["tau_best"], win["tau_gap"], win["window_d"],
                                         strict=True)]
         notes.append("τ_best = argmin L_test and τ_gap = first τ with L_test − L_train ≥ ε, from "
-                     "predicted loss curves (Gaussian-equivalent instances, 2 seeds); τ_gap 'never': the gap "
-                     "never reaches ε")
+                     f"predicted loss curves (Gaussian-equivalent instances, {NTAU_WINDOW_SEEDS} seeds); "
+                     "τ_gap 'never': the gap never reaches ε")
         if any(int(wd) == 0 for wd in win["window_d"]):
             notes.append("'not computed': at that n the loss-curve instance allowed by the budget "
-                         "(p·min(p, n + d) <= 150000 at the same p/d, n/d) is smaller than d = 10, whose curves "
+                         f"(p·min(p, n + d) <= {NTAU_WINDOW_BUDGET} at the same p/d, n/d) is smaller than "
+                         f"d = {MIN_WINDOW_D}, whose curves "
                          "are finite-size noise (JSON: null); use the asymptotic τ_gen, τ_mem there")
 
     def fig():

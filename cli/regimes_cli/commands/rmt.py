@@ -11,10 +11,55 @@ from typing import Optional
 
 import typer
 
-from .._options import check_memory, int_in_range, positive
+from .._options import check_memory, int_in_range
 from .._output import FORMAT_HELP, check_out, emit_json, print_table, save_figure, set_table_format, use_agg
 
 MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
+#: The longest run these commands start (seconds, estimated on a loaded 2-core machine); longer is refused.
+MAX_SECONDS = 60.0
+#: Dense linear-algebra "work units" (multiply-adds) per second assumed by the estimates. Measured
+#: (training_window, 2 shared cores): 8.5e9 units in 4.4 s, 2.1e10 in 17.4 s, 2.5e10 in 19.8 s
+#: (d = 1e5), 1.9e10 in 5.8 s (n = 1e5): 1.2e9–4.7e9 units/s, rounded down.
+UNITS_PER_SECOND = 1.0e9
+#: mp sample: seconds per draw (inversion of the cdf), measured 2.8e-6 (γ = 0.5), 0.9e-6 (γ = 1),
+#: 2.2e-5 for γ outside [1e-2, 1e2] (quadrature cdf), +1.9e-6 with --json; rounded up.
+MP_SECONDS_PER_DRAW = 4e-6
+MP_SECONDS_PER_DRAW_EXTREME = 3e-5
+MP_SECONDS_PER_JSON_DRAW = 3e-6
+#: spectrum --points: seconds per density point (measured 0.98 s for 10⁴, 5.0 s for 5·10⁴)
+SPECTRUM_MAX_POINTS = 200_000
+#: spectrum: the bulk solver slows sharply for tiny ψ_p (ψ_p = 1e-9: 4 s, 1e-10: 13 s, 1e-12: 167 s)
+MIN_PSI_P = 1e-9
+#: timescales: largest --n, --d, --p (float64 counts are exact below 2^53 ≈ 9e15; d² stays finite)
+MAX_COUNT = 1e15
+
+
+def _refuse_long(flag: str, value, secs: float, what: str, advice: str) -> None:
+    """One-line refusal of a run estimated to take more than :data:`MAX_SECONDS`."""
+    from regimes import RegimesError
+
+    if not secs <= MAX_SECONDS:
+        shown = "more than 10⁶" if not secs < 1e6 else f"{secs:.3g}"
+        raise RegimesError(f"{flag} {value}: {what} would take about {shown} s (limit {MAX_SECONDS:g} s "
+                           f"on 2 cores); {advice}")
+
+
+def _largest(ok, lo: float, hi: float, integer: bool = False) -> float:
+    """The largest x in [lo, hi] with ok(x) (ok decreasing in x; bisection in log x); lo if none."""
+    if not ok(lo):
+        return lo
+    a, b = math.log(lo), math.log(hi)
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        x = math.exp(m)
+        a, b = (m, b) if ok(math.floor(x) if integer else x) else (a, m)
+    x = math.exp(a)
+    return float(math.floor(x)) if integer else x
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e16 else f"{v:g}"
+
 ACT_HELP = "Activation: tanh, relu or erf."
 
 
@@ -45,7 +90,9 @@ def mp(
         None, "--x", help="pdf/cdf: comma-separated points (use --x=-1,2 for negatives)."),
     q: Optional[str] = typer.Option(None, "--q", help="ppf: comma-separated probabilities."),
     k: int = typer.Option(6, "--k", help="moments: highest order (0 to 200)."),
-    size: int = typer.Option(10, "--size", help="sample: number of draws (1 to 10⁷)."),
+    size: int = typer.Option(
+        10, "--size", help="sample: number of draws (1 to 10⁷; refused beyond an estimated minute: about "
+                           "4 µs per draw, 30 µs for γ outside [1e-2, 1e2], +3 µs with --json)."),
     seed: int = typer.Option(0, "--seed", help="sample: random seed."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
@@ -96,6 +143,13 @@ def mp(
     else:
         size = int_in_range(size, "--size", 1, 10**7)
         seed = int_in_range(seed, "--seed", 0)
+        extreme = not 1e-2 <= law.ratio <= 1e2
+        per = (MP_SECONDS_PER_DRAW_EXTREME if extreme else MP_SECONDS_PER_DRAW) + (
+            MP_SECONDS_PER_JSON_DRAW if json_out else 0.0)
+        _refuse_long("--size", size, size * per,
+                     f"drawing {size} samples at γ = {law.ratio:g}" + (" (outside [1e-2, 1e2]: quadrature cdf)"
+                                                                        if extreme else ""),
+                     f"use --size <= {int(MAX_SECONDS / per)}")
         draws = np.atleast_1d(law.rvs(size, rng=seed))
         payload = {**base, "seed": seed, "size": size, "sample": draws}
         rows = [(i, v) for i, v in enumerate(draws.tolist()[:50])]
@@ -108,18 +162,36 @@ def mp(
                 columns=cols, notes=[note, f"support [{law.support()[0]:.6g}, {law.support()[1]:.6g}]"])
 
 
+def _quietly(fn, *args, **kwargs):
+    """``(fn(...), notes)``: the warnings ``fn`` emits become notes (no raw warning on stderr)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fn(*args, **kwargs)
+    notes = []
+    for w in caught:
+        msg = str(w.message).strip()
+        if msg not in notes:
+            notes.append(msg)
+    return res, notes
+
+
 def spectrum(
-    psi_p: float = typer.Option(..., "--psi-p", help="ψ_p = p/d (features over dimension)."),
+    psi_p: float = typer.Option(..., "--psi-p", help="ψ_p = p/d (features over dimension), >= 1e-9."),
     psi_n: float = typer.Option(..., "--psi-n", help="ψ_n = n/d (training points over dimension)."),
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     points: Optional[int] = typer.Option(
-        None, "--points", help="Also output the density on a grid of this many points (2 to 10⁶)."),
+        None, "--points",
+        help="Also output the density on a grid of this many points (2 to 2·10⁵: about 0.1 ms a point, "
+             "2·10⁵ ≈ 20–30 s)."),
     out: Optional[str] = typer.Option(
         None, "--out",
         help="Save a figure (density over a sampled U histogram); format from the suffix."),
     d: int = typer.Option(
-        100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out (2 to 4096, within memory)."),
+        100, "--d", help="Dimension of the sampled Gaussian-equivalent U drawn for --out (2 to 4096, within memory; "
+             "refused when sampling U, ψ_p·d square, is estimated beyond a minute: ψ_p·d = 2048 takes ~6 s)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled U for --out."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
@@ -130,24 +202,44 @@ def spectrum(
 
     out_path = check_out(out)  # before any work: known suffix, existing folder
     if points is not None:
-        int_in_range(points, "--points", 2, 10**6)
+        int_in_range(points, "--points", 2, SPECTRUM_MAX_POINTS)
     int_in_range(d, "--d", 2, 4096)  # the sampled U is (ψ_p d)×(ψ_p d): d = 4096 is already GBs
-    if out is not None and math.isfinite(psi_p):  # U is sampled only for the figure
-        side = max(psi_p, 1.0) * d
+    if math.isfinite(psi_p) and 0 < psi_p < MIN_PSI_P:
+        from regimes import RegimesError
+
+        raise RegimesError(f"--psi-p must be >= {MIN_PSI_P:g} (below, the bulk solver takes minutes: 13 s at "
+                           f"1e-10, 167 s at 1e-12), got {psi_p:g}")
+    if out is not None and math.isfinite(psi_p) and math.isfinite(psi_n) and psi_p > 0 and psi_n > 0:
+        side = max(psi_p, 1.0) * d  # U is sampled only for the figure
         if side > 8192:  # its eigenvalues, O(side³), would take minutes (and ~90 side² bytes)
             from regimes import RegimesError
 
             raise RegimesError(f"--d {d}: the sampled U of the figure is p × p with p = ψ_p·d = {side:.6g} > 8192; "
                                f"use --d <= {max(2, int(8192 // max(psi_p, 1.0)))}")
         check_memory("--d", d, 88.0 * side**2, what="the sampled U and its eigenvalues")
+
+        def secs(dd):  # U = GGᵀ/n + …: side²(n + d), its eigenvalues ~side³ (2048: 6 s measured, 4096: 72 s)
+            sd = max(psi_p, 1.0) * dd
+            return (sd * sd * (psi_n * dd + dd) + sd**3) / UNITS_PER_SECOND
+
+        _refuse_long("--d", d, secs(d), f"sampling U ({side:.6g} × {side:.6g}) for --out",
+                     f"use --d <= {_fmt(_largest(lambda x: secs(x) <= MAX_SECONDS, 2, d, integer=True))}")
     rf = RandomFeatures(psi_p, psi_n, t, activation)
-    summ = rf.summary(points=points)
+    summ, warned = _quietly(rf.summary, points=points)
     if out is not None:
         from regimes.plot.spectra import plot_rf_density
 
         use_agg()
-        save_figure(plot_rf_density(rf, d=d, rng=seed), out_path, dpi=120)
+        fig, more = _quietly(plot_rf_density, rf, d=d, rng=seed)
+        warned += [w for w in more if w not in warned]
+        save_figure(fig, out_path, dpi=120)
         summ["figure"] = out
+    defect = summ.get("mass_defect")
+    trusted = defect is not None and math.isfinite(defect) and abs(defect) <= 1e-4
+    if not trusted:  # (only then: the JSON of a sound spectrum keeps its keys)
+        summ["bulks_trustworthy"] = False
+    if warned:
+        summ["notes"] = [*summ.get("notes", []), *warned]
     if json_out:
         emit_json(summ)
         return
@@ -169,7 +261,8 @@ def spectrum(
             if lo["mass"] is not None:
                 parts.append(f"mass {lo['mass']:.4g}")
             extra = f" (leading order {', '.join(parts)})" if parts else ""
-        rows.append((label, f"[{b['edges'][0]:.6g}, {b['edges'][1]:.6g}], mass {b['mass']:.6g},"
+        mark = "" if trusted else f"not trustworthy (mass defect {defect:.3g}): "
+        rows.append((label, f"{mark}[{b['edges'][0]:.6g}, {b['edges'][1]:.6g}], mass {b['mass']:.6g},"
                             f" τ ∈ [{b['tau'][0]:.4g}, {b['tau'][1]:.4g}]{extra}"))
     a = summ["atom"]
     rows.append(("atom", "none" if a is None else f"at {a['location']:.6g}, mass {a['mass']:.6g}"))
@@ -186,16 +279,19 @@ def spectrum(
 
 
 def timescales(
-    n: float = typer.Option(..., "--n", help="Number of training points."),
-    d: float = typer.Option(..., "--d", help="Data dimension."),
-    p: float = typer.Option(..., "--p", help="Number of random features."),
+    n: float = typer.Option(..., "--n", help="Number of training points, 2 to 1e15 (the loss-curve "
+                            "window is refused when estimated beyond a minute or the memory)."),
+    d: float = typer.Option(..., "--d", help="Data dimension, 1 to 1e15 (same estimate)."),
+    p: float = typer.Option(..., "--p", help="Number of random features, 1 to 1e15."),
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
     activation: str = typer.Option("tanh", "--activation", help=ACT_HELP),
     gap_tolerance: float = typer.Option(
         0.1, "--gap-tolerance",
         help="ε of τ_gap: first τ with L_test − L_train ≥ ε (loss units, untrained loss 1), in (0, 1)."),
     seeds: int = typer.Option(
-        4, "--seeds", help="Gaussian-equivalent instances averaged for the loss curves (1–1000)."),
+        4, "--seeds", help="Gaussian-equivalent instances averaged for the loss curves (1–1000; refused when "
+             "seeds × the cost of one instance is estimated beyond a minute: at n = 200, d = 50, p = 400 "
+             "about 0.2 s a seed, so ~280 seeds)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
@@ -206,13 +302,15 @@ def timescales(
     from regimes.rmt import RandomFeatures, training_window
     from regimes.rmt.windows import TrainingWindow, WindowTooSmall, asymptotic_validity_note
 
-    n = positive(n, "--n")
-    d = positive(d, "--d")
-    p = positive(p, "--p")
+    for flag, val, lo in (("--n", n, 2.0), ("--d", d, 1.0), ("--p", p, 1.0)):
+        if not (math.isfinite(val) and lo <= val <= MAX_COUNT):
+            raise RegimesError(f"{flag} must be a finite number >= {lo:g} and <= {MAX_COUNT:g} (a count), "
+                               f"got {_fmt(val)}")
     if not (math.isfinite(gap_tolerance) and 0 < gap_tolerance < 1):
         raise RegimesError(f"--gap-tolerance must be a number in (0, 1), got {gap_tolerance!r}")
     seeds = int_in_range(seeds, "--seeds", 1, 1000)
     rf = RandomFeatures(p / d, n / d, t, activation)
+    _check_window_cost(rf, n, d, p, seeds)
     if not rf.constants.v_t2 > 0:
         raise RegimesError("v_t² = 0 for this activation: no memorisation timescale")
     tg, tm = rf.tau_gen, rf.tau_mem
@@ -255,6 +353,64 @@ def timescales(
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
                 notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
+
+
+def _window_cost(c, t, n, d, p, seeds):
+    """(seconds, bytes) of :func:`regimes.rmt.training_window` at (n, d, p) with ``seeds`` instances, from
+    the sizes it draws (:func:`~regimes.rmt.windows.window_sizes`); (0, 0) when it draws none."""
+    from regimes.rmt.windows import MIN_WINDOW_D, window_sizes
+
+    dd, pp, nn, reduced = window_sizes(n, d, p)
+    if reduced and dd < min(MIN_WINDOW_D, d):
+        return 0.0, 0.0, (dd, pp, nn)
+    dd, pp, nn = float(dd), float(pp), float(nn)
+    m = min(pp, nn + dd)
+    lam_hi = ((1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
+        c.a_t**2 * math.exp(-2 * t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2)
+    T = max(8.0, math.ceil(60 * math.log10(3e4 * lam_hi / c.s_t2)))
+    # W@X p'd'n', F Fᵀ (or FᵀF) p'·m·(n'+d'), eigh / QR+SVD ~10 m³, the loss curves T·m²
+    units = seeds * (pp * m * (nn + dd) + pp * dd * nn + 10.0 * m**3 + T * m * m)
+    mem = 8.0 * (2.0 * pp * dd + dd * nn + 3.0 * pp * (nn + dd) + 4.0 * T * m + 4.0 * m * m + dd)
+    return units / UNITS_PER_SECOND, mem, (dd, pp, nn)
+
+
+def _check_window_cost(rf, n, d, p, seeds) -> None:
+    """Refuse up front a loss-curve window beyond :data:`MAX_SECONDS` or the memory, naming --seeds
+    when one instance fits, else the larger of --d / --n (with its largest allowed value)."""
+    import os
+
+    from regimes import RegimesError
+
+    c = rf.constants
+    if not (c.s_t2 > 0 and c.v_t2 > 0):
+        return  # the library's own one-line error
+    try:
+        avail = float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        avail = float(4 << 30)
+
+    def fits(nn, dd, pp, ss):
+        secs, mem, _ = _window_cost(c, rf.t, nn, dd, pp, ss)
+        return secs <= MAX_SECONDS and mem <= avail
+
+    if fits(n, d, p, seeds):
+        return
+    secs, mem, (dd, pp, nn) = _window_cost(c, rf.t, n, d, p, seeds)
+    what = (f"the loss-curve window ({seeds} instances of d = {dd:.6g}, p = {pp:.6g}, n = {nn:.6g}) would take "
+            f"about {secs:.3g} s and {mem / 2**30:.3g} GB (limits {MAX_SECONDS:g} s on 2 cores, "
+            f"{avail / 2**30:.3g} GB available)")
+    if seeds > 1 and fits(n, d, p, 1):
+        top = _largest(lambda s_: fits(n, d, p, int(s_)), 1, seeds, integer=True)
+        raise RegimesError(f"--seeds {seeds}: {what}; use --seeds <= {int(top)}")
+    flag = "--d" if dd >= nn else "--n"
+    if flag == "--d":
+        top = _largest(lambda x: fits(n, x, p, seeds), 1.0, d)
+    else:
+        top = _largest(lambda x: fits(x, d, p, seeds), 2.0, n)
+    advice = (f"use {flag} <= {top:.4g} at these other values" if fits(*((n, top, p) if flag == "--d"
+                                                                         else (top, d, p)), seeds)
+              else "use smaller --n and --d")
+    raise RegimesError(f"{flag} {_fmt(d if flag == '--d' else n)}: {what}; {advice}")
 
 
 def _pm(value, spread, fmt=".4g"):
