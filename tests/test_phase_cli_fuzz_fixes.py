@@ -74,3 +74,11 @@ def test_small_separation_no_warning(run_cli, tmp_path):
                            "--out", str(tmp_path / "p.png"))
     assert rc == 0, err
     assert "Warning" not in err
+
+
+def test_timeline_compare_refuses_an_empty_name(run_cli):
+    rc, out, err = run_cli("timeline", "--compare", "linear,,cosine")
+    assert rc == 2 and err.count("\n") == 1
+    assert "--compare 'linear,,cosine'" in err and "position 2" in err
+    rc, out, err = run_cli("timeline", "--compare", "linear,cosine", "--json")
+    assert rc == 0, err

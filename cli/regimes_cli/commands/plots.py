@@ -723,9 +723,12 @@ def _names(text: str) -> list[str]:
     """The samplers of --compare (comma-separated, at least one)."""
     from regimes import RegimesError
 
-    names = [c.strip() for c in text.split(",") if c.strip()]
-    if not names:
+    names = [c.strip() for c in text.split(",")]
+    if not any(names):
         raise RegimesError(f"--compare needs comma-separated sampler names, got {text!r}")
+    if not all(names):  # "linear,,cosine": a typo, not a list of two
+        raise RegimesError(f"--compare {text!r}: empty sampler name at position {names.index('') + 1}; "
+                           "give comma-separated names such as linear,cosine,edm")
     return names
 
 
