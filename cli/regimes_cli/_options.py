@@ -534,18 +534,53 @@ def check_time_range(values, flag: str, text=None) -> None:
                            f"the noise scale e^(2t) overflows float64)")
 
 
+#: The longest run a command starts (seconds, estimated on a 2-core machine); longer is refused.
+MAX_SECONDS = 60.0
+#: Throughput the commands' time estimates assume: "work units" (multiply-adds of dense linear
+#: algebra) per second, measured on a loaded 2-core machine (training_window: 1.2e9–4.7e9 units/s;
+#: the phase diagrams' --gap and windows likewise), rounded down.
+UNITS_PER_SECOND = 1.0e9
+
+
+def available_memory() -> float | None:
+    """Physical memory available now, in bytes (None when the system does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def refuse_long(prefix: str, secs: float, what: str, advice: str) -> None:
+    """One-line refusal (``prefix: what would take about … s``) of a run estimated to take more
+    than :data:`MAX_SECONDS`."""
+    from regimes import RegimesError
+
+    if not secs <= MAX_SECONDS:
+        shown = "more than 10⁶" if not secs < 1e6 else f"{secs:.3g}"
+        raise RegimesError(f"{prefix}: {what} would take about {shown} s (limit {MAX_SECONDS:g} s on 2 cores); "
+                           f"{advice}")
+
+
+def refuse_memory(prefix: str, nbytes: float, what: str, advice: str) -> None:
+    """One-line refusal (``prefix: what would need about … GB``) of more than the available memory."""
+    from regimes import RegimesError
+
+    avail = available_memory() or float(4 << 30)
+    if not nbytes <= avail:
+        raise RegimesError(f"{prefix}: {what} would need about {nbytes / 2**30:.3g} GB, more than the available "
+                           f"memory ({avail / 2**30:.3g} GB); {advice}")
+
+
 def check_memory(flag: str, value, nbytes: float, what: str = "", budget: int | None = None) -> None:
     """Refuse ``flag value`` (one line naming the flag, the estimate and the limit) when the run
     would allocate ``nbytes``, more than ``budget`` or the available memory."""
-    import os
-
     from regimes import RegimesError
 
     if budget is None:
-        try:
-            limit, src = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "available memory"
-        except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-            limit, src = 4 << 30, "assumed memory"
+        avail = available_memory()
+        limit, src = (avail, "available memory") if avail is not None else (4 << 30, "assumed memory")
     else:
         limit, src = budget, "memory budget"
     if not nbytes <= limit:

@@ -16,6 +16,7 @@ from .._options import (
     PRESET_HELP,
     SCHEDULE_HELP,
     UNITS_HELP,
+    UNITS_PER_SECOND,
     AlphasCumprodOption,
     BetasOption,
     SamplerStepsOption,
@@ -30,6 +31,8 @@ from .._options import (
     positive,
     provenance,
     quiet_no_speciation,
+    refuse_long,
+    refuse_memory,
     resolve_variance,
     sampler_step_rows,
 )
@@ -62,13 +65,6 @@ _NTAU_FLAGS = {"n_range[0]": "--n-min", "n_range[1]": "--n-max", "n_range": "--n
 
 
 # ---------------------------------------------------------------------- input limits
-#: The longest run the phase diagrams start (seconds, estimated on a 2-core machine); longer is refused.
-MAX_SECONDS = 60.0
-#: Throughput assumed by the estimates below: "work units" (multiply-adds of the dense linear algebra,
-#: weighted as below) per second. Measured on a loaded 2-core machine (``training_window`` at
-#: n = 20000, d = 0.5, p = 2000: 7.1e11 units in 178 s; n = 500: 3.0e10 units in 6.8 s; ``--gap``
-#: at --gap-d 128/256, --points 2: see _gap_units), rounded down.
-UNITS_PER_SECOND = 1.0e9
 #: Largest value of an axis or size: beyond, products and powers of it overflow float64.
 MAX_VALUE = 1e300
 #: Largest value on a figure's log axis (matplotlib's tick formatter overflows at 1e290, not at 1e200).
@@ -84,21 +80,6 @@ def _real(value: float, flag: str, lo: float, hi: float = MAX_VALUE, what: str =
     return value
 
 
-def _seconds(units: float) -> float:
-    return units / UNITS_PER_SECOND
-
-
-def _refuse_long(flags: str, units: float, what: str, advice: str) -> None:
-    """One-line refusal of a run estimated to take more than :data:`MAX_SECONDS`."""
-    from regimes import RegimesError
-
-    secs = _seconds(units)
-    if not secs <= MAX_SECONDS:
-        shown = "more than 10⁶" if not secs < 1e6 else f"{secs:.3g}"
-        raise RegimesError(f"{flags}: {what} would take about {shown} s (limit {MAX_SECONDS:g} s on 2 cores); "
-                           f"{advice}")
-
-
 #: defaults of the options an estimate may blame (an option at its default was not set by the user)
 _DEFAULTS = {"--n-min": 10.0, "--n-max": 1e4, "--d": 100.0, "--p": 2000.0, "--psi-n-max": 10.0, "--psi-p-max": 10.0}
 
@@ -111,24 +92,6 @@ def _typed(**values: float) -> list[str]:
         if v != _DEFAULTS.get(flag):
             out.append(f"{flag} {v:g}")
     return out
-
-
-def _available_memory() -> float:
-    import os
-
-    try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return float(4 << 30)
-
-
-def _refuse_memory(flags: str, nbytes: float, what: str, advice: str) -> None:
-    from regimes import RegimesError
-
-    avail = _available_memory()
-    if not nbytes <= avail:
-        raise RegimesError(f"{flags}: {what} would need about {nbytes / 2**30:.3g} GB, more than the available "
-                           f"memory ({avail / 2**30:.3g} GB); {advice}")
 
 
 def _check_gap(points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
@@ -153,8 +116,8 @@ def _check_gap(points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
     if given:
         flags += ", " + ", ".join(given)
     advice = "use a smaller --gap-d or --points (or smaller ψ ranges)"
-    _refuse_memory(flags, mem, f"the largest sampled instance of --gap ({points}² instances)", advice)
-    _refuse_long(flags, units, f"--gap ({points * points} sampled instances)", advice)
+    refuse_memory(flags, mem, f"the largest sampled instance of --gap ({points}² instances)", advice)
+    refuse_long(flags, units / UNITS_PER_SECOND, f"--gap ({points * points} sampled instances)", advice)
 
 
 def _ntau_base(t: float, activation: str):
@@ -227,9 +190,9 @@ def _check_ntau(rf, n_min, n_max, d, p, tau_range, lr, window_points: int, point
     advice = ("use --window-points 0 (no τ_best/τ_gap), fewer window points"
               + (f", or other values of {' / '.join(g.split()[0] for g in given)}" if given else ""))
     if biggest is not None:
-        _refuse_memory(flags, mem, f"the loss-curve window's largest instance (d' = {biggest[0]:.3g}, "
+        refuse_memory(flags, mem, f"the loss-curve window's largest instance (d' = {biggest[0]:.3g}, "
                        f"p' = {biggest[1]:.3g}, n' = {float(biggest[2]):.3g})", advice)
-    _refuse_long(flags, units, f"the loss curves at {window_points} n values", advice)
+    refuse_long(flags, units / UNITS_PER_SECOND, f"the loss curves at {window_points} n values", advice)
 
 
 phase_app = typer.Typer(

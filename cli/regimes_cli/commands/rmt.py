@@ -11,16 +11,10 @@ from typing import Optional
 
 import typer
 
-from .._options import check_memory, int_in_range
+from .._options import MAX_SECONDS, UNITS_PER_SECOND, available_memory, check_memory, int_in_range, refuse_long
 from .._output import FORMAT_HELP, check_out, emit_json, print_table, save_figure, set_table_format, use_agg
 
 MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
-#: The longest run these commands start (seconds, estimated on a loaded 2-core machine); longer is refused.
-MAX_SECONDS = 60.0
-#: Dense linear-algebra "work units" (multiply-adds) per second assumed by the estimates. Measured
-#: (training_window, 2 shared cores): 8.5e9 units in 4.4 s, 2.1e10 in 17.4 s, 2.5e10 in 19.8 s
-#: (d = 1e5), 1.9e10 in 5.8 s (n = 1e5): 1.2e9–4.7e9 units/s, rounded down.
-UNITS_PER_SECOND = 1.0e9
 #: mp sample: seconds per draw (inversion of the cdf), measured 2.8e-6 (γ = 0.5), 0.9e-6 (γ = 1),
 #: 2.2e-5 for γ outside [1e-2, 1e2] (quadrature cdf), +1.9e-6 with --json; rounded up.
 MP_SECONDS_PER_DRAW = 4e-6
@@ -32,16 +26,6 @@ SPECTRUM_MAX_POINTS = 200_000
 MIN_PSI_P = 1e-9
 #: timescales: largest --n, --d, --p (float64 counts are exact below 2^53 ≈ 9e15; d² stays finite)
 MAX_COUNT = 1e15
-
-
-def _refuse_long(flag: str, value, secs: float, what: str, advice: str) -> None:
-    """One-line refusal of a run estimated to take more than :data:`MAX_SECONDS`."""
-    from regimes import RegimesError
-
-    if not secs <= MAX_SECONDS:
-        shown = "more than 10⁶" if not secs < 1e6 else f"{secs:.3g}"
-        raise RegimesError(f"{flag} {value}: {what} would take about {shown} s (limit {MAX_SECONDS:g} s "
-                           f"on 2 cores); {advice}")
 
 
 def _largest(ok, lo: float, hi: float, integer: bool = False) -> float:
@@ -146,7 +130,7 @@ def mp(
         extreme = not 1e-2 <= law.ratio <= 1e2
         per = (MP_SECONDS_PER_DRAW_EXTREME if extreme else MP_SECONDS_PER_DRAW) + (
             MP_SECONDS_PER_JSON_DRAW if json_out else 0.0)
-        _refuse_long("--size", size, size * per,
+        refuse_long(f"--size {size}", size * per,
                      f"drawing {size} samples at γ = {law.ratio:g}" + (" (outside [1e-2, 1e2]: quadrature cdf)"
                                                                         if extreme else ""),
                      f"use --size <= {int(MAX_SECONDS / per)}")
@@ -222,7 +206,7 @@ def spectrum(
             sd = max(psi_p, 1.0) * dd
             return (sd * sd * (psi_n * dd + dd) + sd**3) / UNITS_PER_SECOND
 
-        _refuse_long("--d", d, secs(d), f"sampling U ({side:.6g} × {side:.6g}) for --out",
+        refuse_long(f"--d {d}", secs(d), f"sampling U ({side:.6g} × {side:.6g}) for --out",
                      f"use --d <= {_fmt(_largest(lambda x: secs(x) <= MAX_SECONDS, 2, d, integer=True))}")
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ, warned = _quietly(rf.summary, points=points)
@@ -377,17 +361,13 @@ def _window_cost(c, t, n, d, p, seeds):
 def _check_window_cost(rf, n, d, p, seeds) -> None:
     """Refuse up front a loss-curve window beyond :data:`MAX_SECONDS` or the memory, naming --seeds
     when one instance fits, else the larger of --d / --n (with its largest allowed value)."""
-    import os
 
     from regimes import RegimesError
 
     c = rf.constants
     if not (c.s_t2 > 0 and c.v_t2 > 0):
         return  # the library's own one-line error
-    try:
-        avail = float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        avail = float(4 << 30)
+    avail = available_memory() or float(4 << 30)
 
     def fits(nn, dd, pp, ss):
         secs, mem, _ = _window_cost(c, rf.t, nn, dd, pp, ss)
