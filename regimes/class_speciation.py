@@ -359,7 +359,7 @@ def noise_frobenius_sq(C1, n1, C2, n2) -> float:
     For Gaussian rows, Var(Ĉ_ij) = (C_ii C_jj + C_ij²)/(n − 1), so summed over i, j:
     ((tr C)² + ‖C‖²_F)(1/(n1 − 1) + 1/(n2 − 1)).
     """
-    C = ((n1 - 1) * C1 + (n2 - 1) * C2) / (n1 + n2 - 2)
+    C = _pooled(C1, n1, C2, n2)
     return (float(np.trace(C)) ** 2 + float(np.sum(C * C))) * (1.0 / (n1 - 1) + 1.0 / (n2 - 1))
 
 
@@ -376,7 +376,7 @@ def noise_frobenius_sd(C1, n1, C2, n2) -> float:
     per class the Wishart fluctuation is more skewed than this; the rule that uses it
     (:data:`NOISE_SDS`) was checked by simulation down to 2 rows per class.
     """
-    C = ((n1 - 1) * C1 + (n2 - 1) * C2) / (n1 + n2 - 2)
+    C = _pooled(C1, n1, C2, n2)
     c = 1.0 / (n1 - 1) + 1.0 / (n2 - 1)
     C2_ = C @ C
     return 2.0 * c * math.sqrt(float(np.sum(C * C)) ** 2 + float(np.sum(C2_ * C2_)))
@@ -443,6 +443,9 @@ def noise_frobenius_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, r
     rng = np.random.default_rng([n1, n2, d] if rng is None else rng)
     batch = max(1, int(4e6 // (k * d + min(k, d) ** 2)))  # rows and Gram (or d × d) matrices of one batch
     out = []
+    # the large class's ‖Δ2‖² in the Gaussian approximation: its mean and SD (same for every batch)
+    m2 = (float(c.sum()) ** 2 + float(np.sum(c * c))) / k2
+    s2 = 2.0 / k2 * math.sqrt(float(np.sum(c * c)) ** 2 + float(np.sum(c**4)))
     for start in range(0, replicates, batch):
         r = min(batch, replicates - start)
         P1 = _wishart_matrix(rng, r, k1, c)
@@ -450,8 +453,6 @@ def noise_frobenius_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, r
             out.append(_frobenius_sq(P1, _wishart_matrix(rng, r, k2, c), c))
             continue
         q = _frobenius_sq(P1, None, c, weight=c)  # tr(Δ1CΔ1C)
-        m2 = (float(c.sum()) ** 2 + float(np.sum(c * c))) / k2
-        s2 = 2.0 / k2 * math.sqrt(float(np.sum(c * c)) ** 2 + float(np.sum(c**4)))
         cross = rng.standard_normal(r) * np.sqrt(np.clip(2.0 * q / k2, 0.0, None))
         out.append(_frobenius_sq(P1, None, c) + m2 + s2 * rng.standard_normal(r) - 2.0 * cross)
     return np.concatenate(out)

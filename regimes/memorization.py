@@ -156,10 +156,14 @@ class _Train:
         """Rows ``idx`` in the frame, float64."""
         return self.rel(self.src.take(idx))
 
-    def rel(self, B):
-        """Processed rows ``B`` in the frame, float64 (a centred source's rows are already centred)."""
-        A = B.astype(np.float64)
-        A -= self.wshift
+    def rel(self, B, out=None):
+        """Processed rows ``B`` in the frame, float64 (a centred source's rows are already centred);
+        ``out``: a float64 buffer of B's shape to write them into."""
+        if out is None:
+            A = B.astype(np.float64)
+            A -= self.wshift
+        else:
+            A = np.subtract(B, self.wshift, out=out)  # the same bits: B as float64, minus the shift
         if self.scale != 1.0:
             A *= self.scale
         return A
@@ -172,10 +176,7 @@ class _Train:
             c = e - s
             if A64 is None:
                 A64, B32buf = np.empty(B.shape, np.float64), np.empty(B.shape, np.float32)
-            A = A64[:c]
-            np.subtract(B, self.wshift, out=A)  # the bits of rel(B): the rows as float64, minus the shift
-            if self.scale != 1.0:
-                A *= self.scale
+            A = self.rel(B, out=A64[:c])
             B32 = B32buf[:c]
             B32[...] = A
             bsq = np.einsum("ij,ij->i", B32, B32, dtype=np.float64)

@@ -516,11 +516,16 @@ def _sigma_to_t(sigma: np.ndarray, log_sigmas: np.ndarray) -> np.ndarray:
     return (1.0 - w) * low + w * (low + 1)
 
 
+def _train_sigmas(sch: DiscreteSchedule) -> np.ndarray:
+    """σ_k = √(expm1(2 t_k)) of every training step (inf where it overflows: a zero-SNR last step)."""
+    with np.errstate(over="ignore"):
+        return np.sqrt(np.expm1(2.0 * sch.times))
+
+
 def _karras_levels(sch: DiscreteSchedule, ts: np.ndarray, N: int, rule: DiffusersSampler, spacing: str):
     """``(timesteps, σ)`` of ``use_karras_sigmas`` (ρ = 7 between σ_max and σ_min, as diffusers
     builds them per class), the timesteps from ``ln σ`` interpolation, rounded as the class does."""
-    with np.errstate(over="ignore"):
-        sig_all = np.sqrt(np.expm1(2.0 * sch.times))
+    sig_all = _train_sigmas(sch)
     if not np.all(np.isfinite(sig_all)):
         raise RegimesError(f"{rule.where} use_karras_sigmas needs a finite σ at every training step "
                            "(the schedule ends at ᾱ = 0)")
@@ -628,8 +633,7 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     if rule.karras:
         ts, sig = _karras_levels(sch, ts, N, rule, spacing)
     elif np.any(ts != np.round(ts)):  # Euler family, linspace: σ interpolated between training steps
-        with np.errstate(over="ignore"):
-            sig = np.interp(ts, np.arange(T), np.sqrt(np.expm1(2.0 * sch.times)))
+        sig = np.interp(ts, np.arange(T), _train_sigmas(sch))
     times = sch.times[ts.astype(np.int64)] if sig is None else time_from_edm_sigma(sig)
     return ts, np.ascontiguousarray(times, dtype=np.float64)
 
@@ -737,6 +741,10 @@ class SamplerSteps:
         """diffusers' timestep of every sampler step (float64; fractional for the Euler family's
         linspace spacing and Karras σ's)."""
         return self._levels[0]
+
+    def timesteps_list(self) -> list:
+        """:attr:`exact_timesteps` for output: int where whole, float where fractional."""
+        return [int(k) if float(k).is_integer() else float(k) for k in self._levels[0]]
 
     @property
     def effective_offset(self) -> int:

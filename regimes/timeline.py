@@ -178,7 +178,7 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
     t_S, t_C = _clean(t_S, t_C)
     N = inference.n_steps
     out = {"sampler_steps": N, "timestep_spacing": inference.spacing, "steps_offset": inference.effective_offset,
-           "sampler_timesteps": [int(k) if float(k).is_integer() else float(k) for k in inference.exact_timesteps],
+           "sampler_timesteps": inference.timesteps_list(),
            "sampler_step_convention": inference.step_convention}
     notes = []
     for key, label, tv in (("sampler_step_S", "speciation", t_S), ("sampler_step_C", "collapse", t_C)):

@@ -437,9 +437,7 @@ def sampler_step_rows(inference, loc: dict, notes: list) -> list:
     """Table rows "sampler step of t_S / t_C" of ``--sampler-steps`` (none without it), with the convention note."""
     if inference is None:
         return []
-    notes.append(inference.step_convention)
-    if inference.spacing_note is not None and inference.spacing_note not in notes:
-        notes.append(inference.spacing_note)
+    notes.append(inference.step_convention)  # the spacing note came with the located steps' notes
     what = f"{inference.n_steps} {inference.spacing} steps"
     return [(f"sampler step of t_S ({what})", loc["sampler_step_S"]),
             (f"sampler step of t_C ({what})", loc["sampler_step_C"])]

@@ -304,9 +304,8 @@ def _sampler_table(sch, inference, base: dict, json_out: bool) -> None:
     """`schedule --sampler-steps N`: the training step, time, ᾱ, σ and log-SNR of each sampler step —
     at the noise level the sampler uses (diffusers' own timestep, fractional for the Euler family's
     linspace spacing and Karras σ's, and the σ interpolated there)."""
-    exact, times = inference.exact_timesteps, inference.times
-    table = [{"sampler_step": i, **_time_row(int(k) if float(k).is_integer() else float(k), float(t))}
-             for i, (k, t) in enumerate(zip(exact, times, strict=True))]
+    table = [{"sampler_step": i, **_time_row(k, float(t))}
+             for i, (k, t) in enumerate(zip(inference.timesteps_list(), inference.times, strict=True))]
     payload = {**base, "t_max": sch.t_max, "step_convention": sch.step_convention,
                "sampler_steps": inference.n_steps, "timestep_spacing": inference.spacing,
                "steps_offset": inference.effective_offset, "sampler_step_convention": inference.step_convention,

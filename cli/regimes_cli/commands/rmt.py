@@ -373,9 +373,9 @@ def _check_window_cost(rf, n, d, p, seeds) -> None:
         secs, mem, _ = _window_cost(c, rf.t, nn, dd, pp, ss)
         return secs <= MAX_SECONDS and mem <= avail
 
-    if fits(n, d, p, seeds):
-        return
     secs, mem, (dd, pp, nn) = _window_cost(c, rf.t, n, d, p, seeds)
+    if secs <= MAX_SECONDS and mem <= avail:
+        return
     what = (f"the loss-curve window ({seeds} instances of d = {dd:.6g}, p = {pp:.6g}, n = {nn:.6g}) would take "
             f"about {secs:.3g} s and {mem / 2**30:.3g} GB (limits {MAX_SECONDS:g} s on 2 cores, "
             f"{avail / 2**30:.3g} GB available)")
