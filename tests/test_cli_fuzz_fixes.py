@@ -177,3 +177,8 @@ def test_library_keywords_shown_as_flags(run_cli, tmp_path):
     np.save(h, np.random.default_rng(2).normal(size=(20, 5)) * 1e200)
     line = _refused(run_cli("analyze", h), "(--scale,")
     assert "scale=" not in line
+
+
+def test_single_time_out_of_range_says_what_it_got(run_cli, small):
+    line = _refused(run_cli("uturn", small, "--times", "400"), "--times 400")
+    assert "got 400" in line and "[1e-300, 354]" in line

@@ -529,7 +529,7 @@ def check_time_range(values, flag: str, text=None) -> None:
                            f"noise scale e^(2t) overflows float64), got {lo:g} to {hi:g}"
                            if len(vals) > 1 else
                            f"{flag} {typed}: an OU time must lie in [{T_MIN:g}, {T_MAX:g}] (above {T_MAX:g} "
-                           f"the noise scale e^(2t) overflows float64)")
+                           f"the noise scale e^(2t) overflows float64), got {lo:g}")
 
 
 #: The longest run a command starts (seconds, estimated on a 2-core machine); longer is refused.
@@ -585,3 +585,21 @@ def check_memory(flag: str, value, nbytes: float, what: str = "", budget: int | 
         extra = f" ({what})" if what else ""
         raise RegimesError(f"{flag} {value} needs about {nbytes / 2**30:.3g} GB{extra}, more than the {src} "
                            f"({limit / 2**30:.3g} GB); use a smaller {flag}")
+
+
+
+def given_on_command_line(ctx: typer.Context, param: str) -> bool:
+    """Whether the command's parameter ``param`` (its Python name) was typed by the user (or set
+    from the environment) rather than left at its default; ``ctx`` is the command's context."""
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def note_ignored(ctx: typer.Context, rules) -> None:
+    """One note per option the user typed that does nothing in this run: ``rules`` holds
+    ``(param, flag, applies, when)``, e.g. ``("d", "--d", out is not None, "with --out")``."""
+    from ._output import note
+
+    for param, flag, applies, when in rules:
+        if not applies and given_on_command_line(ctx, param):
+            note(f"{flag} applies only {when}; ignored here")

@@ -17,6 +17,7 @@ from .._options import (
     int_in_range,
     key_option,
     memory_budget_bytes,
+    note_ignored,
     parse_scale,
     positive,
     scale_flags,
@@ -192,6 +193,7 @@ def _figures(out, audit, gen, train, shape):
 
 
 def memorization(
+    ctx: typer.Context,
     generated: str = typer.Argument(..., help="Generated samples: .npy, .npz or a folder of images."),
     train: str = typer.Argument(..., help="Training set: .npy (memory-mapped, streamed), .npz or a folder of images."),
     reference: Optional[str] = typer.Option(None, "--reference", help="Held-out real samples: the baseline."),
@@ -260,6 +262,7 @@ def memorization(
     _check_layouts((("TRAIN", train), ("GENERATED", generated), ("--reference", reference)), tsrc.d)
     shp = _parse_shape(shape, tsrc.d) if shape is not None else _npy_shape(train, tsrc.d)
     _audit_cost(gsrc.n + (0 if rsrc is None else rsrc.n), tsrc.n, tsrc.d, budget, memory)
+    note_ignored(ctx, [("shape", "--shape", out is not None, "with --out (the closest-pairs figure)")])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegimesWarning)
         audit = memorization_audit(gsrc, tsrc, reference=rsrc, k=threshold, bootstrap=bootstrap,
@@ -333,6 +336,7 @@ def _table(p):
 
 
 def uturn(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="Training set: .npy, .npz or a folder of images."),
     times: str = typer.Option(..., "--times", help="OU times t1,t2,... of the U-turns."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Class labels, one per row (.npy, .txt or .csv)."),
@@ -388,6 +392,8 @@ def uturn(
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
     cost = uturn_cost(src.n, src.d, samples, len(tt), method=method, steps=steps)
     _check_fits("--samples", samples, cost["bytes"], "the U-turn states and the cached training set")
+    note_ignored(ctx, [(p, f, out is not None, "with --out (the figure)")
+                       for p, f in (("shape", "--shape"), ("t_s", "--t-s"), ("t_c", "--t-c"))])
     # rough rates measured on two cores: 4·10⁹ float64 operations per second, 30 ns per exponential
     _time_note(cost["flops"] / 4e9 + cost["exps"] * 3e-8,
                f"{samples} U-turns × {len(tt)} times × {steps if method != 'posterior' else 1} passes over "

@@ -11,7 +11,15 @@ from typing import Optional
 
 import typer
 
-from .._options import MAX_SECONDS, UNITS_PER_SECOND, available_memory, check_memory, int_in_range, refuse_long
+from .._options import (
+    MAX_SECONDS,
+    UNITS_PER_SECOND,
+    available_memory,
+    check_memory,
+    int_in_range,
+    note_ignored,
+    refuse_long,
+)
 from .._output import FORMAT_HELP, check_out, emit_json, print_table, save_figure, set_table_format, use_agg
 
 MP_ACTIONS = ("pdf", "cdf", "ppf", "edges", "moments", "sample")
@@ -67,6 +75,7 @@ def _floats(text: Optional[str], name: str):
 
 
 def mp(
+    ctx: typer.Context,
     action: str = typer.Argument(..., help="One of: pdf, cdf, ppf, edges, moments, sample."),
     ratio: float = typer.Option(..., "--ratio", "-g", help="γ = M/N > 0."),
     variance: float = typer.Option(1.0, "--variance", "-s", help="Entry variance σ² > 0."),
@@ -138,6 +147,9 @@ def mp(
         payload = {**base, "seed": seed, "size": size, "sample": draws}
         rows = [(i, v) for i, v in enumerate(draws.tolist()[:50])]
         cols = ("i", "draw")
+    note_ignored(ctx, [("x", "--x", act in ("pdf", "cdf"), "to pdf and cdf"), ("q", "--q", act == "ppf", "to ppf"),
+                       ("k", "--k", act == "moments", "to moments"), ("size", "--size", act == "sample", "to sample"),
+                       ("seed", "--seed", act == "sample", "to sample")])  # (after the checks: an error is one line)
     if json_out:
         payload["notes"] = [note]
         emit_json(payload)
@@ -162,6 +174,7 @@ def _quietly(fn, *args, **kwargs):
 
 
 def spectrum(
+    ctx: typer.Context,
     psi_p: float = typer.Option(..., "--psi-p", help="ψ_p = p/d (features over dimension), >= 1e-9."),
     psi_n: float = typer.Option(..., "--psi-n", help="ψ_n = n/d (training points over dimension)."),
     t: float = typer.Option(..., "--t", help="Diffusion (OU) time t > 0."),
@@ -210,6 +223,8 @@ def spectrum(
                      f"use --d <= {_fmt(_largest(lambda x: secs(x) <= MAX_SECONDS, 2, d, integer=True))}")
     rf = RandomFeatures(psi_p, psi_n, t, activation)
     summ, warned = _quietly(rf.summary, points=points)
+    note_ignored(ctx, [("d", "--d", out is not None, "with --out (the sampled U of the figure)"),
+                       ("seed", "--seed", out is not None, "with --out (the sampled U of the figure)")])
     if out is not None:
         from regimes.plot.spectra import plot_rf_density
 
