@@ -38,6 +38,7 @@ from ._validate import check_int, check_real
 __all__ = [
     "CRITERION",
     "ClassSpeciation",
+    "CovarianceDetection",
     "class_speciation_from_data",
     "covariance_speciation_time",
     "covariance_difference_detection",
@@ -497,7 +498,31 @@ def noise_separation_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, 
     return (1.0 / n1 + 1.0 / n2) * (z * z) @ c
 
 
-def covariance_difference_detection(C1, n1, C2, n2, F2):
+@dataclass(frozen=True)
+class CovarianceDetection:
+    """Result of :func:`covariance_difference_detection`.
+
+    Attributes
+    ----------
+    detectable : bool
+        ‖Ĉ1 − Ĉ2‖²_F exceeds ``threshold``.
+    noise_mean, noise_sd : float
+        Mean and standard deviation of ‖Ĉ1 − Ĉ2‖²_F from sampling noise alone (equal population
+        covariances).
+    threshold : float
+        The value ‖Ĉ1 − Ĉ2‖²_F must exceed.
+    rule : str
+        "simulated null" or "gaussian approximation" (beyond the simulation budget).
+    """
+
+    detectable: bool
+    noise_mean: float
+    noise_sd: float
+    threshold: float
+    rule: str
+
+
+def covariance_difference_detection(C1, n1, C2, n2, F2) -> CovarianceDetection:
     """Whether a covariance difference ‖Ĉ1 − Ĉ2‖²_F = ``F2`` stands out of sampling noise.
 
     Parameters
@@ -509,9 +534,8 @@ def covariance_difference_detection(C1, n1, C2, n2, F2):
 
     Returns
     -------
-    tuple
-        ``(detectable, noise mean, noise SD, threshold, rule)``: detectable when F2 exceeds the
-        threshold — the larger of (1 + :data:`NOISE_MARGIN`) × the noise mean and the
+    CovarianceDetection
+        Detectable when F2 exceeds the threshold — the larger of (1 + :data:`NOISE_MARGIN`) × the noise mean and the
         :data:`NULL_QUANTILE` quantile of :func:`noise_frobenius_null` (``rule`` "simulated null"), or,
         beyond the simulation budget, the noise mean plus max(:data:`NOISE_MARGIN` × mean,
         :data:`NOISE_SDS` × SD) (``rule`` "gaussian approximation").
@@ -533,7 +557,7 @@ def covariance_difference_detection(C1, n1, C2, n2, F2):
     else:
         thr = max((1.0 + NOISE_MARGIN) * noise, float(np.quantile(null, NULL_QUANTILE)))
         rule = "simulated null"
-    return bool(F2 > thr), noise, noise_sd, thr, rule
+    return CovarianceDetection(bool(F2 > thr), noise, noise_sd, thr, rule)
 
 
 def _compare(name1, st1, name2, st2, include_means):
@@ -541,7 +565,8 @@ def _compare(name1, st1, name2, st2, include_means):
     pair = gaussian_pair(C1, C2, m1 if include_means else None, m2 if include_means else None)
     t = solve_pair(pair, warn=False)
     F2 = pair.frobenius_sq
-    cov_det, noise, noise_sd, thr, rule = covariance_difference_detection(C1, n1, C2, n2, F2)
+    det = covariance_difference_detection(C1, n1, C2, n2, F2)
+    cov_det, noise, noise_sd, thr, rule = det.detectable, det.noise_mean, det.noise_sd, det.threshold, det.rule
     excess = F2 - noise
     detectable = cov_det
     row = {"class": name1, "against": name2, "n_class": n1, "n_against": n2,

@@ -57,7 +57,8 @@ from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
 
-__all__ = ["METHODS", "UTurnResult", "end_time", "image_index", "simulated_collapse_time", "uturn", "uturn_cost"]
+__all__ = ["METHODS", "ImageIndex", "UTurnCost", "UTurnResult", "end_time", "image_index", "simulated_collapse_time",
+           "uturn", "uturn_cost"]
 
 #: dynamics of :func:`uturn`
 METHODS = ("sde", "posterior", "ode")
@@ -163,7 +164,23 @@ def _backward(es, x, t, method, steps, gen, t_end):
     return x, es.nearest(x)
 
 
-def image_index(src) -> tuple:
+@dataclass(frozen=True)
+class ImageIndex:
+    """Result of :func:`image_index`.
+
+    Attributes
+    ----------
+    index : ndarray of int64, shape (n,)
+        Per training row, the index of its first bit-identical copy (itself when unique).
+    duplicates : int
+        Rows that copy an earlier one.
+    """
+
+    index: np.ndarray
+    duplicates: int
+
+
+def image_index(src) -> ImageIndex:
     """Per training row, the index of its first bit-identical copy (itself when unique).
 
     Parameters
@@ -173,9 +190,9 @@ def image_index(src) -> tuple:
 
     Returns
     -------
-    tuple
-        ``(index, duplicates)``: an int64 array of shape (n,) and the number of rows that copy an
-        earlier one. Rows are hashed; a hash match is confirmed by comparing the rows.
+    ImageIndex
+        The index per row and the number of duplicate rows. Rows are hashed; a hash match is
+        confirmed by comparing the rows.
     """
     first: dict = {}
     index = np.arange(src.n, dtype=np.int64)
@@ -186,10 +203,29 @@ def image_index(src) -> tuple:
             j = first.setdefault(key, s + i)
             if j != s + i and np.array_equal(src.take([j])[0], B[i]):
                 index[s + i] = j
-    return index, int(np.count_nonzero(index != np.arange(src.n)))
+    return ImageIndex(index, int(np.count_nonzero(index != np.arange(src.n))))
 
 
-def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde", steps: int = 200) -> dict:
+@dataclass(frozen=True)
+class UTurnCost:
+    """Result of :func:`uturn_cost` (rough, for refusing or announcing large runs).
+
+    Attributes
+    ----------
+    flops : float
+        Floating-point operations of the streamed passes' GEMMs.
+    exps : float
+        Exponentials (or Gumbel draws).
+    bytes : float
+        Peak memory, bytes.
+    """
+
+    flops: float
+    exps: float
+    bytes: float
+
+
+def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde", steps: int = 200) -> UTurnCost:
     """Rough cost of :func:`uturn`: floating-point operations, exponentials and peak bytes.
 
     Parameters
@@ -204,7 +240,7 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
 
     Returns
     -------
-    dict
+    UTurnCost
         ``flops`` (the GEMMs of the streamed passes: 2 per query × row × feature for the logits, 2
         more for the posterior mean), ``exps`` (query × row exponentials or Gumbel draws) and
         ``bytes`` (about 80 per sample and feature for the states and their temporaries, 16 per
@@ -216,7 +252,7 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
     else:
         flops, exps = qn * d * (4.0 * steps + 2.0), qn * steps
     nbytes = 80.0 * samples * d + 16.0 * samples * times + min(8.0 * n * d, 256 * 2**20) + 128 * 2**20
-    return {"flops": flops, "exps": exps, "bytes": nbytes}
+    return UTurnCost(flops, exps, nbytes)
 
 
 def _fraction(hit, definition):
@@ -268,7 +304,8 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
     if lab is not None and np.asarray(lab).shape != (src.n,):
         raise RegimesError(f"labels must have one entry per row ({src.n}), got shape {np.asarray(lab).shape}")
     es = EmpiricalScore(src)
-    image, dups = image_index(src)
+    images = image_index(src)
+    image, dups = images.index, images.duplicates
     variance = float(src.total_variance) / src.d
     if not math.isfinite(variance):  # values too large for the variance: from the score's scale
         s2 = es.scale * es.scale

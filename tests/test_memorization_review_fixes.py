@@ -131,7 +131,8 @@ def test_uturn_duplicates_count_as_one_image_for_every_method():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((10, 4))
     A2 = np.vstack([A, A])  # every image twice
-    idx, dups = image_index(EmpiricalScore(A2).src)
+    images = image_index(EmpiricalScore(A2).src)
+    idx, dups = images.index, images.duplicates
     assert dups == 10 and np.array_equal(idx, np.r_[np.arange(10), np.arange(10)])
     for method in ("posterior", "sde", "ode"):
         r = uturn(A2, [1e-3], samples=200, method=method, steps=20, rng=2)
@@ -307,7 +308,7 @@ def test_cli_layout_mismatch_refused_and_same_layout_copies_found(run_cli, npys)
 
 def test_cli_uturn_memory_refusal_and_time_note(run_cli, npys, monkeypatch):
     # 10⁷ U-turns of d = 4096: about 80·10⁷·4096 bytes = 3 TB of states, refused before any work
-    assert uturn_cost(3, 4096, 10**7, 1, method="posterior")["bytes"] > 3e12
+    assert uturn_cost(3, 4096, 10**7, 1, method="posterior").bytes > 3e12
     rc, _, err = run_cli("uturn", npys["wide"], "--times", "0.1", "--samples", "10000000", "--method", "posterior")
     assert rc == 2 and err.startswith("regimes: error: --samples 10000000 needs about") and err.count("\n") == 1
     import regimes_cli.commands.memorization as cmd

@@ -189,7 +189,7 @@ def _same_law_rate(n1, n2, d, R, seed, scale=1.0):
     for _ in range(R):
         C1 = np.atleast_2d(np.cov(rng.standard_normal((n1, d)) * math.sqrt(scale), rowvar=False))
         C2 = np.atleast_2d(np.cov(rng.standard_normal((n2, d)), rowvar=False))
-        hits += covariance_difference_detection(C1, n1, C2, n2, float(np.sum((C1 - C2) ** 2)))[0]
+        hits += covariance_difference_detection(C1, n1, C2, n2, float(np.sum((C1 - C2) ** 2))).detectable
     return hits / R
 
 

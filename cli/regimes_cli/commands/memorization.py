@@ -391,11 +391,11 @@ def uturn(
                           **_reader_options(key, size, grayscale, color, (data,))[data])
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
     cost = uturn_cost(src.n, src.d, samples, len(tt), method=method, steps=steps)
-    _check_fits("--samples", samples, cost["bytes"], "the U-turn states and the cached training set")
+    _check_fits("--samples", samples, cost.bytes, "the U-turn states and the cached training set")
     note_ignored(ctx, [(p, f, out is not None, "with --out (the figure)")
                        for p, f in (("shape", "--shape"), ("t_s", "--t-s"), ("t_c", "--t-c"))])
     # rough rates measured on two cores: 4·10⁹ float64 operations per second, 30 ns per exponential
-    _time_note(cost["flops"] / 4e9 + cost["exps"] * 3e-8,
+    _time_note(cost.flops / 4e9 + cost.exps * 3e-8,
                f"{samples} U-turns × {len(tt)} times × {steps if method != 'posterior' else 1} passes over "
                f"{src.n} training points, d = {src.d}")
     res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
