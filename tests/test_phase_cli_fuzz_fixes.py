@@ -82,3 +82,12 @@ def test_timeline_compare_refuses_an_empty_name(run_cli):
     assert "--compare 'linear,,cosine'" in err and "position 2" in err
     rc, out, err = run_cli("timeline", "--compare", "linear,cosine", "--json")
     assert rc == 0, err
+
+
+def test_refusal_names_options_as_typed_even_at_their_default(run_cli):
+    # the --gap estimate names the ranges the user typed (read from the command line, so a value
+    # typed equal to its default is named too) and not the ones left alone
+    line = _refused(run_cli, "np", "--points", 24, "--gap", "--gap-d", 128, "--psi-n-max", 10, flag="--gap-d")
+    assert "--psi-n-max 10" in line and "--psi-p-max" not in line
+    line = _refused(run_cli, "np", "--points", 24, "--gap", "--gap-d", 128, flag="--gap-d")
+    assert "--psi-n-max" not in line

@@ -25,6 +25,7 @@ from .._options import (
     apply_units,
     build_sampler,
     flag_errors,
+    given_on_command_line,
     load_preset,
     need,
     num,
@@ -80,21 +81,12 @@ def _real(value: float, flag: str, lo: float, hi: float = MAX_VALUE, what: str =
     return value
 
 
-#: defaults of the options an estimate may blame (an option at its default was not set by the user)
-_DEFAULTS = {"--n-min": 10.0, "--n-max": 1e4, "--d": 100.0, "--p": 2000.0, "--psi-n-max": 10.0, "--psi-p-max": 10.0}
+def _typed(ctx: typer.Context, **values: float) -> list[str]:
+    """``--flag value`` of the options (``n_max=…``) the user typed (not left at their default)."""
+    return [f"--{name.replace('_', '-')} {v:g}" for name, v in values.items() if given_on_command_line(ctx, name)]
 
 
-def _typed(**values: float) -> list[str]:
-    """``--flag value`` of the options (``n_max=…``) the user set, i.e. not at their default."""
-    out = []
-    for name, v in values.items():
-        flag = "--" + name.replace("_", "-")
-        if v != _DEFAULTS.get(flag):
-            out.append(f"{flag} {v:g}")
-    return out
-
-
-def _check_gap(points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
+def _check_gap(ctx: typer.Context, points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
     """Refuse ``np --gap`` runs estimated beyond a minute or the memory: one instance per grid cell,
     of p = ψ_p·gap_d features and n = ψ_n·gap_d points, costing p²n + p·gap_d·n + p³ units
     (measured: --points 2 at --gap-d 128 took 0.9 s, at 256 8.7 s, at 512 149 s; the estimate says
@@ -112,7 +104,7 @@ def _check_gap(points: int, gap_d: int, psi_n_range, psi_p_range) -> None:
             units += float(pp) ** 2 * nn + float(pp) * gap_d * nn + float(pp) ** 3
             mem = max(mem, 8.0 * (pp * gap_d + gap_d * nn + 2.0 * pp * nn + 6.0 * pp * pp))
     flags = f"--gap-d {gap_d} with --points {points}"
-    given = _typed(psi_n_max=hi_n, psi_p_max=hi_p)
+    given = _typed(ctx, psi_n_max=hi_n, psi_p_max=hi_p)
     if given:
         flags += ", " + ", ".join(given)
     advice = "use a smaller --gap-d or --points (or smaller ψ ranges)"
@@ -132,7 +124,7 @@ def _ntau_base(t: float, activation: str):
         return None
 
 
-def _check_ntau(rf, n_min, n_max, d, p, tau_range, lr, window_points: int, points: int) -> None:
+def _check_ntau(ctx: typer.Context, rf, n_min, n_max, d, p, tau_range, lr, window_points: int, points: int) -> None:
     """Refuse up front what ``ntau`` cannot draw or compute: an empty or overflowing default τ axis,
     an --lr whose step axis overflows, a loss-curve window beyond a minute or the memory."""
     import numpy as np
@@ -145,7 +137,7 @@ def _check_ntau(rf, n_min, n_max, d, p, tau_range, lr, window_points: int, point
     tau_mem_hi = n_max / d * tm1
     if tau_range is None:
         tau_lo, tau_hi = tg / 10.0, 10.0 * tau_mem_hi
-        given = ", ".join(_typed(n_max=n_max, d=d)) or f"--n-max {n_max:g}, --d {d:g}"
+        given = ", ".join(_typed(ctx, n_max=n_max, d=d)) or f"--n-max {n_max:g}, --d {d:g}"
         if not math.isfinite(tau_hi):
             raise RegimesError(f"{given}: the default τ axis ends at 10 τ_mem(n_max) = 10 (n_max/d) τ_mem(ψ_n = 1), "
                                f"which overflows; keep n_max/d <= {1e300 / tm1:.3g}, or give --tau-min and --tau-max")
@@ -185,7 +177,7 @@ def _check_ntau(rf, n_min, n_max, d, p, tau_range, lr, window_points: int, point
         need = 8.0 * (float(pp) * dd + float(dd) * nn + 3.0 * pp * (nn + dd) + 4.0 * T * m + 4.0 * float(m) ** 2)
         if need > mem:
             mem, biggest = need, (dd, pp, nn)
-    given = _typed(n_min=n_min, n_max=n_max, d=d, p=p)
+    given = _typed(ctx, n_min=n_min, n_max=n_max, d=d, p=p)
     flags = ", ".join([f"--window-points {window_points}", *given])
     advice = ("use --window-points 0 (no τ_best/τ_gap), fewer window points"
               + (f", or other values of {' / '.join(g.split()[0] for g in given)}" if given else ""))
@@ -343,6 +335,7 @@ def nd(
 
 @phase_app.command("np")
 def np_(
+    ctx: typer.Context,
     psi_n_min: float = typer.Option(0.1, "--psi-n-min", help="Smallest ψ_n = n/d."),
     psi_n_max: float = typer.Option(10.0, "--psi-n-max", help="Largest ψ_n."),
     psi_p_min: float = typer.Option(0.1, "--psi-p-min", help="Smallest ψ_p = p/d."),
@@ -389,7 +382,7 @@ def np_(
         _real(n_model, "--n", 2.0)
         _real(p_model, "--p", 1.0)
     if gap and 4 <= gap_d <= 512 and 2 <= points <= 24:  # other values: the library's one-line errors
-        _check_gap(points, gap_d, (psi_n_min, psi_n_max), (psi_p_min, psi_p_max))
+        _check_gap(ctx, points, gap_d, (psi_n_min, psi_n_max), (psi_p_min, psi_p_max))
     with flag_errors(_NP_FLAGS):
         pdg = np_phase_diagram(
             (psi_n_min, psi_n_max),
@@ -442,6 +435,7 @@ def np_(
 
 @phase_app.command("ntau")
 def ntau(
+    ctx: typer.Context,
     n_min: float = typer.Option(10.0, "--n-min", help="Smallest training-set size n (1 to 1e300)."),
     n_max: float = typer.Option(1e4, "--n-max", help="Largest training-set size n (1 to 1e300; with "
                                 "--window-points, the loss curves must fit in memory and about a minute: "
@@ -497,7 +491,7 @@ def ntau(
         tau_range = (tau_min, tau_max)
     base = _ntau_base(t, activation)
     if base is not None and n_min < n_max:
-        _check_ntau(base, n_min, n_max, d, p, tau_range, lr, window_points, points)
+        _check_ntau(ctx, base, n_min, n_max, d, p, tau_range, lr, window_points, points)
     with flag_errors(_NTAU_FLAGS):
         pdg = ntau_phase_diagram((n_min, n_max), tau_range, points, d, p, t, activation,
                                  window_points=window_points, gap_tolerance=gap_tolerance)
