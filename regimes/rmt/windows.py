@@ -41,10 +41,12 @@ __all__ = [
     "DEFAULT_WINDOW_BUDGET",
     "MIN_WINDOW_D",
     "TrainingWindow",
+    "WindowCost",
     "WindowTooSmall",
     "asymptotic_validity_note",
     "sample_window_curves",
     "training_window",
+    "window_cost",
     "window_sizes",
 ]
 
@@ -98,6 +100,74 @@ def window_sizes(n, d, p, budget=DEFAULT_WINDOW_BUDGET):
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid - 1)
     return lo, max(1, round(psi_p * lo)), max(1, round(psi_n * lo)), True
+
+
+def _tau_grid(c, t: float, delta_t: float, dd, pp, nn, points_per_decade: int) -> tuple[float, float, int]:
+    """``(lo, hi, points)`` of the log-τ grid of an instance (d', p', n'): from 1e-3 of the fastest
+    relaxation time (the top of U's spectrum, bounded above) to 30× the slowest (1/s_t²)."""
+    lam_hi = (1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
+        c.a_t**2 * math.exp(-2 * t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2
+    rate = 2.0 * delta_t * dd / pp
+    lo, hi = 1e-3 / (rate * lam_hi), 30.0 / (rate * c.s_t2)
+    return lo, hi, max(8, int(math.ceil(points_per_decade * math.log10(hi / lo))))
+
+
+@dataclass(frozen=True)
+class WindowCost:
+    """Result of :func:`window_cost`: the work of a :func:`training_window` before drawing it.
+
+    Attributes
+    ----------
+    units : float
+        Multiply-adds of dense linear algebra over all seeds (0 when no instance is drawn).
+    bytes : float
+        Peak memory of one instance, bytes.
+    sizes : tuple of int
+        ``(d', p', n')`` of the instances.
+    computed : bool
+        False when the window would be refused (:class:`WindowTooSmall`): nothing is drawn.
+    """
+
+    units: float
+    bytes: float
+    sizes: tuple
+    computed: bool
+
+
+def window_cost(rf: RandomFeatures, n, d, p, *, seeds: int = 4, budget: int = DEFAULT_WINDOW_BUDGET,
+                points_per_decade: int = 60) -> WindowCost:
+    """Estimated work and memory of :func:`training_window` at (n, d, p), without drawing anything.
+
+    Parameters
+    ----------
+    rf : RandomFeatures
+        The model at the window's time t and activation (its ψ's are not used).
+    n, d, p : float
+        As in :func:`training_window`.
+    seeds, budget, points_per_decade : int
+        As in :func:`training_window`.
+
+    Returns
+    -------
+    WindowCost
+
+    Notes
+    -----
+    Per instance of sizes (d', p', n') with m = min(p', n' + d') and T grid times: W X costs p'd'n',
+    the Gram matrix of F p'·m·(n' + d'), its eigendecomposition (or QR + SVD) about 10 m³, the loss
+    curves T·m²; memory 8·(2p'd' + d'n' + 3p'(n' + d') + 4Tm + 4m² + d') bytes. Measured against
+    the real runs on a 2-core machine at 1.2·10⁹–4.7·10⁹ units per second.
+    """
+    dd, pp, nn, reduced = window_sizes(n, d, p, budget)
+    if reduced and dd < min(MIN_WINDOW_D, d):
+        return WindowCost(0.0, 0.0, (dd, pp, nn), False)
+    c = rf.constants
+    _, _, T = _tau_grid(c, rf.t, rf.delta_t, dd, pp, nn, points_per_decade)
+    dd_, pp_, nn_ = float(dd), float(pp), float(nn)
+    m = min(pp_, nn_ + dd_)
+    units = seeds * (pp_ * m * (nn_ + dd_) + pp_ * dd_ * nn_ + 10.0 * m**3 + T * m * m)
+    nbytes = 8.0 * (2.0 * pp_ * dd_ + dd_ * nn_ + 3.0 * pp_ * (nn_ + dd_) + 4.0 * T * m + 4.0 * m * m + dd_)
+    return WindowCost(units, nbytes, (dd, pp, nn), True)
 
 
 def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=None) -> dict:
@@ -305,12 +375,7 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
             "are finite-size noise; raise budget, or use the asymptotic τ_gen, τ_mem (valid for ψ_p ≫ ψ_n ≫ 1)")
     rfd = rf if (pp / dd, nn / dd) == (rf.psi_p, rf.psi_n) else rf.replace(psi_p=pp / dd,
                                                                            psi_n=nn / dd)
-    c = rfd.constants
-    lam_hi = (1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
-        c.a_t**2 * math.exp(-2 * t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2
-    rate = 2.0 * rfd.delta_t * dd / pp
-    lo, hi = 1e-3 / (rate * lam_hi), 30.0 / (rate * c.s_t2)
-    tau = np.geomspace(lo, hi, max(8, int(math.ceil(ppd * math.log10(hi / lo)))))
+    tau = np.geomspace(*_tau_grid(rfd.constants, t, rfd.delta_t, dd, pp, nn, ppd))
     seq = np.random.SeedSequence(int(check_rng(rng).integers(2**63)))
     curves = [sample_window_curves(rfd, dd, pp, nn, tau, np.random.default_rng(s))
               for s in seq.spawn(seeds)]

@@ -131,7 +131,7 @@ def _check_ntau(ctx: typer.Context, rf, n_min, n_max, d, p, tau_range, lr, windo
 
     from regimes import RegimesError
     from regimes.phase import NTAU_WINDOW_BUDGET, NTAU_WINDOW_SEEDS
-    from regimes.rmt.windows import MIN_WINDOW_D, window_sizes
+    from regimes.rmt.windows import window_cost
 
     tg, tm1 = float(rf.tau_gen), float(rf.tau_mem)
     tau_mem_hi = n_max / d * tm1
@@ -157,26 +157,16 @@ def _check_ntau(ctx: typer.Context, rf, n_min, n_max, d, p, tau_range, lr, windo
                 f"{tau_hi * d * d / 1e300:.3g} to {tau_lo * d * d / 1e-300:.3g}")
     if not 1 <= window_points <= 200 or not 2 <= points <= 4001:
         return  # none, or the library's one-line error
-    c = rf.constants
-    if not c.s_t2 > 0:
+    if not rf.constants.s_t2 > 0:
         return
     wn = np.geomspace(n_min, n_max, window_points) if window_points > 1 else [n_max]
     units = mem = 0.0
     biggest = None
     for k in wn:
-        dd, pp, nn, reduced = window_sizes(float(k), d, p, NTAU_WINDOW_BUDGET)
-        if reduced and dd < min(MIN_WINDOW_D, d):
-            continue  # not computed (too small an instance): no cost
-        m = min(pp, nn + dd)
-        lam_hi = ((1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
-            c.a_t**2 * math.exp(-2 * rf.t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2)
-        T = max(8, math.ceil(60 * math.log10(3e4 * lam_hi / c.s_t2)))
-        # W@X p'd'n', F Fᵀ (or FᵀF) p'·m·(n'+d'), eigh / QR+SVD ~10 m³, the loss curves T·m²
-        units += NTAU_WINDOW_SEEDS * (float(pp) * m * (nn + dd) + float(pp) * dd * nn + 10.0 * float(m) ** 3
-                                  + float(T) * m * m)
-        need = 8.0 * (float(pp) * dd + float(dd) * nn + 3.0 * pp * (nn + dd) + 4.0 * T * m + 4.0 * float(m) ** 2)
-        if need > mem:
-            mem, biggest = need, (dd, pp, nn)
+        cost = window_cost(rf, float(k), d, p, seeds=NTAU_WINDOW_SEEDS, budget=NTAU_WINDOW_BUDGET)
+        units += cost.units  # (0 for a window not computed: too small an instance)
+        if cost.bytes > mem:
+            mem, biggest = cost.bytes, cost.sizes
     given = _typed(ctx, n_min=n_min, n_max=n_max, d=d, p=p)
     flags = ", ".join([f"--window-points {window_points}", *given])
     advice = ("use --window-points 0 (no τ_best/τ_gap), fewer window points"

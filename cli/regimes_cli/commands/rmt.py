@@ -354,23 +354,13 @@ def timescales(
                 notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
 
 
-def _window_cost(c, t, n, d, p, seeds):
-    """(seconds, bytes) of :func:`regimes.rmt.training_window` at (n, d, p) with ``seeds`` instances, from
-    the sizes it draws (:func:`~regimes.rmt.windows.window_sizes`); (0, 0) when it draws none."""
-    from regimes.rmt.windows import MIN_WINDOW_D, window_sizes
+def _window_cost(rf, n, d, p, seeds):
+    """(seconds, bytes, sizes) of :func:`regimes.rmt.training_window` at (n, d, p) with ``seeds``
+    instances (:func:`~regimes.rmt.windows.window_cost`); (0, 0) when it draws none."""
+    from regimes.rmt.windows import window_cost
 
-    dd, pp, nn, reduced = window_sizes(n, d, p)
-    if reduced and dd < min(MIN_WINDOW_D, d):
-        return 0.0, 0.0, (dd, pp, nn)
-    dd, pp, nn = float(dd), float(pp), float(nn)
-    m = min(pp, nn + dd)
-    lam_hi = ((1.0 + math.sqrt(pp / nn)) ** 2 * c.v_t2 + c.s_t2 + 2.0 * (
-        c.a_t**2 * math.exp(-2 * t) * c.sigma_x2 + c.b_t**2) * (math.sqrt(pp / dd) + 1.0) ** 2)
-    T = max(8.0, math.ceil(60 * math.log10(3e4 * lam_hi / c.s_t2)))
-    # W@X p'd'n', F Fᵀ (or FᵀF) p'·m·(n'+d'), eigh / QR+SVD ~10 m³, the loss curves T·m²
-    units = seeds * (pp * m * (nn + dd) + pp * dd * nn + 10.0 * m**3 + T * m * m)
-    mem = 8.0 * (2.0 * pp * dd + dd * nn + 3.0 * pp * (nn + dd) + 4.0 * T * m + 4.0 * m * m + dd)
-    return units / UNITS_PER_SECOND, mem, (dd, pp, nn)
+    cost = window_cost(rf, n, d, p, seeds=seeds)
+    return cost.units / UNITS_PER_SECOND, cost.bytes, cost.sizes
 
 
 def _check_window_cost(rf, n, d, p, seeds) -> None:
@@ -385,10 +375,10 @@ def _check_window_cost(rf, n, d, p, seeds) -> None:
     avail = available_memory() or float(4 << 30)
 
     def fits(nn, dd, pp, ss):
-        secs, mem, _ = _window_cost(c, rf.t, nn, dd, pp, ss)
+        secs, mem, _ = _window_cost(rf, nn, dd, pp, ss)
         return secs <= MAX_SECONDS and mem <= avail
 
-    secs, mem, (dd, pp, nn) = _window_cost(c, rf.t, n, d, p, seeds)
+    secs, mem, (dd, pp, nn) = _window_cost(rf, n, d, p, seeds)
     if secs <= MAX_SECONDS and mem <= avail:
         return
     what = (f"the loss-curve window ({seeds} instances of d = {dd:.6g}, p = {pp:.6g}, n = {nn:.6g}) would take "
