@@ -19,6 +19,7 @@ __all__ = [
     "MAX_STEPS",
     "as_real_array",
     "available_memory_bytes",
+    "check_bool",
     "check_memory",
     "check_int",
     "check_real",
@@ -72,9 +73,9 @@ def check_real(
     le: float | None = None,
 ) -> float:
     """Return ``value`` as a finite Python float, or raise RegimesError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.floating | np.integer):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | np.floating | np.integer):
         try:
-            if isinstance(value, str | bytes) or value is None:
+            if isinstance(value, str | bytes | bool | np.bool_) or value is None:  # no silent coercion
                 raise TypeError
             value_f = float(value)
         except OverflowError:
@@ -183,11 +184,12 @@ def as_real_array(
 
 
 def _not_numbers(value) -> bool:
-    """Strings, bytes and booleans (or arrays of them): refused where numbers are expected."""
-    if isinstance(value, str | bytes | bool | np.bool_):
+    """Strings, bytes, booleans, complex numbers and None (or arrays of them): refused where real
+    numbers are expected (numpy would coerce them silently: True to 1, 1+2j to 1, None to NaN)."""
+    if value is None or isinstance(value, str | bytes | bool | np.bool_ | complex | np.complexfloating):
         return True
     try:
-        return np.asarray(value).dtype.kind in "USb"
+        return np.asarray(value).dtype.kind in "USbc"
     except Exception:  # noqa: BLE001 - ragged or odd input: left to the conversion below
         return False
 
@@ -200,6 +202,14 @@ def _overflows(v) -> bool:
     except (TypeError, ValueError):
         return False
     return False
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a Python bool; only True/False (or numpy's) are flags — ``"no"`` or 0
+    would otherwise be read by truthiness."""
+    if not isinstance(value, bool | np.bool_):
+        raise RegimesError(f"{name} must be True or False, got {_fmt(value)}")
+    return bool(value)
 
 
 def check_rng(rng) -> np.random.Generator:
