@@ -68,6 +68,11 @@ _LAZY = {
     "plot": "regimes.plot",
     "presets": "regimes.presets",
     "schedules": "regimes.schedules",
+    # every public submodule, so that the dotted paths of the docs work after a plain `import regimes`
+    **{m: f"regimes.{m}" for m in (
+        "analysis", "class_speciation", "collapse", "data", "dataset", "diagnostics", "distributed", "engines",
+        "estimate", "hierarchy", "inverse", "memorization", "models", "noise", "progress", "report",
+        "schedule_forms", "speciation", "tables", "timeline", "uturn")},
 }
 
 

@@ -61,3 +61,17 @@ def test_wheel_ships_exactly_regimes_and_regimes_cli(tmp_path):
     assert "regimes/_version.py" in names and "regimes_cli/main.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "regimes = regimes_cli.main:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_public_submodules_reachable_after_plain_import():
+    # the docs write regimes.uturn.simulated_collapse_time, regimes.inverse.n_for_collapse_time, …
+    names = ("analysis", "class_speciation", "data", "dataset", "diagnostics", "engines", "hierarchy", "inverse",
+             "memorization", "noise", "progress", "report", "schedule_forms", "uturn", "rmt", "phase")
+    code = ("import regimes, types\n"
+            f"for n in {names!r}:\n"
+            "    assert isinstance(getattr(regimes, n), types.ModuleType), n\n"
+            "print(regimes.uturn.simulated_collapse_time.__name__, regimes.analysis.analyze is regimes.analyze)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["simulated_collapse_time", "True"]
+    mods = _modules_after("import regimes")  # still lazy: nothing heavy until a submodule is asked for
+    assert not (mods & {*HEAVY, "scipy"})
