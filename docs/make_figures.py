@@ -23,6 +23,7 @@ def main() -> int:
     from regimes import GaussianMixture
     from regimes.analysis import analyze
     from regimes.models import example_mixture
+    from regimes.phase import ntau_phase_diagram
     from regimes.plot import plot_curves
     from regimes.plot.phase import plot_phase_nd, plot_phase_np, plot_phase_ntau
     from regimes.plot.spectra import plot_rf_density
@@ -44,11 +45,13 @@ def main() -> int:
     X, lab, _, _ = example_mixture(0, d=256, per_class=600)
     res = analyze(X, lab, samples=256, bootstrap=50, eigen_bootstrap=0)
     save(plot_curves(res), "tour_curves.png")
-    save(plot_phase_nd(points=121, separation=0.3, mark=(3072, 50000, "CIFAR-10")), "tour_nd.png")
+    # no dataset marked: this map is at σ² = 1 (a preset sits elsewhere in its own units)
+    save(plot_phase_nd(points=121, separation=0.3), "tour_nd.png")
     save(plot_phase_np(psi_n_range=(0.1, 100), psi_p_range=(0.1, 100), points=121, d=100,
                        mark=(500, 2000, "a model: n = 500, p = 2000")),
          "tour_np.png")
-    save(plot_phase_ntau(points=121, mark=(300, "a model"), lr=0.01), "tour_ntau.png")
+    ntau = ntau_phase_diagram(points=121)  # what `regimes phase-diagram ntau --out` draws (7 window points)
+    save(plot_phase_ntau(ntau, window=ntau.windows), "tour_ntau.png")
     save(plot_rf_density(RandomFeatures(8.0, 2.0, 0.1), d=100, rng=0), "tour_rf_density.png")
     return 0
 

@@ -1,6 +1,6 @@
 """Measure the four t_C estimators against the simulated backward dynamics (docs/which_tc.md).
 
-Usage: python docs/make_which_tc.py   (needs scikit-learn for the digits; a minute or two on two cores)
+Usage: python docs/make_which_tc.py   (needs scikit-learn for the digits; about 5 minutes on two cores)
 
 For each dataset: ``regimes analyze`` (commitment, entropy, spectral, gaussian estimates with their
 intervals) and :func:`regimes.uturn.simulated_collapse_time` — U-turns with the reverse SDE and the

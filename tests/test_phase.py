@@ -201,10 +201,17 @@ def test_np_and_ntau_figures_plot_the_data():
     nt = ntau_phase_diagram(points=15, window_points=0)
     fig = plot_phase_ntau(nt)
     ax = fig.axes[0]
-    mem = [ln for ln in ax.get_lines() if ln.get_label().startswith(r"$\tau_{\rm mem}$")][0]
+    mem, loose = [ln for ln in ax.get_lines() if ln.get_label().startswith(r"$\tau_{\rm mem}$")]
     below_p = nt.n < nt.p  # the independent statement: memorisation needs p > n
-    assert_allclose(mem.get_ydata()[below_p], nt.tau_mem[below_p])
-    assert np.all(np.isnan(mem.get_ydata()[~below_p]))  # beyond p only a faint dotted guide
+    drawn = np.fmax(mem.get_ydata(), loose.get_ydata())  # solid in its range, dashed outside it
+    assert_allclose(drawn[below_p], nt.tau_mem[below_p])
+    assert np.all(np.isnan(drawn[~below_p]))  # beyond p only a faint dotted guide
+    out = below_p & ~nt.tau_mem_in_range
+    assert out.any() and "outside its range" in loose.get_label()
+    assert_allclose(loose.get_ydata()[out], nt.tau_mem[out])
+    assert np.all(np.isnan(mem.get_ydata()[out][1:]))  # (the first joins the solid piece)
+    slow = [ln for ln in ax.get_lines() if "slow-bulk" in ln.get_label()][0]
+    assert_allclose(slow.get_ydata()[out], nt.tau_slow[out])
     gen = [ln for ln in ax.get_lines() if ln.get_label().startswith(r"$\tau_{\rm gen}$")][0]
     assert_allclose(gen.get_ydata(), [nt.tau_gen, nt.tau_gen])
     assert "training time τ" in ax.get_ylabel()

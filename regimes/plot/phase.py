@@ -350,23 +350,13 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, window=None, ax=None, *
                       rasterized=True)
     ax.axhline(pdg.tau_gen, color=C["blue"], lw=2,
                label=f"{_TGEN} = $1/(2\\Delta_t\\Gamma_t^2\\kappa_1^2)$  (flat in $n$)")
-    mem_ok = np.asarray(pdg.interpolating)
-    ax.plot(pdg.n, np.where(mem_ok, pdg.tau_mem, np.nan), color=C["black"], lw=2,
-            label=f"{_TMEM} = $(n/d)/(2\\Delta_t v_t^2)$  (∝ $n$)")
-    ax.plot([], [], " ", label=_GAMMA_NOTE)
-    if not mem_ok.all():  # continued faintly where it is no memorisation time (n ≥ p)
-        ax.plot(pdg.n, np.where(mem_ok, np.nan, pdg.tau_mem), color=C["black"], lw=1, ls=":",
-                label="_nolegend_")
+    _tau_mem_lines(ax, pdg)
     if pdg.n[0] < pdg.p < pdg.n[-1]:
-        ax.axvspan(
-            pdg.p,
-            pdg.n[-1],
-            facecolor="none",
-            hatch="//",
-            edgecolor="0.35",
-            lw=0,
-            label="n ≥ p: cannot memorise (grey: no memorisation)",
-        )
+        ax.axvspan(pdg.p, pdg.n[-1], facecolor="none", hatch="//", edgecolor="0.35", lw=0)
+        # its legend entry: an empty patch drawn as a grey hatched box (the span's own glyph, edgeless,
+        # showed as a stray stroke)
+        ax.fill_between([], [], [], facecolor=_NO_MEMORISATION_GREY, hatch="///", edgecolor="0.35", lw=0.6,
+                        label="n ≥ p: cannot memorise (grey: no memorisation)")
         ax.axvline(
             pdg.p, color="0.35", lw=1.2, ls="--", label=f"interpolation line n = p = {pdg.p:g}"
         )
@@ -406,6 +396,27 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, window=None, ax=None, *
         fontsize=10,
     )
     return fig
+
+
+def _tau_mem_lines(ax, pdg):
+    """τ_mem: solid where it is a memorisation time in its range; dashed where it is out of range
+    (s_t²/v_t² not ≪ ψ_p/ψ_n: too late), with the slow bulk's τ there; dotted beyond n = p."""
+    mem_ok = np.asarray(pdg.interpolating)
+    rng_ok = np.ones_like(mem_ok) if pdg.tau_mem_in_range is None else np.asarray(pdg.tau_mem_in_range, bool)
+    good, loose = mem_ok & rng_ok, mem_ok & ~rng_ok
+    # each piece reaches its neighbour's first point, so that the line stays continuous
+    ax.plot(pdg.n, np.where(good | np.roll(good & ~np.r_[False, good[:-1]], -1) & loose, pdg.tau_mem, np.nan),
+            color=C["black"], lw=2, label=f"{_TMEM} = $(n/d)/(2\\Delta_t v_t^2)$  (∝ $n$)")
+    if loose.any():
+        ax.plot(pdg.n, np.where(loose, pdg.tau_mem, np.nan), color=C["black"], lw=1.3, ls="--",
+                label=f"{_TMEM} outside its range ($s_t^2/v_t^2$ not ≪ $\\psi_p/\\psi_n$): too late")
+        if pdg.tau_slow is not None:
+            ax.plot(pdg.n, np.where(loose, pdg.tau_slow, np.nan), color=C["black"], lw=1.3, ls="-.",
+                    label=r"$\tau_{\rm slow}$: slow-bulk relaxation (use there)")
+    ax.plot([], [], " ", label=_GAMMA_NOTE)
+    if not mem_ok.all():  # continued faintly where it is no memorisation time (n ≥ p)
+        ax.plot(pdg.n, np.where(mem_ok, np.nan, pdg.tau_mem), color=C["black"], lw=1, ls=":",
+                label="_nolegend_")
 
 
 def _window_curves(ax, win):
