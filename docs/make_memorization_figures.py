@@ -56,7 +56,7 @@ def main() -> int:
     res = uturn(A, [0.2 * t_C, 0.7 * t_C, 0.5 * (t_C + t_S), 1.5 * t_S], samples=200, labels=lab, rng=3)
     print("same point", [round(e.value, 3) for e in res.same_point])
     print("same class", [round(e.value, 3) for e in res.same_class])
-    fig = plot_uturn(res, A, (16, 16), t_C=t_C, t_S=t_S)
+    fig = plot_uturn(res, A, (16, 16), t_C=t_C, t_S=t_S, labels=lab)
     fig.savefig(OUT / "memorization_uturn.png", dpi=110)
     plt.close(fig)
     return 0

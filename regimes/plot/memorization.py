@@ -149,7 +149,7 @@ def _regime(t, t_S, t_C):
     return "I (noise)" if t_S is not None and math.isfinite(t_S) else "I or II"
 
 
-def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: int = 0, ax=None):
+def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: int = 0, labels=None, ax=None):
     """U-turn picture: one row per time (start, noised, result), or the curves without images.
 
     Parameters
@@ -165,6 +165,9 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
         with its regime, or drawn as dotted lines labelled "(given)" on the curves.
     example : int
         Which kept example to show in the grid.
+    labels : array_like, optional
+        Class per training row (default: those of ``data`` when it is a labelled DataSource): each
+        returned image is then captioned "same class" or with its class.
 
     Returns
     -------
@@ -181,6 +184,8 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
     lo = float(min(starts.min(), result.final[:, e].min()))
     hi = float(max(starts.max(), result.final[:, e].max()))
     T = tt.size
+    lab = getattr(data, "labels", None) if labels is None else np.asarray(labels)
+    names = getattr(data, "class_names", None) if labels is None else None
     if ax is None:
         fig = _figure(figsize=(4.6, 1.45 * T + 0.7), layout="constrained")
         axes = fig.subplots(T, 3, squeeze=False)
@@ -194,15 +199,27 @@ def plot_uturn(result, data=None, shape=None, *, t_S=None, t_C=None, example: in
                 _show(axes[i, j], row, shape, float(row.min()), float(row.max()))
             else:
                 _show(axes[i, j], row, shape, lo, hi)
-        same = result.end[i, e] == result.start[i, e]
         axes[i, 0].set_ylabel(f"t = {tt[i]:.3g}\n{_regime(tt[i], t_S, t_C)}", fontsize=7)
-        axes[i, 2].set_xlabel("same image" if same else f"train #{result.end[i, e]}", fontsize=7)
+        axes[i, 2].set_xlabel(_returned_caption(result.start[i, e], result.end[i, e], lab, names), fontsize=7)
     for j, name in enumerate(("start $a^{\\mu}$", "noised $x_t$\n(own intensity range)", "returned")):
         axes[0, j].set_title(name, fontsize=8)
     if t_S is not None or t_C is not None:
         given = ", ".join(f"{n} = {v:.3g}" for n, v in (("$t_S$", t_S), ("$t_C$", t_C)) if v is not None)
         fig.suptitle(f"one run per row; regimes from the given {given}", fontsize=7)
     return fig
+
+
+def _returned_caption(start: int, end: int, labels, names) -> str:
+    """"same image", or the returned training row with its class relative to the start's."""
+    if end == start:
+        return "same image"
+    if labels is None:
+        return f"train #{end}"
+    a, b = labels[start], labels[end]
+    if a == b:
+        return f"train #{end}, same class"
+    shown = names[int(b)] if names is not None else b
+    return f"train #{end}, other class ({shown})"
 
 
 def _uturn_curves(result, tt, t_S, t_C, ax):
