@@ -4,7 +4,8 @@
 * :func:`linearised_replicates` — bootstrap replicates of a statistic that is linear in row weights;
 * :func:`bootstrap_weights` — the multinomial row counts those replicates use;
 * :func:`linear_root` — the crossing of zero of a sampled curve, scanning from large t down;
-* :func:`exact_binomial_interval` — the Clopper–Pearson interval of a binomial proportion.
+* :func:`exact_binomial_interval` — the Clopper–Pearson interval of a binomial proportion;
+* :func:`check_binomial` — the validation of a count, its number of trials and a confidence level.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import math
 
 import numpy as np
 
-__all__ = ["bootstrap_weights", "contain", "exact_binomial_interval", "linear_root", "linearised_replicates",
-           "percentile_interval"]
+from ._errors import RegimesError
+from ._validate import check_int, check_real
+
+__all__ = ["bootstrap_weights", "check_binomial", "contain", "exact_binomial_interval", "linear_root",
+           "linearised_replicates", "percentile_interval"]
 
 
 def percentile_interval(replicates, confidence: float):
@@ -96,7 +100,9 @@ def exact_binomial_interval(count: int, n: int, confidence: float) -> tuple[floa
     ``[B(α/2; x, n − x + 1), B(1 − α/2; x + 1, n − x)]`` with B the beta quantile function and
     α = 1 − confidence; the lower end is 0 for x = 0 and the upper end 1 for x = n. Its coverage
     is at least ``confidence`` for every true proportion (it is conservative), unlike a percentile
-    bootstrap of the count, which collapses to [0, 0] when no sample is flagged.
+    bootstrap of the count, which collapses to [0, 0] when no sample is flagged. ``n`` is an
+    integer >= 1, ``count`` an integer in [0, n], ``confidence`` in (0, 1) (a RegimesError
+    naming the parameter otherwise, :func:`check_binomial`).
 
     References
     ----------
@@ -105,7 +111,18 @@ def exact_binomial_interval(count: int, n: int, confidence: float) -> tuple[floa
     """
     from scipy.special import betaincinv
 
+    count, n, confidence = check_binomial("count", count, "n", n, confidence)
     a = (1.0 - confidence) / 2.0
     lo = 0.0 if count == 0 else float(betaincinv(count, n - count + 1, a))
     hi = 1.0 if count == n else float(betaincinv(count + 1, n - count, 1.0 - a))
     return lo, hi
+
+
+def check_binomial(count_name: str, count, n_name: str, n, confidence) -> tuple[int, int, float]:
+    """``(count, n, confidence)`` of a binomial interval: n an integer >= 1, count an integer in
+    [0, n], confidence a real in (0, 1); a RegimesError naming the parameter otherwise."""
+    n = check_int(n_name, n, ge=1)
+    count = check_int(count_name, count, ge=0)
+    if count > n:
+        raise RegimesError(f"{count_name} must be <= {n_name} = {n} (a count out of {n_name} trials), got {count}")
+    return count, n, check_real("confidence", confidence, gt=0.0, lt=1.0)

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._errors import RegimesError, RegimesWarning
-from ._stats import exact_binomial_interval
+from ._stats import check_binomial, exact_binomial_interval
 from ._validate import check_int, check_real, check_rng
 from .data.source import DataSource, as_source, check_numeric, flatten_rows
 from .estimate import Estimate
@@ -566,6 +566,8 @@ class MemorizationAudit(TableMixin):
         return out
 
 
+#: range of α of the relative ℓ2 score (the score is at most about 1/α: finite)
+MIN_CARLINI_ALPHA, MAX_CARLINI_ALPHA = 1e-12, 1e12
 #: what the ``bootstrap`` parameter switches on (no resampling is done)
 INTERVAL_TEXT = ("exact Clopper–Pearson binomial interval of f_mem (no resampling: 'bootstrap' > 0 only "
                  "switches the interval on; the name is kept for old scripts)")
@@ -580,7 +582,7 @@ NOT_MEANINGFUL = ("not meaningful: the sets' location or scale do not match the 
 def _stats(q, tr, K, budget, threshold, alpha, ck, B, conf):
     D, I, redo, sq, (d2, i2, copies), mean, mk = _search(q, tr, K, budget, keep=1, mean_of=ck)
     d1 = D[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
         ratio = np.where(d2 > 0, d1 / d2, 0.0)
         carl = np.where(mk > 0, d1 / (alpha * mk), 0.0)
     mem = ratio < threshold
@@ -607,6 +609,8 @@ def difference_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 
     score intervals (no continuity correction) of p_i = x_i/n_i,
     ``[p1 − p2 − √((p1 − l1)² + (u2 − p2)²), p1 − p2 + √((u1 − p1)² + (p2 − l2)²)]``, clipped to
     [−1, 1]. Its coverage is close to nominal (unlike the Wald interval) down to counts of 0.
+    ``n1``, ``n2`` are integers >= 1, ``x1``, ``x2`` integers in [0, n1], [0, n2], ``confidence``
+    in (0, 1) (a RegimesError otherwise).
 
     Returns
     -------
@@ -615,6 +619,8 @@ def difference_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 
     """
     from statistics import NormalDist
 
+    x1, n1, confidence = check_binomial("x1", x1, "n1", n1, confidence)
+    x2, n2, confidence = check_binomial("x2", x2, "n2", n2, confidence)
     z = NormalDist().inv_cdf(0.5 + 0.5 * confidence)
 
     def wilson(x, n):
@@ -655,8 +661,8 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     confidence : float
         Level of the interval.
     carlini_alpha, carlini_k : float, int
-        α and k of the relative ℓ2 score [Ca] (k ≤ n; default k = min(50, n), with a note when
-        capped).
+        α and k of the relative ℓ2 score [Ca] (α in [1e-12, 1e12]; k ≤ n; default k = min(50, n),
+        with a note when capped).
     rng : int or Generator
         Accepted for compatibility and validated; unused since the interval is exact (it seeded a
         percentile bootstrap before).
@@ -682,7 +688,8 @@ def memorization_audit(generated, train, *, reference=None, k: float = 1 / 3, bo
     threshold = check_real("k", k, gt=0.0, lt=1.0)
     B = check_int("bootstrap", bootstrap, ge=0, le=100_000)
     conf = check_real("confidence", confidence, gt=0.0, lt=1.0)
-    alpha = check_real("carlini_alpha", carlini_alpha, gt=0.0)
+    # bounded: ℓ = d1/(α·mean) <= 1/α must stay finite (α = 1e-320 gave inf), and α·mean must not overflow
+    alpha = check_real("carlini_alpha", carlini_alpha, ge=MIN_CARLINI_ALPHA, le=MAX_CARLINI_ALPHA)
     budget = check_int("memory_budget", memory_budget, ge=1 << 20)
     check_rng(rng)
     tsrc = train if isinstance(train, DataSource) else as_source(_nonempty(train, "train"), center=False, name="train")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import check_int, check_memory, check_real
+from ._validate import as_real_array, check_bool, check_int, check_memory, check_real, check_rng
 from .collapse import alpha_for_collapse_time, collapse_time
 
 __all__ = [
@@ -57,18 +57,22 @@ def n_star(d, t_C, variance: float = 1.0):
     -----
     ``n* = e^{α* d}`` with ``α* = ½ log1p(σ²/expm1(2 t_C))``
     (:func:`regimes.collapse.alpha_for_collapse_time`, valid over the whole float range).
+    ``d`` must be finite reals >= 1 (a dimension).
     """
     a = alpha_for_collapse_time(t_C, variance)
-    d_arr = np.asarray(d, dtype=float)
+    d_arr = as_real_array("d", d, ge=1.0)
     with np.errstate(over="ignore"):
         out = np.exp(a * d_arr)
     return float(out) if out.ndim == 0 else out
 
 
 def log10_n_star(d, t_C, variance: float = 1.0):
-    """``log10 n*(d) = α* d / ln 10``: the companion of :func:`n_star`, finite where n* overflows."""
+    """``log10 n*(d) = α* d / ln 10``: the companion of :func:`n_star`, finite where n* overflows.
+
+    ``d``: finite reals >= 1 (as for :func:`n_star`).
+    """
     a = alpha_for_collapse_time(t_C, variance)
-    out = a * np.asarray(d, dtype=float) / math.log(10.0)
+    out = a * as_real_array("d", d, ge=1.0) / math.log(10.0)
     return float(out) if out.ndim == 0 else out
 
 
@@ -88,6 +92,8 @@ class NDPhaseDiagram:
         ``t_S - t_C`` where positive (Regime II exists), NaN elsewhere.
     target : float
         The t_C level of the n*(d) curve; ``log10_n_star`` its log10 n along ``d``.
+    notes : tuple of str
+        E.g. that Λ <= 1 over the whole d axis (no speciation: ``t_S`` all NaN).
     """
 
     d: np.ndarray
@@ -100,6 +106,7 @@ class NDPhaseDiagram:
     variance: float
     separation: float | None
     eigenvalue: float | None
+    notes: tuple = ()
 
     def to_dict(self) -> dict:
         out = {
@@ -115,6 +122,8 @@ class NDPhaseDiagram:
         if self.t_S is not None:  # null (not NaN) where there is no speciation (Λ <= 1) or no Regime II:
             out["t_S"] = _nulls(self.t_S)  # results, not failures
             out["regime_II_width"] = _nulls(self.regime_II_width)
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
 
@@ -155,40 +164,27 @@ def nd_phase_diagram(
     ``α* = ½ log1p(σ²/expm1(2 t*))``; Regime II exists where ``t_C < t_S = ½ ln Λ`` [DR].
     """
     pts = _grid_points(points)
-    d0, d1 = (
-        check_real("d_range[0]", d_range[0], ge=1.0),
-        check_real("d_range[1]", d_range[1], ge=1.0),
-    )
-    n0, n1 = (
-        check_real("n_range[0]", n_range[0], ge=2.0),
-        check_real("n_range[1]", n_range[1], ge=2.0),
-    )
-    if d1 <= d0:
-        raise RegimesError(f"d_range must be increasing, got {tuple(d_range)!r}")
-    if n1 <= n0:
-        raise RegimesError(f"n_range must be increasing, got {tuple(n_range)!r}")
+    d0, d1 = _range("d_range", d_range, ge=1.0)
+    n0, n1 = _range("n_range", n_range, ge=2.0)
     var = check_real("variance", variance, gt=0.0)
     tgt = check_real("target", target, gt=0.0)
     if separation is not None and eigenvalue is not None:
         raise RegimesError("give at most one of separation and eigenvalue")
+    sep = None if separation is None else _separation(separation, d1, var)
+    lam = None if eigenvalue is None else check_real("eigenvalue", eigenvalue, gt=0.0)
     d = np.geomspace(d0, d1, pts)
     n = np.geomspace(n0, n1, pts)
     tC = collapse_time(n[:, None], d[None, :], var)
     t_S = width = None
-    sep = lam = None
-    if separation is not None:
-        sep = check_real("separation", separation, gt=0.0)
-        lam_d = d * sep**2 + var
-    elif eigenvalue is not None:
-        lam = check_real("eigenvalue", eigenvalue, gt=0.0)
-        lam_d = np.full_like(d, lam)
-    else:
-        lam_d = None
+    notes = ()
+    lam_d = d * sep**2 + var if sep is not None else None if lam is None else np.full_like(d, lam)
     if lam_d is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             t_S = np.where(lam_d > 1.0, 0.5 * np.log(np.where(lam_d > 1.0, lam_d, 1.0)), np.nan)
             w = t_S[None, :] - tC
         width = np.where(w > 0, w, np.nan)
+        if not np.any(lam_d > 1.0):
+            notes = (_no_speciation_note(sep, lam, var, d1),)  # a result (as in to_dict), not a warning
     a_star = alpha_for_collapse_time(tgt, var)
     return NDPhaseDiagram(
         d=d,
@@ -201,7 +197,26 @@ def nd_phase_diagram(
         variance=var,
         separation=sep,
         eigenvalue=lam,
+        notes=notes,
     )
+
+
+def _separation(separation, d_max: float, variance: float) -> float:
+    """``separation`` > 0, bounded so that Λ = d·separation² + σ² stays finite up to ``d_max``."""
+    sep = check_real("separation", separation, gt=0.0)
+    top = math.sqrt(1e300 / d_max)
+    if sep > top:
+        raise RegimesError(f"separation must be <= {top:.4g} (Λ = d·separation² + variance must stay within the "
+                           f"float range up to d = {d_max:.6g}), got {sep!r}")
+    return sep
+
+
+def _no_speciation_note(sep, lam, var, d_max) -> str:
+    """The note of an (n, d) diagram whose Λ is <= 1 along the whole d axis."""
+    what = (f"Λ = eigenvalue = {lam:.6g}" if lam is not None else
+            f"Λ = d·separation² + variance <= {d_max * sep**2 + var:.6g} up to d = {d_max:.6g}")
+    return (f"no speciation on this diagram: {what} <= 1, so t_S = ½ ln Λ does not exist (t_S and "
+            "regime_II_width are all NaN / null); speciation needs Λ > 1")
 
 
 # ---------------------------------------------------------------------- random features
@@ -217,12 +232,25 @@ def _grid_points(points, le: int = 20001) -> int:
     return pts
 
 
-def _log_axis(name, rng_, points, gt=0.0):
-    lo = check_real(f"{name}[0]", rng_[0], gt=gt)
-    hi = check_real(f"{name}[1]", rng_[1], gt=gt)
+def _range(name: str, value, ge: float | None = None) -> tuple[float, float]:
+    """``(low, high)`` of an axis range: exactly two finite reals, > 0 (or >= ``ge``), increasing;
+    a RegimesError naming ``name`` (``name[0]``, ``name[1]`` for one end) otherwise."""
+    try:
+        items = None if isinstance(value, str | bytes | dict) else tuple(value)
+    except TypeError:
+        items = None
+    if items is None or len(items) != 2:
+        raise RegimesError(f"{name} must be a pair (low, high) of positive real numbers, got {value!r}")
+    bound = {"gt": 0.0} if ge is None else {"ge": ge}
+    lo = check_real(f"{name}[0]", items[0], **bound)
+    hi = check_real(f"{name}[1]", items[1], **bound)
     if hi <= lo:
-        raise RegimesError(f"{name} must be increasing, got {tuple(rng_)!r}")
-    return np.geomspace(lo, hi, points)
+        raise RegimesError(f"{name} must be increasing, got {items!r}")
+    return lo, hi
+
+
+def _log_axis(name, rng_, points):
+    return np.geomspace(*_range(name, rng_), points)
 
 
 def _rf_base(t, activation, data_spectrum):
@@ -401,8 +429,10 @@ def np_phase_diagram(
     .. [WM] T. Bonnaire, R. Urfin, G. Biroli, M. Mézard, arXiv:2505.17638 (2025).
     """
     pts = _grid_points(points)
+    gap = check_bool("gap", gap)
+    gd = check_int("gap_d", gap_d, ge=4, le=512)  # validated even when gap is False
+    check_rng(rng)
     if gap:  # one sampled random-features instance per grid point, each O(gap_d³)
-        gd = check_int("gap_d", gap_d, ge=4, le=512)
         if pts > MAX_GAP_POINTS:
             raise RegimesError(
                 f"points must be <= {MAX_GAP_POINTS} with gap=True: points={pts} would sample "
@@ -418,11 +448,9 @@ def np_phase_diagram(
     mem = (tt * tg >= tau_mem)[:, None]
     region = np.where(~over, 0, np.where(mem, 2, 1))
     g = None
-    gd = None
     if gap:
         from .rmt import memorisation_phase_diagram
 
-        gd = check_int("gap_d", gap_d, ge=4)
         g = memorisation_phase_diagram(pn, pp, rf.t, activation, data_spectrum, d=gd, rng=rng)[
             "gap"
         ]
@@ -439,7 +467,7 @@ def np_phase_diagram(
         psi_n_mem=tt * tg / tm1,
         region=region,
         gap=g,
-        gap_d=gd,
+        gap_d=gd if gap else None,
         tau_mem_in_range=_tau_mem_range(rf, pn[:, None], pp[None, :])[0],
     )
 
@@ -572,6 +600,10 @@ def ntau_phase_diagram(
     n = _log_axis("n_range", n_range, pts)
     dd = check_real("d", d, gt=0.0)
     pp = check_real("p", p, gt=0.0)
+    wp = check_int("window_points", window_points, ge=0, le=200)
+    eps = check_real("gap_tolerance", gap_tolerance, gt=0.0, lt=1.0)  # validated even when wp = 0
+    if tau_range is not None:
+        _range("tau_range", tau_range)
     rf, tg, tm1 = _rf_base(t, activation, data_spectrum)
     tau_mem = (n / dd) * tm1
     if tau_range is None:
@@ -580,8 +612,7 @@ def ntau_phase_diagram(
     T = tau[None, :]
     region = np.where(T < tg, 0, np.where(T < tau_mem[:, None], 1, 2))
     valid, tau_slow = _tau_mem_range(rf, n / dd, pp / dd)
-    wp = check_int("window_points", window_points, ge=0, le=200)
-    windows = _ntau_windows(n, dd, pp, rf, data_spectrum, wp, gap_tolerance) if wp else None
+    windows = _ntau_windows(n, dd, pp, rf, data_spectrum, wp, eps) if wp else None
     return NTauPhaseDiagram(
         n=n,
         tau=tau,

@@ -932,6 +932,10 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
         if len(args) < len(syms) and all(str(s_) in defaults for s_ in syms[len(args):]):
             args = (*args, *(defaults[str(s_)] for s_ in syms[len(args):]))
         for (arg_name, kind), a in zip(bounds, args, strict=False):
+            kind_of = getattr(getattr(a, "dtype", None), "kind", "f")  # an object array: ufuncs cannot take it
+            if kind_of not in "biufc":
+                raise RegimesError(f"{arg_name} must be a numeric array, got an array of dtype {a.dtype} "
+                                   "(convert it with np.asarray(..., dtype=float))")
             if kind is None:
                 continue
             try:

@@ -46,13 +46,14 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._errors import RegimesError
+from ._errors import RegimesError, RegimesWarning
 from ._stats import exact_binomial_interval, linear_root, percentile_interval
-from ._validate import as_real_array, check_int, check_rng
+from ._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
 from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
@@ -64,6 +65,9 @@ __all__ = ["METHODS", "ImageIndex", "UTurnCost", "UTurnResult", "end_time", "ima
 METHODS = ("sde", "posterior", "ode")
 #: confidence of the fractions' intervals
 CONFIDENCE = 0.95
+#: largest ``samples`` and ``steps`` of :func:`uturn`
+MAX_UTURN_SAMPLES, MAX_UTURN_STEPS = 10**7, 10**6
+_MAX_SIZE = 10**15  # n, d, times of uturn_cost (beyond any run; keeps the products finite)
 #: what "same point" counts (the JSON says it)
 SAME_POINT = ("the same training image: rows equal bit for bit count as one point (a run from one copy that ends "
               "on another has returned)")
@@ -132,9 +136,10 @@ def end_time(t: float, variance: float) -> float:
     Parameters
     ----------
     t : float
-        Start time of the U-turn.
+        Start time of the U-turn (finite, > 0).
     variance : float
-        σ² = tr C/d, the data's mean per-feature variance (units of the data squared).
+        σ² = tr C/d, the data's mean per-feature variance (units of the data squared; >= 0, +inf
+        for data whose variance overflows: then the grid ends at t·10⁻⁴).
 
     Returns
     -------
@@ -144,6 +149,8 @@ def end_time(t: float, variance: float) -> float:
         returns a training point (not a blend of several, as a grid ending at t·10⁻⁴ gives
         for t ≫ σ²).
     """
+    t = check_real("t", t, gt=0.0)
+    variance = float(as_real_array("variance", variance, ge=0.0, allow_inf=True, ndim=0))
     floor = END_FRACTION * variance if math.isfinite(variance) and variance > 0 else math.inf
     return max(min(t * END_FRACTION, floor), 1e-300)
 
@@ -194,6 +201,9 @@ def image_index(src) -> ImageIndex:
         The index per row and the number of duplicate rows. Rows are hashed; a hash match is
         confirmed by comparing the rows.
     """
+    if not isinstance(src, DataSource):
+        raise RegimesError(f"src must be a regimes.data.DataSource (regimes.data.as_source(X) makes one from an "
+                           f"array), got {type(src).__name__}")
     first: dict = {}
     index = np.arange(src.n, dtype=np.int64)
     for s, _, B in src.blocks():
@@ -245,7 +255,16 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
         more for the posterior mean), ``exps`` (query × row exponentials or Gumbel draws) and
         ``bytes`` (about 80 per sample and feature for the states and their temporaries, 16 per
         sample and time for the indices, the cached training set up to 256 MB and the logit blocks).
+
+    All are validated as :func:`uturn` does (n, d, times integers >= 1; samples 1 to 10⁷; steps 2
+    to 10⁶; method one of :data:`METHODS`).
     """
+    n = check_int("n", n, ge=1, le=_MAX_SIZE)
+    d = check_int("d", d, ge=1, le=_MAX_SIZE)
+    samples = check_int("samples", samples, ge=1, le=MAX_UTURN_SAMPLES)
+    times = check_int("times", times, ge=1, le=_MAX_SIZE)
+    _check_method(method)
+    steps = check_int("steps", steps, ge=2, le=MAX_UTURN_STEPS)
     qn = float(samples) * n * times
     if method == "posterior":
         flops, exps = 2.0 * qn * d, qn
@@ -253,6 +272,11 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
         flops, exps = qn * d * (4.0 * steps + 2.0), qn * steps
     nbytes = 80.0 * samples * d + 16.0 * samples * times + min(8.0 * n * d, 256 * 2**20) + 128 * 2**20
     return UTurnCost(flops, exps, nbytes)
+
+
+def _check_method(method) -> None:
+    if not isinstance(method, str) or method not in METHODS:
+        raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
 
 
 def _fraction(hit, definition):
@@ -292,11 +316,10 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
         ``same_point`` counts a return to the same training image (bit-identical copies are one
         point, see the module docstring).
     """
-    if method not in METHODS:
-        raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    _check_method(method)
     tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
-    M = check_int("samples", samples, ge=1, le=10**7)
-    steps = check_int("steps", steps, ge=2, le=10**6)
+    M = check_int("samples", samples, ge=1, le=MAX_UTURN_SAMPLES)
+    steps = check_int("steps", steps, ge=2, le=MAX_UTURN_STEPS)
     E = min(M, check_int("examples", examples, ge=0))
     gen = check_rng(rng)
     src = data if isinstance(data, DataSource) else as_source(data, center=False, name="data")
@@ -344,13 +367,27 @@ def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200
     binomial fractions, so it carries the simulation's Monte Carlo error (the interpolation error
     of the grid comes on top: use a grid fine around the crossing).
 
+    Parameters
+    ----------
+    data, samples, steps, rng
+        As in :func:`uturn`.
+    times : array_like
+        At least two OU times > 0.
+    bootstrap : int
+        Replicates of the parametric bootstrap (0 to 100000; 0: no interval).
+    confidence : float
+        Level of the interval, in (0, 1).
+
     Returns
     -------
     Estimate
-        ``details``: ``times`` and ``same_point`` (the simulated fractions).
+        ``details``: ``times`` and ``same_point`` (the simulated fractions). When the fraction does
+        not cross ½ inside ``times`` the value is NaN, with a note (and a :class:`RegimesWarning`)
+        saying on which side the crossing lies and how to extend ``times``.
     """
     tt = np.unique(as_real_array("times", times, gt=0.0, ndim=1, min_size=2))
-    B = check_int("bootstrap", bootstrap, ge=0, le=100_000)
+    B = check_int("bootstrap", bootstrap, ge=0, le=MAX_BOOTSTRAP)
+    conf = check_real("confidence", confidence, gt=0.0, lt=1.0)
     gen = check_rng(rng)
     res = uturn(data, tt, samples=samples, method="sde", steps=steps, rng=gen)
     p = np.array([e.value for e in res.same_point])
@@ -358,7 +395,21 @@ def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200
     details = {"times": tt.tolist(), "same_point": p.tolist()}
     definition = "simulated U-turns (reverse SDE, exact empirical score): same-point fraction = 1/2"
     if t0 is None:
-        return Estimate(math.nan, definition=definition, details=details)
+        note = _no_crossing_note(tt, p)
+        warnings.warn(note, RegimesWarning, stacklevel=2)
+        return Estimate(math.nan, definition=definition, details=details, notes=(note,))
     reps = [linear_root(gen.binomial(res.samples, p) / res.samples - 0.5, tt) for _ in range(B)]
-    ci, se = percentile_interval([math.nan if r is None else r for r in reps], confidence)
+    ci, se = percentile_interval([math.nan if r is None else r for r in reps], conf)
     return Estimate(t0, se, ci, definition=definition, details=details)
+
+
+def _no_crossing_note(tt, p) -> str:
+    """Why :func:`simulated_collapse_time` has no value: on which side of ``times`` the ½ crossing lies."""
+    span = f"times [{tt[0]:.4g}, {tt[-1]:.4g}]"
+    if np.all(p > 0.5):
+        side = (f"stays above ½ (min {p.min():.3g}) up to t = {tt[-1]:.4g}: the crossing is later; extend times "
+                "to larger t")
+    else:
+        side = (f"stays below ½ (max {p.max():.3g}) down to t = {tt[0]:.4g}: the crossing is earlier; extend "
+                "times to smaller t")
+    return f"no t_C: the same-point fraction does not cross ½ inside {span}; it {side}"

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import as_real_array, check_int, check_real, check_rng
+from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng
 
 __all__ = ["MarchenkoPastur"]
 
@@ -111,8 +111,14 @@ class MarchenkoPastur:
     def replace(self, **changes) -> MarchenkoPastur:
         """A new law with ``changes`` applied (validated); ``self`` is unchanged.
 
-        Same as ``dataclasses.replace(self, **changes)``.
+        Same as ``dataclasses.replace(self, **changes)``; an unknown field is a RegimesError
+        listing the fields.
         """
+        allowed = [f.name for f in dataclasses.fields(self)]
+        unknown = [k for k in changes if k not in allowed]
+        if unknown:
+            raise RegimesError(f"replace() got unknown field(s) {', '.join(map(repr, unknown))}; "
+                               f"allowed: {', '.join(allowed)}")
         return dataclasses.replace(self, **changes)
 
     # ----------------------------------------------------------------- construction
@@ -151,6 +157,10 @@ class MarchenkoPastur:
         m1 = float(np.mean(x))
         if m1 <= 0:
             raise RegimesError("eigenvalues must not all be 0")
+        if not 1e-100 <= m1 <= 1e100:  # σ̂² = mean(x) (and mean(x)² below must not under/overflow)
+            raise RegimesError(
+                f"eigenvalues must have a mean in [1e-100, 1e100] (the fitted variance σ² is the mean; "
+                f"rescale them), got mean {m1!r}")
         m2 = float(np.mean(x * x))
         gamma = max(m2 / (m1 * m1) - 1.0, 1e-12)
         return cls(gamma, m1)
@@ -412,9 +422,7 @@ class MarchenkoPastur:
 
     def ppf(self, q):
         """Quantile inf{x : F(x) ≥ q}; q ≤ atom maps to 0. Bracketed Newton–bisection in θ."""
-        q = np.asarray(q, dtype=np.float64)
-        if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
-            raise RegimesError("q must be probabilities in [0, 1]")
+        q = as_real_array("q", q, ge=0.0, le=1.0)  # probabilities
         atom = self.atom
         norm = 2.0 * np.pi * self.ratio
         target = (q - atom) * norm  # value of _cont_lower to reach
@@ -442,9 +450,7 @@ class MarchenkoPastur:
 
         ``ppf(1 − q)`` for q ≥ 1e-6; below, solved from the upper edge (x = λ_+ − 2hσ² sin²(φ/2),
         the mass above x in closed form), since 1 − q loses q's digits (isf(1e-20) was λ_+)."""
-        q = np.asarray(q, dtype=np.float64)
-        if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
-            raise RegimesError("q must be probabilities in [0, 1]")
+        q = as_real_array("q", q, ge=0.0, le=1.0)  # probabilities
         out = np.asarray(self.ppf(1.0 - q), dtype=np.float64)
         tail = (q > 0) & (q < 1e-6)
         if np.any(tail):
@@ -467,9 +473,7 @@ class MarchenkoPastur:
     def rvs(self, size=None, rng=None):
         """Samples by inversion (ppf of uniforms); the atom at 0 is included. Seeded by ``rng``."""
         gen = check_rng(rng)
-        if size is not None:  # an int or a tuple of ints >= 0
-            size = (check_int("size", size, ge=0) if np.ndim(size) == 0
-                    else tuple(check_int("size", s_, ge=0) for s_ in size))
+        size = _rvs_size(size)
         u = gen.random(size)
         if np.size(u) <= _RVS_CHUNK:
             return self.ppf(u)
@@ -479,8 +483,11 @@ class MarchenkoPastur:
         return out.reshape(np.shape(u))
 
     def stieltjes(self, z):
-        """m(z) = ∫ρ(dx)/(x − z) for complex z off the support (atom included)."""
-        z = np.asarray(z, dtype=np.complex128)
+        """m(z) = ∫ρ(dx)/(x − z) for complex z off the support (atom included).
+
+        ``z``: finite real or complex numbers (a RegimesError otherwise: a string, None, NaN, inf).
+        """
+        z = _finite_complex("z", z)
         lo, hi = self._support
         s2, g = self.variance, self.ratio
         b = z - s2 * (1.0 - g)
@@ -494,6 +501,40 @@ class MarchenkoPastur:
 
 
 _GL48 = np.polynomial.legendre.leggauss(48)
+
+
+def _rvs_size(size):
+    """``size`` of :meth:`MarchenkoPastur.rvs`: None, an int or a tuple of ints >= 0, at most
+    :data:`~regimes._validate.MAX_SAMPLES` draws in all and within the available memory."""
+    if size is None:
+        return None
+    if isinstance(size, str | bytes) or np.ndim(size) > 1:
+        raise RegimesError(f"size must be an integer or a tuple of integers, got {size!r}")
+    out = (check_int("size", size, ge=0, le=MAX_SAMPLES) if np.ndim(size) == 0
+           else tuple(check_int("size", s_, ge=0, le=MAX_SAMPLES) for s_ in size))
+    total = math.prod(out) if isinstance(out, tuple) else out
+    if total > MAX_SAMPLES:
+        raise RegimesError(f"size must give at most {MAX_SAMPLES} draws in all, got {size!r} ({total} draws)")
+    # the uniforms and the draws (float64), plus the ppf temporaries of one chunk
+    check_memory("size", size, 16.0 * total + 8.0 * 8 * 48 * min(total, _RVS_CHUNK), what=f"{total} draws")
+    return out
+
+
+def _finite_complex(name, z):
+    """``z`` as a complex128 array of finite values, or a RegimesError naming ``name``."""
+    if z is None or isinstance(z, str | bytes | bool | np.bool_):
+        raise RegimesError(f"{name} must be real or complex numbers, got {z!r}")
+    try:
+        arr = np.asarray(z)
+        if arr.dtype.kind not in "iufc":
+            raise TypeError
+        arr = arr.astype(np.complex128)
+    except (TypeError, ValueError, OverflowError):
+        raise RegimesError(f"{name} must be real or complex numbers, got {z!r}") from None
+    bad = ~np.isfinite(arr)
+    if np.any(bad):
+        raise RegimesError(f"{name} must be finite, got {complex(arr[bad].ravel()[0])!r}")
+    return arr
 #: ppf of more points than this starts its Newton steps from a table of the cdf at as many angles
 _PPF_GRID = 4096
 #: rvs draws its uniforms at once and inverts them in chunks of this many

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
 from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect, gaussian_panels
-from .._validate import as_real_array, check_int, check_memory, check_real, check_rng
+from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng
 from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
 
@@ -78,9 +78,22 @@ def tau_mem_in_range(psi_n, psi_p, s_t2, v_t2):
     far above the slow bulk's relaxation times (1.06e5 against 2044–2095 at ψ_p = 100,
     ψ_n = 10, t = 1); use :func:`slow_bulk_tau` there.
     """
-    psi_n, psi_p = np.asarray(psi_n, dtype=float), np.asarray(psi_p, dtype=float)
+    psi_n, psi_p, s_t2, v_t2 = _check_bulk_args(psi_n, psi_p, s_t2, v_t2)
     ok = (v_t2 * psi_p >= TAU_MEM_MARGIN * s_t2 * psi_n) | (v_t2 <= 0)
     return np.asarray(ok)[()] if np.ndim(ok) else bool(ok)
+
+
+def _check_bulk_args(psi_n, psi_p, s_t2, v_t2):
+    """ψ_n, ψ_p (arrays > 0), s_t² (real) and v_t² (real >= 0) of :func:`tau_mem_in_range` and
+    :func:`slow_bulk_tau`, validated (RegimesError naming the argument)."""
+    psi_n = as_real_array("psi_n", psi_n, gt=0.0)
+    psi_p = as_real_array("psi_p", psi_p, gt=0.0)
+    try:
+        np.broadcast_shapes(psi_n.shape, psi_p.shape)
+    except ValueError:
+        raise RegimesError(f"psi_n and psi_p must broadcast together, got shapes {psi_n.shape} "
+                           f"and {psi_p.shape}") from None
+    return psi_n, psi_p, check_real("s_t2", s_t2), check_real("v_t2", v_t2, ge=0.0)
 
 
 def slow_bulk_tau(psi_n, psi_p, delta_t, s_t2, v_t2):
@@ -107,7 +120,8 @@ def slow_bulk_tau(psi_n, psi_p, delta_t, s_t2, v_t2):
     t = 0.01/0.1/0.5/1 give τ_1 = 8928/1663/2046/2068 inside [5869, 20154], [1121, 3413],
     [1746, 2599], [2044, 2095]).
     """
-    psi_n, psi_p = np.asarray(psi_n, dtype=float), np.asarray(psi_p, dtype=float)
+    psi_n, psi_p, s_t2, v_t2 = _check_bulk_args(psi_n, psi_p, s_t2, v_t2)
+    delta_t = check_real("delta_t", delta_t, gt=0.0, le=1.0)
     lam = s_t2 + v_t2 * (1.0 + psi_p / psi_n)
     with np.errstate(divide="ignore"):
         out = psi_p / (2.0 * delta_t * lam)
@@ -383,8 +397,14 @@ class RandomFeatures:
     def replace(self, **changes) -> RandomFeatures:
         """A new object with ``changes`` applied (validated, fresh caches); ``self`` is unchanged.
 
-        Same as ``dataclasses.replace(self, **changes)``.
+        Same as ``dataclasses.replace(self, **changes)``; an unknown field is a RegimesError
+        listing the fields.
         """
+        allowed = [f.name for f in dataclasses.fields(self)]
+        unknown = [k for k in changes if k not in allowed]
+        if unknown:
+            raise RegimesError(f"replace() got unknown field(s) {', '.join(map(repr, unknown))}; "
+                               f"allowed: {', '.join(allowed)}")
         return dataclasses.replace(self, **changes)
 
     @cached_property
@@ -602,7 +622,13 @@ class RandomFeatures:
         return max(fast_hi * extra, slow_hi, 1e-300) * 1.5
 
     def stieltjes(self, z, *, eps_min: float | None = None):
-        """q(z) = (1/p)Tr(U − z)⁻¹ for Im z > 0 (reached by continuation from large Im z)."""
+        """q(z) = (1/p)Tr(U − z)⁻¹ for Im z > 0 (reached by continuation from large Im z).
+
+        ``eps_min`` is accepted for compatibility (None or a real > 0) and unused: every point is
+        continued down to its own Im z.
+        """
+        if eps_min is not None:
+            check_real("eps_min", eps_min, gt=0.0)
         try:
             z = np.asarray(z, dtype=np.complex128)
         except (TypeError, ValueError):
@@ -882,13 +908,25 @@ class RandomFeatures:
 
     # ------------------------------------------------------------------ sampling
     def _sizes(self, d):
-        d = check_int("d", d, ge=1)
-        p = max(1, int(round(self.psi_p * d)))
-        n = max(1, int(round(self.psi_n * d)))
+        """``(d, p, n)`` of an instance at dimension d, refused (naming d) when p = ψ_p d or
+        n = ψ_n d exceeds :data:`~regimes._validate.MAX_SAMPLES`."""
+        d = check_int("d", d, ge=1, le=MAX_SAMPLES)
+        pf, nf = self.psi_p * d, self.psi_n * d
+        if not (pf <= MAX_SAMPLES and nf <= MAX_SAMPLES):
+            raise RegimesError(
+                f"d={d} gives an instance of p = psi_p·d = {pf:.4g} features and n = psi_n·d = {nf:.4g} "
+                f"points (psi_p = {self.psi_p:.4g}, psi_n = {self.psi_n:.4g}); both must be <= {MAX_SAMPLES}: "
+                "use a smaller d")
+        p = max(1, int(round(pf)))
+        n = max(1, int(round(nf)))
         return d, p, n
 
     def sigma_eigenvalues(self, d: int) -> np.ndarray:
-        """d eigenvalues of the data covariance Σ realising ρ_Σ (largest-remainder rounding of the weights)."""
+        """d eigenvalues of the data covariance Σ realising ρ_Σ (largest-remainder rounding of the weights).
+
+        ``d``: an integer from 1 to :data:`~regimes._validate.MAX_SAMPLES`.
+        """
+        d = check_int("d", d, ge=1, le=MAX_SAMPLES)
         vals, w = self.spectrum_values, self.spectrum_weights
         raw = w * d
         cnt = np.floor(raw).astype(int)
@@ -1010,6 +1048,15 @@ def memorisation_phase_diagram(psi_n, psi_p, t, activation="tanh", data_spectrum
     """
     pn = as_real_array("psi_n", psi_n, gt=0, ndim=1, min_size=1)
     pp = as_real_array("psi_p", psi_p, gt=0, ndim=1, min_size=1)
+    d = check_int("d", d, ge=1, le=MAX_SAMPLES)
+    p_max, n_max = float(pp.max()) * d, float(pn.max()) * d
+    if not (p_max <= MAX_SAMPLES and n_max <= MAX_SAMPLES):
+        raise RegimesError(
+            f"d={d} gives instances of up to p = max(psi_p)·d = {p_max:.4g} features and n = max(psi_n)·d = "
+            f"{n_max:.4g} points; both must be <= {MAX_SAMPLES}: use a smaller d (or smaller psi_p, psi_n)")
+    p_, n_ = max(1, round(p_max)), max(1, round(n_max))
+    check_memory("d", d, 8.0 * (11 * p_ * p_ + 3 * p_ * n_ + p_ * d + d * n_),
+                 what=f"a sampled {p_} × {p_} instance at the largest psi_p")
     seed = check_rng(rng).integers(2**63)
     ratio = np.empty((pn.size, pp.size))
     gap = np.empty((pn.size, pp.size))
@@ -1047,6 +1094,12 @@ def training_regimes(n, tau, d, p, t, activation="tanh", data_spectrum=None) -> 
     tau = as_real_array("tau", tau, ge=0, ndim=1, min_size=1)
     d = check_real("d", d, gt=0)
     p = check_real("p", p, gt=0)
+    if not (math.isfinite(p / d) and p / d > 0):
+        raise RegimesError(f"p/d (psi_p) must be a finite positive float64, got p={p!r}, d={d!r}")
+    with np.errstate(over="ignore", under="ignore"):
+        bad = ~(np.isfinite(n / d) & (n / d > 0))
+    if np.any(bad):
+        raise RegimesError(f"n/d (psi_n) must be finite positive float64s, got n={float(n[bad][0])!r}, d={d!r}")
     tg = np.empty(n.size)
     tm = np.empty(n.size)
     ts = np.empty(n.size)

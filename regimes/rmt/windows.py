@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import check_int, check_real, check_rng
+from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng
 from .random_features import RandomFeatures
 
 __all__ = [
@@ -58,7 +58,12 @@ _LARGE = 10.0  # ψ_n and ψ_p/ψ_n below this: the asymptotic τ_gen, τ_mem ar
 
 
 def asymptotic_validity_note(psi_n: float, psi_p: float) -> str | None:
-    """A note when the leading-order τ_gen, τ_mem are used outside ψ_p ≫ ψ_n ≫ 1 (None if fine)."""
+    """A note when the leading-order τ_gen, τ_mem are used outside ψ_p ≫ ψ_n ≫ 1 (None if fine).
+
+    ``psi_n``, ``psi_p``: reals > 0.
+    """
+    psi_n = check_real("psi_n", psi_n, gt=0.0)
+    psi_p = check_real("psi_p", psi_p, gt=0.0)
     small = []
     if psi_n < _LARGE:
         small.append(f"ψ_n = {psi_n:.3g}")
@@ -84,8 +89,13 @@ def window_sizes(n, d, p, budget=DEFAULT_WINDOW_BUDGET):
     """``(d', p', n', reduced)``: the sizes of the instances :func:`training_window` draws — the
     given ones when p·min(p, n + d) ≤ ``budget`` (and they are integers), else the largest d' ≤ d
     at the same ψ_p, ψ_n with p'·min(p', n' + d') ≤ ``budget`` (``reduced`` True). The CLI uses it
-    to estimate the cost of a window before drawing it."""
-    psi_p, psi_n = p / d, n / d
+    to estimate the cost of a window before drawing it.
+
+    ``n``, ``p``: reals > 0, ``d`` >= 1, whose ratios ψ_n = n/d, ψ_p = p/d are finite and > 0;
+    ``budget``: an integer >= 100.
+    """
+    n, d, p, psi_p, psi_n = _check_sizes(n, d, p)
+    budget = check_int("budget", budget, ge=100)
 
     def cost(dd):
         pp, nn = max(1, round(psi_p * dd)), max(1, round(psi_n * dd))
@@ -100,6 +110,42 @@ def window_sizes(n, d, p, budget=DEFAULT_WINDOW_BUDGET):
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid - 1)
     return lo, max(1, round(psi_p * lo)), max(1, round(psi_n * lo)), True
+
+
+def _check_sizes(n, d, p):
+    """``(n, d, p, ψ_p, ψ_n)``: n, p reals > 0, d >= 1 (a dimension: the instances have d' <= d),
+    whose ratios are finite positive float64s."""
+    n = check_real("n", n, gt=0.0)
+    d = check_real("d", d, ge=1.0)
+    p = check_real("p", p, gt=0.0)
+    psi_p, psi_n = p / d, n / d
+    for what, ratio in (("p/d (psi_p)", psi_p), ("n/d (psi_n)", psi_n)):
+        if not (ratio > 0.0 and math.isfinite(ratio)):
+            raise RegimesError(f"{what} must be a finite positive float64, got n={n!r}, d={d!r}, p={p!r} "
+                               f"(ratio {ratio!r})")
+    return n, d, p, psi_p, psi_n
+
+
+def _check_instance(n, d, p, sizes, nbytes):
+    """Refuse (naming the parameter as given) an instance (d', p', n') beyond
+    :data:`~regimes._validate.MAX_SAMPLES` in a size, or ``nbytes`` beyond the available memory."""
+    dd, pp, nn = sizes
+    given = {"d": (d, dd), "p": (p, pp), "n": (n, nn)}
+    for name, (value, used) in given.items():
+        if used > MAX_SAMPLES:
+            raise RegimesError(
+                f"{name}={value:.6g} gives Gaussian-equivalent instances of d' = {dd:.4g}, p' = {pp:.4g}, "
+                f"n' = {nn:.4g}; each size must be <= {MAX_SAMPLES}: use a smaller {name}")
+    name = max(given, key=lambda k: given[k][1])
+    check_memory(name, given[name][0], nbytes, what=f"one instance of d' = {dd}, p' = {pp}, n' = {nn}")
+
+
+def _instance_bytes(dd, pp, nn, T) -> float:
+    """Peak bytes of one instance of :func:`sample_window_curves` with T grid times (see
+    :func:`window_cost`)."""
+    dd_, pp_, nn_ = float(dd), float(pp), float(nn)
+    m = min(pp_, nn_ + dd_)
+    return 8.0 * (2.0 * pp_ * dd_ + dd_ * nn_ + 3.0 * pp_ * (nn_ + dd_) + 4.0 * T * m + 4.0 * m * m + dd_)
 
 
 def _tau_grid(c, t: float, delta_t: float, dd, pp, nn, points_per_decade: int) -> tuple[float, float, int]:
@@ -158,6 +204,9 @@ def window_cost(rf: RandomFeatures, n, d, p, *, seeds: int = 4, budget: int = DE
     curves T·m²; memory 8·(2p'd' + d'n' + 3p'(n' + d') + 4Tm + 4m² + d') bytes. Measured against
     the real runs on a 2-core machine at 1.2·10⁹–4.7·10⁹ units per second.
     """
+    _check_rf(rf)
+    seeds = check_int("seeds", seeds, ge=1, le=1000)
+    points_per_decade = check_int("points_per_decade", points_per_decade, ge=4, le=1000)
     dd, pp, nn, reduced = window_sizes(n, d, p, budget)
     if reduced and dd < min(MIN_WINDOW_D, d):
         return WindowCost(0.0, 0.0, (dd, pp, nn), False)
@@ -166,8 +215,12 @@ def window_cost(rf: RandomFeatures, n, d, p, *, seeds: int = 4, budget: int = DE
     dd_, pp_, nn_ = float(dd), float(pp), float(nn)
     m = min(pp_, nn_ + dd_)
     units = seeds * (pp_ * m * (nn_ + dd_) + pp_ * dd_ * nn_ + 10.0 * m**3 + T * m * m)
-    nbytes = 8.0 * (2.0 * pp_ * dd_ + dd_ * nn_ + 3.0 * pp_ * (nn_ + dd_) + 4.0 * T * m + 4.0 * m * m + dd_)
-    return WindowCost(units, nbytes, (dd, pp, nn), True)
+    return WindowCost(units, _instance_bytes(dd, pp, nn, T), (dd, pp, nn), True)
+
+
+def _check_rf(rf) -> None:
+    if not isinstance(rf, RandomFeatures):
+        raise RegimesError(f"rf must be a regimes.rmt.RandomFeatures, got {type(rf).__name__} {rf!r:.60}")
 
 
 def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=None) -> dict:
@@ -178,7 +231,17 @@ def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=No
     evaluated in the span of F = [G/√n, b_tW/√d], where U = FFᵀ + s_t²I is diagonal after an SVD
     of F (eigh of FFᵀ when p ≤ n + d, of FᵀF otherwise); the closed forms are those of
     :meth:`GaussianEquivalentInstance.loss_curves`.
+
+    ``rf`` a :class:`RandomFeatures`, ``d``, ``p``, ``n`` integers from 1 to
+    :data:`~regimes._validate.MAX_SAMPLES`, ``tau`` finite reals >= 0 (at least one); the instance
+    must fit in the available memory.
     """
+    _check_rf(rf)
+    d = check_int("d", d, ge=1, le=MAX_SAMPLES)
+    p = check_int("p", p, ge=1, le=MAX_SAMPLES)
+    n = check_int("n", n, ge=1, le=MAX_SAMPLES)
+    tau = as_real_array("tau", tau, ge=0.0, min_size=1)
+    _check_instance(n, d, p, (d, p, n), _instance_bytes(d, p, n, tau.size))
     gen = check_rng(rng)
     c = rf.constants
     A2 = c.a_t**2 * math.exp(-2.0 * rf.t)
@@ -207,7 +270,6 @@ def sample_window_curves(rf: RandomFeatures, d: int, p: int, n: int, tau, rng=No
     Mq = A2 * (QW * sig[None, :]) @ QW.T + b**2 * QW @ QW.T + (v2 + s2) * np.eye(lam.size)
     K = Mq * (Vq @ Vq.T)  # Tr(YᵀMY) = fᵀKf for Y = diag(f)Vq
     g = np.sum(Vq * Vq, axis=1)  # row norms (Ṽ = V)
-    tau = np.asarray(tau, dtype=np.float64)
     rate = 2.0 * rf.delta_t * (d / p)  # 2Δ_t/ψ_p of this instance
     em1 = np.expm1(-rate * np.outer(tau, lam))  # E − I, shape (T, m)
     train = 1.0 + ((em1 + 2.0) * em1) @ (g / lam) / d  # E² − I = (E − I)(E + I)
@@ -339,7 +401,9 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     Parameters
     ----------
     n, d, p : float
-        Training points, dimension, random features (ψ_n = n/d, ψ_p = p/d).
+        Training points, dimension, random features (ψ_n = n/d, ψ_p = p/d); n, p > 0, d >= 1.
+        Refused (naming the parameter) when an instance would have a size beyond
+        :data:`~regimes._validate.MAX_SAMPLES` or not fit in the available memory.
     t : float
         Diffusion (OU) time of the model.
     activation, data_spectrum
@@ -359,13 +423,12 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     -------
     TrainingWindow
     """
-    n = check_real("n", n, gt=0)
-    d = check_real("d", d, gt=0)
-    p = check_real("p", p, gt=0)
+    n, d, p, _, _ = _check_sizes(n, d, p)
     eps = check_real("gap_tolerance", gap_tolerance, gt=0, lt=1)
     seeds = check_int("seeds", seeds, ge=1, le=1000)
     budget = check_int("budget", budget, ge=100)
     ppd = check_int("points_per_decade", points_per_decade, ge=4, le=1000)
+    gen = check_rng(rng)
     rf = RandomFeatures(p / d, n / d, t, activation, data_spectrum)
     dd, pp, nn, reduced = window_sizes(n, d, p, budget)
     if reduced and dd < min(MIN_WINDOW_D, d):
@@ -376,7 +439,8 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     rfd = rf if (pp / dd, nn / dd) == (rf.psi_p, rf.psi_n) else rf.replace(psi_p=pp / dd,
                                                                            psi_n=nn / dd)
     tau = np.geomspace(*_tau_grid(rfd.constants, t, rfd.delta_t, dd, pp, nn, ppd))
-    seq = np.random.SeedSequence(int(check_rng(rng).integers(2**63)))
+    _check_instance(n, d, p, (dd, pp, nn), _instance_bytes(dd, pp, nn, tau.size))
+    seq = np.random.SeedSequence(int(gen.integers(2**63)))
     curves = [sample_window_curves(rfd, dd, pp, nn, tau, np.random.default_rng(s))
               for s in seq.spawn(seeds)]
     train = np.mean([cv["train"] for cv in curves], axis=0)

@@ -203,7 +203,8 @@ def memorization(
         1000, "--bootstrap",
         help="Kept for old scripts (no bootstrap is done): 0 leaves the intervals out; any positive value (to "
              "100000) gives f_mem's exact Clopper–Pearson interval and Newcombe's interval of the excess."),
-    carlini_alpha: float = typer.Option(0.5, "--carlini-alpha", help="α of the relative ℓ2 score (arXiv 2301.13188)."),
+    carlini_alpha: float = typer.Option(0.5, "--carlini-alpha",
+                                        help="α of the relative ℓ2 score (arXiv 2301.13188), 1e-12 to 1e12."),
     carlini_k: Optional[int] = typer.Option(None, "--carlini-k",
                                             help="k nearest of the relative ℓ2 score (1 to n; default min(50, n))."),
     shape: Optional[str] = typer.Option(None, "--shape", help=SHAPE_HELP),
@@ -233,7 +234,8 @@ def memorization(
     if not (math.isfinite(threshold) and 0 < threshold < 1):
         raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
     int_in_range(bootstrap, "--bootstrap", 0, 100_000)
-    positive(carlini_alpha, "--carlini-alpha")
+    if not (math.isfinite(carlini_alpha) and 1e-12 <= carlini_alpha <= 1e12):  # (the score overflows beyond)
+        raise RegimesError(f"--carlini-alpha must be >= 1e-12 and <= 1e12, got {carlini_alpha!r}")
     if out is not None:
         check_out_dir(out)  # before any work
     # --csv inside the --out folder (`--out audit/ --csv audit/samples.csv`): that folder is created
