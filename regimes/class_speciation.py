@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError, RegimesWarning
-from ._validate import check_int, check_real
+from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_bool, check_int, check_real, check_rng
 
 __all__ = [
     "CRITERION",
@@ -47,6 +47,7 @@ __all__ = [
     "gaussian_speciation_time",
     "noise_frobenius_null",
     "noise_separation_null",
+    "noise_separation_null_from_spectrum",
 ]
 
 CRITERION = ("mean of the log-likelihood ratio ln P1 − ln P2 (x from class 1, classes noised to time t) "
@@ -88,36 +89,57 @@ class GaussianPair:
         return 0.0 if self.delta is None else float(np.sum(self.w * self.delta**2))
 
 
-def _as_cov(name, c, d):
-    arr = np.asarray(c, dtype=np.float64)
-    if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] != arr.shape[1]):
-        raise RegimesError(f"{name} must be a variance, a spectrum or a square matrix, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise RegimesError(f"{name} must be finite")
+#: a covariance matrix counts as positive semi-definite when its smallest eigenvalue is above
+#: −PSD_TOLERANCE × its largest absolute eigenvalue (rounding of a sample covariance)
+PSD_TOLERANCE = 1e-8
+
+
+def _as_cov(name, c, d, *, psd=False, matrix=False):
+    """``c`` as a finite real variance, spectrum or symmetric matrix (``matrix``: only a square
+    matrix); ``psd``: a matrix must be positive semi-definite within :data:`PSD_TOLERANCE` (O(d³))."""
+    arr = as_real_array(name, c)
+    if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] != arr.shape[1]) or (matrix and arr.ndim != 2):
+        what = "a square covariance matrix" if matrix else "a variance, a spectrum or a square matrix"
+        raise RegimesError(f"{name} must be {what}, got shape {arr.shape}")
+    if arr.ndim and arr.size == 0:
+        raise RegimesError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.ndim == 2 and not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * float(np.abs(arr).max() or 1)):
         raise RegimesError(f"{name} must be a symmetric matrix")
     if arr.ndim < 2 and np.any(arr < 0):
         raise RegimesError(f"{name} must be >= 0 (variances), got {float(arr.min())!r}")
+    if psd and arr.ndim == 2:
+        _check_psd(name, np.linalg.eigvalsh(0.5 * (arr + arr.T)))
     return arr
+
+
+def _check_psd(name, eig):
+    """Refuse a matrix (of eigenvalues ``eig``) that is not positive semi-definite."""
+    lo, top = float(np.min(eig)), float(np.max(np.abs(eig)))
+    if lo < -PSD_TOLERANCE * top:
+        raise RegimesError(f"{name} must be positive semi-definite (a covariance), got a smallest eigenvalue {lo:.4g}")
 
 
 def _mean_diff(mean1, mean2, m):
     if mean1 is None and mean2 is None:
         return None
     z = np.zeros(m)
-    a = z if mean1 is None else np.asarray(mean1, dtype=np.float64)
-    b = z if mean2 is None else np.asarray(mean2, dtype=np.float64)
+    a = z if mean1 is None else as_real_array("mean1", mean1)
+    b = z if mean2 is None else as_real_array("mean2", mean2)
     if a.shape != (m,) or b.shape != (m,):
         raise RegimesError(f"means must be vectors of length d = {m}, got shapes {a.shape} and {b.shape}")
     return a - b
 
 
-def gaussian_pair(cov1, cov2, mean1=None, mean2=None, d=None) -> GaussianPair:
+def gaussian_pair(cov1, cov2, mean1=None, mean2=None, d=None, *, check_psd: bool = True) -> GaussianPair:
     """Prepare two Gaussian classes for :func:`gaussian_llr_moments` (one eigendecomposition).
 
     ``cov1``/``cov2``: variances (isotropic, with ``d``), spectra (diagonal covariances in a common
     basis) or symmetric matrices (any pair: the non-commuting case). Means optional (zero).
+    ``check_psd``: refuse matrices that are not positive semi-definite (read from the
+    eigendecompositions made anyway; off for sample covariances, PSD by construction).
     """
+    if d is not None:
+        check_int("d", d, ge=1)
     c1, c2 = _as_cov("cov1", cov1, d), _as_cov("cov2", cov2, d)
     if c1.ndim == 2 or c2.ndim == 2:
         m = c1.shape[0] if c1.ndim == 2 else c2.shape[0]
@@ -126,10 +148,14 @@ def gaussian_pair(cov1, cov2, mean1=None, mean2=None, d=None) -> GaussianPair:
         if M1.shape != M2.shape:
             raise RegimesError(f"cov1 and cov2 must have the same shape, got {M1.shape} and {M2.shape}")
         D, V = np.linalg.eigh(M2)
+        lam1 = np.linalg.eigvalsh(M1)
+        if check_psd:
+            _check_psd("cov1", lam1)
+            _check_psd("cov2", D)
         E = V.T @ (M1 - M2) @ V
         E = 0.5 * (E + E.T)
         dm = _mean_diff(mean1, mean2, m)
-        return GaussianPair(D=D, lam1=np.linalg.eigvalsh(M1), Ediag=np.diag(E).copy(), E=E,
+        return GaussianPair(D=D, lam1=lam1, Ediag=np.diag(E).copy(), E=E,
                             delta=None if dm is None else V.T @ dm, w=np.ones(m))
     if c1.ndim == 0 and c2.ndim == 0:
         if d is None:
@@ -293,8 +319,10 @@ class ClassSpeciation:
 
     ``rows``: one dict per comparison with ``class``, ``against``, ``n_class``, ``n_against``,
     ``t_S`` (exact criterion on the sample covariances; None without a root or when the difference
-    is not detectable above sampling noise), ``t_S_asymptotic`` (¼ ln(‖C_1 − C_2‖²_F/8) with the
-    debiased norm, None when <= 0 or not detectable), ``frobenius_sq``, ``noise_frobenius_sq``
+    is not detectable by the ‖C_1 − C_2‖_F test — :func:`covariance_difference_detection` — at these
+    class sizes: a verdict on the test's power as much as on the data), ``t_S_asymptotic``
+    (¼ ln(‖C_1 − C_2‖²_F/8) with the debiased norm, None when <= 0 or not detectable),
+    ``frobenius_sq``, ``noise_frobenius_sq``
     (its expectation under equal covariances), ``noise_frobenius_sd`` (its standard deviation in
     the Gaussian approximation), ``noise_frobenius_threshold`` and ``noise_rule`` (see
     :func:`covariance_difference_detection`), ``frobenius_sq_debiased``, ``detectable``; with a
@@ -360,6 +388,11 @@ def noise_frobenius_sq(C1, n1, C2, n2) -> float:
     For Gaussian rows, Var(Ĉ_ij) = (C_ii C_jj + C_ij²)/(n − 1), so summed over i, j:
     ((tr C)² + ‖C‖²_F)(1/(n1 − 1) + 1/(n2 − 1)).
     """
+    C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2, psd=False)
+    return _noise_frobenius_sq(C1, n1, C2, n2)
+
+
+def _noise_frobenius_sq(C1, n1, C2, n2) -> float:
     C = _pooled(C1, n1, C2, n2)
     return (float(np.trace(C)) ** 2 + float(np.sum(C * C))) * (1.0 / (n1 - 1) + 1.0 / (n2 - 1))
 
@@ -377,6 +410,11 @@ def noise_frobenius_sd(C1, n1, C2, n2) -> float:
     per class the Wishart fluctuation is more skewed than this; the rule that uses it
     (:data:`NOISE_SDS`) was checked by simulation down to 2 rows per class.
     """
+    C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2, psd=False)
+    return _noise_frobenius_sd(C1, n1, C2, n2)
+
+
+def _noise_frobenius_sd(C1, n1, C2, n2) -> float:
     C = _pooled(C1, n1, C2, n2)
     c = 1.0 / (n1 - 1) + 1.0 / (n2 - 1)
     C2_ = C @ C
@@ -394,13 +432,21 @@ MIXED_RATIO = 10
 NOISE_SHIFT_TOLERANCE = 0.05
 
 
-def _class_sizes(C1, n1, C2, n2):
-    """``(n1, n2)`` checked: at least 2 rows per class (a covariance needs them), square C's of one d."""
-    n1, n2 = check_int("n1", n1, ge=2), check_int("n2", n2, ge=2)
-    s1, s2 = np.shape(C1), np.shape(C2)
-    if len(s1) != 2 or s1[0] != s1[1] or s1 != s2:
-        raise RegimesError(f"C1, C2 must be square covariance matrices of the same size, got shapes {s1} and {s2}")
-    return n1, n2
+def _checked_classes(C1, n1, C2, n2, psd=True):
+    """``(C1, n1, C2, n2)`` checked: finite real symmetric square matrices of one d (positive
+    semi-definite with ``psd``), at least 2 rows per class (a covariance needs them)."""
+    n1 = check_int("n1", n1, ge=2, le=MAX_SAMPLES)
+    n2 = check_int("n2", n2, ge=2, le=MAX_SAMPLES)
+    C1, C2 = _as_cov("C1", C1, None, psd=psd, matrix=True), _as_cov("C2", C2, None, psd=psd, matrix=True)
+    if C1.shape != C2.shape:
+        raise RegimesError(f"C1, C2 must be square covariance matrices of the same size, got shapes {C1.shape} "
+                           f"and {C2.shape}")
+    return C1, n1, C2, n2
+
+
+def _null_options(replicates, rng):
+    """``replicates`` checked, ``rng`` checked (None: kept, the caller seeds deterministically)."""
+    return check_int("replicates", replicates, ge=1, le=MAX_BOOTSTRAP), None if rng is None else check_rng(rng)
 
 
 def _pooled(C1, n1, C2, n2):
@@ -431,7 +477,12 @@ def noise_frobenius_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, r
     skewed than the Gaussian approximation assumes: that approximation alone gave 14% false
     detections at 3/300 rows, d = 10 with a 3-SD rule.
     """
-    n1, n2 = _class_sizes(C1, n1, C2, n2)
+    C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2)
+    replicates, rng = _null_options(replicates, rng)
+    return _noise_frobenius_null(C1, n1, C2, n2, replicates, rng)
+
+
+def _noise_frobenius_null(C1, n1, C2, n2, replicates=NULL_REPLICATES, rng=None):
     k1, k2 = sorted((n1 - 1, n2 - 1))
     d = np.shape(C1)[0]
     if k2 < MIXED_RATIO * k1 and (k1 + k2) * d * min(k1 + k2, d) * replicates <= NULL_BUDGET:
@@ -490,9 +541,41 @@ def _frobenius_sq(P1, P2, c, weight=None):
 
 def noise_separation_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, rng=None) -> np.ndarray:
     """Simulated values of |m̂1 − m̂2|² when both classes have the same mean (and the pooled covariance C):
-    ``(1/n1 + 1/n2) Σ_i c_i z_i²``, c the eigenvalues of C, z standard normal (exact for Gaussian rows)."""
-    n1, n2 = _class_sizes(C1, n1, C2, n2)
-    c = np.clip(np.linalg.eigvalsh(_pooled(C1, n1, C2, n2)), 0.0, None)
+    ``(1/n1 + 1/n2) Σ_i c_i z_i²``, c the eigenvalues of C, z standard normal (exact for Gaussian rows).
+
+    ``rng``: a seed or Generator (None: seeded by the class sizes and d, the same draws every call)."""
+    C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2)
+    replicates, rng = _null_options(replicates, rng)
+    return _noise_separation_null(C1, n1, C2, n2, replicates, rng)
+
+
+def _noise_separation_null(C1, n1, C2, n2, replicates=NULL_REPLICATES, rng=None):
+    return _spectrum_null(np.linalg.eigvalsh(_pooled(C1, n1, C2, n2)), n1, n2, replicates, rng)
+
+
+def noise_separation_null_from_spectrum(eigenvalues, n1, n2, *, replicates: int = NULL_REPLICATES,
+                                        rng=None) -> np.ndarray:
+    """:func:`noise_separation_null` from the eigenvalues of the pooled covariance (the same draws:
+    for callers that have them already, one eigendecomposition instead of three).
+
+    Parameters
+    ----------
+    eigenvalues : array_like (d,)
+        Eigenvalues of the pooled within-class covariance (rounding-level negative values are
+        clipped to 0; below −:data:`PSD_TOLERANCE` × the largest they are refused).
+    n1, n2 : int
+        Rows of the two classes (>= 2).
+    """
+    c = as_real_array("eigenvalues", eigenvalues, ndim=1, min_size=1)
+    _check_psd("eigenvalues", c)
+    n1 = check_int("n1", n1, ge=2, le=MAX_SAMPLES)
+    n2 = check_int("n2", n2, ge=2, le=MAX_SAMPLES)
+    replicates, rng = _null_options(replicates, rng)
+    return _spectrum_null(c, n1, n2, replicates, rng)
+
+
+def _spectrum_null(eig, n1, n2, replicates, rng):
+    c = np.clip(eig, 0.0, None)
     rng = np.random.default_rng([n1, n2, c.size, 1] if rng is None else rng)
     z = rng.standard_normal((replicates, c.size))
     return (1.0 / n1 + 1.0 / n2) * (z * z) @ c
@@ -548,10 +631,14 @@ def covariance_difference_detection(C1, n1, C2, n2, F2) -> CovarianceDetection:
     alone: 2.9%, 6.0%, 6.8%, 5.3%, 14.2%, 1.1%). Power, 400 datasets: 3/300, d = 10, variance 4
     against 1: 0.98; 20/2000, d = 10, 2 against 1: 0.998.
     """
-    n1, n2 = _class_sizes(C1, n1, C2, n2)
-    noise = noise_frobenius_sq(C1, n1, C2, n2)
-    noise_sd = noise_frobenius_sd(C1, n1, C2, n2)
-    null = noise_frobenius_null(C1, n1, C2, n2)
+    C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2)
+    return _detection(C1, n1, C2, n2, check_real("F2", F2, ge=0.0))
+
+
+def _detection(C1, n1, C2, n2, F2) -> CovarianceDetection:
+    noise = _noise_frobenius_sq(C1, n1, C2, n2)
+    noise_sd = _noise_frobenius_sd(C1, n1, C2, n2)
+    null = _noise_frobenius_null(C1, n1, C2, n2)
     if null is None:
         thr, rule = noise + max(NOISE_MARGIN * noise, NOISE_SDS * noise_sd), "gaussian approximation"
     else:
@@ -562,10 +649,10 @@ def covariance_difference_detection(C1, n1, C2, n2, F2) -> CovarianceDetection:
 
 def _compare(name1, st1, name2, st2, include_means):
     (n1, m1, C1), (n2, m2, C2) = st1, st2
-    pair = gaussian_pair(C1, C2, m1 if include_means else None, m2 if include_means else None)
+    pair = gaussian_pair(C1, C2, m1 if include_means else None, m2 if include_means else None, check_psd=False)
     t = solve_pair(pair, warn=False)
     F2 = pair.frobenius_sq
-    det = covariance_difference_detection(C1, n1, C2, n2, F2)
+    det = _detection(C1, n1, C2, n2, F2)
     cov_det, noise, noise_sd, thr, rule = det.detectable, det.noise_mean, det.noise_sd, det.threshold, det.rule
     excess = F2 - noise
     detectable = cov_det
@@ -574,7 +661,7 @@ def _compare(name1, st1, name2, st2, include_means):
            "frobenius_sq": F2, "noise_frobenius_sq": noise, "noise_frobenius_sd": noise_sd,
            "noise_frobenius_threshold": thr, "noise_rule": rule, "frobenius_sq_debiased": excess}
     if include_means:
-        sep_thr = float(np.quantile(noise_separation_null(C1, n1, C2, n2), NULL_QUANTILE))
+        sep_thr = float(np.quantile(_noise_separation_null(C1, n1, C2, n2), NULL_QUANTILE))
         detectable = cov_det or pair.separation_sq > sep_thr
         row.update(mean_separation_sq=pair.separation_sq, noise_separation_threshold=sep_thr,
                    covariance_detectable=cov_det, mean_detectable=bool(pair.separation_sq > sep_thr))
@@ -587,6 +674,31 @@ def _compare(name1, st1, name2, st2, include_means):
                        t_S_corrected=t - shift if math.isfinite(shift) else None,
                        t_S_biased=bool(shift > NOISE_SHIFT_TOLERANCE))
     return row
+
+
+def _pairs_error(pairs, why="") -> RegimesError:
+    return RegimesError(f"pairs must be \"auto\", \"rest\" or a list of (class, class) name pairs such as "
+                        f"[(\"a\", \"b\")], got {pairs!r}{why}")
+
+
+def _parse_pairs(pairs, names):
+    """Explicit ``pairs`` as (index, index) tuples, with a message naming ``pairs`` for any mistake."""
+    if isinstance(pairs, str | bytes) or not isinstance(pairs, list | tuple | np.ndarray) or len(pairs) == 0:
+        raise _pairs_error(pairs)
+    idx = {nm: i for i, nm in enumerate(names)}
+    comps = []
+    for p in pairs:
+        if isinstance(p, str | bytes) or not isinstance(p, list | tuple | np.ndarray) or len(p) != 2:
+            raise _pairs_error(pairs, f" (entry {p!r} is not a pair)")
+        a, b = (str(x) for x in p)
+        for x in (a, b):
+            if x not in idx:
+                raise RegimesError(f"pairs: unknown class {x!r}; classes: {names}")
+        if a == b:
+            raise RegimesError(f"pairs: ({a!r}, {b!r}) compares class {a!r} against itself; pair two different "
+                               "classes")
+        comps.append((idx[a], idx[b]))
+    return comps
 
 
 def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means: bool = False,
@@ -624,10 +736,15 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
     """
     from .data import as_source
 
+    include_means = check_bool("include_means", include_means)
+    max_d = check_int("max_d", max_d, ge=1)
+    memory_mb = check_real("memory_mb", memory_mb, gt=0.0)
+    if isinstance(pairs, str) and pairs not in ("auto", "rest"):
+        raise _pairs_error(pairs)
     src = as_source(data, labels)
     if src.labels is None:
         raise RegimesError("class speciation needs labels")
-    if src.d > check_int("max_d", max_d, ge=1):
+    if src.d > max_d:
         raise RegimesError(f"d = {src.d} > max_d = {max_d}: class covariances would be too large")
     names, lab = list(src.class_names), src.labels
     if len(names) < 2:
@@ -638,11 +755,7 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
     elif mode == "rest":
         comps = [(c, -1) for c in range(len(names))]
     else:
-        idx = {nm: i for i, nm in enumerate(names)}
-        try:
-            comps = [(idx[str(a)], idx[str(b)]) for a, b in mode]
-        except KeyError as exc:
-            raise RegimesError(f"unknown class {exc.args[0]!r}; classes: {names}") from None
+        comps = _parse_pairs(mode, names)
     per_pass = max(1, int(memory_mb * 2**20 // (8 * src.d * src.d)) - 1)
     needed = sorted({g for c in comps for g in c})
     stats, rows = {}, []
@@ -676,4 +789,4 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
                      "¼ ln(‖Ĉ1 − Ĉ2‖²_F / debiased) estimates the shift, and t_S_corrected = t_S − t_S_noise_shift "
                      "(a first-order, large-t correction) removes most of it when the difference is spread over "
                      "many directions, less when it sits in a few")
-    return ClassSpeciation(rows=rows, include_means=bool(include_means), units=src.units, d=src.d, notes=notes)
+    return ClassSpeciation(rows=rows, include_means=include_means, units=src.units, d=src.d, notes=notes)

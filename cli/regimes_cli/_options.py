@@ -210,7 +210,7 @@ def _units_note(p, units: str, given: Mapping, uses: tuple[str, ...]) -> str:
     if units == "unit":
         return "units: pixels in [0, 1] (--units unit)" + (f": the preset's {' and '.join(done)} as stored{rest}"
                                                             if rest else "")
-    later = ", so t_S is ln 2 later" if "Λ" in done else ""
+    later = ", so t_S is larger by ln 2 (earlier in sampling)" if "Λ" in done else ""
     return (f"units: pixels in [−1, 1] (--units symmetric, the default): the preset's {' and '.join(done)} "
             f"(stored for [0, 1]) × 4{later}{rest}")
 
@@ -438,7 +438,8 @@ def sampler_step_rows(inference, loc: dict, notes: list) -> list:
     if inference is None:
         return []
     notes.append(inference.step_convention)  # the spacing note came with the located steps' notes
-    what = f"{inference.n_steps} {inference.spacing} steps"
+    # (sampler steps count from the noise end, training steps k from the data end: say which is which)
+    what = f"{inference.n_steps} {inference.spacing} steps; 0 = first, noisiest"
     return [(f"sampler step of t_S ({what})", loc["sampler_step_S"]),
             (f"sampler step of t_C ({what})", loc["sampler_step_C"])]
 

@@ -26,7 +26,10 @@ def plot_hierarchy(hierarchy, *, ax=None):
     -----
     Pairs are merged in order of ``t_ab = ½ ln Λ_ab`` (arXiv 2402.18491's t_S for the pair): the
     higher a merge, the earlier the classes separate in the backward process. Pairs that never
-    separate (Λ_ab <= 1) are drawn at t = 0 and left blank in the matrix. When every merge lies
+    separate (Λ_ab <= 1) are drawn at t = 0, written "never separates" and left blank in the matrix.
+    A merge flagged "layout not tree-like" (:meth:`ClassHierarchy.merges`) gets a grey bar from its
+    single- to its complete-linkage height (``t_bracket``): the backward dynamics split those groups
+    somewhere in it, not necessarily at the drawn height. When every merge lies
     far from 0 (their spread below half the largest), the time axis starts just below the lowest
     merge so that close merges are resolved; the axis label then says where it starts. Merges of
     class pairs within sampling noise (:meth:`ClassHierarchy.pairs_within_noise`) are written
@@ -38,9 +41,11 @@ def plot_hierarchy(hierarchy, *, ax=None):
     fig, (ax0, ax1) = panels(ax, 2, (10.5, 4.2), gridspec_kw={"width_ratios": [1.3, 1.0]})
     dn = dendrogram(h.linkage, labels=list(h.names), ax=ax0, color_threshold=0,
                     above_threshold_color=C["blue"], leaf_rotation=90)
-    y0 = _resolve_merges(ax0, np.asarray(h.linkage, dtype=float)[:, 2])
+    merges = h.merges()
+    tops = [m["t_bracket"][1] for m in merges if m["tree_like"] is False]
+    y0 = _resolve_merges(ax0, np.asarray(h.linkage, dtype=float)[:, 2], tops)
     ax0.set_ylabel("speciation time $t_{ab}$ (OU time)" + ("" if y0 == 0 else f"\naxis starts at {y0:.3g}, not 0"))
-    _mark_noise_merges(ax0, h, dn)
+    _mark_merges(ax0, h, dn, merges)
     ax0.set_title(f"classes merged by speciation time ({h.method} linkage)")
     order = dn["leaves"]
     T = np.asarray(h.times, dtype=float)[np.ix_(order, order)]
@@ -53,10 +58,12 @@ def plot_hierarchy(hierarchy, *, ax=None):
     return fig
 
 
-def _resolve_merges(ax, heights) -> float:
-    """Start the y axis just below the lowest merge when the merges sit far from 0 (else at 0); returns
-    the start."""
-    lo, hi = float(np.min(heights)), float(np.max(heights))
+def _resolve_merges(ax, heights, tops=()) -> float:
+    """Start the y axis just below the lowest merge when the merges sit far from 0 (else at 0), and end
+    it above the highest merge or bracket top (``tops``); returns the start."""
+    lo, hi = float(np.min(heights)), float(max([np.max(heights), *tops]))
+    if tops:
+        ax.set_ylim(top=hi * 1.05)
     if lo <= 0 or hi - lo >= 0.5 * hi:
         return 0.0
     pad = (hi - lo) if hi > lo else 0.05 * hi
@@ -65,11 +72,17 @@ def _resolve_merges(ax, heights) -> float:
     return y0
 
 
-def _mark_noise_merges(ax, h, dn):
-    """"noise" at each merge whose two groups hold a class pair within sampling noise."""
-    for m, (x, y) in zip(h.merges(), _merge_coords(dn, h), strict=True):
-        if m["pairs_within_noise"]:
-            ax.text(x, y, " noise", fontsize=7.5, ha="center", va="bottom", style="italic", color="0.3")
+def _mark_merges(ax, h, dn, merges):
+    """"noise" at each merge whose two groups hold a class pair within sampling noise, "never separates"
+    at merges of height 0 (Λ ≤ 1), and the [single, complete] bracket of merges not tree-like."""
+    for m, (x, y) in zip(merges, _merge_coords(dn, h), strict=True):
+        words = [w for w, on in (("noise", m["pairs_within_noise"]), ("never separates", m["t"] is None)) if on]
+        if words:
+            ax.text(x, y, " " + ", ".join(words), fontsize=7.5, ha="center", va="bottom", style="italic",
+                    color="0.3")
+        if m["tree_like"] is False:
+            lo, hi = m["t_bracket"]
+            ax.plot([x, x], [lo, hi], color="0.55", lw=3, alpha=0.5, solid_capstyle="butt", zorder=0)
 
 
 def _merge_coords(dn, h):

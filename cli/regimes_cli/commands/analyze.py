@@ -281,6 +281,7 @@ def _print_table(payload: dict, out, written=None) -> None:
         trust = "trust φ_C = ½ (see notes)" if payload["t_C"]["commitment"]["value"] is not None else \
             "φ_C = ½ missing: widen --times (see notes)"
         rows.append(("t_C estimates", verdict, trust, ""))
+    rows += _class_rows(payload)
     sch = payload["schedule"]
     for g in payload["regimes"]:
         hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
@@ -301,6 +302,34 @@ def _print_table(payload: dict, out, written=None) -> None:
         names = ", ".join(os.path.basename(p) for p in written.values())
         notes.append(f"report written to {out}/ ({names})")
     print_table("regimes analyze", rows, cols, notes)
+
+
+#: at most this many covariance-only rows and hierarchy merges (the top of the tree) in the table
+CLASS_ROWS = 12
+
+
+def _class_rows(payload: dict) -> list:
+    """The covariance-only times and the class hierarchy's merges (time, [single, complete] bracket,
+    flags) as table rows: the terminal and --format csv show what report.md shows."""
+    rows = []
+    comps = (payload.get("t_S_covariance") or {}).get("comparisons", [])
+    for c in comps[:CLASS_ROWS]:
+        rows.append((f"t_S cov.-only {c['class']} vs {c['against']}",
+                     c["t_S"] if c["detectable"] else "not detectable", "" if c["detectable"] else
+                     "by the ‖C1 − C2‖_F test at these class sizes", ""))
+    hier = payload.get("class_hierarchy") or {}
+    merges = hier.get("merges", [])
+    if len(comps) > CLASS_ROWS or len(merges) > CLASS_ROWS:
+        rows.append(("classes (more)", "see report.json", f"{len(comps)} comparisons, {len(merges)} merges", ""))
+    for m in merges[-CLASS_ROWS:]:
+        lo, hi = m.get("t_bracket", [m["t"], m["t"]])
+        flags = list(m.get("flags", [])) + (["within sampling noise"] if m["pairs_within_noise"] else [])
+        rows.append((f"merge {', '.join(m['left'])} | {', '.join(m['right'])}",
+                     "never separate" if m["t"] is None else m["t"],
+                     (f"{hier['method']} linkage" if lo == hi else f"pairs span {fmt(lo, 5)}–{fmt(hi, 5)}")
+                     + (f"; {'; '.join(flags)}" if flags else ""),
+                     ""))
+    return rows
 
 
 def register(app: typer.Typer) -> None:
