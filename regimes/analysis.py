@@ -55,21 +55,31 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._stats import linearised_replicates, percentile_interval
-from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_int, check_memory, check_real
+from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, MAX_STEPS, check_bool, check_int, check_memory, check_real
 from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
-from .data.source import check_same_units
+from .data.source import check_same_units, scale_map
 from .diagnostics import Diagnostics, agreement_text, diagnose
 from .distributed import cluster as on_cluster
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
-from .engines.mixture import DEFAULT_MEMORY_BUDGET, PRECISION_TOLERANCE, empirical_mixture, mixture_rng
+from .engines.mixture import (
+    DEFAULT_MEMORY_BUDGET,
+    MIN_TIME,
+    PRECISION_TOLERANCE,
+    check_engine_options,
+    check_memory_budget,
+    check_times,
+    empirical_mixture,
+    min_time,
+    mixture_rng,
+)
 from .estimate import Estimate
 from .hierarchy import ClassHierarchy, class_hierarchy
 from .models import example_mixture
 from .noise import debiased_spike, noise_floor, sample_spectrum_bias
-from .schedule_forms import SamplerSteps
-from .schedules import get_sampler
+from .schedule_forms import TIMESTEP_SPACINGS, SamplerSteps
+from .schedules import EDMSampler, get_sampler
 from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
 from .timeline import regime_steps, schedule_steps
 
@@ -102,7 +112,7 @@ def class_level(classes: int) -> float:
     reaches the two-class value at r = 1, (0.7752 − ½)/½ = 0.5504: ``1/C + 0.5504 (1 − 1/C)``
     (exactly 0.7752 for C = 2). A convention calibrated on the two-class mixture, not a theorem.
     """
-    C = check_int("classes", classes, ge=1)
+    C = check_int("classes", classes, ge=1, le=2**53)
     return 1.0 / C + NORMALISED_CLASS_LEVEL * (1.0 - 1.0 / C)
 #: φ_C level of the headline collapse estimate
 COMMITMENT_LEVEL = 0.5
@@ -114,25 +124,51 @@ def _ou_to_log_ratio(t: float) -> float:
     return 2.0 * t + math.log(-math.expm1(-2.0 * t))
 
 
-def default_times(t_refs, num: int | None = None) -> np.ndarray:
+def default_times(t_refs, num: int | None = None, *, t_min: float = MIN_TIME) -> np.ndarray:
     """Default grid of OU times spanning the reference times (t_S and the t_C estimates).
 
     The grid is uniform in ``u = ln expm1(2t)`` (minus the log signal-to-noise ratio): linear in t
     for large t — rescaling the data by c shifts the times by ln c there — and logarithmic in t
     for small t (large α or small d put t_C far below 1). It runs from 3.5 units of u below the
     smallest reference (a factor e^3.5 ≈ 33 in noise variance; ≈ a quarter of t_C for the default
-    mixture) to 3 units above the largest (≈ 1.5 past t_S when t_S is a few units), with no fixed
-    clamp. ``num`` defaults to one point per 0.2 in u, at least 48 and at most 96.
+    mixture) to 3 units above the largest (≈ 1.5 past t_S when t_S is a few units), never below
+    ``t_min`` (the smallest time the engine takes, :func:`regimes.engines.mixture.min_time`).
+    ``num`` defaults to one point per 0.2 in u, at least 48 and at most 96.
+
+    ``t_refs`` is a sequence of reference times; entries that are None, NaN, infinite or <= 0
+    (estimates that do not exist) are skipped, and without any left the grid spans ``t = 1``.
     """
-    refs = [float(x) for x in t_refs if x is not None and math.isfinite(x) and x > 0]
-    if not refs:
-        refs = [1.0]
-    u_lo = _ou_to_log_ratio(min(refs)) - 3.5
-    u_hi = _ou_to_log_ratio(max(refs)) + 3.0
+    refs = _reference_times(t_refs)
+    num = None if num is None else check_int("num", num, ge=2, le=MAX_STEPS)
+    t_min = check_real("t_min", t_min, ge=MIN_TIME)
+    u_floor = _ou_to_log_ratio(t_min)
+    u_lo = max(_ou_to_log_ratio(min(refs)) - 3.5, u_floor)
+    u_hi = max(_ou_to_log_ratio(max(refs)) + 3.0, u_lo + 6.5)
+    if not math.isfinite(u_hi):
+        raise RegimesError(f"t_refs must be reference times < 8.9e307 (the grid is uniform in ln expm1(2t), and "
+                           f"2t must be a float64), got {max(refs):g}")
     if num is None:
         num = int(min(96, max(48, math.ceil((u_hi - u_lo) / 0.2) + 1)))
     u = np.linspace(u_lo, u_hi, num)
-    return 0.5 * np.logaddexp(0.0, u)  # t = ½ ln(1 + e^u)
+    return np.maximum(0.5 * np.logaddexp(0.0, u), t_min)  # t = ½ ln(1 + e^u)
+
+
+def _reference_times(t_refs) -> list[float]:
+    """The usable reference times of :func:`default_times` (``[1.0]`` when there are none)."""
+    if isinstance(t_refs, np.ndarray) and t_refs.ndim == 1:
+        items = list(t_refs)
+    elif isinstance(t_refs, list | tuple):
+        items = list(t_refs)
+    else:
+        raise RegimesError(f"t_refs must be a sequence (list, tuple or 1-D array) of reference times, got {t_refs!r}")
+    refs = []
+    for x in items:
+        if x is None or (isinstance(x, float | np.floating) and not math.isfinite(x)):
+            continue  # an estimate that does not exist
+        x = check_real("t_refs", x)
+        if x > 0:
+            refs.append(x)
+    return refs or [1.0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,9 +668,9 @@ def _mixture_stage(src, times, refs, run, notes):
     where a measured curve has not crossed its level at an end of it — the reference times are
     only estimates (the spectral proxy can be far off, e.g. for tight clusters far apart)."""
     if times is None:
-        tt = default_times(refs)
+        tt = default_times(refs, t_min=min_time(src))
     else:
-        tt = np.unique(as_real_array("times", times, gt=0.0, ndim=1, min_size=2))
+        tt = np.unique(check_times("times", times, ndim=1, min_size=2))
         if tt.size < 2:
             raise RegimesError("times must contain at least 2 distinct values")
     curves = run(tt)
@@ -648,7 +684,7 @@ def _mixture_stage(src, times, refs, run, notes):
         refs += [0.5 * float(np.logaddexp(0.0, _ou_to_log_ratio(tt[0]) - 4.0))] if low else []
         refs += [0.5 * float(np.logaddexp(0.0, _ou_to_log_ratio(tt[-1]) + 4.0))] if high else []
         old = (float(tt[0]), float(tt[-1]))
-        tt = default_times(refs)
+        tt = default_times(refs, t_min=min_time(src))
         notes.append(f"time grid widened from [{old[0]:.3g}, {old[1]:.3g}] to [{tt[0]:.3g}, {tt[-1]:.3g}]: "
                      "a measured curve had not crossed its level at the end of the default grid")
         curves = run(tt)
@@ -833,6 +869,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
                                                                        times, eigen_subsample)
     confidence = check_real("confidence", confidence, gt=0.0, lt=1.0)
     seed = check_int("seed", seed, ge=0)
+    _check_options(times, memory_budget, scale, center, precision, engine, progress)
     sampler, sampler_steps = _sampler_stage(schedule, steps, sampler_steps, timestep_spacing)  # before any work
     src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
     notes: list[str] = list(getattr(src, "notes", []))
@@ -970,8 +1007,9 @@ def _classes_stage(src, notes):
         if noisy:
             shown = ", ".join(f"{a}–{b}" for a, b in noisy[:5]) + (", …" if len(noisy) > 5 else "")
             notes.append(f"class_hierarchy: {len(noisy)} of the {len(h.names) * (len(h.names) - 1) // 2} class pairs "
-                         f"({shown}) are separated by less than twice the sampling bias of |δ̂|² (tr C_a/n_a + "
-                         "tr C_b/n_b): their speciation times reflect sampling noise, not class structure")
+                         f"({shown}) have |δ̂|² not above the 99.5% quantile of its law under equal means "
+                         "(class_hierarchy.noise_rule): their speciation times reflect sampling noise, not class "
+                         "structure")
     else:
         notes.append(f"class_hierarchy not computed ({src.n_classes} classes > {HIERARCHY_MAX_CLASSES})")
     return cs, h
@@ -1021,11 +1059,31 @@ def _asymptotic_validity(cs, notes):
     return dataclass_replace(cs, rows=rows)
 
 
+def _check_options(times, memory_budget, scale, center, precision, engine, progress) -> None:
+    """:func:`analyze`'s other arguments, checked before any work (whether or not this run uses them)."""
+    if times is not None:
+        check_times("times", times, ndim=1, min_size=2)
+    check_memory_budget(memory_budget)
+    scale_map(scale)
+    check_bool("center", center)
+    check_engine_options(precision, engine)
+    if progress is not None and not callable(progress):
+        raise RegimesError(f"progress must be a callable progress(stage, done, total) or None, got {progress!r}")
+
+
 def _sampler_stage(schedule, steps, sampler_steps, timestep_spacing):
-    """``(sampler, SamplerSteps or None)`` of analyze's schedule arguments."""
-    sampler = get_sampler(schedule, None if steps is None else check_int("steps", steps, ge=2))
+    """``(sampler, SamplerSteps or None)`` of analyze's schedule arguments (``timestep_spacing`` and
+    ``sampler_steps`` checked under their own names, even when the other is not given)."""
+    if timestep_spacing is not None and (not isinstance(timestep_spacing, str)
+                                         or timestep_spacing not in TIMESTEP_SPACINGS):
+        raise RegimesError(f"timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)} (or None: the "
+                           f"schedule's own), got {timestep_spacing!r}")
+    sampler = get_sampler(schedule, None if steps is None else check_int("steps", steps, ge=2, le=MAX_STEPS))
     if sampler_steps is not None and not isinstance(sampler_steps, SamplerSteps):
-        sampler_steps = SamplerSteps(sampler, sampler_steps, timestep_spacing)
+        n = check_int("sampler_steps", sampler_steps, ge=1)
+        if not isinstance(sampler, EDMSampler) and n > sampler.steps:
+            raise RegimesError(f"sampler_steps must be <= the schedule's {sampler.steps} training steps, got {n}")
+        sampler_steps = SamplerSteps(sampler, n, timestep_spacing)
     return sampler, sampler_steps
 
 

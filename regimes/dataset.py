@@ -12,6 +12,7 @@ References
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,11 +20,17 @@ from functools import cached_property
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array, check_int
+from ._validate import MAX_SAMPLES, check_bool, check_int
 from .analysis import ESTIMATORS, analyze
 from .data import DataSource, as_source, load_source
 from .engines.covariance import covariance_spectrum, top_eigenvalues
-from .engines.mixture import DEFAULT_MEMORY_BUDGET, empirical_mixture, mixture_rng
+from .engines.mixture import (
+    DEFAULT_MEMORY_BUDGET,
+    check_memory_budget,
+    check_mixture_times,
+    empirical_mixture,
+    mixture_rng,
+)
 from .models import GaussianMixture, RegimesModel, example_mixture
 from .speciation import speciation_time
 
@@ -89,10 +96,10 @@ class Dataset(RegimesModel):
         setattr_(self, "data", data)
         setattr_(self, "labels_in", labels)
         setattr_(self, "scale", scale)
-        setattr_(self, "center", bool(center))
-        setattr_(self, "samples", check_int("samples", samples, ge=2))
+        setattr_(self, "center", check_bool("center", center))
+        setattr_(self, "samples", check_int("samples", samples, ge=2, le=MAX_SAMPLES))
         setattr_(self, "seed", check_int("seed", seed, ge=0))
-        setattr_(self, "memory_budget", check_int("memory_budget", memory_budget, ge=1 << 20))
+        setattr_(self, "memory_budget", check_memory_budget(memory_budget))
         if model is not None and not isinstance(model, RegimesModel):
             raise RegimesError(f"model must be a regimes model (e.g. GaussianMixture), got {type(model).__name__}")
         setattr_(self, "model", model)
@@ -123,6 +130,10 @@ class Dataset(RegimesModel):
         ½N(m, σ²I) + ½N(−m, σ²I) with m = m̃·(1, …, 1), ``per_class`` rows per class, drawn from
         ``seed`` (float32); ``options`` go to the constructor (``samples``, ``memory_budget``).
         """
+        unknown = sorted(set(options) - {"samples", "memory_budget"})
+        if unknown:
+            raise RegimesError(f"Dataset.example: unknown argument(s) {', '.join(unknown)}; allowed: seed, d, "
+                               "per_class, separation, variance, samples, memory_budget")
         X, lab, model, name = example_mixture(seed, d=d, per_class=per_class, separation=separation,
                                               variance=variance)
         return cls(as_source(X, lab, name=name), seed=seed, model=model, **options)
@@ -176,7 +187,8 @@ class Dataset(RegimesModel):
                                  memory_budget=self.memory_budget)
 
     def _curve(self, t, attr, return_se):
-        tt = as_real_array("t", t, gt=0.0)
+        return_se = check_bool("return_se", return_se)
+        tt = check_mixture_times(self.source, "t", t)
         c = self.curves(tt.ravel())
         val, se = getattr(c, attr), getattr(c, attr + "_se")
         if val is None:
@@ -206,6 +218,12 @@ class Dataset(RegimesModel):
 
         A run on the default time grid is kept: :meth:`collapse_time` reuses it.
         """
+        allowed = [k for k in inspect.signature(analyze).parameters if k not in ("data", "labels")]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            given = ("data and labels come from the Dataset" if set(unknown) <= {"data", "labels"}
+                     else f"allowed: {', '.join(allowed)}")
+            raise RegimesError(f"Dataset.analyze: unknown argument(s) {', '.join(unknown)}; {given}")
         options.setdefault("seed", self.seed)
         options.setdefault("samples", self.samples)
         options.setdefault("memory_budget", self.memory_budget)

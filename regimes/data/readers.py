@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import check_int, check_memory
+from .._validate import check_bool, check_int, check_memory
 from .formats import choose_key, format_of, read_format
 from .rows import is_batch_iterable
 from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
@@ -63,7 +63,9 @@ def load_labels(path) -> np.ndarray:
     Text labels that all parse as integers (or integral floats such as ``1.0``) are read as
     integers; otherwise as strings (``"1"`` and ``"1.0"`` are then different classes).
     """
-    if isinstance(path, str | os.PathLike) and not str(path).strip():  # Path("") is the current folder
+    if not isinstance(path, str | os.PathLike):
+        raise RegimesError(f"path must be a labels file (a str or os.PathLike: .npy, .txt or .csv), got {path!r}")
+    if not str(path).strip():  # Path("") is the current folder
         raise RegimesError(f"labels: empty path {str(path)!r} (give a .npy, .txt or .csv file)")
     p = Path(path)
     if p.is_dir():
@@ -98,6 +100,8 @@ def input_kind(path) -> str:
     """What :func:`load_source` would read at ``path``: ``"images"`` (a folder of images: ``size``,
     ``grayscale``, ``color`` apply), ``"keyed"`` (a format that holds several arrays: ``.npz``,
     HDF5, zarr, safetensors, Parquet/Arrow, a Hugging Face folder — ``key`` applies) or ``"plain"``."""
+    if not isinstance(path, str | os.PathLike):
+        raise RegimesError(f"path must be a file or folder path (a str or os.PathLike), got {path!r}")
     p = Path(path)
     if format_of(p) is not None or (p.suffix.lower() == ".npz" and not p.is_dir()):
         return "keyed"
@@ -328,6 +332,13 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
         folder mixing grayscale and colour images.
     """
     scale_map(scale)
+    center = check_bool("center", center)
+    grayscale, color = check_bool("grayscale", grayscale), check_bool("color", color)
+    if progress is not None and not callable(progress):
+        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    if path is None:
+        raise RegimesError("path must be a data file or folder (str or os.PathLike), a list of .npy shards, an "
+                           "array or an iterable of batches, got None")
     if isinstance(path, str | os.PathLike) and not str(path).strip():  # Path("") is the current folder
         raise RegimesError(f"path: empty path {str(path)!r} (give a data file or folder)")
     lab_where = None

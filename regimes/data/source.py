@@ -42,6 +42,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError
+from .._validate import check_bool, check_real
 from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
@@ -59,9 +60,15 @@ def _is_factor(scale) -> bool:
 def scale_map(scale: str | float) -> tuple[float, float]:
     """``(a, b)`` of the units map ``x ↦ a x + b``; a positive number ``c`` gives ``(c, 0)``."""
     if _is_factor(scale):
-        if not (np.isfinite(scale) and scale > 0):
+        try:
+            c = float(scale)
+        except OverflowError:  # e.g. 10**400
+            check_real("scale", scale)  # raises: not representable as a float64
+        if not (np.isfinite(c) and c > 0):
             raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
-        return float(scale), 0.0
+        return c, 0.0
+    if not isinstance(scale, str):
+        raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
     if scale == "none":
         return 1.0, 0.0
     if scale == "unit":
@@ -496,11 +503,13 @@ def check_same_units(src: DataSource, scale, center) -> None:
     """Refuse ``scale``/``center`` for an already loaded source when they differ from its own (they
     would be silently ignored: a source's units are fixed when it is loaded). The defaults
     (``"none"``, True) pass, so that code passing a source through keeps working."""
+    center = check_bool("center", center)
+    scale_map(scale)
     same = isinstance(scale, str) == isinstance(src.scale, str) and scale == src.scale  # 2 == 2.0; 'unit' != 2
     if not (isinstance(scale, str) and scale == "none") and not same:
         raise RegimesError(f"scale={scale!r}: {src.name} is already loaded with scale={src.scale!r}; give scale "
                            "when loading the data (load_source, or as_source of the array), not again")
-    if center is not True and bool(center) != src.center:
+    if center is not True and center != src.center:
         raise RegimesError(f"center={center!r}: {src.name} is already loaded with center={src.center!r}; give "
                            "center when loading the data (load_source, or as_source of the array), not again")
 
@@ -549,6 +558,13 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
         check_same_units(X, scale, center)
         return X
     scale_map(scale)
+    center = check_bool("center", center)
+    if not isinstance(name, str):
+        raise RegimesError(f"name must be a string (shown in messages and reports), got {name!r}")
+    if progress is not None and not callable(progress):
+        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    if X is None:
+        raise RegimesError("data must be an array of rows (n, d), a DataSource or an iterable of batches, got None")
     if isinstance(X, str | os.PathLike):
         raise RegimesError(f"data: {str(X)!r} is a path; read it with regimes.data.load_source (or give it to "
                            "analyze / Dataset, which load paths)")
@@ -594,7 +610,8 @@ def rows_source(arr, labels, *, name: str, scale, center, progress, label_where:
         if lab.shape[0] != arr.shape[0]:
             raise RegimesError(f"labels{' ' + label_where if label_where else ''}: {lab.shape[0]} labels for "
                                f"{arr.shape[0]} rows of {name}")
-    return DataSource(raw=arr, name=name, scale=scale, center=bool(center), labels=lab, class_names=names,
+    return DataSource(raw=arr, name=name, scale=scale, center=check_bool("center", center), labels=lab,
+                      class_names=names,
                       file_path=file_path, file_offset=file_offset, progress=progress, notes=list(notes))
 
 

@@ -11,8 +11,11 @@ import threading
 
 import numpy as np
 
-__all__ = ["DENSE_ONEHOT_MAX", "THREADS", "ClassCodes", "LSEState", "from_stored", "negligible_below",
-           "resolve_engine", "thread_pool", "time_factors"]
+from .._errors import RegimesError
+from .._validate import as_real_array
+
+__all__ = ["DENSE_ONEHOT_MAX", "MIN_TIME", "THREADS", "ClassCodes", "LSEState", "check_times", "from_stored",
+           "negligible_below", "resolve_engine", "thread_pool", "time_factors"]
 
 #: a block's one-hot class matrix is dense up to this many elements, sparse (CSR) beyond
 DENSE_ONEHOT_MAX = 1 << 22
@@ -33,9 +36,33 @@ def thread_pool():
     return _POOL
 
 
+#: the smallest OU time the engines take (the bound of ``regimes analyze --times`` too): the
+#: exponents hold ``½v² = 1/(2 expm1(2t))``, the squared distances' divisor, which overflows float64
+#: below t ≈ 1.4e-309 (the self term ``½v²·0`` then gives NaN); 1e-300 keeps ``½v²·D`` finite for
+#: squared distances D up to ~3e8 (larger ones raise the floor: :func:`regimes.engines.mixture.min_time`)
+MIN_TIME = 1e-300
+
+
+def check_times(name: str, times, *, floor: float = MIN_TIME, why: str | None = None, **bounds) -> np.ndarray:
+    """``times`` as a finite float64 array of OU times ``>= floor`` (at least :data:`MIN_TIME`), or
+    RegimesError naming ``name``; ``bounds``: more :func:`regimes._validate.as_real_array` options
+    (e.g. ``ndim``), ``why``: what sets a floor above MIN_TIME (for the message)."""
+    tt = as_real_array(name, times, gt=0.0, **bounds)
+    floor = max(float(floor), MIN_TIME)
+    if tt.size and not np.all(tt >= floor):
+        bad = float(tt[~(tt >= floor)].ravel()[0])
+        raise RegimesError(
+            f"{name} must be >= {floor:.3g}, got {'an entry ' if tt.ndim else ''}{bad!r}: below it the noise variance "
+            f"Δ_t = 1 − e^(−2t) ≈ 2t is too small for float64 once squared distances are divided by it"
+            + (f" ({why})" if why else ""))
+    return tt
+
+
 def time_factors(t: np.ndarray) -> np.ndarray:
-    """v = e^{-t}/√Δ_t = 1/√expm1(2t): the only combination of t the exponents need."""
-    return 1.0 / np.sqrt(np.expm1(2.0 * t))
+    """v = e^{-t}/√Δ_t = 1/√expm1(2t): the only combination of t the exponents need (0 beyond
+    t ≈ 354.9, where expm1(2t) overflows: the exact limit of the weights, without a warning)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / np.sqrt(np.expm1(2.0 * t))
 
 
 class ClassCodes:
@@ -139,22 +166,24 @@ class LSEState:
         sc_ = None if self.sc is None else self.sc[rows]
         E, tmp = np.empty_like(G), np.empty_like(G)  # reused across times (no temporaries)
         W = np.empty(G.shape, dtype=np.float32) if self.fast_exp else E
-        for j, v in enumerate(vs):
-            np.multiply(G, v, out=E)
-            np.multiply(D, 0.5 * v * v, out=tmp)
-            E -= tmp
-            mx = E.max(axis=1)
-            m_new = np.maximum(m_[:, j], mx)
-            r = np.exp(m_[:, j] - m_new)  # exp(-inf) = 0 on the first block
-            with np.errstate(over="ignore"):  # log-weights below −3.4e38 become −inf: weight 0, as it should
+        # overflow: log-weights below −1.8e308 (½v²D at t near MIN_TIME), or below −3.4e38 when cast
+        # to a float32 W, become −inf: weight 0, as it should (a +inf one makes L non-finite: refused)
+        with np.errstate(over="ignore"):
+            for j, v in enumerate(vs):
+                np.multiply(G, v, out=E)
+                np.multiply(D, 0.5 * v * v, out=tmp)
+                E -= tmp
+                mx = E.max(axis=1)
+                m_new = np.maximum(m_[:, j], mx)
+                r = np.exp(m_[:, j] - m_new)  # exp(-inf) = 0 on the first block
                 np.subtract(E, m_new[:, None], out=W, casting="same_kind")  # float32 W: cast in the same pass
-            np.exp(W, out=W)
-            s1_[:, j] = s1_[:, j] * r + W.sum(axis=1, dtype=np.float64)
-            if sc_ is not None:
-                sc_[:, j, :] = sc_[:, j, :] * r[:, None] + W @ onehot
-            W *= W
-            s2_[:, j] = s2_[:, j] * (r * r) + W.sum(axis=1, dtype=np.float64)
-            m_[:, j] = m_new
+                np.exp(W, out=W)
+                s1_[:, j] = s1_[:, j] * r + W.sum(axis=1, dtype=np.float64)
+                if sc_ is not None:
+                    sc_[:, j, :] = sc_[:, j, :] * r[:, None] + W @ onehot
+                W *= W
+                s2_[:, j] = s2_[:, j] * (r * r) + W.sum(axis=1, dtype=np.float64)
+                m_[:, j] = m_new
         self.m[rows], self.s1[rows], self.s2[rows] = m_, s1_, s2_
         if sc_ is not None:
             self.sc[rows] = sc_
@@ -199,16 +228,12 @@ def _codes_of(onehot) -> np.ndarray:
 def resolve_engine(engine: str) -> str:
     """``"numpy"`` or ``"numba"`` for a requested ``engine`` (``"auto"``: numba when importable)."""
     if engine not in ("auto", "numpy", "numba"):
-        from .._errors import RegimesError
-
         raise RegimesError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}")
     from . import _fused
 
     if engine == "auto":
         return "numba" if _fused.available() else "numpy"
     if engine == "numba" and not _fused.available():
-        from .._errors import RegimesError
-
         raise RegimesError("engine='numba' needs numba: pip install 'regimes[fast]'")
     return engine
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._stats import linearised_replicates
-from .._validate import check_int, check_rng
+from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_int, check_real, check_rng
 from ..data.source import as_source
 from ..distributed import active, map_working
 
@@ -428,16 +428,18 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
     src = as_source(X)
     d = src.d
     k = check_int("k", k, ge=1, le=max(1, d))
-    bootstrap = check_int("bootstrap", bootstrap, ge=0)
+    bootstrap = check_int("bootstrap", bootstrap, ge=0, le=MAX_BOOTSTRAP)
+    tol = check_real("tol", tol, ge=0.0, lt=1.0)
+    block_rows = None if block_rows is None else check_int("block_rows", block_rows, ge=1)
     gen = check_rng(rng)
     idx = None
     if subsample is not None:
         subsample = check_int("subsample", subsample, ge=2, le=src.n)
         if subsample < src.n:
             idx = np.sort(gen.choice(src.n, size=subsample, replace=False))
-    if method not in ("auto", "lanczos", "dense", "block"):
+    if not isinstance(method, str) or method not in ("auto", "lanczos", "dense", "block"):
         raise RegimesError(f"method must be 'auto', 'lanczos', 'block' or 'dense', got {method!r}")
-    if bootstrap_method not in ("linearised", "resample"):
+    if not isinstance(bootstrap_method, str) or bootstrap_method not in ("linearised", "resample"):
         raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
     if method == "auto":
         few_passes = src.is_streamed or active() is not None
@@ -496,11 +498,13 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
     eigenvectors as columns in the same order, and the per-feature mean of the processed rows.
     """
     src = as_source(X)
+    max_d = check_int("max_d", max_d, ge=1)
+    return_vectors = check_bool("return_vectors", return_vectors)
+    w = None if weights is None else _row_weights(weights, src.n)
     if src.d > max_d:
         raise RegimesError(
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
         )
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)
     # centre (non-centred sources) and rescale by a power of two before the products in the
     # data's dtype, as the operator does; undone exactly afterwards
     shift, scale = src.working_shift, src.working_scale
@@ -511,6 +515,22 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
         return _eigh(C, src, vectors=False)[::-1]
     vals, vecs = _eigh(C, src)
     return vals[::-1], vecs[:, ::-1], mu
+
+
+def _row_weights(weights, n: int) -> np.ndarray:
+    """Row weights of :func:`covariance_spectrum`: n finite numbers >= 0 whose sum exceeds 1 (the
+    covariance is normalised by ``Σw − 1``, as the unbiased one by n − 1)."""
+    w = as_real_array("weights", weights, ge=0.0, ndim=1)
+    if w.shape != (n,):
+        raise RegimesError(f"weights must have one entry per row ({n}), got shape {w.shape}")
+    with np.errstate(over="ignore"):  # an overflowing sum is refused below
+        total = float(w.sum())
+    if not total > 1.0:
+        raise RegimesError(f"weights must sum to more than 1 (the covariance is normalised by Σw − 1), got a sum "
+                           f"of {total:g}" + (" (all zero)" if total == 0 else ""))
+    if not np.isfinite(total):
+        raise RegimesError("weights: their sum overflows float64; use smaller weights (e.g. row counts)")
+    return w
 
 
 def row_projections(X, V, mean, reduce=None):

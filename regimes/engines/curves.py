@@ -20,9 +20,9 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._stats import bootstrap_weights, contain, linear_root, percentile_interval
-from .._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
+from .._validate import MAX_BOOTSTRAP, check_int, check_real, check_rng
 from ..estimate import Estimate
-from ._lse import ClassCodes, from_stored, time_factors
+from ._lse import MIN_TIME, ClassCodes, check_times, from_stored, time_factors
 
 __all__ = ["MixtureCurves"]
 
@@ -68,6 +68,8 @@ class MixtureCurves:
         Without stored statistics: the per-sample values on the grid refined ``step`` times
         (``{"t", "lse", "phi_c", "phi", "step"}``), computed in the same pass as the curves; the
         crossings' fine windows are read from it (no further pass).
+    t_min : float
+        The smallest time :meth:`evaluate` takes (:func:`regimes.engines.mixture.min_time` of the data).
     """
 
     t: np.ndarray
@@ -85,6 +87,7 @@ class MixtureCurves:
     recompute: object = field(default=None, repr=False)
     engine: str = "numpy"
     fine: dict | None = field(default=None, repr=False)
+    t_min: float = field(default=MIN_TIME, repr=False)
     _window_cache: dict = field(default_factory=dict, repr=False, init=False)
 
     @property
@@ -134,7 +137,7 @@ class MixtureCurves:
         Returns ``{"t", "lse", "phi_c", "phi"}`` with (M, len(t)) arrays. Exact and cheap
         (no GEMM) when the sufficient statistics are stored; otherwise one more streamed pass.
         """
-        tt = as_real_array("t", t, gt=0.0).ravel()
+        tt = check_times("t", t, floor=self.t_min).ravel()
         if self.G is None:
             if self.recompute is None:  # pragma: no cover
                 raise RegimesError("these curves cannot be re-evaluated")

@@ -30,17 +30,20 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
-from .._validate import as_real_array, check_int, check_rng
-from ..data.source import as_source
+from .._validate import MAX_SAMPLES, check_bool, check_int, check_memory, check_rng
+from ..data.source import as_source, encode_labels
 from ..distributed import active, map_working
-from ._lse import ClassCodes, LSEState, negligible_below, resolve_engine, time_factors
+from ._lse import MIN_TIME, ClassCodes, LSEState, check_times, negligible_below, resolve_engine, time_factors
 from .curves import MixtureCurves
 
 __all__ = ["MixtureCurves", "empirical_mixture", "mixture_rng", "refined_grid", "DEFAULT_MEMORY_BUDGET",
-           "PRECISION_TOLERANCE", "REFINE"]
+           "MIN_TIME", "PRECISION_TOLERANCE", "PRECISIONS", "REFINE", "check_engine_options", "check_memory_budget",
+           "check_mixture_times", "check_times", "min_time", "physical_memory_bytes"]
 
 #: default memory budget of the engine in bytes (data blocks + GEMM outputs + stored statistics)
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -58,6 +61,61 @@ _PROBE_ROWS = 1024
 #: without stored statistics the pass also evaluates this many sub-intervals per grid interval,
 #: so that the crossings' fine windows come from the same (single) pass over the data
 REFINE = 8
+
+#: the arithmetic of the engine's products (``precision=``)
+PRECISIONS = ("auto", "float32", "float64")
+
+
+def physical_memory_bytes() -> int:
+    """This machine's physical memory (``SC_PHYS_PAGES × SC_PAGE_SIZE``; 1 TiB when unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 40
+
+
+def check_memory_budget(memory_budget, name: str = "memory_budget") -> int:
+    """``memory_budget`` (bytes) as an int between 1 MiB and this machine's physical memory (at least
+    :data:`DEFAULT_MEMORY_BUDGET`): a larger budget lets the engine plan arrays that cannot fit."""
+    budget = check_int(name, memory_budget, ge=1 << 20)
+    top = max(physical_memory_bytes(), DEFAULT_MEMORY_BUDGET)
+    if budget > top:
+        digits = len(str(budget))
+        shown = str(budget) if digits <= 20 else f"an integer of {digits} digits"
+        raise RegimesError(f"{name} must be <= {top} bytes (this machine's physical memory, {top / 2**30:.3g} GiB: "
+                           f"a larger budget plans arrays that cannot fit), got {shown}")
+    return budget
+
+
+def check_engine_options(precision, engine) -> tuple[str, str]:
+    """``(precision, engine)`` checked (``engine`` resolved: ``"auto"`` → numba when installed)."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise RegimesError(f"precision must be 'auto', 'float32' or 'float64', got {precision!r}")
+    return precision, resolve_engine(engine)
+
+
+def min_time(X) -> float:
+    """The smallest OU time the engine takes for the training set ``X``: :data:`MIN_TIME`, or more
+    when its squared distances D are so large that ``½v²D = D/(2 expm1(2t))`` would overflow
+    float64 above it (D <= 4 max |x_i − x̄|², a factor 2 of margin: ``expm1(2t) >= D_max/1.8e308``)."""
+    src = as_source(X)
+    sq = np.asarray(src.centred_sq_norms)
+    reach = 4.0 * (float(np.max(sq)) / np.finfo(np.float64).max) if sq.size else 0.0
+    if not math.isfinite(reach):  # the rows' norms overflow: the engine refuses the data themselves
+        return MIN_TIME
+    return max(MIN_TIME, 0.5 * math.log1p(reach))
+
+
+def check_mixture_times(src, name: str, times, **bounds) -> np.ndarray:
+    """``times`` checked against :func:`min_time` of ``src`` (the message says why when the data set it)."""
+    floor = min_time(src)
+    why = None
+    if floor > MIN_TIME:
+        why = (f"the squared distances between the rows of {src.name} reach "
+               f"{4.0 * float(np.max(src.centred_sq_norms)):.3g}")
+    return check_times(name, times, floor=floor, why=why, **bounds)
 
 def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                       memory_budget: int = DEFAULT_MEMORY_BUDGET, store: bool | None = None,
@@ -140,12 +198,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     """
     src = as_source(X)
     n, d = src.n, src.d
-    tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
-    M = check_int("samples", samples, ge=2)
-    budget = check_int("memory_budget", memory_budget, ge=1 << 20)
-    if precision not in ("auto", "float32", "float64"):
-        raise RegimesError(f"precision must be 'auto', 'float32' or 'float64', got {precision!r}")
-    engine = resolve_engine(engine)
+    tt, M, budget, store, block_rows, precision, engine = _checked_arguments(
+        src, times, samples, memory_budget, store, block_rows, progress, precision, engine)
     gen = check_rng(rng)
     classes = _class_codes(src, labels)
     dt = src.dtype
@@ -177,7 +231,25 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
 
     return MixtureCurves(t=tt, lse=L, phi_c=pc, phi=ph, n=n, d=d, samples=M, G=Gs, D=Ds,
                          precision=precision, precision_error=float(err), classes=classes,
-                         recompute=None if keep else _recompute, engine=engine, fine=fine_values)
+                         recompute=None if keep else _recompute, engine=engine, fine=fine_values,
+                         t_min=min_time(src))
+
+
+def _checked_arguments(src, times, samples, memory_budget, store, block_rows, progress, precision, engine):
+    """:func:`empirical_mixture`'s arguments checked on entry: ``(times, samples, memory budget,
+    store, block rows, precision, resolved engine)``."""
+    tt = check_mixture_times(src, "times", times, ndim=1, min_size=1)
+    M = check_int("samples", samples, ge=2, le=MAX_SAMPLES)
+    budget = check_memory_budget(memory_budget)
+    store = None if store is None else check_bool("store", store)
+    block_rows = None if block_rows is None else check_int("block_rows", block_rows, ge=1)
+    if progress is not None and not callable(progress):
+        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    precision, engine = check_engine_options(precision, engine)
+    # the samples' noise ξ and start points a^{μ0}, (M, d) each, in the data's dtype and in float64
+    check_memory("samples", M, 2.0 * M * src.d * (src.dtype.itemsize + 8),
+                 what=f"two ({M}, {src.d}) arrays of Monte Carlo samples")
+    return tt, M, budget, store, block_rows, precision, engine
 
 
 class _Stream:
@@ -266,14 +338,15 @@ def _merge_states(a, b):
 
 
 def _class_codes(src, labels):
-    """Class codes of the rows (the source's labels unless ``labels`` is given), or None."""
-    lab = src.labels if labels is None else np.asarray(labels)
-    if lab is None:
-        return None
-    lab = np.asarray(lab)
-    if lab.shape != (src.n,):
-        raise RegimesError(f"labels must have one entry per row ({src.n}), got shape {lab.shape}")
-    return ClassCodes(np.unique(lab, return_inverse=True)[1].reshape(-1))
+    """Class codes of the rows (the source's labels unless ``labels`` is given), or None; given
+    labels pass the checks of a source's (:func:`regimes.data.source.encode_labels`: integers or
+    strings, no NaN, None or fractional floats), and their codes are those of ``np.unique``."""
+    if labels is None:
+        return None if src.labels is None else ClassCodes(np.unique(src.labels, return_inverse=True)[1].reshape(-1))
+    codes, _ = encode_labels(labels, "labels")
+    if codes.shape != (src.n,):
+        raise RegimesError(f"labels must have one entry per row ({src.n}), got shape {codes.shape}")
+    return ClassCodes(codes)
 
 
 def _choose_precision(probe, precision: str, dt):
@@ -325,8 +398,8 @@ def _plan(n, d, M, T, C, dt, pdt, budget, store, block_rows):
     avail = max(budget - fixed, 16 * 2**20)
     # per block row: the data row (and its converted copy), and ~6 (M,)-columns of float64 temporaries
     rows = int(max(1, min(n, avail // (d * (dt.itemsize + pdt.itemsize) + 6 * 8 * M))))
-    if block_rows is not None:
-        rows = check_int("block_rows", block_rows, ge=1)
+    if block_rows is not None:  # checked on entry
+        rows = int(block_rows)
     return keep, rows, fine
 
 

@@ -48,7 +48,16 @@ import contextlib
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import as_real_array, check_int, check_real, check_rng
+from .._validate import (
+    MAX_SAMPLES,
+    MAX_STEPS,
+    as_real_array,
+    check_bool,
+    check_int,
+    check_memory,
+    check_real,
+    check_rng,
+)
 from ..data.source import DataSource, as_source
 
 __all__ = ["SAMPLERS", "EmpiricalScore", "edm_denoiser", "empirical_score", "posterior_mean",
@@ -265,7 +274,11 @@ class EmpiricalScore:
         X, one = self._x(x)
         c, v = self._cv(t)
         S = self._pass(X, c, v, mean=True)[1]
-        G = -(X - c * S) / v
+        with np.errstate(over="ignore"):
+            G = -(X - c * S) / v
+        if not np.all(np.isfinite(G)):
+            raise RegimesError(f"t = {t!r} is too small for the score: (x − e^(−t)x̂)/Δ_t overflows float64 "
+                               f"(Δ_t = {v:.3g}); use a larger t")
         return G[0] if one else G
 
     def denoise(self, x, sigma):
@@ -329,6 +342,7 @@ def reverse_step(es, x, t: float, s: float, *, stochastic: bool, rng=None):
     draw from ``q(x_s | x_t, x̂)``, the Gaussian with mean ``(e^{−s}Δ_{t|s}/Δ_t) x̂ + (e^{−(t−s)}Δ_s/Δ_t) x``
     and variance ``Δ_s Δ_{t|s}/Δ_t``, ``Δ_{t|s} = 1 − e^{−2(t−s)}``. A step to s = 0 returns x̂.
     """
+    stochastic = check_bool("stochastic", stochastic)
     xh = es.mean(x, t)
     if s == 0.0:
         return xh
@@ -379,13 +393,16 @@ def sample_exact_score(data, n_samples: int, *, sampler: str = "ddim", steps: in
     (to σ = 0) Euler, which returns ``D(x; σ_{N−1})`` ([EDM] Algorithm 1). With fine steps the
     final weights concentrate on one training point: every sample is a copy ([DR], Regime III).
     """
-    if sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise RegimesError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    m = check_int("n_samples", n_samples, ge=1)
+    m = check_int("n_samples", n_samples, ge=1, le=MAX_SAMPLES)
     if steps is not None:
-        steps = check_int("steps", steps, ge=2)
+        steps = check_int("steps", steps, ge=2, le=MAX_STEPS)
+    return_trajectory = check_bool("return_trajectory", return_trajectory)
     gen = check_rng(rng)
     es = data if isinstance(data, EmpiricalScore) else EmpiricalScore(data)
+    # the states x, x̂ and a step's temporaries: a few (n_samples, d) float64 arrays
+    check_memory("n_samples", m, 4 * 8.0 * m * es.d, what=f"({m}, {es.d}) float64 states")
     grid = _grid(sampler, steps, schedule)
     traj = []
     if sampler == "heun-edm":
