@@ -24,6 +24,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_rng",
+    "replace_checked",
 ]
 
 
@@ -257,3 +258,16 @@ def check_memory(name: str, value, nbytes: float, limit: int | None = None, what
             f"{name}={_fmt(value)} needs about {_bytes_text(nbytes)}{extra}, more than the "
             f"{src} ({_bytes_text(lim)}); use a smaller {name}"
         )
+
+
+def replace_checked(obj, changes: dict):
+    """``dataclasses.replace(obj, **changes)`` (validated by the class), refusing an unknown field
+    with a :class:`RegimesError` that lists the allowed ones (Python's TypeError names none)."""
+    from dataclasses import fields, replace
+
+    allowed = [f.name for f in fields(obj) if f.init]
+    unknown = [k for k in changes if k not in allowed]
+    if unknown:
+        raise RegimesError(f"{type(obj).__name__}.replace: unknown field {', '.join(map(repr, unknown))}; "
+                           f"allowed: {', '.join(allowed)}")
+    return replace(obj, **changes)

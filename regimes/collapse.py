@@ -61,8 +61,13 @@ def log_expm1(x):
     -----
     ``ln expm1(x)`` is evaluated directly for ``x <= 40`` (``expm1`` keeps full relative precision
     down to subnormal x) and as ``x + log1p(−e^{−x})`` above, where ``expm1(x)`` would overflow
-    beyond ``x ≈ 709.78``. Valid over the whole float range.
+    beyond ``x ≈ 709.78``. Valid over the whole float range (``x = +inf`` gives ``+inf``).
     """
+    return _log_expm1(as_real_array("x", x, ge=0.0, allow_inf=True))
+
+
+def _log_expm1(x):
+    """:func:`log_expm1` of validated ``x`` (no checks: the internal callers pass finite ``x >= 0``)."""
     xx = np.asarray(x, dtype=np.float64)
     big = xx > 40.0
     with np.errstate(divide="ignore", over="ignore"):
@@ -98,6 +103,17 @@ def half_log1p_ratio(variance, x):
     conditioning error of ``e^L``, about ``ε·(|ln σ²| + 2x)`` relative. It underflows to 0 only
     where ``½ e^L`` is below the smallest subnormal.
     """
+    var = as_real_array("variance", variance, gt=0.0)
+    xx = as_real_array("x", x, ge=0.0, allow_inf=True)
+    try:
+        np.broadcast_shapes(var.shape, xx.shape)
+    except ValueError:
+        raise RegimesError(f"variance and x must broadcast together, got shapes {var.shape} and {xx.shape}") from None
+    return _half_log1p_ratio(var, xx)
+
+
+def _half_log1p_ratio(variance, x):
+    """:func:`half_log1p_ratio` of validated inputs (no checks: the internal callers validate)."""
     var = np.asarray(variance, dtype=np.float64)
     xx = np.asarray(x, dtype=np.float64)
     with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
@@ -106,7 +122,7 @@ def half_log1p_ratio(variance, x):
         out = 0.5 * np.log1p(ratio)
         logs = ~np.isfinite(em1) | ~np.isfinite(ratio) | (ratio == 0.0)
         if np.any(logs):
-            big_l = np.log(var) - log_expm1(2.0 * xx)
+            big_l = np.log(var) - _log_expm1(2.0 * xx)
             soft = 0.5 * softplus(big_l)
             out = np.where(logs, soft, out)
     return float(out) if out.ndim == 0 else out
@@ -134,10 +150,10 @@ def log_half_log1p_ratio(variance, x):
     """
     var = check_real("variance", variance, gt=0.0)
     xx = check_real("x", x, ge=0.0)
-    big_l = math.log(var) - log_expm1(2.0 * xx)
+    big_l = math.log(var) - _log_expm1(2.0 * xx)
     if big_l < -40.0:
         return big_l - math.log(2.0)
-    return math.log(half_log1p_ratio(var, xx))
+    return math.log(_half_log1p_ratio(var, xx))
 
 
 def alpha(n, d):
@@ -185,7 +201,7 @@ def collapse_time(n, d, variance=1.0):
     n_arr, d_arr = _nd(n, d)
     var = as_real_array("variance", variance, gt=0.0)
     a = np.log(n_arr) / d_arr
-    out = np.asarray(half_log1p_ratio(var, a))
+    out = np.asarray(_half_log1p_ratio(var, a))
     return float(out) if out.ndim == 0 else out
 
 
@@ -193,7 +209,7 @@ def collapse_time_from_alpha(alpha, variance=1.0):
     """Collapse time ``½ log1p(σ²/expm1(2α))`` as a function of ``α = ln(n)/d > 0`` directly."""
     a = as_real_array("alpha", alpha, gt=0.0)
     var = as_real_array("variance", variance, gt=0.0)
-    out = np.asarray(half_log1p_ratio(var, a))
+    out = np.asarray(_half_log1p_ratio(var, a))
     return float(out) if out.ndim == 0 else out
 
 
@@ -217,7 +233,7 @@ def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
         ratio = var / math.expm1(2.0 * t)  # inf or 0 (over/underflow): evaluated in logs below
         if 0.0 < ratio < math.inf:
             return 0.5 * math.log1p(ratio)
-    return half_log1p_ratio(var, t)
+    return _half_log1p_ratio(var, t)
 
 
 def collapse_time_small_alpha(n, d, variance=1.0):
@@ -336,7 +352,12 @@ def collapse_time_spectral(eigenvalues, n, d=None):
     n_v = check_real("n", n, ge=2.0)
     a = np.log(n_v) / dim
     lam_max = float(lam.max())
-    lam_mean = float(lam.sum() / dim)
+    with np.errstate(over="ignore"):
+        total = float(lam.sum())
+    if not math.isfinite(total):
+        raise RegimesError(f"eigenvalues must sum to a finite float64 (their sum overflows: the largest is "
+                           f"{lam_max:.4g}); rescale the spectrum")
+    lam_mean = total / dim
 
     log_lam = np.log(lam[lam > 0])  # λ = 0 adds log1p(0) = 0
 
@@ -345,11 +366,18 @@ def collapse_time_spectral(eigenvalues, n, d=None):
         return np.sum(softplus(u)) / (2.0 * dim) - a
 
     # Jensen: (1/d)Σ log1p(λ x) <= log1p(mean λ · x)  ⇒  root x >= expm1(2α)/mean λ
-    lo = log_expm1(2.0 * a) - math.log(lam_mean)
+    lo = _log_expm1(2.0 * a) - math.log(lam_mean)
     # one eigenvalue only: (1/d)Σ log1p(λ x) >= log1p(λ_max x)/d  ⇒  root x <= (n² − 1)/λ_max
     ln_n = math.log(n_v)
     hi = 2.0 * ln_n + math.log1p(-math.exp(-2.0 * ln_n)) - math.log(lam_max)
     lo, hi = lo - 1e-9 * (1 + abs(lo)), hi + 1e-9 * (1 + abs(hi))
+    with np.errstate(all="ignore"):
+        bracketed = math.isfinite(lo) and math.isfinite(hi) and g(lo) < 0.0 < g(hi)
+    if not bracketed:  # only where float64 runs out: 2d overflows, α = ln n/d or λ̄ = Σλ/d are subnormal
+        who = "d" if d is not None else "eigenvalues"
+        raise RegimesError(f"{who} is out of the range where the spectral collapse time is computable in float64: "
+                           f"d = {dim:.4g}, α = ln(n)/d = {a:.4g}, mean eigenvalue Σλ/d = {lam_mean:.4g} "
+                           "(the root of the excess entropy is not bracketed); use a smaller d or rescale the spectrum")
     logx = brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     # t = ½ log1p(1/x)
     return float(0.5 * np.log1p(np.exp(-logx)))

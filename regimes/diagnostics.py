@@ -28,11 +28,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .noise import isotropic_rank_fraction, isotropic_top_to_mean
+from ._errors import RegimesError
+from ._validate import as_real_array, check_bool, check_int, check_real
+from .noise import MAX_SIZE, isotropic_rank_fraction, isotropic_top_to_mean
 
 __all__ = ["ANISOTROPY_FRACTION", "DOMINANT_FACTOR", "SMALL_D", "Diagnostics", "agreement_text", "comparison_span",
            "diagnose", "intervals_comparable", "intervals_disagree", "recommendation"]
@@ -60,7 +64,12 @@ RECOMMENDATION_MISSING = ("the commitment estimate (φ_C = ½), the collapse of 
 def agreement_text(agree: bool | None, unjudged: int, spread: float) -> str:
     """Whether the t_C estimates agree, in words (the analysis' note and the report's "Which t_C?"
     section): within or beyond their intervals, or — ``agree`` None, ``unjudged`` pairs without any
-    interval — that it cannot be judged; ``spread`` is the largest over the smallest estimate."""
+    interval — that it cannot be judged; ``spread`` is the largest over the smallest estimate (NaN or
+    None when it is not defined)."""
+    if agree is not None:
+        check_bool("agree", agree)
+    unjudged = check_int("unjudged", unjudged, ge=0)
+    spread = _spread(spread)
     if agree is None:
         return (f"whether the t_C estimates agree cannot be judged: {unjudged} pair(s) of estimates have no "
                 f"interval (bootstrap = 0, or an estimator without one); their point values spread "
@@ -69,8 +78,16 @@ def agreement_text(agree: bool | None, unjudged: int, spread: float) -> str:
             f"(spread {spread:.3g}×, largest / smallest)")
 
 
+def _spread(spread) -> float:
+    """``spread`` as a float: NaN (or None, from JSON) when undefined, else a real number >= 0."""
+    if spread is None or (isinstance(spread, float | np.floating) and math.isnan(spread)):
+        return math.nan
+    return check_real("spread", spread, ge=0.0)
+
+
 def recommendation(commitment_measured: bool) -> str:
     """Which t_C to trust: the commitment estimate when it exists, else how to obtain it."""
+    check_bool("commitment_measured", commitment_measured)
     return RECOMMENDATION if commitment_measured else RECOMMENDATION_MISSING
 
 
@@ -118,6 +135,7 @@ def comparison_span(e) -> tuple[float, float]:
     interval (its value without one), widened by a known one-sided bias of the statistic —
     ``details["sample_spectrum_bias"]``, how far Marchenko–Pastur spreading of the sample spectrum
     moves the spectral proxy from its population value — which the bootstrap does not see."""
+    _check_estimate("e", e)
     lo, hi = e.ci
     lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (e.value, e.value)
     bias = (getattr(e, "details", None) or {}).get("sample_spectrum_bias")
@@ -126,10 +144,21 @@ def comparison_span(e) -> tuple[float, float]:
     return lo, hi
 
 
+def _check_estimate(name: str, e) -> None:
+    """Refuse anything that is not an estimate: a ``value`` and a ``ci`` pair of real numbers."""
+    ci = getattr(e, "ci", None)
+    ok = isinstance(getattr(e, "value", None), numbers.Real) and isinstance(ci, tuple | list) and len(ci) == 2 \
+        and all(isinstance(c, numbers.Real) for c in ci)
+    if not ok:
+        raise RegimesError(f"{name} must be an Estimate (a value and a (low, high) interval), got {type(e).__name__}")
+
+
 def intervals_disagree(a, b) -> bool:
     """Whether two estimates (``value``, ``ci``) are incompatible: their comparison ranges
     (:func:`comparison_span`: the interval, or the value without one, widened by a known bias of the
     statistic) do not overlap."""
+    _check_estimate("a", a)
+    _check_estimate("b", b)
     span = comparison_span
 
     (a0, a1), (b0, b1) = span(a), span(b)
@@ -139,6 +168,8 @@ def intervals_disagree(a, b) -> bool:
 def intervals_comparable(a, b) -> bool:
     """Whether :func:`intervals_disagree` can judge two estimates: at least one has a finite interval
     (two bare point values differ whatever their uncertainty, which is unknown)."""
+    _check_estimate("a", a)
+    _check_estimate("b", b)
     return any(math.isfinite(e.ci[0]) and math.isfinite(e.ci[1]) for e in (a, b))
 
 
@@ -176,7 +207,12 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
     proxy, misplaces t_C). Pure noise with d ≫ n (γ = 10: Λ = 26.7 tr C/d) or n = d (fraction 0.5)
     is therefore not reported as structure.
     """
-    lam = np.clip(np.sort(np.asarray(eigenvalues, dtype=float))[::-1], 0.0, None)
+    t_C = _check_diagnose_inputs(t_C, d, n)
+    lam = np.clip(np.sort(as_real_array("eigenvalues", eigenvalues, ndim=1, min_size=1))[::-1], 0.0, None)
+    total_variance = check_real("total_variance", total_variance, gt=0.0)
+    if within_variance is not None:
+        within_variance = check_real("within_variance", within_variance, ge=0.0)
+    d, n = int(d), int(n)
     k = lam.size
     if k < d:  # the rest of the trace, spread evenly
         rest = max(total_variance - lam.sum(), 0.0) / (d - k)
@@ -185,7 +221,11 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
         s1, s2 = float(lam.sum()), float(np.sum(lam**2))
     pr = s1 * s1 / s2 if s2 > 0 else math.nan
     mean = total_variance / d
-    top_mean = float(lam[0] / mean) if total_variance > 0 else math.nan
+    with np.errstate(over="ignore"):
+        top_mean = float(lam[0] / mean) if total_variance > 0 else math.nan
+    if not math.isfinite(top_mean):  # e.g. total_variance = 1e-320 with eigenvalues of order 1
+        raise RegimesError(f"total_variance={total_variance:g} is too small for the eigenvalues given (the top one, "
+                           f"{float(lam[0]):g}, over tr C/d overflows): tr C must be at least their sum")
     iso_top, iso_frac = isotropic_top_to_mean(n, d), isotropic_rank_fraction(n, d)
     # anisotropy of the bulk: the dominant directions (> DOMINANT_FACTOR × the isotropic top) left out
     rank = max(min(d, n - 1), 1)
@@ -211,6 +251,17 @@ def diagnose(t_C, eigenvalues, *, d: int, n: int, total_variance: float, within_
                        d=d, causes=tuple(causes), unjudged=unjudged,
                        commitment_measured=com is not None and math.isfinite(com.value),
                        isotropic_top_to_mean=iso_top, isotropic_rank_fraction=iso_frac)
+
+
+def _check_diagnose_inputs(t_C, d, n) -> Mapping:
+    """``t_C`` checked as a mapping of names to estimates, ``d`` and ``n`` as sizes."""
+    if not isinstance(t_C, Mapping):
+        raise RegimesError(f"t_C must be a mapping of estimator names to Estimates, got {type(t_C).__name__}")
+    for key, e in t_C.items():
+        _check_estimate(f"t_C[{key!r}]", e)
+    check_int("d", d, ge=1, le=MAX_SIZE)
+    check_int("n", n, ge=2, le=MAX_SIZE)
+    return t_C
 
 
 def _causes(fracs, top_means, within, d, apart, labelled, judged=True) -> list:

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
+
+from ._errors import RegimesError
+from ._validate import replace_checked
 from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
 
 __all__ = ["Estimate"]
 
 _NAN2 = (math.nan, math.nan)
+
+
+def _number(name: str, value) -> float:
+    """``value`` as a float; NaN and ±inf allowed (an estimate may not exist), text, booleans,
+    None and complex numbers refused."""
+    if value is None or isinstance(value, str | bytes | bool | np.bool_ | complex | np.complexfloating):
+        raise RegimesError(f"{name} must be a real number (NaN when there is none), got {value!r:.60}")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise RegimesError(f"{name} must be a real number (NaN when there is none), got {value!r:.60}") from None
 
 
 @dataclass(frozen=True)
@@ -43,15 +58,26 @@ class Estimate(TableMixin):
     details: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "value", float(self.value))
-        object.__setattr__(self, "se", float(self.se))
-        object.__setattr__(self, "ci", (float(self.ci[0]), float(self.ci[1])))
-        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "value", _number("value", self.value))
+        object.__setattr__(self, "se", _number("se", self.se))
+        ci = self.ci
+        if isinstance(ci, str | bytes | Mapping) or not hasattr(ci, "__len__") or len(ci) != 2:
+            raise RegimesError(f"ci must be a (low, high) pair, got {ci!r:.60}")
+        object.__setattr__(self, "ci", (_number("ci[0]", ci[0]), _number("ci[1]", ci[1])))
+        notes = () if isinstance(self.notes, str | bytes) else tuple(self.notes)
+        if isinstance(self.notes, str | bytes) or not all(isinstance(x, str) for x in notes):
+            raise RegimesError(f"notes must be a tuple of strings, got {self.notes!r:.60}")
+        object.__setattr__(self, "notes", notes)
+        if self.definition is not None and not isinstance(self.definition, str):
+            raise RegimesError(f"definition must be a string or None, got {self.definition!r:.60}")
+        if not isinstance(self.details, Mapping):
+            raise RegimesError(f"details must be a mapping, got {type(self.details).__name__}")
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     def replace(self, **changes) -> Estimate:
-        """A copy with ``changes`` applied (the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (the object itself is immutable; an unknown field is a
+        :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
     def as_table(self):
         """``(title, columns, rows)``: one row (value, se, interval, definition), for notebooks and

@@ -33,7 +33,7 @@ import struct
 from dataclasses import dataclass
 
 from ._errors import RegimesError
-from ._validate import check_int, check_real
+from ._validate import MAX_STEPS, check_int, check_real
 from .collapse import alpha_for_collapse_time, collapse_time, log_half_log1p_ratio
 
 __all__ = [
@@ -227,7 +227,7 @@ def last_fraction_step(last_fraction, steps: int) -> int:
     last fraction q of the ``T`` sampling steps (sampling runs from ``T − 1`` down to 0).
     """
     q = check_real("last_fraction", last_fraction, gt=0.0, lt=1.0)
-    T = check_int("steps", steps, ge=2)
+    T = check_int("steps", steps, ge=2, le=MAX_STEPS)
     return int(math.floor(round(q * T, 9)))
 
 
@@ -319,7 +319,7 @@ def d_for_collapse_time(t_C, n, variance: float = 1.0) -> DSolution:
         ln_d = math.log(math.log(nn)) - log_half_log1p_ratio(var, t)
         if ln_d >= LN_FLOAT_MAX:
             raise RegimesError(
-                f"t_C={t!r} is too large for n={nn:g}, σ²={var:g}: d = 10^{ln_d / _LN10:.6g} is beyond "
+                f"t_C={t!r} is too large for n={nn:g}, variance={var:g}: d = 10^{ln_d / _LN10:.6g} is beyond "
                 f"float64 (α = ½σ²e^(−2 t_C) ≈ 10^{(ln_d - math.log(math.log(nn))) / -_LN10:.6g})")
         d = math.exp(ln_d)
     notes: list[str] = []
@@ -385,7 +385,7 @@ def eigenvalue_for_step(step, schedule="linear", steps: int = 1000) -> Eigenvalu
     from .schedules import get_schedule, time_at_step
 
     sch = get_schedule(schedule, steps)
-    K = check_int("step", step, ge=0)
+    K = check_int("step", step, ge=0, le=sch.steps - 1)
     tK = time_at_step(sch, K)
     lo = 1.0 if K == 0 else _largest_eigenvalue_at_or_below(float(sch.times[K - 1]))
     return EigenvalueSolution(eigenvalue=_largest_eigenvalue_at_or_below(tK), eigenvalue_min=lo,

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import check_int, check_real, check_rng
+from ._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng, replace_checked
 from .collapse import collapse_time, excess_entropy
 from .speciation import cloning_probability, speciation_time
 from .timeline import classify, regime_intervals
+
+#: the largest value a float32 sample holds
+_F32_MAX = float(np.finfo(np.float32).max)
+#: |ξ| of a standard normal draw stays below this for any sample that fits in memory (P < 1e-20 per draw)
+_XI_MAX = 10.0
 
 __all__ = ["GaussianData", "GaussianMixture", "RegimesModel", "example_mixture"]
 
@@ -149,8 +154,9 @@ class GaussianData(_GaussianModel):
         object.__setattr__(self, "variance", check_real("variance", self.variance, gt=0.0))
 
     def replace(self, **changes) -> GaussianData:
-        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (validated; the object itself is immutable; an unknown
+        field is a :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
     @property
     def eigenvalue(self) -> float:
@@ -158,8 +164,9 @@ class GaussianData(_GaussianModel):
         return self.variance
 
     def cloning_probability(self, t):
-        """φ(t) = 1 at every t: one Gaussian is one class, so two clones always end in the same class."""
-        return np.ones_like(np.asarray(t, dtype=float)) if np.ndim(t) else 1.0
+        """φ(t) = 1 at every t >= 0: one Gaussian is one class, so two clones always end in the same class."""
+        tt = as_real_array("t", t, ge=0.0)  # as GaussianMixture.cloning_probability checks it
+        return np.ones_like(tt) if tt.ndim else 1.0
 
 
 @dataclass(frozen=True)
@@ -231,26 +238,44 @@ class GaussianMixture(_GaussianModel):
         """Draw the training set: ``(X, labels)``, X float32 of shape (n, d), n/2 rows per class.
 
         Rows ``m̃·(±1, …, ±1) + σ ξ`` with ξ ~ N(0, I_d), class 0 at +m, class 1 at −m (needs n even
-        and n, d integers). The data are drawn from ``rng`` alone (seed or Generator).
+        and n, d integers, ``n <= MAX_SAMPLES``, the n × d draw within the available memory, and
+        σ·10 and m̃ each within half the float32 range, so that no sample overflows to inf).
+        The data are drawn from ``rng`` alone (seed or Generator).
         """
-        n = check_int("n", self.n, ge=2)
+        n = check_int("n", self.n, ge=2, le=MAX_SAMPLES)
         d = check_int("d", self.d, ge=1)
         if n % 2:
             raise RegimesError(f"n must be even to draw two equal classes, got {n}")
         gen = check_rng(rng)
+        _check_float32_range(self.separation, self.variance)
+        # float64 draw (8 B) then its float32 copy (4 B) per entry
+        check_memory("d", d, float(min(12 * n * d, 2**1000)),
+                     what=f"a sample of {n} rows × {d if d < 10**12 else float(d):.6g} features")
         labels = np.repeat(np.array([0, 1]), n // 2)
         X = gen.standard_normal((n, d)) * math.sqrt(self.variance)
         X += np.where(labels[:, None] == 0, self.separation, -self.separation)
         return X.astype(np.float32), labels
 
     def replace(self, **changes) -> GaussianMixture:
-        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (validated; the object itself is immutable; an unknown
+        field is a :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
     def collapse_after_speciation(self) -> bool:
         """Whether Regime II exists (``t_C < t_S``) at these finite parameters."""
         t_S = self._t_S_or_nan()
         return (not math.isnan(t_S)) and self.collapse_time() < t_S
+
+
+def _check_float32_range(separation: float, variance: float) -> None:
+    """Refuse a separation or variance whose samples ``m̃ ± σ ξ`` overflow the float32 output."""
+    half = 0.5 * _F32_MAX
+    if separation > half:
+        raise RegimesError(f"separation must be <= {half:.4g} (half the float32 range of the samples), "
+                           f"got {separation:g}")
+    if math.sqrt(variance) * _XI_MAX > half:
+        raise RegimesError(f"variance must be <= {(half / _XI_MAX) ** 2:.4g} (σ·{_XI_MAX:g} within half the float32 "
+                           f"range of the samples), got {variance:g}")
 
 
 def example_mixture(seed=0, *, d: int = 1024, per_class: int = 2000, separation: float = 1.0,
@@ -262,9 +287,13 @@ def example_mixture(seed=0, *, d: int = 1024, per_class: int = 2000, separation:
     (the theory the report compares with), ``name`` the description reports print.
     """
     d = check_int("d", d, ge=1)
-    per_class = check_int("per_class", per_class, ge=1)
+    per_class = check_int("per_class", per_class, ge=1, le=MAX_SAMPLES // 2)
+    try:
+        gen = check_rng(seed)
+    except RegimesError:
+        raise RegimesError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r:.60}") from None
     model = GaussianMixture(n=2 * per_class, d=d, separation=separation, variance=variance)
-    X, labels = model.sample(seed)
+    X, labels = model.sample(gen)
     name = (f"built-in two-class Gaussian mixture (d = {d}, 2×{per_class} points, m̃ = {model.separation:g}, "
             f"σ² = {model.variance:g}, seed {seed})")
     return X, labels, model, name

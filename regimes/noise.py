@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import check_int, check_real
+from ._validate import as_real_array, check_int, check_memory, check_real
 
 __all__ = ["NOISE_RTOL", "TW1_Q99", "NoiseFloor", "bbp_threshold", "debiased_spike", "isotropic_rank_fraction",
            "isotropic_top_to_mean", "noise_edge", "noise_floor", "noise_level", "sample_spectrum_bias",
@@ -38,46 +38,71 @@ TW1_Q99 = 2.02
 #: a noise level σ̂² below this fraction of the top eigenvalue is numerically zero (a rank-deficient
 #: spectrum, e.g. duplicated rows: the median eigenvalue is rounding error), not a noise level
 NOISE_RTOL = 1e-10
+#: the largest n and d: 2**53, beyond which n − 1 = n in float64 (and γ = d/(n − 1) over- or underflows)
+MAX_SIZE = 2**53
+
+
+def _nd(n, d) -> tuple[int, int]:
+    return check_int("n", n, ge=2, le=MAX_SIZE), check_int("d", d, ge=1, le=MAX_SIZE)
 
 
 def _ratio(n, d) -> float:
-    n = check_int("n", n, ge=2)
-    d = check_int("d", d, ge=1)
+    n, d = _nd(n, d)
     return d / (n - 1)
+
+
+def _sigma2(sigma2) -> float:
+    return check_real("sigma2", sigma2, gt=0.0)
+
+
+def _finite(value: float, what: str, **given) -> float:
+    """``value``, or a RegimesError naming the inputs when it overflowed float64."""
+    if not math.isfinite(value):
+        args = ", ".join(f"{k}={v:g}" for k, v in given.items())
+        raise RegimesError(f"{args}: {what} overflows float64; use smaller values (e.g. rescale the data)")
+    return value
 
 
 def noise_edge(sigma2, n, d) -> float:
     """Upper Marchenko–Pastur edge ``σ²(1 + √γ)²``, γ = d/(n − 1)."""
-    return check_real("sigma2", sigma2, gt=0.0) * (1.0 + math.sqrt(_ratio(n, d))) ** 2
+    sigma2 = _sigma2(sigma2)
+    return _finite(sigma2 * (1.0 + math.sqrt(_ratio(n, d))) ** 2, "the noise edge σ²(1 + √γ)²", sigma2=sigma2)
 
 
 def bbp_threshold(sigma2, n, d) -> float:
     """Smallest detectable population spike ``σ²(1 + √γ)`` (BBP transition)."""
-    return check_real("sigma2", sigma2, gt=0.0) * (1.0 + math.sqrt(_ratio(n, d)))
+    sigma2 = _sigma2(sigma2)
+    return _finite(sigma2 * (1.0 + math.sqrt(_ratio(n, d))), "the BBP threshold σ²(1 + √γ)", sigma2=sigma2)
 
 
 def spiked_eigenvalue(ell, sigma2, n, d) -> float:
     """Limit of the top sample eigenvalue for a population spike ℓ: ``ℓ(1 + γσ²/(ℓ − σ²))`` above
     the BBP threshold, the noise edge below it."""
     ell = check_real("ell", ell, gt=0.0)
+    sigma2 = _sigma2(sigma2)
     g = _ratio(n, d)
     if ell <= bbp_threshold(sigma2, n, d):
         return noise_edge(sigma2, n, d)
-    return ell * (1.0 + g * sigma2 / (ell - sigma2))
+    return _finite(ell * (1.0 + g * sigma2 / (ell - sigma2)), "the spiked eigenvalue ℓ(1 + γσ²/(ℓ − σ²))", ell=ell)
 
 
 def debiased_spike(lam, sigma2, n, d) -> float:
     """Population spike ℓ̂ whose limiting top sample eigenvalue is ``lam`` (inverse of
     :func:`spiked_eigenvalue`); NaN at or below the noise edge, where no spike is identifiable.
 
-    ``ℓ̂ = ½[(λ + σ²(1 − γ)) + √((λ + σ²(1 − γ))² − 4λσ²)]`` (the larger root).
+    ``ℓ̂ = ½[(λ + σ²(1 − γ)) + √((λ + σ²(1 − γ))² − 4λσ²)]`` (the larger root). ``lam`` NaN (a
+    missing value, e.g. the end of an interval that was not computed) gives NaN; a negative or
+    infinite ``lam`` is a :class:`RegimesError`.
     """
-    lam = float(lam)
+    sigma2 = _sigma2(sigma2)
     g = _ratio(n, d)
-    if not math.isfinite(lam) or lam <= noise_edge(sigma2, n, d):
+    if isinstance(lam, float | np.floating) and math.isnan(lam):
+        return math.nan
+    lam = check_real("lam", lam, ge=0.0)
+    if lam <= noise_edge(sigma2, n, d):
         return math.nan
     b = lam + sigma2 * (1.0 - g)
-    disc = b * b - 4.0 * lam * sigma2
+    disc = _finite(b * b - 4.0 * lam * sigma2, "the discriminant (λ + σ²(1 − γ))² − 4λσ²", lam=lam)
     return 0.5 * (b + math.sqrt(max(disc, 0.0)))
 
 
@@ -87,10 +112,11 @@ def tracy_widom_scale(sigma2, n, d) -> tuple[float, float]:
     For the covariance (normalisation n − 1): μ = σ²(√(n−1) + √d)²/(n − 1),
     s = σ²(√(n−1) + √d)(1/√(n−1) + 1/√d)^{1/3}/(n − 1).
     """
-    n = check_int("n", n, ge=2)
-    d = check_int("d", d, ge=1)
+    sigma2 = _sigma2(sigma2)
+    n, d = _nd(n, d)
     a, b = math.sqrt(n - 1), math.sqrt(d)
-    return sigma2 * (a + b) ** 2 / (n - 1), sigma2 * (a + b) * (1 / a + 1 / b) ** (1 / 3) / (n - 1)
+    mu = _finite(sigma2 * (a + b) ** 2 / (n - 1), "the Tracy–Widom centre σ²(√(n−1) + √d)²/(n − 1)", sigma2=sigma2)
+    return mu, sigma2 * (a + b) * (1 / a + 1 / b) ** (1 / 3) / (n - 1)
 
 
 def noise_level(spectrum, n, d) -> float:
@@ -101,8 +127,9 @@ def noise_level(spectrum, n, d) -> float:
     """
     from .rmt.marchenko_pastur import MarchenkoPastur
 
-    lam = np.sort(np.asarray(spectrum, dtype=float))[::-1]
+    lam = np.sort(as_real_array("spectrum", spectrum, ndim=1, min_size=1))[::-1]
     g = _ratio(n, d)
+    n, d = _nd(n, d)
     k = min(d, n - 1)
     if k < 1 or lam.size < k:
         raise RegimesError(f"spectrum: {lam.size} eigenvalues, fewer than the min(d, n − 1) = {k} non-zero ones "
@@ -156,9 +183,13 @@ def sample_spectrum_bias(n, d, sigma2=1.0) -> float:
     from .collapse import collapse_time_from_alpha, collapse_time_spectral
     from .rmt.marchenko_pastur import MarchenkoPastur
 
-    d = check_int("d", d, ge=1)
-    sigma2 = check_real("sigma2", sigma2, gt=0.0)
-    law = MarchenkoPastur(ratio=_ratio(n, d), variance=sigma2)
+    n, d = _nd(n, d)
+    sigma2 = _sigma2(sigma2)
+    check_memory("d", d, 8.0 * 4 * d, what="the d quantiles of the Marchenko–Pastur law, a few float64 each")
+    try:
+        law = MarchenkoPastur(ratio=_ratio(n, d), variance=sigma2)
+    except RegimesError as exc:  # its "variance" / "ratio" are sigma2 and d/(n − 1) here
+        raise RegimesError(f"sigma2={sigma2:g}, n={n}, d={d}: {exc}") from None
     lam = np.asarray(law.ppf((np.arange(d) + 0.5) / d), dtype=float)
     return collapse_time_from_alpha(math.log(n) / d, sigma2) - collapse_time_spectral(lam, n, d)
 
@@ -224,8 +255,14 @@ def noise_floor(top, n, d, *, spectrum=None, total_variance=None) -> NoiseFloor:
     noise at level σ̂² (a 1% false-alarm rate under the flat-noise model); ``population`` the
     debiased spike ℓ̂ (NaN when not detectable).
     """
+    top = check_real("top", top, ge=0.0)
     g = _ratio(n, d)
-    lam = np.sort(np.asarray(spectrum, dtype=float))[::-1] if spectrum is not None else np.array([top])
+    n, d = _nd(n, d)
+    if total_variance is not None:
+        total_variance = check_real("total_variance", total_variance, ge=0.0)
+    if spectrum is not None:
+        spectrum = as_real_array("spectrum", spectrum, ndim=1, min_size=1)
+    lam = np.sort(spectrum)[::-1] if spectrum is not None else np.array([top])
     if spectrum is not None and (lam.size >= min(d, n - 1) or total_variance is None):  # (too few: an error)
         sigma2, method = noise_level(lam, n, d), "median of the non-zero eigenvalues matched to the MP median"
     elif total_variance is not None:

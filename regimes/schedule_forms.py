@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array, check_int, check_real
+from ._validate import MAX_STEPS, as_real_array, check_bool, check_int, check_real, replace_checked
 from .schedules import (
     DiscreteSchedule,
     EDMSampler,
@@ -119,13 +119,16 @@ class DiffusersClass:
     karras_round: str = "round"
 
     def __post_init__(self):  # read-only: the registry is shared by every config read
+        for flag in ("zero_snr", "zero_snr_floor"):
+            check_bool(flag, getattr(self, flag))
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
         object.__setattr__(self, "beta_schedules", tuple(self.beta_schedules))
         object.__setattr__(self, "keys", tuple(self.keys))
 
     def replace(self, **changes) -> DiffusersClass:
-        """A copy with ``changes`` applied (the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (the object itself is immutable; an unknown field is a
+        :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
 
 #: the diffusers scheduler classes (0.42.1) whose config and ``set_timesteps`` are read (read-only)
@@ -205,9 +208,14 @@ class DiffusersSampler:
     refusal: str | None = None
     notes: tuple = ()
 
+    def __post_init__(self):
+        for flag in ("karras", "prk", "cosine"):
+            check_bool(flag, getattr(self, flag))
+
     def replace(self, **changes) -> DiffusersSampler:
-        """A copy with ``changes`` applied (the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (the object itself is immutable; an unknown field is a
+        :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
 
 SAMPLER_STEP_CONVENTION = (
@@ -228,6 +236,9 @@ def rescale_zero_terminal_snr(betas) -> np.ndarray:
     b = as_real_array("betas", betas, gt=0.0, lt=1.0, ndim=1, min_size=2)
     s = np.sqrt(np.cumprod(1.0 - b))
     s0, sT = s[0], s[-1]
+    if not s0 > sT:  # e.g. β = 1e-320: 1 − β rounds to 1, ᾱ never moves and there is nothing to rescale
+        raise RegimesError(f"betas are too small to rescale to zero terminal SNR: √ᾱ_0 = √ᾱ_(T−1) = {s0:.17g} in "
+                           f"float64 (betas from {float(b.min())!r} to {float(b.max())!r})")
     s = (s - sT) * (s0 / (s0 - sT))
     return betas_from_alpha_bars(s**2)
 
@@ -332,6 +343,9 @@ def schedule_from_diffusers_config(config) -> DiscreteSchedule:
         cfg.get("beta_schedule", (spec.defaults if spec else {}).get("beta_schedule", "linear"))
     name = named or f"diffusers-{kind}"
     notes = []
+    if spec is None and cls is not None and cfg.get("timestep_spacing") is not None:  # (else the spacing note says it)
+        notes.append(f"_class_name {cls!r} is not a class whose rules are known here: DDIMScheduler's "
+                     "set_timesteps rules assumed (known: DIFFUSERS_CLASSES)")
     if rescale and spec is not None and not spec.zero_snr:
         rescale = False
         notes.append(f"rescale_betas_zero_snr is not a {cls} parameter: diffusers ignores it, and so is it here")
@@ -346,7 +360,7 @@ def schedule_from_diffusers_config(config) -> DiscreteSchedule:
         spacing, note = _config_spacing(cfg, where, spec)
         offset = 0
         if spec is None or spec.spacing is not None:  # DPMSolverSinglestep has no steps_offset
-            offset = check_int(f"{where} steps_offset", cfg.get("steps_offset", 0) or 0, ge=0)
+            offset = check_int(f"{where} steps_offset", cfg.get("steps_offset", 0) or 0, ge=0, le=MAX_STEPS)
         rule = _config_sampler(cfg, where, spec, tuple(notes))
         return DiscreteSchedule(name, betas, timestep_spacing=spacing, steps_offset=offset,
                                 timestep_spacing_note=note, diffusers_sampler=rule)
@@ -459,9 +473,17 @@ def _config_sampler(cfg: dict, where: str, spec: DiffusersClass | None, notes: t
                             cfg.get("beta_schedule") == "squaredcos_cap_v2", refusal, notes)
 
 
+def _check_config(name: str, config) -> None:
+    """Refuse (naming ``name``) a config that is neither a dict nor a path."""
+    if not isinstance(config, dict | str | bytes | os.PathLike):
+        raise RegimesError(f"{name} must be a path to a scheduler_config.json (or its folder) or the parsed "
+                           f"dict, got {type(config).__name__} {config!r:.60}")
+
+
 def _read_config(config) -> tuple[dict, str]:
     """The config as a dict, and "scheduler config FILE:" (just "scheduler config" for a dict) for
     the errors to name, followed by the key ("scheduler config FILE: beta_start must be …")."""
+    _check_config("config", config)
     if isinstance(config, dict):
         return config, "scheduler config"
     path = os.fspath(config)
@@ -615,7 +637,10 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
         raise RegimesError(f"spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, got {spacing!r}")
     # the schedule's own steps_offset (read from its scheduler config), as opposed to an offset asked for
     from_config = offset is None or (sch.steps_offset > 0 and offset == sch.steps_offset)
-    offset = sch.steps_offset if offset is None else check_int("offset", offset, ge=0)
+    if offset is None:
+        offset = sch.steps_offset  # bounded when the config was read; too large: the message below names it
+    else:  # an offset asked for (or the config's own, passed on by SamplerSteps)
+        offset = check_int("offset", offset, ge=0, le=max(T - 1, sch.steps_offset))
     if rule.prk and N < 4:
         raise RegimesError(f"n_steps must be >= 4 for PNDMScheduler with skip_prk_steps false (its Runge–Kutta "
                            f"warm-up; diffusers fails below 4), got {N}")
@@ -829,6 +854,8 @@ def load_schedule(schedule=None, *, betas=None, alphas_cumprod=None, scheduler_c
         raise RegimesError(f"give one schedule form, got {' and '.join(given)}")
     if given and given[0] != "schedule" and steps is not None:
         raise RegimesError(f"steps applies to a named schedule only ({given[0]} gives its own T)")
+    if scheduler_config is not None:
+        _check_config("scheduler_config", scheduler_config)
     if betas is not None:
         return DiscreteSchedule("custom", betas)
     if alphas_cumprod is not None:

@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import MAX_STEPS, as_real_array, check_int, check_real
+from ._validate import MAX_STEPS, as_real_array, check_int, check_real, replace_checked
 
 #: set while :meth:`DiscreteSchedule.from_alphas_cumprod` builds its schedule: its β are derived
 #: from ᾱ, so the guess "these β look like ᾱ" does not apply to them
@@ -82,6 +82,7 @@ __all__ = [
 ]
 
 SCHEDULE_NAMES = ("linear", "cosine", "scaled-linear", "vp-sde", "flow")
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def _out(x: np.ndarray, scalar: bool):
@@ -125,9 +126,18 @@ def alpha_bar(t):
     return _out(np.exp(-2.0 * arr), scalar)
 
 
+def _named(param: str, what: str, value, **bounds) -> np.ndarray:
+    """``as_real_array(what, value, **bounds)`` whose error also names the parameter as typed
+    (``"ab: alpha_bar must be …"``)."""
+    try:
+        return as_real_array(what, value, **bounds)
+    except RegimesError as exc:
+        raise RegimesError(f"{param}: {exc}") from None
+
+
 def time_from_alpha_bar(ab):
     """OU time ``t = -½ ln ᾱ`` for ``0 <= ᾱ <= 1`` (``ᾱ = 0`` → ``t = +inf``, ``ᾱ = 1`` → 0)."""
-    arr = as_real_array("alpha_bar", ab, ge=0.0, le=1.0)
+    arr = _named("ab", "alpha_bar", ab, ge=0.0, le=1.0)
     with np.errstate(divide="ignore"):
         return _out(-0.5 * np.log(arr) + 0.0, arr.ndim == 0)  # + 0.0: t = 0, not -0, at ᾱ = 1
 
@@ -171,7 +181,7 @@ def logsnr(t):
     accuracy at small ``t``. ``t = 0`` gives ``+inf`` (pure signal), ``t = +inf`` gives ``-inf``.
     """
     arr, scalar = _times(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # -2t: -inf beyond 9e307, the limit
         out = np.where(arr == 0.0, np.inf, -2.0 * arr - np.log(-np.expm1(-2.0 * arr)))
         out = np.where(np.isposinf(arr), -np.inf, out)
     return _out(out, scalar)
@@ -179,7 +189,7 @@ def logsnr(t):
 
 def time_from_logsnr(lam):
     """OU time ``t = ½ ln(1 + e^{-λ})`` of a log-SNR ``λ`` (any real; ``+inf`` → 0, ``-inf`` → +inf)."""
-    arr = as_real_array("logsnr", lam, allow_inf=True)
+    arr = _named("lam", "logsnr", lam, allow_inf=True)
     return _out(0.5 * np.logaddexp(0.0, -arr), arr.ndim == 0)
 
 
@@ -290,7 +300,13 @@ class DiscreteSchedule:
     diffusers_sampler: object = field(default=None, repr=False)
 
     def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise RegimesError(f"name must be a string, got {self.name!r}")
         b = as_real_array("betas", self.betas, gt=0.0, le=1.0, ndim=1, min_size=1)
+        if np.any(b < _TINY):  # subnormal β: t_k = -½ log1p(-β) keeps no digits (a schedule with t ≈ 0)
+            k = int(np.argmax(b < _TINY))
+            raise RegimesError(f"betas must be >= {_TINY:.4g} (the smallest normal float64; smaller β's give "
+                               f"OU times with no precision left), got betas[{k}] = {float(b[k])!r}")
         if not _FROM_ALPHA_BARS.get() and b.size >= 2 and b[0] > 0.5 and np.all(np.diff(b) <= 0) and b[-1] < b[0]:
             raise RegimesError(
                 f"betas decrease from {b[0]:.6g} to {b[-1]:.6g}: these look like alphas_cumprod "
@@ -484,11 +500,49 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
                 f"< 1), got {T}"
             )
         return DiscreteSchedule(key, _BUILDERS[key](T))
-    return DiscreteSchedule("custom", schedule)
+    _refuse_scalar_schedule(schedule)
+    try:
+        return DiscreteSchedule("custom", schedule)
+    except RegimesError as exc:  # the β's checks, said of the parameter the array was given as
+        raise RegimesError(f"schedule (an array of betas): {exc}") from None
 
 
-def betas_from_alpha_bars(alpha_bars: np.ndarray) -> np.ndarray:
-    """``β_0 = 1 − ᾱ_0``, ``β_k = 1 − ᾱ_k/ᾱ_{k−1}``: the β's of a (validated) sequence of ᾱ_k."""
+def _refuse_scalar_schedule(schedule, edm: bool = False) -> None:
+    """A number, None or any non-array given as a schedule: refused naming ``schedule`` (not the
+    ``betas`` an array would be taken as)."""
+    try:
+        scalar = np.ndim(schedule) == 0
+    except Exception:  # noqa: BLE001 - ragged input: left to the β check, which names it
+        scalar = False
+    if scalar:
+        names = ", ".join(SCHEDULE_NAMES) + (", edm" if edm else "")
+        objs = "a DiscreteSchedule, an EDMSampler" if edm else "a DiscreteSchedule"
+        raise RegimesError(f"schedule must be a name ({names}), {objs} or an array of betas, got {schedule!r}")
+
+
+def betas_from_alpha_bars(alpha_bars) -> np.ndarray:
+    """``β_0 = 1 − ᾱ_0``, ``β_k = 1 − ᾱ_k/ᾱ_{k−1}``: the β's of a sequence of ᾱ_k.
+
+    Parameters
+    ----------
+    alpha_bars : array_like
+        ``ᾱ_k``, 1-D, non-empty, in ``(0, 1]`` and non-increasing; only the last may be 0 (zero
+        terminal SNR: ``β_{T-1} = 1``).
+
+    Returns
+    -------
+    ndarray
+        The β's, each in ``[0, 1]``.
+    """
+    alpha_bars = as_real_array("alpha_bars", alpha_bars, ge=0.0, le=1.0, ndim=1, min_size=1)
+    if np.any(alpha_bars[:-1] <= 0.0):
+        k = int(np.argmax(alpha_bars[:-1] <= 0.0))
+        raise RegimesError(f"alpha_bars must be > 0 except the last (ᾱ = 0 there is zero terminal SNR), "
+                           f"got alpha_bars[{k}] = {float(alpha_bars[k])!r}")
+    if np.any(alpha_bars[1:] > alpha_bars[:-1]):
+        k = int(np.argmax(alpha_bars[1:] > alpha_bars[:-1]))
+        raise RegimesError(f"alpha_bars must be non-increasing (β = 1 − ᾱ_k/ᾱ_(k−1) >= 0), got alpha_bars[{k}] = "
+                           f"{float(alpha_bars[k])!r} < alpha_bars[{k + 1}] = {float(alpha_bars[k + 1])!r}")
     out = np.empty_like(alpha_bars)
     out[0] = 1.0 - alpha_bars[0]
     out[1:] = 1.0 - alpha_bars[1:] / alpha_bars[:-1]
@@ -499,8 +553,12 @@ def check_steps(steps, name: str = "steps") -> int:
     """``steps`` as an int in [2, MAX_STEPS] (its arrays are a few float64 per step)."""
     T = check_int(name, steps, ge=2)
     if T > MAX_STEPS:
-        raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {T} steps would need "
-                           f"{T * 40 / 2**30:.3g} GB), got {T}")
+        digits = len(str(T))  # integer arithmetic only: 10**400 is no float
+        size = f"{T * 40 / 2**30:.3g} GB" if digits < 300 else f"about 10^{digits - 9} GB"
+        shown = str(T) if digits <= 20 else f"an integer of {digits} digits"
+        count = str(T) if digits <= 20 else f"about 10^{digits - 1}"
+        raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {count} steps would need "
+                           f"{size}), got {shown}")
     return T
 
 
@@ -508,15 +566,20 @@ def time_at_step(schedule, k, steps: int = 1000):
     """OU time ``t_k`` of step(s) ``k`` (zero-based) of a discrete schedule."""
     sch = get_schedule(schedule, steps)
     if isinstance(k, int | np.integer) and not isinstance(k, bool) and not 0 <= int(k) < sch.steps:
-        raise RegimesError(  # a Python int beyond int64 is echoed as given, not as a float
+        shown = str(int(k)) if len(str(int(k))) <= 20 else f"an integer of {len(str(abs(int(k))))} digits"
+        raise RegimesError(  # a Python int beyond int64 is echoed as given (or its size), not as a float
             f"step must be an integer in [0, {sch.steps - 1}] for the {sch.name} schedule "
-            f"with {sch.steps} steps, got {int(k)}"
+            f"with {sch.steps} steps, got {shown} (step index k)"
         )
     karr = np.asarray(k)
     if karr.dtype.kind not in "iu":
-        kf = as_real_array("step", karr)
+        try:  # k itself: np.asarray(None) would read as NaN
+            kf = as_real_array("step", k)
+        except RegimesError as exc:  # "step must be …" (the CLI's --step/-k), then the parameter's name
+            raise RegimesError(f"{exc} (step index k)") from None
         if np.any(kf != np.round(kf)):
-            raise RegimesError(f"step must be an integer, got {kf.ravel()[np.argmax(kf != np.round(kf))]!r}")
+            bad = float(kf.ravel()[np.argmax(kf != np.round(kf))])
+            raise RegimesError(f"step must be an integer, got {bad!r} (step index k)")
         karr = np.clip(kf, -1, sch.steps).astype(np.int64)  # no int64 overflow for k = 1e30
     else:
         kf = karr
@@ -524,7 +587,7 @@ def time_at_step(schedule, k, steps: int = 1000):
         bad = kf[(karr < 0) | (karr >= sch.steps)].ravel()[0]
         raise RegimesError(
             f"step must be an integer in [0, {sch.steps - 1}] for the {sch.name} schedule "
-            f"with {sch.steps} steps, got {bad:.6g}"
+            f"with {sch.steps} steps, got {bad:.6g} (step index k)"
         )
     out = sch.times[karr]
     return float(out) if karr.ndim == 0 else out
@@ -607,8 +670,7 @@ def edm_sampler_sigmas(
     .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
     """
     N = check_steps(steps)
-    lo = check_real("sigma_min", sigma_min, gt=0.0)
-    hi = check_real("sigma_max", sigma_max, gt=lo)
+    lo, hi = _sigma_range(sigma_min, sigma_max)
     r = check_real("rho", rho, gt=0.0)
     i = np.arange(N)
     try:
@@ -624,6 +686,18 @@ def edm_sampler_sigmas(
         out = hi * np.exp(r * np.log1p(f * math.expm1(math.log(lo / hi) / r)))
     out[0], out[-1] = hi, lo
     return out
+
+
+def _sigma_range(sigma_min, sigma_max) -> tuple[float, float]:
+    """``(σ_min, σ_max)`` validated, ``0 < σ_min < σ_max``; the order is blamed on the one that was
+    changed from its default (``sigma_min=1e308`` with the default σ_max: σ_min, not σ_max)."""
+    lo = check_real("sigma_min", sigma_min, gt=0.0)
+    hi = check_real("sigma_max", sigma_max, gt=0.0)
+    if not hi > lo:
+        if hi == EDM_DEFAULTS["sigma_max"] and lo != EDM_DEFAULTS["sigma_min"]:
+            raise RegimesError(f"sigma_min must be < sigma_max = {hi:g}, got {lo:g}")
+        raise RegimesError(f"sigma_max must be > {lo:g}, got {hi!r}")
+    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -662,14 +736,15 @@ class EDMSampler:
 
     def __post_init__(self):
         object.__setattr__(self, "steps", check_steps(self.steps))
-        lo = check_real("sigma_min", self.sigma_min, gt=0.0)
+        lo, hi = _sigma_range(self.sigma_min, self.sigma_max)
         object.__setattr__(self, "sigma_min", lo)
-        object.__setattr__(self, "sigma_max", check_real("sigma_max", self.sigma_max, gt=lo))
+        object.__setattr__(self, "sigma_max", hi)
         object.__setattr__(self, "rho", check_real("rho", self.rho, gt=0.0))
 
     def replace(self, **changes) -> EDMSampler:
-        """A copy with ``changes`` applied (validated; the object itself is immutable)."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (validated; the object itself is immutable; an unknown
+        field is a :class:`RegimesError` listing the allowed ones)."""
+        return replace_checked(self, changes)
 
     @property
     def name(self) -> str:
@@ -767,4 +842,6 @@ def get_sampler(sampler="linear", steps: int | None = None):
                 f"schedule must be one of {', '.join(SCHEDULE_NAMES)} or edm, got {sampler!r}"
             )
         sampler = key
+    else:
+        _refuse_scalar_schedule(sampler, edm=True)
     return get_schedule(sampler, 1000 if steps is None else steps)

@@ -19,11 +19,12 @@ References
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array, check_real
+from ._validate import as_real_array, check_int, check_real
 from .schedule_forms import SamplerSteps
 from .schedules import get_sampler
 
@@ -39,20 +40,34 @@ __all__ = [
 
 
 def _clean(t_S, t_C):
+    """``(t_S, t_C)`` validated: ``t_S`` None, NaN or 0 is "no speciation" (NaN), a negative
+    ``t_S`` is refused (it is no time of the forward process)."""
     t_C = check_real("t_C", t_C, ge=0.0)
-    t_S = float(t_S) if t_S is not None else math.nan
-    if math.isinf(t_S):
-        raise RegimesError(f"t_S must be finite or NaN, got {t_S!r}")
-    if not math.isnan(t_S) and t_S <= 0:
-        t_S = math.nan
-    return t_S, t_C
+    if t_S is None:
+        return math.nan, t_C
+    if isinstance(t_S, numbers.Real | np.floating | np.integer) and not isinstance(t_S, bool | np.bool_):
+        try:
+            v = float(t_S)
+        except OverflowError:  # 10**400: check_real below says so
+            v = 0.0
+        if math.isnan(v):
+            return math.nan, t_C
+        if math.isinf(v):
+            raise RegimesError(f"t_S must be finite or NaN, got {v!r}")
+    try:
+        v = check_real("t_S", t_S)
+    except RegimesError as exc:
+        raise RegimesError(f"{exc} (t_S None or NaN: no speciation)") from None
+    if v < 0:
+        raise RegimesError(f"t_S must be >= 0 (None or NaN: no speciation), got {v!r}")
+    return (math.nan if v == 0 else v), t_C
 
 
 def regime_intervals(t_S, t_C) -> list[dict]:
     """The regimes as a list of ``{"name", "t_min", "t_max"}`` from the noisiest to the cleanest.
 
     ``t_max`` of Regime I is ``inf``; Regime II is omitted when ``t_C >= t_S`` or there is no
-    speciation (``t_S`` NaN or ``<= 0``).
+    speciation (``t_S`` None, NaN or 0; a negative ``t_S`` is a :class:`RegimesError`).
     """
     t_S, t_C = _clean(t_S, t_C)
     out = []
@@ -155,7 +170,7 @@ def _sampler_steps_on(smp, sampler_steps) -> SamplerSteps:
     """The N inference steps on the schedule ``smp``: ``sampler_steps`` is N, or a
     :class:`SamplerSteps` that must have been built on the same schedule (never two mixed)."""
     if not isinstance(sampler_steps, SamplerSteps):
-        return SamplerSteps(smp, sampler_steps)
+        return SamplerSteps(smp, check_int("sampler_steps", sampler_steps, ge=1, le=smp.steps))
     own = sampler_steps.schedule
     if not (own is smp or (getattr(smp, "betas", None) is not None and np.array_equal(own.betas, smp.betas))):
         raise RegimesError(f"sampler_steps were built on the {own.name} schedule ({own.steps} steps), not on "
@@ -176,6 +191,9 @@ def locate_sampler_steps(t_S, t_C, inference: SamplerSteps) -> dict:
     spacing was chosen when neither the caller nor the scheduler config gave it.
     """
     t_S, t_C = _clean(t_S, t_C)
+    if not isinstance(inference, SamplerSteps):
+        raise RegimesError(f"inference must be a SamplerSteps (regimes.schedule_forms.SamplerSteps(schedule, N)), "
+                           f"got {type(inference).__name__}")
     N = inference.n_steps
     out = {"sampler_steps": N, "timestep_spacing": inference.spacing, "steps_offset": inference.effective_offset,
            "sampler_timesteps": inference.timesteps_list(),
@@ -266,7 +284,12 @@ def regime_steps(t_S, t_C, schedule="linear", steps: int | None = None, sampler_
 
 
 def steps_text(regime: dict) -> str:
-    """``"650–826"``, or ``"none (before the first sampler step)"`` for a regime without steps."""
+    """``"650–826"``, or ``"none (before the first sampler step)"`` for a regime without steps.
+
+    ``regime`` is one entry of :func:`regime_steps`.
+    """
+    if not isinstance(regime, dict):
+        raise RegimesError(f"regime must be one entry of regime_steps (a dict), got {type(regime).__name__}")
     if regime.get("step_min") is None:
         return f"none ({regime.get('steps_note', 'no sampler step')})"
     return f"{regime['step_min']}–{regime['step_max']}"

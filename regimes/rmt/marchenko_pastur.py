@@ -14,7 +14,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng
+from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng, replace_checked
 
 __all__ = ["MarchenkoPastur"]
 
@@ -114,12 +113,7 @@ class MarchenkoPastur:
         Same as ``dataclasses.replace(self, **changes)``; an unknown field is a RegimesError
         listing the fields.
         """
-        allowed = [f.name for f in dataclasses.fields(self)]
-        unknown = [k for k in changes if k not in allowed]
-        if unknown:
-            raise RegimesError(f"replace() got unknown field(s) {', '.join(map(repr, unknown))}; "
-                               f"allowed: {', '.join(allowed)}")
-        return dataclasses.replace(self, **changes)
+        return replace_checked(self, changes)
 
     # ----------------------------------------------------------------- construction
     @classmethod

@@ -18,7 +18,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
 from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect, gaussian_panels
-from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng
+from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng, replace_checked
 from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
 
@@ -400,12 +399,7 @@ class RandomFeatures:
         Same as ``dataclasses.replace(self, **changes)``; an unknown field is a RegimesError
         listing the fields.
         """
-        allowed = [f.name for f in dataclasses.fields(self)]
-        unknown = [k for k in changes if k not in allowed]
-        if unknown:
-            raise RegimesError(f"replace() got unknown field(s) {', '.join(map(repr, unknown))}; "
-                               f"allowed: {', '.join(allowed)}")
-        return dataclasses.replace(self, **changes)
+        return replace_checked(self, changes)
 
     @cached_property
     def _spectrum(self) -> tuple[np.ndarray, np.ndarray]:
