@@ -225,10 +225,15 @@ class Reference:
     t_C_entropy_threshold: float
     excess_entropy: np.ndarray
     class_commitment: np.ndarray
+    #: the spectral proxy evaluated on the model's population spectrum (Λ once, σ² d − 1 times): the
+    #: value the spectral estimator targets (it differs from the Gaussian t_C, which is the other
+    #: estimators' theory)
+    t_C_spectral: float = math.nan
 
     def to_dict(self) -> dict:
         return {"model": self.model, "eigenvalue": self.eigenvalue, "t_S": self.t_S, "t_C": self.t_C,
                 "t_S_class": self.t_S_class, "t_C_entropy_threshold": self.t_C_entropy_threshold,
+                "t_C_spectral": self.t_C_spectral,
                 "excess_entropy": self.excess_entropy, "class_commitment": self.class_commitment}
 
 
@@ -756,6 +761,7 @@ def _reference(model, src, tt) -> Reference:
         t_C_entropy_threshold=collapse_time_from_alpha(a * (1 - ENTROPY_THRESHOLD), model.variance),
         excess_entropy=model.excess_entropy(tt),
         class_commitment=model.cloning_probability(tt),
+        t_C_spectral=collapse_time_spectral(np.r_[model.eigenvalue, np.full(src.d - 1, model.variance)], src.n),
     )
 
 

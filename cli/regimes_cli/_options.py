@@ -604,3 +604,9 @@ def note_ignored(ctx: typer.Context, rules) -> None:
     for param, flag, applies, when in rules:
         if not applies and given_on_command_line(ctx, param):
             note(f"{flag} applies only {when}; ignored here")
+
+
+def as_cli_words(text: str) -> str:
+    """A library note in the CLI's words: the keywords it names become the options (``scale='unit'``
+    → ``--scale 'unit'``, ``(times=)`` → ``(--times)``)."""
+    return text.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,").replace("scale='", "--scale '")

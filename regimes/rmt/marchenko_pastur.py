@@ -131,7 +131,7 @@ class MarchenkoPastur:
         ----------
         eigenvalues : array_like
             All M eigenvalues of S = YYᵀ/N (zeros included), at least 2, non-negative. Round-off
-            negatives, |λ| ≤ 1e-9 × the largest (``eigvalsh`` returns the zero eigenvalues of a
+            negatives, ``|λ|`` ≤ 1e-9 × the largest (``eigvalsh`` returns the zero eigenvalues of a
             rank-deficient S, γ > 1, as ~−1e-14), are taken as 0; a more negative entry is a
             RegimesError.
 

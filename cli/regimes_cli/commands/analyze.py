@@ -16,6 +16,7 @@ from .._options import (
     SamplerStepsOption,
     SchedulerConfigOption,
     TimestepSpacingOption,
+    as_cli_words,
     build_sampler,
     check_memory,
     check_time_range,
@@ -272,7 +273,8 @@ def _print_table(payload: dict, out, written=None) -> None:
                      ref.get("t_S_class")))
     for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
-        th = ref.get("t_C_entropy_threshold") if k == "entropy" else ref.get("t_C")
+        th = {"entropy": ref.get("t_C_entropy_threshold"),
+              "spectral": ref.get("t_C_spectral", ref.get("t_C"))}.get(k, ref.get("t_C"))
         rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
     dg = payload.get("diagnostics")
     if dg:
@@ -291,16 +293,18 @@ def _print_table(payload: dict, out, written=None) -> None:
     if not ref:
         rows = [r[:3] for r in rows]
     notes = [f"data: {payload['data']}", f"units: {payload['units']}",
+             *(["theory: the d → ∞ predictions of the model the data were drawn from; the spectral proxy's is "
+                "the proxy on its population spectrum, the entropy row's the crossing of f^e/α = 0.1"] if ref else []),
              f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k; a regime's steps are the k "
              "with t_k in its interval); OU time t, natural logs",
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
     if "sampler_steps" in sch:
         notes.append(f"sampler: {sch['sampler_steps']} {sch['timestep_spacing']} steps; t_S at sampler step "
                      f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']} ({sch['sampler_step_convention']})")
-    notes += [n.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,") for n in payload["notes"]]
+    notes += [as_cli_words(n) for n in payload["notes"]]
     if out is not None:
         names = ", ".join(os.path.basename(p) for p in written.values())
-        notes.append(f"report written to {out}/ ({names})")
+        notes.append(f"report written to {str(out).rstrip('/') or '/'}/ ({names})")
     print_table("regimes analyze", rows, cols, notes)
 
 

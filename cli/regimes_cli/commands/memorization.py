@@ -9,6 +9,7 @@ import typer
 
 from .._options import (
     SCALE_HELP,
+    as_cli_words,
     check_memory,
     check_time_range,
     color_option,
@@ -392,6 +393,8 @@ def uturn(
         src = load_source(data, labels=labels, scale=parsed, center=False,
                           **_reader_options(key, size, grayscale, color, (data,))[data])
     shp = _parse_shape(shape, src.d) if shape is not None else _npy_shape(data, src.d)
+    for n in src.notes:  # what the reader decided, and values whose units look wrong
+        note(as_cli_words(n))
     cost = uturn_cost(src.n, src.d, samples, len(tt), method=method, steps=steps)
     _check_fits("--samples", samples, cost.bytes, "the U-turn states and the cached training set")
     note_ignored(ctx, [(p, f, out is not None, "with --out (the figure)")
