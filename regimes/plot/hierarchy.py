@@ -75,6 +75,7 @@ def _resolve_merges(ax, heights, tops=()) -> float:
 def _mark_merges(ax, h, dn, merges):
     """"noise" at each merge whose two groups hold a class pair within sampling noise, "never separates"
     at merges of height 0 (Λ ≤ 1), and the [single, complete] bracket of merges not tree-like."""
+    labelled = False
     for m, (x, y) in zip(merges, _merge_coords(dn, h), strict=True):
         words = [w for w, on in (("noise", m["pairs_within_noise"]), ("never separates", m["t"] is None)) if on]
         if words:
@@ -82,7 +83,12 @@ def _mark_merges(ax, h, dn, merges):
                     color="0.3")
         if m["tree_like"] is False:
             lo, hi = m["t_bracket"]
-            ax.plot([x, x], [lo, hi], color="0.55", lw=3, alpha=0.5, solid_capstyle="butt", zorder=0)
+            ax.plot([x, x], [lo, hi], color="0.55", lw=3, alpha=0.5, solid_capstyle="butt", zorder=0,
+                    label="_nolegend_" if labelled else "layout not tree-like: the split lies between the\n"
+                    "smallest and largest cross-pair time (single–complete)")
+            labelled = True
+    if labelled:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.1), fontsize=7, frameon=False)  # below: no overlap
 
 
 def _merge_coords(dn, h):
