@@ -119,9 +119,9 @@ def exact_binomial_interval(count: int, n: int, confidence: float) -> tuple[floa
 
 
 def check_binomial(count_name: str, count, n_name: str, n, confidence) -> tuple[int, int, float]:
-    """``(count, n, confidence)`` of a binomial interval: n an integer >= 1, count an integer in
+    """``(count, n, confidence)`` of a binomial interval: n an integer in [1, 2⁵³], count an integer in
     [0, n], confidence a real in (0, 1); a RegimesError naming the parameter otherwise."""
-    n = check_int(n_name, n, ge=1)
+    n = check_int(n_name, n, ge=1, le=2**53)  # (beyond, float arithmetic cannot hold the counts exactly)
     count = check_int(count_name, count, ge=0)
     if count > n:
         raise RegimesError(f"{count_name} must be <= {n_name} = {n} (a count out of {n_name} trials), got {count}")

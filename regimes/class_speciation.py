@@ -738,7 +738,7 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
 
     include_means = check_bool("include_means", include_means)
     max_d = check_int("max_d", max_d, ge=1)
-    memory_mb = check_real("memory_mb", memory_mb, gt=0.0)
+    memory_mb = check_real("memory_mb", memory_mb, gt=0.0, le=1e12)  # (1e12 MB: beyond any machine)
     if isinstance(pairs, str) and pairs not in ("auto", "rest"):
         raise _pairs_error(pairs)
     src = as_source(data, labels)

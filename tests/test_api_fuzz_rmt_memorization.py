@@ -385,3 +385,16 @@ def test_lambdify_refuses_object_arrays():
     n, d = 1000, 10
     want = float(mpmath.log1p(1 / mpmath.expm1(2 * mpmath.log(n) / d)) / 2)
     assert float(f(np.array([float(n)]), d, 1)[0]) == pytest.approx(want, rel=1e-14)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: __import__("regimes.memorization", fromlist=["x"]).difference_interval(3, 10, 5, 10**400), "n2"),
+    (lambda: __import__("regimes.memorization", fromlist=["x"]).exact_binomial_interval(3, 10**400, 0.95), "n"),
+    (lambda: __import__("regimes.rmt", fromlist=["x"]).MarchenkoPastur.from_shape(10**400, 5), "M"),
+])
+def test_integers_beyond_float64_named(call, name):
+    # a re-run of the fuzz harness after the fixes: these still overflowed inside the arithmetic
+    from regimes import RegimesError
+
+    with pytest.raises(RegimesError, match=rf"^{name} must be >= 1 and <= 9007199254740992"):
+        call()

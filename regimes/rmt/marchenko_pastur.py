@@ -119,8 +119,8 @@ class MarchenkoPastur:
     @classmethod
     def from_shape(cls, M: int, N: int, variance: float = 1.0) -> MarchenkoPastur:
         """Law of the spectrum of S = YYᵀ/N for Y of shape (M, N): ratio γ = M/N."""
-        M = check_int("M", M, ge=1)
-        N = check_int("N", N, ge=1)
+        M = check_int("M", M, ge=1, le=2**53)  # (exact in float64: the ratio M/N is then finite)
+        N = check_int("N", N, ge=1, le=2**53)
         return cls(M / N, variance)
 
     @classmethod
