@@ -41,6 +41,9 @@ def test_eight_bit_integers_as_given_are_noted(tmp_path, run_cli):
     assert rc == 0, err
     notes = json.loads(out)["notes"]
     assert any("taken as given" in s and "ln 127.5" in s and "scale='symmetric'" in s for s in notes)
+    rc, out, err = run_cli("analyze", tmp_path / "u8.npy", "-M", "32", "--bootstrap", "0")  # the table: CLI words
+    flat = " ".join(out.split())
+    assert rc == 0 and "(--scale none)" in flat and "--scale symmetric (or --scale unit for [0, 1])" in flat
     rc, out, err = run_cli("analyze", tmp_path / "u8.npy", "-M", "32", "--bootstrap", "0", "--json",
                            "--scale", "symmetric")
     assert rc == 0 and not any("taken as given" in s for s in json.loads(out)["notes"])
@@ -52,7 +55,8 @@ def test_eight_bit_integers_as_given_are_noted(tmp_path, run_cli):
 
 
 def test_report_path_without_doubled_slash(tmp_path, run_cli):
-    rc, out, err = run_cli("analyze", "-M", "32", "--bootstrap", "0", "--out", f"{tmp_path}/rep/")
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(60, 8)))  # small: the path is the point
+    rc, out, err = run_cli("analyze", tmp_path / "x.npy", "-M", "32", "--bootstrap", "0", "--out", f"{tmp_path}/rep/")
     assert rc == 0, err
     flat = " ".join(out.split())
     assert f"report written to {tmp_path}/rep/ (" in flat and "rep//" not in flat

@@ -608,5 +608,8 @@ def note_ignored(ctx: typer.Context, rules) -> None:
 
 def as_cli_words(text: str) -> str:
     """A library note in the CLI's words: the keywords it names become the options (``scale='unit'``
-    → ``--scale 'unit'``, ``(times=)`` → ``(--times)``)."""
-    return text.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,").replace("scale='", "--scale '")
+    → ``--scale unit``, ``(times=)`` → ``(--times)``)."""
+    import re
+
+    text = text.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,")
+    return re.sub(r"\bscale='([^']*)'", r"--scale \1", text)  # scale='unit' → --scale unit

@@ -367,7 +367,7 @@ class DataSource:
             self.notes.append(f"{self.name}: integers in [{lo:g}, {hi:g}] taken as given (scale='none'): if they are "
                               "8-bit pixels, Λ, σ² and every time are in 0–255 units — t_S is larger by "
                               "ln 127.5 ≈ 4.85 than for the [−1, 1] pixels models train on, and collapse comes far "
-                              "earlier in sampling; scale='symmetric' (or 'unit' for [0, 1]) gives those units")
+                              "earlier in sampling; scale='symmetric' (or scale='unit' for [0, 1]) gives those units")
         self.mean = a * (s1 / self.n) + b
         # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
         sq_norms = _cluster_pass2(self)  # None in process

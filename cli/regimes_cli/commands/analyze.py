@@ -326,13 +326,14 @@ def _class_rows(payload: dict) -> list:
     if len(comps) > CLASS_ROWS or len(merges) > CLASS_ROWS:
         rows.append(("classes (more)", "see report.json", f"{len(comps)} comparisons, {len(merges)} merges", ""))
     for m in merges[-CLASS_ROWS:]:
-        lo, hi = m.get("t_bracket", [m["t"], m["t"]])
-        flags = list(m.get("flags", [])) + (["within sampling noise"] if m["pairs_within_noise"] else [])
+        lo, hi = m.get("t_bracket") or [m["t"], m["t"]]
+        flags = [f for f in m.get("flags", []) if not f.startswith("never separate")]
+        flags += ["within sampling noise"] if m["pairs_within_noise"] else []
+        how = ("Λ_ab ≤ 1" if m["t"] is None else f"{hier['method']} linkage" if lo == hi
+               else f"pairs span {fmt(lo, 5)}–{fmt(hi, 5)}")
         rows.append((f"merge {', '.join(m['left'])} | {', '.join(m['right'])}",
                      "never separate" if m["t"] is None else m["t"],
-                     (f"{hier['method']} linkage" if lo == hi else f"pairs span {fmt(lo, 5)}–{fmt(hi, 5)}")
-                     + (f"; {'; '.join(flags)}" if flags else ""),
-                     ""))
+                     how + (f"; {'; '.join(flags)}" if flags else ""), ""))
     return rows
 
 
