@@ -97,25 +97,30 @@ PSD_TOLERANCE = 1e-8
 def _as_cov(name, c, d, *, psd=False, matrix=False):
     """``c`` as a finite real variance, spectrum or symmetric matrix (``matrix``: only a square
     matrix); ``psd``: a matrix must be positive semi-definite within :data:`PSD_TOLERANCE` (O(d³))."""
+    given = getattr(c, "dtype", None)
+    # rounding of the arithmetic the matrix was computed in (float32 sample covariances: ~1e-7)
+    eps = float(np.finfo(given).eps) if given is not None and np.dtype(given).kind == "f" else 0.0
     arr = as_real_array(name, c)
     if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] != arr.shape[1]) or (matrix and arr.ndim != 2):
         what = "a square covariance matrix" if matrix else "a variance, a spectrum or a square matrix"
         raise RegimesError(f"{name} must be {what}, got shape {arr.shape}")
     if arr.ndim and arr.size == 0:
         raise RegimesError(f"{name} must not be empty, got shape {arr.shape}")
-    if arr.ndim == 2 and not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * float(np.abs(arr).max() or 1)):
+    if arr.ndim == 2 and not np.allclose(arr, arr.T, rtol=max(1e-10, 64 * eps),
+                                         atol=max(1e-12, 64 * eps) * float(np.abs(arr).max() or 1)):
         raise RegimesError(f"{name} must be a symmetric matrix")
     if arr.ndim < 2 and np.any(arr < 0):
         raise RegimesError(f"{name} must be >= 0 (variances), got {float(arr.min())!r}")
     if psd and arr.ndim == 2:
-        _check_psd(name, np.linalg.eigvalsh(0.5 * (arr + arr.T)))
+        _check_psd(name, np.linalg.eigvalsh(0.5 * (arr + arr.T)), 64 * eps)
     return arr
 
 
-def _check_psd(name, eig):
-    """Refuse a matrix (of eigenvalues ``eig``) that is not positive semi-definite."""
+def _check_psd(name, eig, rounding=0.0):
+    """Refuse a matrix (of eigenvalues ``eig``) that is not positive semi-definite (within
+    :data:`PSD_TOLERANCE`, or ``rounding`` relative when it was computed in a coarser precision)."""
     lo, top = float(np.min(eig)), float(np.max(np.abs(eig)))
-    if lo < -PSD_TOLERANCE * top:
+    if lo < -max(PSD_TOLERANCE, rounding) * top:
         raise RegimesError(f"{name} must be positive semi-definite (a covariance), got a smallest eigenvalue {lo:.4g}")
 
 
@@ -540,8 +545,9 @@ def _frobenius_sq(P1, P2, c, weight=None):
 
 
 def noise_separation_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, rng=None) -> np.ndarray:
-    """Simulated values of |m̂1 − m̂2|² when both classes have the same mean (and the pooled covariance C):
-    ``(1/n1 + 1/n2) Σ_i c_i z_i²``, c the eigenvalues of C, z standard normal (exact for Gaussian rows).
+    """Simulated values of |m̂1 − m̂2|² when both classes have the same mean (their covariances may
+    differ): ``Σ_i c_i z_i²``, c the eigenvalues of ``C1/n1 + C2/n2`` — the covariance of m̂1 − m̂2 —,
+    z standard normal (exact for Gaussian rows; with equal covariances C it is ``(1/n1 + 1/n2) C``).
 
     ``rng``: a seed or Generator (None: seeded by the class sizes and d, the same draws every call)."""
     C1, n1, C2, n2 = _checked_classes(C1, n1, C2, n2)
@@ -550,21 +556,21 @@ def noise_separation_null(C1, n1, C2, n2, *, replicates: int = NULL_REPLICATES, 
 
 
 def _noise_separation_null(C1, n1, C2, n2, replicates=NULL_REPLICATES, rng=None):
-    return _spectrum_null(np.linalg.eigvalsh(_pooled(C1, n1, C2, n2)), n1, n2, replicates, rng)
+    return _spectrum_null(np.linalg.eigvalsh(C1 / n1 + C2 / n2), n1, n2, replicates, rng)
 
 
 def noise_separation_null_from_spectrum(eigenvalues, n1, n2, *, replicates: int = NULL_REPLICATES,
                                         rng=None) -> np.ndarray:
-    """:func:`noise_separation_null` from the eigenvalues of the pooled covariance (the same draws:
-    for callers that have them already, one eigendecomposition instead of three).
+    """:func:`noise_separation_null` from the eigenvalues of ``C1/n1 + C2/n2``, the covariance of
+    m̂1 − m̂2 (the same draws: for callers that have them already).
 
     Parameters
     ----------
     eigenvalues : array_like (d,)
-        Eigenvalues of the pooled within-class covariance (rounding-level negative values are
-        clipped to 0; below −:data:`PSD_TOLERANCE` × the largest they are refused).
+        Eigenvalues of ``C1/n1 + C2/n2`` (rounding-level negative values are clipped to 0; below
+        −:data:`PSD_TOLERANCE` × the largest they are refused).
     n1, n2 : int
-        Rows of the two classes (>= 2).
+        Rows of the two classes (>= 2): they seed the draws.
     """
     c = as_real_array("eigenvalues", eigenvalues, ndim=1, min_size=1)
     _check_psd("eigenvalues", c)
@@ -575,10 +581,11 @@ def noise_separation_null_from_spectrum(eigenvalues, n1, n2, *, replicates: int 
 
 
 def _spectrum_null(eig, n1, n2, replicates, rng):
+    """Draws of Σ c_i z_i², c the eigenvalues of the covariance of m̂1 − m̂2 (seeded by the sizes)."""
     c = np.clip(eig, 0.0, None)
     rng = np.random.default_rng([n1, n2, c.size, 1] if rng is None else rng)
     z = rng.standard_normal((replicates, c.size))
-    return (1.0 / n1 + 1.0 / n2) * (z * z) @ c
+    return (z * z) @ c
 
 
 @dataclass(frozen=True)

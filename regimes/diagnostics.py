@@ -82,6 +82,8 @@ def _spread(spread) -> float:
     """``spread`` as a float: NaN (or None, from JSON) when undefined, else a real number >= 0."""
     if spread is None or (isinstance(spread, float | np.floating) and math.isnan(spread)):
         return math.nan
+    if isinstance(spread, float | np.floating) and spread == math.inf:  # max/min of estimates beyond float64
+        return math.inf
     return check_real("spread", spread, ge=0.0)
 
 
