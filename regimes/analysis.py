@@ -157,8 +157,9 @@ def _reference_times(t_refs) -> list[float]:
     """The usable reference times of :func:`default_times` (``[1.0]`` when there are none)."""
     if isinstance(t_refs, np.ndarray) and t_refs.ndim == 1:
         items = list(t_refs)
-    elif isinstance(t_refs, list | tuple):
-        items = list(t_refs)
+    elif isinstance(t_refs, list | tuple | set | frozenset) or (
+            hasattr(t_refs, "__iter__") and not isinstance(t_refs, str | bytes | dict | np.ndarray)):
+        items = list(t_refs)  # any iterable of times (a generator too)
     else:
         raise RegimesError(f"t_refs must be a sequence (list, tuple or 1-D array) of reference times, got {t_refs!r}")
     refs = []

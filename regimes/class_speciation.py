@@ -690,6 +690,8 @@ def _pairs_error(pairs, why="") -> RegimesError:
 
 def _parse_pairs(pairs, names):
     """Explicit ``pairs`` as (index, index) tuples, with a message naming ``pairs`` for any mistake."""
+    if hasattr(pairs, "__iter__") and not isinstance(pairs, str | bytes | dict | list | tuple | np.ndarray):
+        pairs = list(pairs)  # a generator or a set of pairs
     if isinstance(pairs, str | bytes) or not isinstance(pairs, list | tuple | np.ndarray) or len(pairs) == 0:
         raise _pairs_error(pairs)
     idx = {nm: i for i, nm in enumerate(names)}

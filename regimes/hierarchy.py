@@ -230,8 +230,8 @@ def _build(names, lam, sep2, method, units=None, sampling_bias_sq=None, *, scale
         raise RegimesError(f"a class hierarchy needs at least 2 classes, got {K}")
     off = ~np.eye(K, dtype=bool)
     if not np.all(np.isfinite(lam[off])):
-        raise RegimesError("the pair variances Λ_ab overflow float64 even after rescaling the data: "
-                           "divide the data by a constant (the times shift by its logarithm)")
+        raise RegimesError("data (or means/covariances): the pair variances Λ_ab overflow float64 even after "
+                           "rescaling: divide the data by a constant (the times shift by its logarithm)")
     floor = 1.0 / (scale * scale)  # Λ_ab > 1 in the data's own units
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(lam > floor, 0.5 * np.log(np.where(lam > floor, lam, 1.0)), np.nan)

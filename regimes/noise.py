@@ -98,7 +98,7 @@ def debiased_spike(lam, sigma2, n, d) -> float:
     g = _ratio(n, d)
     if isinstance(lam, float | np.floating) and math.isnan(lam):
         return math.nan
-    lam = check_real("lam", lam, ge=0.0)
+    lam = check_real("lam", lam)  # (a negative λ lies below the edge: NaN, as documented)
     if lam <= noise_edge(sigma2, n, d):
         return math.nan
     b = lam + sigma2 * (1.0 - g)

@@ -640,7 +640,7 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     if offset is None:
         offset = sch.steps_offset  # bounded when the config was read; too large: the message below names it
     else:  # an offset asked for (or the config's own, passed on by SamplerSteps)
-        offset = check_int("offset", offset, ge=0, le=max(T - 1, sch.steps_offset))
+        offset = check_int("offset", offset, ge=0, le=MAX_STEPS)  # (the exact bound, with its reason, below)
     if rule.prk and N < 4:
         raise RegimesError(f"n_steps must be >= 4 for PNDMScheduler with skip_prk_steps false (its Runge–Kutta "
                            f"warm-up; diffusers fails below 4), got {N}")

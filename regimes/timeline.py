@@ -40,8 +40,8 @@ __all__ = [
 
 
 def _clean(t_S, t_C):
-    """``(t_S, t_C)`` validated: ``t_S`` None, NaN or 0 is "no speciation" (NaN), a negative
-    ``t_S`` is refused (it is no time of the forward process)."""
+    """``(t_S, t_C)`` validated: ``t_S`` None, NaN or <= 0 is "no speciation" (NaN) — ½ ln Λ is
+    <= 0 exactly when Λ <= 1, the documented meaning."""
     t_C = check_real("t_C", t_C, ge=0.0)
     if t_S is None:
         return math.nan, t_C
@@ -58,16 +58,14 @@ def _clean(t_S, t_C):
         v = check_real("t_S", t_S)
     except RegimesError as exc:
         raise RegimesError(f"{exc} (t_S None or NaN: no speciation)") from None
-    if v < 0:
-        raise RegimesError(f"t_S must be >= 0 (None or NaN: no speciation), got {v!r}")
-    return (math.nan if v == 0 else v), t_C
+    return (math.nan if v <= 0 else v), t_C
 
 
 def regime_intervals(t_S, t_C) -> list[dict]:
     """The regimes as a list of ``{"name", "t_min", "t_max"}`` from the noisiest to the cleanest.
 
     ``t_max`` of Regime I is ``inf``; Regime II is omitted when ``t_C >= t_S`` or there is no
-    speciation (``t_S`` None, NaN or 0; a negative ``t_S`` is a :class:`RegimesError`).
+    speciation (``t_S`` None, NaN or <= 0: ½ ln Λ with Λ <= 1).
     """
     t_S, t_C = _clean(t_S, t_C)
     out = []

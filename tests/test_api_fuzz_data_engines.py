@@ -62,11 +62,11 @@ def test_bootstrap_is_bounded(data, value):
 
 
 @pytest.mark.parametrize("value", [1e308, 10**400, 2**62])
-def test_memory_budget_is_bounded_by_the_machine(data, value):
+def test_memory_budget_is_bounded(data, value):
     X, _ = data
     for fn in (lambda: Dataset(X, memory_budget=value), lambda: empirical_mixture(X, T, memory_budget=value),
                lambda: analyze(X, memory_budget=value)):
-        _refused(fn, "memory_budget must be <=", "physical memory")
+        _refused(fn, "memory_budget must be >= 1048576 and <= 1125899906842624")
     assert check_memory_budget(1 << 30) == 1 << 30  # the default always passes
     _refused(lambda: Dataset(X, memory_budget=1000), "memory_budget must be >= 1048576", "1000")
 

@@ -43,7 +43,7 @@ from .curves import MixtureCurves
 
 __all__ = ["MixtureCurves", "empirical_mixture", "mixture_rng", "refined_grid", "DEFAULT_MEMORY_BUDGET",
            "MIN_TIME", "PRECISION_TOLERANCE", "PRECISIONS", "REFINE", "check_engine_options", "check_memory_budget",
-           "check_mixture_times", "check_times", "min_time", "physical_memory_bytes"]
+           "check_mixture_times", "check_times", "min_time", "MAX_MEMORY_BUDGET"]
 
 #: default memory budget of the engine in bytes (data blocks + GEMM outputs + stored statistics)
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -66,27 +66,16 @@ REFINE = 8
 PRECISIONS = ("auto", "float32", "float64")
 
 
-def physical_memory_bytes() -> int:
-    """This machine's physical memory (``SC_PHYS_PAGES × SC_PAGE_SIZE``; 1 TiB when unknown)."""
-    import os
-
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 40
+#: the largest memory_budget (1 PiB): a cap, not an allocation — the engine allocates at most what the
+#: data need; the bound only keeps the block arithmetic within integers (the same on every machine)
+MAX_MEMORY_BUDGET = 1 << 50
 
 
 def check_memory_budget(memory_budget, name: str = "memory_budget") -> int:
-    """``memory_budget`` (bytes) as an int between 1 MiB and this machine's physical memory (at least
-    :data:`DEFAULT_MEMORY_BUDGET`): a larger budget lets the engine plan arrays that cannot fit."""
-    budget = check_int(name, memory_budget, ge=1 << 20)
-    top = max(physical_memory_bytes(), DEFAULT_MEMORY_BUDGET)
-    if budget > top:
-        digits = len(str(budget))
-        shown = str(budget) if digits <= 20 else f"an integer of {digits} digits"
-        raise RegimesError(f"{name} must be <= {top} bytes (this machine's physical memory, {top / 2**30:.3g} GiB: "
-                           f"a larger budget plans arrays that cannot fit), got {shown}")
-    return budget
+    """``memory_budget`` (bytes) as an int between 1 MiB and :data:`MAX_MEMORY_BUDGET` (1 PiB). It is
+    a cap on the blocks of a pass, which take at most what the data need (a budget above the
+    machine's memory is the caller's choice, as with any allocation)."""
+    return check_int(name, memory_budget, ge=1 << 20, le=MAX_MEMORY_BUDGET)
 
 
 def check_engine_options(precision, engine) -> tuple[str, str]:
