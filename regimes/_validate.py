@@ -20,6 +20,7 @@ __all__ = [
     "as_real_array",
     "available_memory_bytes",
     "check_bool",
+    "check_callback",
     "check_memory",
     "check_int",
     "check_real",
@@ -211,6 +212,14 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise RegimesError(f"{name} must be True or False, got {_fmt(value)}")
     return bool(value)
+
+
+def check_callback(name: str, value, signature: str):
+    """``value`` when it is None or callable, else a RegimesError naming ``name`` and the expected
+    ``signature`` (e.g. ``"progress(done, total)"``)."""
+    if value is not None and not callable(value):
+        raise RegimesError(f"{name} must be a callable {signature} or None, got {_fmt(value)}")
+    return value
 
 
 def check_rng(rng) -> np.random.Generator:

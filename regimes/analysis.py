@@ -55,7 +55,16 @@ import numpy as np
 
 from ._errors import RegimesError
 from ._stats import linearised_replicates, percentile_interval
-from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, MAX_STEPS, check_bool, check_int, check_memory, check_real
+from ._validate import (
+    MAX_BOOTSTRAP,
+    MAX_SAMPLES,
+    MAX_STEPS,
+    check_bool,
+    check_callback,
+    check_int,
+    check_memory,
+    check_real,
+)
 from .class_speciation import ClassSpeciation, class_speciation_from_data
 from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
@@ -1074,8 +1083,7 @@ def _check_options(times, memory_budget, scale, center, precision, engine, progr
     scale_map(scale)
     check_bool("center", center)
     check_engine_options(precision, engine)
-    if progress is not None and not callable(progress):
-        raise RegimesError(f"progress must be a callable progress(stage, done, total) or None, got {progress!r}")
+    check_callback("progress", progress, "progress(stage, done, total)")
 
 
 def _sampler_stage(schedule, steps, sampler_steps, timestep_spacing):

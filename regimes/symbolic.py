@@ -931,6 +931,8 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
 
         if len(args) < len(syms) and all(str(s_) in defaults for s_ in syms[len(args):]):
             args = (*args, *(defaults[str(s_)] for s_ in syms[len(args):]))
+        # lists and tuples as arrays (the generated code compares and broadcasts them elementwise)
+        args = tuple(_np_asarray(a) if isinstance(a, list | tuple) else a for a in args)
         for (arg_name, kind), a in zip(bounds, args, strict=False):
             kind_of = getattr(getattr(a, "dtype", None), "kind", "f")  # an object array: ufuncs cannot take it
             if kind_of not in "biufc":
@@ -950,6 +952,12 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
 
     checked.__doc__ = f.__doc__
     return checked
+
+
+def _np_asarray(a):
+    import numpy as np
+
+    return np.asarray(a)
 
 
 def python(name: str) -> str:

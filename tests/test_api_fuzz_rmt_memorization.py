@@ -290,9 +290,23 @@ def test_uturn_cost_validates(args, kw, match):
     _refused(match, uturn_cost, *args, **kw)
 
 
-def test_uturn_cost_of_valid_input():
-    c = uturn_cost(100, 8, 10, 3, method="posterior")
-    assert (c.flops, c.exps) == (2.0 * 10 * 100 * 3 * 8, 10 * 100 * 3)
+def test_uturn_cost_bounds_a_real_run():
+    """The memory estimate bounds the traced peak of an actual uturn run (tracemalloc), and the work
+    grows in proportion to each size it is a product of."""
+    import tracemalloc
+
+    from regimes.uturn import uturn
+
+    A = np.random.default_rng(0).normal(size=(300, 16))
+    tracemalloc.start()
+    uturn(A, [0.1, 1.0], samples=64, steps=20, rng=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= uturn_cost(300, 16, 64, 2, steps=20).bytes
+    base = uturn_cost(100, 8, 10, 3, method="posterior")
+    for args in ((200, 8, 10, 3), (100, 16, 10, 3), (100, 8, 20, 3), (100, 8, 10, 6)):
+        c = uturn_cost(*args, method="posterior")
+        assert c.flops == pytest.approx(2 * base.flops) and c.exps in (base.exps, 2 * base.exps)
 
 
 def test_image_index_refuses_other_objects():
@@ -398,3 +412,14 @@ def test_integers_beyond_float64_named(call, name):
 
     with pytest.raises(RegimesError, match=rf"^{name} must be >= 1 and <= 9007199254740992"):
         call()
+
+
+def test_stieltjes_and_lambdify_residual_cases():
+    # the fuzz re-run's last tracebacks: an integer beyond float64 as z, a list given to a lambdified formula
+    from regimes import RegimesError
+    from regimes.rmt import RandomFeatures
+    from regimes.symbolic import lambdify
+
+    with pytest.raises(RegimesError, match=r"^z must be complex numbers within the float64 range"):
+        RandomFeatures(2.0, 1.0, 0.5).stieltjes(10**400)
+    np.testing.assert_allclose(lambdify("speciation_time")([2.0, 3.0]), 0.5 * np.log([2.0, 3.0]), rtol=1e-15)

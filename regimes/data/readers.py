@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import check_bool, check_int, check_memory
+from .._validate import check_bool, check_callback, check_int, check_memory
 from .formats import choose_key, format_of, read_format
 from .rows import is_batch_iterable
 from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
@@ -334,8 +334,7 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
     scale_map(scale)
     center = check_bool("center", center)
     grayscale, color = check_bool("grayscale", grayscale), check_bool("color", color)
-    if progress is not None and not callable(progress):
-        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    check_callback("progress", progress, "progress(done, total)")
     if path is None:
         raise RegimesError("path must be a data file or folder (str or os.PathLike), a list of .npy shards, an "
                            "array or an iterable of batches, got None")

@@ -42,7 +42,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import check_bool, check_real
+from .._validate import check_bool, check_callback, check_real
 from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
@@ -566,8 +566,7 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
     center = check_bool("center", center)
     if not isinstance(name, str):
         raise RegimesError(f"name must be a string (shown in messages and reports), got {name!r}")
-    if progress is not None and not callable(progress):
-        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    check_callback("progress", progress, "progress(done, total)")
     if X is None:
         raise RegimesError("data must be an array of rows (n, d), a DataSource or an iterable of batches, got None")
     if isinstance(X, str | os.PathLike):

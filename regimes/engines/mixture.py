@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
-from .._validate import MAX_SAMPLES, check_bool, check_int, check_memory, check_rng
+from .._validate import MAX_SAMPLES, check_bool, check_callback, check_int, check_memory, check_rng
 from ..data.source import as_source, encode_labels
 from ..distributed import active, map_working
 from ._lse import MIN_TIME, ClassCodes, LSEState, check_times, negligible_below, resolve_engine, time_factors
@@ -232,8 +232,7 @@ def _checked_arguments(src, times, samples, memory_budget, store, block_rows, pr
     budget = check_memory_budget(memory_budget)
     store = None if store is None else check_bool("store", store)
     block_rows = None if block_rows is None else check_int("block_rows", block_rows, ge=1)
-    if progress is not None and not callable(progress):
-        raise RegimesError(f"progress must be a callable progress(done, total) or None, got {progress!r}")
+    check_callback("progress", progress, "progress(done, total)")
     precision, engine = check_engine_options(precision, engine)
     # the samples' noise ξ and start points a^{μ0}, (M, d) each, in the data's dtype and in float64
     check_memory("samples", M, 2.0 * M * src.d * (src.dtype.itemsize + 8),

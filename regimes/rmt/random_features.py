@@ -293,6 +293,12 @@ def _kinks_tuple(kinks):
         return None
 
 
+def _short(x) -> str:
+    """``repr(x)`` cut to 60 characters (a 400-digit integer in a message)."""
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class RandomFeatures:
     r"""Random-features score model of [WM]: Gaussian-equivalence constants, spectrum of U,
@@ -625,8 +631,8 @@ class RandomFeatures:
             check_real("eps_min", eps_min, gt=0.0)
         try:
             z = np.asarray(z, dtype=np.complex128)
-        except (TypeError, ValueError):
-            raise RegimesError(f"z must be complex numbers, got {z!r}") from None
+        except (TypeError, ValueError, OverflowError):  # (OverflowError: an integer beyond float64)
+            raise RegimesError(f"z must be complex numbers within the float64 range, got {_short(z)}") from None
         if not np.all(np.isfinite(z)):
             raise RegimesError(f"z must be finite, got {complex(z[~np.isfinite(z)].ravel()[0])!r}")
         if np.any(z.imag <= 0):
