@@ -60,3 +60,19 @@ def test_report_path_without_doubled_slash(tmp_path, run_cli):
     assert rc == 0, err
     flat = " ".join(out.split())
     assert f"report written to {tmp_path}/rep/ (" in flat and "rep//" not in flat
+
+
+def test_class_level_of_more_than_two_classes_is_explained(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 40)
+    X = rng.normal(size=(160, 10)) + 6.0 * np.eye(10)[y]
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    fast = ("-M", "64", "--bootstrap", "0")
+    rc, out, err = run_cli("analyze", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", *fast)
+    flat = " ".join(out.split())
+    level = 1 / 4 + 0.5504 * (1 - 1 / 4)  # the convention for C classes (0.7752 for two)
+    assert rc == 0 and f"t_S (φ = {level:.4g})" in flat and "t_S of the classes:" in flat and "C = 4" in flat
+    np.save(tmp_path / "y2.npy", y % 2)
+    rc, out, err = run_cli("analyze", tmp_path / "x.npy", "--labels", tmp_path / "y2.npy", *fast)
+    assert rc == 0 and "t_S of the classes:" not in " ".join(out.split())

@@ -298,6 +298,9 @@ def _print_table(payload: dict, out, written=None) -> None:
              f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k; a regime's steps are the k "
              "with t_k in its interval); OU time t, natural logs",
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
+    cls = payload.get("t_S_class") or {}
+    if cls and abs(cls.get("level", 0.7752) - 0.7752) > 1e-9 and cls.get("definition"):
+        notes.append(f"t_S of the classes: {cls['definition']}")  # more than two classes: say why
     if "sampler_steps" in sch:
         notes.append(f"sampler: {sch['sampler_steps']} {sch['timestep_spacing']} steps; t_S at sampler step "
                      f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']} ({sch['sampler_step_convention']})")
