@@ -439,7 +439,7 @@ def sampler_step_rows(inference, loc: dict, notes: list) -> list:
         return []
     notes.append(inference.step_convention)  # the spacing note came with the located steps' notes
     # (sampler steps count from the noise end, training steps k from the data end: say which is which)
-    what = f"{inference.n_steps} {inference.spacing} steps; 0 = first, noisiest"
+    what = f"{inference.n_steps} {inference.spacing}; 0: noise"
     return [(f"sampler step of t_S ({what})", loc["sampler_step_S"]),
             (f"sampler step of t_C ({what})", loc["sampler_step_C"])]
 

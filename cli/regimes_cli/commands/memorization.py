@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -151,15 +152,9 @@ def _time_note(seconds: float, what: str) -> None:
 
 def _npy_shape(path: str, d: int):
     """Image shape from a .npy of ndim 3 or 4 (None otherwise)."""
-    import numpy as np
-
-    if not str(path).endswith(".npy"):
-        return None
-    try:
-        shp = np.load(path, mmap_mode="r").shape[1:]
-    except Exception:  # noqa: BLE001 - the reader reports unreadable files itself
-        return None
-    return tuple(shp) if len(shp) in (2, 3) and int(np.prod(shp)) == d else None
+    full = _npy_header_shape(path)
+    shp = None if full is None else full[1:]
+    return shp if shp is not None and len(shp) in (2, 3) and math.prod(shp) == d else None
 
 
 def _csv(path, audit, labels, names):
