@@ -288,3 +288,25 @@ def test_ntau_windows_too_small_for_the_budget_are_nan_not_an_error():
     assert small.any() and not small.all()
     assert np.all(np.isnan(w["tau_best"][small])) and np.all(np.isfinite(w["tau_best"][~small]))
     assert np.all(w["window_d"][~small] >= MIN_WINDOW_D)
+
+
+def test_np_figure_dots_the_cells_where_tau_mem_is_out_of_range():
+    """The memorisation boundary comes from τ_mem; where tau_mem_in_range is False (and p > n) the
+    figure dots those cells and says so in its legend; with every cell in range, no dots."""
+    from regimes.plot.phase import plot_phase_np
+
+    def labels(fig):
+        leg = fig.axes[0].get_legend()
+        return [] if leg is None else [t.get_text() for t in leg.get_texts()]
+
+    pdg = np_phase_diagram(points=9)
+    X, Y = np.meshgrid(pdg.psi_n, pdg.psi_p, indexing="ij")
+    assert (~pdg.tau_mem_in_range & (Y > X)).any()
+    fig = plot_phase_np(pdg)
+    assert any("outside its range here" in t for t in labels(fig))
+    plt.close(fig)
+    ok = np_phase_diagram(psi_n_range=(0.1, 0.5), psi_p_range=(50, 100), points=9)
+    assert ok.tau_mem_in_range.all()
+    fig = plot_phase_np(ok)
+    assert not any("outside its range" in t for t in labels(fig))
+    plt.close(fig)

@@ -236,6 +236,7 @@ def plot_phase_np(diagram=None, *, mark=None, ax=None, **kwargs):
 
     ax = axes[0]
     _region_map(ax, X, Y, pdg.region, _REGION_COLOURS, alpha=0.55)
+    _tau_mem_out_of_range(ax, X, Y, pdg)
     k = float(pdg.tau_ratio[0, 0] / xs[0])  # τ_mem/τ_gen per unit of the x axis (∝ n)
     sec = ax.secondary_xaxis("top", functions=(lambda x: x * k, lambda r: r / k))
     sec.set_xlabel(f"{_RATIO}  (leading order, ∝ $n$, independent of $p$)", fontsize=9)
@@ -263,7 +264,8 @@ def plot_phase_np(diagram=None, *, mark=None, ax=None, **kwargs):
     ax.set_yscale("log")
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    if ax.get_legend_handles_labels()[0]:  # (none when no line crosses the ranges drawn)
+        ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     d_txt = f", d = {pdg.d:g}" if pdg.d is not None else ""
     ax.set_title(
         f"Random-features score model ({pdg.activation}), OU time t = {pdg.t:g}{d_txt};\n"
@@ -396,6 +398,20 @@ def plot_phase_ntau(diagram=None, *, mark=None, lr=None, window=None, ax=None, *
         fontsize=10,
     )
     return fig
+
+
+def _tau_mem_out_of_range(ax, X, Y, pdg):
+    """Dots over the (n, p) cells where τ_mem is outside its range (s_t²/v_t² not ≪ ψ_p/ψ_n, p > n):
+    there the memorisation boundary drawn from τ_mem starts too late (only indicative)."""
+    ok = getattr(pdg, "tau_mem_in_range", None)
+    if ok is None:
+        return
+    out = ~np.asarray(ok, dtype=bool) & (Y > X)  # (beyond p ≤ n there is no memorisation anyway)
+    if not out.any():
+        return
+    ax.contourf(X, Y, out.astype(float), levels=[0.5, 1.5], colors="none", hatches=[".."])
+    ax.fill_between([], [], [], facecolor="none", hatch="..", edgecolor="0.3", lw=0,
+                    label=f"{_TMEM} outside its range here: the memorisation\nboundary is too late (only indicative)")
 
 
 def _tau_mem_lines(ax, pdg):
