@@ -26,6 +26,7 @@ __all__ = [
     "check_real",
     "check_rng",
     "replace_checked",
+    "shown",
 ]
 
 
@@ -280,3 +281,9 @@ def replace_checked(obj, changes: dict):
         raise RegimesError(f"{type(obj).__name__}.replace: unknown field {', '.join(map(repr, unknown))}; "
                            f"allowed: {', '.join(allowed)}")
     return replace(obj, **changes)
+
+
+def shown(value) -> str:
+    """``value`` as the messages show it: in full, or a 400-digit integer by its size (no float
+    conversion, so never an OverflowError while writing an error)."""
+    return _fmt(value)

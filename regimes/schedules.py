@@ -51,7 +51,7 @@ from functools import cached_property
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import MAX_STEPS, as_real_array, check_int, check_real, replace_checked
+from ._validate import MAX_STEPS, as_real_array, check_int, check_real, replace_checked, shown
 
 #: set while :meth:`DiscreteSchedule.from_alphas_cumprod` builds its schedule: its β are derived
 #: from ᾱ, so the guess "these β look like ᾱ" does not apply to them
@@ -555,10 +555,9 @@ def check_steps(steps, name: str = "steps") -> int:
     if T > MAX_STEPS:
         digits = len(str(T))  # integer arithmetic only: 10**400 is no float
         size = f"{T * 40 / 2**30:.3g} GB" if digits < 300 else f"about 10^{digits - 9} GB"
-        shown = str(T) if digits <= 20 else f"an integer of {digits} digits"
         count = str(T) if digits <= 20 else f"about 10^{digits - 1}"
         raise RegimesError(f"{name} must be <= {MAX_STEPS} (a schedule of {count} steps would need "
-                           f"{size}), got {shown}")
+                           f"{size}), got {shown(T)}")
     return T
 
 
@@ -566,10 +565,9 @@ def time_at_step(schedule, k, steps: int = 1000):
     """OU time ``t_k`` of step(s) ``k`` (zero-based) of a discrete schedule."""
     sch = get_schedule(schedule, steps)
     if isinstance(k, int | np.integer) and not isinstance(k, bool) and not 0 <= int(k) < sch.steps:
-        shown = str(int(k)) if len(str(int(k))) <= 20 else f"an integer of {len(str(abs(int(k))))} digits"
         raise RegimesError(  # a Python int beyond int64 is echoed as given (or its size), not as a float
             f"step must be an integer in [0, {sch.steps - 1}] for the {sch.name} schedule "
-            f"with {sch.steps} steps, got {shown} (step index k)"
+            f"with {sch.steps} steps, got {shown(int(k))} (step index k)"
         )
     karr = np.asarray(k)
     if karr.dtype.kind not in "iu":
