@@ -440,15 +440,16 @@ def _noise_thresholds(moments, counts, trace):
     K, d = counts.size, moments.d
     thr = np.full((K, K), np.nan)
     if moments.rows is None:
-        S = moments.S
+        nc = counts.astype(float)
+        Mc = [moments.S[c] / ((nc[c] - 1.0) * nc[c]) for c in range(K)]  # Ĉ_c/n_c, once per class
+        tc = [float(np.trace(m)) for m in Mc]
         for a in range(K):
             for b in range(a + 1, K):
-                na, nb = float(counts[a]), float(counts[b])
-                Ma, Mb = S[a] / ((na - 1.0) * na), S[b] / ((nb - 1.0) * nb)  # Ĉ_a/n_a, Ĉ_b/n_b
-                M = Ma + Mb  # the covariance of m̂_a − m̂_b (the classes' covariances may differ)
+                na, nb = nc[a], nc[b]
+                M = Mc[a] + Mc[b]  # the covariance of m̂_a − m̂_b (the classes' covariances may differ)
                 null = noise_separation_null_from_spectrum(np.linalg.eigvalsh(M), int(na), int(nb))
                 h = _effective_dimension(float(np.trace(M)), float(np.sum(M * M)), d)
-                nu = _welch_dof(float(np.trace(Ma)), na, float(np.trace(Mb)), nb)
+                nu = _welch_dof(tc[a], na, tc[b], nb)
                 thr[a, b] = thr[b, a] = float(np.quantile(null, NULL_QUANTILE)) * _plug_in_factor(h, nu)
         return thr, (f"the {NULL_QUANTILE:.1%} quantile of |δ̂|² under equal means, simulated with the covariance "
                      "Ĉ_a/n_a + Ĉ_b/n_b of m̂_a − m̂_b (widened for its estimation: F(h, νh) against χ²_h/h, "

@@ -18,7 +18,7 @@ import numpy as np
 from .diagnostics import agreement_text
 from .timeline import steps_text
 
-__all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "markdown_report", "to_jsonable"]
+__all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "markdown_report", "theory_t_C", "to_jsonable"]
 
 #: the conventions every JSON output states
 CONVENTIONS = {
@@ -42,6 +42,14 @@ ANALYSIS_CONVENTIONS = {
         "has none (null)"),
 }
 
+
+
+def theory_t_C(ref: dict, estimator: str):
+    """The theory value beside a t_C estimator, from a result's ``reference``: the crossing of
+    f^e/α = 0.1 for the entropy estimate, the proxy on the population spectrum for the spectral
+    one, the Gaussian t_C for the others."""
+    return {"entropy": ref.get("t_C_entropy_threshold"),
+            "spectral": ref.get("t_C_spectral", ref.get("t_C"))}.get(estimator, ref.get("t_C"))
 
 def to_jsonable(obj, nonfinite: list | None = None, _path: str = ""):
     """numpy → JSON types; NaN/inf → None. With a list ``nonfinite``, the path of every such value
@@ -121,8 +129,7 @@ def markdown_report(result) -> str:
         names["commitment"] = "t_C, φ_C = ½ (headline: not measured, see the notes)"
         names[used] += " (used by the regimes)"
     for k, lab in names.items():
-        th = {"entropy": ref.get("t_C_entropy_threshold"),
-              "spectral": ref.get("t_C_spectral", ref.get("t_C"))}.get(k, ref.get("t_C"))
+        th = theory_t_C(ref, k)
         row(lab, r["t_C"][k], th)
     lines += _which_tc(r.get("diagnostics"))
     lines += _classes(r.get("t_S_covariance"), r.get("class_hierarchy"), (r.get("t_S") or {}).get("value"))

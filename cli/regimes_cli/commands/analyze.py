@@ -246,6 +246,7 @@ def _write(res, out: str, sampler) -> dict:
 
 def _print_table(payload: dict, out, written=None) -> None:
     """The human-readable table of an analysis payload, with its notes."""
+    from regimes.report import theory_t_C
     from regimes.timeline import steps_text
 
     ref = payload.get("reference") or {}
@@ -273,8 +274,7 @@ def _print_table(payload: dict, out, written=None) -> None:
                      ref.get("t_S_class")))
     for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
-        th = {"entropy": ref.get("t_C_entropy_threshold"),
-              "spectral": ref.get("t_C_spectral", ref.get("t_C"))}.get(k, ref.get("t_C"))
+        th = theory_t_C(ref, k)
         rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
     dg = payload.get("diagnostics")
     if dg:
