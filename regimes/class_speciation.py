@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._buffers import large_empty
 from ._errors import RegimesError, RegimesWarning
 from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_bool, check_int, check_real, check_rng
 
@@ -358,16 +359,23 @@ def _accumulate(source, groups, labels):
     """One pass over the blocks: count, sum and Σxxᵀ (float64) of each row group (-1: all rows)."""
     d = source.d
     acc = {g: [0, np.zeros(d), np.zeros((d, d))] for g in groups}
+    sel = prod = None  # one buffer each for every block and group (fresh ones: a first touch per block)
     for s, e, B in source.blocks(reuse=True):
         B = np.asarray(B, dtype=np.float64)
         lab = labels[s:e]
         for g in groups:
-            X = B if g == -1 else B[lab == g]
+            if g == -1:
+                X = B
+            else:
+                mask = lab == g
+                sel = large_empty(B.shape) if sel is None or sel.shape[0] < B.shape[0] else sel
+                X = np.compress(mask, B, axis=0, out=sel[:int(np.count_nonzero(mask))])
             if X.shape[0]:
                 a = acc[g]
+                prod = np.empty((d, d)) if prod is None else prod
                 a[0] += X.shape[0]
                 a[1] += X.sum(axis=0)
-                a[2] += X.T @ X
+                a[2] += np.matmul(X.T, X, out=prod)
     return acc
 
 

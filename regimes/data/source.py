@@ -41,6 +41,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .._buffers import large_empty
 from .._errors import RegimesError
 from .._validate import check_bool, check_callback, check_real
 from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
@@ -299,7 +300,7 @@ class DataSource:
                 yield s, e, self.block(s, e)
                 continue
             if buf is None:
-                buf = np.empty((min(rows, self.n), self.d), rmap.dtype)
+                buf = large_empty((min(rows, self.n), self.d), rmap.dtype)
             yield s, e, rmap(self._raw_rows(s, e), out=buf[:e - s])
 
     def take(self, index) -> np.ndarray:
@@ -376,7 +377,7 @@ class DataSource:
         else:
             sq_norms = np.empty(self.n)
             uncentred = self.row_map(centred=False)
-            buf = np.empty((min(rows, self.n), self.d), uncentred.dtype)  # one buffer for every block
+            buf = large_empty((min(rows, self.n), self.d), uncentred.dtype)  # one buffer for every block
             for s in range(0, self.n, rows):
                 e = min(self.n, s + rows)
                 sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean, buf)

@@ -301,10 +301,12 @@ def _accumulate(blocks, d, w=None):
     C = np.zeros((d, d))
     s1 = np.zeros(d)
     W = 0.0
+    prod = None  # BᵀB of every block into one buffer (a fresh d × d array per block: a first touch each)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
         for s, e, B in blocks:
             if w is None:
-                C += (B.T @ B).astype(np.float64, copy=False)
+                prod = np.empty((d, d), B.dtype) if prod is None or prod.dtype != B.dtype else prod
+                C += np.matmul(B.T, B, out=prod)
                 s1 += B.sum(axis=0, dtype=np.float64)
                 W += e - s
             else:

@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from .._buffers import large_empty
 from .._errors import RegimesError, RegimesWarning
 from .._validate import MAX_SAMPLES, check_bool, check_callback, check_int, check_memory, check_rng
 from ..data.source import as_source, encode_labels
@@ -204,8 +205,8 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     tf = refined_grid(tt, REFINE) if fine else tt
     floor = negligible_below(n)  # every sample's sum has its μ = μ0 term, E = 0
     state = LSEState(M, tf.size, C, precision == "float32", engine, floor)
-    Gs = np.empty((M, n)) if keep else None
-    Ds = np.empty((M, n)) if keep else None
+    Gs = large_empty((M, n)) if keep else None  # never huge pages: see regimes._buffers
+    Ds = large_empty((M, n)) if keep else None
     stream = _Stream(src, A0.astype(pdt, copy=False), Xi.astype(pdt, copy=False), mu0, pdt, rows, classes, progress)
     stream.run(time_factors(tf), state, Gs, Ds)
     (L, pc, ph), fine_values = _split_fine(state.finish(), tf if fine else None)
@@ -290,7 +291,7 @@ class _Stream:
         else:
             M = self.A0.shape[0]
             if self._buf is None or self._buf.shape[1] < M * c:
-                self._buf = np.empty((2, M * c), self.pdt)
+                self._buf = large_empty((2, M * c), self.pdt)
             P, R, p0 = self._buf[0, :M * c].reshape(M, c), self._buf[1, :M * c].reshape(M, c), 0
         np.matmul(self.A0, B.T, out=P[:, p0:p0 + c])
         np.matmul(self.Xi, B.T, out=R[:, p0:p0 + c])

@@ -1,0 +1,83 @@
+"""regimes._buffers.large_empty: the kernel really maps the buffer without huge pages (read back
+from /proc/self/smaps, the kernel's own account of the process's mappings), the buffer behaves as
+a numpy array, it is unmapped when dropped, and the engines' results do not depend on it."""
+
+import gc
+import mmap
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+from regimes._buffers import LARGE_BYTES, large_empty
+
+linux_only = pytest.mark.skipif(not (sys.platform.startswith("linux") and hasattr(mmap, "MADV_NOHUGEPAGE")),
+                                reason="MADV_NOHUGEPAGE and /proc/self/smaps are Linux's")
+
+
+def _mapping_flags(address: int):
+    """VmFlags of the mapping of this process that contains ``address`` (None if none does)."""
+    with open("/proc/self/smaps") as f:
+        inside = False
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and all(c in "0123456789abcdef-" for c in head):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and line.startswith("VmFlags:"):
+                return line.split()[1:]
+    return None
+
+
+@linux_only
+def test_large_buffer_is_advised_against_huge_pages():
+    a = large_empty((LARGE_BYTES // 8 + 5,))
+    flags = _mapping_flags(a.ctypes.data)
+    assert flags is not None and "nh" in flags  # MADV_NOHUGEPAGE, as the kernel records it
+    b = np.empty(LARGE_BYTES // 8 + 5)  # numpy's own large arrays are not so advised
+    assert "nh" not in (_mapping_flags(b.ctypes.data) or [])
+
+
+@linux_only
+def test_buffer_is_unmapped_when_dropped():
+    a = large_empty((3, LARGE_BYTES // 8))
+    view = a[1]
+    address = a.ctypes.data
+    del a
+    gc.collect()
+    assert _mapping_flags(address) is not None  # a view keeps the mapping alive
+    view[:] = 1.0
+    del view
+    gc.collect()
+    assert _mapping_flags(address) is None
+
+
+@pytest.mark.parametrize("shape,dtype", [((4, 5), np.float32), ((LARGE_BYTES // 8,), np.float64),
+                                         ((2, LARGE_BYTES // 16 + 3), np.float64), ((1, LARGE_BYTES), np.uint8)])
+def test_behaves_as_numpy_empty(shape, dtype):
+    a = large_empty(shape, dtype)
+    assert a.shape == shape and a.dtype == np.dtype(dtype)
+    assert a.flags.c_contiguous and a.flags.writeable and a.flags.aligned
+    a[...] = 7
+    b = pickle.loads(pickle.dumps(a))
+    assert np.array_equal(a, b) and b.flags.writeable
+
+
+def test_accumulated_moments_equal_those_of_fresh_arrays():
+    """The class-speciation pass (selection into a reused buffer) gives the bits of the fresh-array
+    computation written out here."""
+    from regimes.class_speciation import _accumulate
+    from regimes.data import as_source
+
+    g = np.random.default_rng(3)
+    X = g.standard_normal((60001, 300))  # several blocks of the default size
+    lab = g.integers(0, 3, X.shape[0])
+    src = as_source(X, labels=lab)
+    got = _accumulate(src, [-1, 0, 1, 2], lab)
+    for grp in (-1, 0, 1, 2):
+        n, s, S = 0, np.zeros(300), np.zeros((300, 300))
+        for a, b, B in src.blocks():
+            R = B if grp == -1 else B[lab[a:b] == grp]
+            n, s, S = n + R.shape[0], s + R.sum(axis=0), S + R.T @ R
+        assert got[grp][0] == n and np.array_equal(got[grp][1], s) and np.array_equal(got[grp][2], S)
