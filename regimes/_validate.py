@@ -21,6 +21,7 @@ __all__ = [
     "available_memory_bytes",
     "check_bool",
     "check_callback",
+    "check_choice",
     "check_memory",
     "check_int",
     "check_real",
@@ -221,6 +222,21 @@ def check_callback(name: str, value, signature: str):
     if value is not None and not callable(value):
         raise RegimesError(f"{name} must be a callable {signature} or None, got {_fmt(value)}")
     return value
+
+
+def check_choice(name: str, value, choices, *, quoted: bool = False, suffix: str = "") -> str:
+    """``value`` when it is one of the strings ``choices``, else a RegimesError naming ``name``,
+    the value and the choices: ``"name must be one of a, b, c{suffix}, got 'x'"``, or with
+    ``quoted`` ``"name must be 'a', 'b' or 'c'{suffix}, got 'x'"``. Only strings are choices: an
+    array or a number is refused here, not compared element by element."""
+    if isinstance(value, str) and value in choices:
+        return value
+    if quoted:
+        names = [repr(c) for c in choices]
+        allowed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    else:
+        allowed = f"one of {', '.join(choices)}"
+    raise RegimesError(f"{name} must be {allowed}{suffix}, got {_fmt(value)}")
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import MAX_SAMPLES, check_bool, check_int
+from ._validate import MAX_SAMPLES, check_bool, check_choice, check_int
 from .analysis import ESTIMATORS, analyze
 from .data import DataSource, as_source, load_source
 from .engines.covariance import covariance_spectrum, top_eigenvalues
@@ -242,8 +242,7 @@ class Dataset(RegimesModel):
 
         The full analysis (with intervals) is run once and cached; see :meth:`analyze`.
         """
-        if method not in ESTIMATORS:
-            raise RegimesError(f"method must be one of {', '.join(ESTIMATORS)}, got {method!r}")
+        check_choice("method", method, ESTIMATORS)
         if self.last_analysis is None:
             self.analyze(bootstrap=0, eigen_bootstrap=0)
         return float(self.last_analysis.t_C[method].value)

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import as_real_array
+from ._validate import as_real_array, check_choice
 from .class_speciation import NULL_QUANTILE, noise_separation_null_from_spectrum
 
 __all__ = ["ClassHierarchy", "class_hierarchy", "class_hierarchy_gaussian"]
@@ -191,10 +191,8 @@ class ClassHierarchy:
 
 
 def _check_method(method) -> str:
-    if not (isinstance(method, str) and method in METHODS):
-        raise RegimesError(f"method must be one of {', '.join(METHODS)} (their heights are times of class pairs; "
-                           f"ward, centroid and median heights are not OU times), got {method!r}")
-    return method
+    return check_choice("method", method, METHODS, suffix=" (their heights are times of class pairs; ward, "
+                        "centroid and median heights are not OU times)")
 
 
 def _check_names(names, K) -> list[str]:

@@ -39,7 +39,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import MAX_STEPS, as_real_array, check_bool, check_int, check_real, replace_checked
+from ._validate import MAX_STEPS, as_real_array, check_bool, check_choice, check_int, check_real, replace_checked
 from .schedules import (
     DiscreteSchedule,
     EDMSampler,
@@ -633,8 +633,7 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
                                f"linspace(0, T-1, N+1) without the last): spacing {spacing!r} does not apply")
         spacing, offset = "linspace", 0
     spacing = (sch.timestep_spacing or "leading") if spacing is None else spacing
-    if spacing not in TIMESTEP_SPACINGS:
-        raise RegimesError(f"spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, got {spacing!r}")
+    check_choice("spacing", spacing, TIMESTEP_SPACINGS)
     # the schedule's own steps_offset (read from its scheduler config), as opposed to an offset asked for
     from_config = offset is None or (sch.steps_offset > 0 and offset == sch.steps_offset)
     if offset is None:

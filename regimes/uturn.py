@@ -53,7 +53,7 @@ import numpy as np
 
 from ._errors import RegimesError, RegimesWarning
 from ._stats import exact_binomial_interval, linear_root, percentile_interval
-from ._validate import MAX_BOOTSTRAP, as_real_array, check_int, check_real, check_rng
+from ._validate import MAX_BOOTSTRAP, as_real_array, check_choice, check_int, check_real, check_rng
 from .data.source import DataSource, as_source, encode_labels
 from .engines.score import EmpiricalScore, reverse_step
 from .estimate import Estimate
@@ -275,8 +275,7 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
 
 
 def _check_method(method) -> None:
-    if not isinstance(method, str) or method not in METHODS:
-        raise RegimesError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_choice("method", method, METHODS)
 
 
 def _fraction(hit, definition):

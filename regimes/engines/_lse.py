@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from .._errors import RegimesError
-from .._validate import as_real_array
+from .._validate import as_real_array, check_choice
 
 __all__ = ["DENSE_ONEHOT_MAX", "MIN_TIME", "THREADS", "ClassCodes", "LSEState", "check_times", "from_stored",
            "negligible_below", "resolve_engine", "thread_pool", "time_factors"]
@@ -227,8 +227,7 @@ def _codes_of(onehot) -> np.ndarray:
 
 def resolve_engine(engine: str) -> str:
     """``"numpy"`` or ``"numba"`` for a requested ``engine`` (``"auto"``: numba when importable)."""
-    if engine not in ("auto", "numpy", "numba"):
-        raise RegimesError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}")
+    check_choice("engine", engine, ("auto", "numpy", "numba"), quoted=True)
     from . import _fused
 
     if engine == "auto":

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._stats import linearised_replicates
-from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_int, check_real, check_rng
+from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_choice, check_int, check_real, check_rng
 from ..data.source import as_source
 from ..distributed import active, map_working
 
@@ -439,10 +439,8 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
         subsample = check_int("subsample", subsample, ge=2, le=src.n)
         if subsample < src.n:
             idx = np.sort(gen.choice(src.n, size=subsample, replace=False))
-    if not isinstance(method, str) or method not in ("auto", "lanczos", "dense", "block"):
-        raise RegimesError(f"method must be 'auto', 'lanczos', 'block' or 'dense', got {method!r}")
-    if not isinstance(bootstrap_method, str) or bootstrap_method not in ("linearised", "resample"):
-        raise RegimesError(f"bootstrap_method must be 'linearised' or 'resample', got {bootstrap_method!r}")
+    check_choice("method", method, ("auto", "lanczos", "block", "dense"), quoted=True)
+    check_choice("bootstrap_method", bootstrap_method, ("linearised", "resample"), quoted=True)
     if method == "auto":
         few_passes = src.is_streamed or active() is not None
         if few_passes and d <= DENSE_COVARIANCE_MAX_D:

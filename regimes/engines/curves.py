@@ -20,7 +20,7 @@ import numpy as np
 
 from .._errors import RegimesError
 from .._stats import bootstrap_weights, contain, linear_root, percentile_interval
-from .._validate import MAX_BOOTSTRAP, check_int, check_real, check_rng
+from .._validate import MAX_BOOTSTRAP, check_choice, check_int, check_real, check_rng
 from ..estimate import Estimate
 from ._lse import MIN_TIME, ClassCodes, check_times, from_stored, time_factors
 
@@ -149,10 +149,12 @@ class MixtureCurves:
 
     def statistic(self, name: str, t) -> np.ndarray:
         """Per-sample values (M, len(t)) of ``"excess_entropy"``, ``"commitment"`` or ``"class_commitment"``."""
+        check_choice("statistic", name, _STATISTICS)  # before the evaluation's work
         return self._pick(name, self.evaluate(t))
 
     def _pick(self, name: str, ev: dict) -> np.ndarray:
         """The per-sample values of the statistic ``name`` in an :meth:`evaluate` result."""
+        check_choice("statistic", name, _STATISTICS)
         if name == "excess_entropy":
             return ev["lse"] / self.d
         if name == "commitment":
@@ -161,7 +163,7 @@ class MixtureCurves:
             if ev["phi"] is None:
                 raise RegimesError("class_commitment needs labels")
             return ev["phi"]
-        raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
+        raise AssertionError(name)  # pragma: no cover - every statistic is handled above
 
     def _statistics(self, requests) -> list[np.ndarray]:
         """Per-sample values for each ``(name, times)`` of ``requests`` from ONE evaluation at all
@@ -208,8 +210,7 @@ class MixtureCurves:
         labels) and finite levels; a clear error otherwise."""
         out = []
         for name, level in requests:
-            if name not in _STATISTICS:
-                raise RegimesError(f"statistic must be one of {', '.join(_STATISTICS)}, got {name!r}")
+            check_choice("statistic", name, _STATISTICS)
             if name == "class_commitment" and self.phi is None:
                 raise RegimesError("class_commitment needs labels")
             out.append((name, check_real(f"level of {name}", level)))

@@ -36,7 +36,7 @@ import numpy as np
 
 from .._buffers import large_empty
 from .._errors import RegimesError, RegimesWarning
-from .._validate import MAX_SAMPLES, check_bool, check_callback, check_int, check_memory, check_rng
+from .._validate import MAX_SAMPLES, check_bool, check_callback, check_choice, check_int, check_memory, check_rng
 from ..data.source import as_source, encode_labels
 from ..distributed import active, map_working
 from ._lse import MIN_TIME, ClassCodes, LSEState, check_times, negligible_below, resolve_engine, time_factors
@@ -81,9 +81,7 @@ def check_memory_budget(memory_budget, name: str = "memory_budget") -> int:
 
 def check_engine_options(precision, engine) -> tuple[str, str]:
     """``(precision, engine)`` checked (``engine`` resolved: ``"auto"`` → numba when installed)."""
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise RegimesError(f"precision must be 'auto', 'float32' or 'float64', got {precision!r}")
-    return precision, resolve_engine(engine)
+    return check_choice("precision", precision, PRECISIONS, quoted=True), resolve_engine(engine)
 
 
 def min_time(X) -> float:

@@ -53,6 +53,7 @@ from .._validate import (
     MAX_STEPS,
     as_real_array,
     check_bool,
+    check_choice,
     check_int,
     check_memory,
     check_real,
@@ -393,8 +394,7 @@ def sample_exact_score(data, n_samples: int, *, sampler: str = "ddim", steps: in
     (to σ = 0) Euler, which returns ``D(x; σ_{N−1})`` ([EDM] Algorithm 1). With fine steps the
     final weights concentrate on one training point: every sample is a copy ([DR], Regime III).
     """
-    if not isinstance(sampler, str) or sampler not in SAMPLERS:
-        raise RegimesError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    check_choice("sampler", sampler, SAMPLERS)
     m = check_int("n_samples", n_samples, ge=1, le=MAX_SAMPLES)
     if steps is not None:
         steps = check_int("steps", steps, ge=2, le=MAX_STEPS)

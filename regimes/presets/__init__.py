@@ -42,6 +42,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .._errors import RegimesError
+from .._validate import check_choice
 
 __all__ = ["PIXEL_UNITS", "Preset", "get_preset", "list_presets", "preset_names"]
 
@@ -131,8 +132,7 @@ class Preset:
         which multiplies both Λ and σ² by c² = 4 (t_S moves by ln 2, t_C through σ²). A preset
         without Λ (``units`` None) is returned as is.
         """
-        if units not in PIXEL_UNITS:
-            raise RegimesError(f"units must be one of {', '.join(PIXEL_UNITS)}, got {units!r}")
+        check_choice("units", units, tuple(PIXEL_UNITS))
         c2 = PIXEL_UNITS[units]
         if self.units is None or c2 == 1.0:
             return self
