@@ -269,13 +269,21 @@ TAU_MEM_RANGE_NOTE = (
     "memorisation region drawn from τ_mem starts too late there")
 
 
-def _tau_mem_range(rf, psi_n, psi_p):
-    """(in range, slow-bulk τ) of τ_mem over broadcast ψ_n, ψ_p, from the constants of ``rf``."""
-    from .rmt import slow_bulk_tau, tau_mem_in_range
+def _in_range(rf, psi_n, psi_p) -> np.ndarray:
+    """Where τ_mem is inside its range of validity, over broadcast ψ_n, ψ_p (constants of ``rf``)."""
+    from .rmt import tau_mem_in_range
 
     c = rf.constants
-    return (np.asarray(tau_mem_in_range(psi_n, psi_p, c.s_t2, c.v_t2), dtype=bool),
-            np.asarray(slow_bulk_tau(psi_n, psi_p, rf.delta_t, c.s_t2, c.v_t2), dtype=float))
+    return np.asarray(tau_mem_in_range(psi_n, psi_p, c.s_t2, c.v_t2), dtype=bool)
+
+
+def _tau_mem_range(rf, psi_n, psi_p):
+    """(in range, slow-bulk τ) of τ_mem over broadcast ψ_n, ψ_p, from the constants of ``rf``."""
+    from .rmt import slow_bulk_tau
+
+    c = rf.constants
+    return _in_range(rf, psi_n, psi_p), np.asarray(slow_bulk_tau(psi_n, psi_p, rf.delta_t, c.s_t2, c.v_t2),
+                                                    dtype=float)
 
 
 #: Region codes of :func:`np_phase_diagram`.
@@ -468,7 +476,7 @@ def np_phase_diagram(
         region=region,
         gap=g,
         gap_d=gd if gap else None,
-        tau_mem_in_range=_tau_mem_range(rf, pn[:, None], pp[None, :])[0],
+        tau_mem_in_range=_in_range(rf, pn[:, None], pp[None, :]),
     )
 
 
