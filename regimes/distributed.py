@@ -35,10 +35,10 @@ import re
 import numpy as np
 
 from ._errors import RegimesError
-from .data.rows import read_file_rows
+from .data.rows import check_numeric, read_file_rows
 
 __all__ = ["LOOPBACK", "active", "cluster", "dask_rows", "map_chunks", "map_raw", "map_working",
-           "open_shards", "parse_cluster"]
+           "open_shards", "parse_cluster", "shard_rows"]
 
 #: where a local cluster's HTTP servers listen: loopback only, a free port
 LOOPBACK = "127.0.0.1:0"
@@ -188,6 +188,8 @@ def _from_reader(read, args, n, d, dtype, rows):
     import dask
     import dask.array as da
 
+    if n == 0:  # no rows: no reader task (da.concatenate of no parts fails)
+        return da.empty((0, d), dtype=dtype, chunks=(1, d))
     parts = []
     for s in range(0, n, rows):
         e = min(n, s + rows)
@@ -250,7 +252,18 @@ def open_shards(paths):
     """A Dask array over ``.npy`` shards (a list of paths, in the order given, or a glob pattern,
     whose matches are taken in natural order: ``part-2`` before ``part-10``, see
     :func:`shard_order`): the memory maps of the shards, concatenated along the rows (trailing
-    axes must agree; each shard read by path). Labels must follow the same row order."""
+    axes must agree; each shard read by path). Labels must follow the same row order.
+
+    Each shard must hold at least one row of an integer or real dtype (the rule of a single
+    ``.npy``: bool, complex, … are refused, naming the shard); shards of different numeric dtypes
+    are promoted to a common one as :func:`numpy.concatenate` does."""
+    return shard_rows(paths)[0]
+
+
+def shard_rows(paths):
+    """``(Dask array, origins)`` of :func:`open_shards`, with ``origins`` the first row and the
+    path of each shard in row order (see :class:`regimes.data.DataSource`: messages then name the
+    shard holding a row)."""
     import dask.array as da
 
     if isinstance(paths, str | os.PathLike):
@@ -258,7 +271,9 @@ def open_shards(paths):
         if not found:
             raise RegimesError(f"{paths}: no .npy shard matches")
         paths = found
-    parts = []
+    if not paths:
+        raise RegimesError("paths: no .npy shards given (an empty list)")
+    parts, origins, start = [], [], 0
     for p in paths:
         try:
             mm = np.load(p, mmap_mode="r")
@@ -266,16 +281,21 @@ def open_shards(paths):
             raise RegimesError(f"{p}: unreadable .npy shard ({exc})") from None
         if mm.ndim == 0:
             raise RegimesError(f"{p}: a shard must be an array of rows, got a scalar")
+        check_numeric(mm, str(p))
+        if mm.shape[0] == 0:
+            raise RegimesError(f"{p}: empty shard (0 rows, shape {mm.shape}); remove it from the shards")
         d = int(math.prod(mm.shape[1:])) if mm.ndim > 1 else 1
         if not mm.flags.c_contiguous or not mm.dtype.isnative:
             raise RegimesError(f"{p}: shards must be C-ordered .npy files in native byte order")
         rows = max(1, min(mm.shape[0], (32 * 2**20) // max(1, d * mm.dtype.itemsize)))
         parts.append(_from_reader(_read_file_rows, (str(p), int(mm.offset), mm.dtype.str), mm.shape[0], d,
                                   mm.dtype, rows))
+        origins.append((start, str(p)))
+        start += int(mm.shape[0])
     widths = {p.shape[1] for p in parts}
     if len(widths) != 1:
         raise RegimesError(f"shards differ in their number of features per row: {sorted(widths)}")
-    return da.concatenate(parts, axis=0)
+    return da.concatenate(parts, axis=0), tuple(origins)
 
 
 # -- tasks over row chunks --------------------------------------------------------------------------

@@ -174,3 +174,168 @@ def test_a_file_that_is_not_a_zip_is_not_called_an_object_array(tmp_path):
     (tmp_path / "bad.npz").write_text("not a zip")
     with pytest.raises(RegimesError, match="not a .npz archive"):
         load_source(str(tmp_path / "bad.npz"))
+
+
+# -- the data-loading layer and the Dask path (a second review's findings) ------------------------------------
+def _offset_data(n=400, d=8, seed=0):
+    """Two classes 1e7 away from the origin: float32 keeps only ~1 unit of a value near 1e7, so data
+    processed in float32 lose most of their spread (the total variance is then off by per cents)."""
+    rng = np.random.default_rng(seed)
+    x = 1e7 + rng.standard_normal((n, d))
+    x[:, 0] += np.where(rng.integers(0, 2, n) == 1, 3.0, -3.0)
+    return x
+
+
+def _same_source(a, b):
+    """Bit for bit the same processed rows, statistics and Λ."""
+    from regimes.engines.covariance import top_eigenvalues
+
+    assert b.dtype == a.dtype == np.float64
+    assert np.array_equal(a.to_array(), b.to_array())
+    assert np.array_equal(a.mean, b.mean)
+    assert a.total_variance == b.total_variance
+    assert np.array_equal(a.centred_sq_norms, b.centred_sq_norms)
+    assert np.array_equal(top_eigenvalues(a, 2, method="dense").values, top_eigenvalues(b, 2, method="dense").values)
+
+
+def test_float64_in_either_byte_order_and_long_double_are_processed_in_float64(tmp_path):
+    """'>f8' (a .npy from a big-endian machine, an HDF5 dataset, an in-memory array) and long double
+    were processed in float32: Λ off by 0.5 %, tr C by 4 % on these data."""
+    x = _offset_data()
+    # the oracle: numpy in float64 (tr C and the top eigenvalue of the covariance)
+    tv = float(np.sum(np.var(x, axis=0, ddof=1)))
+    lam = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
+    np.save(tmp_path / "le.npy", x)
+    np.save(tmp_path / "be.npy", x.astype(">f8"))
+    native = as_source(x)
+    assert abs(native.total_variance - tv) <= 1e-9 * tv
+    from regimes.engines.covariance import top_eigenvalues
+
+    assert abs(top_eigenvalues(native, 1, method="dense").values[0] - lam) <= 1e-9 * lam
+    others = [load_source(tmp_path / "be.npy"), as_source(x.astype(">f8")), as_source(x.astype(np.longdouble))]
+    assert not others[0].raw.dtype.isnative
+    for src in others:
+        _same_source(native, src)
+    _same_source(load_source(tmp_path / "le.npy"), others[0])
+
+
+def test_big_endian_hdf5_float64(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    x = _offset_data(seed=1)
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f.create_dataset("x", data=x.astype(">f8"))
+    src = load_source(tmp_path / "x.h5")
+    with h5py.File(tmp_path / "x.h5", "r") as f:
+        assert f["x"].dtype == np.dtype(">f8")
+    _same_source(as_source(x), src)
+
+
+def test_processed_dtype_by_kind_and_width():
+    """8- and 16-bit integers, float16 and float32 stay float32 (exact there); wider integers and
+    every float64 or long double are float64."""
+    x = np.arange(12).reshape(6, 2) % 5
+    for dt in ("u1", "i1", "u2", "<i2", ">i2", "f2", "<f4", ">f4"):
+        assert as_source(x.astype(dt)).dtype == np.float32, dt
+    for dt in ("<i4", "u4", "<i8", ">i8", "u8", "<f8", ">f8", np.longdouble):
+        assert as_source(x.astype(dt)).dtype == np.float64, dt
+
+
+def test_wide_integers_keep_their_precision():
+    """int64 values of ~1e8 with a spread of 1e4 (above 2²⁴: float32 rounds them to multiples of 8)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(10**8, 10**8 + 10**4, size=(300, 5), dtype=np.int64)
+    src = as_source(x)
+    xf = x.astype(np.float64)  # exact: |x| < 2**53
+    c = xf - xf.mean(axis=0)
+    assert np.allclose(src.to_array(), c, rtol=0, atol=1e-7)
+    tv = float(np.sum(c * c) / (len(x) - 1))
+    assert abs(src.total_variance - tv) <= 1e-12 * tv
+    assert np.allclose(src.centred_sq_norms, np.sum(c * c, axis=1), rtol=1e-12, atol=0)
+
+
+def test_empty_shard_is_refused_naming_it(tmp_path):
+    pytest.importorskip("dask.array")
+    np.save(tmp_path / "p-1.npy", np.random.default_rng(0).random((50, 4), dtype=np.float32))
+    np.save(tmp_path / "p-2.npy", np.zeros((0, 4), np.float32))
+    empty = str(tmp_path / "p-2.npy")
+    for path in (str(tmp_path / "p-*.npy"), [str(tmp_path / "p-1.npy"), empty], [empty]):
+        with pytest.raises(RegimesError, match=r"p-2\.npy: empty shard \(0 rows"):
+            load_source(path)
+
+
+def test_dask_array_of_unknown_chunk_sizes():
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.random.default_rng(1).random((60, 4)), chunks=20)
+    y = x[x[:, 0] > 0.5]
+    assert np.isnan(y.shape[0])
+    with pytest.raises(RegimesError, match=r"unknown chunk sizes \(shape \(nan, 4\)\); call x\.compute_chunk_sizes"):
+        as_source(y)
+    with pytest.raises(RegimesError, match="compute_chunk_sizes"):
+        analyze(y, samples=16, bootstrap=0)
+    y.compute_chunk_sizes()
+    assert as_source(y).n == int(np.sum(x[:, 0].compute() > 0.5))
+
+
+def _three_shards(tmp_path, bad=None):
+    rng = np.random.default_rng(4)
+    parts = [rng.standard_normal((50, 4)).astype(np.float32) for _ in range(3)]
+    if bad is not None:
+        parts[2][49, 2] = bad
+    for i, p in enumerate(parts):
+        np.save(tmp_path / f"q-{i + 1}.npy", p)
+    return [str(tmp_path / f"q-{i + 1}.npy") for i in range(3)]
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_shard_errors_name_the_shard(tmp_path, on_cluster):
+    """Row 149 of three 50-row shards is row 49 of the third."""
+    pytest.importorskip("dask.array")
+    paths = _three_shards(tmp_path, np.nan)
+    last = paths[2]
+    want = rf"at row 149, feature 2 \(row 49 of {last}\)"
+    if on_cluster:
+        pytest.importorskip("distributed")
+        from regimes.distributed import cluster
+
+        with cluster("local:1"), pytest.raises(RegimesError, match=want):
+            load_source(paths)
+    else:
+        with pytest.raises(RegimesError, match=r"^3 \.npy shards: data must be finite, got nan " + want):
+            load_source(paths)
+        with pytest.raises(RegimesError, match=want):
+            load_source(str(tmp_path / "q-*.npy"))
+    np.save(tmp_path / "c.npy", np.ones((5, 4), np.complex64))
+    with pytest.raises(RegimesError, match=rf"^{tmp_path / 'c.npy'}: data must have an integer or real dtype, "
+                                           "got complex64"):
+        load_source([paths[0], str(tmp_path / "c.npy")])
+
+
+def test_a_bool_shard_is_refused_as_a_bool_file(tmp_path):
+    pytest.importorskip("dask.array")
+    paths = _three_shards(tmp_path)
+    b = tmp_path / "b.npy"
+    np.save(b, np.random.default_rng(5).random((50, 4)) > 0.5)
+    with pytest.raises(RegimesError) as alone:
+        load_source(b)
+    with pytest.raises(RegimesError) as listed:
+        load_source([paths[0], str(b)])
+    assert str(alone.value) == str(listed.value) == f"{b}: data must have an integer or real dtype, got bool"
+
+
+def test_a_list_of_files_must_be_npy_shards(tmp_path):
+    pytest.importorskip("dask.array")
+    paths = _three_shards(tmp_path)
+    with pytest.raises(RegimesError, match=r"a list of data files must be \.npy shards; got 'a\.npz'"):
+        load_source([paths[0], "a.npz"])
+    with pytest.raises(RegimesError, match=r"a list of data files must be \.npy shards; got 'a\.h5'"):
+        load_source(["a.h5", "b.h5"])
+    ref = np.concatenate([np.load(p) for p in paths])
+    upper = tmp_path / "Q-2.NPY"
+    np.save(tmp_path / "tmp.npy", ref[50:100])
+    (tmp_path / "tmp.npy").rename(upper)
+    got = load_source([paths[0], upper, paths[2]])
+    assert np.array_equal(got.to_array(), as_source(ref).to_array())
+    from pathlib import Path
+
+    by_path = load_source(Path(tmp_path) / "q-*.npy")
+    assert by_path.n == 150 and np.array_equal(by_path.to_array(), as_source(ref).to_array())

@@ -16,7 +16,7 @@ import numpy as np
 from .._errors import RegimesError
 from .._validate import check_bool, check_callback, check_int, check_memory
 from .formats import choose_key, format_of, read_format
-from .rows import is_batch_iterable
+from .rows import RowView, is_batch_iterable
 from .source import DataSource, as_source, check_numeric, rows_source, scale_map, spooled_source
 
 __all__ = ["IMAGE_SUFFIXES", "input_kind", "load_labels", "load_source"]
@@ -270,11 +270,23 @@ def _read_npz(p: Path, name: str, key):
     return arr
 
 
+def _is_npy(p) -> bool:
+    return str(p).lower().endswith(".npy")
+
+
 def _is_shards(path) -> bool:
-    """A list of ``.npy`` paths, or a glob pattern of them (``"data/part-*.npy"``)."""
+    """A list of ``.npy`` paths, or a glob pattern of them (``"data/part-*.npy"``, a str or a
+    :class:`pathlib.Path`); a list of paths that are not all ``.npy`` is refused (only ``.npy``
+    files are read as shards)."""
     if isinstance(path, list | tuple):
-        return bool(path) and all(isinstance(p, str | os.PathLike) and str(p).endswith(".npy") for p in path)
-    return isinstance(path, str) and str(path).endswith(".npy") and any(c in path for c in "*?[") \
+        if not path or not all(isinstance(p, str | os.PathLike) for p in path):
+            return False
+        other = next((p for p in path if not _is_npy(p)), None)
+        if other is not None:
+            raise RegimesError(f"a list of data files must be .npy shards; got {str(other)!r}"
+                               f"{'' if len(path) == 1 else f' (item {path.index(other)} of {len(path)})'}")
+        return True
+    return isinstance(path, str | os.PathLike) and _is_npy(path) and any(c in str(path) for c in "*?[") \
         and not os.path.exists(path)
 
 
@@ -356,10 +368,12 @@ def load_source(path, *, key=None, labels=None, scale: str | float = "none", cen
             raise RegimesError(f"key={key!r} applies to files holding several arrays and to mapping batches, "
                                f"not to {what}")
     if shards:  # .npy shards: a Dask array of their memory maps, read chunk by chunk
-        from ..distributed import open_shards
+        from ..distributed import shard_rows
 
         name = str(path) if isinstance(path, str | os.PathLike) else f"{len(path)} .npy shards"
-        return as_source(open_shards(path), labels, scale=scale, center=center, progress=progress, name=name)
+        arr, origins = shard_rows(path)
+        return rows_source(RowView(arr, name), labels, name=name, scale=scale, center=center, progress=progress,
+                           label_where=lab_where, origins=origins)
     if not isinstance(path, str | os.PathLike):
         if is_batch_iterable(path):  # batches (key names the data of mapping batches)
             return spooled_source(path, labels, scale=scale, center=center, name="<batches>", progress=progress,

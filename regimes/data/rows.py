@@ -21,8 +21,8 @@ import numpy as np
 
 from .._errors import RegimesError
 
-__all__ = ["RowView", "is_batch_iterable", "is_lazy_array", "read_file_rows", "remove_quietly", "spool_batches",
-           "to_numpy"]
+__all__ = ["RowView", "check_numeric", "is_batch_iterable", "is_lazy_array", "read_file_rows", "remove_quietly",
+           "spool_batches", "to_numpy"]
 
 
 def remove_quietly(path) -> None:
@@ -31,6 +31,14 @@ def remove_quietly(path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def check_numeric(arr, where: str) -> None:
+    """Refuse data that are not of an integer or real dtype (objects, bool, complex, strings, …)."""
+    if arr.dtype == object:
+        raise RegimesError(f"{where}: data must be a numeric array (ragged rows or objects found)")
+    if arr.dtype.kind not in "iuf":
+        raise RegimesError(f"{where}: data must have an integer or real dtype, got {arr.dtype}")
 
 
 def read_file_rows(path, offset: int, dtype, d: int, s: int, e: int, where: str) -> np.ndarray:
@@ -110,6 +118,12 @@ class RowView:
     """
 
     def __init__(self, base, where: str = "<array>"):
+        if not all(hasattr(s, "__index__") for s in base.shape):  # nan or None: e.g. a Dask array after
+            shown = "(" + ", ".join(str(s) for s in base.shape) + ")"  # boolean indexing, (nan, d)
+            if type(base).__module__.startswith("dask."):
+                raise RegimesError(f"{where}: a Dask array with unknown chunk sizes (shape {shown}); call "
+                                   "x.compute_chunk_sizes() first")
+            raise RegimesError(f"{where}: an array of unknown shape {shown}; give one whose shape is known")
         shape = tuple(int(s) for s in base.shape)
         if len(shape) == 0:
             raise RegimesError(f"{where}: data must be an array of rows, got a scalar")

@@ -44,10 +44,19 @@ import numpy as np
 from .._buffers import large_empty
 from .._errors import RegimesError
 from .._validate import check_bool, check_callback, check_real
-from .rows import RowView, is_batch_iterable, is_lazy_array, read_file_rows, remove_quietly, spool_batches, to_numpy
+from .rows import (
+    RowView,
+    check_numeric,
+    is_batch_iterable,
+    is_lazy_array,
+    read_file_rows,
+    remove_quietly,
+    spool_batches,
+    to_numpy,
+)
 
 __all__ = ["BLOCK_BYTES", "SCALES", "DataSource", "as_source", "check_numeric", "encode_labels", "flatten_rows",
-           "query_rows", "rows_source", "scale_map", "spooled_source"]
+           "processed_dtype", "query_rows", "row_place", "rows_source", "scale_map", "spooled_source"]
 
 SCALES = ("none", "unit", "symmetric")
 #: bytes of raw data per block when streaming (a memmap is read this much at a time)
@@ -93,6 +102,34 @@ def units_text(scale: str | float, center: bool) -> str:
     return base + ("; centred per feature" if center else "; not centred")
 
 
+def processed_dtype(dtype) -> np.dtype:
+    """The dtype rows of raw dtype ``dtype`` are processed in (native byte order).
+
+    By kind and width, never by dtype equality, so the byte order does not matter: float64 in
+    either byte order (``'<f8'``, ``'>f8'``: a ``.npy`` written on a big-endian machine, an HDF5
+    dataset) and long double → float64; float32 and float16 → float32; integers of 8 and 16 bits
+    (exact in float32) → float32; integers of 32 and 64 bits → float64 (float32 would round values
+    above 2²⁴).
+    """
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return np.dtype(np.float64 if dt.itemsize >= 8 else np.float32)
+    if dt.kind in "iu" and dt.itemsize > 2:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def row_place(origins, row: int) -> str:
+    """Where global row ``row`` is, for a source read from several files (``origins``: the first
+    row and the path of each file, in row order): ``" (row 49 of data/part-3.npy)"``; ``""``
+    without ``origins``."""
+    if not origins:
+        return ""
+    k = max(0, int(np.searchsorted([int(s) for s, _ in origins], row, side="right")) - 1)
+    start, path = origins[k]
+    return f" (row {row - int(start)} of {path})"
+
+
 def to_working(block: np.ndarray, shift: np.ndarray, scale: float) -> np.ndarray:
     """``scale · (block − shift)`` in the block's dtype, in place (see :attr:`DataSource.working_scale`)."""
     if shift.any():
@@ -108,7 +145,7 @@ class RowMap:
     operations are written, used in process and sent (pickled) to Dask workers."""
 
     def __init__(self, dtype, a: float, b: float, mean=None, shift=None, scale: float = 1.0):
-        self.dtype = np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+        self.dtype = processed_dtype(dtype)
         self.a, self.b, self.mean, self.shift, self.scale = a, b, mean, shift, scale
 
     def __call__(self, raw, out=None) -> np.ndarray:
@@ -137,8 +174,10 @@ class DataSource:
 
     Build it with :func:`regimes.data.load_source` (files) or :func:`as_source` (arrays). Processed rows are
     ``scale_a * raw + scale_b - mean`` (mean subtracted only when ``center``), in ``dtype``
-    (float32 for 8-bit/float32 input, float64 for float64 input); statistics are accumulated in
-    float64.
+    (:func:`processed_dtype`: float32 for float32/float16 and 8- or 16-bit integer input, float64
+    for float64 input in either byte order, long double, and 32- or 64-bit integers — these wider
+    integers were processed in float32 before, which rounded values above 2²⁴); statistics are
+    accumulated in float64.
 
     Attributes
     ----------
@@ -161,6 +200,9 @@ class DataSource:
     file_path, file_offset : str or None, int
         For a C-ordered ``.npy`` in native byte order: the file and the byte offset of its data,
         read with ``pread`` block by block (the pages go to the page cache, not to this process).
+    origins : tuple of (int, str) or None
+        For rows read from several files (``.npy`` shards): the first row and the path of each
+        file, in row order, so that messages name the file holding a row.
 
     Notes
     -----
@@ -181,6 +223,7 @@ class DataSource:
     file_offset: int = 0
     progress: object = field(default=None, repr=False)  # progress(done, total) of the validation pass
     notes: list = field(default_factory=list)  # what the reader decided (e.g. grayscale stored as RGB)
+    origins: tuple | None = None  # (first row, path) of each file the rows come from (shards)
     mean: np.ndarray = field(init=False, repr=False)
     total_variance: float = field(init=False)
     #: features whose value is the same in every row (zero variance: no direction of the spectrum)
@@ -190,7 +233,7 @@ class DataSource:
     def __post_init__(self):
         self.scale_a, self.scale_b = scale_map(self.scale)
         self.n, self.d = int(self.raw.shape[0]), int(self.raw.shape[1])
-        self.dtype = np.dtype(np.float64) if self.raw.dtype == np.float64 else np.dtype(np.float32)
+        self.dtype = processed_dtype(self.raw.dtype)
         self._validate_and_summarise()
 
     # -- reading ---------------------------------------------------------------------------
@@ -342,7 +385,7 @@ class DataSource:
         if stats is None:
             for s in range(0, self.n, rows):
                 e = min(self.n, s + rows)
-                part = _chunk_pass1(self._raw_rows(s, e), s, e, self.name, eight_bit)
+                part = _chunk_pass1(self._raw_rows(s, e), s, e, self.name, eight_bit, self.origins)
                 if stats is None:  # the column sums start from +0.0, as a sum from zeros does
                     part = part[:3] + (part[3] + 0.0,) + part[4:]
                 stats = part if stats is None else _merge_pass1(stats, part)
@@ -419,14 +462,21 @@ class DataSource:
 
 
 # -- the validation pass as Dask tasks (regimes.distributed) ------------------------------------------
-def _chunk_pass1(raw, s, e, name, eight_bit):
+def _chunk_pass1(raw, s, e, name, eight_bit, origins=None):
     """Pass-1 statistics of raw rows ``s:e``: ``(lo, hi, fractional, column sums, first row, per
-    feature whether every row equals it there)``; a non-finite value raises the in-process pass's error."""
+    feature whether every row equals it there)``; a non-finite value raises the in-process pass's
+    error (naming the file of the row when ``origins`` lists the files, see :func:`row_place`)."""
     if raw.dtype.kind == "f":
         finite = np.isfinite(raw)
         if not finite.all():
             i, j = np.argwhere(~finite)[0]
-            raise RegimesError(f"{name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, feature {j}")
+            raise RegimesError(f"{name}: data must be finite, got {float(raw[i, j])!r} at row {s + i}, feature {j}"
+                               f"{row_place(origins, s + int(i))}")
+    if raw.dtype.kind == "f" and (not raw.dtype.isnative or raw.dtype.itemsize > 8):
+        # the values the rows are processed as (exact for another byte order, rounded for long
+        # double): the statistics are then those of the same data in native float64 or float32
+        with np.errstate(over="ignore"):  # a long double beyond float64: inf, refused as too large below
+            raw = raw.astype(processed_dtype(raw.dtype))
     frac = bool(eight_bit and raw.dtype.kind == "f" and np.any(raw != np.round(raw)))
     first = np.array(raw[0])
     return (float(raw.min()), float(raw.max()), frac, raw.sum(axis=0, dtype=np.float64), first,
@@ -443,7 +493,7 @@ def _cluster_pass1(src, eight_bit):
 
     if active() is None:
         return None
-    return map_raw(src, _chunk_pass1, src.name, eight_bit, merge=_merge_pass1)
+    return map_raw(src, _chunk_pass1, src.name, eight_bit, src.origins, merge=_merge_pass1)
 
 
 def _chunk_sq_norms(raw, s, e, rowmap, mean, out=None):
@@ -518,13 +568,6 @@ def check_same_units(src: DataSource, scale, center) -> None:
     if center is not True and center != src.center:
         raise RegimesError(f"center={center!r}: {src.name} is already loaded with center={src.center!r}; give "
                            "center when loading the data (load_source, or as_source of the array), not again")
-
-
-def check_numeric(arr: np.ndarray, where: str) -> None:
-    if arr.dtype == object:
-        raise RegimesError(f"{where}: data must be a numeric array (ragged rows or objects found)")
-    if arr.dtype.kind not in "iuf":
-        raise RegimesError(f"{where}: data must have an integer or real dtype, got {arr.dtype}")
 
 
 def flatten_rows(arr: np.ndarray, where: str) -> np.ndarray:
@@ -604,9 +647,10 @@ def query_rows():
 
 
 def rows_source(arr, labels, *, name: str, scale, center, progress, label_where: str | None = None,
-                file_path=None, file_offset: int = 0, notes=()) -> DataSource:
+                file_path=None, file_offset: int = 0, notes=(), origins=None) -> DataSource:
     """A :class:`DataSource` over the numeric rows ``arr`` (n, ...) with ``labels`` (one per row,
-    or None): the one place where arrays, files and spooled batches become a source."""
+    or None): the one place where arrays, files and spooled batches become a source (``origins``:
+    see :class:`DataSource`)."""
     check_numeric(arr, name)
     arr = flatten_rows(arr, name)
     lab, names = (None, None)
@@ -617,6 +661,7 @@ def rows_source(arr, labels, *, name: str, scale, center, progress, label_where:
                                f"{arr.shape[0]} rows of {name}")
     return DataSource(raw=arr, name=name, scale=scale, center=check_bool("center", center), labels=lab,
                       class_names=names,
-                      file_path=file_path, file_offset=file_offset, progress=progress, notes=list(notes))
+                      file_path=file_path, file_offset=file_offset, progress=progress, notes=list(notes),
+                      origins=None if origins is None else tuple(origins))
 
 
