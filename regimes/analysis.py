@@ -86,7 +86,7 @@ from .engines.mixture import (
 from .estimate import Estimate
 from .hierarchy import ClassHierarchy, class_hierarchy
 from .models import example_mixture
-from .noise import debiased_spike, noise_floor, sample_spectrum_bias
+from .noise import NoiseFloor, debiased_spike, noise_floor, sample_spectrum_bias
 from .schedule_forms import TIMESTEP_SPACINGS, SamplerSteps
 from .schedules import EDMSampler, get_sampler
 from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
@@ -103,6 +103,7 @@ __all__ = [
     "class_level",
     "Reference",
     "analyze",
+    "data_noise_floor",
     "default_times",
 ]
 
@@ -597,28 +598,41 @@ NOISE_MIN_BULK = 8
 
 def _noise_stage(src, lam_top, spectrum, notes):
     """The finite-sample noise floor of Λ (:mod:`regimes.noise`), with notes; None when d is too small."""
+    floor, said = data_noise_floor(src, lam_top, spectrum)
+    notes.extend(said)
+    return floor
+
+
+def data_noise_floor(src, lam_top: float, spectrum=None) -> tuple[NoiseFloor | None, list[str]]:
+    """``(floor, notes)``: the finite-sample noise floor of the top eigenvalue ``lam_top`` of a
+    loaded training set ``src``, as :func:`analyze` assesses it (its rule, shared with
+    :attr:`regimes.Dataset.noise_floor`), and the notes that say how.
+
+    Constant features add exact zero eigenvalues, not noise: they are left out of d (γ = d/(n − 1))
+    and, when ``spectrum`` holds all d eigenvalues, out of it (its smallest ones). ``floor`` is
+    None when it cannot be assessed: fewer than :data:`NOISE_MIN_BULK` non-zero eigenvalues, or a
+    degenerate spectrum (:func:`regimes.noise.noise_floor` refuses it). ``floor.detectable`` False:
+    Λ is what sampling noise alone produces, and :func:`analyze` reports no speciation time.
+    """
     n, c = src.n, src.constant_features
-    d = src.d - c  # constant features add exact zero eigenvalues, not noise: γ and σ̂² over the others
+    d = src.d - c
     if c and spectrum is not None and np.size(spectrum) == src.d:
         spectrum = np.sort(np.asarray(spectrum, dtype=float))[c:]  # their (numerically) zero eigenvalues
     if min(d, n - 1) < NOISE_MIN_BULK:
-        notes.append(f"Λ: the noise floor is not assessed (fewer than {NOISE_MIN_BULK} non-zero eigenvalues "
-                     "to estimate the noise level from)")
-        return None
-    if c:
-        notes.append(f"Λ: {c} of the {src.d} features are constant (zero variance); the noise floor uses the "
-                     f"other d = {d} (γ = d/(n−1) = {d / (n - 1):.4g})")
+        return None, [f"Λ: the noise floor is not assessed (fewer than {NOISE_MIN_BULK} non-zero eigenvalues "
+                      "to estimate the noise level from)"]
+    notes = [f"Λ: {c} of the {src.d} features are constant (zero variance); the noise floor uses the other "
+             f"d = {d} (γ = d/(n−1) = {d / (n - 1):.4g})"] if c else []
     try:
         floor = noise_floor(lam_top, n, d, spectrum=spectrum, total_variance=src.total_variance)
     except RegimesError as exc:  # a degenerate spectrum: no noise level to read (not a reason to stop)
-        notes.append(f"Λ: the noise floor is not assessed ({exc})")
-        return None
+        return None, notes + [f"Λ: the noise floor is not assessed ({exc})"]
     if not floor.detectable:
         notes.append(f"Λ = {lam_top:.4g} is not distinguishable from the finite-sample noise edge "
                      f"σ̂²(1 + √γ)² = {floor.edge:.4g} (σ̂² = {floor.sigma2:.4g}, γ = d/(n−1) = {floor.ratio:.4g}; "
                      f"Tracy–Widom statistic {floor.tw_statistic:.3g} <= 2.02): no detectable speciation — the "
                      "top eigenvalue is what sampling noise alone produces")
-    return floor
+    return floor, notes
 
 
 def _pooled_sq_norms(src):

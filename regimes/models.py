@@ -44,7 +44,9 @@ class RegimesModel(ABC):
     Notes
     -----
     ``t_S = ½ ln Λ`` (no speciation time when Λ <= 1); ``t_C`` is the collapse time; regimes along
-    the backward process: I for t > t_S, II for t_C < t < t_S, III for t < t_C [DR].
+    the backward process: I for t > t_S, II for t_C < t < t_S, III for t < t_C [DR]. For a
+    :class:`regimes.Dataset` this is the bare ½ ln Λ of the sample eigenvalue, without the
+    finite-sample noise-edge test of :func:`regimes.analysis.analyze` (it warns when Λ fails it).
 
     References
     ----------
@@ -117,7 +119,8 @@ class _GaussianModel(RegimesModel):
         """Not available in closed form: raises :class:`regimes.RegimesError`.
 
         The d → ∞ theory of [DR] locates t_C but does not give φ_C(t) at finite d; estimate it on
-        a sample (``regimes.Dataset(model.sample(seed)).commitment(t)`` for the mixture).
+        a sample (``regimes.Dataset(*model.sample(seed)).commitment(t)`` for the mixture:
+        :meth:`GaussianMixture.sample` returns ``(X, labels)``).
         """
         raise RegimesError(
             f"{type(self).__name__}.commitment: φ_C(t) has no closed form for this model; estimate it "
