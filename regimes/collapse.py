@@ -223,8 +223,8 @@ def alpha_for_collapse_time(t_C, variance: float = 1.0) -> float:
     σ² = 1), evaluated by :func:`half_log1p_ratio`: expm1/log1p where nothing over- or
     underflows (full relative precision for small and large t_C), in logs elsewhere, so it is
     valid over the whole float range of t_C and σ². Limits: ``α ≈ ½ ln(σ²/(2 t_C))`` as
-    ``t_C → 0`` (e.g. t_C = 1e-300, σ² = 1e10: α = 356.78), ``α ≈ ½ σ² e^{−2 t_C}`` as
-    ``t_C → ∞`` (t_C = 354.5, σ² = 1e10: α = 4.1e-299); α underflows to 0 only where
+    ``t_C → 0`` (e.g. t_C = 1e-300, σ² = 1e10: α = 356.554), ``α ≈ ½ σ² e^{−2 t_C}`` as
+    ``t_C → ∞`` (t_C = 354.5, σ² = 1e10: α = 6.084e-299); α underflows to 0 only where
     ``½ σ² e^{−2 t_C}`` is below the smallest subnormal (about 4.9e-324).
     """
     t = check_real("t_C", t_C, gt=0.0)

@@ -15,7 +15,6 @@ from .._options import (
     PRESET_HELP,
     SCHEDULE_HELP,
     UNITS_HELP,
-    VARIANCE_HELP,
     AlphasCumprodOption,
     BetasOption,
     SchedulerConfigOption,
@@ -26,6 +25,7 @@ from .._options import (
     need,
     num,
     positive,
+    provenance,
     resolve_variance,
 )
 from .._output import emit_json, print_table
@@ -43,6 +43,15 @@ solve_app = typer.Typer(
 
 TC_HELP = "Target collapse time t_C (OU time > 0)."
 NOTE_VALIDITY = "Gaussian-data closed form, exact for N(0, σ²I) as d → ∞ (docs/validity.md); OU time, natural log"
+VARIANCE_HELP = (
+    "σ²: the per-feature variance of the data (the mean over features, Tr C/d; within-class for a mixture), "
+    "in the data's units, i.e. the units the model was trained in (pixels in [0, 1] or [−1, 1], latents × "
+    "scale factor: docs/conventions.md, 'Data units'). Default 1 (unit-variance data), or the preset's."
+)
+EIGENVALUE_HELP = (
+    "Largest covariance eigenvalue Λ of the data, in the units of σ² (default: the preset's, when σ² is the "
+    "preset's too). The result then says whether Regime II exists at the answer (t_C < t_S = ½ ln Λ)."
+)
 
 
 def _finish(title: str, payload: dict, rows, notes: list[str], json_out: bool) -> None:
@@ -51,6 +60,41 @@ def _finish(title: str, payload: dict, rows, notes: list[str], json_out: bool) -
         emit_json(payload)
         return
     print_table(title, rows, notes=notes)
+
+
+def _uses_preset_eigenvalue(p, eigenvalue, variance) -> bool:
+    """The preset's Λ is compared with t_C only when σ² is the preset's too (the same units)."""
+    return (p is not None and eigenvalue is None and variance is None and p.eigenvalue is not None
+            and p.variance is not None)
+
+
+def _eigenvalue(eigenvalue, p, variance, notes: list[str]):
+    """Λ for the Regime II check (None: not known), with a note saying where it came from."""
+    if eigenvalue is not None:
+        lam = positive(eigenvalue, "--eigenvalue")
+        if p is not None and p.eigenvalue is not None:
+            notes.append(f"--eigenvalue {lam:g} overrides preset {p.name}'s Λ = {p.eigenvalue:g}")
+        return lam
+    if _uses_preset_eigenvalue(p, eigenvalue, variance):
+        notes.append(provenance(p, "eigenvalue"))
+        return p.eigenvalue
+    if p is not None and p.eigenvalue is not None:
+        notes.append(f"preset {p.name}'s Λ is not compared with t_C (σ² is not the preset's, so the units may "
+                     "differ): pass --eigenvalue in σ²'s units to check whether Regime II exists")
+    return None
+
+
+def _validity(sol, payload: dict, rows: list, notes: list[str]) -> None:
+    """The result's validity flags: always in the JSON, as rows and notes in the table."""
+    payload["small_d"] = sol.small_d
+    payload["regime_ii_absent"] = sol.regime_ii_absent
+    payload.pop("validity", None)  # (its texts are in notes)
+    notes += list(sol.validity)
+    if sol.regime_ii_absent is not None:
+        rows += [("t_S = ½ ln Λ", sol.t_S if sol.t_S is not None else "none (Λ <= 1)"),
+                 ("Regime II at the answer", "absent (t_C >= t_S)" if sol.regime_ii_absent else "present")]
+    if sol.small_d:
+        rows.append(("d < 100 (d → ∞ closed form)", "approximate"))
 
 
 @solve_app.command("n")
@@ -67,28 +111,38 @@ def solve_n(
     scheduler_config: SchedulerConfigOption = None,
     d: Optional[float] = typer.Option(None, "--d", help="Dimension (>= 1)."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
+    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", help=EIGENVALUE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """n such that t_C equals a target, or such that collapse happens only in the last fraction q of the steps."""
     from regimes import RegimesError
+    from regimes.collapse import collapse_time
     from regimes.inverse import n_for_collapse_time, n_for_last_fraction
 
     if (t_c is None) == (last_fraction is None):
         raise RegimesError("give exactly one of --t-C and --last-fraction")
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes, given={"variance": variance}, uses=("variance",))
+    p = load_preset(preset)
+    uses = ("variance", "eigenvalue") if eigenvalue is not None or _uses_preset_eigenvalue(p, eigenvalue, variance) \
+        else ("variance",)
+    given_variance = variance
+    p, units = apply_units(p, units, notes, given={"variance": variance, "eigenvalue": eigenvalue}, uses=uses)
     d = need(d, "d", p, notes=notes)
     variance, var_notes = resolve_variance(variance, p)
     notes += var_notes
+    lam = _eigenvalue(eigenvalue, p, given_variance, notes)
+    if p is not None and p.n is not None:
+        notes.append(f"preset {p.name}'s own n = {p.n:g} is not used (solve n answers for n): it collapses at "
+                     f"t_C = {collapse_time(p.n, d, variance):.6g}")
     if t_c is not None:
         given = [f for f, v in (("--schedule", schedule_name), ("--steps", steps), ("--betas", betas),
                                 ("--alphas-cumprod", alphas_cumprod), ("--scheduler-config", scheduler_config))
                  if v is not None]
         if given:
             raise RegimesError(f"{given[0]} applies to --last-fraction only (--t-C is an OU time)")
-        sol = n_for_collapse_time(positive(t_c, "--t-C"), d, variance)
+        sol = n_for_collapse_time(positive(t_c, "--t-C"), d, variance, lam)
     else:
         sch, _ = build_sampler(schedule_name, steps, betas, alphas_cumprod, scheduler_config,
                                discrete_only=True, default="linear")
@@ -98,10 +152,11 @@ def solve_n(
                                ("--steps", steps))
             raise RegimesError(f"{flag} {value}: --last-fraction needs a schedule of at least 2 steps "
                                f"(K = floor(q·T) is 0 for every q with T = 1), got {sch.steps} step")
-        sol = n_for_last_fraction(last_fraction, d, sch, sch.steps, variance)
+        sol = n_for_last_fraction(last_fraction, d, sch, sch.steps, variance, lam)
         notes.append(f"collapse (Regime III, t < t_C) covers at most steps 0 … {sol.step - 1} of "
                      f"{sol.steps} (sampling runs from step {sol.steps - 1} down to 0)" if sol.step
-                     else "K = 0: collapse at no step at all (t_C <= t_0)")
+                     else "K = 0 (q < 1/T): t_C <= t_0, so collapse is crossed during step 0, the last one, "
+                     "and no step starts in Regime III")
     payload = sol.to_dict()
     payload["d"] = num(d)
     if p is not None:
@@ -115,6 +170,9 @@ def solve_n(
             ("log10 n", sol.log10_n), ("n", sol.n if sol.n is not None else "beyond float64")]
     if sol.step is not None:
         rows[2:2] = [(f"step K = ⌊qT⌋ ({sol.schedule}, T={sol.steps})", sol.step)]
+        if sol.every_n_qualifies:
+            rows.append(("every n >= 2 qualifies", "yes"))
+    _validity(sol, payload, rows, notes)
     _finish("Training-set size for a collapse time", payload, rows, notes + [sol.formula], json_out)
 
 
@@ -123,18 +181,28 @@ def solve_d(
     t_c: float = typer.Option(..., "--t-C", "--t-c", help=TC_HELP),
     n: Optional[float] = typer.Option(None, "--n", help="Number of training points (>= 2)."),
     variance: Optional[float] = typer.Option(None, "--variance", help=VARIANCE_HELP),
+    eigenvalue: Optional[float] = typer.Option(None, "--eigenvalue", help=EIGENVALUE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
     units: Optional[str] = typer.Option(None, "--units", help=UNITS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """d such that n training points collapse at t_C (d = ln n / α)."""
+    from regimes.collapse import collapse_time
     from regimes.inverse import d_for_collapse_time
 
     notes: list[str] = []
-    p, units = apply_units(load_preset(preset), units, notes, given={"variance": variance}, uses=("variance",))
+    p = load_preset(preset)
+    uses = ("variance", "eigenvalue") if eigenvalue is not None or _uses_preset_eigenvalue(p, eigenvalue, variance) \
+        else ("variance",)
+    given_variance = variance
+    p, units = apply_units(p, units, notes, given={"variance": variance, "eigenvalue": eigenvalue}, uses=uses)
     n = need(n, "n", p, notes=notes)
     variance, var_notes = resolve_variance(variance, p)
-    sol = d_for_collapse_time(positive(t_c, "--t-C"), n, variance)
+    lam = _eigenvalue(eigenvalue, p, given_variance, var_notes)
+    if p is not None:
+        var_notes.append(f"preset {p.name}'s own d = {p.d:g} is not used (solve d answers for d): with it "
+                         f"t_C = {collapse_time(n, p.d, variance):.6g}")
+    sol = d_for_collapse_time(positive(t_c, "--t-C"), n, variance, lam)
     payload = sol.to_dict()
     payload["n"] = num(n)
     if p is not None:
@@ -143,6 +211,7 @@ def solve_d(
         "a larger d gives a larger t_C (collapse earlier in the backward process): t_C increases with d",
         NOTE_VALIDITY]
     rows = [("n", payload["n"]), ("σ²", variance), ("target t_C", sol.t_C), ("α", sol.alpha), ("d", sol.d)]
+    _validity(sol, payload, rows, notes)
     _finish("Dimension for a collapse time", payload, rows, notes + [sol.formula], json_out)
 
 
@@ -167,8 +236,11 @@ def solve_eigenvalue(
                            discrete_only=True, default="linear")
     sol = eigenvalue_for_step(int_in_range(step, "--step", 0), sch, sch.steps)
     payload = sol.to_dict()
-    notes.append(f"every Λ in ({sol.eigenvalue_min:.6g}, {sol.eigenvalue:.6g}] has t_S on step {sol.step} "
-                 "(first k with t_k >= t_S); Λ in the units the model was trained in")
+    payload.pop("notes", None)  # (its texts are in notes)
+    if not sol.empty:
+        notes.append(f"every Λ in ({sol.eigenvalue_min:.6g}, {sol.eigenvalue:.6g}] has t_S on step {sol.step} "
+                     "(first k with t_k >= t_S); Λ in the units the model was trained in")
+    notes += list(sol.notes)
     if p is not None and p.eigenvalue is not None:
         payload.update(preset=p.name, units=units, preset_eigenvalue=p.eigenvalue,
                        preset_above=p.eigenvalue > sol.eigenvalue)
