@@ -609,8 +609,12 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     steps whose log-SNR is below ``lambda_min_clipped``; trailing as above (from L).
     DPMSolverSinglestep: always ``linspace(0, L-1, N+1)`` rounded, without the last.
     ``use_karras_sigmas``: ``σ_i = (σ_max^{1/7} + i/(N-1)·(σ_min^{1/7} - σ_max^{1/7}))^7``, with
-    σ_max, σ_min the first and last σ of the spaced steps (Euler family) or of the whole schedule
-    (the others), or the config's ``sigma_min`` / ``sigma_max`` (Euler, UniPC); the timesteps are
+    σ_max, σ_min the first and last σ of the spaced steps (Euler family; σ interpolated as diffusers'
+    ``np.interp`` does, so a step that ``offset`` moves beyond ``T-1`` has σ_{T-1}, accepted unless every
+    step is there) or of the whole schedule (the others: the spaced timesteps, their ``offset`` and
+    ``lambda_min_clipped`` are then discarded, as diffusers discards them, so ``N = T`` with leading
+    spacing or an offset that would move a step beyond ``T-1`` is accepted), or the config's
+    ``sigma_min`` / ``sigma_max`` (Euler, UniPC); the timesteps are
     diffusers' interpolation in ``ln σ``, rounded except for Euler, Heun, LMS (and DPM-Solver
     multistep with ``squaredcos_cap_v2``, truncated); diffusers interpolates in float32, so a rounded
     Karras timestep within ~1e-3 of a half-integer can differ from diffusers' by 1 (330 of 220 806
@@ -646,13 +650,10 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     last = T
     if rule.lambda_min_clipped > -np.inf:  # diffusers: searchsorted(flip(λ_t), lambda_min_clipped)
         last = T - int(np.sum(0.5 * logsnr(sch.times) < rule.lambda_min_clipped))
-    ts = _spacing_steps(T, N, spacing, offset if spacing == "leading" else 0, rule, last)
-    if ts.max() >= T or ts.min() < 0:
-        top = max(0, T - 1 - int(ts.max()) + offset)  # the largest offset that keeps the first step inside
-        what = f"{rule.where.rstrip(':')}: steps_offset" if from_config else "offset"
-        raise RegimesError(f"{what} {offset} moves the first sampler step to training step {int(ts.max())}, "
-                           f"beyond the schedule's last step {T - 1}; allowed 0 <= {what.split(': ')[-1]} <= "
-                           f"{top} for {N} {spacing} steps")
+    ts = None  # Karras σ's outside the Euler family: diffusers discards the spaced timesteps unread
+    if not (rule.karras and rule.family != "euler"):
+        ts = _spacing_steps(T, N, spacing, offset if spacing == "leading" else 0, rule, last)
+        _check_first_step(ts, T, N, spacing, offset, rule, from_config)
     sig = None
     if rule.karras:
         ts, sig = _karras_levels(sch, ts, N, rule, spacing)
@@ -660,6 +661,26 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
         sig = np.interp(ts, np.arange(T), _train_sigmas(sch))
     times = sch.times[ts.astype(np.int64)] if sig is None else time_from_edm_sigma(sig)
     return ts, np.ascontiguousarray(times, dtype=np.float64)
+
+
+def _check_first_step(ts: np.ndarray, T: int, N: int, spacing: str, offset: int, rule: DiffusersSampler,
+                      from_config: bool) -> None:
+    """Refuse spaced timesteps beyond the schedule's last step ``T - 1`` (an offset too large for
+    leading spacing). With the Euler family's Karras σ's diffusers only reads the σ's there, clamped
+    to σ_{T-1} by ``np.interp``, so steps beyond ``T - 1`` are accepted unless every one is at or
+    beyond it (N >= 2 Karras σ's between σ_{T-1} and σ_{T-1}: one level N times)."""
+    what = f"{rule.where.rstrip(':')}: steps_offset" if from_config else "offset"
+    if rule.karras and rule.family == "euler":
+        if N >= 2 and ts.min() >= T - 1 and rule.sigma_range == (None, None):
+            raise RegimesError(f"{what} {offset} moves every one of the {N} {spacing} sampler steps to or beyond "
+                               f"the schedule's last step {T - 1}: diffusers' σ's there all equal σ_{T - 1}, so its "
+                               f"Karras σ's are one level repeated; allowed 0 <= {what.split(': ')[-1]} <= {T - 2}")
+        return
+    if ts.max() >= T or ts.min() < 0:
+        top = max(0, T - 1 - int(ts.max()) + offset)  # the largest offset that keeps the first step inside
+        raise RegimesError(f"{what} {offset} moves the first sampler step to training step {int(ts.max())}, "
+                           f"beyond the schedule's last step {T - 1}; allowed 0 <= {what.split(': ')[-1]} <= "
+                           f"{top} for {N} {spacing} steps")
 
 
 def sampler_timesteps(schedule, n_steps: int, spacing: str | None = None, offset: int | None = None) -> np.ndarray:
@@ -772,9 +793,11 @@ class SamplerSteps:
 
     @property
     def effective_offset(self) -> int:
-        """The offset actually added (diffusers adds ``steps_offset`` with leading spacing only)."""
+        """The offset actually added (diffusers adds ``steps_offset`` with leading spacing only, and
+        discards it with the spaced timesteps when Karras σ's replace them outside the Euler family)."""
         rule = self.schedule.diffusers_sampler
-        if isinstance(rule, DiffusersSampler) and rule.family == "singlestep":
+        if isinstance(rule, DiffusersSampler) and (rule.family == "singlestep"
+                                                   or (rule.karras and rule.family != "euler")):
             return 0
         return int(self.offset) if self.spacing == "leading" else 0
 

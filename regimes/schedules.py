@@ -427,6 +427,16 @@ class DiscreteSchedule:
 
 
 def _linear_betas(T: int) -> np.ndarray:
+    """The named ``linear`` schedule: ``linspace(1e-4, 2e-2, T)`` with both ends scaled by ``1000/T``.
+
+    This is the rule of improved DDPM (Nichol & Dhariwal's ``get_named_beta_schedule``), which keeps
+    the product of the β's, and so the last time ``t_{T-1}``, about the same for every T. It is **not**
+    diffusers' ``beta_schedule="linear"``, which is ``linspace(beta_start, beta_end, T)`` un-rescaled
+    for every T (the two agree only at T = 1000): for a diffusers model trained with
+    ``num_train_timesteps = T != 1000`` read its config
+    (:func:`regimes.schedule_forms.schedule_from_diffusers_config`; ``--scheduler-config`` on the CLI)
+    or pass its β's. β_max = 2e-2·1000/T reaches 1 at T = 20, so T >= 21 is required.
+    """
     scale = 1000.0 / T
     return np.linspace(1e-4 * scale, 2e-2 * scale, T)
 
@@ -474,7 +484,11 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
     ----------
     schedule : {"linear", "cosine", "scaled-linear"}, DiscreteSchedule or array_like
         ``"linear"``: DDPM (Ho et al.), ``β = linspace(1e-4, 2e-2, T)`` with both ends scaled by
-        ``1000/T``. ``"cosine"``: Nichol & Dhariwal, ``f(u) = cos²(((u + 0.008)/1.008)·π/2)``,
+        ``1000/T`` (improved DDPM's rule; T >= 21). For T != 1000 this is not diffusers'
+        ``beta_schedule="linear"`` (``linspace(1e-4, 0.02, T)`` at every T): read such a model's
+        config with :func:`regimes.schedule_forms.schedule_from_diffusers_config` (CLI:
+        ``--scheduler-config``) or pass its β's.
+        ``"cosine"``: Nichol & Dhariwal, ``f(u) = cos²(((u + 0.008)/1.008)·π/2)``,
         ``β_k = min(1 - f((k+1)/T)/f(k/T), 0.999)``. ``"scaled-linear"``: Stable Diffusion,
         ``β = linspace(√0.00085, √0.012, T)²`` (not rescaled with T). An array is taken as the β's.
     steps : int
@@ -496,8 +510,11 @@ def get_schedule(schedule="linear", steps: int = 1000) -> DiscreteSchedule:
         T = check_steps(steps)
         if key == "linear" and T <= 20:
             raise RegimesError(
-                f"steps must be >= 21 for the linear schedule (its β_max = 2e-2·1000/T must stay "
-                f"< 1), got {T}"
+                f"steps must be >= 21 for the linear schedule, got {T}: its β's are linspace(1e-4, 2e-2, T) "
+                f"scaled by 1000/T (improved DDPM's rule), so β_max = 2e-2·1000/{T} = {20.0 / T:.3g} would "
+                "not be < 1. That is not diffusers' beta_schedule 'linear' (linspace(1e-4, 0.02, T), never "
+                "rescaled): for a diffusers model give its diffusers config or its β's instead "
+                "(scheduler_config=, betas=)"
             )
         return DiscreteSchedule(key, _BUILDERS[key](T))
     _refuse_scalar_schedule(schedule)

@@ -220,8 +220,10 @@ def test_schedule_lists_every_step_of_a_short_sampler(run_cli):
     e, _ = _json(run_cli, "schedule", "-s", "edm")
     assert [r["step"] for r in e["table"]] == list(range(18)) and "all 18 steps" in e["notes"][0]
     assert [r["sigma"] for r in e["table"]] == pytest.approx([float(x) for x in _karras(18)], rel=1e-12)
-    lin, _ = _json(run_cli, "schedule")
-    assert len(lin["table"]) == 11 and "11 of the 1000 steps" in lin["notes"][0]
+    lin, _ = _json(run_cli, "schedule")  # JSON is for machines: every step (third review, finding 4)
+    assert [r["step"] for r in lin["table"]] == list(range(1000)) and "all 1000 steps" in lin["notes"][0]
+    rc, out, _ = run_cli("schedule")  # the table for people: 11, and it says so
+    assert rc == 0 and "11 of the 1000 steps shown" in out
 
 
 # ---------------------------------------------------------------- 12: one-number and empty files
@@ -335,3 +337,241 @@ def test_regimes_phase_is_reachable_from_the_package():
     import regimes
 
     assert regimes.phase.n_star is not None
+
+
+
+# =================================================================== third review (diffusers comparison)
+# Oracles: diffusers' published definitions written out here with numpy (β = linspace(β_start, β_end, T),
+# ᾱ = cumprod(1 − β), σ = √((1 − ᾱ)/ᾱ), t = ½ ln(1 + σ²) = −½ ln ᾱ; `_convert_to_karras` with ρ = 7;
+# `_sigma_to_t`), never regimes' helpers.
+
+def _np_times(betas):
+    return -0.5 * np.cumsum(np.log1p(-np.asarray(betas, dtype=np.float64)))
+
+
+def _np_sigmas(betas):
+    ab = np.cumprod(1.0 - np.asarray(betas, dtype=np.float64))
+    return np.sqrt((1.0 - ab) / ab)
+
+
+def _np_karras(sigma_min, sigma_max, n, rho=7.0):
+    ramp = np.linspace(0, 1, n)
+    return (sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+
+
+def _np_sigma_to_t(sigma, log_sigmas):
+    """diffusers' ``_sigma_to_t`` as published (cumsum/argmax form, not regimes' searchsorted)."""
+    log_sigma = np.log(np.maximum(sigma, 1e-10))
+    dists = log_sigma - log_sigmas[:, np.newaxis]
+    low = np.cumsum(dists >= 0, axis=0).argmax(axis=0).clip(max=log_sigmas.shape[0] - 2)
+    lo, hi = log_sigmas[low], log_sigmas[low + 1]
+    w = np.clip((lo - log_sigma) / (lo - hi), 0, 1)
+    return (1 - w) * low + w * (low + 1)
+
+
+def _sd_betas(T):
+    return np.linspace(0.00085**0.5, 0.012**0.5, T) ** 2
+
+
+def _text(out):
+    return " ".join(out.split())
+
+
+# ---------------------------------------------------------------- 1: linear at T != 1000 is not diffusers'
+def test_linear_at_other_T_is_labelled_and_numbers_unchanged(run_cli, tmp_path):
+    T = 50
+    rescaled = _np_times(np.linspace(1e-4 * 1000 / T, 0.02 * 1000 / T, T))  # improved DDPM's rule
+    diffusers = _np_times(np.linspace(1e-4, 0.02, T))  # diffusers' beta_schedule "linear"
+    j, _ = _json(run_cli, "schedule", "--steps", T)
+    np.testing.assert_allclose([r["t"] for r in j["table"]], rescaled, rtol=1e-13)  # numbers unchanged
+    note = " ".join(j["notes"])
+    assert "not diffusers' beta_schedule 'linear'" in note and "--scheduler-config" in note and "1000/T" in note
+    cfg = tmp_path / "ddpm50.json"
+    cfg.write_text(json.dumps({"_class_name": "DDPMScheduler", "num_train_timesteps": T, "beta_schedule": "linear"}))
+    c, _ = _json(run_cli, "schedule", "--scheduler-config", cfg)
+    assert c["table"][-1]["t"] == pytest.approx(diffusers[-1], rel=1e-13) == pytest.approx(0.2529591776225211)
+    assert "not diffusers'" not in " ".join(c["notes"])
+    # every output of `schedule` on linear with T != 1000 carries the note; T = 1000 none
+    for args in (("--step", 5), ("--t", 0.3), ("--sampler-steps", 5)):
+        k, _ = _json(run_cli, "schedule", "--steps", T, *args)
+        assert any("not diffusers' beta_schedule 'linear'" in n for n in k["notes"]), args
+        rc, out, _ = run_cli("schedule", "--steps", T, *args)
+        assert rc == 0 and "not diffusers' beta_schedule 'linear'" in _text(out), args
+    rc, out, _ = run_cli("schedule", "--steps", T)
+    assert "not diffusers' beta_schedule 'linear'" in _text(out)
+    for args in ((), ("--step", 5), ("--sampler-steps", 5)):
+        rc, out, _ = run_cli("schedule", *args)
+        assert rc == 0 and "not diffusers'" not in out
+    k, _ = _json(run_cli, "schedule", "--step", 5)
+    assert "notes" not in k  # T = 1000: the payload is as before
+
+
+def test_linear_help_and_small_T_refusal_say_why_and_what_to_do(run_cli):
+    rc, out, _ = run_cli("schedule", "--help")
+    help_text = _text(out)
+    assert rc == 0 and "× 1000/T" in help_text and "not diffusers' beta_schedule 'linear'" in help_text
+    assert help_text.count("--scheduler-config") >= 3  # --schedule, --steps and the option itself
+    err = _one_line_error(run_cli, "schedule", "--steps", 7)
+    assert "--steps must be >= 21" in err and "1000/T" in err and "2.86" in err  # 0.02·1000/7 = 2.857
+    assert "--scheduler-config" in err and "--betas" in err and "linspace(1e-4, 0.02, T)" in err
+    with pytest.raises(RegimesError, match=r"steps must be >= 21 .* \(scheduler_config=, betas=\)"):
+        get_schedule("linear", 20)
+    # the un-rescaled linear of diffusers at T = 7 is reachable through a config, as the message says
+    from regimes.schedule_forms import schedule_from_diffusers_config
+
+    s = schedule_from_diffusers_config({"_class_name": "DDPMScheduler", "num_train_timesteps": 7})
+    np.testing.assert_allclose(s.times, _np_times(np.linspace(1e-4, 0.02, 7)), rtol=1e-13)
+
+
+# ---------------------------------------------------------------- 2: Karras σ's replace the spaced steps
+@pytest.mark.parametrize("cls", ["DPMSolverMultistepScheduler", "UniPCMultistepScheduler", "DEISMultistepScheduler"])
+@pytest.mark.parametrize("T, N, offset", [(50, 50, 0), (50, 50, 1), (1000, 999, 1), (1000, 1000, 0), (7, 7, 1)])
+def test_multistep_karras_with_leading_at_the_edges_is_diffusers(cls, T, N, offset):
+    from regimes.schedule_forms import SamplerSteps, sampler_levels, schedule_from_diffusers_config
+
+    cfg = {"_class_name": cls, "num_train_timesteps": T, "use_karras_sigmas": True, "timestep_spacing": "leading",
+           "steps_offset": offset}
+    sch = schedule_from_diffusers_config(cfg)
+    # diffusers: Karras σ's between the first and last σ of the whole schedule, timesteps rounded
+    sig = _np_sigmas(np.linspace(1e-4, 0.02, T))
+    ks = _np_karras(sig[0], sig[-1], N)
+    ts, t = sampler_levels(sch, N)
+    np.testing.assert_array_equal(ts, np.round(_np_sigma_to_t(ks, np.log(sig))))
+    np.testing.assert_allclose(t, 0.5 * np.log1p(ks**2), rtol=1e-12)
+    # the same levels as linspace spacing gives (diffusers discards the spaced timesteps)
+    lin = schedule_from_diffusers_config({**cfg, "timestep_spacing": "linspace"})
+    np.testing.assert_array_equal(ts, sampler_levels(lin, N)[0])
+    assert SamplerSteps(sch, N).effective_offset == 0
+
+
+def test_dpm_multistep_karras_T50_N50_leading_reviewer_values():
+    from regimes.schedule_forms import sampler_timesteps, schedule_from_diffusers_config
+
+    sch = schedule_from_diffusers_config({"_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 50,
+                                          "use_karras_sigmas": True, "timestep_spacing": "leading"})
+    assert sampler_timesteps(sch, 50)[:5].tolist() == [49, 46, 44, 41, 39]  # the review's expected values
+
+
+def test_multistep_karras_ignores_lambda_min_clipped_trailing_shortfall():
+    """Trailing spacing cut short by lambda_min_clipped is refused without Karras σ's (diffusers then runs
+    fewer steps) but not with them: diffusers replaces those timesteps by N Karras ones."""
+    from regimes.schedule_forms import sampler_levels, schedule_from_diffusers_config
+
+    T, N = 1000, 500
+    cfg = {"_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": T, "beta_schedule": "squaredcos_cap_v2",
+           "lambda_min_clipped": -5.1, "timestep_spacing": "trailing"}
+    with pytest.raises(RegimesError, match="lambda_min_clipped leaves"):
+        sampler_levels(schedule_from_diffusers_config(cfg), N)
+    ts, t = sampler_levels(schedule_from_diffusers_config({**cfg, "use_karras_sigmas": True}), N)
+    # cosine: diffusers' betas_for_alpha_bar, written out here
+    f = [math.cos((u / T + 0.008) / 1.008 * math.pi / 2) ** 2 for u in range(T + 1)]
+    betas = np.array([min(1 - f[i + 1] / f[i], 0.999) for i in range(T)])
+    sig = _np_sigmas(betas)
+    ks = _np_karras(sig[0], sig[-1], N)
+    np.testing.assert_array_equal(ts, np.floor(_np_sigma_to_t(ks, np.log(sig))))  # DPM multistep + cosine: cast
+    np.testing.assert_allclose(t, 0.5 * np.log1p(ks**2), rtol=1e-9)
+
+
+@pytest.mark.parametrize("cls", ["EulerDiscreteScheduler", "HeunDiscreteScheduler", "LMSDiscreteScheduler"])
+def test_euler_karras_with_an_offset_beyond_the_last_step_is_diffusers(cls):
+    """Euler family: σ at the spaced steps by np.interp, which clamps a step T to σ_{T−1}; Karras
+    between those ends, timesteps by _sigma_to_t, unrounded (the review's T = 7: 6, 4.914, 3.932, …)."""
+    from regimes.schedule_forms import sampler_levels, schedule_from_diffusers_config
+
+    T = N = 7
+    cfg = {"_class_name": cls, "num_train_timesteps": T, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+           "beta_end": 0.012, "use_karras_sigmas": True, "timestep_spacing": "leading", "steps_offset": 1}
+    ts, t = sampler_levels(schedule_from_diffusers_config(cfg), N)
+    sig = _np_sigmas(_sd_betas(T))
+    spaced = (np.arange(N) * (T // N))[::-1].astype(np.float64) + 1  # 7, 6, …, 1: the first is beyond T − 1
+    s = np.interp(spaced, np.arange(T), sig)
+    ks = _np_karras(s[-1], s[0], N)
+    np.testing.assert_allclose(ts, _np_sigma_to_t(ks, np.log(sig)), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(t, 0.5 * np.log1p(ks**2), rtol=1e-12)
+    assert ts[:3] == pytest.approx([6.0, 4.91422673, 3.93193466], abs=1e-7)
+    # every step at T − 1 or beyond: N copies of σ_{T−1}, refused with the reason and the bound
+    with pytest.raises(RegimesError, match=r"offset 6 moves every one of the 7 leading sampler steps .* "
+                                           r"allowed 0 <= offset <= 5"):
+        sampler_levels(schedule_from_diffusers_config(cfg), N, offset=6)
+    # without Karras σ's the timestep T itself would be used: still refused
+    with pytest.raises(RegimesError, match="moves the first sampler step to training step 7"):
+        sampler_levels(schedule_from_diffusers_config({**cfg, "use_karras_sigmas": False}), N)
+
+
+def test_multistep_without_karras_at_N_equal_T_is_still_refused():
+    from regimes.schedule_forms import sampler_levels, schedule_from_diffusers_config
+
+    sch = schedule_from_diffusers_config({"_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 50,
+                                          "timestep_spacing": "leading"})
+    with pytest.raises(RegimesError, match="n_steps must be < 50 for leading spacing"):
+        sampler_levels(sch, 50)
+
+
+def test_cli_schedule_with_multistep_karras_leading_at_N_equal_T(run_cli, tmp_path):
+    cfg = tmp_path / "dpm.json"
+    cfg.write_text(json.dumps({"_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 50,
+                               "use_karras_sigmas": True, "timestep_spacing": "leading", "steps_offset": 1}))
+    j, _ = _json(run_cli, "schedule", "--scheduler-config", cfg, "--sampler-steps", 50)
+    sig = _np_sigmas(np.linspace(1e-4, 0.02, 50))
+    ks = _np_karras(sig[0], sig[-1], 50)
+    assert [r["step"] for r in j["sampler_table"]] == np.round(_np_sigma_to_t(ks, np.log(sig))).astype(int).tolist()
+    assert j["steps_offset"] == 0
+
+
+# ---------------------------------------------------------------- 3: the direction of sampling
+def test_schedule_states_the_sampling_direction(run_cli):
+    direction = "sampling runs from step 999 (the noisiest) down to step 0 (at the data end)"
+    for args in ((), ("--step", 500), ("--t", 0.5)):
+        rc, out, _ = run_cli("schedule", *args)
+        assert rc == 0 and direction in _text(out), args
+    j, _ = _json(run_cli, "schedule")
+    assert direction in j["notes"]
+    j, _ = _json(run_cli, "schedule", "--sampler-steps", 10)
+    assert any("down to τ_(N−1)" in n for n in j["notes"])
+    rc, out, _ = run_cli("schedule", "--help")
+    text = _text(out)
+    assert "sampling runs from step T−1, the noisiest, down to step 0" in text
+    assert "sampling runs from step T−1 (the noisiest) down to step 0" in text  # --step
+    e, _ = _json(run_cli, "schedule", "-s", "edm")  # EDM counts in sampling order: its convention says so
+    assert "from the noise end" in e["step_convention"] and not any("down to step 0" in n for n in e["notes"])
+
+
+# ---------------------------------------------------------------- 4: CSV and JSON list every step
+def _cosine_times(T, s=0.008):
+    f = [math.cos((k / T + s) / (1 + s) * math.pi / 2) ** 2 for k in range(T + 1)]
+    return _np_times([min(1 - f[k + 1] / f[k], 0.999) for k in range(T)])
+
+
+def test_schedule_csv_writes_every_row(run_cli):
+    import csv
+    import io
+
+    for T in (50, 1000):
+        rc, out, _ = run_cli("schedule", "-s", "cosine", "--steps", T, "--format", "csv")
+        rows = list(csv.reader(io.StringIO(out)))
+        assert rc == 0 and rows[0] == ["step k", "t", "ᾱ", "σ (EDM)", "log-SNR"] and len(rows) == T + 1
+        assert [int(r[0]) for r in rows[1:]] == list(range(T))
+        t = np.array([float(r[1]) for r in rows[1:]])
+        np.testing.assert_allclose(t, _cosine_times(T), rtol=1e-10)
+        np.testing.assert_allclose([float(r[2]) for r in rows[1:]], np.exp(-2 * t), rtol=1e-14)
+        np.testing.assert_allclose([float(r[3]) for r in rows[1:]], np.sqrt(np.expm1(2 * t)), rtol=1e-14)
+        np.testing.assert_allclose([float(r[4]) for r in rows[1:]], -np.log(np.expm1(2 * t)), rtol=1e-12)
+    # every row as the one-step query gives it, to the last digit
+    j, _ = _json(run_cli, "schedule", "-s", "cosine", "--step", 581)
+    assert rows[582][1:] == [repr(j[k]) for k in ("t", "alpha_bar", "sigma", "logsnr")]
+    rc, out, _ = run_cli("schedule", "-s", "edm", "--steps", 100, "--format", "csv")
+    assert len(out.splitlines()) == 101
+    sig = np.array([float(x) for x in _karras(100)])
+    np.testing.assert_allclose([float(r.split(",")[3]) for r in out.splitlines()[1:]], sig, rtol=1e-12)
+
+
+def test_schedule_json_lists_every_step_and_says_when_not(run_cli, monkeypatch):
+    j, _ = _json(run_cli, "schedule", "-s", "cosine", "--steps", 300)
+    assert j["all_steps"] is True and len(j["table"]) == 300
+    np.testing.assert_allclose([r["t"] for r in j["table"]], _cosine_times(300), rtol=1e-10)
+    from regimes_cli.commands import basic
+
+    monkeypatch.setattr(basic, "JSON_ALL_STEPS", 100)  # beyond the cap: the table's sample, flagged
+    j, _ = _json(run_cli, "schedule", "-s", "cosine", "--steps", 300)
+    assert j["all_steps"] is False and len(j["table"]) == 11 and "11 of the 300 steps" in j["notes"][0]
+    assert "--format csv lists every step" in j["notes"][0]

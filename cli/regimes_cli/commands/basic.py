@@ -14,6 +14,7 @@ import typer
 from .._options import (
     PRESET_HELP,
     SCHEDULE_HELP,
+    STEPS_HELP,
     UNITS_HELP,
     VARIANCE_HELP,
     AlphasCumprodOption,
@@ -205,20 +206,55 @@ def collapse(
     print_table("Collapse", rows, notes=notes)
 
 
+#: `regimes schedule` (its table for people) lists every step of a schedule of at most this many;
+#: an evenly spaced sample of 11 otherwise (CSV always lists every step, JSON up to JSON_ALL_STEPS)
+LIST_ALL_STEPS = 40
+#: `regimes schedule --json` lists every step of a schedule of at most this many (a million rows:
+#: ~20 s and ~2 GB for the JSON encoder; ten times more would need ~20 GB): the 11 of the table beyond,
+#: with ``"all_steps": false`` and a note pointing to ``--format csv``, which lists them all
+JSON_ALL_STEPS = 10**6
+
+
+#: ``--schedule`` and ``--steps`` of `regimes schedule`: what the named linear schedule does with T
+LINEAR_T_HELP = (
+    "linear is linspace(1e-4, 0.02, T) with both ends × 1000/T (improved DDPM's rescaling; T >= 21): for "
+    "T ≠ 1000 that is not diffusers' beta_schedule 'linear' (linspace(1e-4, 0.02, T), never rescaled), "
+    "so for a diffusers model give its --scheduler-config instead."
+)
+#: ``--step`` of `regimes schedule`: which way the steps count
+STEP_DIRECTION_HELP = (
+    "Steps k = 0 … T−1 count from the data end: sampling runs from step T−1 (the noisiest) down to step 0; "
+    "edm: i = 0 … N−1 in sampling order, from the noise end."
+)
+
+
 def schedule(
-    name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
-    steps: StepsOption = None,
+    name: Optional[str] = typer.Option(None, "--schedule", "-s",
+                                       help=SCHEDULE_HELP + " Default linear. " + LINEAR_T_HELP),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", "-T", help=STEPS_HELP + " With linear, T ≠ 1000 scales β's ends by 1000/T, unlike diffusers' "
+                                                 "linear: for a diffusers model give its --scheduler-config."),
     betas: BetasOption = None,
     alphas_cumprod: AlphasCumprodOption = None,
     scheduler_config: SchedulerConfigOption = None,
     sampler_steps: SamplerStepsOption = None,
     timestep_spacing: TimestepSpacingOption = None,
-    t: Optional[float] = typer.Option(None, "--t", help="An OU time: which step is it?"),
-    step: Optional[int] = typer.Option(None, "--step", "-k", help="A zero-based step index: which time is it?"),
+    t: Optional[float] = typer.Option(
+        None, "--t", help="An OU time: which step is it (the step during which sampling, from step T−1 down "
+                          "to 0, crosses it)?"),
+    step: Optional[int] = typer.Option(
+        None, "--step", "-k", help="A zero-based step index: which OU time does it start at? " + STEP_DIRECTION_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
-    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP + " The step listing's table shows "
+                                     f"11 evenly spaced steps of a schedule of more than {LIST_ALL_STEPS}; csv lists "
+                                     f"every step (--json: up to {JSON_ALL_STEPS:,} steps)."),
 ) -> None:
-    """Map OU time ↔ step of a schedule or the EDM sampler (with ᾱ, EDM σ and log-SNR), and the N sampler steps."""
+    """Map OU time ↔ step of a schedule or the EDM sampler (with ᾱ, EDM σ and log-SNR), and the N sampler steps.
+
+    Steps k = 0 … T−1 of a discrete schedule count from the data end (step 0, t ≈ 0): sampling runs
+    from step T−1, the noisiest, down to step 0. EDM's levels i = 0 … N−1 and the sampler steps of
+    --sampler-steps count in sampling order instead (0 is the first, noisiest step).
+    """
     set_table_format(table_format)
 
     from regimes import RegimesError
@@ -251,41 +287,71 @@ def schedule(
         if inference is not None and t is not None:
             payload["sampler_step_convention"] = inference.step_convention
         if json_out:
-            emit_json(payload)
+            emit_json({**payload, "notes": _linear_note(sch)} if _linear_note(sch) else payload)
             return
         rows = [(k_, v) for k_, v in payload.items() if not k_.endswith("convention")]
         print_table(f"{sch.name} schedule, {steps_label(sch.name, sch.steps)}", rows,
-                    notes=[sch.step_convention] + ([inference.step_convention] if "sampler_step" in payload else [])
-                    + ([] if t is not None or edm else ["t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"]))
+                    notes=[sch.step_convention] + _direction_note(sch)
+                    + ([inference.step_convention] if "sampler_step" in payload else [])
+                    + ([] if t is not None or edm else ["t_k = −½ Σ_{i≤k} log1p(−β_i); σ = EDM noise level"])
+                    + _linear_note(sch))
         return
     if inference is not None:
         _sampler_table(sch, inference, base, json_out)
         return
-    _step_listing(sch, base, edm, json_out)
+    _step_listing(sch, base, edm, json_out, as_csv=(table_format or "").strip().lower() == "csv")
 
 
-#: `regimes schedule` lists every step of a schedule of at most this many; an evenly spaced sample
-#: of 11 otherwise
-LIST_ALL_STEPS = 40
+def _direction_note(sch) -> list:
+    """"sampling runs from step T−1 down to 0" for a discrete schedule (none for EDM, whose
+    convention counts in sampling order and says so)."""
+    if not hasattr(sch, "betas"):
+        return []
+    return [f"sampling runs from step {sch.steps - 1} (the noisiest) down to step 0 (at the data end)"]
 
 
-def _step_listing(sch, base: dict, edm: bool, json_out: bool) -> None:
-    """`regimes schedule` without --t/--step: every step (at most LIST_ALL_STEPS), else 11 evenly spaced."""
+def _linear_note(sch) -> list:
+    """The named linear schedule at T ≠ 1000 is improved DDPM's rescaled one, not diffusers' linear."""
+    if sch.name != "linear" or not hasattr(sch, "betas") or sch.steps == 1000:
+        return []
+    T = sch.steps
+    return [f"linear with T = {T}: β = linspace(1e-4, 0.02, T)·1000/T (improved DDPM's rescaling, β from "
+            f"{0.1 / T:.4g} to {20.0 / T:.4g}), not diffusers' beta_schedule 'linear', which is "
+            f"linspace(1e-4, 0.02, T) at every T: for a diffusers model trained with num_train_timesteps = {T} "
+            "give its --scheduler-config"]
+
+
+def _step_listing(sch, base: dict, edm: bool, json_out: bool, as_csv: bool = False) -> None:
+    """`regimes schedule` without --t/--step: every step in CSV, in JSON up to JSON_ALL_STEPS and in
+    the table up to LIST_ALL_STEPS; else 11 evenly spaced, and the output says so."""
     import numpy as np
 
-    every = sch.steps <= LIST_ALL_STEPS
-    ks = range(sch.steps) if every else sorted(set(int(k) for k in np.linspace(0, sch.steps - 1, 11).round()))
-    table = [_schedule_row(sch, k) for k in ks]
-    shown = (f"all {sch.steps} steps shown" if every else
-             f"{len(table)} of the {sch.steps} steps shown, evenly spaced (--step K gives any other)")
+    T = sch.steps
+    every = as_csv or T <= (JSON_ALL_STEPS if json_out else LIST_ALL_STEPS)
+    ks = np.arange(T) if every else np.unique(np.linspace(0, T - 1, 11).round().astype(np.int64))
+    cols = _time_columns(np.asarray(sch.times, dtype=np.float64)[ks])
+    shown = (f"all {T} steps shown" if every else
+             f"{ks.size} of the {T} steps shown, evenly spaced (--step K gives any other; --format csv lists "
+             + ("every step)" if json_out else f"every step, --json every step up to {JSON_ALL_STEPS})"))
+    notes = [shown, sch.step_convention] + _direction_note(sch) + _linear_note(sch)
     if json_out:
-        emit_json({**base, "t_max": sch.t_max, "step_convention": sch.step_convention, "table": table,
-                   "notes": [shown]})
+        table = [dict(zip(("step", "t", "alpha_bar", "sigma", "logsnr"), r, strict=True))
+                 for r in zip(ks.tolist(), *cols, strict=True)]
+        emit_json({**base, "t_max": sch.t_max, "step_convention": sch.step_convention, "all_steps": every,
+                   "table": table, "notes": [shown] + notes[2:]})
         return
-    print_table(f"{sch.name} {'sampler, N' if edm else 'schedule, T'} = {sch.steps} (OU time t_k, ᾱ_k = e^(−2 t_k))",
-                [(r["step"], r["t"], r["alpha_bar"], r["sigma"], r["logsnr"]) for r in table],
+    print_table(f"{sch.name} {'sampler, N' if edm else 'schedule, T'} = {T} (OU time t_k, ᾱ_k = e^(−2 t_k))",
+                zip(ks.tolist(), *cols, strict=True),
                 columns=("EDM step i (from level σ_i)" if edm else "step k", "t", "ᾱ", "σ (EDM)", "log-SNR"),
-                notes=[shown, sch.step_convention])
+                notes=notes)
+
+
+def _time_columns(t) -> tuple:
+    """The OU times ``t`` (an array) with their ᾱ, EDM σ and log-SNR, as lists of floats: the values of
+    :func:`_time_row`, computed once for all steps."""
+    from regimes.schedules import alpha_bar, edm_sigma, logsnr
+
+    return t.tolist(), alpha_bar(t).tolist(), edm_sigma(t).tolist(), logsnr(t).tolist()
 
 
 def _schedule_row(sch, k: int) -> dict:
@@ -310,7 +376,9 @@ def _sampler_table(sch, inference, base: dict, json_out: bool) -> None:
                "sampler_steps": inference.n_steps, "timestep_spacing": inference.spacing,
                "steps_offset": inference.effective_offset, "sampler_step_convention": inference.step_convention,
                "sampler_table": table}
-    notes = [inference.step_convention] + ([inference.spacing_note] if inference.spacing_note else [])
+    notes = ([inference.step_convention] + ([inference.spacing_note] if inference.spacing_note else [])
+             + [f"training steps τ count from the data end (step 0) to step {sch.steps - 1}: sampling runs from "
+                "τ_0 down to τ_(N−1)"] + _linear_note(sch))
     if json_out:
         emit_json({**payload, "notes": notes})
         return
