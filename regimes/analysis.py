@@ -483,7 +483,7 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsamp
         notes.append(_degenerate_note("Λ and t_S", n))
     spec = _spectral_caveats(src, _degenerate_interval(spec, "t_C (spectral)", n, notes), notes)
     t_S_val, t_S_ci = _half_log(lam_top), [_half_log(x) for x in ci_l]
-    t_S = Estimate(t_S_val, se_l / (2 * lam_top) if lam_top > 0 else math.nan, t_S_ci)
+    t_S = Estimate(t_S_val, se_l / (2 * lam_top) if lam_top > 1 else math.nan, t_S_ci)  # no se without a value
     if math.isnan(t_S_val):
         notes.append(f"Λ = {lam_top:.4g} <= 1: no speciation time (t_S is not defined)")
     elif math.isfinite(ci_l[0]) and ci_l[0] <= 1:
@@ -755,7 +755,8 @@ def _crossings_stage(curves, src, tt, bootstrap, gen, conf, notes, progress):
                          f"crosses {level:.6g} (give at least two classes)")
         elif math.isnan(cls.value):
             notes.append(f"t_S_class: φ(t) does not cross {level:.6g} on the time grid "
-                         f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen the time grid (times=)")
+                         f"[{tt[0]:.3g}, {tt[-1]:.3g}]; widen the time grid (times=), unless the classes do not "
+                         "separate at all (Λ <= 1 or not detectable: see the notes on Λ)")
     for k_, e in (("t_C (commitment)", com), ("t_C (entropy)", ent), ("t_S_class", cls)):
         notes.extend(f"{k_}: {x} (more Monte Carlo samples narrow the replicates' spread)"
                      for x in (() if e is None else e.notes))
@@ -1123,7 +1124,8 @@ def _regimes_stage(t_S, t_C, sampler, sampler_steps, notes):
         tc_head = t_C["spectral"].value
         notes.append("regimes use the spectral t_C (the commitment curve did not cross 1/2)")
     if math.isnan(t_S):
-        notes.append("no detectable speciation: no Regime II (the regimes are I and III only)")
+        notes.append("no speciation time (Λ <= 1, or Λ not detectable above the noise edge: see the notes on Λ): "
+                     "no Regime II (the regimes are I and III only)")
     elif tc_head >= t_S:
         notes.append(f"collapse before speciation (t_C = {tc_head:.4g} >= t_S = {t_S:.4g}): no Regime II — "
                      "trajectories fall onto training points before classes form")

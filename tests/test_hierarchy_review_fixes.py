@@ -103,7 +103,7 @@ def test_unbalanced_pairs_are_flagged_and_merges_above_t_S_noted():
     json.dumps(d)
     text = "\n".join(report._classes(None, d, m["t"] - 0.5))
     assert "unbalanced classes" in text and "overstate the split time" in text
-    assert f"above the dataset's t_S = {m['t'] - 0.5:.4f}" in text
+    assert f"above the dataset's t_S = {m['t'] - 0.5:.6g}" in text
     assert "single linkage, equal class weights" in text and "sampling bias" in text  # F6: how computed
     balanced = class_hierarchy(X[380:], lab[380:])  # 10 against 10
     assert balanced.pairs_unbalanced() == []

@@ -64,7 +64,7 @@ def test_class_time_without_speciation_carries_its_caveat(noise):
         assert any("collapse" in x for x in cls["invalid_reasons"])
     md = markdown_report(d)
     row = next(x for x in md.splitlines() if x.startswith("| t_S from φ(t)"))
-    assert f"{cls['value']:.4f} — NOT a speciation time" in row and "Λ not detectable" in row
+    assert f"{cls['value']:.6g} — NOT a speciation time" in row and "Λ not detectable" in row
     # the class pair within noise: said next to its merge time
     merge = next(x for x in md.splitlines() if x.startswith("* classes 0 | 1 separate at"))
     assert "within sampling noise" in merge
@@ -187,7 +187,7 @@ def test_asymptotic_class_time_outside_its_range_is_flagged(no_bootstrap):
         if far:  # a large-t form far from the exact root it approximates is not given as valid
             assert c["t_S_asymptotic_valid"] is False and "outside its range" in c["t_S_asymptotic_caveat"]
             line = next(x for x in md.splitlines() if f"class {c['class']} against" in x)
-            assert f"{c['t_S_asymptotic']:.4f} — outside its range" in line
+            assert f"{c['t_S_asymptotic']:.6g} — outside its range" in line
         else:
             assert "t_S_asymptotic_valid" in c
     assert any(c["t_S_asymptotic_valid"] is False for c in rows)

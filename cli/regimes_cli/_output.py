@@ -119,6 +119,12 @@ def set_table_format(value: str | None) -> None:
     _table_format[0] = value
 
 
+def current_table_format() -> str:
+    """How the next :func:`print_table` prints: ``"table"`` or ``"csv"`` (:func:`set_table_format`), for a
+    command whose CSV columns differ from its table's (``analyze`` splits its intervals into numbers)."""
+    return _table_format[0]
+
+
 def _csv_cell(x: Any) -> str:
     if hasattr(x, "item") and not isinstance(x, str | bytes):  # numpy scalars (np.float64 is also a float)
         x = x.item()
@@ -392,7 +398,7 @@ def make_out_dir(out) -> Path:
     return path
 
 
-def write_report(result, out_dir, sampler=None) -> dict:
+def write_report(result, out_dir, sampler=None, words=None) -> dict:
     """Write ``report.json``, ``report.md``, ``curves.png``, ``timeline.png`` (and ``hierarchy.png`` with
     three classes or more) of an analysis into ``out_dir``.
 
@@ -400,7 +406,8 @@ def write_report(result, out_dir, sampler=None) -> dict:
     ``curves.csv`` holds t and every curve with its standard error (see :func:`curves_csv`).
     ``sampler``: the schedule object the analysis used (needed for ``--betas``,
     ``--alphas-cumprod`` or ``--scheduler-config``, which no name rebuilds); default: rebuilt from
-    the schedule's name and steps.
+    the schedule's name and steps. ``words``: a function putting the library's texts of ``report.md`` in
+    the caller's words (the command line passes ``as_cli_words``: ``(times=)`` → ``(--times)``).
 
     The matplotlib backend is left as it is (a notebook keeps its own): the figures are drawn with
     interactive mode off and closed once written.
@@ -408,7 +415,7 @@ def write_report(result, out_dir, sampler=None) -> dict:
     import matplotlib.pyplot as plt
 
     with plt.ioff():
-        return replace_folder(out_dir, REPORT_FILES, lambda tmp: _write_report(result, tmp, sampler))
+        return replace_folder(out_dir, REPORT_FILES, lambda tmp: _write_report(result, tmp, sampler, words))
 
 
 #: Files a report may hold: a new report replaces all of them (no stale figure of an earlier run).
@@ -488,7 +495,7 @@ def curves_csv(curves) -> str:
     return table_text(cols, zip(*(list(map(float, d[k])) for k in cols), strict=True), "csv")
 
 
-def _write_report(result, out_dir, sampler=None) -> dict:
+def _write_report(result, out_dir, sampler=None, words=None) -> dict:
     from regimes import __version__
     from regimes.plot.curves import plot_curves
     from regimes.plot.timeline import plot_timeline
@@ -501,7 +508,7 @@ def _write_report(result, out_dir, sampler=None) -> dict:
     paths = {"json": out / "report.json", "markdown": out / "report.md",
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
     paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
-    paths["markdown"].write_text(markdown_report(d))
+    paths["markdown"].write_text(markdown_report(d, words=words))
     paths["csv"] = out / "curves.csv"
     paths["csv"].write_text(curves_csv(result.curves))
     save_figure(plot_curves(result), paths["curves"], dpi=120)

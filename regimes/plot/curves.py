@@ -30,6 +30,31 @@ def _ci(e):
     return tuple(e.get("ci") or (None, None)) if isinstance(e, dict) else None
 
 
+def _missing(x) -> bool:
+    return x is None or not math.isfinite(x)
+
+
+def _say(ax, text):
+    """A legend entry without a line: what is not drawn, and why."""
+    ax.plot([], [], " ", label=text)
+
+
+#: above this ratio of the grid's largest to smallest time the t axis is logarithmic (a grid widened
+#: down to t ~ 1e-6 would otherwise squeeze every small time into one stroke at t = 0)
+LOG_AXIS_SPAN = 100.0
+
+
+def _t_S_line(ax, r, tS):
+    """t_S = ½ ln Λ with its interval, or a legend entry saying why there is none."""
+    _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.", ci=_ci(r["t_S"]))
+    if _missing(tS):
+        ev = r.get("eigenvalue") or {}
+        lam = ev.get("value") if isinstance(ev, dict) else ev
+        why = ("Λ ≤ 1" if not _missing(lam) and lam <= 1 else
+               "Λ not detectable" if isinstance(ev, dict) and ev.get("detectable") is False else None)
+        _say(ax, "t$_S$ = ½ ln Λ: none" + (f" ({why})" if why else ""))
+
+
 def plot_curves(result, *, ax=None):
     """Three stacked panels on a common OU-time axis.
 
@@ -47,7 +72,11 @@ def plot_curves(result, *, ax=None):
         as shaded bands of the same colour) and t_S = ½ ln Λ (on the last panel, when it exists); the
         crossing of φ is drawn as t_S only when it is one — when the analysis flags it (``t_S_class``
         ``valid`` false: Λ not detectable, crossing at or below t_C, ...) it is a grey dotted line
-        whose legend says why it is not a speciation time.
+        whose legend says why it is not a speciation time. A time that is missing is said in the
+        legend of its panel (a curve that does not cross its level on the grid; no t_S when Λ <= 1 or
+        Λ is not detectable); when φ_C = ½ is missing, the t_C the regimes use instead (``regimes_t_C``)
+        is drawn on the φ_C panel. The t axis is logarithmic when the grid spans more than a factor
+        :data:`LOG_AXIS_SPAN` (e.g. a grid widened down to t ~ 1e-6), linear otherwise.
 
     Notes
     -----
@@ -80,6 +109,8 @@ def plot_curves(result, *, ax=None):
         ax.plot(t, th, color=C["black"], ls=":", lw=1.5, label=f"Gaussian theory (σ² = {var:.3g})")
     ax.axhline(0.1, color="0.6", lw=0.8)
     _vline(ax, tC["entropy"]["value"], C["vermillion"], "t$_C$ (f$^e$/α = 0.1)", ci=_ci(tC["entropy"]))
+    if _missing(tC["entropy"]["value"]):
+        _say(ax, "t$_C$ (f$^e$/α = 0.1): not crossed on this time grid")
     ax.set_ylabel("f$^e$(t) / α")
     ax.set_ylim(-0.05, 1.1)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
@@ -90,8 +121,14 @@ def plot_curves(result, *, ax=None):
           C["green"], "measured φ$_C$ (±2 SE)")
     ax.axhline(0.5, color="0.6", lw=0.8)
     _vline(ax, tC["commitment"]["value"], C["vermillion"], "t$_C$ (φ$_C$ = ½)", ci=_ci(tC["commitment"]))
+    used = (r.get("regimes_t_C") or {}).get("estimator", "commitment")
+    if _missing(tC["commitment"]["value"]):
+        _say(ax, "t$_C$ (φ$_C$ = ½): not crossed on this time grid")
+        if used != "commitment":
+            _vline(ax, tC[used]["value"], C["vermillion"], f"t$_C$ used by the regimes ({used})", style="-.",
+                   ci=_ci(tC[used]))
     if not has_phi:
-        _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.", ci=_ci(r["t_S"]))
+        _t_S_line(ax, r, tS)
     if ref.get("t_C") is not None:
         _vline(ax, ref["t_C"], C["black"], "t$_C$ theory", style=":")
     ax.set_ylabel("φ$_C$(t)  (same training point)")
@@ -108,18 +145,24 @@ def plot_curves(result, *, ax=None):
         cls = r.get("t_S_class") or {}
         level, n_cls = cls.get("level", 0.7752), max(int(cls.get("classes", 2)), 2)
         ax.axhline(level, color="0.6", lw=0.8, label=f"level {level:.4g} ({n_cls} classes)")
-        if cls.get("valid", True):
+        if _missing(cls.get("value")):
+            _say(ax, f"φ = {level:.4g}: not crossed on this time grid")
+        elif cls.get("valid", True):
             _vline(ax, cls.get("value"), C["purple"], f"t$_S$ (φ = {level:.4g})", ci=_ci(cls))
         else:  # a crossing that is not a speciation time: drawn, with the reason in the legend
             _vline(ax, cls.get("value"), "0.45", f"φ = {level:.4g} crossing: NOT t$_S$ —\n"
-                   + "\n".join(cls.get("invalid_reasons", [])), style=":")
-        _vline(ax, tS, C["sky"], "t$_S$ = ½ ln Λ", style="-.", ci=_ci(r["t_S"]))
+                   + "\n".join(x.replace("t_C", "t$_C$") for x in cls.get("invalid_reasons", [])), style=":")
+        _t_S_line(ax, r, tS)
         ax.set_ylabel("φ(t)  (same class)")
         lo = 1.0 / n_cls  # φ runs from 1/C (t → ∞) to 1
         ax.set_ylim(lo - 0.05 * (1 - lo), 1.0 + 0.05 * (1 - lo))
         # the crossing's caveat makes the legend tall: where it covers the fewest curves
-        ax.legend(loc="upper right" if cls.get("valid", True) else "best", fontsize=8, frameon=False)
-    axes[-1].set_xlabel("OU time t  (x$_t$ = e$^{-t}$x$_0$ + √(1−e$^{-2t}$) ξ)")
+        plain = cls.get("valid", True) and not _missing(cls.get("value")) and not _missing(tS)
+        ax.legend(loc="upper right" if plain else "best", fontsize=8, frameon=False)
+    log = t.size and t.min() > 0 and t.max() / t.min() > LOG_AXIS_SPAN
+    if log:
+        axes[-1].set_xscale("log")  # shared by every panel
+    axes[-1].set_xlabel("OU time t  (x$_t$ = e$^{-t}$x$_0$ + √(1−e$^{-2t}$) ξ)" + ("; log scale" if log else ""))
     for ax in axes:
         ax.grid(alpha=0.3)
     return fig

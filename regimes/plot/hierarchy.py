@@ -26,7 +26,8 @@ def plot_hierarchy(hierarchy, *, ax=None):
     -----
     Pairs are merged in order of ``t_ab = ½ ln Λ_ab`` (arXiv 2402.18491's t_S for the pair): the
     higher a merge, the earlier the classes separate in the backward process. Pairs that never
-    separate (Λ_ab <= 1) are drawn at t = 0, written "never separates" and left blank in the matrix.
+    separate (Λ_ab <= 1) are drawn at t = 0, written "never separates", and hatched grey in the
+    matrix with a legend entry below it (the diagonal, a class with itself, is left blank).
     A merge flagged "layout not tree-like" (:meth:`ClassHierarchy.merges`) gets a grey bar from its
     single- to its complete-linkage height (``t_bracket``): the backward dynamics split those groups
     somewhere in it, not necessarily at the drawn height. When every merge lies
@@ -55,7 +56,20 @@ def plot_hierarchy(hierarchy, *, ax=None):
     ax1.set_yticks(range(len(names)), names)
     ax1.set_title(r"pairwise $t_{ab} = \frac{1}{2}\ln\Lambda_{ab}$")
     fig.colorbar(im, ax=ax1, label="$t_{ab}$")
+    _mark_never(ax1, T)
     return fig
+
+
+def _mark_never(ax, T):
+    """Hatch the off-diagonal cells of pairs that never separate (no time: Λ_ab <= 1), with a legend entry."""
+    from matplotlib.patches import Rectangle
+
+    never = [(i, j) for i, j in zip(*np.nonzero(~np.isfinite(T)), strict=True) if i != j]
+    for k, (i, j) in enumerate(never):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="0.88", edgecolor="0.45", hatch="xx", lw=0,
+                               label="_nolegend_" if k else r"never separate ($\Lambda_{ab} \leq 1$)"))
+    if never:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12), fontsize=7, frameon=False)
 
 
 def _resolve_merges(ax, heights, tops=()) -> float:

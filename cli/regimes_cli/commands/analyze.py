@@ -35,6 +35,7 @@ from .._output import (
     REPORT_FILES,
     analysis_conventions,
     check_out_dir,
+    current_table_format,
     emit_json,
     fmt,
     holds_earlier,
@@ -186,8 +187,12 @@ def analyze(
     grayscale: bool = grayscale_option(),
     color: bool = color_option(),
     out: Optional[str] = typer.Option(None, "--out", help="Directory for report.json, report.md and the plots."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
-    table_format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON object on stdout (every key: docs/analyze.md, 'JSON keys')."),
+    table_format: str = typer.Option(
+        "table", "--format",
+        help=FORMAT_HELP + " CSV columns: quantity, estimate, low, high, note (low, high: an estimate's 95% "
+        "interval or a regime's t range; note: the row's caveat or steps)."),
 ) -> None:
     """Measure t_S and t_C (with intervals) on a training set and map the regimes onto a sampler's steps."""
     set_table_format(table_format)
@@ -238,69 +243,123 @@ def _write(res, out: str, sampler) -> dict:
     it replaced an earlier report."""
     use_agg()  # the command line only writes files; write_report itself leaves the backend alone
     earlier = holds_earlier(out, REPORT_FILES)
-    written = write_report(res, out, sampler=sampler)
+    written = write_report(res, out, sampler=sampler, words=as_cli_words)
     if earlier:
         note(f"the earlier report in {out} was replaced")
     return written
 
 
-def _print_table(payload: dict, out, written=None) -> None:
-    """The human-readable table of an analysis payload, with its notes."""
-    from regimes.report import theory_t_C
-    from regimes.timeline import steps_text
+def _missing(x) -> bool:
+    """Whether a payload number is absent: None, or NaN (``to_dict`` keeps a curve that does not cross its
+    level as NaN, for the JSON writer to flag: a test against None alone misses it)."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _estimate_rows(payload: dict) -> list:
+    """The estimates as ``(quantity, value, (low, high) or None, note, theory)``: the note says what the
+    number is not (a crossing that is no speciation time, a t_C the regimes do not use, a missing one)."""
+    from regimes.report import detectability_text, no_speciation_reason, theory_t_C
 
     ref = payload.get("reference") or {}
-
-    def ci(e):
-        lo, hi = e["ci"]
-        return f"[{fmt(lo, 5)}, {fmt(hi, 5)}]"
-
-    rows = [
-        ("n", payload["n"], "", ""),
-        ("d", payload["d"], "", ""),
-        ("α = ln n / d", payload["alpha"], "", ""),
-        ("Λ", payload["eigenvalue"]["value"], ci(payload["eigenvalue"]), ref.get("eigenvalue")),
-    ]
     ev = payload["eigenvalue"]
+    rows = [("n", payload["n"], None, "", ""), ("d", payload["d"], None, "", ""),
+            ("α = ln n / d", payload["alpha"], None, "", ""), ("Λ", ev["value"], ev["ci"], "", ref.get("eigenvalue"))]
     if "noise_edge" in ev:
-        rows.append(("noise edge σ̂²(1+√γ)²", ev["noise_edge"],
-                     "Λ detectable" if ev["detectable"] else "Λ NOT detectable (noise)", ""))
-    rows.append(("t_S = ½ ln Λ", payload["t_S"]["value"], ci(payload["t_S"]), ref.get("t_S")))
+        rows.append(("noise edge σ̂²(1+√γ)²", ev["noise_edge"], None, detectability_text(ev), ""))
+    rows.append(("t_S = ½ ln Λ", payload["t_S"]["value"], payload["t_S"]["ci"], no_speciation_reason(payload) or "",
+                 ref.get("t_S")))
     if payload.get("t_S_population"):
-        rows.append(("t_S population (½ ln ℓ̂)", payload["t_S_population"]["value"], ci(payload["t_S_population"]), ""))
-    if payload.get("t_S_class"):
-        lvl = payload["t_S_class"].get("level", 0.7752)
-        rows.append((f"t_S (φ = {lvl:.4g})", payload["t_S_class"]["value"], ci(payload["t_S_class"]),
+        pop = payload["t_S_population"]
+        rows.append(("t_S population (½ ln ℓ̂)", pop["value"], pop["ci"], "", ""))
+    cls = payload.get("t_S_class")
+    if cls:
+        rows.append((f"t_S (φ = {cls.get('level', 0.7752):.4g})", cls["value"], cls["ci"], _class_note(cls),
                      ref.get("t_S_class")))
+    used = (payload.get("regimes_t_C") or {}).get("estimator", "commitment")
     for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
-        th = theory_t_C(ref, k)
-        rows.append((lab, payload["t_C"][k]["value"], ci(payload["t_C"][k]), th))
+        e = payload["t_C"][k]
+        note = ("not measured: φ_C did not cross ½ on the time grid" if k == "commitment" and _missing(e["value"])
+                else "did not cross its level on the time grid" if _missing(e["value"])
+                else "used by the regimes (φ_C = ½ missing)" if k == used != "commitment" else "")
+        rows.append((lab, e["value"], e["ci"], note, theory_t_C(ref, k)))
     dg = payload.get("diagnostics")
     if dg:
         verdict = {True: "agree", False: f"disagree ({fmt(dg['spread'], 3)}×)",
                    None: f"cannot be judged (spread {fmt(dg['spread'], 3)}×)"}[dg["estimates_agree"]]
-        trust = "trust φ_C = ½ (see notes)" if payload["t_C"]["commitment"]["value"] is not None else \
-            "φ_C = ½ missing: widen --times (see notes)"
-        rows.append(("t_C estimates", verdict, trust, ""))
-    rows += _class_rows(payload)
-    sch = payload["schedule"]
+        trust = "trust φ_C = ½ (see notes)" if used == "commitment" else \
+            f"φ_C = ½ not measured: the regimes use the {used} t_C; widen --times (see notes)"
+        rows.append(("t_C estimates", verdict, None, trust, ""))
+    return rows
+
+
+def _class_note(cls) -> str:
+    """The caveat of the t_S_class row: not a speciation time (and why), or a class level that is a convention."""
+    if cls.get("valid", True) is False and not _missing(cls.get("value")):
+        return f"NOT a speciation time ({'; '.join(cls.get('invalid_reasons', []))})"
+    if int(cls.get("classes", 2)) > 2:
+        return f"level for {cls['classes']} classes: a convention (see notes)"
+    return ""
+
+
+def _regime_rows(payload: dict) -> list:
+    """The regimes as ``(quantity, None, ("t", t_min, t_max), note, "")``; the note names the t_C estimate
+    bounding a regime when it is not the headline φ_C = ½."""
+    from regimes.timeline import steps_text
+
+    reg = payload.get("regimes_t_C") or {}
+    used, t_C = reg.get("estimator", "commitment"), reg.get("value")
+    rows = []
     for g in payload["regimes"]:
-        hi = "∞" if g["t_max"] is None else fmt(g["t_max"], 5)
-        rows.append((f"regime {g['name']}", f"t ∈ [{fmt(g['t_min'], 5)}, {hi}]",
-                     f"steps {steps_text(g)}", ""))
-    cols = ("quantity", "estimate", "95% interval / steps") + (("theory",) if ref else ())
-    if not ref:
-        rows = [r[:3] for r in rows]
+        note = f"steps {steps_text(g)}"
+        if used != "commitment" and t_C is not None and t_C in (g["t_min"], g["t_max"]):
+            note += f"; t_C: the {used} estimate"
+        rows.append((f"regime {g['name']}", None, ("t", g["t_min"], g["t_max"]), note, ""))
+    return rows
+
+
+def _render(rows: list, ref: bool) -> tuple[tuple, list]:
+    """``(columns, rows)`` in the format ``--format`` chose. The table: ``quantity, estimate, 95% interval /
+    steps[, theory]``, the interval and the note in one cell. CSV: ``quantity, estimate, low, high,
+    note[, theory]`` with the interval ends (a regime's t_min, t_max) as full-precision numbers."""
+    csv = current_table_format() == "csv"
+    out = []
+    for name, value, span, say, theory in rows:
+        kind, lo, hi = ("ci", None, None) if span is None else (span if span[0] == "t" else ("ci", *span))
+        if csv:
+            hi = math.inf if kind == "t" and hi is None else hi
+            cells = [name, value, lo, hi, say]
+        else:
+            if kind == "t":
+                value = f"t ∈ [{fmt(lo, 5)}, {'∞' if hi is None else fmt(hi, 5)}]"
+                text = say
+            else:
+                text = "; ".join(x for x in ((f"[{fmt(lo, 5)}, {fmt(hi, 5)}]" if span else ""), say) if x)
+            cells = [name, value, text]
+        out.append((*cells, theory) if ref else tuple(cells))
+    cols = ("quantity", "estimate", "low", "high", "note") if csv else ("quantity", "estimate", "95% interval / steps")
+    return (cols + ("theory",) if ref else cols), out
+
+
+def _print_table(payload: dict, out, written=None) -> None:
+    """The human-readable table of an analysis payload, with its notes (``--format csv``: the rows only,
+    their intervals as numbers)."""
+    from regimes.report import class_level_note
+
+    ref = payload.get("reference") or {}
+    rows = _estimate_rows(payload)
+    rows += [(name, value, None, text, theory) for name, value, text, theory in _class_rows(payload)]
+    rows += _regime_rows(payload)
+    cols, rows = _render(rows, bool(ref))
+    sch = payload["schedule"]
     notes = [f"data: {payload['data']}", f"units: {payload['units']}",
              *(["theory: the d → ∞ predictions of the model the data were drawn from; the spectral proxy's is "
                 "the proxy on its population spectrum, the entropy row's the crossing of f^e/α = 0.1"] if ref else []),
              f"schedule: {sch['schedule']}, {sch['steps']} steps (zero-based k; a regime's steps are the k "
              "with t_k in its interval); OU time t, natural logs",
              f"Monte Carlo samples: {payload['samples']}, seed {payload['seed']}"]
-    cls = payload.get("t_S_class") or {}
-    if cls and abs(cls.get("level", 0.7752) - 0.7752) > 1e-9 and cls.get("definition"):
-        notes.append(f"t_S of the classes: {cls['definition']}")  # more than two classes: say why
+    level = class_level_note(payload.get("t_S_class"))
+    notes += [level] if level else []  # more than two classes: say that the level is a convention
     if "sampler_steps" in sch:
         notes.append(f"sampler: {sch['sampler_steps']} {sch['timestep_spacing']} steps; t_S at sampler step "
                      f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']} ({sch['sampler_step_convention']})")
