@@ -54,7 +54,9 @@ __all__ = [
 ]
 
 SCHEDULE_HELP = (
-    "Schedule: linear (DDPM), cosine (Nichol & Dhariwal), scaled-linear (Stable Diffusion), vp-sde "
+    "Schedule: linear (DDPM; at T ≠ 1000 its β ends scale by 1000/T, unlike diffusers' linspace(1e-4, 0.02, T): "
+    "give such a model's --scheduler-config or --betas), cosine (Nichol & Dhariwal), scaled-linear "
+    "(Stable Diffusion), vp-sde "
     "(continuous VP-SDE, β 0.1…20, at s = (k+1)/T), flow (rectified flow at τ = (k+1)/T; last step pure "
     "noise) or edm (the EDM σ sampler; --steps is then its N, default 18)."
 )
@@ -78,7 +80,8 @@ TIMESTEP_SPACING_HELP = (
     "plus the config's steps_offset), trailing or linspace; default the --scheduler-config's own (its "
     "class's default; DPMSolverSinglestepScheduler has linspace only)."
 )
-STEPS_HELP = "Steps T of a named schedule (2 to 10⁷; default 1000; edm: its N levels, default 18)."
+STEPS_HELP = ("Steps T of a named schedule (2 to 10⁷, linear from 21; default 1000; edm: its N levels, "
+              "default 18).")
 
 # The schedule options shared by the commands that take a schedule, declared once (typer reads the
 # Annotated metadata; a command writes ``betas: BetasOption = None``).
@@ -162,8 +165,8 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
         ]
     return 1.0, [
         "σ² = 1 assumed (unit-variance data): t_C depends strongly on σ², so for real data pass "
-        "--variance with the mean per-feature variance Tr C/d in the units of Λ "
-        "(about 0.06 for CIFAR-10 pixels in [0,1])"
+        "--variance with the mean per-feature variance Tr C/d of the data, in the units the model "
+        "is trained on (the same units as any Λ given; about 0.06 for CIFAR-10 pixels in [0,1])"
     ]
 
 
