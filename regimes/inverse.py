@@ -261,20 +261,27 @@ def _n_at(t: float, dd: float, var: float) -> tuple[float | None, float, float, 
     return n, ln_n, a, False
 
 
+def _validity(t: float, d: float, lam: float | None, threshold, what: str) -> dict:
+    """The validity fields of a solution at target ``t``: Regime II (with ``threshold(t_S)``, the
+    text saying what would restore it) and whether ``d`` (``what``: which d) is small."""
+    from .diagnostics import SMALL_D
+
+    t_S, absent, texts = _speciation(t, lam, threshold)
+    small = d < SMALL_D
+    if small:
+        texts.append(_small_d_note(d, what))
+    return {"eigenvalue": lam, "t_S": t_S, "regime_ii_absent": absent, "small_d": small,
+            "validity": tuple(texts)}
+
+
 def _n_validity(t: float, dd: float, var: float, lam: float | None) -> dict:
     """The validity fields of an :class:`NSolution` at target ``t``."""
-    from .diagnostics import SMALL_D
 
     def threshold(t_S: float) -> str:
         log10 = dd * alpha_for_collapse_time(t_S, var) / _LN10
         return f"Regime II needs t_C < t_S, i.e. n > 10^{log10:.6g} (more data: smaller t_C)"
 
-    t_S, absent, texts = _speciation(t, lam, threshold)
-    small = dd < SMALL_D
-    if small:
-        texts.append(_small_d_note(dd, "d"))
-    return {"eigenvalue": lam, "t_S": t_S, "regime_ii_absent": absent, "small_d": small,
-            "validity": tuple(texts)}
+    return _validity(t, dd, lam, threshold, "d")
 
 
 def n_for_collapse_time(t_C, d, variance: float = 1.0, eigenvalue=None) -> NSolution:
@@ -496,18 +503,12 @@ def d_for_collapse_time(t_C, n, variance: float = 1.0, eigenvalue=None) -> DSolu
 
 def _d_validity(t: float, d: float, nn: float, var: float, lam: float | None) -> dict:
     """The validity fields of a :class:`DSolution` (``small_d`` is about the answer d)."""
-    from .diagnostics import SMALL_D
 
     def threshold(t_S: float) -> str:
         return (f"Regime II needs t_C < t_S, i.e. d < {math.log(nn) / alpha_for_collapse_time(t_S, var):.6g} "
                 "(a smaller d: smaller t_C)")
 
-    t_S, absent, texts = _speciation(t, lam, threshold)
-    small = d < SMALL_D
-    if small:
-        texts.append(_small_d_note(d, "the answer d"))
-    return {"eigenvalue": lam, "t_S": t_S, "regime_ii_absent": absent, "small_d": small,
-            "validity": tuple(texts)}
+    return _validity(t, d, lam, threshold, "the answer d")
 
 
 @dataclass(frozen=True)
