@@ -8,7 +8,8 @@ n = 20 000, d = 1 024, M = 1 024): the engine's stored statistics (2 × 164 MB) 
 of system time to touch, and a whole ``analyze`` went from 8.2–8.7 s to 6.5–6.8 s with them
 allocated by :func:`large_empty` (same bits: the buffers' contents are the same).
 
-:func:`large_empty` maps anonymous memory itself and advises the kernel against huge pages for it
+:func:`large_empty` maps private anonymous memory itself (copy-on-write across ``fork``, as
+numpy's arrays are) and advises the kernel against huge pages for it
 (Linux; elsewhere, or for small arrays, it is :func:`numpy.empty`). The rest of the process is
 untouched: numpy's own setting is global and belongs to the user.
 """
@@ -38,7 +39,9 @@ def large_empty(shape, dtype=np.float64) -> np.ndarray:
     nbytes = count * dt.itemsize
     if nbytes < LARGE_BYTES or not hasattr(mmap, "MADV_NOHUGEPAGE"):
         return np.empty(shape, dt)
-    region = mmap.mmap(-1, nbytes)
+    # private: copy-on-write across fork and ordinary anonymous memory, as numpy's own arrays are
+    # (mmap's default for -1 is a shared mapping: shmem, visible to forked children)
+    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     try:
         region.madvise(mmap.MADV_NOHUGEPAGE)
     except OSError:  # pragma: no cover - a kernel without transparent huge pages: nothing to advise

@@ -632,7 +632,7 @@ def sampler_levels(schedule, n_steps: int, spacing: str | None = None,
     if N > T:
         raise RegimesError(f"n_steps must be <= the schedule's {T} training steps, got {N}")
     if rule.family == "singlestep":
-        if spacing not in (None, "linspace"):
+        if spacing is not None and not (isinstance(spacing, str) and spacing == "linspace"):
             raise RegimesError(f"{rule.where} {rule.class_name} has no timestep_spacing (its steps are "
                                f"linspace(0, T-1, N+1) without the last): spacing {spacing!r} does not apply")
         spacing, offset = "linspace", 0

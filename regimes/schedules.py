@@ -51,7 +51,7 @@ from functools import cached_property
 import numpy as np
 
 from ._errors import RegimesError
-from ._validate import MAX_STEPS, as_real_array, check_int, check_real, replace_checked, shown
+from ._validate import MAX_STEPS, as_real_array, check_choice, check_int, check_real, replace_checked, shown
 
 #: set while :meth:`DiscreteSchedule.from_alphas_cumprod` builds its schedule: its β are derived
 #: from ᾱ, so the guess "these β look like ᾱ" does not apply to them
@@ -629,8 +629,7 @@ def step_at_time(schedule, t, steps: int = 1000, beyond: str = "raise"):
     int, None or ndarray of int
     """
     sch = get_schedule(schedule, steps)
-    if beyond not in ("raise", "none"):
-        raise RegimesError(f"beyond must be 'raise' or 'none', got {beyond!r}")
+    check_choice("beyond", beyond, ("raise", "none"), quoted=True)
     arr = as_real_array("t", t, ge=0.0, allow_inf=True)
     k = sch.step_at_time(np.atleast_1d(arr)).reshape(arr.shape)  # -1: beyond the last step
     over = k < 0

@@ -40,6 +40,23 @@ def test_large_buffer_is_advised_against_huge_pages():
 
 
 @linux_only
+def test_buffer_is_private_memory_like_numpy_arrays():
+    """Copy-on-write across fork (a child's writes do not reach the parent) and not shared memory
+    (no ``sh`` flag): Python's ``mmap(-1, n)`` alone would map shared memory."""
+    import os
+
+    a = large_empty((LARGE_BYTES // 8,))
+    a[:] = 1.0
+    assert "sh" not in _mapping_flags(a.ctypes.data)
+    pid = os.fork()
+    if pid == 0:  # the child writes and leaves at once
+        a[:] = 42.0
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert a[0] == 1.0 and a[-1] == 1.0
+
+
+@linux_only
 def test_buffer_is_unmapped_when_dropped():
     a = large_empty((3, LARGE_BYTES // 8))
     view = a[1]

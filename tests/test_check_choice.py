@@ -65,3 +65,21 @@ def test_public_options_refuse_non_names(where, value):
     name = where.split()[-1]
     with pytest.raises(RegimesError, match=rf"^{name} must be .*, got "):
         _calls()[where](value)
+
+
+@pytest.mark.parametrize("value", [np.array(["raise", "none"]), np.array([1, 2]), ["raise"], 0])
+def test_more_names_refuse_arrays(value):
+    """beyond= of step_at_time, axis= of plot_timeline and a single-step scheduler's spacing."""
+    from regimes.plot.timeline import plot_timeline
+    from regimes.schedule_forms import sampler_levels, schedule_from_diffusers_config
+    from regimes.schedules import step_at_time
+
+    with pytest.raises(RegimesError, match=r"^beyond must be 'raise' or 'none', got "):
+        step_at_time("linear", 0.5, beyond=value)
+    with pytest.raises(RegimesError, match=r"^axis must be 'time' or 'steps', got "):
+        plot_timeline(3.0, 2.0, axis=value)
+    single = schedule_from_diffusers_config({"_class_name": "DPMSolverSinglestepScheduler", "num_train_timesteps": 1000,
+                                             "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                                             "beta_end": 0.012})
+    with pytest.raises(RegimesError, match="has no timestep_spacing"):
+        sampler_levels(single, 10, spacing=value)

@@ -70,12 +70,11 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, arXiv:2402.18491 (2024).
     .. [EDM] T. Karras, M. Aittala, T. Aila, S. Laine, arXiv:2206.00364 (2022).
     """
-    from .._errors import RegimesError
+    from .._validate import check_choice
     from ..schedules import EDMSampler, get_sampler
     from ..timeline import locate_regimes
 
-    if axis not in ("time", "steps"):
-        raise RegimesError(f"axis must be 'time' or 'steps', got {axis!r}")
+    check_choice("axis", axis, ("time", "steps"), quoted=True)
     sch = get_sampler(schedule, steps)
     edm = isinstance(sch, EDMSampler)
     marks = _marks(t_S, t_C, locate_regimes(t_S, t_C, sch), intervals, t_C_estimator)
