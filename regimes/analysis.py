@@ -492,7 +492,9 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsamp
     floor = _noise_stage(src, lam_top, spectrum, notes)
     small = {"interval": "degenerate"} if degenerate else _small_n_caveat(n, ci_l, notes)
     lam = Estimate(lam_top, se_l, ci_l, details=small)
-    if floor is None:
+    if floor is None:  # no noise floor (tiny n or d): t_S still carries Λ's small-n caveats
+        if not math.isnan(t_S.value):
+            t_S = t_S.replace(details={**t_S.details, **small})
         return lam, t_S, None, spec, spectrum
     d_eff = d - src.constant_features  # as in the noise floor
     pop = ([debiased_spike(x, floor.sigma2, n, d_eff) for x in (lam_top, *ci_l)] if floor.detectable
@@ -935,6 +937,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
     intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
     cls_cov, hier = _classes_stage(src, notes)
+    if hier is not None and math.isfinite(t_S.value):  # merges above it are flagged in every output
+        hier = dataclass_replace(hier, dataset_t_S=float(t_S.value))
     used = _regimes_estimator(t_C)
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,

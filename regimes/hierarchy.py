@@ -69,6 +69,7 @@ NOISE_MEMORY = 2**27
 NEVER = "never separate (Λ ≤ 1)"
 NOT_TREE_LIKE = "layout not tree-like"
 UNBALANCED = "unbalanced classes"
+ABOVE_T_S = "above the dataset's t_S (the equal-weight pair time overstates the split)"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class ClassHierarchy:
     scale : float
         The data were divided by this power of two before the products (1.0 unless they would
         overflow); the times include ``ln scale``.
+    dataset_t_S : float, optional
+        The speciation time ½ ln Λ of all rows together, when known (:func:`regimes.analyze` sets
+        it): a merge above it is flagged (:data:`ABOVE_T_S`) — those classes would separate in the
+        backward process before the dataset as a whole does.
     """
 
     names: list
@@ -113,6 +118,7 @@ class ClassHierarchy:
     noise_rule: str | None = None
     class_sizes: np.ndarray | None = field(default=None, repr=False)
     scale: float = 1.0
+    dataset_t_S: float | None = None
 
     def pairs_within_noise(self) -> list[tuple[str, str]]:
         """Pairs whose squared mean separation |δ̂|² does not exceed ``noise_threshold_sq``, the
@@ -161,8 +167,9 @@ class ClassHierarchy:
             tree = None if lo is None else bool(hi - lo <= TREE_TOLERANCE)
             pairs = [frozenset((self.names[x], self.names[y])) for x in left for y in right]
             k_noise, k_unbal = sum(p in noisy for p in pairs), sum(p in unbal for p in pairs)
-            flags = [f for f, on in ((NEVER, not h > 0), (NOT_TREE_LIKE, tree is False), (UNBALANCED, k_unbal))
-                     if on]
+            above = self.dataset_t_S is not None and h > 0 and float(h) > self.dataset_t_S
+            flags = [f for f, on in ((NEVER, not h > 0), (NOT_TREE_LIKE, tree is False), (UNBALANCED, k_unbal),
+                                     (ABOVE_T_S, above)) if on]
             out.append({"left": [self.names[i] for i in left], "right": [self.names[i] for i in right],
                         "t": float(h) if h > 0 else None, "t_bracket": [lo, hi], "tree_like": tree,
                         "pairs": len(pairs), "pairs_within_noise": k_noise, "pairs_never_separate": never,

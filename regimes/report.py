@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .diagnostics import agreement_text
-from .timeline import steps_text
+from .timeline import sampler_steps_text, steps_text
 
 __all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "class_level_note", "detectability_text", "markdown_report",
            "no_speciation_reason", "theory_t_C", "to_jsonable"]
@@ -234,10 +234,17 @@ def _regime_lines(r, sch) -> list:
     if used != "commitment":
         lines += [f"t_C used by the regimes: the {used} estimate, {_f(r['t_C'][used]['value'])} (the commitment "
                   "estimate φ_C = ½ is missing: see the notes)", ""]
-    lines += ["| regime | t from | t to | steps |", "|---|---|---|---|"]
+    inference = "sampler_steps" in sch
+    if inference:
+        lines += [f"Sampler: {sch['sampler_steps']} {sch['timestep_spacing']} inference steps; t_S at sampler step "
+                  f"{sch['sampler_step_S']}, t_C at {sch['sampler_step_C']}. Numbering: "
+                  f"{sch['sampler_step_convention']}.", ""]
+    lines += (["| regime | t from | t to | steps | sampler steps |", "|---|---|---|---|---|"] if inference
+              else ["| regime | t from | t to | steps |", "|---|---|---|---|"])
     for g in r["regimes"]:
         hi = "∞" if g["t_max"] is None else _f(g["t_max"])
-        lines.append(f"| {g['name']} | {_f(g['t_min'])} | {hi} | {steps_text(g)} |")
+        extra = f" {sampler_steps_text(g)} |" if inference else ""
+        lines.append(f"| {g['name']} | {_f(g['t_min'])} | {hi} | {steps_text(g)} |{extra}")
     notes = list(r.get("notes", []))
     if notes:
         lines += ["", "## Notes", ""] + [f"* {x}" for x in notes]

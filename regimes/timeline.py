@@ -34,6 +34,7 @@ __all__ = [
     "locate_sampler_steps",
     "regime_intervals",
     "regime_steps",
+    "sampler_steps_text",
     "schedule_steps",
     "steps_text",
 ]
@@ -291,3 +292,16 @@ def steps_text(regime: dict) -> str:
     if regime.get("step_min") is None:
         return f"none ({regime.get('steps_note', 'no sampler step')})"
     return f"{regime['step_min']}–{regime['step_max']}"
+
+
+def sampler_steps_text(regime: dict) -> str | None:
+    """``"8–16"``: a regime's inference (sampler) steps, in sampling order, when the regimes were
+    mapped onto a sampler's N steps (``regime_steps(..., sampler_steps=...)``); ``"none"`` for a
+    regime no sampler step starts in; None without sampler steps."""
+    if not isinstance(regime, dict):
+        raise RegimesError(f"regime must be one entry of regime_steps (a dict), got {type(regime).__name__}")
+    if "sampler_step_min" not in regime:
+        return None
+    if regime["sampler_step_min"] is None:
+        return "none"
+    return f"{regime['sampler_step_min']}–{regime['sampler_step_max']}"

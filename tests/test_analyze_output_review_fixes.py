@@ -376,3 +376,28 @@ def test_no_standard_error_without_a_speciation_time():
     assert math.isclose(r.eigenvalue.value, lam, rel_tol=1e-9)
     assert math.isnan(r.t_S.value) and math.isnan(r.t_S.se)
     assert any("no speciation time (Λ <= 1" in note for note in r.notes)
+
+
+def test_sampler_steps_reach_report_and_csv(tmp_path):
+    """--sampler-steps: each regime's inference steps are in the JSON, the table/CSV rows and
+    report.md alike. Oracle for the numbering: diffusers' leading spacing, τ_i = (N − 1 − i)·(T // N),
+    and the sampler step of a time t is the last i with t_{τ_i} >= t."""
+    import numpy as np
+
+    from regimes.schedules import get_schedule
+
+    rc, out, _ = _cli("analyze", "--sampler-steps", "50", "--json", "--samples", "64", "--bootstrap", "10")
+    assert rc in (0, None)
+    payload = json.loads(out)
+    times = np.asarray(get_schedule("linear").times)
+    tau = (50 - 1 - np.arange(50)) * (1000 // 50)
+    for g in payload["regimes"]:
+        crossed = [i for i in range(50) if times[tau[i]] >= g["t_min"]]
+        assert g["sampler_step_max"] == max(crossed)
+    rc, csv_out, _ = _cli("analyze", "--sampler-steps", "50", "--format", "csv", "--samples", "64",
+                          "--bootstrap", "10", "--out", tmp_path / "r")
+    report_md = (tmp_path / "r" / "report.md").read_text()
+    for g in payload["regimes"]:
+        span = f"{g['sampler_step_min']}–{g['sampler_step_max']}"
+        assert f"sampler steps {span}" in csv_out
+        assert f"| {span} |" in report_md

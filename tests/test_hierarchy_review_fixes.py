@@ -314,3 +314,36 @@ def test_float32_sample_covariances_are_accepted():
     assert np.all(np.isfinite(noise_separation_null(Cx, 20, Cy, 25)))
     with pytest.raises(RegimesError, match="C1 must be positive semi-definite"):
         noise_separation_null(np.diag([1.0, -0.01, 1.0]).astype(np.float32), 20, np.eye(3), 25)
+
+
+def test_merge_above_the_dataset_t_S_is_flagged_in_json_and_table(tmp_path, monkeypatch):
+    """The caveat report.md gives (a merge above ½ ln Λ of all rows) is a merge flag, so the JSON,
+    the terminal table and the CSV carry it too. Oracle: Λ from numpy's covariance of all rows."""
+    import contextlib
+    import io
+
+    from regimes_cli.main import main
+
+    from regimes import analyze
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 8))
+    lab = np.r_[np.zeros(390, int), np.ones(10, int)]
+    X[lab == 1, 0] += 10.0
+    t_S = 0.5 * math.log(np.linalg.eigvalsh(np.cov(X, rowvar=False))[-1])
+    r = analyze(X, lab, samples=32, bootstrap=10)
+    assert r.t_S.value == pytest.approx(t_S, rel=1e-9)
+    (m,) = r.class_hierarchy.to_dict()["merges"]
+    assert m["t"] > t_S and H.ABOVE_T_S in m["flags"]
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", lab)
+    monkeypatch.setenv("COLUMNS", "1000")  # table rows not wrapped
+    for fmt in ("table", "csv"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = main(["analyze", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--samples", "32",
+                       "--bootstrap", "10", "--format", fmt])
+        assert rc in (0, None), out.getvalue()
+        assert "above the dataset's t_S" in " ".join(out.getvalue().split())
+    below = analyze(X[380:], lab[380:], samples=32, bootstrap=10)  # 10 against 10: Λ itself is the pair's
+    assert not any(H.ABOVE_T_S in x["flags"] for x in below.class_hierarchy.to_dict()["merges"])

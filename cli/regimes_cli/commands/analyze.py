@@ -150,7 +150,8 @@ def analyze(
     ),
     schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Default linear."),
     steps: Optional[int] = typer.Option(
-        None, "--steps", help="Steps T of a named schedule (2 to 10⁷; default 1000; edm: N, default 18)."),
+        None, "--steps",
+        help="Steps T of a named schedule (2 to 10⁷, linear from 21; default 1000; edm: N, default 18)."),
     betas: BetasOption = None,
     alphas_cumprod: AlphasCumprodOption = None,
     scheduler_config: SchedulerConfigOption = None,
@@ -305,13 +306,15 @@ def _class_note(cls) -> str:
 def _regime_rows(payload: dict) -> list:
     """The regimes as ``(quantity, None, ("t", t_min, t_max), note, "")``; the note names the t_C estimate
     bounding a regime when it is not the headline φ_C = ½."""
-    from regimes.timeline import steps_text
+    from regimes.timeline import sampler_steps_text, steps_text
 
     reg = payload.get("regimes_t_C") or {}
     used, t_C = reg.get("estimator", "commitment"), reg.get("value")
     rows = []
     for g in payload["regimes"]:
         note = f"steps {steps_text(g)}"
+        inference = sampler_steps_text(g)
+        note += "" if inference is None else f"; sampler steps {inference}"
         if used != "commitment" and t_C is not None and t_C in (g["t_min"], g["t_max"]):
             note += f"; t_C: the {used} estimate"
         rows.append((f"regime {g['name']}", None, ("t", g["t_min"], g["t_max"]), note, ""))

@@ -299,7 +299,8 @@ def schedule(
     if inference is not None:
         _sampler_table(sch, inference, base, json_out)
         return
-    _step_listing(sch, base, edm, json_out, as_csv=(table_format or "").strip().lower() == "csv")
+    # --format csv is ignored with --json (a note says so): the JSON keeps its own cap
+    _step_listing(sch, base, edm, json_out, as_csv=not json_out and (table_format or "").strip().lower() == "csv")
 
 
 def _direction_note(sch) -> list:

@@ -553,7 +553,8 @@ def timeline(
     sampler_steps: SamplerStepsOption = None,
     timestep_spacing: TimestepSpacingOption = None,
     steps: Optional[int] = typer.Option(
-        None, "--steps", "-T", help="Schedule steps T (2 to 10⁷; default 1000; EDM sampler levels, default 18)."),
+        None, "--steps", "-T",
+        help="Schedule steps T (2 to 10⁷, linear from 21; default 1000; EDM sampler levels, default 18)."),
     axis: str = typer.Option(
         "time", "--axis",
         help="Figure x axis: time (OU time, steps on the top axis) or steps (the sampler's steps, "

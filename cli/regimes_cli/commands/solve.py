@@ -104,8 +104,12 @@ def solve_n(
         None, "--last-fraction", "-q",
         help="Collapse only in the last fraction q of the sampling steps (t_C <= t_K, K = floor(qT)).",
     ),
-    schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
-    steps: Optional[int] = typer.Option(None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    schedule_name: Optional[str] = typer.Option(
+        None, "--schedule", "-s",
+        help=SCHEDULE_HELP + " Default linear; not edm here (a discrete schedule is needed)."
+    ),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷; linear from 21)."),
     betas: BetasOption = None,
     alphas_cumprod: AlphasCumprodOption = None,
     scheduler_config: SchedulerConfigOption = None,
@@ -218,8 +222,12 @@ def solve_d(
 @solve_app.command("eigenvalue")
 def solve_eigenvalue(
     step: int = typer.Option(..., "--step", "-k", help="Zero-based step K (counted from the data end)."),
-    schedule_name: Optional[str] = typer.Option(None, "--schedule", "-s", help=SCHEDULE_HELP + " Default linear."),
-    steps: Optional[int] = typer.Option(None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷)."),
+    schedule_name: Optional[str] = typer.Option(
+        None, "--schedule", "-s",
+        help=SCHEDULE_HELP + " Default linear; not edm here (a discrete schedule is needed)."
+    ),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", "-T", help="Number of schedule steps T (2 to 10⁷; linear from 21)."),
     betas: BetasOption = None,
     alphas_cumprod: AlphasCumprodOption = None,
     scheduler_config: SchedulerConfigOption = None,
