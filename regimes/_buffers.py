@@ -4,9 +4,10 @@ numpy asks the kernel for transparent huge pages on every large array (``madvise
 Where the kernel's ``transparent_hugepage/defrag`` setting is ``madvise`` (a common default), the
 first touch of such an array compacts memory synchronously to find 2 MB pages; on a host whose
 memory is fragmented that costs seconds of system time per analysis. Measured here (2 cores,
-n = 20 000, d = 1 024, M = 1 024): the engine's stored statistics (2 × 164 MB) alone took 1.8 s
-of system time to touch, and a whole ``analyze`` went from 8.2–8.7 s to 6.5–6.8 s with them
-allocated by :func:`large_empty` (same bits: the buffers' contents are the same).
+n = 20 000, d = 1 024, M = 1 024): one engine call spent 0.8–1.9 s of system time touching its
+stored statistics (2 × 164 MB), 0.2–0.25 s with :func:`large_empty`; a whole ``analyze`` took
+6.1–7.5 s (1.5–2.4 s of it system time) before and 5.5–6.1 s (0.55–0.7 s) after, in alternating
+fresh processes (same bits: the buffers' contents are the same).
 
 :func:`large_empty` maps private anonymous memory itself (copy-on-write across ``fork``, as
 numpy's arrays are) and advises the kernel against huge pages for it
