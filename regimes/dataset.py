@@ -26,6 +26,7 @@ from ._errors import RegimesError, RegimesWarning
 from ._validate import MAX_SAMPLES, check_bool, check_choice, check_int, shown
 from .analysis import ESTIMATORS, analyze, data_noise_floor
 from .data import DataSource, as_source, load_source
+from .data.source import check_same_units
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, top_eigenvalues
 from .engines.mixture import (
     DEFAULT_MEMORY_BUDGET,
@@ -51,7 +52,10 @@ _DATASET_OPTIONS = ("samples", "seed", "memory_budget", "model")
 
 
 def _wrap(data, labels, scale, center) -> DataSource:
-    """``as_source(data, labels, ...)``, with a hint when ``data`` is an ``(X, labels)`` pair."""
+    """``as_source(data, labels, ...)``, with a hint when ``data`` is an ``(X, labels)`` pair; a loaded
+    source's units are checked in this API's words (Dataset, load_dataset)."""
+    if isinstance(data, DataSource):
+        check_same_units(data, scale, center, how="load_dataset(path, ...), or Dataset of the array")
     try:
         return as_source(data, labels, scale=scale, center=center)
     except RegimesError as exc:

@@ -222,3 +222,17 @@ def test_top_eigenvalues_do_not_reuse_the_data_stream():
     data_stream = top_eigenvalues(ds.source, 1, rng=5, bootstrap=50).replicates
     np.testing.assert_array_equal(mine, doc)
     assert not np.array_equal(mine, data_stream)
+
+
+def test_constructor_on_a_loaded_source_names_this_api():
+    """Dataset(source, scale=/center=) refuses other units in the Dataset API's words (it named
+    load_source/as_source, which this user did not call); the same units pass."""
+    import regimes
+    from regimes import RegimesError
+
+    ds = regimes.Dataset.example(d=8, per_class=20)
+    for kw in ({"scale": "unit"}, {"center": False}):
+        with pytest.raises(RegimesError, match=r"load_dataset\(path, \.\.\.\), or Dataset of the array") as exc:
+            regimes.Dataset(ds.source, **kw)
+        assert "load_source" not in str(exc.value)
+    assert regimes.Dataset(ds.source, scale="none", center=True).n == ds.n

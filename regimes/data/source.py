@@ -555,19 +555,20 @@ def encode_labels(labels, where: str) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(x.item() if hasattr(x, "item") else x) for x in names]
 
 
-def check_same_units(src: DataSource, scale, center) -> None:
+def check_same_units(src: DataSource, scale, center, how: str = "load_source, or as_source of the array") -> None:
     """Refuse ``scale``/``center`` for an already loaded source when they differ from its own (they
     would be silently ignored: a source's units are fixed when it is loaded). The defaults
-    (``"none"``, True) pass, so that code passing a source through keeps working."""
+    (``"none"``, True) pass, so that code passing a source through keeps working. ``how``: the
+    calls that load the data, as the message names them (the caller's own API)."""
     center = check_bool("center", center)
     scale_map(scale)
     same = isinstance(scale, str) == isinstance(src.scale, str) and scale == src.scale  # 2 == 2.0; 'unit' != 2
     if not (isinstance(scale, str) and scale == "none") and not same:
         raise RegimesError(f"scale={scale!r}: {src.name} is already loaded with scale={src.scale!r}; give scale "
-                           "when loading the data (load_source, or as_source of the array), not again")
+                           f"when loading the data ({how}), not again")
     if center is not True and center != src.center:
         raise RegimesError(f"center={center!r}: {src.name} is already loaded with center={src.center!r}; give "
-                           "center when loading the data (load_source, or as_source of the array), not again")
+                           f"center when loading the data ({how}), not again")
 
 
 def flatten_rows(arr: np.ndarray, where: str) -> np.ndarray:
