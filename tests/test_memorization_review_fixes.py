@@ -339,3 +339,25 @@ def test_uturn_curve_figure_draws_clopper_pearson_bars(npys):
     assert min(s[:, 1].min() for s in segs[:1]) == pytest.approx(lo)
     assert max(s[:, 1].max() for s in segs[:1]) == pytest.approx(hi)
     assert stats.beta.ppf(0.025, 16, 1) == pytest.approx(lo)
+
+
+# ------------------------------------------------------------------ fresh samples at small d
+@pytest.mark.parametrize("d,flagged", [(2, True), (3, True), (4, True), (12, False)])
+def test_fresh_sample_rate_against_simulated_fresh_draws(d, flagged):
+    """Fresh draws from the training distribution (no copying) are flagged at the rate k^d:
+    checked against simulated Gaussian sets (4000 fresh samples, n = 4000) within 4 binomial SE;
+    above 1% the audit says f_mem is not evidence of copying and points to a reference."""
+    from regimes.memorization import fresh_sample_rate, memorization_audit
+
+    g = np.random.default_rng(d)
+    train, fresh = g.standard_normal((4000, d)), g.standard_normal((4000, d))
+    audit = memorization_audit(fresh, train, bootstrap=0)
+    rate = audit.to_dict()["fresh_sample_rate"]
+    assert rate == fresh_sample_rate(1 / 3, d)
+    assert abs(audit.f_mem.value - rate) <= 4 * math.sqrt(rate * (1 - rate) / 4000) + 1e-12
+    said = [x for x in audit.notes if "flags fresh samples too" in x]
+    assert bool(said) == flagged
+    if flagged:
+        assert "--reference" in said[0]
+        with_ref = memorization_audit(fresh, train, reference=g.standard_normal((4000, d)), bootstrap=0)
+        assert any("held-out reference's f_mem" in x for x in with_ref.notes)
