@@ -252,3 +252,14 @@ def test_auto_continues_with_lanczos_when_block_krylov_does_not_converge(tmp_pat
     calls.clear()
     top_eigenvalues(src, k=10, rng=1)  # 4k = 40 >= d
     assert calls == []
+
+
+@pytest.mark.parametrize("n,d,k", [(300, 20, 1), (300, 20, 5), (50, 9, 3), (400, 33, 2), (300, 17, 8)])
+def test_block_krylov_small_d_reaches_the_whole_space(n, d, k):
+    """A basis that cannot take one more full block (d not a multiple of it) takes a narrower last
+    block up to d, where Rayleigh–Ritz is exact; it raised BlockNotConverged at d = 20 (basis 16).
+    Oracle: numpy's eigenvalues of the sample covariance."""
+    X = np.random.default_rng(d + k).standard_normal((n, d))
+    got = top_eigenvalues(X, k, method="block").values
+    ref = np.linalg.eigvalsh(np.cov(X, rowvar=False))[::-1][:k]
+    assert np.allclose(got, ref, rtol=1e-12, atol=1e-12 * ref[0])

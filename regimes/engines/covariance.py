@@ -244,19 +244,18 @@ def _block_krylov(op, d, k, v0, tol, block=None):
         done = np.all(res <= tol * abs(theta[0])) or (
             prev is not None and np.max(np.abs(theta - prev)) <= tol * abs(theta[0]))
         prev = theta
-        if done or K.shape[1] + b > max_dim:
-            if not done:
-                if K.shape[1] < d:  # a spectrum without gaps at a tight tolerance
-                    raise BlockNotConverged(f"block Krylov did not converge for k={k} eigenvalues "
-                                            f"(Krylov dimension {K.shape[1]}; try method='lanczos')")
-            return theta, U
+        if done or K.shape[1] >= max_dim:
+            if not done and K.shape[1] < d:  # a spectrum without gaps at a tight tolerance
+                raise BlockNotConverged(f"block Krylov did not converge for k={k} eigenvalues "
+                                        f"(Krylov dimension {K.shape[1]}; try method='lanczos')")
+            return theta, U  # converged, or the basis spans all d directions: Rayleigh–Ritz is exact
         W = Y - K @ (K.T @ Y)
         W -= K @ (K.T @ W)  # twice is enough
         Q, R = np.linalg.qr(W)
         keep = np.abs(np.diag(R)) > 1e-12 * max(1.0, float(np.abs(np.diag(R)).max(initial=0.0)))
         if not keep.any():  # the Krylov space is invariant: the Ritz values are exact
             return theta, U
-        Q = Q[:, keep]
+        Q = Q[:, keep][:, :max_dim - K.shape[1]]  # the last block may be narrower: up to max_dim (<= d)
 
 
 def _eigh(C, src, vectors=True):
