@@ -556,6 +556,10 @@ class MemorizationAudit(TableMixin):
             "reference": None if self.reference is None else self.reference.to_dict(),
             "notes": list(self.notes),
         }
+        if not self.bootstrap:  # no interval by request: null ends, not NaN (no "non-finite" warning)
+            out["f_mem"]["ci"] = [None, None]
+            if out["reference"] is not None:
+                out["reference"]["f_mem"]["ci"] = [None, None]
         if not self.f_mem_meaningful:
             out["f_mem_caveat"] = NOT_MEANINGFUL
         if self.reference is not None:

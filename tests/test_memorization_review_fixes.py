@@ -361,3 +361,24 @@ def test_fresh_sample_rate_against_simulated_fresh_draws(d, flagged):
         assert "--reference" in said[0]
         with_ref = memorization_audit(fresh, train, reference=g.standard_normal((4000, d)), bootstrap=0)
         assert any("held-out reference's f_mem" in x for x in with_ref.notes)
+
+
+def test_no_interval_by_request_is_null_without_a_warning(tmp_path):
+    """--bootstrap 0 --json: the intervals are [null, null] as documented, and no "non-finite
+    values" warning is printed for what the user asked for."""
+    import contextlib
+    import io
+
+    from regimes_cli.main import main
+
+    g = np.random.default_rng(0)
+    for name, m in (("g", 200), ("t", 500), ("r", 200)):
+        np.save(tmp_path / f"{name}.npy", g.standard_normal((m, 16)))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["memorization", str(tmp_path / "g.npy"), str(tmp_path / "t.npy"), "--reference",
+                   str(tmp_path / "r.npy"), "--bootstrap", "0", "--json"])
+    assert rc in (0, None)
+    d = json.loads(out.getvalue())
+    assert d["f_mem"]["ci"] == [None, None] and d["reference"]["f_mem"]["ci"] == [None, None]
+    assert d["f_mem_excess_ci"] is None and "non-finite" not in err.getvalue()
