@@ -401,3 +401,14 @@ def test_sampler_steps_reach_report_and_csv(tmp_path):
         span = f"{g['sampler_step_min']}–{g['sampler_step_max']}"
         assert f"sampler steps {span}" in csv_out
         assert f"| {span} |" in report_md
+
+
+def test_json_notes_use_the_command_line_words(tmp_path):
+    """--json and report.json carry the notes in the CLI's words, as the table and report.md do
+    (the library's '(times=)' becomes '(--times)'), and stay equal to each other."""
+    rc, out, _ = _cli("analyze", "--times", "2.5,3.0,3.5", "--samples", "32", "--bootstrap", "10", "--json",
+                      "--out", tmp_path / "r")
+    assert rc in (0, None)
+    notes = json.loads(out)["notes"]
+    assert any("(--times)" in n for n in notes) and not any("(times=)" in n for n in notes)
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["notes"] == notes

@@ -398,6 +398,15 @@ def make_out_dir(out) -> Path:
     return path
 
 
+def in_words(payload: dict, words=None) -> dict:
+    """``payload`` with its top-level ``notes`` put in the caller's words (``words``, e.g.
+    ``as_cli_words``); as it is without ``words``. The command line's ``--json`` and its
+    ``report.json`` go through it alike, so the two stay equal."""
+    if words is None or not payload.get("notes"):
+        return payload
+    return {**payload, "notes": [words(n) for n in payload["notes"]]}
+
+
 def write_report(result, out_dir, sampler=None, words=None) -> dict:
     """Write ``report.json``, ``report.md``, ``curves.png``, ``timeline.png`` (and ``hierarchy.png`` with
     three classes or more) of an analysis into ``out_dir``.
@@ -407,7 +416,8 @@ def write_report(result, out_dir, sampler=None, words=None) -> dict:
     ``sampler``: the schedule object the analysis used (needed for ``--betas``,
     ``--alphas-cumprod`` or ``--scheduler-config``, which no name rebuilds); default: rebuilt from
     the schedule's name and steps. ``words``: a function putting the library's texts of ``report.md`` in
-    the caller's words (the command line passes ``as_cli_words``: ``(times=)`` → ``(--times)``).
+    the caller's words (the command line passes ``as_cli_words``: ``(times=)`` → ``(--times)``),
+    and to the notes of ``report.json``.
 
     The matplotlib backend is left as it is (a notebook keeps its own): the figures are drawn with
     interactive mode off and closed once written.
@@ -504,7 +514,7 @@ def _write_report(result, out_dir, sampler=None, words=None) -> dict:
 
     out = make_out_dir(out_dir)
     d = result.to_dict()
-    body = {"version": __version__, **to_jsonable(d), "conventions": analysis_conventions(d)}
+    body = {"version": __version__, **to_jsonable(in_words(d, words)), "conventions": analysis_conventions(d)}
     paths = {"json": out / "report.json", "markdown": out / "report.md",
              "curves": out / "curves.png", "timeline": out / "timeline.png"}
     paths["json"].write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")

@@ -39,6 +39,7 @@ from .._output import (
     emit_json,
     fmt,
     holds_earlier,
+    in_words,
     not_empty_path,
     note,
     print_table,
@@ -234,7 +235,7 @@ def analyze(
     payload = res.to_dict()
     written = None if out is None else _write(res, out, sampler)
     if json_out:
-        emit_json(payload, conventions=analysis_conventions(payload))
+        emit_json(in_words(payload, as_cli_words), conventions=analysis_conventions(payload))
         return
     _print_table(payload, out, written)
 
