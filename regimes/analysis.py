@@ -61,6 +61,7 @@ from ._validate import (
     MAX_STEPS,
     check_bool,
     check_callback,
+    check_choice,
     check_int,
     check_memory,
     check_real,
@@ -1108,10 +1109,9 @@ def _check_options(times, memory_budget, scale, center, precision, engine, progr
 def _sampler_stage(schedule, steps, sampler_steps, timestep_spacing):
     """``(sampler, SamplerSteps or None)`` of analyze's schedule arguments (``timestep_spacing`` and
     ``sampler_steps`` checked under their own names, even when the other is not given)."""
-    if timestep_spacing is not None and (not isinstance(timestep_spacing, str)
-                                         or timestep_spacing not in TIMESTEP_SPACINGS):
-        raise RegimesError(f"timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)} (or None: the "
-                           f"schedule's own), got {timestep_spacing!r}")
+    if timestep_spacing is not None:
+        check_choice("timestep_spacing", timestep_spacing, TIMESTEP_SPACINGS,
+                     suffix=" (or None: the schedule's own)")
     sampler = get_sampler(schedule, None if steps is None else check_int("steps", steps, ge=2, le=MAX_STEPS))
     if sampler_steps is not None and not isinstance(sampler_steps, SamplerSteps):
         n = check_int("sampler_steps", sampler_steps, ge=1)

@@ -263,7 +263,7 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
     d = check_int("d", d, ge=1, le=_MAX_SIZE)
     samples = check_int("samples", samples, ge=1, le=MAX_UTURN_SAMPLES)
     times = check_int("times", times, ge=1, le=_MAX_SIZE)
-    _check_method(method)
+    check_choice("method", method, METHODS)
     steps = check_int("steps", steps, ge=2, le=MAX_UTURN_STEPS)
     qn = float(samples) * n * times
     if method == "posterior":
@@ -272,10 +272,6 @@ def uturn_cost(n: int, d: int, samples: int, times: int, *, method: str = "sde",
         flops, exps = qn * d * (4.0 * steps + 2.0), qn * steps
     nbytes = 80.0 * samples * d + 16.0 * samples * times + min(8.0 * n * d, 256 * 2**20) + 128 * 2**20
     return UTurnCost(flops, exps, nbytes)
-
-
-def _check_method(method) -> None:
-    check_choice("method", method, METHODS)
 
 
 def _fraction(hit, definition):
@@ -315,7 +311,7 @@ def uturn(data, times, *, samples: int = 256, labels=None, method: str = "sde", 
         ``same_point`` counts a return to the same training image (bit-identical copies are one
         point, see the module docstring).
     """
-    _check_method(method)
+    check_choice("method", method, METHODS)
     tt = as_real_array("times", times, gt=0.0, ndim=1, min_size=1)
     M = check_int("samples", samples, ge=1, le=MAX_UTURN_SAMPLES)
     steps = check_int("steps", steps, ge=2, le=MAX_UTURN_STEPS)

@@ -69,23 +69,24 @@ def _is_factor(scale) -> bool:
 
 def scale_map(scale: str | float) -> tuple[float, float]:
     """``(a, b)`` of the units map ``x ↦ a x + b``; a positive number ``c`` gives ``(c, 0)``."""
+    refused = RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
     if _is_factor(scale):
         try:
             c = float(scale)
         except OverflowError:  # e.g. 10**400
             check_real("scale", scale)  # raises: not representable as a float64
         if not (np.isfinite(c) and c > 0):
-            raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
+            raise refused
         return c, 0.0
     if not isinstance(scale, str):
-        raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
+        raise refused
     if scale == "none":
         return 1.0, 0.0
     if scale == "unit":
         return 1.0 / 255.0, 0.0
     if scale == "symmetric":
         return 1.0 / 127.5, -1.0
-    raise RegimesError(f"scale must be one of {', '.join(SCALES)} or a finite number > 0, got {scale!r}")
+    raise refused
 
 
 def units_text(scale: str | float, center: bool) -> str:

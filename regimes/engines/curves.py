@@ -153,8 +153,8 @@ class MixtureCurves:
         return self._pick(name, self.evaluate(t))
 
     def _pick(self, name: str, ev: dict) -> np.ndarray:
-        """The per-sample values of the statistic ``name`` in an :meth:`evaluate` result."""
-        check_choice("statistic", name, _STATISTICS)
+        """The per-sample values of the statistic ``name`` (checked by the callers, before evaluating)
+        in an :meth:`evaluate` result."""
         if name == "excess_entropy":
             return ev["lse"] / self.d
         if name == "commitment":

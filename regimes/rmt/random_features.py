@@ -27,7 +27,16 @@ import numpy as np
 
 from .._errors import RegimesError, RegimesWarning
 from .._quadrature import gauss_hermite_normal, gauss_legendre, gaussian_expect, gaussian_panels
-from .._validate import MAX_SAMPLES, as_real_array, check_int, check_memory, check_real, check_rng, replace_checked
+from .._validate import (
+    MAX_SAMPLES,
+    as_real_array,
+    check_int,
+    check_memory,
+    check_real,
+    check_rng,
+    replace_checked,
+    shown,
+)
 from ._activations import Activation, get_activation
 from ._sc_solver import SCParams, solve, solve_pointwise_lm
 
@@ -291,12 +300,6 @@ def _kinks_tuple(kinks):
         return tuple(sorted(float(k) for k in kinks))
     except (TypeError, ValueError):
         return None
-
-
-def _short(x) -> str:
-    """``repr(x)`` cut to 60 characters (a 400-digit integer in a message)."""
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -632,7 +635,7 @@ class RandomFeatures:
         try:
             z = np.asarray(z, dtype=np.complex128)
         except (TypeError, ValueError, OverflowError):  # (OverflowError: an integer beyond float64)
-            raise RegimesError(f"z must be complex numbers within the float64 range, got {_short(z)}") from None
+            raise RegimesError(f"z must be complex numbers within the float64 range, got {shown(z)}") from None
         if not np.all(np.isfinite(z)):
             raise RegimesError(f"z must be finite, got {complex(z[~np.isfinite(z)].ravel()[0])!r}")
         if np.any(z.imag <= 0):

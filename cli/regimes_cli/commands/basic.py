@@ -287,7 +287,8 @@ def schedule(
         if inference is not None and t is not None:
             payload["sampler_step_convention"] = inference.step_convention
         if json_out:
-            emit_json({**payload, "notes": _linear_note(sch)} if _linear_note(sch) else payload)
+            linear = _linear_note(sch)
+            emit_json({**payload, "notes": linear} if linear else payload)
             return
         rows = [(k_, v) for k_, v in payload.items() if not k_.endswith("convention")]
         print_table(f"{sch.name} schedule, {steps_label(sch.name, sch.steps)}", rows,

@@ -222,7 +222,7 @@ def memorization(
 
     from regimes import RegimesError, RegimesWarning
     from regimes.data import load_source, query_rows
-    from regimes.memorization import memorization_audit
+    from regimes.memorization import MAX_CARLINI_ALPHA, MIN_CARLINI_ALPHA, memorization_audit
 
     for flag, value in (("GENERATED", generated), ("TRAIN", train), ("--reference", reference),
                         ("--labels", labels), ("--csv", csv), ("--out", out)):
@@ -230,7 +230,7 @@ def memorization(
     if not (math.isfinite(threshold) and 0 < threshold < 1):
         raise RegimesError(f"--threshold must be > 0 and < 1, got {threshold!r}")
     int_in_range(bootstrap, "--bootstrap", 0, 100_000)
-    if not (math.isfinite(carlini_alpha) and 1e-12 <= carlini_alpha <= 1e12):  # (the score overflows beyond)
+    if not (math.isfinite(carlini_alpha) and MIN_CARLINI_ALPHA <= carlini_alpha <= MAX_CARLINI_ALPHA):
         raise RegimesError(f"--carlini-alpha must be >= 1e-12 and <= 1e12, got {carlini_alpha!r}")
     if out is not None:
         check_out_dir(out)  # before any work
