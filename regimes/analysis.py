@@ -103,6 +103,7 @@ __all__ = [
     "NORMALISED_CLASS_LEVEL",
     "class_level",
     "Reference",
+    "analysis_rng",
     "analyze",
     "data_noise_floor",
     "default_times",
@@ -599,6 +600,13 @@ def _half_log(x: float) -> float:
 NOISE_MIN_BULK = 8
 
 
+def analysis_rng(seed: int) -> np.random.Generator:
+    """The analysis' stream for its bootstraps and the Lanczos/Krylov start: ``SeedSequence([seed, 1])``,
+    independent of the data of a seeded example (``seed``) and of the mixture engine's samples
+    (:func:`regimes.engines.mixture_rng`, ``[seed, 2]``); :class:`regimes.Dataset` draws from it too."""
+    return np.random.default_rng(np.random.SeedSequence([seed, 1]))
+
+
 def _noise_stage(src, lam_top, spectrum, notes):
     """The finite-sample noise floor of Λ (:mod:`regimes.noise`), with notes; None when d is too small."""
     floor, said = data_noise_floor(src, lam_top, spectrum)
@@ -907,7 +915,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     sampler, sampler_steps = _sampler_stage(schedule, steps, sampler_steps, timestep_spacing)  # before any work
     src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
     notes: list[str] = list(getattr(src, "notes", []))
-    gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))  # bootstraps, Lanczos start
+    gen = analysis_rng(seed)  # bootstraps, Lanczos start
 
     def report(stage, done, total):
         if progress is not None:

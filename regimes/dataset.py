@@ -24,7 +24,7 @@ import numpy as np
 
 from ._errors import RegimesError, RegimesWarning
 from ._validate import MAX_SAMPLES, check_bool, check_choice, check_int, shown
-from .analysis import ESTIMATORS, analyze, data_noise_floor
+from .analysis import ESTIMATORS, analysis_rng, analyze, data_noise_floor
 from .data import DataSource, as_source, load_source
 from .data.source import check_same_units
 from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, top_eigenvalues
@@ -258,7 +258,7 @@ class Dataset(RegimesModel):
         The Lanczos start and the bootstrap draw from ``SeedSequence([seed, 1])``, the stream
         :meth:`analyze` uses for them (not ``seed`` itself, which :meth:`example` draws the data from).
         """
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 1]))
+        rng = analysis_rng(self.seed)
         return top_eigenvalues(self.source, k, rng=rng, bootstrap=bootstrap, subsample=subsample)
 
     @cached_property
@@ -289,7 +289,7 @@ class Dataset(RegimesModel):
             k = min(8, src.d - src.constant_features - 1)
             if k < 1:
                 return None
-            rng = np.random.default_rng(np.random.SeedSequence([self.seed, 1]))
+            rng = analysis_rng(self.seed)
             spectrum = top_eigenvalues(src, k=k, rng=rng, method="block", tol=1e-7).values
         return data_noise_floor(src, self.eigenvalue, spectrum)[0]
 

@@ -19,7 +19,7 @@ from .diagnostics import agreement_text
 from .timeline import sampler_steps_text, steps_text
 
 __all__ = ["ANALYSIS_CONVENTIONS", "CONVENTIONS", "class_level_note", "detectability_text", "markdown_report",
-           "no_speciation_reason", "theory_t_C", "to_jsonable"]
+           "missing", "no_speciation_reason", "theory_t_C", "to_jsonable"]
 
 #: the conventions every JSON output states
 CONVENTIONS = {
@@ -70,7 +70,7 @@ def to_jsonable(obj, nonfinite: list | None = None, _path: str = ""):
     return obj
 
 
-def _missing(x) -> bool:
+def missing(x) -> bool:
     """Whether a payload number is absent: None (JSON null) or NaN (``to_dict`` keeps a curve that does
     not cross as NaN, for the JSON writer to flag)."""
     return x is None or (isinstance(x, float) and math.isnan(x))
@@ -81,7 +81,7 @@ def _f(x, digits=6):
     ``1.30214e-06``: a small time is never rounded to 0); None/NaN as an em dash."""
     if isinstance(x, np.generic):
         x = x.item()
-    if _missing(x):
+    if missing(x):
         return "—"
     if isinstance(x, float):
         return "∞" if x == math.inf else f"{x:.{digits}g}"
@@ -105,10 +105,10 @@ def class_level_note(cls) -> str | None:
 
 def no_speciation_reason(r) -> str | None:
     """Why a payload has no t_S (None when it has one): Λ <= 1, or Λ not detectable above the noise edge."""
-    if not _missing((r.get("t_S") or {}).get("value")):
+    if not missing((r.get("t_S") or {}).get("value")):
         return None
     ev = r["eigenvalue"]
-    if not _missing(ev.get("value")) and ev["value"] <= 1:
+    if not missing(ev.get("value")) and ev["value"] <= 1:
         return "Λ ≤ 1: no speciation"
     if ev.get("detectable") is False:
         return "Λ not detectable above the noise edge: no speciation time"
@@ -120,7 +120,7 @@ def detectability_text(ev) -> str:
     report's words: above the edge but Λ <= 1 is said, as it gives no speciation either."""
     if not ev["detectable"]:
         return "Λ NOT detectable (noise)"
-    if not _missing(ev.get("value")) and ev["value"] <= 1:
+    if not missing(ev.get("value")) and ev["value"] <= 1:
         return "Λ detectable, but Λ ≤ 1: no speciation"
     return "Λ detectable"
 
@@ -222,9 +222,9 @@ def _t_C_rows(r, row) -> None:
         names["commitment"] = "t_C, φ_C = ½ (headline: not measured, see the notes)"
         names[used] += " (used by the regimes)"
     for k, lab in names.items():  # (a missing commitment crossing is said by its label)
-        missing = k == "entropy" and _missing(r["t_C"][k]["value"])
+        absent = k == "entropy" and missing(r["t_C"][k]["value"])
         row(lab, r["t_C"][k], theory_t_C(ref, k), value="— (f^e/α did not cross 0.1 on the time grid)"
-            if missing else None)
+            if absent else None)
 
 
 def _regime_lines(r, sch) -> list:
@@ -253,7 +253,7 @@ def _regime_lines(r, sch) -> list:
 
 def _class_value(cls) -> str:
     """t_S_class's value, with its caveat next to it when φ's crossing is not a speciation time."""
-    if cls.get("valid", True) or _missing(cls.get("value")):
+    if cls.get("valid", True) or missing(cls.get("value")):
         return _f(cls["value"])
     return f"{_f(cls['value'])} — NOT a speciation time ({'; '.join(cls.get('invalid_reasons', []))}: see the notes)"
 

@@ -251,16 +251,10 @@ def _write(res, out: str, sampler) -> dict:
     return written
 
 
-def _missing(x) -> bool:
-    """Whether a payload number is absent: None, or NaN (``to_dict`` keeps a curve that does not cross its
-    level as NaN, for the JSON writer to flag: a test against None alone misses it)."""
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
 def _estimate_rows(payload: dict) -> list:
     """The estimates as ``(quantity, value, (low, high) or None, note, theory)``: the note says what the
     number is not (a crossing that is no speciation time, a t_C the regimes do not use, a missing one)."""
-    from regimes.report import detectability_text, no_speciation_reason, theory_t_C
+    from regimes.report import detectability_text, missing, no_speciation_reason, theory_t_C
 
     ref = payload.get("reference") or {}
     ev = payload["eigenvalue"]
@@ -281,8 +275,8 @@ def _estimate_rows(payload: dict) -> list:
     for k, lab in (("commitment", "t_C (φ_C = ½, headline)"), ("entropy", "t_C (f^e/α = 0.1)"),
                    ("spectral", "t_C (spectral proxy)"), ("gaussian", "t_C (Gaussian formula)")):
         e = payload["t_C"][k]
-        note = ("not measured: φ_C did not cross ½ on the time grid" if k == "commitment" and _missing(e["value"])
-                else "did not cross its level on the time grid" if _missing(e["value"])
+        note = ("not measured: φ_C did not cross ½ on the time grid" if k == "commitment" and missing(e["value"])
+                else "did not cross its level on the time grid" if missing(e["value"])
                 else "used by the regimes (φ_C = ½ missing)" if k == used != "commitment" else "")
         rows.append((lab, e["value"], e["ci"], note, theory_t_C(ref, k)))
     dg = payload.get("diagnostics")
@@ -297,7 +291,9 @@ def _estimate_rows(payload: dict) -> list:
 
 def _class_note(cls) -> str:
     """The caveat of the t_S_class row: not a speciation time (and why), or a class level that is a convention."""
-    if cls.get("valid", True) is False and not _missing(cls.get("value")):
+    from regimes.report import missing
+
+    if cls.get("valid", True) is False and not missing(cls.get("value")):
         return f"NOT a speciation time ({'; '.join(cls.get('invalid_reasons', []))})"
     if int(cls.get("classes", 2)) > 2:
         return f"level for {cls['classes']} classes: a convention (see notes)"
