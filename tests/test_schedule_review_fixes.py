@@ -403,7 +403,14 @@ def test_linear_at_other_T_is_labelled_and_numbers_unchanged(run_cli, tmp_path):
         rc, out, _ = run_cli("schedule", *args)
         assert rc == 0 and "not diffusers'" not in out
     k, _ = _json(run_cli, "schedule", "--step", 5)
-    assert "notes" not in k  # T = 1000: the payload is as before
+    assert not any("diffusers" in n for n in k["notes"])  # T = 1000: the direction of sampling only
+    # --t/--step --json say which way sampling runs, as the table and the step listing do (EDM: its own convention)
+    for args in (("--step", 5), ("--t", 0.3), ("--steps", T, "--step", 5)):
+        k, _ = _json(run_cli, "schedule", *args)
+        T_k = k["steps"]
+        assert f"sampling runs from step {T_k - 1} (the noisiest) down to step 0 (at the data end)" in k["notes"], args
+    k, _ = _json(run_cli, "schedule", "--schedule", "edm", "--step", 3)
+    assert "notes" not in k and "from the noise end" in k["step_convention"]
 
 
 def test_linear_help_and_small_T_refusal_say_why_and_what_to_do(run_cli):

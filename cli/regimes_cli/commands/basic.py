@@ -286,9 +286,9 @@ def schedule(
         payload = {**base, **res, "step_convention": sch.step_convention}
         if inference is not None and t is not None:
             payload["sampler_step_convention"] = inference.step_convention
-        if json_out:
-            linear = _linear_note(sch)
-            emit_json({**payload, "notes": linear} if linear else payload)
+        if json_out:  # the direction of sampling in words, as in the table and the step listing
+            said = _direction_note(sch) + _linear_note(sch)
+            emit_json({**payload, "notes": said} if said else payload)
             return
         rows = [(k_, v) for k_, v in payload.items() if not k_.endswith("convention")]
         print_table(f"{sch.name} schedule, {steps_label(sch.name, sch.steps)}", rows,
