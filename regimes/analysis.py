@@ -87,7 +87,7 @@ from .engines.mixture import (
 from .estimate import Estimate
 from .hierarchy import ClassHierarchy, class_hierarchy
 from .models import example_mixture
-from .noise import NoiseFloor, debiased_spike, noise_floor, sample_spectrum_bias
+from .noise import TW1_Q99, NoiseFloor, debiased_spike, noise_floor, sample_spectrum_bias
 from .schedule_forms import TIMESTEP_SPACINGS, SamplerSteps
 from .schedules import EDMSampler, get_sampler
 from .tables import ESTIMATE_COLUMNS, TableMixin, estimate_row
@@ -641,7 +641,7 @@ def data_noise_floor(src, lam_top: float, spectrum=None) -> tuple[NoiseFloor | N
     if not floor.detectable:
         notes.append(f"Λ = {lam_top:.4g} is not distinguishable from the finite-sample noise edge "
                      f"σ̂²(1 + √γ)² = {floor.edge:.4g} (σ̂² = {floor.sigma2:.4g}, γ = d/(n−1) = {floor.ratio:.4g}; "
-                     f"Tracy–Widom statistic {floor.tw_statistic:.3g} <= 2.02): no detectable speciation — the "
+                     f"Tracy–Widom statistic {floor.tw_statistic:.3g} <= {TW1_Q99}): no detectable speciation — the "
                      "top eigenvalue is what sampling noise alone produces")
     return floor, notes
 

@@ -36,7 +36,7 @@ from .engines.mixture import (
     mixture_rng,
 )
 from .models import GaussianMixture, RegimesModel, example_mixture
-from .noise import NoiseFloor
+from .noise import TW1_Q99, NoiseFloor
 from .speciation import speciation_time
 
 __all__ = ["Dataset", "load_dataset"]
@@ -300,7 +300,7 @@ class Dataset(RegimesModel):
         if floor is None or floor.detectable or not lam > 1.0:
             return
         warnings.warn(f"Dataset.{what}: Λ = {lam:.4g} is not detectable above the finite-sample noise edge "
-                      f"σ̂²(1 + √γ)² = {floor.edge:.4g} (Tracy–Widom statistic {floor.tw_statistic:.3g} <= 2.02): "
+                      f"σ̂²(1 + √γ)² = {floor.edge:.4g} (Tracy–Widom statistic {floor.tw_statistic:.3g} <= {TW1_Q99}): "
                       f"sampling noise alone produces such a Λ. The model interface uses t_S = ½ ln Λ = "
                       f"{0.5 * math.log(lam):.4g} without this test; Dataset.analyze() reports no speciation "
                       "time (t_S = NaN) and no Regime II here", RegimesWarning, stacklevel=3)
