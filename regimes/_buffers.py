@@ -21,7 +21,7 @@ import mmap
 
 import numpy as np
 
-__all__ = ["LARGE_BYTES", "large_empty"]
+__all__ = ["LARGE_BYTES", "large_empty", "selected_rows"]
 
 #: Arrays at least this large are mapped by :func:`large_empty` (smaller ones gain nothing).
 LARGE_BYTES = 16 * 2**20
@@ -48,3 +48,20 @@ def large_empty(shape, dtype=np.float64) -> np.ndarray:
     except OSError:  # pragma: no cover - a kernel without transparent huge pages: nothing to advise
         pass
     return np.frombuffer(region, dtype=dt, count=count).reshape(shape)
+
+
+def selected_rows(B: np.ndarray, mask: np.ndarray, out=None) -> np.ndarray:
+    """The rows of ``B`` where ``mask`` is True, in order, as a C-contiguous array: a view of ``B``
+    when they form one contiguous run (classes stored one after the other: no copy), else gathered
+    into ``out[:k]`` (a buffer of at least k rows, reused across blocks) or a new array.
+
+    Same values, order and layout either way, so reductions and products over the result give the
+    same bits as on a copy (``B`` must be C-contiguous).
+    """
+    idx = np.flatnonzero(mask)
+    k = idx.size
+    if k and int(idx[-1]) - int(idx[0]) + 1 == k and B.flags.c_contiguous:
+        return B[int(idx[0]):int(idx[-1]) + 1]
+    if out is None:
+        return np.take(B, idx, axis=0)
+    return np.take(B, idx, axis=0, out=out[:k], mode="clip")  # (valid indices; "raise" would buffer out)

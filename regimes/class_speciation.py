@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._buffers import large_empty
+from ._buffers import large_empty, selected_rows
 from ._errors import RegimesError, RegimesWarning
 from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_bool, check_int, check_real, check_rng
 
@@ -366,10 +366,9 @@ def _accumulate(source, groups, labels):
         for g in groups:
             if g == -1:
                 X = B
-            else:
-                mask = lab == g
+            else:  # a view when the class's rows are one run of the block (no copy), else gathered into sel
                 sel = large_empty(B.shape) if sel is None or sel.shape[0] < B.shape[0] else sel
-                X = np.compress(mask, B, axis=0, out=sel[:int(np.count_nonzero(mask))])
+                X = selected_rows(B, lab == g, sel)
             if X.shape[0]:
                 a = acc[g]
                 prod = np.empty((d, d)) if prod is None else prod

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._buffers import selected_rows
 from ._errors import RegimesError
 from ._validate import as_real_array, check_choice
 from .class_speciation import NULL_QUANTILE, noise_separation_null_from_spectrum
@@ -426,7 +427,7 @@ def _pair_statistics(src, lab, K, counts, names, scale, moments=None):
         if scale != 1.0:
             B = B / scale
         for c in np.unique(lab[s:e]):
-            sums[c] += B[lab[s:e] == c].sum(axis=0)
+            sums[c] += selected_rows(B, lab[s:e] == c).sum(axis=0)  # (a view for a run of rows)
     means = sums / counts[:, None]
     sq, scatter = _class_scatter(src, means, counts, scale, moments)
     var = sq / (counts[:, None] - 1.0)  # var[c, b]·|m_c − m_b|²: the variance of class c along m_c − m_b
@@ -525,7 +526,7 @@ class _Moments:
     def add(self, c, X, sel, s, e):
         """Rows ``X[sel]`` (block rows s..e, centred at their class mean) of class ``c``."""
         if self.rows is None:
-            Y = X[sel]
+            Y = selected_rows(X, sel)
             self.S[c] += Y.T @ Y  # one operand: a symmetric rank-k update
         else:
             self.picked[c].append(X[sel & self.keep[s:e]])

@@ -98,3 +98,29 @@ def test_accumulated_moments_equal_those_of_fresh_arrays():
             R = B if grp == -1 else B[lab[a:b] == grp]
             n, s, S = n + R.shape[0], s + R.sum(axis=0), S + R.T @ R
         assert got[grp][0] == n and np.array_equal(got[grp][1], s) and np.array_equal(got[grp][2], S)
+
+
+@pytest.mark.parametrize("kind", ["run", "scattered", "empty", "all", "single"])
+def test_selected_rows_equal_boolean_indexing_bit_for_bit(kind):
+    """The class passes' row selection: a view for one run of rows, a gather otherwise — the same
+    rows as ``B[mask]`` and the same bits for the reductions and products taken on them."""
+    from regimes._buffers import selected_rows
+
+    g = np.random.default_rng(3)
+    B = g.standard_normal((301, 37)) * 1e3 + 7.0
+    mask = {"run": np.arange(301) // 100 == 1, "scattered": g.random(301) < 0.4, "empty": np.zeros(301, bool),
+            "all": np.ones(301, bool), "single": np.arange(301) == 150}[kind]
+    ref = B[mask]
+    for out in (None, np.empty_like(B)):
+        Y = selected_rows(B, mask, out)
+        assert Y.flags.c_contiguous and Y.shape == ref.shape and np.array_equal(Y, ref)
+        if kind in ("run", "all", "single"):
+            assert np.shares_memory(Y, B)  # no copy
+        elif kind == "scattered" and out is not None:
+            assert np.shares_memory(Y, out)  # gathered into the caller's buffer
+        if ref.shape[0]:
+            assert np.array_equal(Y.sum(axis=0), ref.sum(axis=0))
+            assert np.array_equal(Y.T @ Y, ref.T @ ref)
+    # a non-contiguous block is gathered, never returned as a strided view
+    Bf = np.asfortranarray(B)
+    assert selected_rows(Bf, mask).flags.c_contiguous or not mask.any()
