@@ -49,6 +49,8 @@ __all__ = [
     "provenance",
     "quiet_no_speciation",
     "resolve_variance",
+    "variance_unmatched",
+    "UNMATCHED_VERDICT",
     "name_flags",
     "check_memory",
 ]
@@ -168,6 +170,17 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
         "--variance with the mean per-feature variance Tr C/d of the data, in the units the model "
         "is trained on (the same units as any Λ given; about 0.06 for CIFAR-10 pixels in [0,1])"
     ]
+
+
+def variance_unmatched(variance: Optional[float], preset=None) -> bool:
+    """Whether :func:`resolve_variance` assumes σ² = 1 against a preset's Λ given in other units (then
+    t_C, and whether Regime II exists, are not meaningful: outputs must say so next to the numbers)."""
+    return variance is None and preset is not None and preset.variance is None and preset.has_eigenvalue
+
+
+#: what the outputs say instead of a Regime II verdict when σ² was assumed against a preset's units
+UNMATCHED_VERDICT = ("whether Regime II exists is not assessed: t_C uses σ² = 1, assumed, in units that do not "
+                     "match Λ's (pass --variance)")
 
 
 #: the preset numbers --units converts: (attribute, symbol, flag)

@@ -16,6 +16,7 @@ from .._options import (
     SCHEDULE_HELP,
     STEPS_HELP,
     UNITS_HELP,
+    UNMATCHED_VERDICT,
     VARIANCE_HELP,
     AlphasCumprodOption,
     BetasOption,
@@ -33,6 +34,7 @@ from .._options import (
     quiet_no_speciation,
     resolve_variance,
     sampler_step_rows,
+    variance_unmatched,
 )
 from .._output import (
     FORMAT_HELP,
@@ -421,6 +423,7 @@ def times(
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
+    unmatched = variance_unmatched(variance, p)  # σ² = 1 assumed against the preset's units
     variance, var_notes = resolve_variance(variance, p)
     notes += var_notes
     t_S = quiet_no_speciation(speciation_time, lam)
@@ -429,10 +432,14 @@ def times(
     regs = regime_intervals(t_S, t_C)
     if math.isnan(t_S):
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
+    elif unmatched:
+        notes.append(UNMATCHED_VERDICT)
     elif t_C >= t_S:
         notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
     payload = {"n": num(n), "d": num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
+    if unmatched:
+        payload["variance_assumed"] = True  # t_C and the regimes' bounds from it are not meaningful
     if p is not None:
         payload.update(preset=p.name, units=units)
     if sampler is not None:
@@ -450,7 +457,8 @@ def times(
         emit_json(payload)
         return
     rows = [("n", payload["n"]), ("d", payload["d"]), ("α = ln(n)/d", a), ("Λ", lam),
-            ("t_S = ½ ln Λ", t_S), ("t_C (Gaussian, σ² = %g)" % variance, t_C)]
+            ("t_S = ½ ln Λ", t_S),
+            ("t_C (Gaussian, σ² = %g%s)" % (variance, ", ASSUMED: not meaningful" if unmatched else ""), t_C)]
     if sampler is not None:
         size = steps_label(payload["schedule"], payload["steps"], sep="=")
         rows += [(f"step of t_S ({payload['schedule']}, {size})", payload["step_S"]),
@@ -460,7 +468,7 @@ def times(
         where = time_range_text(r["t_min"], r["t_max"])
         if sampler is not None:
             where += f", steps {steps_text(r)}"
-        rows.append((f"Regime {r['name']}", where))
+        rows.append((f"Regime {r['name']}", where + (" (t_C from an assumed σ²)" if unmatched else "")))
     if p is not None:
         rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Regimes of the backward process", rows,

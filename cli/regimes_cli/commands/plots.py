@@ -17,6 +17,7 @@ from .._options import (
     SCHEDULE_HELP,
     UNITS_HELP,
     UNITS_PER_SECOND,
+    UNMATCHED_VERDICT,
     AlphasCumprodOption,
     BetasOption,
     SamplerStepsOption,
@@ -36,6 +37,7 @@ from .._options import (
     refuse_memory,
     resolve_variance,
     sampler_step_rows,
+    variance_unmatched,
 )
 from .._output import (
     check_out,
@@ -599,6 +601,7 @@ def timeline(
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
+    unmatched = variance_unmatched(variance, p)  # σ² = 1 assumed against the preset's units
     if builtin and variance is None:  # the built-in mixture's own σ², no "assumed" note
         variance = _DEFAULT["variance"]
     else:
@@ -609,6 +612,8 @@ def timeline(
     loc = locate_regimes(t_S, t_C, sampler, sampler_steps=inference)
     if math.isnan(t_S):
         notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
+    elif unmatched:
+        notes.append(UNMATCHED_VERDICT)
     elif t_C >= t_S:
         notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
     notes += loc["notes"]
@@ -622,14 +627,16 @@ def timeline(
                        sigma_C=edm_sigma(t_C))
     if p is not None:
         payload.update(preset=p.name, units=units)
+    if unmatched:
+        payload["variance_assumed"] = True  # t_C and the regimes' bounds from it are not meaningful
     size = steps_label(loc["schedule"], loc["steps"])
     rows = [
         ("n", payload["n"]),
         ("d", payload["d"]),
         ("Λ", lam),
-        ("σ²", variance),
+        ("σ² (ASSUMED: t_C not meaningful)" if unmatched else "σ²", variance),
         ("t_S = ½ ln Λ", t_S),
-        ("t_C", t_C),
+        ("t_C (from an assumed σ²)" if unmatched else "t_C", t_C),
         (f"step of t_S ({loc['schedule']}, {size})", loc["step_S"]),
         (f"step of t_C ({loc['schedule']}, {size})", loc["step_C"]),
     ]

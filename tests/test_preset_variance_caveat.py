@@ -1,0 +1,49 @@
+"""`times` and `timeline` with a preset that carries Λ but no σ² (ImageNet16/32, LSUN64, CelebA64):
+σ² = 1 is assumed in units that do not match Λ's, so no Regime II verdict is printed and the t_C
+rows say so; with the preset's own σ² (CIFAR-10) or --variance the verdict is given as before."""
+
+import json
+import math
+
+import pytest
+
+from regimes import collapse_time, speciation_time
+from regimes.presets import get_preset
+
+VERDICT = "Regime II does not exist"
+
+
+def _flat(out):
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize("command", ["times", "timeline"])
+@pytest.mark.parametrize("preset", ["imagenet16", "imagenet32"])
+def test_assumed_variance_gives_no_verdict(run_cli, command, preset):
+    p = get_preset(preset).in_units("symmetric")
+    rc, out, err = run_cli(command, "--preset", preset, "--json")
+    assert rc == 0, err
+    k = json.loads(out)
+    assert k["variance"] == 1.0 and k["variance_assumed"] is True
+    # the numbers are still the closed forms at σ² = 1 (mpmath-checked elsewhere): the caveat is the change
+    assert k["t_C"] == pytest.approx(float(collapse_time(p.n, p.d, 1.0)), rel=1e-15)
+    assert k["t_S"] == pytest.approx(speciation_time(p.eigenvalue), rel=1e-15)
+    assert k["t_C"] >= k["t_S"]  # the case where the old output asserted that Regime II does not exist
+    notes = " ".join(k["notes"])
+    assert VERDICT not in notes and "not assessed" in notes
+    rc, out, _ = run_cli(command, "--preset", preset)
+    text = _flat(out)
+    assert rc == 0 and VERDICT not in text and "not assessed" in text and "ASSUMED" in text
+
+
+@pytest.mark.parametrize("command", ["times", "timeline"])
+def test_known_variance_keeps_the_verdict(run_cli, command):
+    # ImageNet16 with an explicit σ² in its units: t_C is meaningful, the verdict follows the numbers
+    rc, out, err = run_cli(command, "--preset", "imagenet16", "--variance", "0.2", "--json")
+    assert rc == 0, err
+    k = json.loads(out)
+    assert "variance_assumed" not in k
+    assert (VERDICT in " ".join(k["notes"])) == (k["t_C"] >= k["t_S"])
+    rc, out, err = run_cli(command, "--preset", "cifar10", "--json")
+    k = json.loads(out)
+    assert rc == 0 and "variance_assumed" not in k and not math.isnan(k["t_C"])
