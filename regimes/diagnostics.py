@@ -274,8 +274,10 @@ def _causes(fracs, top_means, within, d, apart, labelled, judged=True) -> list:
     causes = []
     if apart:
         if frac < ANISOTROPY_FRACTION * iso_frac:
+            var = ("the pooled within-class variance per feature" if labelled and within is not None
+                   else "tr C/d")  # as the Gaussian estimator uses it (analysis._gaussian_stage)
             causes.append(f"anisotropic spectrum: the bulk's participation ratio is {frac:.2g} of its directions "
-                          f"(isotropic data of this size: {iso_frac:.2g}); the isotropic formula (σ² = tr C/d) "
+                          f"(isotropic data of this size: {iso_frac:.2g}); the isotropic formula (σ² = {var}) "
                           "assumes equal variance in every direction")
         if top_mean > DOMINANT_FACTOR * iso_top:
             if labelled and within is not None and within < CLASS_FRACTION:

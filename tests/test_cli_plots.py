@@ -212,3 +212,19 @@ def test_nd_marks_a_dataset_given_by_n_and_d(run_cli, tmp_path):
     rc, out, err = run_cli("phase-diagram", "nd", "--n", "600", "--d", "30", "--points", "12",
                            "--out", tmp_path / "nd.png")
     assert rc == 0 and (tmp_path / "nd.png").stat().st_size > 0
+
+
+def test_figure_write_failure_names_the_file_and_keeps_the_old_one(tmp_path):
+    """A figure that cannot be written whole (here: the file-size limit, as a full disk would) gives one
+    line naming the figure's own path and saying that the earlier file is kept — which it is, untouched,
+    with no temporary file left beside it (the same wording as the text outputs)."""
+    old = tmp_path / "keep.png"
+    old.write_bytes(b"earlier figure")
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (20480, 20480)); "
+            "from regimes_cli.main import main; raise SystemExit(main(['timeline', '--out', 'keep.png']))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("regimes: error:"), r.stderr
+    assert "nothing written; any earlier file is kept" in r.stderr and "keep.png" in r.stderr
+    assert old.read_bytes() == b"earlier figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.png"]

@@ -142,7 +142,11 @@ def test_structure_is_still_reported_at_large_ratio():
     X -= X.mean(0)
     lam = np.linalg.eigvalsh(X.T @ X / (n - 1))
     dg = diagnose(apart, lam, d=d, n=n, total_variance=lam.sum())
-    assert any("anisotropic" in c for c in dg.causes)
+    assert any("anisotropic" in c and "(σ² = tr C/d)" in c for c in dg.causes)
+    # with labels the Gaussian estimator's σ² is the pooled within-class variance: the cause says that one
+    dg_lab = diagnose(apart, lam, d=d, n=n, total_variance=lam.sum(), within_variance=0.5 * lam.sum() / d)
+    assert any("anisotropic" in c and "pooled within-class variance" in c for c in dg_lab.causes)
+    assert not any("tr C/d)" in c for c in dg_lab.causes if c.startswith("anisotropic"))
     assert dg.to_dict()["isotropic_effective_rank_fraction"] == pytest.approx(isotropic_rank_fraction(n, d))
 
 

@@ -338,9 +338,14 @@ def write_text_atomic(path, text: str) -> None:
     try:
         with atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
-    except OSError as exc:  # named by the file the user asked for, not the temporary one
-        raise OSError(exc.errno, f"{exc.strerror or exc} (nothing written; any earlier file is kept)",
-                      str(path)) from None
+    except OSError as exc:
+        raise _not_written(exc, path) from None
+
+
+def _not_written(exc: OSError, path) -> OSError:
+    """A failed atomic write, named by the file the user asked for (not the temporary one) and saying
+    that nothing was written."""
+    return OSError(exc.errno, f"{exc.strerror or exc} (nothing written; any earlier file is kept)", str(path))
 
 
 def steps_label(schedule: str, steps: int, sep: str = " = ") -> str:
@@ -373,6 +378,8 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
     try:
         with atomic_target(path) as tmp, matplotlib.rc_context({"svg.hashsalt": "regimes"}):
             fig.savefig(tmp, dpi=dpi, format=fmt_, metadata=meta)
+    except OSError as exc:  # e.g. a full disk: the figure's own name, as for the text outputs
+        raise _not_written(exc, path) from None
     finally:
         plt.close(fig)
 
