@@ -44,10 +44,19 @@ written in floating point they cancel (``n^{2/d} − 1`` for ``d ≫ ln n``, ``1
 ``t → 0``), so :func:`lambdify` and :func:`python` evaluate :func:`numeric_form` instead: the same
 expression with ``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``, ``ln(1 + x) → log1p(x)``,
 ``ln(P/Q) → log1p((P − Q)/Q)`` when ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``, and
-two hand-written forms (``time_from_logsnr`` without overflow of ``e^{−λ}``, ``vp_sde_from_time``
-rationalised). For example ``collapse_time`` becomes ``½ log1p(σ²/expm1(2 ln(n)/d))``, accurate to
-~1e-15 relative for ``n = 2``, ``d = 1e15``. Use ``lambdify(name, "mpmath", stable=False)`` with
-raised ``mpmath.mp.dps`` for reference values of the plain expression.
+four hand-written forms (``time_from_logsnr`` without overflow of ``e^{−λ}``, ``vp_sde_from_time``
+rationalised, ``flow_tau`` as ``√Δ_t/(√Δ_t + e^{−t})``, ``mp_stieltjes`` choosing between its two
+equal roots the one that does not cancel, as ``MarchenkoPastur.stieltjes``: the plain form is 0/0
+at ``z = 0`` for ``γ < 1``). For example ``collapse_time`` becomes
+``½ log1p(σ²/expm1(2 ln(n)/d))``, accurate to ~1e-15 relative for ``n = 2``, ``d = 1e15``. Use
+``lambdify(name, "mpmath", stable=False)`` with raised ``mpmath.mp.dps`` for reference values of
+the plain expression.
+
+:func:`lambdify` and :func:`python` accept and refuse the arguments the numeric library does
+(``t >= 0``, ``0 <= τ <= 1``, ``n >= 2``, ...; ``info(name)["domain"]``) and return its value at
+the special points (``mp_density`` is 0 outside its support, ``time_from_flow_tau(1)`` is +inf,
+``speciation_time`` nan for ``Λ <= 1``); refused arguments raise a RegimesError (``ValueError`` in
+the standalone ``python()`` source) naming the argument, its value and what is allowed.
 
 References
 ----------
@@ -68,6 +77,8 @@ arXiv:2011.13456 (VP-SDE).
 from __future__ import annotations
 
 import difflib
+import functools
+import operator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -161,12 +172,53 @@ def _delta(t):
 
 @dataclass(frozen=True)
 class _Guard:
-    """Outside the domain: where ``condition`` (Python/sympy syntax over the argument names)
-    holds, the formula's value is ``value`` (nan: undefined there, as in the numeric library)."""
+    """A special value: where ``condition`` (sympy syntax over the argument names) holds, the
+    formula's value is ``value`` — nan where the quantity does not exist (with a RegimesWarning, as
+    the numeric library warns), or the library's limit where the expression is 0/0, 1/0 or ∞ − ∞."""
 
     condition: str
-    value: float
+    value: float | complex
     reason: str
+
+
+@dataclass(frozen=True)
+class _Arg:
+    """The values one argument may take, as the numeric library checks them (``as_real_array``):
+    bounds, whether ±inf is allowed (NaN never is), or a finite complex number."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    inf: bool = False
+    complex: bool = False
+
+    def bounds_text(self) -> str:
+        """``">= 0 and <= 1"``, as the library's messages write it ("" if unbounded)."""
+        parts = [f"{op} {b:g}" for op, b in ((">", self.gt), (">=", self.ge), ("<=", self.le))
+                 if b is not None]
+        return " and ".join(parts)
+
+    def text(self, name: str) -> str:
+        """The rule in words for ``info(name)["domain"]``, e.g. ``"0 <= tau <= 1"``."""
+        if self.complex:
+            return f"{name} finite complex"
+        if self.le is not None and (self.ge is not None or self.gt is not None):
+            low = f"{self.ge:g} <=" if self.ge is not None else f"{self.gt:g} <"
+            out = f"{low} {name} <= {self.le:g}"
+        else:
+            out = f"{name} {self.bounds_text()}" if self.bounds_text() else f"{name} real"
+        return out + (" (+inf allowed)" if self.inf and self.le is None else "")
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A condition between arguments that must hold (else a RegimesError): ``condition`` in sympy
+    syntax, ``message`` a ``str.format`` template over the argument names and the ``extra`` names
+    (each a sympy expression of the arguments), worded as the numeric library's error."""
+
+    condition: str
+    message: str
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,23 +229,39 @@ class _Entry:
     build: Callable[[], sp.Basic]
     kind: str = "exact"  # "exact", "asymptotic", "equation", "integrand"
     reference: str = "[DR]"
-    domain: str = ""  # stated domain (shown by info() and `regimes formula`), "" if all of R+
+    domain: str = ""  # stated domain; "" to state the argument rules that differ from the symbols'
     guards: tuple[_Guard, ...] = ()
-    bounds: tuple[tuple[str, str], ...] = ()  # argument-check overrides, e.g. (("t", "ge"),)
+    bounds: tuple[tuple[str, _Arg], ...] = ()  # argument rules where they differ from the symbols'
     defaults: tuple[tuple[str, float], ...] = ()  # trailing arguments that may be omitted
+    checks: tuple[_Check, ...] = ()
 
 
 _ENTRIES: dict[str, _Entry] = {}
 
 
 def _register(name, description, args, kind="exact", reference="[DR]", *, domain="", guards=(),
-              bounds=(), defaults=()):
+              bounds=None, defaults=(), checks=()):
     def deco(fn):
         _ENTRIES[name] = _Entry(name, description, tuple(args), fn, kind, reference, domain,
-                                tuple(guards), tuple(bounds), tuple(defaults))
+                                tuple(guards), tuple((bounds or {}).items()), tuple(defaults),
+                                tuple(checks))
         return fn
 
     return deco
+
+
+# Argument rules shared by several entries (the numeric library's, see each entry's reference):
+#: an OU time of the schedule maps, t >= 0 with t = +inf the stationary end (regimes.schedules)
+_T_MAP = _Arg(ge=0.0, inf=True)
+#: an OU time of the collapse/cloning functions: t >= 0, finite (regimes.excess_entropy)
+_T_FINITE = _Arg(ge=0.0)
+#: n >= 2 training points and dimension d >= 1 (regimes.collapse_time, GaussianMixture)
+_N, _D = _Arg(ge=2.0), _Arg(ge=1.0)
+_ND = {"n": _N, "d": _D}
+#: the continuous VP-SDE's β_min >= 0 (β_max > 0 is the symbol's own rule) and β_max >= β_min
+_VP_BETAS = {"beta_min": _Arg(ge=0.0)}
+_VP_ORDER = _Check("beta_max >= beta_min", "beta_max must be >= beta_min={beta_min:g}, got {beta_max:g}")
+_VP_T_END = "beta_min/2 + (beta_max - beta_min)/4"  # the OU time at s = 1
 
 
 # --- time and schedules -------------------------------------------------------------------------
@@ -202,57 +270,68 @@ _RF_REF = "[DR]; rectified flow, Liu et al., arXiv:2209.03003 (here τ = 0 is th
 
 
 @_register("delta", "Noise variance of the OU process, Δ_t = 1 − e^{−2t}", ["t"],
-           reference="[DR]")
+           reference="[DR]", bounds={"t": _T_MAP})
 def _f_delta():
     return _delta(S["t"])
 
 
 @_register("alpha_bar", "VP/DDPM signal fraction ᾱ = e^{−2t} at OU time t", ["t"],
-           reference="[DR]; Ho et al., arXiv:2006.11239")
+           reference="[DR]; Ho et al., arXiv:2006.11239", bounds={"t": _T_MAP})
 def _f_alpha_bar():
     return sp.exp(-2 * S["t"])
 
 
 @_register("time_from_alpha_bar", "OU time of a VP/DDPM ᾱ: t = −½ ln ᾱ", ["alpha_bar"],
-           reference="[DR]; Ho et al., arXiv:2006.11239")
+           reference="[DR]; Ho et al., arXiv:2006.11239",
+           domain="0 <= alpha_bar <= 1; alpha_bar = 0 gives t = +inf (as regimes.schedules.time_from_alpha_bar)",
+           bounds={"alpha_bar": _Arg(ge=0.0, le=1.0)},
+           guards=[_Guard("Eq(alpha_bar, 0)", float("inf"), "ᾱ = 0 is pure noise, t = +inf")])
 def _f_time_from_alpha_bar():
     return -sp.log(S["alpha_bar"]) / 2
 
 
 @_register("edm_sigma", "EDM/VE noise level at OU time t: σ = √(e^{2t} − 1)", ["t"],
-           reference="[DR]; Karras et al., arXiv:2206.00364")
+           reference="[DR]; Karras et al., arXiv:2206.00364", bounds={"t": _T_MAP})
 def _f_edm_sigma():
     return sp.sqrt(sp.exp(2 * S["t"]) - 1)
 
 
 @_register("time_from_edm_sigma", "OU time of an EDM/VE noise level: t = ½ ln(1 + σ²)", ["sigma"],
-           reference="[DR]; Karras et al., arXiv:2206.00364")
+           reference="[DR]; Karras et al., arXiv:2206.00364", bounds={"sigma": _Arg(ge=0.0, inf=True)})
 def _f_time_from_edm_sigma():
     return sp.log(1 + S["sigma"] ** 2) / 2
 
 
 @_register("logsnr", "Log signal-to-noise ratio λ = ln(ᾱ/(1 − ᾱ)) at OU time t", ["t"],
-           reference="[DR]; Kingma et al., arXiv:2107.00630")
+           reference="[DR]; Kingma et al., arXiv:2107.00630",
+           domain="t >= 0 (+inf allowed, λ = −inf); t = 0 gives λ = +inf (as regimes.schedules.logsnr)",
+           bounds={"t": _T_MAP}, guards=[_Guard("Eq(t, 0)", float("inf"), "pure signal, λ = +inf")])
 def _f_logsnr():
     ab = sp.exp(-2 * S["t"])
     return sp.log(ab / (1 - ab))
 
 
 @_register("time_from_logsnr", "OU time of a log-SNR λ: t = ½ ln(1 + e^{−λ})", ["logsnr"],
-           reference="[DR]; Kingma et al., arXiv:2107.00630")
+           reference="[DR]; Kingma et al., arXiv:2107.00630",
+           domain="any real logsnr, ±inf allowed (+inf gives t = 0, −inf gives +inf), not NaN",
+           bounds={"logsnr": _Arg(inf=True)},
+           guards=[_Guard("Eq(logsnr, oo)", 0.0, "λ = +inf is pure signal, t = 0")])
 def _f_time_from_logsnr():
     return sp.log(1 + sp.exp(-S["logsnr"])) / 2
 
 
 @_register("flow_tau", "Flow-matching time τ = σ/(1 + σ), σ = √(e^{2t} − 1), at OU time t", ["t"],
-           reference=_RF_REF)
+           reference=_RF_REF, bounds={"t": _T_MAP})
 def _f_flow_tau():
     sig = _f_edm_sigma()
     return sig / (1 + sig)
 
 
 @_register("time_from_flow_tau", "OU time of a flow-matching time τ: t = ½ ln(1 + τ²/(1 − τ)²)",
-           ["tau"], reference=_RF_REF)
+           ["tau"], reference=_RF_REF,
+           domain="0 <= tau <= 1; tau = 1 gives t = +inf (as regimes.schedules.time_from_flow_tau)",
+           bounds={"tau": _Arg(ge=0.0, le=1.0)},
+           guards=[_Guard("Eq(tau, 1)", float("inf"), "τ = 1 is pure noise, t = +inf")])
 def _f_time_from_flow_tau():
     tau = S["tau"]
     return sp.log(1 + tau**2 / (1 - tau) ** 2) / 2
@@ -260,7 +339,8 @@ def _f_time_from_flow_tau():
 
 @_register("time_from_vp_sde",
            "OU time of the continuous VP-SDE at s ∈ [0,1]: t = ½β_min s + ¼(β_max − β_min)s²",
-           ["s", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456")
+           ["s", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456",
+           bounds={"s": _Arg(ge=0.0, le=1.0), **_VP_BETAS}, checks=[_VP_ORDER])
 def _f_time_from_vp_sde():
     s, b0, b1 = S["s"], S["beta_min"], S["beta_max"]
     # t = ½ ∫_0^s β(u) du with β(u) = β_min + u(β_max − β_min): integrate, don't type in.
@@ -270,7 +350,16 @@ def _f_time_from_vp_sde():
 
 @_register("vp_sde_from_time",
            "Continuous VP-SDE s at OU time t: the non-negative root of the quadratic t(s)",
-           ["t", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456")
+           ["t", "beta_min", "beta_max"], reference="[DR]; Song et al., arXiv:2011.13456",
+           domain="0 <= t <= ½β_min + ¼(β_max − β_min) (the OU time at s = 1; s = 1 there), "
+                  "beta_min >= 0, beta_max >= beta_min (as regimes.schedules.vp_sde_from_time)",
+           bounds={"t": _T_MAP, **_VP_BETAS},
+           checks=[_VP_ORDER, _Check(f"t <= ({_VP_T_END})*(1 + 1e-12)",
+                                     "t must be <= {t_end:.6g} (the OU time at s = 1 for beta_min="
+                                     "{beta_min:g}, beta_max={beta_max:g}), got {t!r}",
+                                     (("t_end", _VP_T_END),))],
+           guards=[_Guard("Eq(t, 0)", 0.0, "t = 0 is s = 0"),
+                   _Guard(f"t >= {_VP_T_END}", 1.0, "the end of the VP-SDE, s = 1")])
 def _f_vp_sde_from_time():
     s, t = sp.Symbol("s_", real=True), S["t"]
     quad = _f_time_from_vp_sde().subs(S["s"], s) - t
@@ -310,14 +399,15 @@ def _f_speciation_time_linear():
 
 
 @_register("mixture_eigenvalue", "Largest eigenvalue of ½N(m,σ²I) + ½N(−m,σ²I): Λ = d m̃² + σ²",
-           ["d", "separation", "variance"])
+           ["d", "separation", "variance"], bounds={"d": _D})
 def _f_mixture_eigenvalue():
     return S["d"] * S["separation"] ** 2 + S["variance"]
 
 
 @_register("mixture_speciation_time", "Two-class mixture speciation time ½ ln(d m̃² + σ²)",
            ["d", "separation", "variance"],
-           domain="Λ = d m̃² + σ² > 1; nan for Λ <= 1 (no speciation, as regimes.speciation_time)",
+           domain="d >= 1; Λ = d m̃² + σ² > 1, nan for Λ <= 1 (no speciation, as regimes.speciation_time)",
+           bounds={"d": _D},
            guards=[_Guard("d*separation**2 + variance <= 1", float("nan"), _NO_SPECIATION)])
 def _f_mixture_speciation_time():
     return sp.log(_f_mixture_eigenvalue()) / 2
@@ -325,7 +415,7 @@ def _f_mixture_speciation_time():
 
 @_register("mixture_speciation_time_large_d",
            "Derived: leading form of the mixture t_S as d → ∞, ½ ln d + ln m̃",
-           ["d", "separation"], kind="asymptotic")
+           ["d", "separation"], kind="asymptotic", bounds={"d": _D})
 def _f_mixture_speciation_time_large_d():
     d = S["d"]
     lam = _f_mixture_eigenvalue()
@@ -334,21 +424,21 @@ def _f_mixture_speciation_time_large_d():
 
 
 @_register("noised_variance", "Mixture: noised within-class variance Γ_t = Δ_t + σ² e^{−2t}",
-           ["t", "variance"])
+           ["t", "variance"], bounds={"t": _T_FINITE})
 def _f_noised_variance():
     t = S["t"]
     return _delta(t) + S["variance"] * sp.exp(-2 * t)
 
 
 @_register("cloning_snr", "Mixture: signal-to-noise ratio r = |m| e^{−t}/√Γ_t entering φ",
-           ["t", "norm_m", "variance"])
+           ["t", "norm_m", "variance"], bounds={"t": _T_FINITE, "norm_m": _Arg(ge=0.0)})
 def _f_cloning_snr():
     return S["norm_m"] * sp.exp(-S["t"]) / sp.sqrt(_f_noised_variance())
 
 
 @_register("cloning_integrand",
            "φ's integrand: (1 + tanh²(r² + r z))/2 × standard normal density of z; φ(r) = ∫ dz",
-           ["z", "r"], kind="integrand")
+           ["z", "r"], kind="integrand", bounds={"r": _Arg(ge=0.0, inf=True)})
 def _f_cloning_integrand():
     z, r = S["z"], S["r"]
     return (1 + sp.tanh(r**2 + r * z) ** 2) / 2 * sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
@@ -372,7 +462,12 @@ def _f_cloning_probability_small_r():
 # --- collapse ----------------------------------------------------------------------------------
 
 
-@_register("alpha", "Log number of training points per dimension, α = ln(n)/d", ["n", "d"])
+#: σ² = 1 when omitted, as in regimes.collapse_time, regimes.excess_entropy, ...
+_V1 = (("variance", 1.0),)
+
+
+@_register("alpha", "Log number of training points per dimension, α = ln(n)/d", ["n", "d"],
+           bounds=_ND)
 def _f_alpha():
     return sp.log(S["n"]) / S["d"]
 
@@ -384,19 +479,24 @@ def _f_excess_entropy_inner(t, a, var):
 @_register("excess_entropy",
            "Gaussian data: excess entropy f(t) = max(0, α − ½ ln(1 + σ² e^{−2t}/Δ_t)), α = ln(n)/d",
            ["t", "n", "d", "variance"],
-           domain="t >= 0; f(0) = 0 (the limit t → 0+, as regimes.excess_entropy)",
-           guards=[_Guard("Eq(t, 0)", 0.0, "f(0) = max(0, α − ∞) = 0")], bounds=[("t", "ge")])
+           domain="t >= 0, n >= 2, d >= 1; f(0) = 0 (the limit t → 0+, as regimes.excess_entropy)",
+           guards=[_Guard("Eq(t, 0)", 0.0, "f(0) = max(0, α − ∞) = 0")],
+           bounds={"t": _T_FINITE, **_ND}, defaults=_V1)
 def _f_excess_entropy():
     return sp.Max(0, _f_excess_entropy_inner(S["t"], _f_alpha(), S["variance"]))
 
 
-@_register("excess_entropy_large_t", "Derived: lim_{t→∞} f(t) = α", ["n", "d"], kind="asymptotic")
+@_register("excess_entropy_large_t", "Derived: lim_{t→∞} f(t) = α", ["n", "d"], kind="asymptotic",
+           bounds=_ND)
 def _f_excess_entropy_large_t():
     return sp.limit(_f_excess_entropy_inner(S["t"], _f_alpha(), S["variance"]), S["t"], sp.oo)
 
 
 @_register("separated_entropy", "Entropy per dimension of separated Gaussians, α + ½ ln(2πeΔ_t)",
-           ["t", "n", "d"])
+           ["t", "n", "d"],
+           domain="t >= 0 (+inf allowed; t = 0 gives −inf), n >= 2, d >= 1",
+           bounds={"t": _T_MAP, **_ND},
+           guards=[_Guard("Eq(t, 0)", float("-inf"), "point masses at t = 0, ln Δ_0 = −inf")])
 def _f_separated_entropy():
     return _f_alpha() + sp.log(2 * sp.pi * sp.E * _delta(S["t"])) / 2
 
@@ -416,21 +516,21 @@ def _tc_of_alpha(a, var):
 
 @_register("collapse_time",
            "Gaussian data: collapse time t_C = ½ ln(1 + σ²/(n^{2/d} − 1)) (zero of f)",
-           ["n", "d", "variance"])
+           ["n", "d", "variance"], bounds=_ND, defaults=_V1)
 def _f_collapse_time():
     return sp.log(sp.powsimp(_tc_of_alpha(_f_alpha(), S["variance"]), force=True)) / 2
 
 
 @_register("collapse_time_from_alpha",
            "Gaussian data: t_C = ½ ln(1 + σ²/(e^{2α} − 1)) in terms of α",
-           ["alpha", "variance"])
+           ["alpha", "variance"], defaults=_V1)
 def _f_collapse_time_from_alpha():
     return sp.log(_tc_of_alpha(S["alpha"], S["variance"])) / 2
 
 
 @_register("collapse_time_small_alpha",
            "Derived: leading form of t_C as α → 0, ½ ln(σ²/(2α))", ["alpha", "variance"],
-           kind="asymptotic")
+           kind="asymptotic", defaults=_V1)
 def _f_collapse_time_small_alpha():
     a = S["alpha"]
     e2tc = sp.exp(2 * _f_collapse_time_from_alpha())  # 1 + σ²/(e^{2α} − 1)
@@ -440,7 +540,7 @@ def _f_collapse_time_small_alpha():
 
 @_register("collapse_time_small_alpha_2",
            "Derived: t_C to next order as α → 0, ½ ln(σ²/(2α) + 1 − σ²/2)", ["alpha", "variance"],
-           kind="asymptotic")
+           kind="asymptotic", defaults=_V1)
 def _f_collapse_time_small_alpha_2():
     a = S["alpha"]
     e2tc = sp.exp(2 * _f_collapse_time_from_alpha())
@@ -450,7 +550,7 @@ def _f_collapse_time_small_alpha_2():
 
 @_register("collapse_time_large_alpha",
            "Derived: leading form of t_C as α → ∞, ½ σ² e^{−2α}", ["alpha", "variance"],
-           kind="asymptotic")
+           kind="asymptotic", defaults=_V1)
 def _f_collapse_time_large_alpha():
     a, u = S["alpha"], sp.Symbol("u_", positive=True)
     tc = _f_collapse_time_from_alpha().subs(a, -sp.log(u) / 2)  # u = e^{−2α} → 0
@@ -460,14 +560,14 @@ def _f_collapse_time_large_alpha():
 
 @_register("collapse_time_small_alpha_nd",
            "Derived: the α → 0 form of t_C in terms of n and d, ½ ln(σ² d/(2 ln n))",
-           ["n", "d", "variance"], kind="asymptotic")
+           ["n", "d", "variance"], kind="asymptotic", bounds=_ND, defaults=_V1)
 def _f_collapse_time_small_alpha_nd():
     return _f_collapse_time_small_alpha().subs(S["alpha"], _f_alpha())
 
 
 @_register("collapse_time_large_alpha_nd",
            "Derived: the α → ∞ form of t_C in terms of n and d, ½ σ² n^{−2/d}",
-           ["n", "d", "variance"], kind="asymptotic")
+           ["n", "d", "variance"], kind="asymptotic", bounds=_ND, defaults=_V1)
 def _f_collapse_time_large_alpha_nd():
     return sp.simplify(_f_collapse_time_large_alpha().subs(S["alpha"], _f_alpha()))
 
@@ -494,7 +594,12 @@ def _f_mp_upper_edge():
 
 @_register("mp_density",
            "Marchenko–Pastur density of the continuous part, √((λ₊ − x)(x − λ₋))/(2πσ²γx)",
-           ["x", "ratio", "variance"], reference="[MP]")
+           ["x", "ratio", "variance"], reference="[MP]",
+           domain="any real x (±inf allowed); 0 outside the support (λ₋, λ₊), edges included, "
+                  "as MarchenkoPastur.pdf",
+           bounds={"x": _Arg(inf=True)},
+           guards=[_Guard("x <= variance*(1 - sqrt(ratio))**2", 0.0, "at or below λ₋: no density"),
+                   _Guard("x >= variance*(1 + sqrt(ratio))**2", 0.0, "at or above λ₊: no density")])
 def _f_mp_density():
     lo, hi = _mp_edges()
     x = S["x"]
@@ -517,7 +622,11 @@ def _f_mp_stieltjes_equation():
 
 @_register("mp_stieltjes",
            "Marchenko–Pastur Stieltjes transform m(z), branch Im m > 0 for Im z > 0, m ~ −1/z",
-           ["zeta", "ratio", "variance"], reference="[MP]")
+           ["zeta", "ratio", "variance"], reference="[MP]",
+           domain="finite complex zeta (a real zeta is taken as complex); zeta = 0 with ratio >= 1 "
+                  "(the pole of the atom, or λ₋ = 0) gives −inf + nan·i, as MarchenkoPastur.stieltjes",
+           guards=[_Guard("Eq(zeta, 0) & (ratio >= 1)", complex(float("-inf"), float("nan")),
+                          "m has a pole (or λ₋ = 0) at z = 0")])
 def _f_mp_stieltjes():
     # Root of the quadratic written with √(z − λ₊)·√(z − λ₋) (principal roots): that product is
     # analytic off [λ₋, λ₊] and ~ z at infinity, which selects the Stieltjes branch.
@@ -568,7 +677,10 @@ def _f_rf_atom_mass():
 
 @_register("tau_lambda",
            "Random features: relaxation time of an eigen-direction of U, τ_λ = ψ_p/(2Δ_t λ)",
-           ["t", "psi_p", "lam"], reference="[WM]")
+           ["t", "psi_p", "lam"], reference="[WM]",
+           domain="t > 0, lam >= 0 (+inf allowed); lam = 0 gives +inf (as RandomFeatures.tau)",
+           bounds={"lam": _Arg(ge=0.0, inf=True)},
+           guards=[_Guard("Eq(lam, 0)", float("inf"), "no relaxation along a zero eigenvalue")])
 def _f_tau_lambda():
     return S["psi_p"] / (2 * _delta(S["t"]) * S["lam"])
 
@@ -590,7 +702,7 @@ def _f_tau_mem():
 
 
 @_register("rf_optimal_loss", "Random features: optimal DSM loss for Σ = I, 1 − Δ_t", ["t"],
-           reference="[WM]")
+           reference="[WM]", bounds={"t": _T_MAP})
 def _f_rf_optimal_loss():
     return 1 - _delta(S["t"])
 
@@ -685,38 +797,97 @@ def symbols(name: str) -> tuple[sp.Symbol, ...]:
 def info(name: str) -> dict:
     """Name, description, argument names, kind (exact/asymptotic/equation/integrand), reference.
 
-    Formulas with a restricted domain also have ``domain`` (e.g. ``speciation_time``: Λ > 1, nan
-    for Λ <= 1, as the numeric library); formulas with optional trailing arguments have
-    ``defaults`` (e.g. ``tau_gen``: ``{"variance": 1.0}``, Σ = I).
+    Formulas whose arguments the numeric library restricts beyond the symbols' positivity have
+    ``domain``, the allowed values and special values in words (e.g. ``speciation_time``: Λ > 1,
+    nan for Λ <= 1; ``collapse_time``: n >= 2, d >= 1; ``time_from_flow_tau``: 0 <= τ <= 1);
+    :func:`lambdify` and :func:`python` enforce it. Formulas with optional trailing arguments have
+    ``defaults`` (e.g. ``tau_gen``: ``{"variance": 1.0}``, Σ = I; ``collapse_time``: σ² = 1).
     """
     e = _entry(name)
     out = {"name": e.name, "description": e.description, "arguments": list(e.args),
            "kind": e.kind, "reference": e.reference}
-    if e.domain:
-        out["domain"] = e.domain
+    domain = e.domain or _domain_text(e)
+    if domain:
+        out["domain"] = domain
     if e.defaults:
         out["defaults"] = dict(e.defaults)
     return out
 
 
-def _guard_condition(e: _Entry, g: _Guard) -> sp.Basic:
-    """A guard's condition over fresh real symbols named like the arguments, so that the
-    catalogue's assumptions (e.g. t > 0) cannot decide it away (``Eq(t, 0)`` stays a condition)."""
-    plain = {a: sp.Symbol(a, real=True) for a in e.args}
-    return sp.sympify(g.condition, locals=plain)
+def _default_rule(sym: sp.Symbol) -> _Arg:
+    """The argument rule a symbol's assumptions imply: > 0, >= 0, real (±inf allowed) or complex."""
+    if sym.is_positive:
+        return _Arg(gt=0.0)
+    if sym.is_nonnegative:
+        return _Arg(ge=0.0)
+    if sym.is_real:
+        return _Arg(inf=True)
+    return _Arg(complex=True)
 
 
-def _guard_tests(e: _Entry) -> list[tuple[Callable, _Guard]]:
-    """Each guard's condition as a function of the arguments (plain comparison operators: works
-    elementwise on arrays and on mpmath numbers)."""
-    plain = [sp.Symbol(a, real=True) for a in e.args]
-    return [(sp.lambdify(plain, _guard_condition(e, g), modules="math"), g) for g in e.guards]
+def _rules(e: _Entry) -> dict[str, _Arg]:
+    """Every argument's rule, in argument order: the entry's ``bounds``, else the symbol's."""
+    override = dict(e.bounds)
+    return {a: override.get(a, _default_rule(S[a])) for a in e.args}
+
+
+def _domain_text(e: _Entry) -> str:
+    """The rules that differ from the symbols' own, and the checks between arguments, in words."""
+    parts = [r.text(a) for a, r in _rules(e).items() if r != _default_rule(S[a])]
+    return ", ".join(parts + [c.condition for c in e.checks])
+
+
+def _condition(e: _Entry, text: str) -> sp.Basic:
+    """A guard's or check's condition over fresh extended-real symbols named like the arguments, so
+    that the catalogue's assumptions (e.g. t > 0) cannot decide it away (``Eq(t, 0)`` stays a
+    condition, ``Eq(logsnr, oo)`` too)."""
+    plain = {a: sp.Symbol(a, extended_real=True) for a in e.args}
+    return sp.sympify(text, locals=plain)
+
+
+def _compile_conditions(e: _Entry, modules):
+    """The entry's checks and guards as functions of the arguments, built once per lambdified
+    function with the same ``modules`` (numpy: elementwise on arrays; mpmath: at full precision).
+
+    Returns ``(checks, guards)``: ``[(test, {extra name: function}, _Check)]`` and
+    ``[(test, _Guard)]``.
+    """
+    plain = [sp.Symbol(a, extended_real=True) for a in e.args]
+
+    def fn(text):
+        cond = _condition(e, text)
+        if not isinstance(cond, sp.And):
+            return sp.lambdify(plain, cond, modules=modules)
+        # numpy's printer writes And as logical_and.reduce((a, b)), which cannot broadcast an
+        # array with a scalar: combine the parts with & instead
+        parts = [sp.lambdify(plain, c, modules=modules) for c in cond.args]
+        return lambda *args: functools.reduce(operator.and_, (p(*args) for p in parts))
+
+    checks = [(fn(c.condition), {k: fn(x) for k, x in c.extra}, c) for c in e.checks]
+    return checks, [(fn(g.condition), g) for g in e.guards]
+
+
+def _run_checks(e: _Entry, checks, args: tuple) -> None:
+    """Raise the RegimesError of the first check that fails, at its first failing entry."""
+    import numpy as np
+
+    for test, extras, c in checks:
+        with np.errstate(all="ignore"):
+            ok = np.asarray(test(*args), dtype=bool)
+        if ok.all():
+            continue
+        shape = np.broadcast_shapes(*(np.shape(a) for a in args), ok.shape)
+        where = np.unravel_index(int(np.argmin(np.broadcast_to(ok, shape))), shape)
+        vals = {a: float(np.broadcast_to(np.asarray(v, dtype=float), shape)[where])
+                for a, v in zip(e.args, args, strict=True)}
+        more = {k: float(f(*vals.values())) for k, f in extras.items()}
+        raise RegimesError(c.message.format(**vals, **more))
 
 
 def _apply_guards(e: _Entry, f: Callable, args: tuple, tests):
     """``f(*args)`` with the value of each guard where its condition holds (``tests``: from
-    :func:`_guard_tests`, built once per lambdified function; a RegimesWarning where that value is
-    nan, as the numeric library warns)."""
+    :func:`_compile_conditions`, the first guard wins; a RegimesWarning where that value is nan,
+    as the numeric library warns)."""
     import warnings
 
     import numpy as np
@@ -726,20 +897,27 @@ def _apply_guards(e: _Entry, f: Callable, args: tuple, tests):
     if all(np.ndim(a) == 0 for a in args):
         for test, g in tests:
             if bool(test(*args)):
-                if g.value != g.value:
+                if _is_nan(g.value):
                     warnings.warn(f"{e.name}: nan where {g.condition}: {g.reason}", RegimesWarning,
                                   stacklevel=3)
                 return g.value
         return f(*args)
     with np.errstate(all="ignore"):
-        out = np.asarray(f(*args), dtype=float)
+        out = np.asarray(f(*args))
+    cplx = np.iscomplexobj(out) or any(isinstance(g.value, complex) for _, g in tests)
+    out = out.astype(complex if cplx else float)
     for test, g in reversed(tests):
-        mask = np.asarray(test(*args), dtype=bool)
-        if np.any(mask) and g.value != g.value:
+        with np.errstate(all="ignore"):
+            mask = np.asarray(test(*args), dtype=bool)
+        if np.any(mask) and _is_nan(g.value):
             warnings.warn(f"{e.name}: nan where {g.condition} ({int(mask.sum())} of {mask.size} "
                           f"entries): {g.reason}", RegimesWarning, stacklevel=3)
         out = np.where(mask, g.value, out)
     return out
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def latex(name: str) -> str:
@@ -852,12 +1030,41 @@ def _num_vp_sde_from_time():
     return 4 * t / (b0 + sp.sqrt(b0**2 + 4 * (b1 - b0) * t))
 
 
+def _num_flow_tau():
+    # σ/(1 + σ) with numerator and denominator times e^{−t}: √Δ_t/(√Δ_t + e^{−t}). No overflow of
+    # e^{2t} (σ/(1 + σ) is inf/inf beyond t ≈ 354.9), 0 at t = 0 and 1 at t = +inf
+    t = S["t"]
+    root = sp.sqrt(-_expm1(-2 * t))
+    return root / (root + sp.exp(-t))
+
+
+def _num_mp_stieltjes():
+    # With b = z − σ²(1 − γ) and R = √(z − λ₊)√(z − λ₋): m = (R − b)/(2σ²γz) = −2/(b + R), since
+    # R² − b² = −4σ²γz. Each form cancels where the other does not (the first is 0/0 at z = 0 for
+    # γ < 1): take the one whose denominator-side sum is larger, as MarchenkoPastur.stieltjes
+    z, g, v = S["zeta"], S["ratio"], S["variance"]
+    lo, hi = _mp_edges()
+    b = z - v * (1 - g)
+    root = sp.sqrt(z - hi) * sp.sqrt(z - lo)
+    plus, minus = b + root, root - b
+    return sp.Piecewise((-2 / plus, sp.Abs(plus) >= sp.Abs(minus)), (minus / (2 * v * g * z), True))
+
+
 #: Hand-written floating-point forms where the generic rules are not enough (tests check each
 #: against the plain expression at 50 digits).
 _NUMERIC_OVERRIDES: dict[str, Callable[[], sp.Basic]] = {
     "time_from_logsnr": _num_time_from_logsnr,
     "vp_sde_from_time": _num_vp_sde_from_time,
+    "flow_tau": _num_flow_tau,
+    "mp_stieltjes": _num_mp_stieltjes,
 }
+
+#: numeric forms whose numpy evaluation computes both branches of a Piecewise (numpy.select): the
+#: branch not taken may divide by zero, so lambdify evaluates them without floating-point warnings
+_BOTH_BRANCHES = frozenset({"mp_stieltjes"})
+
+#: complex-valued formulas: python() writes them with cmath
+_COMPLEX_VALUED = ("mp_stieltjes", "mp_stieltjes_equation")
 
 
 @lru_cache(maxsize=None)
@@ -873,8 +1080,8 @@ def numeric_form(name: str) -> sp.Basic:
     Mathematically equal to :func:`formula` (its residual ``lhs − rhs`` for equations), with the
     cancelling sub-expressions replaced: ``b^x − 1 → expm1(x ln b)``, ``e^x − 1 → expm1(x)``,
     ``1 − e^x → −expm1(x)``, ``ln(1 + x) → log1p(x)``, ``ln(P/Q) → log1p((P − Q)/Q)`` when
-    ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``; ``time_from_logsnr`` and
-    ``vp_sde_from_time`` have hand-written forms. ``expm1``/``log1p`` are
+    ``P − Q`` is simpler than ``P``, ``ln(e^x R) → x + ln R``; ``time_from_logsnr``,
+    ``vp_sde_from_time``, ``flow_tau`` and ``mp_stieltjes`` have hand-written forms. ``expm1``/``log1p`` are
     :mod:`sympy.codegen.cfunctions`, printed as ``math.expm1``/``numpy.expm1`` etc.
 
     This is what :func:`lambdify` and :func:`python` evaluate; for derivations and LaTeX use
@@ -904,60 +1111,124 @@ def lambdify(name: str, modules="numpy", stable: bool = True) -> Callable:
     Returns
     -------
     callable
-        ``f(*args)``; for an equation, ``f`` returns ``lhs − rhs`` (zero on its solutions).
+        ``f(*args)`` (arguments also by name); for an equation, ``f`` returns ``lhs − rhs`` (zero
+        on its solutions).
+
+    Raises
+    ------
+    RegimesError
+        From ``f``: an argument outside the values the numeric library allows (``info(name)``'s
+        ``domain``; NaN always, ±inf where the library refuses it), naming the argument, its value
+        and what is allowed, e.g. ``tau must be >= 0 and <= 1, got 1.5`` or ``n must be >= 2``.
 
     Notes
     -----
-    Formulas with a stated domain (``info(name)["domain"]``) agree with the numeric library at
-    and beyond its boundary: ``speciation_time`` returns nan (with a :class:`RegimesWarning`)
-    for ``Λ <= 1``, ``speciation_time_linear`` for ``Λ <= 2``, ``mixture_speciation_time`` for
-    ``d m̃² + σ² <= 1``; ``excess_entropy`` accepts ``t = 0`` and returns 0 there. Trailing
-    arguments with a default (``info(name)["defaults"]``, e.g. ``tau_gen``'s ``variance = 1``)
-    may be omitted.
+    ``f`` accepts and refuses what the numeric library does, and agrees with it at and beyond the
+    boundaries: ``speciation_time`` returns nan (with a :class:`RegimesWarning`) for ``Λ <= 1``,
+    ``speciation_time_linear`` for ``Λ <= 2``, ``mixture_speciation_time`` for
+    ``d m̃² + σ² <= 1``; ``mp_density`` is 0 outside ``(λ₋, λ₊)``; the limits at saturated ends are
+    the library's (``excess_entropy`` and ``vp_sde_from_time`` are 0 at ``t = 0``, ``logsnr`` is
+    +inf, ``time_from_flow_tau(1)`` and ``time_from_alpha_bar(0)`` are +inf). Trailing arguments
+    with a default (``info(name)["defaults"]``, e.g. ``collapse_time``'s ``variance = 1``) may be
+    omitted.
     """
+    import contextlib
+
+    import numpy as np
+
     e = _entry(name)
     expr = numeric_form(e.name) if stable else _residual(formula(e.name))
-    syms = symbols(e.name)
-    f = sp.lambdify(syms, expr, modules=modules)
-    # arguments outside the symbols' domains (a positive n = −5) are errors, not a silent nan
-    override = dict(e.bounds)
-    bounds = [(str(s_), override.get(str(s_), "gt" if s_.is_positive else "ge" if s_.is_nonnegative
-                                      else None)) for s_ in syms]
-    defaults = dict(e.defaults)
-    tests = _guard_tests(e) if e.guards else ()  # once, not at every call
+    f = sp.lambdify(symbols(e.name), expr, modules=modules)
+    rules = _rules(e)
+    checks, guards = _compile_conditions(e, modules)  # once, not at every call
+    quiet = stable and e.name in _BOTH_BRANCHES
 
     def checked(*args, **kwargs):
-        from ._validate import as_real_array
-
-        if len(args) < len(syms) and all(str(s_) in defaults for s_ in syms[len(args):]):
-            args = (*args, *(defaults[str(s_)] for s_ in syms[len(args):]))
-        # lists and tuples as arrays (the generated code compares and broadcasts them elementwise)
-        args = tuple(_np_asarray(a) if isinstance(a, list | tuple) else a for a in args)
-        for (arg_name, kind), a in zip(bounds, args, strict=False):
-            kind_of = getattr(getattr(a, "dtype", None), "kind", "f")  # an object array: ufuncs cannot take it
-            if kind_of not in "biufc":
-                raise RegimesError(f"{arg_name} must be a numeric array, got an array of dtype {a.dtype} "
-                                   "(convert it with np.asarray(..., dtype=float))")
-            if kind is None:
-                continue
-            try:
-                as_real_array(arg_name, a, allow_inf=True, **{kind: 0.0})
-            except RegimesError:
-                raise
-            except Exception:  # noqa: BLE001 - an mpmath/sympy number: left to the function
-                pass
-        if e.guards and not kwargs:
-            return _apply_guards(e, f, args, tests)
-        return f(*args, **kwargs)
+        args = _bind(e, args, kwargs)
+        args = tuple(_checked_arg(a, rules[a], v) for a, v in zip(e.args, args, strict=True))
+        _run_checks(e, checks, args)
+        with np.errstate(divide="ignore", invalid="ignore") if quiet else contextlib.nullcontext():
+            out = _apply_guards(e, f, args, guards) if guards else f(*args)
+        return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
     checked.__doc__ = f.__doc__
     return checked
 
 
-def _np_asarray(a):
+def _signature(e: _Entry) -> str:
+    defaults = dict(e.defaults)
+    return ", ".join(f"{a}={defaults[a]!r}" if a in defaults else a for a in e.args)
+
+
+def _bind(e: _Entry, args: tuple, kwargs: dict) -> tuple:
+    """The arguments in catalogue order, from positions, names and defaults (a RegimesError for a
+    missing, unknown or repeated one, not a TypeError of the generated function)."""
+    if len(args) > len(e.args):
+        raise RegimesError(f"{e.name} takes at most {len(e.args)} arguments ({_signature(e)}), "
+                           f"got {len(args)}")
+    values = dict(zip(e.args, args, strict=False))
+    for key, v in kwargs.items():
+        if key not in e.args or key in values:
+            what = "an unknown argument" if key not in e.args else "given twice"
+            raise RegimesError(f"{key} is {what}: {e.name} takes ({_signature(e)})")
+        values[key] = v
+    defaults = dict(e.defaults)
+    missing = [a for a in e.args if a not in values and a not in defaults]
+    if missing:
+        raise RegimesError(f"{missing[0]} must be given: {e.name} takes ({_signature(e)}), "
+                           f"got {len(values)} argument(s)")
+    return tuple(values[a] if a in values else defaults[a] for a in e.args)
+
+
+def _checked_arg(name: str, rule: _Arg, a):
+    """``a`` after the numeric library's check of ``rule`` (lists and tuples as arrays; a complex
+    argument as complex, so that numpy's square root of a negative real is not nan)."""
     import numpy as np
 
-    return np.asarray(a)
+    from ._validate import as_real_array
+
+    if isinstance(a, list | tuple):  # as arrays: the generated code compares and broadcasts them
+        a = np.asarray(a)
+    kind_of = getattr(getattr(a, "dtype", None), "kind", "f")  # an object array: ufuncs cannot take it
+    if kind_of not in "biufc":
+        raise RegimesError(f"{name} must be a numeric array, got an array of dtype {a.dtype} "
+                           "(convert it with np.asarray(..., dtype=float))")
+    if rule.complex:
+        return _complex_arg(name, a)
+    try:
+        as_real_array(name, a, gt=rule.gt, ge=rule.ge, le=rule.le, allow_inf=rule.inf)
+    except RegimesError:
+        raise
+    except Exception:  # noqa: BLE001 - an mpmath/sympy number: left to the function
+        pass
+    return a
+
+
+def _complex_arg(name: str, a):
+    """A finite complex number or array (a real one converted), or a RegimesError; mpmath and sympy
+    numbers are checked and passed on unchanged."""
+    import cmath
+
+    import numpy as np
+
+    if isinstance(a, bool | np.bool_) or getattr(getattr(a, "dtype", None), "kind", "") == "b":
+        raise RegimesError(f"{name} must be complex numbers, got {a!r}")
+    if isinstance(a, int | float | complex | np.number | np.ndarray):
+        try:
+            arr = np.asarray(a, dtype=complex)
+        except OverflowError:
+            raise RegimesError(f"{name} must be complex numbers within the float64 range, got {a!r}") from None
+        if not np.all(np.isfinite(arr)):
+            bad = complex(arr[~np.isfinite(arr)].ravel()[0]) if arr.ndim else complex(arr)
+            raise RegimesError(f"{name} must be finite, got {bad!r}")
+        return complex(arr) if arr.ndim == 0 else arr
+    try:
+        finite = cmath.isfinite(complex(a))
+    except (TypeError, ValueError, OverflowError):  # a symbol, say: left to the function
+        return a
+    if not finite:
+        raise RegimesError(f"{name} must be finite, got {a!r}")
+    return a
 
 
 def python(name: str) -> str:
@@ -965,25 +1236,63 @@ def python(name: str) -> str:
 
     The body is :func:`numeric_form` (``math.expm1``/``math.log1p``: no ``n**(2/d) - 1``).
     Equations are returned as their residual ``lhs − rhs``; complex-valued formulas
-    (``mp_stieltjes``) use ``cmath``. A formula with a stated domain starts with one ``if`` per
-    boundary (e.g. ``if eigenvalue <= 1: return math.nan``), so it agrees with the numeric
-    library there; trailing arguments with a default get it (``variance=1.0``).
+    (``mp_stieltjes``) use ``cmath``. The function first checks its arguments as the numeric
+    library does (one ``if ...: raise ValueError(...)`` per restricted argument, e.g.
+    ``n must be finite and >= 2``; :class:`RegimesError` is a ``ValueError`` too), then returns the
+    library's value at each special point (e.g. ``if eigenvalue <= 1: return math.nan``, no
+    speciation; ``if tau == 1: return math.inf``); trailing arguments with a default get it
+    (``variance=1.0``). Scalars only: for arrays use :func:`lambdify`.
     """
     e = _entry(name)
-    expr = numeric_form(e.name)
-    code = sp.pycode(expr, fully_qualified_modules=True)
-    mod = "math"
-    if e.name in ("mp_stieltjes", "mp_stieltjes_equation"):
+    cplx = e.name in _COMPLEX_VALUED
+    code = sp.pycode(numeric_form(e.name), fully_qualified_modules=True)
+    if cplx:
         code = code.replace("math.", "cmath.")
-        mod = "cmath"
-    defaults = dict(e.defaults)
-    args = ", ".join(f"{a}={defaults[a]!r}" if a in defaults else a for a in e.args)
     doc = e.description.replace('"', "'")
-    guards = "".join(
-        f"    if {sp.pycode(_guard_condition(e, g))}:  # outside the domain: {g.reason}\n"
-        f"        return {'math.nan' if g.value != g.value else repr(g.value)}\n"
-        for g in e.guards)
-    if e.guards and mod != "math":  # pragma: no cover - no complex formula has a guard
-        raise RegimesError("internal: a guarded formula must use math")
-    return (f"import {mod}\n\n\ndef {e.name}({args}):\n    \"\"\"{doc}.\"\"\"\n"
-            f"{guards}    return {code}\n")
+    body = _py_arg_checks(e) + _py_checks(e) + "".join(
+        f"    if {sp.pycode(_condition(e, g.condition))}:  # {g.reason}\n"
+        f"        return {_py_value(g.value)}\n" for g in e.guards)
+    imports = "import cmath\nimport math\n" if cplx else "import math\n"
+    return (f"{imports}\n\ndef {e.name}({_signature(e)}):\n    \"\"\"{doc}.\"\"\"\n"
+            f"{body}    return {code}\n")
+
+
+def _py_arg_checks(e: _Entry) -> str:
+    """One ``if ...: raise ValueError(...)`` per argument (NaN always refused), worded as the
+    numeric library's checks."""
+    out = []
+    for a, r in _rules(e).items():
+        if r.complex:
+            bad, what = f"not cmath.isfinite({a})", "finite"
+        else:
+            tests = [] if r.inf else [f"math.isfinite({a})"]
+            tests += [f"{a} {op} {b!r}" for op, b in ((">", r.gt), (">=", r.ge), ("<=", r.le))
+                      if b is not None]
+            bad = f"not ({' and '.join(tests)})" if tests else f"math.isnan({a})"
+            words = ([] if r.inf else ["finite"]) + ([r.bounds_text()] if r.bounds_text() else [])
+            what = " and ".join(words) or "a number (not NaN)"
+        out.append(f"    if {bad}:\n        raise ValueError(f\"{a} must be {what}, got {{{a}!r}}\")\n")
+    return "".join(out)
+
+
+def _py_checks(e: _Entry) -> str:
+    """The checks between arguments, with the library's messages (f-strings)."""
+    out = []
+    for c in e.checks:
+        msg = c.message
+        for k, x in c.extra:
+            msg = msg.replace("{" + k, "{(" + sp.pycode(_condition(e, x)) + ")")
+        out.append(f"    if not {sp.pycode(_condition(e, c.condition))}:\n"
+                   f"        raise ValueError(f\"{msg}\")\n")
+    return "".join(out)
+
+
+def _py_value(v) -> str:
+    """A guard's value as Python source (``math.inf``, ``complex(-math.inf, math.nan)``, ``0.0``)."""
+    if isinstance(v, complex):
+        return f"complex({_py_value(v.real)}, {_py_value(v.imag)})"
+    if v != v:
+        return "math.nan"
+    if v in (float("inf"), float("-inf")):
+        return "math.inf" if v > 0 else "-math.inf"
+    return repr(float(v))

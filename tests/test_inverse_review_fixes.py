@@ -361,7 +361,7 @@ def test_formula_cli_shows_domain(run_cli):
     assert rc == 0, err
     assert "Λ > 1" in json.loads(out)["domain"]
     rc, out, err = run_cli("formula", "collapse_time", "--json")
-    assert "domain" not in json.loads(out)  # no restriction: the golden output keeps its keys
+    assert json.loads(out)["domain"] == "n >= 2, d >= 1"  # the library's rule (α = ln(n)/d), as lambdify checks it
 
 
 # ----------------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ EXTREME = {
     "time_from_edm_sigma": [(x,) for x in (1e-12, 1e-6, 1e-3, 1.0, 1e3, 1e100)],
     "time_from_flow_tau": [(x,) for x in (1e-12, 1e-6, 0.5, 1 - 1e-6, 1 - 2.0**-40)],
     "time_from_logsnr": [(x,) for x in (-700.0, -60.0, -1.0, -1e-9, 0.0, 1e-9, 1.0, 60.0, 700.0)],
-    "vp_sde_from_time": [(t, 0.1, 20.0) for t in (*T_EXT[:6], 5.05)] + [(1e-3, 1.0, 1.0 + 1e-9)],
+    "vp_sde_from_time": [(t, 0.1, 20.0) for t in (*T_EXT[:6], 5.025)] + [(1e-3, 1.0, 1.0 + 1e-9)],
     "noised_variance": [(t, v) for t in T_EXT for v in (0.01, 1.0, 7.0)],
     "cloning_snr": [(t, 3.0, v) for t in T_EXT for v in (0.01, 1.0, 7.0)],
     # f(t) well away from t_C (near t_C it is ill-conditioned: α minus a nearly equal term)
