@@ -221,7 +221,7 @@ def test_presets_declare_scope_and_verification(run_cli):
 
     for p in list_presets():
         if p.has_eigenvalue:
-            assert p.units.startswith("pixels in [0,1]") and p.convention_verified is False
+            assert p.units.startswith("pixels in [0,1]") and p.convention_verified is True  # authors' code
             assert ("one colour channel" in p.eigenvalue_scope) == (p.shape[0] == 3)
             if p.shape[0] == 3:  # what a per-channel Λ means for the whole image's t_S: + ½ ln 3 at most
                 assert "1/2 ln 3" in p.eigenvalue_scope and f"+{0.5 * math.log(3):.2f}" in p.eigenvalue_scope
@@ -229,9 +229,10 @@ def test_presets_declare_scope_and_verification(run_cli):
             assert p.eigenvalue_scope is None and p.convention_verified is None
         assert (p.variance_scope is None) == (p.variance is None)
     body = js(run_cli, "presets", "cifar10")
-    assert body["preset"]["convention_verified"] is False and "not verified" in body["convention"]
+    assert body["preset"]["convention_verified"] is True and "the FIRST (R) channel" in body["convention"]
+    assert "two-class training subset" in body["convention"]
     notes = " ".join(js(run_cli, "speciation", "--preset", "cifar10")["notes"])
-    assert "not verified" in notes and "one colour channel" in notes
+    assert "first (R)" in notes and "two-class" in notes and "one colour channel" in notes
     notes = " ".join(js(run_cli, "collapse", "--preset", "cifar10")["notes"])
     assert "averaged over all 3 channels" in notes
 

@@ -6,10 +6,11 @@ the wheel as package data) and are read with :mod:`importlib.resources`.
 Two kinds of preset:
 
 * **Reported Λ** (MNIST, CIFAR-10, ImageNet16, ImageNet32, LSUN64, CelebA64): Λ as reported by
-  arXiv:2402.18491, *quoted*, not measured by regimes. regimes takes Λ to be the top eigenvalue
-  of the covariance of **one colour channel** (``eigenvalue_dim = H·W`` coordinates) of pixels in
-  [0, 1], centred: a convention assumed, not verified against the paper's text. Each preset's
-  ``reference`` says how far the value was verified (details: the *Presets* documentation page).
+  arXiv:2402.18491, *quoted*, not measured by regimes. Per the authors' public code [BC]_, Λ is
+  the top eigenvalue of the sample covariance of the **first colour channel** (R;
+  ``eigenvalue_dim = H·W`` coordinates) of pixels in [0, 1], centred, not standardised, over the
+  **two-class training subset** of their experiments. Each preset's ``reference`` says how far the
+  value was verified (details: the *Presets* documentation page).
 * **Shape only** (ImageNet64, CIFAR-100, Fashion-MNIST, FFHQ256, CelebA-HQ256): ``eigenvalue`` is
   ``None``; ``t_C`` can be computed, ``t_S`` needs a measured Λ.
 
@@ -23,12 +24,25 @@ Which ``d``?
 Which ``n``?
     The standard training split (``Preset.n_note`` says which). The paper's own experiments used
     small two-class subsets; a preset never pretends to be that experiment. ``n`` is ``None`` where
-    it depends on a choice the preset cannot make (LSUN's category).
+    it depends on a choice the preset cannot make (LSUN's category). Λ, however, is the subset's
+    value: a Regime II verdict built from a preset compares t_S of the subset with t_C of the full
+    split, and each preset's ``eigenvalue_scope`` says so.
+
+Per channel vs whole image
+    A model sees all C channels. The one-channel covariance is a diagonal block of the whole-image
+    one, so the whole-image top eigenvalue is at least Λ; writing the covariance as ``GᵀG`` with
+    column blocks ``G_c`` and applying Cauchy–Schwarz gives at most ``Σ_c λ_c`` (each channel's top
+    eigenvalue), which is ``C·Λ`` only when the channels' spectra are equal. Hence
+    ``t_S + ½ ln 3`` for C = 3 is an estimate, not a bound.
 
 References
 ----------
 .. [DR] G. Biroli, T. Bonnaire, V. de Bortoli, M. Mézard, "Dynamical regimes of diffusion
    models", arXiv:2402.18491, Nature Communications 15:9957 (2024).
+.. [BC] The authors' public code, github.com/tbonnair/Dynamical-Regimes-of-Diffusion-Models:
+   ``src/run_Diffusion.py`` (Λ from the first channel), ``src/Utils/loader.py`` and
+   ``src/Utils/cfg.py`` (two-class subsets, centred, not standardised), ``src/Plots_paper.py``
+   (the list of Λ printed as the content of Table 1).
 """
 
 from __future__ import annotations
@@ -98,8 +112,9 @@ class Preset:
     variance_scope : str or None
         What ``variance`` averages over.
     convention_verified : bool or None
-        Whether the units and channel convention of Λ were verified against the reference
-        (False: assumed; the commands' output then says "not verified").
+        Whether the units, channel and subset convention of Λ were verified, against the paper or
+        the authors' public code (True for every reported Λ: per the authors' public code; False:
+        assumed, and the commands' output then says "not verified").
     """
 
     name: str
