@@ -221,11 +221,12 @@ def test_spectrum_legend_clear_of_the_mass_notes():
 
     fig = plot_rf_density(RandomFeatures(0.5, 4.0, 0.05, "relu"), rng=0)
     fig.canvas.draw()
-    ax = fig.axes[0]
-    box = ax.get_legend().get_window_extent()
-    assert not _overlap(box, ax.get_window_extent())
-    notes = [t for t in ax.texts if "mass" in t.get_text()]
-    assert notes and not any(_overlap(box, t.get_window_extent()) for t in notes)
+    panels = [a for a in fig.axes if a.get_legend() is not None]
+    assert panels
+    for ax in panels:  # each bulk's legend (with its mass) below its own panel, clear of every panel
+        box = ax.get_legend().get_window_extent()
+        assert any("mass" in t.get_text() for t in ax.get_legend().get_texts())
+        assert not any(_overlap(box, a.get_window_extent()) for a in panels)
 
 
 def test_ntau_window_curves_in_the_figure_legend_below_the_axes():
