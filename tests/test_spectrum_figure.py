@@ -1,6 +1,5 @@
 """The random-features spectrum figure: one panel per bulk with its mass, narrow bulks resolved."""
 
-import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
