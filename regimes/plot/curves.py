@@ -34,6 +34,13 @@ def _missing(x) -> bool:
     return x is None or not math.isfinite(x)
 
 
+def _legend(ax):
+    """The panel's legend, framed, outside the axes on the right: it covers no curve and no line,
+    whatever the t axis (a log axis puts the curves and the t_C lines anywhere)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, frameon=True,
+              framealpha=1.0, edgecolor="0.7")
+
+
 def _say(ax, text):
     """A legend entry without a line: what is not drawn, and why."""
     ax.plot([], [], " ", label=text)
@@ -62,6 +69,8 @@ def plot_curves(result, *, ax=None):
     ----------
     result : AnalysisResult or dict
         From :func:`regimes.analysis.analyze` (or its ``to_dict()``).
+    ax : sequence of matplotlib Axes, optional
+        One Axes per panel (three when labels were given, else two) to draw into; default a new figure.
 
     Returns
     -------
@@ -76,7 +85,9 @@ def plot_curves(result, *, ax=None):
         legend of its panel (a curve that does not cross its level on the grid; no t_S when Λ <= 1 or
         Λ is not detectable); when φ_C = ½ is missing, the t_C the regimes use instead (``regimes_t_C``)
         is drawn on the φ_C panel. The t axis is logarithmic when the grid spans more than a factor
-        :data:`LOG_AXIS_SPAN` (e.g. a grid widened down to t ~ 1e-6), linear otherwise.
+        :data:`LOG_AXIS_SPAN` (e.g. a grid widened down to t ~ 1e-6), linear otherwise. Each panel's
+        legend is framed, to the right of the panel, where it covers no data (with your own ``ax``,
+        leave room on their right).
 
     Notes
     -----
@@ -93,7 +104,7 @@ def plot_curves(result, *, ax=None):
     a = float(r["alpha"])
     has_phi = cv.get("class_commitment") is not None
     nrow = 3 if has_phi else 2
-    fig, axes = panels(ax, nrow, (7.5, 2.6 * nrow + 0.6), rows=False, sharex=True)
+    fig, axes = panels(ax, nrow, (10.0, 2.6 * nrow + 0.6), rows=False, sharex=True)
     tC = r["t_C"]
     tS = r["t_S"]["value"] if isinstance(r["t_S"], dict) else r["t_S"]
     ref = r.get("reference") or {}
@@ -113,7 +124,7 @@ def plot_curves(result, *, ax=None):
         _say(ax, "t$_C$ (f$^e$/α = 0.1): not crossed on this time grid")
     ax.set_ylabel("f$^e$(t) / α")
     ax.set_ylim(-0.05, 1.1)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend(ax)
     ax.set_title(f"n = {r['n']}, d = {r['d']}, α = ln n / d = {a:.4g}", fontsize=10, loc="left")
 
     ax = axes[1]
@@ -133,7 +144,7 @@ def plot_curves(result, *, ax=None):
         _vline(ax, ref["t_C"], C["black"], "t$_C$ theory", style=":")
     ax.set_ylabel("φ$_C$(t)  (same training point)")
     ax.set_ylim(-0.05, 1.05)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    _legend(ax)
 
     if has_phi:
         ax = axes[2]
@@ -156,9 +167,7 @@ def plot_curves(result, *, ax=None):
         ax.set_ylabel("φ(t)  (same class)")
         lo = 1.0 / n_cls  # φ runs from 1/C (t → ∞) to 1
         ax.set_ylim(lo - 0.05 * (1 - lo), 1.0 + 0.05 * (1 - lo))
-        # the crossing's caveat makes the legend tall: where it covers the fewest curves
-        plain = cls.get("valid", True) and not _missing(cls.get("value")) and not _missing(tS)
-        ax.legend(loc="upper right" if plain else "best", fontsize=8, frameon=False)
+        _legend(ax)
     log = t.size and t.min() > 0 and t.max() / t.min() > LOG_AXIS_SPAN
     if log:
         axes[-1].set_xscale("log")  # shared by every panel

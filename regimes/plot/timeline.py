@@ -113,6 +113,7 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     _fit_band_labels(ax, bands)
     _place_labels(ax, [(m["x"], m["artist"]) for m in marks if "artist" in m],
                   [m["x"] for m in marks if "x" in m])
+    _fit_axis_labels(ax)
     return ax.figure
 
 
@@ -300,46 +301,104 @@ def _steps_x_axis(ax, sch, edm, x_of, t_of):
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
-    if edm:
-        ax.set_xlabel(f"EDM sampler step $i$ ($N$ = {sch.steps}; step $i$ runs from level $\\sigma_i$ at $i$ "
-                      f"to $i$ + 1; $\\sigma_0$ = {sch.sigma_max:g}, the last step ends at $\\sigma$ = 0)"
-                      "  (sampling runs right to left)", fontsize=9)
+    if edm:  # two lines: one would be wider than the figure
+        ax.set_xlabel(f"EDM sampler step $i$ ($N$ = {sch.steps}; sampling runs right to left)\n"
+                      f"step $i$ runs from level $\\sigma_i$ at $i$ to $i$ + 1; $\\sigma_0$ = {sch.sigma_max:g}; "
+                      "the last step ends at $\\sigma$ = 0", fontsize=9)
     else:
         ax.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; $k$ = 0 at the "
                       "data end; sampling runs right to left)", fontsize=9)
     sec = ax.secondary_xaxis("top", functions=(t_of, x_of))
     lo, hi = sorted(ax.get_xlim())
     t_hi = float(t_of(hi if not edm else lo))
-    # OU time is not linear in the steps: round values, kept where they do not crowd
-    cand = {0.0, *(v for v in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0) if v <= t_hi),
-            *(float(v) for v in MaxNLocator(nbins=20).tick_values(0.0, t_hi) if 0.0 <= v <= t_hi)}
-    vals = _spread(cand, lambda v: float(x_of(v)), (lo, hi), min_frac=0.05)
-    vals = sorted({0.0, *(v for v in vals if float(x_of(v)) - lo >= 0.05 * (hi - lo))})
+    # OU time is not linear in the steps: round values, kept where they do not crowd, the roundest
+    # first (1-2-5 decades and a coarse grid, then finer grids in the room left)
+    vals = []
+    for nb in (5, 10, 20):
+        cand = {*(float(v) for v in MaxNLocator(nbins=nb, steps=[1, 2, 5, 10]).tick_values(0.0, t_hi)
+                  if 0.0 < v <= t_hi),
+                *((v for v in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0) if v <= t_hi) if nb == 5 else ())}
+        vals = _spread(cand, lambda v: float(x_of(v)), (lo, hi), min_frac=0.06, kept=vals)
+    # room for the label 0 (at the left end; on EDM's reversed axis at x = N, also on the left)
+    x0 = float(x_of(0.0))
+    vals = sorted({0.0, *(v for v in vals if abs(float(x_of(v)) - x0) >= 0.05 * (hi - lo))})
     sec.set_xticks(vals)
     sec.set_xticklabels([f"{v:g}" for v in vals], fontsize=8)
     sec.set_xlabel("OU time $t$", fontsize=9)
 
 
-def _spread(candidates, to_t, xlim, min_frac=0.07):
-    """Keep tick values whose OU-time positions are at least ``min_frac`` of the axis apart
-    (preferring the larger values, which sit where the axis is not crowded)."""
-    width = xlim[1] - xlim[0]
-    kept, last = [], math.inf
-    for v in sorted(candidates, reverse=True):
-        x = to_t(v)
-        if x <= xlim[1] and last - x >= min_frac * width:
+def _spread(candidates, to_x, xlim, min_frac=0.07, kept=()):
+    """Keep tick values whose positions ``to_x(v)`` lie in ``xlim`` and are at least ``min_frac`` of
+    the axis apart from every kept one (``kept``: values already kept), trying the larger values
+    first (they sit where the axis is not crowded). The positions may grow or fall with v (EDM's
+    steps axis runs against OU time)."""
+    lo, hi = sorted(xlim)
+    width = hi - lo
+    kept = list(kept)
+    xs = [to_x(v) for v in kept]
+    for v in sorted(set(candidates) - set(kept), reverse=True):
+        x = to_x(v)
+        if lo - 1e-9 * width <= x <= hi + 1e-9 * width and all(abs(x - y) >= min_frac * width for y in xs):
             kept.append(v)
-            last = x
+            xs.append(x)
     return sorted(kept)
+
+
+def _roundest(a, b, near, coarsest=1.0):
+    """The roundest integer in [a, b] (a multiple of the largest 1-2-5 × 10^p that has one there),
+    the one nearest ``near`` among them; None when [a, b] holds no multiple of a 1-2-5 × 10^p of at
+    least ``coarsest``."""
+    a, b = math.ceil(a), math.floor(b)
+    p = 10 ** max(len(str(abs(int(b)))), 1)
+    while a <= b and p >= 1:
+        for s in (5 * p, 2 * p, p):
+            m_lo, m_hi = -(-a // s), b // s
+            if s < coarsest:
+                return None
+            if m_lo <= m_hi:
+                return int(min(max(round(near / s), m_lo), m_hi) * s)
+        p //= 10
+    return None
+
+
+def _fill_ticks(ticks, last, pos, inv, gap, x_max):
+    """Round steps added where the evenly spaced ``ticks`` leave room (OU time crowds the steps
+    towards the data end: on a cosine or flow schedule the last tenth of the steps spans most of the
+    axis): into every gap between neighbouring ticks, and between the last tick and the last step
+    ``last`` (or the axis end ``x_max``), the roundest step whose position ``pos(k)`` is at least
+    ``gap`` from both neighbours, the widest gap first, until no gap takes one; a step that divides
+    the steps between two ticks more finely than in five (e.g. 510 between 400 and 600) is not
+    added. ``inv`` maps a position back to a (fractional) step; positions grow with the step."""
+    ticks, added = sorted(set(ticks)), []
+    while True:
+        best = None
+        for i, k in enumerate(ticks):
+            left = pos(k) + gap
+            right, k_cap = (pos(ticks[i + 1]) - gap, ticks[i + 1] - 1) if i + 1 < len(ticks) else \
+                (min(pos(last), x_max), last)
+            if right < left:
+                continue
+            a, b = max(float(inv(left)), k + 1), min(float(inv(right)), k_cap)
+            # between two ticks: no finer than a fifth of their steps; past the last tick (where
+            # the steps thin out fastest): no finer than half the steps that have room
+            k_new = _roundest(a, b, float(inv(0.5 * (left + right))),
+                              coarsest=(k_cap + 1 - k) / 5 if i + 1 < len(ticks) else (b - a) / 2)
+            if k_new is not None and (best is None or right - left > best[0]):
+                best = (right - left, k_new)
+        if best is None:
+            return added
+        ticks = sorted({*ticks, best[1]})
+        added.append(best[1])
 
 
 def _step_axis(ax, sch):
     """Top axis in the schedule's step index k. The map stays finite beyond the last step (a
-    linear continuation: matplotlib needs finite limits); labelled ticks are evenly spaced round
-    steps (0 included), unlabelled ones every tenth of the schedule."""
+    linear continuation: matplotlib needs finite limits); labelled major ticks are evenly spaced
+    round steps (0 included), labelled minor ones round steps where those leave room
+    (:func:`_fill_ticks`), unlabelled ones every tenth of the schedule."""
     ts, T = sch.times, sch.steps
     slope = 1.0 / max(ts[-1] - ts[-2], 1e-12) if T > 1 else 1.0  # steps per unit t at the noisy end
-    ks = np.arange(T)
+    ks = np.arange(T, dtype=float)  # float: np.interp would convert it at every call
 
     def t2k(t):
         t = np.asarray(t, dtype=float)
@@ -349,15 +408,22 @@ def _step_axis(ax, sch):
         k = np.asarray(k, dtype=float)
         return np.where(k <= T - 1, np.interp(k, ks, ts), ts[-1] + (k - (T - 1)) / slope)
 
-    from matplotlib.ticker import FixedLocator, MaxNLocator
+    from matplotlib.ticker import MaxNLocator
 
     lo, hi = ax.get_xlim()
     keep = [int(v) for v in _even_ticks(0, T - 1, lambda k: float(k2t(k)), hi - lo, integer=True)]
+    # added labels two label widths (8 pt digits ≈ 4.8 pt wide) or 8% of the axis from their neighbours
+    width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
+    gap = (hi - lo) * max(0.08, 2.0 * 4.8 * len(str(T - 1)) / max(width_pt, 1.0))
+    fill = _fill_ticks(keep, T - 1, lambda k: float(k2t(k)), lambda t: float(t2k(t)), gap, hi)
     sec = ax.secondary_xaxis("top", functions=(t2k, k2t))
     sec.set_xticks(keep)
     sec.set_xticklabels([str(k) for k in keep], fontsize=8)
-    minor = [v for v in MaxNLocator(nbins=10, integer=True).tick_values(0, T - 1) if 0 <= v <= T - 1]
-    sec.xaxis.set_minor_locator(FixedLocator(minor))
+    # the tenths of the schedule unlabelled, the added round steps labelled (minor ticks: the
+    # labelled major ones stay evenly spaced)
+    tenths = [int(v) for v in MaxNLocator(nbins=10, integer=True).tick_values(0, T - 1) if 0 <= v <= T - 1]
+    minor = sorted(set(tenths) - set(keep) | set(fill))
+    sec.set_xticks(minor, [str(k) if k in fill else "" for k in minor], minor=True, fontsize=8)
     sec.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; last step at "
                    f"$t$ = {sch.t_max:.3g})", fontsize=9)
 
@@ -437,3 +503,22 @@ def _place_labels(ax, labels, lines):
         if not free_right and free_left:
             txt.set_text(txt.get_text().strip() + " ")
             txt.set_horizontalalignment("right")
+
+
+def _fit_axis_labels(ax):
+    """Break an x-axis label (bottom or top) that is wider than the figure onto two lines, at the
+    "; " or " (" outside $…$ nearest its middle (a long schedule name, a narrow caller's figure)."""
+    import re
+
+    fig_box = ax.figure.bbox
+    for axis in (ax.xaxis, *(c.xaxis for c in ax.child_axes)):
+        label = axis.label
+        text = label.get_text()
+        box = label.get_window_extent()
+        if not text or "\n" in text or (box.x0 >= fig_box.x0 and box.x1 <= fig_box.x1):
+            continue
+        cuts = [m.start() for m in re.finditer(r"; | \(", text) if text[:m.start()].count("$") % 2 == 0]
+        if cuts:
+            i = min(cuts, key=lambda c: abs(c - len(text) / 2))
+            label.set_text(text[:i] + (";\n" if text[i] == ";" else "\n") + text[i + 1:].lstrip())
+
