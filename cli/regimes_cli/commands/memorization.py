@@ -355,13 +355,16 @@ def uturn(
     out: Optional[str] = typer.Option(None, "--out", help="Figure file (.png, .pdf, .svg)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Noise training points to t, run the exact backward dynamics, count who comes back (→ φ_C, φ).
+    """Noise training points to t, run the exact backward dynamics, count who comes back (→ φ_C, φ; not with ode).
 
-    "Same image" counts training rows equal bit for bit as one image (duplicates are merged).
+    "Same image" counts training rows equal bit for bit as one image (duplicates are merged). The
+    deterministic --method ode does not estimate φ_C, φ (its own return fractions are reported).
     """
-    from regimes import RegimesError
+    import warnings
+
+    from regimes import RegimesError, RegimesWarning
     from regimes.data import load_source
-    from regimes.uturn import METHODS, uturn_cost
+    from regimes.uturn import METHODS, fraction_targets, uturn_cost
     from regimes.uturn import uturn as run
 
     for flag, value in (("DATA", data), ("--labels", labels), ("--out", out)):
@@ -398,8 +401,13 @@ def uturn(
     _time_note(cost.flops / 4e9 + cost.exps * 3e-8,
                f"{samples} U-turns × {len(tt)} times × {steps if method != 'posterior' else 1} passes over "
                f"{src.n} training points, d = {src.d}")
-    res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RegimesWarning)
+        res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
+    for w in caught:
+        warn(_uturn_words(str(w.message)))
     payload = {"data": src.name, "seed": seed, **res.to_dict()}
+    payload["notes"] = [_uturn_words(n) for n in res.notes]
     if path is not None:
         from regimes.plot.memorization import plot_uturn
 
@@ -418,14 +426,29 @@ def uturn(
         if res.same_class is not None:
             row.append(cell(res.same_class[j]))
         rows.append(row)
-    cols = ["t", "same image (→ φ_C)"] + (["same class (→ φ)"] if res.same_class is not None else [])
+    point, cls = fraction_targets(method)
+    cols = ["t", f"same image ({point.label})"] + ([f"same class ({cls.label})"] if res.same_class is not None else [])
+    units = payload["units"]
     notes = [f"{samples} U-turns per time, backward dynamics: {method}; fraction [exact 95% binomial "
              "(Clopper–Pearson) interval] (returns/runs)",
+             f"data: n = {res.n}, d = {res.d}, --scale {units if isinstance(units, str) else f'{units:g}'} (the "
+             "fractions depend on the units), taken as given, not centred (they do not depend on a shift)",
              "same image: training rows equal bit for bit count as one image"
              + (f" ({res.duplicate_rows} rows copy an earlier one)" if res.duplicate_rows else " (no duplicates)")]
+    if method == "ode":
+        notes.append("ode: the deterministic flow's return fractions, not φ_C(t), φ(t) (those come from "
+                     "--method sde or posterior; the flow returns more often where the weights are split)")
+    notes += payload["notes"]
     if path is not None:
         notes.append(f"figure: {path}" + ("; --t-s/--t-c are drawn as given, not estimated" if t_s or t_c else ""))
     print_table("regimes uturn", rows, cols, notes)
+
+
+def _uturn_words(text: str) -> str:
+    """A note of :func:`regimes.uturn.uturn` in the CLI's words (``steps=N`` → ``--steps N``)."""
+    import re
+
+    return re.sub(r"\bsteps=(\d+)", r"--steps \1", text).replace("method='posterior'", "--method posterior")
 
 
 def register(app: typer.Typer) -> None:
