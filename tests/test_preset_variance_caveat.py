@@ -47,3 +47,22 @@ def test_known_variance_keeps_the_verdict(run_cli, command):
     rc, out, err = run_cli(command, "--preset", "cifar10", "--json")
     k = json.loads(out)
     assert rc == 0 and "variance_assumed" not in k and not math.isnan(k["t_C"])
+
+
+def test_timeline_figure_leads_with_the_caveat(run_cli, tmp_path, monkeypatch):
+    import regimes_cli.commands.plots as plots
+
+    seen = []
+    real = plots.save_figure
+
+    def keep(fig, path, *a, **k):
+        seen.append(" ".join(ax.get_title(loc="left") for ax in fig.axes))
+        return real(fig, path, *a, **k)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    rc, _, err = run_cli("timeline", "--preset", "imagenet16", "--out", tmp_path / "a.png")
+    assert rc == 0, err
+    assert seen[-1].startswith("t_C from an ASSUMED σ² = 1")
+    rc, _, err = run_cli("timeline", "--preset", "imagenet16", "--variance", "0.2", "--out", tmp_path / "b.png")
+    assert rc == 0, err
+    assert len(seen) == 2 and "ASSUMED" not in seen[-1]

@@ -654,7 +654,8 @@ def timeline(
 
         if others is not None:
             return plot_timeline_compare(t_S, t_C, others, axis=axis)
-        return plot_timeline(t_S, t_C, sampler, axis=axis)
+        caveat = "t_C from an ASSUMED σ² = 1 (units ≠ Λ's): t_C, Regime II not meaningful" if unmatched else None
+        return plot_timeline(t_S, t_C, sampler, axis=axis, title=caveat)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
 
