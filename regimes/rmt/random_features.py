@@ -4,11 +4,23 @@ Score model s_A(x) = (A/√p) σ(Wx/√d) with W ∈ R^{p×d} frozen N(0, 1) and
 0 by gradient flow on the noise-averaged denoising score-matching loss at one diffusion time t.
 ψ_p = p/d, ψ_n = n/d, data x ~ N(0, Σ).
 
+**Loss.** With x_t^ν = e^{−t}x^ν + √Δ_t ξ (ξ ~ N(0, I_d)) the loss trained on is
+
+    L(A) = (1/n) Σ_ν E_ξ [ (1/d) ‖√Δ_t s_A(x_t^ν) + ξ‖² ],
+
+the mean over the n training points and over the d coordinates of the √Δ_t-weighted denoising
+score-matching error, averaged over the noise; equivalently the noise-prediction (ε-prediction) MSE
+with ε̂ = −√Δ_t s_A. Its untrained value (A = 0) is 1 and its learnable part is at most Δ_t. The test
+loss is the same expression with x^ν replaced by a fresh draw from the data law.
+
 **Training-time convention.** τ is the time of the gradient flow dA/dτ = −d² ∇_A L, i.e.
 dB/dτ = −(2Δ_t/ψ_p) B U − (2√Δ_t/ψ_p) Vᵀ with B = A/√p. An eigen-direction of U with eigenvalue
 λ relaxes on τ_λ = ψ_p/(2Δ_t λ) (the loss at twice that rate). Plain gradient descent
-A ← A − η ∇_A L for k steps reaches τ = η k/d². Ratios such as τ_mem/τ_gen do not depend on the
-convention.
+A ← A − η ∇_A L for k steps reaches τ = η k/d² (checked against plain GD and against SGD with fresh
+noise every step). **Other normalisations of the loss** rescale the gradient and so τ: a loss
+summed over the d coordinates (d·L) gives τ = η k/d; the unweighted score loss
+(1/d)‖s_A + ξ/√Δ_t‖² = L/Δ_t gives τ = η k/(Δ_t d²); a sum over the n points (n·L) gives
+τ = η n k/d². Ratios such as τ_mem/τ_gen do not depend on the convention.
 
 References
 ----------
@@ -53,9 +65,14 @@ __all__ = [
     "training_regimes",
 ]
 
-TIME_CONVENTION = ("training time τ of the gradient flow dA/dτ = −d²∇_A L (B = A/√p); "
-                   "eigenvalue λ of U relaxes on τ_λ = ψ_p/(2Δ_t λ); gradient descent with "
-                   "learning rate η on L reaches τ = η·steps/d²; ratios are convention-free")
+TIME_CONVENTION = ("training time τ of the gradient flow dA/dτ = −d²∇_A L (B = A/√p) on the loss "
+                   "L(A) = (1/n)Σ_ν E_ξ[(1/d)‖√Δ_t s_A(e^{−t}x_ν + √Δ_t ξ) + ξ‖²] (mean over the n "
+                   "training points and the d coordinates, noise averaged, untrained value 1: the "
+                   "noise-prediction MSE with ε̂ = −√Δ_t s_A); eigenvalue λ of U relaxes on "
+                   "τ_λ = ψ_p/(2Δ_t λ); gradient descent with learning rate η on L reaches "
+                   "τ = η·steps/d² (on a loss summed over the d coordinates τ = η·steps/d; on the "
+                   "unweighted score loss (1/d)‖s_A + ξ/√Δ_t‖² = L/Δ_t, τ = η·steps/(Δ_t d²)); "
+                   "ratios are convention-free")
 
 #: Margin of the validity test of τ_mem = ψ_n/(2Δ_t v_t²): it needs v_t²ψ_p/ψ_n ≥ this × s_t².
 TAU_MEM_MARGIN = 10.0
@@ -221,26 +238,72 @@ def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
 
 
 def _check_smooth(act, gamma, order):
-    """Warn when a user activation does not look smooth: Gauss–Hermite orders order/2 + 1 and
+    """Warn when a user activation does not look smooth: quadrature orders order/2 + 1 and
     ``order`` disagree on E[σ(Γz)], E[σ(Γz)²], E[zσ(Γz)] or E[(z² − 1)σ(Γz)] by more than
     1e-9 × E|σ|, E σ², E|zσ|, E|(z² − 1)σ|.
 
-    A kink makes Gauss–Hermite converge only algebraically. E[σ] alone is 0 for every odd σ
+    A kink makes the rule converge only algebraically. E[σ] alone is 0 for every odd σ
     (np.clip(x, −1, 1) passed silently with s_t² 9 % off), E[σ²] and E[(z² − 1)σ] see even
-    and odd kinks alike, E[zσ] is κ_1."""
+    and odd kinks alike, E[zσ] is κ_1. The rules are those of the constants: Gauss–Hermite for
+    Γ_t ≤ 1, the panels of :func:`_scaled_rule` above."""
     lo = order // 2 + 1
     tests = {"E[σ]": lambda x, z: act(x), "E[σ²]": lambda x, z: act(x) ** 2,
              "E[zσ]": lambda x, z: z * act(x), "E[(z²−1)σ]": lambda x, z: (z * z - 1.0) * act(x)}
+    if gamma * gamma > _STEEP_GAMMA2:
+        rules = {o: _scaled_rule(gamma, o) for o in (lo, order)}
+
+        def expect(f, o):
+            return _rule_expect(f, *rules[o], gamma)
+    else:
+        def expect(f, o):
+            return float(gaussian_expect(f, 0.0, gamma, (), o))
     for label, f in tests.items():
-        a, b = (float(gaussian_expect(f, 0.0, gamma, (), o)) for o in (lo, order))
-        scale = float(gaussian_expect(lambda x, z, f=f: np.abs(f(x, z)), 0.0, gamma, (), order))
+        a, b = (expect(f, o) for o in (lo, order))
+        scale = expect(lambda x, z, f=f: np.abs(f(x, z)), order)
         if abs(b - a) > 1e-9 * max(scale, 1e-300):
             warnings.warn(
-                f"activation {act.name!r} does not look smooth (Gauss–Hermite orders {lo} and "
+                f"activation {act.name!r} does not look smooth (quadrature orders {lo} and "
                 f"{order} disagree by {abs(b - a):.1e} on {label}); pass kinks=(x1, ...) with its "
                 f"non-smooth points for accurate constants (a steep but smooth σ such as "
                 f"tanh(100x) needs them too: declare its steep points)", RegimesWarning, stacklevel=3)
             return
+
+
+#: Γ_t² above which the constants of an activation without kinks use Gauss–Legendre panels scaled to
+#: its transition (:func:`_scaled_rule`) instead of one Gauss–Hermite rule; Γ_t ≤ 1 exactly when
+#: σ_x² ≤ 1, where the Gauss–Hermite values are kept as they are.
+_STEEP_GAMMA2 = 1.0 + 1e-12
+
+
+def _scaled_rule(scale, order):
+    """Nodes and weights in z ~ N(0, 1) for E[f(scale·z, z)] with f smooth on the scale |x| ~ 1:
+    Gauss–Legendre panels of ``order`` nodes cut at z = 0, ±1/scale, ±3/scale (clipped to
+    |z| ≤ 13), so that the transition of σ(scale·z) is resolved however steep it is.
+
+    One Gauss–Hermite rule has node spacing ≈ 0.18 near 0: tanh(Γz) with Γ ≳ 3 is steeper and the
+    constants came out 11–70 % off at σ_x² = 100 (see :meth:`RandomFeatures.constants`)."""
+    return gaussian_panels([0.0, *(c / scale for c in (-3.0, -1.0, 1.0, 3.0))], order)
+
+
+def _rule_expect(f, z, w, scale):
+    """Σ_i w_i f(scale·z_i, z_i): E_z[f(scale·z, z)] on the nodes (z, w)."""
+    return float(np.dot(w, f(scale * z, z)))
+
+
+def _iterated(act, mu0, u, et_sx, sd, kinks, order, residual):
+    """(g, h, s_t² or None) of the iterated quadrature at the outer nodes u.
+
+    g(u) = E_v σ_c(cu + sd v) and h(u) = E_v[vσ(cu + sd v)] (c = e^{−t}σ_x, sd = √Δ_t ≤ 1; the inner
+    rule is Gauss–Hermite, or panels cut at the kinks). With ``residual`` also the inner part of
+    s_t² = E_u E_v[(σ_c − g(u) − h(u)v)²] + Var_u h(u): a sum of non-negative terms equal to
+    E σ_c² − a_t²c² − v_t² − b_t² (b_t = E_u h), so it has no cancellation at any t; returned
+    as the array r(u) = E_v[(σ_c − g − hv)²] (the caller adds Var_u h with its weights)."""
+    shift = et_sx * u
+    g = gaussian_expect(lambda x, z: act(x) - mu0, shift, sd, kinks, order)
+    h = gaussian_expect(lambda x, z: z * act(x), shift, sd, kinks, order)
+    res = (gaussian_expect(lambda x, z: (act(x) - mu0 - g - h * z) ** 2, shift, sd, kinks, order)
+           if residual else None)
+    return g, h, res
 
 
 def _s2_mehler(act, mu0, gamma, one_minus_rho, m_max=160, order=320):
@@ -328,7 +391,9 @@ class RandomFeatures:
         Eigenvalues of the data covariance Σ (equal weights), or a (values, weights) pair for
         the spectral law ρ_Σ. Default: identity.
     quadrature_order : int, default 160
-        Order of the Gauss–Hermite / Gauss–Legendre rules for the constants.
+        Order of the Gauss–Hermite / Gauss–Legendre rules for the constants (per panel for the
+        panel rules: kinks, and σ_x² = TrΣ/d > 1, where the panels are cut at 0, ±1/Γ_t, ±3/Γ_t
+        so that the constants stay accurate however steep σ(Γ_t z) is).
     kinks : sequence of float, optional
         Abscissae where a callable activation is not smooth (e.g. ``(0.0,)`` for a ReLU
         lambda): its expectations are then integrated panel-wise between them.
@@ -444,25 +509,37 @@ class RandomFeatures:
         gamma2 = et_sx**2 + delta
         gamma = math.sqrt(gamma2)
         kinks = act.kinks
+        # σ_x² > 1: σ(Γ_t z) is steeper than for Σ = I (Γ_t > 1). Without kinks the rules are panels
+        # scaled to its transition (one Gauss–Hermite rule misses it for Γ_t ≳ 3: b_t was 27 % and
+        # s_t² 70 % off at σ_x² = 100); with or without, s_t² is the cancellation-free residual form
+        steep = gamma2 > _STEEP_GAMMA2
+        if steep and not kinks:
+            zr, wr = _scaled_rule(gamma, order)
+
+            def expect1(f):
+                return _rule_expect(f, zr, wr, gamma)
+        else:
+            def expect1(f):
+                return float(gaussian_expect(f, 0.0, gamma, kinks, order))
         # 1-D Gaussian moments of σ(Γ z)
-        mu0 = float(gaussian_expect(lambda x, z: act(x), 0.0, gamma, kinks, order))
+        mu0 = expect1(lambda x, z: act(x))
         if act.user and not kinks:
             _check_smooth(act, gamma, order)
-        m2 = float(gaussian_expect(lambda x, z: (act(x) - mu0) ** 2, 0.0, gamma, kinks, order))
-        kappa1 = float(gaussian_expect(lambda x, z: z * act(x), 0.0, gamma, kinks, order)) / gamma
+        m2 = expect1(lambda x, z: (act(x) - mu0) ** 2)
+        kappa1 = expect1(lambda x, z: z * act(x)) / gamma
         # iterated quadrature: outer rule in u, inner in v at each u node. A kink of σ at x = κ is
         # smoothed in E_v σ(e^{−t}σ_x u + √Δ v) over a width √Δ/(e^{−t}σ_x) in u around κ/(e^{−t}σ_x):
         # tiny at small t, where a Gauss–Hermite rule in u misses it (ReLU's s_t² was 165× off at
         # t = 1e-5) — Gauss–Legendre panels cut around it resolve it at any t
+        sd = math.sqrt(delta)
         if kinks:
-            w_s = math.sqrt(delta) / et_sx
+            w_s = sd / et_sx
             u, wu = gaussian_panels([k / et_sx + c * w_s for k in kinks for c in (-12, -2, 0, 2, 12)], order)
+        elif steep:
+            u, wu = _scaled_rule(et_sx, order)
         else:
             u, wu = gauss_hermite_normal(order)
-        shift = et_sx * u
-        sd = math.sqrt(delta)
-        g = gaussian_expect(lambda x, z: act(x) - mu0, shift, sd, kinks, order)  # E_v σ_c
-        h = gaussian_expect(lambda x, z: z * act(x), shift, sd, kinks, order)  # E_v vσ
+        g, h, res = _iterated(act, mu0, u, et_sx, sd, kinks, order, steep)  # E_v σ_c, E_v vσ
         a_t = float(np.dot(wu, u * g)) / et_sx
         b_t = float(np.dot(wu, h))
         lin = a_t**2 * et_sx**2
@@ -490,8 +567,8 @@ class RandomFeatures:
                     f"here; allowed: 0 < t ≲ {t_max:.4g} for this activation and data scale")
         if act.user and lin + b_t**2 <= 1e-12 * m2:  # no linear part at all (an even σ; quadrature noise:
             a_t = b_t = kappa1 = lin = 0.0  # σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
-        s2 = m2 - lin - v2 - b_t**2
-        if not kinks and s2 < 1e-3 * m2 and rho > 0.25:
+        s2 = float(np.dot(wu, res) + np.dot(wu, (h - b_t) ** 2)) if steep else m2 - lin - v2 - b_t**2
+        if not (kinks or steep) and s2 < 1e-3 * m2 and rho > 0.25:
             # small t: the difference above keeps ~1e-16·m2 absolute (2e5× off at t = 1e-20);
             # the Mehler sum of positive terms has no cancellation
             s2 = _s2_mehler(act, mu0, gamma, delta / gamma2)
@@ -593,16 +670,35 @@ class RandomFeatures:
         return self.tau_mem if self.tau_mem_in_range else self.tau_slow
 
     @cached_property
+    def slow_bulk_distinct(self) -> bool:
+        """Whether the slow (memorisation) bulk stands apart from the noise floor s_t².
+
+        True when v_t²(1 + ψ_p/ψ_n) ≥ 1e-3 s_t², i.e. when its mean relaxation time
+        :attr:`tau_slow` differs from the noise floor's ψ_p/(2Δ_t s_t²) by more than 0.1 %.
+        Below (t ≳ 2 for tanh with σ_x² = 1, where v_t² ∝ e^{−6t}) the slow modes relax with the
+        noise floor and there is no separate memorisation timescale: τ_1 is then the relaxation of
+        the noise floor.
+        """
+        c = self.constants
+        return bool(c.v_t2 * (1.0 + self.psi_p / self.psi_n) >= 1e-3 * c.s_t2)
+
+    @cached_property
     def tau_mem_note(self) -> str | None:
         """A note when τ_mem is outside its range (None when it is inside)."""
         if self.tau_mem_in_range:
             return None
         c = self.constants
-        return (f"τ_mem = ψ_n/(2Δ_t v_t²) = {self.tau_mem:.4g} is outside its range: it needs "
+        head = (f"τ_mem = ψ_n/(2Δ_t v_t²) = {self.tau_mem:.4g} is outside its range: it needs "
                 f"s_t²/v_t² ≪ ψ_p/ψ_n, here s_t²/v_t² = {c.s_t2 / c.v_t2:.3g} against ψ_p/ψ_n = "
-                f"{self.psi_p / self.psi_n:.3g} (margin {TAU_MEM_MARGIN:g}); the slow bulk relaxes "
-                f"near τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))) = {self.tau_slow:.4g} "
-                f"(tau_mem_recommended)")
+                f"{self.psi_p / self.psi_n:.3g} (margin {TAU_MEM_MARGIN:g}); ")
+        if not self.slow_bulk_distinct:
+            return head + (f"there is no distinct slow (memorisation) bulk here (v_t²(1 + ψ_p/ψ_n) = "
+                           f"{c.v_t2 * (1.0 + self.psi_p / self.psi_n):.3g} < 1e-3 s_t²), so no "
+                           f"memorisation timescale: τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))) = "
+                           f"{self.tau_slow:.4g} (tau_mem_recommended) is the relaxation of the "
+                           f"noise floor s_t²")
+        return head + (f"the slow bulk relaxes near τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))) = "
+                       f"{self.tau_slow:.4g} (tau_mem_recommended)")
 
     @cached_property
     def tau_ratio(self) -> float:

@@ -7,7 +7,14 @@ Gaussian-equivalent instance (A(0) = 0, gradient flow):
 
 * **τ_best** = argmin_τ L_test(τ), the best stopping time;
 * **τ_gap(ε)** = the first τ with L_test(τ) − L_train(τ) ≥ ε (default ε = 0.1, in loss units where the
-  untrained loss is 1 and the learnable part is Δ_t); ``None`` when the gap never reaches ε.
+  untrained loss is 1 and the learnable part is Δ_t); ``None`` when the gap never reaches ε;
+* **τ_worse** = the first τ after τ_best at which L_test(τ) is back above its untrained value 1 (``None``
+  when it stays below within the computed range): training that long is worse than not training.
+
+ε is absolute while everything learnable is Δ_t, so at small t (Δ_t ≈ 2t) the default ε can exceed
+what can be learnt at all: at n = 240, d = 30, p = 960, t = 0.01 the test loss is back above 1 from
+τ ≈ 4900 while τ_gap(0.1) ≈ 9900. A note then says that τ_gap is no stopping time there and
+suggests an ε relative to Δ_t.
 
 **Reduced dimension.** The curves are evaluated on the (n + d)-dimensional span of the features
 (exact: V and the population matrices have no component outside it), so an instance costs
@@ -305,6 +312,32 @@ def _tau_gap(tau, gen, eps):
     return float(math.exp(x0 + (eps - y0) * (x1 - x0) / (y1 - y0)))
 
 
+def _tau_worse(tau, test, i0):
+    """First τ after grid index ``i0`` with test ≥ 1 (linear in log τ between grid points), or None."""
+    hit = np.nonzero(test[i0:] >= 1.0)[0]
+    if hit.size == 0:
+        return None
+    j = i0 + int(hit[0])
+    if j == i0:
+        return float(tau[j])
+    x0, x1 = math.log(tau[j - 1]), math.log(tau[j])
+    y0, y1 = test[j - 1], test[j]
+    return float(math.exp(x0 + (1.0 - y0) * (x1 - x0) / (y1 - y0)))
+
+
+def _gap_note(eps, delta_t, tau_gap, tau_worse):
+    """The note when τ_gap is no useful stopping time (ε ≥ Δ_t, or τ_gap not before τ_worse), else None."""
+    late = tau_worse is not None and (tau_gap is None or tau_gap >= tau_worse)
+    if not (late or eps >= delta_t):
+        return None
+    where = (f"L_test is back above its untrained value 1 from τ ≈ {tau_worse:.4g}"
+             + ("" if tau_gap is None else f", before τ_gap ≈ {tau_gap:.4g}")) if late else (
+        f"ε = {eps:g} is not below the whole learnable part Δ_t = {delta_t:.3g} of the loss")
+    return (f"τ_gap is not a useful stopping time here: {where}; the gap threshold ε = {eps:g} is absolute "
+            f"while everything learnable at this t is Δ_t = {delta_t:.3g} — use an ε relative to Δ_t, "
+            f"e.g. gap_tolerance (CLI --gap-tolerance) = Δ_t/4 = {delta_t / 4:.3g}")
+
+
 @dataclass(frozen=True)
 class TrainingWindow:
     """Predicted training window of the random-features model at (n, d, p, t).
@@ -323,6 +356,10 @@ class TrainingWindow:
         standard deviations of the same three).
     d_used, p_used, n_used : int
         Size of the instances; ``reduced`` when smaller than (d, p, n).
+    tau_worse, tau_worse_spread : float or None
+        First τ after τ_best at which the averaged L_test is back above its untrained value 1 (None
+        when it stays below within the computed range, up to ``tau[-1]``), and the standard
+        deviation of the per-seed values (None with one seed or when a seed has none).
     """
 
     n: float
@@ -347,6 +384,8 @@ class TrainingWindow:
     loss_at_gap: dict | None
     long_time_gap: float
     notes: list = field(default_factory=list)
+    tau_worse: float | None = None
+    tau_worse_spread: float | None = None
 
     def to_dict(self, curves: bool = False) -> dict:
         """JSON-ready summary (the curves only when ``curves``)."""
@@ -357,6 +396,8 @@ class TrainingWindow:
             "loss_at_best": self.loss_at_best,
             "loss_at_gap": self.loss_at_gap,
             "long_time_gap": self.long_time_gap,
+            "tau_test_above_untrained": {"value": self.tau_worse, "spread": self.tau_worse_spread,
+                                         "tau_max": float(self.tau[-1])},
             "window_instances": {"d": self.d_used, "p": self.p_used, "n": self.n_used,
                                  "seeds": self.seeds, "reduced": self.reduced},
         }
@@ -368,7 +409,8 @@ class TrainingWindow:
     def absent_dict(gap_tolerance: float) -> dict:
         """The keys of :meth:`to_dict`, null, for a window that was not computed."""
         return {"tau_best": None, "tau_gap": None, "gap_tolerance": gap_tolerance, "loss_at_best": None,
-                "loss_at_gap": None, "long_time_gap": None, "window_instances": None}
+                "loss_at_gap": None, "long_time_gap": None, "tau_test_above_untrained": None,
+                "window_instances": None}
 
 
 def _std(vals):
@@ -448,6 +490,8 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     tb = _tau_best(tau, test)
     tg = _tau_gap(tau, test - train, eps)
     tg_each = [_tau_gap(tau, cv["gen"], eps) for cv in curves]
+    tw = _tau_worse(tau, test, int(np.argmin(test)))
+    tw_each = [_tau_worse(tau, cv["test"], int(np.argmin(cv["test"]))) for cv in curves]
     notes = []
     if reduced:
         same = "same ψ_p, ψ_n" if (pp / dd, nn / dd) == (rf.psi_p, rf.psi_n) else (
@@ -458,6 +502,9 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
     if tg is None:
         notes.append(f"L_test − L_train never reaches {eps:g} (long-time gap "
                      f"{float(test[-1] - train[-1]):.3g}): no τ_gap")
+    gap_note = _gap_note(eps, rf.delta_t, tg, tw)
+    if gap_note:
+        notes.append(gap_note)
     return TrainingWindow(
         n=n, d=d, p=p, t=rf.t, activation=rf.activation.name, gap_tolerance=eps, seeds=seeds,
         d_used=dd, p_used=pp, n_used=nn, reduced=reduced, tau=tau, train=train, test=test,
@@ -465,5 +512,6 @@ def training_window(n, d, p, t, activation="tanh", data_spectrum=None, *,
         tau_gap=tg, tau_gap_spread=_std(tg_each) if tg is not None else None,
         loss_at_best=_losses_at(tb, tau, curves),
         loss_at_gap=None if tg is None else _losses_at(tg, tau, curves),
-        long_time_gap=float(test[-1] - train[-1]), notes=notes)
+        long_time_gap=float(test[-1] - train[-1]), notes=notes, tau_worse=tw,
+        tau_worse_spread=_std(tw_each) if tw is not None else None)
 

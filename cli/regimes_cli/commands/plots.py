@@ -50,6 +50,9 @@ from .._output import (
     use_agg,
 )
 
+#: the timeline figure's title when t_C comes from σ² = 1 assumed against a preset's Λ units
+UNMATCHED_TITLE = "t_C from an ASSUMED σ² = 1 (units ≠ Λ's): t_C, Regime II not meaningful"
+
 OUT_HELP = "Write the figure to FILE; the format follows the suffix (.png, .pdf or .svg)."
 JSON_HELP = "Print the underlying data (grid, curves, times) as one JSON object on stdout."
 ACT_HELP = "Activation of the random features: tanh, relu or erf."
@@ -654,8 +657,7 @@ def timeline(
 
         if others is not None:
             return plot_timeline_compare(t_S, t_C, others, axis=axis)
-        caveat = "t_C from an ASSUMED σ² = 1 (units ≠ Λ's): t_C, Regime II not meaningful" if unmatched else None
-        return plot_timeline(t_S, t_C, sampler, axis=axis, title=caveat)
+        return plot_timeline(t_S, t_C, sampler, axis=axis, title=UNMATCHED_TITLE if unmatched else None)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
 

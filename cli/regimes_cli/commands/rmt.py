@@ -320,12 +320,18 @@ def timescales(
         win, no_window = None, f"no loss-curve window (τ_best, τ_gap): {exc}"
     answer = (_window_answer(win) + "; asymptotic references " if win else "asymptotic ") + (
         f"τ_gen ≈ {tg:.4g}, τ_mem ≈ {tm:.4g} ∝ n (leading order for ψ_p ≫ ψ_n ≫ 1)")
-    if not rf.tau_mem_in_range:
+    if not rf.tau_mem_in_range and rf.slow_bulk_distinct:
         answer += (f"; τ_mem is outside its range here (s_t²/v_t² is not ≪ ψ_p/ψ_n): the slow "
                    f"bulk relaxes near τ ≈ {rf.tau_slow:.4g} (tau_mem_recommended)")
+    elif not rf.tau_mem_in_range:
+        answer += (f"; τ_mem is outside its range here and there is no distinct slow "
+                   f"(memorisation) bulk (v_t² ≪ s_t²): no memorisation timescale, "
+                   f"τ ≈ {rf.tau_slow:.4g} (tau_mem_recommended) is only the relaxation of the "
+                   f"noise floor s_t²")
     if p <= n:
         answer += ("; here p <= n (below the interpolation line p ≈ n) the RF model does not "
-                   "memorise even at long times, τ_mem is then only the slow-bulk timescale")
+                   "memorise even at long times" + (", τ_mem is then only the slow-bulk timescale"
+                                                     if rf.slow_bulk_distinct else ""))
     payload = {"n": n, "d": d, "p": p, "t": rf.t, "activation": rf.activation.name,
                "psi_p": rf.psi_p, "psi_n": rf.psi_n, "delta_t": rf.delta_t,
                "tau_gen": tg, "tau_mem": tm, "tau_ratio": tm / tg,
@@ -412,6 +418,9 @@ def _window_rows(win):
     if lg is not None:
         rows.append(("L_test, L_train at τ_gap", f"{lg['test']:.4f}, {lg['train']:.4f}"))
     rows.append(("L_test − L_train at τ → ∞", f"{win.long_time_gap:.4f}"))
+    rows.append(("L_test back above untrained (1) at τ",
+                 _pm(win.tau_worse, win.tau_worse_spread) if win.tau_worse is not None
+                 else f"never up to τ = {win.tau[-1]:.4g}"))
     return rows
 
 
@@ -425,6 +434,9 @@ def _window_answer(win):
     else:
         out += (f"the generalisation gap reaches {win.gap_tolerance:g} at τ_gap ≈ "
                 f"{win.tau_gap:.4g} ({win.tau_gap / win.tau_best:.3g}× τ_best)")
+    if win.tau_worse is not None and (win.tau_gap is None or win.tau_gap >= win.tau_worse):
+        out += (f"; but L_test is back above its untrained value 1 from τ ≈ {win.tau_worse:.4g}, so "
+                f"train well short of that (τ_gap is no stopping time here: see the notes)")
     return out
 
 
