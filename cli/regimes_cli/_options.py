@@ -50,6 +50,8 @@ __all__ = [
     "quiet_no_speciation",
     "resolve_variance",
     "variance_unmatched",
+    "unmatched_row",
+    "regime_ii_note",
     "UNMATCHED_VERDICT",
     "name_flags",
     "check_memory",
@@ -147,8 +149,9 @@ VARIANCE_HELP = (
 )
 
 
-def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, list[str]]:
-    """σ² for the Gaussian t_C formula, with a note saying where it came from when not given."""
+def resolve_variance(variance: Optional[float], preset=None, eigenvalue_given: bool = False) -> tuple[float, list[str]]:
+    """σ² for the Gaussian t_C formula, with a note saying where it came from when not given
+    (``eigenvalue_given``: Λ typed by the user, not the preset's — its units are the user's)."""
     if variance is not None:
         if preset is not None and preset.variance is not None:
             return variance, [f"--variance {variance:g} overrides preset {preset.name}'s σ² = {preset.variance:g}"]
@@ -159,7 +162,7 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
             + ("" if preset.variance_scope is None else f"; {preset.variance_scope}")
             + f"): {preset.variance_source}"
         ]
-    if preset is not None and preset.has_eigenvalue:
+    if variance_unmatched(variance, preset, eigenvalue_given):
         return 1.0, [
             f"σ² = 1 assumed, but preset {preset.name}'s Λ is in {preset.units}: the units do not match, "
             "so t_C (and whether Regime II exists) is NOT meaningful; pass --variance with the mean "
@@ -172,10 +175,30 @@ def resolve_variance(variance: Optional[float], preset=None) -> tuple[float, lis
     ]
 
 
-def variance_unmatched(variance: Optional[float], preset=None) -> bool:
+def variance_unmatched(variance: Optional[float], preset=None, eigenvalue_given: bool = False) -> bool:
     """Whether :func:`resolve_variance` assumes σ² = 1 against a preset's Λ given in other units (then
-    t_C, and whether Regime II exists, are not meaningful: outputs must say so next to the numbers)."""
-    return variance is None and preset is not None and preset.variance is None and preset.has_eigenvalue
+    t_C, and whether Regime II exists, are not meaningful: outputs must say so next to the numbers).
+    Not when the user typed Λ (``eigenvalue_given``): σ² = 1 is then the generic assumption."""
+    return (variance is None and not eigenvalue_given and preset is not None and preset.variance is None
+            and preset.has_eigenvalue)
+
+
+def regime_ii_note(lam: float, t_S: float, t_C: float, unmatched: bool) -> Optional[str]:
+    """The note on Regime II of `times` and `timeline`: no speciation, not assessed (σ² assumed
+    against a preset's units), absent (t_C >= t_S), or None when it exists."""
+    if math.isnan(t_S):
+        return f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse"
+    if unmatched:
+        return UNMATCHED_VERDICT
+    if t_C >= t_S:
+        return "t_C >= t_S: collapse precedes speciation, Regime II does not exist"
+    return None
+
+
+def unmatched_row(text: str, regime: dict, t_C: float, unmatched: bool) -> str:
+    """A regime's table text, marked when one of its bounds is a t_C from an assumed σ²."""
+    uses = t_C in (regime.get("t_min"), regime.get("t_max"))
+    return text + (" (t_C from an assumed σ²)" if unmatched and uses else "")
 
 
 #: what the outputs say instead of a Regime II verdict when σ² was assumed against a preset's units

@@ -17,7 +17,8 @@ _NAMES = {"I": "I: noise", "II": "II: classes formed", "III": "III: collapse"}
 
 def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_max=None,
                   intervals=None, axis: str = "time", ax=None, title: str | None = None,
-                  no_speciation_reason: str | None = None, t_C_estimator: str | None = None):
+                  no_speciation_reason: str | None = None, t_C_estimator: str | None = None,
+                  t_C_caveat: str | None = None):
     """Regime bands over OU time t (or over the sampler's steps), each transition labelled with
     its OU time and its step.
 
@@ -48,6 +49,9 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     t_C_estimator : str, optional
         The estimator of the drawn t_C; its label names it unless it is ``"commitment"`` (the
         headline) or None (e.g. ``"spectral"`` → "$t_C$ (spectral proxy) = …").
+    t_C_caveat : str, optional
+        Why the drawn t_C is not meaningful (e.g. computed with an assumed σ²): written first in
+        the title, and no Regime II verdict ("no Regime II", the "no II" mark) is drawn from it.
 
     Returns
     -------
@@ -86,13 +90,13 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
     if axis == "steps":
         x_of, t_of, xlim = _step_coordinates(sch, edm)
         visible = (float(t_of(min(xlim))), float(sch.t_max)) if not edm else (0.0, float(sch.t_max))
-        bands = _draw_regimes(ax, t_S, t_C, x_of, visible, marks)
+        bands = _draw_regimes(ax, t_S, t_C, x_of, visible, marks, verdict=t_C_caveat is None)
         ax.set_xlim(*xlim)
         _steps_x_axis(ax, sch, edm, x_of, t_of)
     else:
         t_end = sch.t_max
         hi = t_max if t_max is not None else _default_hi(sch, edm, marks)
-        bands = _draw_regimes(ax, t_S, t_C, lambda t: t, (0.0, hi), marks)
+        bands = _draw_regimes(ax, t_S, t_C, lambda t: t, (0.0, hi), marks, verdict=t_C_caveat is None)
         ax.set_xlim(0, hi)
         ax.set_xlabel("OU time $t$  (sampling runs right to left)")
         if hi > t_end:
@@ -101,14 +105,15 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
             _edm_axis(ax, sch, hi)
         else:
             _step_axis(ax, sch)
-    notes = _absent_notes(t_S, t_C, no_speciation_reason)
+    notes = _absent_notes(t_S, t_C, no_speciation_reason, verdict=t_C_caveat is None)
     if zero_snr:
         notes.append(f"zero terminal SNR: the last step (k = {sch.steps - 1}) is at t = ∞, drawn one step "
                      f"spacing past the previous one (t = {sch.t_max:.3g})")
     notes += [f"{m['sym']} = {m['num']}: before the first sampler step" for m in marks
               if m["step"] is None and axis == "steps"]
-    if title or notes:
-        ax.set_title("; ".join([title] * bool(title) + notes), fontsize=9, loc="left")
+    heads = [x for x in (t_C_caveat, title) if x]
+    if heads or notes:
+        ax.set_title("; ".join(heads + notes), fontsize=9, loc="left")
     ax.set_yticks([])
     _fit_band_labels(ax, bands)
     _place_labels(ax, [(m["x"], m["artist"]) for m in marks if "artist" in m],
@@ -119,13 +124,14 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
 
 def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear", "edm"),
                           steps: int | None = None, *, axis: str = "time", intervals=None,
-                          t_max=None, ax=None):
+                          t_max=None, ax=None, t_C_caveat: str | None = None):
     """One dataset's regimes on several samplers, stacked (one :func:`plot_timeline` each).
 
     On the OU-time axis (``axis="time"``) the panels share the x axis, so that each transition
     lies on one vertical line through all of them and every panel's top axis gives its step
     there. ``steps`` applies to the discrete schedules (EDM keeps its N unless a sampler object
-    is passed). ``ax``: one Axes per sampler to draw into (default: a new figure). Returns the Figure.
+    is passed). ``ax``: one Axes per sampler to draw into (default: a new figure). ``t_C_caveat``:
+    as in :func:`plot_timeline`, for every panel. Returns the Figure.
     """
 
     from ..schedules import EDMSampler, get_sampler
@@ -139,7 +145,7 @@ def plot_timeline_compare(t_S, t_C, samplers=("linear", "cosine", "scaled-linear
         t_max = min(_default_hi(s, isinstance(s, EDMSampler), marks) for s in smps)
     fig, axes = panels(ax, len(smps), (8.5, 2.55 * len(smps) + 0.3), rows=False, sharex=(axis == "time"))
     for i, (a, s) in enumerate(zip(axes, smps, strict=True)):
-        plot_timeline(t_S, t_C, s, t_max=t_max, intervals=intervals, axis=axis, ax=a)
+        plot_timeline(t_S, t_C, s, t_max=t_max, intervals=intervals, axis=axis, ax=a, t_C_caveat=t_C_caveat)
         if axis == "time" and i < len(smps) - 1:
             a.set_xlabel("")
     return fig
@@ -172,11 +178,12 @@ _NO_SPECIATION = {
 _ESTIMATOR_NAMES = {"spectral": "spectral proxy", "entropy": "$f^e/\\alpha$ = 0.1", "gaussian": "Gaussian formula"}
 
 
-def _absent_notes(t_S, t_C, reason=None):
+def _absent_notes(t_S, t_C, reason=None, verdict=True):
+    """Why Regime II is absent, for the title (``verdict`` False: t_C not meaningful, no verdict from it)."""
     if t_S is None or not math.isfinite(t_S) or t_S <= 0:
         why = _NO_SPECIATION.get(reason or "lambda <= 1", reason)
         return [f"{why}: no Regime II, I goes straight to III"]
-    if t_C >= t_S:
+    if t_C >= t_S and verdict:
         return ["no Regime II ($t_C \\geq t_S$: collapse precedes speciation)"]
     return []
 
@@ -216,7 +223,7 @@ def _marks(t_S, t_C, loc, intervals, t_C_estimator=None):
     return out
 
 
-def _draw_regimes(ax, t_S, t_C, x_of, visible, marks):
+def _draw_regimes(ax, t_S, t_C, x_of, visible, marks, verdict=True):
     """Regime bands between the OU times ``visible`` (drawn at x = x_of(t)), the transition
     lines with their labels (and interval bands); returns the bands as (x_a, x_b, name text)."""
     from ..timeline import regime_intervals
@@ -244,7 +251,7 @@ def _draw_regimes(ax, t_S, t_C, x_of, visible, marks):
         ax.axvline(m["x"], color="k", lw=1.2)
         m["artist"] = ax.text(m["x"], y, m["text"], fontsize=8, va="center", ha="left",
                               transform=ax.get_xaxis_transform())
-    absent = _absent_notes(t_S, t_C)
+    absent = _absent_notes(t_S, t_C, verdict=verdict)
     if absent and t_lo <= t_C <= t_hi:  # Regime II absent: said where it would be
         ax.text(float(x_of(t_C)), 0.32, "no II", ha="center", va="center", fontsize=7.5,
                 style="italic", transform=ax.get_xaxis_transform(),

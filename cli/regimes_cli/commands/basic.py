@@ -16,7 +16,6 @@ from .._options import (
     SCHEDULE_HELP,
     STEPS_HELP,
     UNITS_HELP,
-    UNMATCHED_VERDICT,
     VARIANCE_HELP,
     AlphasCumprodOption,
     BetasOption,
@@ -32,8 +31,10 @@ from .._options import (
     num,
     positive,
     quiet_no_speciation,
+    regime_ii_note,
     resolve_variance,
     sampler_step_rows,
+    unmatched_row,
     variance_unmatched,
 )
 from .._output import (
@@ -423,23 +424,19 @@ def times(
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
-    unmatched = variance_unmatched(variance, p)  # σ² = 1 assumed against the preset's units
-    variance, var_notes = resolve_variance(variance, p)
+    typed = eigenvalue is not None  # Λ in the user's own units: σ² = 1 is then the generic assumption
+    unmatched = variance_unmatched(variance, p, typed)  # σ² = 1 assumed against the preset's units
+    variance, var_notes = resolve_variance(variance, p, typed)
     notes += var_notes
     t_S = quiet_no_speciation(speciation_time, lam)
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     regs = regime_intervals(t_S, t_C)
-    if math.isnan(t_S):
-        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
-    elif unmatched:
-        notes.append(UNMATCHED_VERDICT)
-    elif t_C >= t_S:
-        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
+    notes += [x for x in [regime_ii_note(lam, t_S, t_C, unmatched)] if x]
     payload = {"n": num(n), "d": num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
-    if unmatched:
-        payload["variance_assumed"] = True  # t_C and the regimes' bounds from it are not meaningful
+    if unmatched:  # t_C and the regimes' bounds from it are not meaningful
+        payload.update(variance_assumed=True, regime_II_assessed=False)
     if p is not None:
         payload.update(preset=p.name, units=units)
     if sampler is not None:
@@ -462,13 +459,14 @@ def times(
     if sampler is not None:
         size = steps_label(payload["schedule"], payload["steps"], sep="=")
         rows += [(f"step of t_S ({payload['schedule']}, {size})", payload["step_S"]),
-                 (f"step of t_C ({payload['schedule']}, {size})", payload["step_C"])]
+                 (f"step of t_C ({payload['schedule']}, {size}){', ASSUMED σ²' if unmatched else ''}",
+                  payload["step_C"])]
     rows += sampler_step_rows(inference, payload, notes)
     for r in regs:
         where = time_range_text(r["t_min"], r["t_max"])
         if sampler is not None:
             where += f", steps {steps_text(r)}"
-        rows.append((f"Regime {r['name']}", where + (" (t_C from an assumed σ²)" if unmatched else "")))
+        rows.append((f"Regime {r['name']}", unmatched_row(where, r, t_C, unmatched)))
     if p is not None:
         rows[:0] = [("preset", p.name), ("units", units)]
     print_table("Regimes of the backward process", rows,

@@ -17,7 +17,6 @@ from .._options import (
     SCHEDULE_HELP,
     UNITS_HELP,
     UNITS_PER_SECOND,
-    UNMATCHED_VERDICT,
     AlphasCumprodOption,
     BetasOption,
     SamplerStepsOption,
@@ -35,8 +34,10 @@ from .._options import (
     quiet_no_speciation,
     refuse_long,
     refuse_memory,
+    regime_ii_note,
     resolve_variance,
     sampler_step_rows,
+    unmatched_row,
     variance_unmatched,
 )
 from .._output import (
@@ -271,6 +272,7 @@ def nd(
                            uses=("variance",) if separation is not None else ("eigenvalue", "variance"))
     if (n_data is None) != (d_data is None):
         raise RegimesError("--n and --d mark a dataset together: give both")
+    typed = eigenvalue is not None or separation is not None  # Λ not the preset's: the user's units
     if p is not None:
         if eigenvalue is None and separation is None and p.eigenvalue is not None:
             eigenvalue = p.eigenvalue
@@ -282,7 +284,8 @@ def nd(
         mark = (p.d, p.n, p.name)
     if n_data is not None:
         mark = (_real(d_data, "--d", 1.0), _real(n_data, "--n", 2.0), f"n = {n_data:g}, d = {d_data:g}")
-    variance, var_notes = resolve_variance(variance, p)
+    unmatched = variance_unmatched(variance, p, typed)  # σ² = 1 assumed against the preset's Λ units
+    variance, var_notes = resolve_variance(variance, p, typed)
     src_notes += var_notes
     with flag_errors(_ND_FLAGS):
         pdg = nd_phase_diagram(
@@ -299,6 +302,8 @@ def nd(
         payload.update(mark_n=n_data, mark_d=d_data)
     if p is not None:
         payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d), units=units)
+    if unmatched:  # t_C, and so Regime II's extent, not meaningful on this grid
+        payload.update(variance_assumed=True, regime_II_assessed=False)
     notes = src_notes + [
         "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
         "n*(d) = exp(α* d)",
@@ -313,7 +318,8 @@ def nd(
     ]
     if pdg.t_S is not None:
         frac = float((pdg.regime_II_width == pdg.regime_II_width).mean())
-        rows.append(("fraction of the grid with Regime II", frac))
+        rows.append(("fraction of the grid with Regime II" + (" (σ² ASSUMED: not meaningful)" if unmatched else ""),
+                     frac))
         t_S_grid = payload["t_S"]  # null where Λ <= 1 (pdg.to_dict: no warning, as `regimes speciation`)
         notes.append("regime_II_width = t_S − t_C, null where Regime II does not exist (t_C >= t_S)")
         if any(x is None for x in t_S_grid):
@@ -595,6 +601,7 @@ def timeline(
     notes: list[str] = []
     p, units = apply_units(load_preset(preset), units, notes, given={"eigenvalue": eigenvalue, "variance": variance})
     builtin = p is None and n is None and d is None and eigenvalue is None
+    typed = eigenvalue is not None  # Λ in the user's own units
     if builtin:
         n, d = _DEFAULT["n"], _DEFAULT["d"]
         eigenvalue = d * _DEFAULT["separation"] ** 2 + _DEFAULT["variance"]
@@ -604,22 +611,11 @@ def timeline(
     n = need(n, "n", p, notes=notes)
     d = need(d, "d", p, notes=notes)
     lam = need(eigenvalue, "eigenvalue", p, notes=notes)
-    unmatched = variance_unmatched(variance, p)  # σ² = 1 assumed against the preset's units
-    if builtin and variance is None:  # the built-in mixture's own σ², no "assumed" note
-        variance = _DEFAULT["variance"]
-    else:
-        variance, var_notes = resolve_variance(variance, p)
-        notes += var_notes
+    variance, unmatched = _timeline_variance(variance, p, builtin, typed, notes)
     t_S = quiet_no_speciation(speciation_time, lam)
     t_C = float(collapse_time(n, d, variance))
     loc = locate_regimes(t_S, t_C, sampler, sampler_steps=inference)
-    if math.isnan(t_S):
-        notes.append(f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse")
-    elif unmatched:
-        notes.append(UNMATCHED_VERDICT)
-    elif t_C >= t_S:
-        notes.append("t_C >= t_S: collapse precedes speciation, Regime II does not exist")
-    notes += loc["notes"]
+    notes += [x for x in [regime_ii_note(lam, t_S, t_C, unmatched)] if x] + loc["notes"]
     # no speciation is a result, not a failure: null without a warning
     payload = {"n": num(n), "d": num(d), "eigenvalue": float(lam), "variance": float(variance),
                "alpha": float(alpha(n, d)), "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C,
@@ -630,8 +626,8 @@ def timeline(
                        sigma_C=edm_sigma(t_C))
     if p is not None:
         payload.update(preset=p.name, units=units)
-    if unmatched:
-        payload["variance_assumed"] = True  # t_C and the regimes' bounds from it are not meaningful
+    if unmatched:  # t_C and the regimes' bounds from it are not meaningful
+        payload.update(variance_assumed=True, regime_II_assessed=False)
     size = steps_label(loc["schedule"], loc["steps"])
     rows = [
         ("n", payload["n"]),
@@ -641,13 +637,13 @@ def timeline(
         ("t_S = ½ ln Λ", t_S),
         ("t_C (from an assumed σ²)" if unmatched else "t_C", t_C),
         (f"step of t_S ({loc['schedule']}, {size})", loc["step_S"]),
-        (f"step of t_C ({loc['schedule']}, {size})", loc["step_C"]),
+        (f"step of t_C ({loc['schedule']}, {size}){', ASSUMED σ²' if unmatched else ''}", loc["step_C"]),
     ]
     rows += sampler_step_rows(inference, loc, notes)
     if "sigmas" in payload:
         rows += [("σ at t_S", payload["sigma_S"]), ("σ at t_C", payload["sigma_C"])]
     for r in loc["regimes"]:
-        rows.append((f"Regime {r['name']}", time_range_text(r["t_min"], r["t_max"])))
+        rows.append((f"Regime {r['name']}", unmatched_row(time_range_text(r["t_min"], r["t_max"]), r, t_C, unmatched)))
     notes.append(loc["step_convention"])
     if others is not None:
         _compare(t_S, t_C, others, payload, rows, notes)
@@ -655,11 +651,23 @@ def timeline(
     def fig():
         from regimes.plot.timeline import plot_timeline, plot_timeline_compare
 
+        caveat = UNMATCHED_TITLE if unmatched else None  # and no Regime II verdict drawn from that t_C
         if others is not None:
-            return plot_timeline_compare(t_S, t_C, others, axis=axis)
-        return plot_timeline(t_S, t_C, sampler, axis=axis, title=UNMATCHED_TITLE if unmatched else None)
+            return plot_timeline_compare(t_S, t_C, others, axis=axis, t_C_caveat=caveat)
+        return plot_timeline(t_S, t_C, sampler, axis=axis, t_C_caveat=caveat)
 
     _finish(payload, json_out, path, fig, "Regime timeline", rows, notes)
+
+
+def _timeline_variance(variance, p, builtin: bool, typed: bool, notes: list) -> tuple[float, bool]:
+    """``(σ², unmatched)`` for `timeline`: the built-in mixture's own σ², else as `times` resolves it
+    (``unmatched``: σ² = 1 assumed against a preset's Λ units), its note appended to ``notes``."""
+    if builtin and variance is None:  # the built-in mixture's own σ², no "assumed" note
+        return _DEFAULT["variance"], False
+    unmatched = variance_unmatched(variance, p, typed)
+    variance, var_notes = resolve_variance(variance, p, typed)
+    notes += var_notes
+    return variance, unmatched
 
 
 def _compare(t_S: float, t_C: float, others: list, payload: dict, rows: list, notes: list) -> None:
