@@ -257,3 +257,26 @@ def test_uturn_time_tick_labels_do_not_overlap(uturn_data, times, t_S):
         s = tick.label1.get_text()
         if s and "$" not in s:
             assert float(s) == pytest.approx(tick.get_loc(), rel=1e-9)
+
+
+@pytest.mark.parametrize("psi_p, psi_n, t, act", [(2.0, 8.0, 0.1, "relu"), (8.0, 2.0, 2.0, "tanh")])
+def test_every_sampled_eigenvalue_is_counted_in_one_panel(psi_p, psi_n, t, act):
+    """The panels' counts add up to the non-atom eigenvalues of the sampled U, each counted once (the
+    padded windows of neighbouring bulks overlap; the gap between them is split at its middle)."""
+    import re
+
+    from regimes.plot.spectra import plot_rf_density
+    from regimes.rmt import RandomFeatures
+
+    rf = RandomFeatures(psi_p, psi_n, t, act)
+    fig = plot_rf_density(rf, d=100, rng=0)
+    counts, total = [], None
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        for txt in ([] if leg is None else leg.get_texts()):
+            m = re.match(r"sampled U: (\d+) of (\d+) eigenvalues", txt.get_text())
+            if m:
+                counts.append(int(m.group(1)))
+                total = int(m.group(2))
+    n_rank = int(round(psi_n * 100)) + 100  # rank of U − s_t² I: n + d (the rest is the atom)
+    assert total == int(round(psi_p * 100)) and sum(counts) == min(total, n_rank)

@@ -195,3 +195,18 @@ def test_slow_bulk_wording_against_sampled_U():
             assert "no distinct slow" in note and "slow bulk relaxes" not in note
     rf = RandomFeatures(5.0, 10.0, 50.0)
     assert not rf.slow_bulk_distinct and "noise floor" in rf.tau_mem_note
+
+
+def test_timescales_json_and_table_say_when_there_is_no_slow_bulk(run_cli, monkeypatch):
+    """At t = 3 the slow bulk has merged into the floor (sampled U: no eigenvalues spread above s_t²,
+    checked in the slow_bulk_distinct test above); the JSON key and the table row say so."""
+    import json
+
+    monkeypatch.setenv("COLUMNS", "1000")  # one table row per line
+    for t, distinct in (("3", False), ("0.1", True)):
+        rc, out, err = run_cli("timescales", "--n", "200", "--d", "100", "--p", "800", "--t", t, "--json")
+        assert rc == 0, err
+        assert json.loads(out)["slow_bulk_distinct"] is distinct
+        rc, out, err = run_cli("timescales", "--n", "200", "--d", "100", "--p", "800", "--t", t)
+        text = " ".join(out.split())
+        assert ("no distinct slow bulk, the noise floor's relaxation" in text) is not distinct

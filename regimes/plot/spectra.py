@@ -140,7 +140,7 @@ def _draw_piece(ax, rf, piece, ev, p, points):
         pad = 0.06 * (hi - lo)
         a, b = (max(lo - pad, 0.0) if off else lo - pad), hi + pad
         grid = lo + (hi - lo) * c
-    x = ev - off
+    x = ev - off  # this piece's eigenvalues (its share of the gaps included): all counted, drawn in [a, b]
     inside = x[(x >= a) & (x <= b)]
     nb = int(np.clip(round(2 * math.sqrt(max(inside.size, 1))), 8, 40))
     bins = np.geomspace(a, b, nb + 1) if log else np.linspace(a, b, nb + 1)
@@ -148,7 +148,7 @@ def _draw_piece(ax, rf, piece, ev, p, points):
     width = np.diff(np.log(edges)) if log else np.diff(edges)
     heights = counts / (p * width)
     ax.stairs(heights, edges, fill=True, alpha=0.35, color="C0",
-              label=f"sampled U: {inside.size} of {p} eigenvalues ({inside.size / p:.3g})")
+              label=f"sampled U: {x.size} of {p} eigenvalues ({x.size / p:.3g})")
     rho = rf.density(grid + off)
     curve = grid * rho if log else rho
     ax.plot(grid, curve, color="C3", label=f"self-consistent density: mass {bulk.mass:.3g}")
@@ -238,8 +238,11 @@ def plot_rf_density(rf, *, d: int = 100, rng=None, points: int = 400, ax=None):
         axes = list(fig.subplots(1, k, squeeze=False)[0])
     else:
         fig, axes = panels(ax, k, None)
-    for a, piece in zip(axes, pieces, strict=False):
-        _draw_piece(a, rf, piece, ev, p, points)
+    # each eigenvalue counted in one panel only: the gaps between pieces are split at their middles
+    cuts = [0.5 * (lo[2].edges[1] + hi[2].edges[0]) for lo, hi in zip(pieces, pieces[1:], strict=False)]
+    owner = np.searchsorted(np.asarray(cuts, dtype=float), ev, side="right")
+    for i, (a, piece) in enumerate(zip(axes, pieces, strict=False)):
+        _draw_piece(a, rf, piece, ev[owner == i], p, points)
     atom = rf.bulks["atom"]
     if atom:
         axes[0].plot([], [], " ", label=f"atom at $s_t^2$ = {_num(atom['location'])}: mass "

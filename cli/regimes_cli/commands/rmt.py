@@ -336,7 +336,7 @@ def timescales(
                "psi_p": rf.psi_p, "psi_n": rf.psi_n, "delta_t": rf.delta_t,
                "tau_gen": tg, "tau_mem": tm, "tau_ratio": tm / tg,
                "tau_mem_in_range": rf.tau_mem_in_range, "tau_slow": rf.tau_slow,
-               "tau_mem_recommended": rf.tau_mem_recommended,
+               "slow_bulk_distinct": rf.slow_bulk_distinct, "tau_mem_recommended": rf.tau_mem_recommended,
                "steps_per_unit_tau_times_lr": d * d,
                "answer": answer, "time_convention": rf.time_convention,
                "notes": ["leading-order formulas of arXiv 2505.17638 (ψ_n, ψ_p large); the "
@@ -354,7 +354,9 @@ def timescales(
             ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg),
             ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm if rf.tau_mem_in_range else f"{tm:.4g} (outside its range: see the notes)"),
             ("τ_mem/τ_gen", tm / tg),
-            ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))", rf.tau_slow),
+            ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))" if rf.slow_bulk_distinct else
+             "τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))): no distinct slow bulk, the noise floor's relaxation",
+             rf.tau_slow),
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
                 notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
