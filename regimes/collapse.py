@@ -273,7 +273,7 @@ def excess_entropy(t, n, d, variance=1.0):
     ``α - ½ log1p(σ²/expm1(2t))``. ``f → α`` as ``t → ∞``, vanishes for ``t <= t_C`` [DR].
     Broadcasts over ``t``, ``n``, ``d`` and ``variance``.
     """
-    tt = as_real_array("t", t, ge=0.0)
+    tt = as_real_array("t", t, ge=0.0) + 0.0  # (−0.0 → +0.0: expm1(−0.0) = −0.0 would give NaN)
     n_arr, d_arr = _nd(n, d)
     var = as_real_array("variance", variance, gt=0.0)
     a = np.log(n_arr) / d_arr

@@ -537,9 +537,11 @@ def _sde_bias_note(steps: int, samples: int, d: int, decades: float) -> str:
     if bias <= half:
         return ""
     need = math.ceil(steps * bias / half)
+    said = f"about {bias:.2g}" if bias < 1.0 else "more than the fraction's whole range (the envelope exceeds 1)"
     return (f"steps={steps}: the reverse SDE's discretisation makes the same-image fraction too high by up to "
-            f"about {bias:.2g} near φ_C = ½ (measured: about {SDE_BIAS_COEFFICIENT:g}·d^{SDE_BIAS_EXPONENT:g}/steps "
-            f"on a grid of 4 decades; here d = {d}, {decades:.3g} decades), more than the Monte Carlo 95% half-width "
+            f"{said} near φ_C = ½ (measured: about {SDE_BIAS_COEFFICIENT:g}·d^{SDE_BIAS_EXPONENT:g}/steps "
+            f"on a grid of 4 decades; here d = {d}, {decades:.3g} decades at the time with the longest grid), "
+            f"more than the Monte Carlo 95% half-width "
             f"{half:.2g} of {samples} runs, which the intervals do not include; use steps={need} or more (or "
             "method='posterior', which has no grid)")
 

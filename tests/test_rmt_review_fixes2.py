@@ -210,3 +210,28 @@ def test_timescales_json_and_table_say_when_there_is_no_slow_bulk(run_cli, monke
         rc, out, err = run_cli("timescales", "--n", "200", "--d", "100", "--p", "800", "--t", t)
         text = " ".join(out.split())
         assert ("no distinct slow bulk, the noise floor's relaxation" in text) is not distinct
+
+
+def test_steep_user_activation_warns_smooth_ones_do_not():
+    """tanh(5x) at t = 10: the inner Gauss–Hermite rule misses it (a_t 1.2% below κ_1, which mpmath gives
+    as E[5 sech²(5Γz)] = 0.78519…), so a warning says so; smooth user activations stay silent."""
+    import warnings
+
+    import mpmath as mp
+
+    from regimes import RegimesWarning
+    from regimes.rmt import RandomFeatures
+
+    f = lambda x: np.tanh(5 * x)  # noqa: E731
+    rf = RandomFeatures(2.0, 1.0, 10.0, activation=f, data_spectrum=[1.001])
+    with pytest.warns(RegimesWarning, match="Stein"):
+        c = rf.constants
+    gam = mp.sqrt(1 - mp.e ** (-20) + mp.mpf("1.001") * mp.e ** (-20))
+    k1 = mp.quad(lambda z: 5 * mp.sech(5 * gam * z) ** 2 * mp.npdf(z), [-mp.inf, -1, 0, 1, mp.inf])
+    assert c.kappa1 == pytest.approx(float(k1), rel=1e-9)  # the 1-D moment is right ...
+    assert abs(c.a_t - float(k1)) > 1e-3 * float(k1)  # ... the iterated one is not: hence the warning
+    for g in (np.tanh, np.sin, lambda x: np.logaddexp(0.0, x)):
+        for sx2, t in ((0.5, 0.01), (1.0, 1.0), (4.0, 0.1), (100.0, 5.0)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RegimesWarning)
+                assert RandomFeatures(2.0, 1.0, t, activation=g, data_spectrum=[sx2]).constants.kappa1 > 0

@@ -212,3 +212,28 @@ def test_cli_warns_in_its_own_words(run_cli, tmp_path, mixture):
     p = json.loads(out)
     assert "regimes: warning: --steps 5:" in err and "--method posterior" in err
     assert p["notes"] and p["notes"][0].startswith("--steps 5:")
+
+
+def test_sde_bias_note_never_states_a_bias_above_one():
+    """A time far above the others (1e300: the grid spans ~300 decades) makes the measured envelope
+    exceed 1; the note then says so instead of 'too high by up to about 2.3' (a fraction lies in [0, 1])."""
+    import re
+    import warnings
+
+    from regimes.uturn import uturn
+
+    A = np.random.default_rng(0).standard_normal((20, 4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = uturn(A, [0.5, 1e300], samples=16, steps=50, method="sde", rng=0)
+    notes = " ".join(r.notes) + " ".join(str(w.message) for w in caught)
+    assert "more than the fraction's whole range" in notes
+    assert not [float(x) for x in re.findall(r"too high by up to about ([0-9.e+-]+)", notes) if float(x) >= 1]
+
+
+def test_negative_zero_is_zero():
+    from regimes import excess_entropy
+    from regimes.rmt import RandomFeatures
+
+    assert excess_entropy(-0.0, 100, 10) == excess_entropy(0.0, 100, 10) == 0.0
+    assert RandomFeatures(2.0, 1.0, 0.1).tau(-0.0) == float("inf")

@@ -237,6 +237,17 @@ def _hermite_coefficients(act, mu0, gamma, kinks, order, m_max):
     return out
 
 
+def _check_stein(act, a_t, kappa1, m2):
+    """Warn when the iterated quadrature (inner Gauss–Hermite rule in v) misses a steep user
+    activation: a_t = E[σ(Y)u]/(e^{−t}σ_x) must equal κ_1 = E[σ'(Γ_t z)] (Stein's identity) to
+    1e-9 of the activation's scale, whatever the 1-D rules say (tanh(5x) at σ_x² > 1: 1.2% apart)."""
+    if abs(a_t - kappa1) > 1e-9 * max(abs(kappa1), math.sqrt(max(m2, 0.0)), 1e-300):
+        warnings.warn(
+            f"activation {act.name!r} is too steep for the constants' quadrature (a_t = {a_t:.6g} and "
+            f"κ_1 = {kappa1:.6g} differ, though equal by Stein's identity); pass kinks=(x1, ...) with "
+            "its steep points for accurate constants", RegimesWarning, stacklevel=4)
+
+
 def _check_smooth(act, gamma, order):
     """Warn when a user activation does not look smooth: quadrature orders order/2 + 1 and
     ``order`` disagree on E[σ(Γz)], E[σ(Γz)²], E[zσ(Γz)] or E[(z² − 1)σ(Γz)] by more than
@@ -542,6 +553,8 @@ class RandomFeatures:
         g, h, res = _iterated(act, mu0, u, et_sx, sd, kinks, order, steep)  # E_v σ_c, E_v vσ
         a_t = float(np.dot(wu, u * g)) / et_sx
         b_t = float(np.dot(wu, h))
+        if act.user and not kinks:
+            _check_stein(act, a_t, kappa1, m2)
         lin = a_t**2 * et_sx**2
         rho = et_sx**2 / gamma2  # correlation of Y and Y' (same u, independent v, w)
         if rho > 0.25:
@@ -708,7 +721,7 @@ class RandomFeatures:
     def tau(self, lam):
         """Relaxation time τ_λ = ψ_p/(2Δ_t λ) of an eigen-direction of U with eigenvalue λ (λ >= 0;
         λ = 0 gives +inf)."""
-        lam = as_real_array("lam", lam, ge=0.0, allow_inf=True)
+        lam = as_real_array("lam", lam, ge=0.0, allow_inf=True) + 0.0  # (−0.0 → +0.0: +inf, not −inf)
         with np.errstate(divide="ignore"):
             return (self.psi_p / (2.0 * self.delta_t * lam))[()]
 
