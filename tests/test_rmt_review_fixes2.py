@@ -235,3 +235,25 @@ def test_steep_user_activation_warns_smooth_ones_do_not():
             with warnings.catch_warnings():
                 warnings.simplefilter("error", RegimesWarning)
                 assert RandomFeatures(2.0, 1.0, t, activation=g, data_spectrum=[sx2]).constants.kappa1 > 0
+
+
+@pytest.mark.parametrize("t", [1e-8, 1e-12, 1e-16, 0.1])
+def test_relu_s_t2_at_small_t_against_the_arc_cosine_closed_form(t):
+    """s_t² of a kinked σ at small t is a difference of nearly equal terms (8e-3 off at t = 1e-12, 86×
+    at 1e-16 before); the residual form matches the arc-cosine kernel's closed form (mpmath, 50 digits):
+    E[relu(X)relu(X')] = Γ²/(2π)(√(1 − r²) + (π − arccos r)r), r = e^{−2t}/Γ², κ_1 = ½."""
+    import mpmath as mp
+
+    from regimes.rmt import RandomFeatures
+
+    mp.mp.dps = 50
+    T = mp.mpf(t)
+    D = -mp.expm1(-2 * T)
+    c2 = mp.exp(-2 * T)
+    G2 = c2 + D
+    r = c2 / G2
+    mu0 = mp.sqrt(G2 / (2 * mp.pi))
+    ms2 = G2 / 2 - mu0**2 - G2 / 4
+    v2 = G2 / (2 * mp.pi) * (mp.sqrt(1 - r * r) + (mp.pi - mp.acos(r)) * r) - mu0**2 - c2 / 4
+    c = RandomFeatures(2.0, 1.0, t, activation="relu").constants
+    assert c.s_t2 == pytest.approx(float(ms2 - v2), rel=1e-8)

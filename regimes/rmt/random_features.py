@@ -245,11 +245,11 @@ def _check_stein(act, a_t, kappa1, m2):
         warnings.warn(
             f"activation {act.name!r} is too steep for the constants' quadrature (a_t = {a_t:.6g} and "
             f"κ_1 = {kappa1:.6g} differ, though equal by Stein's identity); pass kinks=(x1, ...) with "
-            "its steep points for accurate constants", RegimesWarning, stacklevel=4)
+            "its steep points for accurate constants", RegimesWarning, stacklevel=3)
 
 
-def _check_smooth(act, gamma, order):
-    """Warn when a user activation does not look smooth: quadrature orders order/2 + 1 and
+def _check_smooth(act, gamma, order) -> bool:
+    """Warn (and return True) when a user activation does not look smooth: quadrature orders order/2 + 1 and
     ``order`` disagree on E[σ(Γz)], E[σ(Γz)²], E[zσ(Γz)] or E[(z² − 1)σ(Γz)] by more than
     1e-9 × E|σ|, E σ², E|zσ|, E|(z² − 1)σ|.
 
@@ -277,7 +277,8 @@ def _check_smooth(act, gamma, order):
                 f"{order} disagree by {abs(b - a):.1e} on {label}); pass kinks=(x1, ...) with its "
                 f"non-smooth points for accurate constants (a steep but smooth σ such as "
                 f"tanh(100x) needs them too: declare its steep points)", RegimesWarning, stacklevel=3)
-            return
+            return True
+    return False
 
 
 #: Γ_t² above which the constants of an activation without kinks use Gauss–Legendre panels scaled to
@@ -534,8 +535,7 @@ class RandomFeatures:
                 return float(gaussian_expect(f, 0.0, gamma, kinks, order))
         # 1-D Gaussian moments of σ(Γ z)
         mu0 = expect1(lambda x, z: act(x))
-        if act.user and not kinks:
-            _check_smooth(act, gamma, order)
+        warned = act.user and not kinks and _check_smooth(act, gamma, order)
         m2 = expect1(lambda x, z: (act(x) - mu0) ** 2)
         kappa1 = expect1(lambda x, z: z * act(x)) / gamma
         # iterated quadrature: outer rule in u, inner in v at each u node. A kink of σ at x = κ is
@@ -553,7 +553,7 @@ class RandomFeatures:
         g, h, res = _iterated(act, mu0, u, et_sx, sd, kinks, order, steep)  # E_v σ_c, E_v vσ
         a_t = float(np.dot(wu, u * g)) / et_sx
         b_t = float(np.dot(wu, h))
-        if act.user and not kinks:
+        if act.user and not kinks and not warned:  # (one warning for one activation)
             _check_stein(act, a_t, kappa1, m2)
         lin = a_t**2 * et_sx**2
         rho = et_sx**2 / gamma2  # correlation of Y and Y' (same u, independent v, w)
@@ -585,6 +585,11 @@ class RandomFeatures:
             # small t: the difference above keeps ~1e-16·m2 absolute (2e5× off at t = 1e-20);
             # the Mehler sum of positive terms has no cancellation
             s2 = _s2_mehler(act, mu0, gamma, delta / gamma2)
+        elif kinks and not steep and s2 < 1e-3 * m2:
+            # the same cancellation with kinks (ReLU: 8e-3 off at t = 1e-12, 86× at 1e-16): the
+            # residual form, a sum of non-negative terms (one more inner quadrature, small t only)
+            res = _iterated(act, mu0, u, et_sx, sd, kinks, order, True)[2]
+            s2 = float(np.dot(wu, res) + np.dot(wu, (h - b_t) ** 2))
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
                            mu_star2=mu_star2, mu0=mu0, sigma_x2=sigma_x2, gamma_t2=gamma2,
