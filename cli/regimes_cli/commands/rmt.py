@@ -419,7 +419,7 @@ def _window_rows(win):
              _pm(win.tau_gap, win.tau_gap_spread))]
     if lg is not None:
         rows.append(("L_test, L_train at τ_gap", f"{lg['test']:.4f}, {lg['train']:.4f}"))
-    rows.append(("L_test − L_train at τ → ∞", f"{win.long_time_gap:.4f}"))
+    rows.append(("L_test − L_train at τ → ∞", f"{win.long_time_gap:.4g}"))
     rows.append(("L_test back above untrained (1) at τ",
                  _pm(win.tau_worse, win.tau_worse_spread) if win.tau_worse is not None
                  else f"never up to τ = {win.tau[-1]:.4g}"))
