@@ -605,7 +605,23 @@ def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200
                  "interval would have zero width without being exact: interval and SE not reported (null); use "
                  "more samples or times closer to the crossing")
         ci, se, details = (math.nan, math.nan), math.nan, {**details, "interval": "degenerate"}
-    return Estimate(t0, se, ci, definition=definition, details=details, notes=notes)
+    return Estimate(t0, se, ci, definition=definition, details=details, notes=(*notes, *_coarse_grid_note(tt, t0)))
+
+
+#: grid times around the crossing further apart than this factor: the linear interpolation's error is
+#: not in the interval (the fraction is not linear in t over such a span)
+COARSE_GRID_FACTOR = 1.5
+
+
+def _coarse_grid_note(tt, t0) -> tuple:
+    """A note when the two grid times around the crossing ``t0`` are more than COARSE_GRID_FACTOR apart."""
+    j = int(np.searchsorted(tt, t0))
+    lo, hi = tt[max(j - 1, 0)], tt[min(j, tt.size - 1)]
+    if hi <= COARSE_GRID_FACTOR * lo:
+        return ()
+    return (f"t_C (simulated): the crossing is interpolated linearly between the grid times {lo:.4g} and "
+            f"{hi:.4g} ({hi / lo:.3g}× apart); the interpolation error is not in the interval — add times "
+            "between them (a grid fine around the crossing)",)
 
 
 def _no_crossing_note(tt, p) -> str:

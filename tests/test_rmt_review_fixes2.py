@@ -210,6 +210,11 @@ def test_timescales_json_and_table_say_when_there_is_no_slow_bulk(run_cli, monke
         rc, out, err = run_cli("timescales", "--n", "200", "--d", "100", "--p", "800", "--t", t)
         text = " ".join(out.split())
         assert ("no distinct slow bulk, the noise floor's relaxation" in text) is not distinct
+        # `spectrum` (ψ_p = 8, ψ_n = 2, as above) says the same in its JSON and table
+        rc, out, err = run_cli("spectrum", "--psi-p", "8", "--psi-n", "2", "--t", t, "--json")
+        assert rc == 0 and json.loads(out)["slow_bulk_distinct"] is distinct
+        rc, out, err = run_cli("spectrum", "--psi-p", "8", "--psi-n", "2", "--t", t)
+        assert ("no distinct slow bulk, the noise floor's relaxation" in " ".join(out.split())) is not distinct
 
 
 def test_steep_user_activation_warns_smooth_ones_do_not():

@@ -237,3 +237,36 @@ def test_negative_zero_is_zero():
 
     assert excess_entropy(-0.0, 100, 10) == excess_entropy(0.0, 100, 10) == 0.0
     assert RandomFeatures(2.0, 1.0, 0.1).tau(-0.0) == float("inf")
+
+
+def test_cli_notes_once_and_step_like_times(run_cli, tmp_path, monkeypatch):
+    """The table prints the bias note once (not also as a stderr warning); a time that looks like a
+    schedule step (t = 300: ᾱ = e^{−600}) gets a note saying it is an OU time."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).standard_normal((30, 4)))
+    rc, out, err = run_cli("uturn", tmp_path / "a.npy", "--times", "0.3,300", "--samples", "16", "--steps", "3")
+    assert rc == 0
+    assert "discretisation" in out and "discretisation" not in err
+    assert "--times 300 is an OU time" in out
+    rc, out, err = run_cli("uturn", tmp_path / "a.npy", "--times", "0.3,300", "--samples", "16", "--steps", "3",
+                           "--json")
+    k = json.loads(out)
+    assert rc == 0 and any("--times 300 is an OU time" in n for n in k["notes"])
+    rc, out, _ = run_cli("uturn", tmp_path / "a.npy", "--times", "0.3,2", "--samples", "16", "--json")
+    assert not any("is an OU time" in n for n in json.loads(out)["notes"])
+
+
+def test_simulated_collapse_time_says_when_its_grid_is_coarse():
+    """Interpolating the crossing between times 1e5× apart is not covered by the interval: a note says so;
+    a fine grid around the crossing gets none."""
+    import warnings
+
+    from regimes.uturn import simulated_collapse_time
+
+    A = np.random.default_rng(0).standard_normal((20, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = simulated_collapse_time(A, [1e-3, 1e2], samples=64, steps=50, rng=0)
+        assert any("interpolated linearly between the grid times 0.001 and 100" in n for n in e.notes)
+        fine = simulated_collapse_time(A, np.geomspace(0.02, 0.2, 12), samples=64, steps=50, rng=0)
+    assert np.isfinite(fine.value) and not any("interpolated linearly" in n for n in fine.notes)

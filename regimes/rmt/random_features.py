@@ -986,7 +986,7 @@ class RandomFeatures:
             "mass_defect": b["mass_defect"],
             "tau_gen": self.tau_gen, "tau_mem": self.tau_mem, "tau_ratio": self.tau_ratio,
             "tau_mem_in_range": self.tau_mem_in_range, "tau_slow": self.tau_slow,
-            "tau_mem_recommended": self.tau_mem_recommended,
+            "slow_bulk_distinct": self.slow_bulk_distinct, "tau_mem_recommended": self.tau_mem_recommended,
             "time_convention": TIME_CONVENTION,
         }
         notes = [] if self.tau_mem_note is None else [self.tau_mem_note]

@@ -333,6 +333,20 @@ def _table(p):
     print_table("regimes memorization", rows, ("quantity", "generated", "interval / baseline"), notes)
 
 
+#: OU times above this are pure noise (ᾱ = e^{−2t} < 1e-17): more likely schedule steps typed as times
+STEP_LIKE_TIME = 20.0
+
+
+def _step_like_times(times) -> list:
+    """A note when --times holds values that look like schedule steps rather than OU times."""
+    big = [float(t) for t in times if t > STEP_LIKE_TIME]
+    if not big:
+        return []
+    return [f"--times {big[0]:g}{' …' if len(big) > 1 else ''} is an OU time t (ᾱ = e^(−2t) ≈ 0: pure noise, every "
+            "U-turn lands anywhere); if you meant a schedule's step, convert it first with `regimes schedule "
+            "--step K` (the t it starts at)"]
+
+
 def uturn(
     ctx: typer.Context,
     data: str = typer.Argument(..., help="Training set: .npy, .npz or a folder of images."),
@@ -404,10 +418,11 @@ def uturn(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegimesWarning)
         res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
-    for w in caught:
-        warn(_uturn_words(str(w.message)))
+    for w in caught:  # (in the table the notes already say what the result's notes say: once is enough)
+        if json_out or str(w.message) not in res.notes:
+            warn(_uturn_words(str(w.message)))
     payload = {"data": src.name, "seed": seed, **res.to_dict()}
-    payload["notes"] = [_uturn_words(n) for n in res.notes]
+    payload["notes"] = [_uturn_words(n) for n in res.notes] + _step_like_times(res.times)
     if path is not None:
         from regimes.plot.memorization import plot_uturn
 

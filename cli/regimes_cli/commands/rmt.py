@@ -36,6 +36,11 @@ MIN_PSI_P = 1e-9
 MAX_COUNT = 1e15
 
 
+#: the table rows of τ_1 in `spectrum` and `timescales`, with and without a distinct slow bulk
+_TAU_1 = "slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))"
+_TAU_1_FLOOR = "τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))): no distinct slow bulk, the noise floor's relaxation"
+
+
 def _largest(ok, lo: float, hi: float, integer: bool = False) -> float:
     """The largest x in [lo, hi] with ok(x) (ok decreasing in x; bisection in log x); lo if none."""
     if not ok(lo):
@@ -269,7 +274,7 @@ def spectrum(
              ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", summ["tau_mem"] if summ["tau_mem_in_range"]
               else f"{summ['tau_mem']:.4g} (outside its range: see the notes)"),
              ("τ_mem/τ_gen", summ["tau_ratio"]),
-             ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))", summ["tau_slow"])]
+             (_TAU_1 if summ["slow_bulk_distinct"] else _TAU_1_FLOOR, summ["tau_slow"])]
     notes = [summ["time_convention"], *summ.get("notes", [])]
     if out is not None:
         notes.append(f"figure written to {out}")
@@ -354,9 +359,7 @@ def timescales(
             ("τ_gen ≈ 1/(2Δ_tκ_1²)", tg),
             ("τ_mem ≈ ψ_n/(2Δ_t v_t²)", tm if rf.tau_mem_in_range else f"{tm:.4g} (outside its range: see the notes)"),
             ("τ_mem/τ_gen", tm / tg),
-            ("slow-bulk τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n)))" if rf.slow_bulk_distinct else
-             "τ_1 = ψ_p/(2Δ_t(s_t² + v_t²(1 + ψ_p/ψ_n))): no distinct slow bulk, the noise floor's relaxation",
-             rf.tau_slow),
+            (_TAU_1 if rf.slow_bulk_distinct else _TAU_1_FLOOR, rf.tau_slow),
             ("GD steps per unit τ (learning rate η)", f"d²/η = {d * d:.4g}/η")]
     print_table("Training timescales of the random-features score model", rows,
                 notes=[answer, rf.time_convention, payload["notes"][0], *payload["notes"][2:]])
