@@ -181,6 +181,9 @@ def test_zero_terminal_snr_timeline_draws_and_says_so():
     ax = fig.axes[0]
     assert "zero terminal SNR" in ax.get_title(loc="left") and np.all(np.isfinite(ax.get_xlim()))
     assert any("step" in t.get_text() for t in ax.texts)
+    # the step axis' label agrees with the title: the last step is at t = ∞, drawn at a finite place
+    top = [a.get_xlabel() for a in fig.axes[0].child_axes if "step" in a.get_xlabel()]
+    assert top and "last step at $t$ = ∞, drawn at" in top[0]
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -104,7 +104,7 @@ def plot_timeline(t_S, t_C, schedule="linear", steps: int | None = None, *, t_ma
         if edm:
             _edm_axis(ax, sch, hi)
         else:
-            _step_axis(ax, sch)
+            _step_axis(ax, sch, zero_snr)
     notes = _absent_notes(t_S, t_C, no_speciation_reason, verdict=t_C_caveat is None)
     if zero_snr:
         notes.append(f"zero terminal SNR: the last step (k = {sch.steps - 1}) is at t = ∞, drawn one step "
@@ -398,7 +398,7 @@ def _fill_ticks(ticks, last, pos, inv, gap, x_max):
         added.append(best[1])
 
 
-def _step_axis(ax, sch):
+def _step_axis(ax, sch, zero_snr=False):
     """Top axis in the schedule's step index k. The map stays finite beyond the last step (a
     linear continuation: matplotlib needs finite limits); labelled major ticks are evenly spaced
     round steps (0 included), labelled minor ones round steps where those leave room
@@ -431,8 +431,8 @@ def _step_axis(ax, sch):
     tenths = [int(v) for v in MaxNLocator(nbins=10, integer=True).tick_values(0, T - 1) if 0 <= v <= T - 1]
     minor = sorted(set(tenths) - set(keep) | set(fill))
     sec.set_xticks(minor, [str(k) if k in fill else "" for k in minor], minor=True, fontsize=8)
-    sec.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; last step at "
-                   f"$t$ = {sch.t_max:.3g})", fontsize=9)
+    last = f"$t$ = ∞, drawn at {sch.t_max:.3g}" if zero_snr else f"$t$ = {sch.t_max:.3g}"  # (zero terminal SNR)
+    sec.set_xlabel(f"step $k$ of the {sch.name} schedule ($T$ = {sch.steps}; last step at {last})", fontsize=9)
 
 
 def _edm_axis(ax, sch, hi):
