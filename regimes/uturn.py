@@ -579,8 +579,8 @@ def simulated_collapse_time(data, times, *, samples: int = 400, steps: int = 200
         NaN, ``details["interval"] = "degenerate"`` and a note says so. The notes of :func:`uturn`
         (a discretisation bias larger than the Monte Carlo error) are passed on.
     """
-    given = as_real_array("times", times, gt=0.0, ndim=1, min_size=2)
-    tt = np.unique(_check_times(given, min_size=2))
+    given = _check_times(times, min_size=2)
+    tt = np.unique(given)
     if tt.size < 2:
         raise RegimesError(f"times must hold at least two distinct times (a crossing is interpolated between "
                            f"them), got {given.size} entries all equal to {float(tt[0])!r}")

@@ -260,17 +260,10 @@ def _check_smooth(act, gamma, order) -> bool:
     lo = order // 2 + 1
     tests = {"E[σ]": lambda x, z: act(x), "E[σ²]": lambda x, z: act(x) ** 2,
              "E[zσ]": lambda x, z: z * act(x), "E[(z²−1)σ]": lambda x, z: (z * z - 1.0) * act(x)}
-    if gamma * gamma > _STEEP_GAMMA2:
-        rules = {o: _scaled_rule(gamma, o) for o in (lo, order)}
-
-        def expect(f, o):
-            return _rule_expect(f, *rules[o], gamma)
-    else:
-        def expect(f, o):
-            return float(gaussian_expect(f, 0.0, gamma, (), o))
+    rules = {o: _moment_rule(gamma, (), o) for o in (lo, order)}
     for label, f in tests.items():
-        a, b = (expect(f, o) for o in (lo, order))
-        scale = expect(lambda x, z, f=f: np.abs(f(x, z)), order)
+        a, b = (rules[o](f) for o in (lo, order))
+        scale = rules[order](lambda x, z, f=f: np.abs(f(x, z)))
         if abs(b - a) > 1e-9 * max(scale, 1e-300):
             warnings.warn(
                 f"activation {act.name!r} does not look smooth (quadrature orders {lo} and "
@@ -297,25 +290,32 @@ def _scaled_rule(scale, order):
     return gaussian_panels([0.0, *(c / scale for c in (-3.0, -1.0, 1.0, 3.0))], order)
 
 
-def _rule_expect(f, z, w, scale):
-    """Σ_i w_i f(scale·z_i, z_i): E_z[f(scale·z, z)] on the nodes (z, w)."""
-    return float(np.dot(w, f(scale * z, z)))
+def _moment_rule(gamma, kinks, order):
+    """``expect(f)`` = E_z[f(Γz, z)], z ~ N(0, 1), by the rule of the constants: panels scaled to the
+    transition (:func:`_scaled_rule`) for Γ_t² > :data:`_STEEP_GAMMA2` without kinks, else
+    :func:`gaussian_expect` (Gauss–Hermite, or panels cut at the kinks)."""
+    if gamma * gamma > _STEEP_GAMMA2 and not kinks:
+        z, w = _scaled_rule(gamma, order)
+        return lambda f: float(np.dot(w, f(gamma * z, z)))
+    return lambda f: float(gaussian_expect(f, 0.0, gamma, kinks, order))
 
 
-def _iterated(act, mu0, u, et_sx, sd, kinks, order, residual):
-    """(g, h, s_t² or None) of the iterated quadrature at the outer nodes u.
-
-    g(u) = E_v σ_c(cu + sd v) and h(u) = E_v[vσ(cu + sd v)] (c = e^{−t}σ_x, sd = √Δ_t ≤ 1; the inner
-    rule is Gauss–Hermite, or panels cut at the kinks). With ``residual`` also the inner part of
-    s_t² = E_u E_v[(σ_c − g(u) − h(u)v)²] + Var_u h(u): a sum of non-negative terms equal to
-    E σ_c² − a_t²c² − v_t² − b_t² (b_t = E_u h), so it has no cancellation at any t; returned
-    as the array r(u) = E_v[(σ_c − g − hv)²] (the caller adds Var_u h with its weights)."""
+def _iterated(act, mu0, u, et_sx, sd, kinks, order):
+    """(g, h) of the iterated quadrature at the outer nodes u: g(u) = E_v σ_c(cu + sd v) and
+    h(u) = E_v[vσ(cu + sd v)] (c = e^{−t}σ_x, sd = √Δ_t ≤ 1; the inner rule is Gauss–Hermite, or
+    panels cut at the kinks)."""
     shift = et_sx * u
     g = gaussian_expect(lambda x, z: act(x) - mu0, shift, sd, kinks, order)
     h = gaussian_expect(lambda x, z: z * act(x), shift, sd, kinks, order)
-    res = (gaussian_expect(lambda x, z: (act(x) - mu0 - g - h * z) ** 2, shift, sd, kinks, order)
-           if residual else None)
-    return g, h, res
+    return g, h
+
+
+def _residual_s2(act, mu0, u, wu, et_sx, sd, kinks, order, g, h, b_t):
+    """s_t² = E_u E_v[(σ_c − g(u) − h(u)v)²] + Var_u h(u) (same rules as :func:`_iterated`): a sum of
+    non-negative terms equal to E σ_c² − a_t²c² − v_t² − b_t² (b_t = E_u h), so no cancellation at
+    any t."""
+    r = gaussian_expect(lambda x, z: (act(x) - mu0 - g - h * z) ** 2, et_sx * u, sd, kinks, order)
+    return float(np.dot(wu, r) + np.dot(wu, (h - b_t) ** 2))
 
 
 def _s2_mehler(act, mu0, gamma, one_minus_rho, m_max=160, order=320):
@@ -525,14 +525,7 @@ class RandomFeatures:
         # scaled to its transition (one Gauss–Hermite rule misses it for Γ_t ≳ 3: b_t was 27 % and
         # s_t² 70 % off at σ_x² = 100); with or without, s_t² is the cancellation-free residual form
         steep = gamma2 > _STEEP_GAMMA2
-        if steep and not kinks:
-            zr, wr = _scaled_rule(gamma, order)
-
-            def expect1(f):
-                return _rule_expect(f, zr, wr, gamma)
-        else:
-            def expect1(f):
-                return float(gaussian_expect(f, 0.0, gamma, kinks, order))
+        expect1 = _moment_rule(gamma, kinks, order)
         # 1-D Gaussian moments of σ(Γ z)
         mu0 = expect1(lambda x, z: act(x))
         warned = act.user and not kinks and _check_smooth(act, gamma, order)
@@ -550,7 +543,7 @@ class RandomFeatures:
             u, wu = _scaled_rule(et_sx, order)
         else:
             u, wu = gauss_hermite_normal(order)
-        g, h, res = _iterated(act, mu0, u, et_sx, sd, kinks, order, steep)  # E_v σ_c, E_v vσ
+        g, h = _iterated(act, mu0, u, et_sx, sd, kinks, order)  # E_v σ_c, E_v vσ
         a_t = float(np.dot(wu, u * g)) / et_sx
         b_t = float(np.dot(wu, h))
         if act.user and not kinks and not warned:  # (one warning for one activation)
@@ -580,7 +573,8 @@ class RandomFeatures:
                     f"here; allowed: 0 < t ≲ {t_max:.4g} for this activation and data scale")
         if act.user and lin + b_t**2 <= 1e-12 * m2:  # no linear part at all (an even σ; quadrature noise:
             a_t = b_t = kappa1 = lin = 0.0  # σ(x) = x²: κ_1 ~ 1e-17, τ_gen ~ 1e33)
-        s2 = float(np.dot(wu, res) + np.dot(wu, (h - b_t) ** 2)) if steep else m2 - lin - v2 - b_t**2
+        s2 = (_residual_s2(act, mu0, u, wu, et_sx, sd, kinks, order, g, h, b_t) if steep
+              else m2 - lin - v2 - b_t**2)
         if not (kinks or steep) and s2 < 1e-3 * m2 and rho > 0.25:
             # small t: the difference above keeps ~1e-16·m2 absolute (2e5× off at t = 1e-20);
             # the Mehler sum of positive terms has no cancellation
@@ -588,8 +582,7 @@ class RandomFeatures:
         elif kinks and not steep and s2 < 1e-3 * m2:
             # the same cancellation with kinks (ReLU: 8e-3 off at t = 1e-12, 86× at 1e-16): the
             # residual form, a sum of non-negative terms (one more inner quadrature, small t only)
-            res = _iterated(act, mu0, u, et_sx, sd, kinks, order, True)[2]
-            s2 = float(np.dot(wu, res) + np.dot(wu, (h - b_t) ** 2))
+            s2 = _residual_s2(act, mu0, u, wu, et_sx, sd, kinks, order, g, h, b_t)
         mu_star2 = m2 - gamma2 * kappa1**2
         return RFConstants(a_t=a_t, b_t=b_t, v_t2=v2, s_t2=s2, kappa1=kappa1,
                            mu_star2=mu_star2, mu0=mu0, sigma_x2=sigma_x2, gamma_t2=gamma2,

@@ -313,16 +313,8 @@ def _tau_gap(tau, gen, eps):
 
 
 def _tau_worse(tau, test, i0):
-    """First τ after grid index ``i0`` with test ≥ 1 (linear in log τ between grid points), or None."""
-    hit = np.nonzero(test[i0:] >= 1.0)[0]
-    if hit.size == 0:
-        return None
-    j = i0 + int(hit[0])
-    if j == i0:
-        return float(tau[j])
-    x0, x1 = math.log(tau[j - 1]), math.log(tau[j])
-    y0, y1 = test[j - 1], test[j]
-    return float(math.exp(x0 + (1.0 - y0) * (x1 - x0) / (y1 - y0)))
+    """First τ from grid index ``i0`` on with test ≥ 1, the untrained loss (as :func:`_tau_gap`), or None."""
+    return _tau_gap(tau[i0:], test[i0:], 1.0)
 
 
 def _gap_note(eps, delta_t, tau_gap, tau_worse):
