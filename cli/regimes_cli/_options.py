@@ -53,6 +53,7 @@ __all__ = [
     "unmatched_row",
     "regime_ii_note",
     "UNMATCHED_VERDICT",
+    "UNMATCHED_KEYS",
     "name_flags",
     "check_memory",
 ]
@@ -183,16 +184,16 @@ def variance_unmatched(variance: Optional[float], preset=None, eigenvalue_given:
             and preset.has_eigenvalue)
 
 
-def regime_ii_note(lam: float, t_S: float, t_C: float, unmatched: bool) -> Optional[str]:
-    """The note on Regime II of `times` and `timeline`: no speciation, not assessed (σ² assumed
-    against a preset's units), absent (t_C >= t_S), or None when it exists."""
+def regime_ii_note(lam: float, t_S: float, t_C: float, unmatched: bool) -> list[str]:
+    """The note on Regime II of `times` and `timeline` (a list of one, or none when it exists): no
+    speciation, not assessed (σ² assumed against a preset's units), absent (t_C >= t_S)."""
     if math.isnan(t_S):
-        return f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse"
+        return [f"Λ = {lam:g} <= 1: no speciation; Regime I goes straight to collapse"]
     if unmatched:
-        return UNMATCHED_VERDICT
+        return [UNMATCHED_VERDICT]
     if t_C >= t_S:
-        return "t_C >= t_S: collapse precedes speciation, Regime II does not exist"
-    return None
+        return ["t_C >= t_S: collapse precedes speciation, Regime II does not exist"]
+    return []
 
 
 def unmatched_row(text: str, regime: dict, t_C: float, unmatched: bool) -> str:
@@ -201,6 +202,8 @@ def unmatched_row(text: str, regime: dict, t_C: float, unmatched: bool) -> str:
     return text + (" (t_C from an assumed σ²)" if unmatched and uses else "")
 
 
+#: the JSON keys of an output whose t_C comes from σ² assumed against a preset's units
+UNMATCHED_KEYS = {"variance_assumed": True, "regime_II_assessed": False}
 #: what the outputs say instead of a Regime II verdict when σ² was assumed against a preset's units
 UNMATCHED_VERDICT = ("whether Regime II exists is not assessed: t_C uses σ² = 1, assumed, in units that do not "
                      "match Λ's (pass --variance)")
@@ -647,8 +650,11 @@ def note_ignored(ctx: typer.Context, rules) -> None:
 
 def as_cli_words(text: str) -> str:
     """A library note in the CLI's words: the keywords it names become the options (``scale='unit'``
-    → ``--scale unit``, ``(times=)`` → ``(--times)``)."""
+    → ``--scale unit``, ``(times=)`` → ``(--times)``, ``steps=50`` → ``--steps 50``,
+    ``method='posterior'`` → ``--method posterior``)."""
     import re
 
     text = text.replace("(times=)", "(--times)").replace("(scale=,", "(--scale,")
+    text = re.sub(r"\bsteps=(\d+)", r"--steps \1", text)  # steps=50 → --steps 50 (uturn's notes)
+    text = re.sub(r"\bmethod='([^']*)'", r"--method \1", text)  # method='posterior' → --method posterior
     return re.sub(r"\bscale='([^']*)'", r"--scale \1", text)  # scale='unit' → --scale unit

@@ -16,6 +16,7 @@ from .._options import (
     SCHEDULE_HELP,
     STEPS_HELP,
     UNITS_HELP,
+    UNMATCHED_KEYS,
     VARIANCE_HELP,
     AlphasCumprodOption,
     BetasOption,
@@ -432,11 +433,11 @@ def times(
     t_C = collapse_time(n, d, variance)
     a = alpha_fn(n, d)
     regs = regime_intervals(t_S, t_C)
-    notes += [x for x in [regime_ii_note(lam, t_S, t_C, unmatched)] if x]
+    notes += regime_ii_note(lam, t_S, t_C, unmatched)
     payload = {"n": num(n), "d": num(d), "eigenvalue": lam, "variance": variance, "alpha": a,
                "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C, "regimes": regimes_payload(regs)}
     if unmatched:  # t_C and the regimes' bounds from it are not meaningful
-        payload.update(variance_assumed=True, regime_II_assessed=False)
+        payload.update(UNMATCHED_KEYS)
     if p is not None:
         payload.update(preset=p.name, units=units)
     if sampler is not None:

@@ -420,9 +420,9 @@ def uturn(
         res = run(src, tt, samples=samples, method=method, steps=steps, rng=seed)
     for w in caught:  # (in the table the notes already say what the result's notes say: once is enough)
         if json_out or str(w.message) not in res.notes:
-            warn(_uturn_words(str(w.message)))
+            warn(as_cli_words(str(w.message)))
     payload = {"data": src.name, "seed": seed, **res.to_dict()}
-    payload["notes"] = [_uturn_words(n) for n in res.notes] + _step_like_times(res.times)
+    payload["notes"] = [as_cli_words(n) for n in res.notes] + _step_like_times(res.times)
     if path is not None:
         from regimes.plot.memorization import plot_uturn
 
@@ -457,13 +457,6 @@ def uturn(
     if path is not None:
         notes.append(f"figure: {path}" + ("; --t-s/--t-c are drawn as given, not estimated" if t_s or t_c else ""))
     print_table("regimes uturn", rows, cols, notes)
-
-
-def _uturn_words(text: str) -> str:
-    """A note of :func:`regimes.uturn.uturn` in the CLI's words (``steps=N`` → ``--steps N``)."""
-    import re
-
-    return re.sub(r"\bsteps=(\d+)", r"--steps \1", text).replace("method='posterior'", "--method posterior")
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from .._options import (
     SCHEDULE_HELP,
     UNITS_HELP,
     UNITS_PER_SECOND,
+    UNMATCHED_KEYS,
     AlphasCumprodOption,
     BetasOption,
     SamplerStepsOption,
@@ -303,7 +304,7 @@ def nd(
     if p is not None:
         payload.update(preset=p.name, preset_n=num(p.n), preset_d=num(p.d), units=units)
     if unmatched:  # t_C, and so Regime II's extent, not meaningful on this grid
-        payload.update(variance_assumed=True, regime_II_assessed=False)
+        payload.update(UNMATCHED_KEYS)
     notes = src_notes + [
         "t_C = ½ log1p(σ²/expm1(2 ln n/d)) of N(0, σ²I) data (d → ∞ closed form); "
         "n*(d) = exp(α* d)",
@@ -615,7 +616,7 @@ def timeline(
     t_S = quiet_no_speciation(speciation_time, lam)
     t_C = float(collapse_time(n, d, variance))
     loc = locate_regimes(t_S, t_C, sampler, sampler_steps=inference)
-    notes += [x for x in [regime_ii_note(lam, t_S, t_C, unmatched)] if x] + loc["notes"]
+    notes += regime_ii_note(lam, t_S, t_C, unmatched) + loc["notes"]
     # no speciation is a result, not a failure: null without a warning
     payload = {"n": num(n), "d": num(d), "eigenvalue": float(lam), "variance": float(variance),
                "alpha": float(alpha(n, d)), "t_S": None if math.isnan(t_S) else t_S, "t_C": t_C,
@@ -627,7 +628,7 @@ def timeline(
     if p is not None:
         payload.update(preset=p.name, units=units)
     if unmatched:  # t_C and the regimes' bounds from it are not meaningful
-        payload.update(variance_assumed=True, regime_II_assessed=False)
+        payload.update(UNMATCHED_KEYS)
     size = steps_label(loc["schedule"], loc["steps"])
     rows = [
         ("n", payload["n"]),

@@ -19,9 +19,8 @@ def presets(
     conv = ("d = C·H·W is the dimension used for α = ln(n)/d and t_C; Λ (where reported) is "
             "quoted from arXiv:2402.18491, not measured, and is the top eigenvalue of ONE colour channel's "
             "covariance, the FIRST (R) channel's (eigenvalue_dim = H·W), pixels in [0,1] centred, over the "
-            "authors' two-class "
-            "training subset (per their public code; the preset's n counts the full split); the commands "
-            "that take --preset use Λ and σ² in [−1, 1] (both × 4) unless --units unit")
+            "authors' two-class training subset (per their public code; the preset's n counts the full "
+            "split); the commands that take --preset use Λ and σ² in [−1, 1] (both × 4) unless --units unit")
     if name is not None:
         p = get_preset(name)
         if json_out:
