@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["OKABE_ITO", "curves", "panels", "timeline", "plot_curves", "plot_timeline"]
+__all__ = ["OKABE_ITO", "curves", "log_ticks", "panels", "tick_text", "timeline", "plot_curves", "plot_timeline"]
 
 #: Okabe–Ito colour-blind-safe palette
 OKABE_ITO = {
@@ -42,6 +42,34 @@ def panels(ax, n: int, figsize, *, rows: bool = True, **subplot_kw):
 
         raise RegimesError(f"ax must hold {n} Axes for this figure ({n} panel{'s' * (n != 1)}), got {len(axes)}")
     return axes[0].figure, axes
+
+
+def tick_text(v: float) -> str:
+    """A tick label on a log axis: plain between 1e-3 and 1e4 (0.05, 2, 300), else 10^k or a×10^k
+    in math text."""
+    import math
+
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:g}"
+    k = math.floor(math.log10(abs(v)))
+    a = round(v / 10.0**k, 1)
+    return f"$10^{{{k}}}$" if a == 1 else f"${a:g}\\times10^{{{k}}}$"
+
+
+def log_ticks(axis, lo: float, hi: float):
+    """Labels on a log axis over [lo, hi] that cannot crowd: majors at 1, 2, 3, 5, 7 × 10^k under 0.8
+    decades, 1, 2, 5 up to two, 1, 3 up to four, powers of ten beyond (written by :func:`tick_text`);
+    unlabelled minor ticks."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    dec = math.log10(hi / lo) if hi > lo > 0 else 0.0
+    subs = ((1.0, 2.0, 3.0, 5.0, 7.0) if dec < 0.8 else (1.0, 2.0, 5.0) if dec <= 2.0
+            else (1.0, 3.0) if dec <= 4.0 else (1.0,))
+    axis.set_major_locator(LogLocator(subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def __getattr__(name):

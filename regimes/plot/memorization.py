@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data.source import DataSource
 from . import OKABE_ITO as C
-from . import panels
+from . import log_ticks, panels
 
 __all__ = ["plot_closest_pairs", "plot_ratio_histogram", "plot_uturn"]
 
@@ -217,7 +217,7 @@ def _uturn_frame(result, data):
         mean = np.asarray(data.mean, dtype=np.float64)
 
         def rows(idx):
-            return data.take(idx).astype(np.float64) + (mean if data.center else 0.0)
+            return _rows(data, idx)  # the source's processed rows, un-centred
     else:
         a, b = scale_map(result.units)
         mean = a * arr.mean(axis=0, dtype=np.float64) + b if result.centred else None
@@ -367,28 +367,6 @@ def _returned_caption(start: int, end: int, labels, names) -> str:
     return f"train #{end}, other class ({shown})"
 
 
-def _tick_text(v: float) -> str:
-    """A time tick: plain between 1e-3 and 1e4 (0.05, 2), else 10^k or a×10^k in math text."""
-    if 1e-3 <= abs(v) < 1e4:
-        return f"{v:g}"
-    k = math.floor(math.log10(abs(v)))
-    a = round(v / 10.0**k, 1)
-    return f"$10^{{{k}}}$" if a == 1 else f"${a:g}\\times10^{{{k}}}$"
-
-
-def _time_ticks(axis, lo: float, hi: float):
-    """Labels on the log t axis that cannot crowd: majors at 1, 2, 5 × 10^k over up to two decades
-    (1, 2, 3, 5, 7 under one; 1, 3 up to four; powers of ten beyond), unlabelled minor ticks."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    dec = math.log10(hi / lo) if hi > lo > 0 else 0.0
-    subs = ((1.0, 2.0, 3.0, 5.0, 7.0) if dec < 0.8 else (1.0, 2.0, 5.0) if dec <= 2.0
-            else (1.0, 3.0) if dec <= 4.0 else (1.0,))
-    axis.set_major_locator(LogLocator(subs=subs))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _tick_text(v)))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def _math_label(label: str) -> str:
     """A fraction target's label (:func:`regimes.uturn.fraction_targets`) with φ_C, φ in math text."""
     return label.replace("φ_C", "$\\varphi_C$").replace("φ", "$\\varphi$")
@@ -418,7 +396,7 @@ def _uturn_curves(result, order, t_S, t_C, theory, ax):
         if x is not None:
             ax.axvline(x, color="0.45", ls=ls, lw=1, label=f"{name} = {x:.3g} (given)")
     ax.set_xscale("log")
-    _time_ticks(ax.xaxis, *ax.get_xlim())  # the range drawn (the times, and t_S, t_C when given)
+    log_ticks(ax.xaxis, *ax.get_xlim())  # the range drawn (the times, and t_S, t_C when given)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("OU time t of the U-turn (log axis)")
     ax.set_ylabel("fraction returning")

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from . import log_ticks
+
 __all__ = ["plot_mp_density", "plot_rf_density"]
 
 
@@ -90,18 +92,6 @@ def _num(v: float) -> str:
     return f"${mant}10^{{{k}}}$"
 
 
-def _log_ticks(axis, lo: float, hi: float):
-    """Readable ticks on a log axis over [lo, hi]: majors at 1, 2, 5 × 10^k (or fewer per decade
-    on a wide range), written plainly; unlabelled minor ticks."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    dec = math.log10(hi / lo)
-    subs = (1.0, 2.0, 5.0) if dec <= 2.0 else (1.0, 3.0) if dec <= 4.0 else (1.0,)
-    axis.set_major_locator(LogLocator(subs=subs))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _num(v)))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def _pieces(rf):
     """(key, title, Bulk) for each piece of the spectrum found, from low λ to high."""
     b = rf.bulks
@@ -163,7 +153,7 @@ def _draw_piece(ax, rf, piece, ev, p, points):
     ax.set_ylim(0.0, 1.12 * top)
     if log:
         ax.set_xscale("log")
-        _log_ticks(ax.xaxis, a, b)
+        log_ticks(ax.xaxis, a, b)
     else:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False, useMathText=True)
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False, useMathText=True)
