@@ -71,8 +71,16 @@ from .collapse import collapse_time_from_alpha, collapse_time_spectral
 from .data import DataSource, as_source, load_source
 from .data.source import check_same_units, scale_map
 from .diagnostics import Diagnostics, agreement_text, diagnose
+from .distributed import active
 from .distributed import cluster as on_cluster
-from .engines.covariance import DENSE_COVARIANCE_MAX_D, covariance_spectrum, row_projections, top_eigenvalues
+from .engines.covariance import (
+    DENSE_COVARIANCE_MAX_D,
+    ClassGrams,
+    class_grams,
+    covariance_spectrum,
+    row_projections,
+    top_eigenvalues,
+)
 from .engines.mixture import (
     DEFAULT_MEMORY_BUDGET,
     MIN_TIME,
@@ -413,12 +421,13 @@ def _load_stage(data, labels, *, scale, center, key, seed):
     return load_source(data, key=key, labels=labels, scale=scale, center=center), None
 
 
-def _spectral_estimate(src, conf, gen, B, top_vals=None):
+def _spectral_estimate(src, conf, gen, B, top_vals=None, grams=None):
     """``(Estimate, spectrum, z1²)``: zero of the annealed spectral proxy, linearised bootstrap over rows.
 
-    For d <= DENSE_COVARIANCE_MAX_D one pass forms C (Λ, the whole spectrum), a second gives the
-    projections on the eigenvectors: the influence of each row on the proxy and the squared
-    projections on the top eigenvector (Λ's linearised bootstrap).
+    For d <= DENSE_COVARIANCE_MAX_D one pass forms C (Λ, the whole spectrum; none with float64
+    ``grams``, whose sums give C), a second gives the projections on the eigenvectors: the
+    influence of each row on the proxy and the squared projections on the top eigenvector (Λ's
+    linearised bootstrap).
     """
     n, d = src.n, src.d
     if d > DENSE_COVARIANCE_MAX_D:  # top eigenvalues plus a flat remainder carrying the rest of the trace
@@ -428,7 +437,8 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None):
         t0 = collapse_time_spectral(lam, n, d)
         return Estimate(t0, definition=f"annealed proxy: top {top.size} eigenvalues + flat remainder "
                         f"(d > {DENSE_COVARIANCE_MAX_D}); no interval"), None, None
-    lam, V, mu = covariance_spectrum(src, return_vectors=True)
+    use = grams is not None and src.dtype == np.float64  # float32 data: C from float32 products, as without labels
+    lam, V, mu = covariance_spectrum(src, return_vectors=True, grams=grams if use else None)
     lam = np.clip(lam, 0.0, None)
     t0 = collapse_time_spectral(lam, n, d)
     # influence of row i on g(t) = (1/2d) Σ log1p(λ_k x): (x/2d) Σ_k (z_i·v_k)²/(1 + x λ_k)
@@ -454,7 +464,7 @@ def _influences(Z, wk):
     return Z @ wk, Z[:, 0].copy()
 
 
-def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsample=None):
+def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsample=None, grams=None):
     """``(Λ, t_S, t_S_population, spectral t_C, spectrum)`` with the linearised bootstraps over rows.
 
     ``spectrum``: all covariance eigenvalues (d <= DENSE_COVARIANCE_MAX_D) or the top ones (Lanczos).
@@ -466,7 +476,7 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsamp
     if d <= DENSE_COVARIANCE_MAX_D:
         if subsample is not None:
             notes.append(f"eigen_subsample ignored: d = {d} <= {DENSE_COVARIANCE_MAX_D}, all rows used")
-        spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap)
+        spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap, grams=grams)
         lam_top = float(spectrum[0])
         reps = (linearised_replicates(z1sq, gen, eigen_bootstrap, n - 1.0, draw="multinomial")
                 if eigen_bootstrap else None)
@@ -646,17 +656,19 @@ def data_noise_floor(src, lam_top: float, spectrum=None) -> tuple[NoiseFloor | N
     return floor, notes
 
 
-def _pooled_sq_norms(src):
-    """Squared distances of the rows to their class means (for the pooled within-class variance)."""
-    C, d = src.n_classes, src.d
-    sums = np.zeros((C, d))
-    cnt = np.bincount(src.labels, minlength=C).astype(float)
-    rows = list(sums)  # views: each class's sum, row after row in data order (np.add.at's order, ~8x faster)
-    for s, e, blk in src.blocks(reuse=True):
-        blk = blk.astype(np.float64, copy=False)
-        for i, c in enumerate(src.labels[s:e].tolist()):
-            rows[c] += blk[i]
-    means = sums / np.maximum(cnt, 1)[:, None]
+def _pooled_sq_norms(src, means=None):
+    """Squared distances of the rows to their class means (for the pooled within-class variance);
+    one pass with the class ``means`` given (in processed units), two without."""
+    if means is None:
+        C, d = src.n_classes, src.d
+        sums = np.zeros((C, d))
+        cnt = np.bincount(src.labels, minlength=C).astype(float)
+        rows = list(sums)  # views: each class's sum, row after row in data order (np.add.at's order, ~8x faster)
+        for s, e, blk in src.blocks(reuse=True):
+            blk = blk.astype(np.float64, copy=False)
+            for i, c in enumerate(src.labels[s:e].tolist()):
+                rows[c] += blk[i]
+        means = sums / np.maximum(cnt, 1)[:, None]
     sq = np.empty(src.n)
     rowmeans = None  # each row's class mean, one buffer for every block
     for s, e, blk in src.blocks(reuse=True):
@@ -672,7 +684,7 @@ def _pooled(src) -> bool:
     return src.labels is not None and src.n - src.n_classes >= 1
 
 
-def _gaussian_stage(src, conf, gen, B, notes):
+def _gaussian_stage(src, conf, gen, B, notes, grams=None):
     """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance.
 
     With labels but no within-class degree of freedom (every class a single row, n − C = 0) the
@@ -684,7 +696,7 @@ def _gaussian_stage(src, conf, gen, B, notes):
         notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
                      "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
     if pooled:
-        sq, dof, what = (_pooled_sq_norms(src), n - src.n_classes,
+        sq, dof, what = (_pooled_sq_norms(src, None if grams is None else grams.means()), n - src.n_classes,
                          "isotropic Gaussian formula with σ² = pooled within-class variance per feature")
     else:
         sq, dof, what = src.centred_sq_norms, n - 1, "isotropic Gaussian formula with σ² = tr C / d"
@@ -874,7 +886,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     confidence : float
         Interval level.
     memory_budget : int
-        Bytes for the mixture engine.
+        Bytes for the mixture engine, and the most the per-class d×d sums of labelled data may take.
     scale, center, key
         Loading options when ``data`` is a path or an array.
     precision : {"auto", "float32", "float64"}
@@ -909,8 +921,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     """
     samples, bootstrap, eigen_bootstrap, eigen_subsample = _check_sizes(samples, bootstrap, eigen_bootstrap,
                                                                        times, eigen_subsample)
-    confidence = check_real("confidence", confidence, gt=0.0, lt=1.0)
-    seed = check_int("seed", seed, ge=0)
+    confidence, seed = check_real("confidence", confidence, gt=0.0, lt=1.0), check_int("seed", seed, ge=0)
     _check_options(times, memory_budget, scale, center, precision, engine, progress)
     sampler, sampler_steps = _sampler_stage(schedule, steps, sampler_steps, timestep_spacing)  # before any work
     src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
@@ -922,11 +933,12 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             progress(stage, done, total)
 
     report("eigenvalue", 0, 1)
+    grams = _class_grams_stage(src, memory_budget)
     lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes,
-                                                          eigen_subsample)
+                                                          eigen_subsample, grams)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
-    gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes)
+    gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes, grams)
     report("spectrum", 1, 1)
 
     # the engine reports every streamed pass through one callback: the first is the curves
@@ -945,7 +957,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
     intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
-    cls_cov, hier = _classes_stage(src, notes)
+    cls_cov, hier = _classes_stage(src, notes, grams)
     if hier is not None and math.isfinite(t_S.value):  # merges above it are flagged in every output
         hier = dataclass_replace(hier, dataset_t_S=float(t_S.value))
     used = _regimes_estimator(t_C)
@@ -1024,7 +1036,22 @@ CLASS_COVARIANCE_MAX_D = 1024
 HIERARCHY_MAX_CLASSES = 200
 
 
-def _classes_stage(src, notes):
+def _class_grams_stage(src, memory_budget) -> ClassGrams | None:
+    """The per-class sums of labelled data in one pass (:func:`regimes.engines.covariance.class_grams`),
+    shared by the covariance (float64 data), the class covariances, the class hierarchy's means and
+    the pooled within-class variance; None where they would not all fit or serve: no labels or one
+    class, d > DENSE_COVARIANCE_MAX_D, K·d²·8 bytes above ``memory_budget``, on a Dask cluster (its
+    passes run as tasks), or float32 data beyond CLASS_COVARIANCE_MAX_D (only the means would use them)."""
+    if src.labels is None or src.n_classes < 2 or src.d > DENSE_COVARIANCE_MAX_D or active() is not None:
+        return None
+    if src.n_classes * src.d * src.d * 8 > memory_budget:
+        return None
+    if src.dtype != np.float64 and src.d > CLASS_COVARIANCE_MAX_D:
+        return None
+    return class_grams(src)
+
+
+def _classes_stage(src, notes, grams=None):
     """``(covariance-only speciation, class hierarchy)`` of labelled data with two classes or more
     (None where not computed, with a note saying why)."""
     if src.labels is None or src.n_classes < 2:
@@ -1034,7 +1061,7 @@ def _classes_stage(src, notes):
         return None, None
     cs = h = None
     if src.d <= CLASS_COVARIANCE_MAX_D:
-        cs = _asymptotic_validity(class_speciation_from_data(src), notes)
+        cs = _asymptotic_validity(class_speciation_from_data(src, grams=grams), notes)
         if src.n_classes > 2:
             notes.append("t_S_covariance compares each class with the rest of the rows; the rest is a mixture whose "
                          "covariance includes the spread of the other classes' means, so a class-vs-rest time can "
@@ -1044,7 +1071,7 @@ def _classes_stage(src, notes):
                      "regimes.class_speciation.class_speciation_from_data computes it (O(d³) per class)")
     if src.n_classes <= HIERARCHY_MAX_CLASSES:
         try:
-            h = class_hierarchy(src)
+            h = class_hierarchy(src, grams=grams)
         except RegimesError as exc:  # e.g. two classes with the same mean: not a reason to stop the analysis
             notes.append(f"class_hierarchy not computed ({exc})")
         noisy = [] if h is None else h.pairs_within_noise()

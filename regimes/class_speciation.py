@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._buffers import large_empty, selected_rows
 from ._errors import RegimesError, RegimesWarning
 from ._validate import MAX_BOOTSTRAP, MAX_SAMPLES, as_real_array, check_bool, check_int, check_real, check_rng
+from .engines.covariance import ClassGrams, class_grams
 
 __all__ = [
     "CRITERION",
@@ -355,27 +355,23 @@ class ClassSpeciation:
                 "comparisons": [dict(r) for r in self.rows], "notes": list(self.notes)}
 
 
-def _accumulate(source, groups, labels):
-    """One pass over the blocks: count, sum and Σxxᵀ (float64) of each row group (-1: all rows)."""
-    d = source.d
-    acc = {g: [0, np.zeros(d), np.zeros((d, d))] for g in groups}
-    sel = prod = None  # one buffer each for every block and group (fresh ones: a first touch per block)
-    for s, e, B in source.blocks(reuse=True):
-        B = np.asarray(B, dtype=np.float64)
-        lab = labels[s:e]
-        for g in groups:
-            if g == -1:
-                X = B
-            else:  # a view when the class's rows are one run of the block (no copy), else gathered into sel
-                sel = large_empty(B.shape) if sel is None or sel.shape[0] < B.shape[0] else sel
-                X = selected_rows(B, lab == g, sel)
-            if X.shape[0]:
-                a = acc[g]
-                prod = np.empty((d, d)) if prod is None else prod
-                a[0] += X.shape[0]
-                a[1] += X.sum(axis=0)
-                a[2] += np.matmul(X.T, X, out=prod)
-    return acc
+def _group_stats(src, needed, per_pass, grams=None):
+    """``{group: (n, Σx, Σxxᵀ)}`` of the classes in ``needed`` (and of all rows for -1), from
+    ``grams`` (:func:`regimes.engines.covariance.class_grams` of every class) or from passes over
+    the data of ``per_pass`` classes each (all rows: the sum over every class)."""
+    if grams is None:
+        batch = list(range(src.n_classes)) if -1 in needed else [g for g in needed if g >= 0]
+        parts = [class_grams(src, batch[i:i + per_pass]) for i in range(0, len(batch), per_pass)]
+    else:
+        parts = [grams]
+    stats = {g: p.group(g) for p in parts for g in needed if g in p.classes}
+    if -1 in needed:  # all rows: the sum over the classes, pass after pass
+        n, s1, S = parts[0].group(-1)
+        for p in parts[1:]:
+            m, t, T = p.group(-1)
+            n, s1, S = n + m, s1 + t, S + T
+        stats[-1] = (n, s1, S)
+    return stats
 
 
 def _stats(n, s, S):
@@ -718,7 +714,8 @@ def _parse_pairs(pairs, names):
 
 
 def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means: bool = False,
-                               max_d: int = 4096, memory_mb: float = 1024.0) -> ClassSpeciation:
+                               max_d: int = 4096, memory_mb: float = 1024.0,
+                               grams: ClassGrams | None = None) -> ClassSpeciation:
     """Covariance-based speciation times of the classes of a labelled dataset [GS, our reconstruction].
 
     Parameters
@@ -737,6 +734,10 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
         Refuse larger d (class covariances are d×d, eigendecompositions O(d³)).
     memory_mb : float
         Budget for the per-class d×d accumulators of one pass (more classes: more passes).
+    grams : ClassGrams, optional
+        The per-class sums of every class of ``data``
+        (:func:`regimes.engines.covariance.class_grams`), already accumulated: no pass over the
+        data (:func:`regimes.analyze` shares them with the covariance and the class hierarchy).
 
     Returns
     -------
@@ -762,7 +763,7 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
         raise RegimesError("class speciation needs labels")
     if src.d > max_d:
         raise RegimesError(f"d = {src.d} > max_d = {max_d}: class covariances would be too large")
-    names, lab = list(src.class_names), src.labels
+    names = list(src.class_names)
     if len(names) < 2:
         raise RegimesError(f"class speciation needs at least 2 classes, got {len(names)}")
     mode = "rest" if pairs == "auto" and len(names) > 2 else pairs
@@ -772,12 +773,11 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
         comps = [(c, -1) for c in range(len(names))]
     else:
         comps = _parse_pairs(mode, names)
+    if grams is not None and (grams.classes != tuple(range(len(names))) or int(grams.counts.sum()) != src.n):
+        raise RegimesError("grams must be the class_grams of every class of the data")
     per_pass = max(1, int(memory_mb * 2**20 // (8 * src.d * src.d)) - 1)
-    needed = sorted({g for c in comps for g in c})
-    stats, rows = {}, []
-    for i in range(0, len(needed), per_pass):
-        for g, (n, s, S) in _accumulate(src, needed[i:i + per_pass], lab).items():
-            stats[g] = (n, s, S)
+    stats = _group_stats(src, sorted({g for c in comps for g in c}), per_pass, grams)
+    rows = []
     for a, b in comps:
         na, sa, Sa = stats[a]
         if b == -1:

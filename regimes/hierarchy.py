@@ -48,6 +48,7 @@ from ._buffers import selected_rows
 from ._errors import RegimesError
 from ._validate import as_real_array, check_choice
 from .class_speciation import NULL_QUANTILE, noise_separation_null_from_spectrum
+from .engines.covariance import ClassGrams
 
 __all__ = ["ClassHierarchy", "class_hierarchy", "class_hierarchy_gaussian"]
 
@@ -354,20 +355,25 @@ def class_hierarchy_gaussian(means, covariances=1.0, names=None, method: str = "
     return _build(nm, lam, sep2, method, scale=scale)
 
 
-def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierarchy:
+def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGrams | None = None) -> ClassHierarchy:
     """Pairwise speciation times and dendrogram of the classes of a labelled dataset.
 
     Parameters
     ----------
     data : DataSource or array_like
-        (n, d) data, used as given (see :func:`regimes.data.as_source`); read three times, block by
-        block (class means; every row's projections on the K class means, which give each class's
-        variance along every pairwise mean difference: n·d·K multiply-adds and a K × d matrix — no
-        direction per pair; the within-class covariances for the noise thresholds, see Notes).
+        (n, d) data, used as given (see :func:`regimes.data.as_source`); read twice, block by
+        block (the class means — not with ``grams``; then every row's projections on the K class
+        means, which give each class's variance along every pairwise mean difference: n·d·K
+        multiply-adds and a K × d matrix, no direction per pair — and the within-class
+        covariances for the noise thresholds, see Notes).
     labels : array_like, optional
         Class per row (unless ``data`` is a DataSource with labels).
     method : {"single", "complete", "average", "weighted"}
         scipy linkage method (default "single"; see the module docstring).
+    grams : ClassGrams, optional
+        The per-class sums of every class of ``data``
+        (:func:`regimes.engines.covariance.class_grams`): the class means are taken from them
+        instead of a pass over the data.
 
     Notes
     -----
@@ -403,11 +409,15 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
     if np.any(counts < 2):
         raise RegimesError("every class needs at least 2 rows")
     names = list(src.class_names)
+    if grams is not None and (grams.classes != tuple(range(K)) or not np.array_equal(grams.counts, counts)):
+        raise RegimesError("grams must be the class_grams of every class of the data")
+    known = None if grams is None else grams.means()
     scale = 1.0
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(2):  # as given; once more divided by a power of two when the products overflow
             moments = _Moments(counts, src.d, lab)
-            means, lam, sep2, var_tr = _pair_statistics(src, lab, K, counts, names, scale, moments)
+            given = None if known is None else known / scale  # a power of two: exact
+            means, lam, sep2, var_tr = _pair_statistics(src, lab, K, counts, names, scale, moments, given)
             if np.all(np.isfinite(lam[~np.eye(K, dtype=bool)])) and np.all(np.isfinite(var_tr)):
                 break
             scale = _pow2_scale(src.max_abs())
@@ -418,17 +428,18 @@ def class_hierarchy(data, labels=None, *, method: str = "single") -> ClassHierar
                   threshold=thr, rule=rule, sizes=counts.astype(int))
 
 
-def _pair_statistics(src, lab, K, counts, names, scale, moments=None):
-    """``(means, Λ, |δ|², tr C_c)`` of the classes, rows divided by ``scale`` (two passes; the second
-    one also fills ``moments``)."""
-    sums = np.zeros((K, src.d))
-    for s, e, B in src.blocks(reuse=True):
-        B = np.asarray(B, dtype=np.float64)
-        if scale != 1.0:
-            B = B / scale
-        for c in np.unique(lab[s:e]):
-            sums[c] += selected_rows(B, lab[s:e] == c).sum(axis=0)  # (a view for a run of rows)
-    means = sums / counts[:, None]
+def _pair_statistics(src, lab, K, counts, names, scale, moments=None, means=None):
+    """``(means, Λ, |δ|², tr C_c)`` of the classes, rows divided by ``scale`` (two passes, or one
+    with the ``means`` given; the last one also fills ``moments``)."""
+    if means is None:
+        sums = np.zeros((K, src.d))
+        for s, e, B in src.blocks(reuse=True):
+            B = np.asarray(B, dtype=np.float64)
+            if scale != 1.0:
+                B = B / scale
+            for c in np.unique(lab[s:e]):
+                sums[c] += selected_rows(B, lab[s:e] == c).sum(axis=0)  # (a view for a run of rows)
+        means = sums / counts[:, None]
     sq, scatter = _class_scatter(src, means, counts, scale, moments)
     var = sq / (counts[:, None] - 1.0)  # var[c, b]·|m_c − m_b|²: the variance of class c along m_c − m_b
 

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._buffers import large_empty, selected_rows
 from .._errors import RegimesError
 from .._stats import linearised_replicates
 from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_choice, check_int, check_real, check_rng
 from ..data.source import as_source
 from ..distributed import active, map_working
 
-__all__ = ["EigenResult", "covariance_spectrum", "row_projections", "top_eigenvalues", "DENSE_COVARIANCE_MAX_D"]
+__all__ = ["ClassGrams", "EigenResult", "class_grams", "covariance_spectrum", "row_projections", "top_eigenvalues",
+           "DENSE_COVARIANCE_MAX_D"]
 
 #: largest d for which :func:`covariance_spectrum` forms C and calls ``eigvalsh``
 DENSE_COVARIANCE_MAX_D = 4096
@@ -37,6 +39,87 @@ class EigenResult:
     replicates: np.ndarray | None
     n_used: int
     matvecs: int
+
+
+@dataclass(frozen=True)
+class ClassGrams:
+    """Per-class row counts, column sums and Gram sums ``Σ x xᵀ`` of a labelled source (one pass).
+
+    The rows are the source's processed rows minus its working shift ``shift`` (zero when the
+    source centres them), in float64: for a centred source the sums of the processed rows
+    themselves. ``classes`` lists the class indices held (in the source's label order), ``counts``,
+    ``sums`` (K, d) and ``grams`` (K, d, d) their statistics in that order.
+    """
+
+    classes: tuple[int, ...]
+    counts: np.ndarray
+    sums: np.ndarray
+    grams: np.ndarray
+    shift: np.ndarray
+
+    def group(self, c: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(n, Σx, Σxxᵀ)`` of class ``c`` (a source label index), or of all the classes held for -1."""
+        if c == -1:
+            return int(self.counts.sum()), self.sums.sum(axis=0), self.grams.sum(axis=0)
+        i = self.classes.index(c)
+        return int(self.counts[i]), self.sums[i], self.grams[i]
+
+    def means(self) -> np.ndarray:
+        """(K, d) class means in the source's processed units."""
+        return self.sums / self.counts[:, None] + self.shift
+
+    def covariance(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(C, mean)`` of all the rows held: the unbiased covariance (normalised by n − 1) and the
+        per-feature mean in processed units, as :func:`covariance_spectrum` forms them."""
+        W, s1, C = self.group(-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
+            mu = s1 / W
+            C -= W * np.outer(mu, mu)
+        C /= W - 1.0
+        return 0.5 * (C + C.T), mu + self.shift
+
+
+def class_grams(X, classes=None) -> ClassGrams:
+    """:class:`ClassGrams` of the labelled source ``X`` (a DataSource or an array with its labels)
+    for ``classes`` (label indices; default all), in one pass over the rows.
+
+    Each block's rows of a class (a view when they form one run, else gathered into one buffer)
+    give ``Σ x`` and ``Σ x xᵀ`` (a d × d product per class and block), summed in float64 over the
+    blocks; the rows are scaled by the source's power of two before the products (as the
+    covariance pass does) and the sums scaled back exactly. The unbiased class covariance is then
+    ``(S − n m mᵀ)/(n − 1)`` and the pooled covariance of all the classes ``(ΣS − N μμᵀ)/(N − 1)``:
+    the covariance pass, the class covariances, the class means of the hierarchy and of the pooled
+    within-class variance all come from this one pass. Memory: K·d²·8 bytes.
+    """
+    src = as_source(X)
+    if src.labels is None:
+        raise RegimesError("class_grams needs labels")
+    K, d = src.n_classes, src.d
+    classes = tuple(range(K)) if classes is None else tuple(int(c) for c in classes)
+    where = np.full(K, -1)
+    where[list(classes)] = np.arange(len(classes))
+    counts, sums, grams = np.zeros(len(classes), dtype=np.int64), np.zeros((len(classes), d)), \
+        np.zeros((len(classes), d, d))
+    sel = prod = None  # one buffer each for every block and class (fresh ones: a first touch per block)
+    scale = src.working_scale
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite sums are refused by their users
+        for s, e, B in src.working_blocks(reuse=True):
+            B = np.asarray(B, dtype=np.float64)
+            lab = src.labels[s:e]
+            for c in np.unique(lab).tolist():
+                if where[c] < 0:
+                    continue
+                sel = large_empty(B.shape) if sel is None or sel.shape[0] < B.shape[0] else sel
+                Y = selected_rows(B, lab == c, sel)
+                prod = np.empty((d, d)) if prod is None else prod
+                i = where[c]
+                counts[i] += Y.shape[0]
+                sums[i] += Y.sum(axis=0)
+                grams[i] += np.matmul(Y.T, Y, out=prod)
+        sums /= scale  # a power of two: exact
+        grams /= scale * scale
+    return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams,
+                      shift=np.asarray(src.working_shift, dtype=np.float64))
 
 
 class BlockNotConverged(RegimesError):
@@ -488,13 +571,15 @@ def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, boots
 
 
 def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
-                        return_vectors: bool = False):
+                        return_vectors: bool = False, grams: ClassGrams | None = None):
     """All d eigenvalues of the centred covariance (descending), for ``d <= max_d``.
 
     C is accumulated over row blocks (``Σ_blocks BᵀB`` in the data's dtype, summed in float64) in
     one pass and diagonalised with :func:`numpy.linalg.eigh`. ``weights`` (one per row) reweights
     rows as in a bootstrap. With ``return_vectors`` the result is ``(values, vectors, mean)``:
     eigenvectors as columns in the same order, and the per-feature mean of the processed rows.
+    ``grams``: the :func:`class_grams` of every class of ``X`` (float64 sums), whose pooled sums
+    give C without reading the data again (equal up to the order of summation).
     """
     src = as_source(X)
     max_d = check_int("max_d", max_d, ge=1)
@@ -504,12 +589,18 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
         raise RegimesError(
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
         )
-    # centre (non-centred sources) and rescale by a power of two before the products in the
-    # data's dtype, as the operator does; undone exactly afterwards
-    shift, scale = src.working_shift, src.working_scale
-    C, mu = cluster_gram(src, w) if active() is not None else _accumulate(src.working_blocks(reuse=True), src.d, w)
-    C /= scale * scale
-    mu = mu / scale + shift
+    if grams is not None:
+        if w is not None or len(grams.classes) != src.n_classes or int(grams.counts.sum()) != src.n:
+            raise RegimesError("covariance_spectrum: grams must hold every class of the data, without weights")
+        C, mu = grams.covariance()
+    else:
+        # centre (non-centred sources) and rescale by a power of two before the products in the
+        # data's dtype, as the operator does; undone exactly afterwards
+        shift, scale = src.working_shift, src.working_scale
+        C, mu = (cluster_gram(src, w) if active() is not None
+                 else _accumulate(src.working_blocks(reuse=True), src.d, w))
+        C /= scale * scale
+        mu = mu / scale + shift
     if not return_vectors:
         return _eigh(C, src, vectors=False)[::-1]
     vals, vecs = _eigh(C, src)
