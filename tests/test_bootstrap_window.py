@@ -9,7 +9,13 @@ import pytest
 from regimes._stats import bootstrap_weights, linear_root, percentile_interval
 from regimes.analysis import default_times
 from regimes.engines import empirical_mixture
-from regimes.engines.curves import _bootstrap_crossing, _bootstrap_grid, _delta_se, _delta_times
+from regimes.engines.curves import (
+    BOOTSTRAP_GRID_POINTS,
+    _bootstrap_crossing,
+    _bootstrap_grid,
+    _delta_se,
+    _delta_times,
+)
 
 B = 400
 
@@ -150,7 +156,7 @@ def test_only_the_side_with_replicates_outside_is_extended():
     asked.clear()
     _bootstrap_crossing(evaluate(up), up, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
     assert len(asked) >= 2 and all(x.max() < up[0] for x in asked[1:])
-    assert P.shape == (M, 25)
+    assert P.shape == (M, BOOTSTRAP_GRID_POINTS)
 
 
 def test_the_bootstrap_keeps_only_the_weights_of_replicates_outside():
