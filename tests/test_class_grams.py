@@ -157,3 +157,21 @@ def test_float32_data_keep_their_covariance_bit_for_bit():
     b = analyze(src, samples=32, bootstrap=30, memory_budget=3 << 20)
     assert a.eigenvalue.value == b.eigenvalue.value and a.t_C["spectral"].value == b.t_C["spectral"].value
     _rows_close(a.class_speciation.rows, b.class_speciation.rows, 1e-12)
+
+
+def test_float32_uncentred_data_are_shifted_in_float64():
+    # a float32 source in [0, 2] that is not centred: the rows are shifted by the mean in float64, so
+    # the class covariances keep float64 accuracy (~1e-14 here; the shift in float32 rounds the rows
+    # below half the mean and left ~5e-9)
+    g = np.random.default_rng(0)
+    lab = g.integers(0, 2, 3000)
+    X = (g.uniform(0.0, 1.0, (3000, 20)) * (1 + lab[:, None])).astype(np.float32)
+    src = as_source(X, labels=lab, center=False)
+    gr = class_grams(src)
+    for c in range(2):
+        n, s, S = gr.group(c)
+        C = (S - n * np.outer(s / n, s / n)) / (n - 1)
+        want = np.cov(X[lab == c].astype(np.float64), rowvar=False)
+        np.testing.assert_allclose(C, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_allclose(gr.means(), [X[lab == c].astype(np.float64).mean(axis=0) for c in range(2)],
+                               rtol=1e-13)

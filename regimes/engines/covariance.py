@@ -16,7 +16,7 @@ from .._buffers import large_empty, selected_rows
 from .._errors import RegimesError
 from .._stats import linearised_replicates
 from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_choice, check_int, check_real, check_rng
-from ..data.source import as_source
+from ..data.source import as_source, to_working
 from ..distributed import active, map_working
 
 __all__ = ["ClassGrams", "EigenResult", "class_grams", "covariance_spectrum", "row_projections", "top_eigenvalues",
@@ -85,8 +85,9 @@ def class_grams(X, classes=None) -> ClassGrams:
 
     Each block's rows of a class (a view when they form one run, else gathered into one buffer)
     give ``Σ x`` and ``Σ x xᵀ`` (a d × d product per class and block), summed in float64 over the
-    blocks; the rows are scaled by the source's power of two before the products (as the
-    covariance pass does) and the sums scaled back exactly. The unbiased class covariance is then
+    blocks. The rows are taken to float64 first (float32 data too), then shifted and scaled by
+    the source's power of two in float64 (as the covariance pass does in the data's dtype), and
+    the sums scaled back exactly. The unbiased class covariance is then
     ``(S − n m mᵀ)/(n − 1)`` and the pooled covariance of all the classes ``(ΣS − N μμᵀ)/(N − 1)``:
     the covariance pass, the class covariances, the class means of the hierarchy and of the pooled
     within-class variance all come from this one pass. Memory: K·d²·8 bytes.
@@ -101,10 +102,10 @@ def class_grams(X, classes=None) -> ClassGrams:
     counts, sums, grams = np.zeros(len(classes), dtype=np.int64), np.zeros((len(classes), d)), \
         np.zeros((len(classes), d, d))
     sel = prod = None  # one buffer each for every block and class (fresh ones: a first touch per block)
-    scale = src.working_scale
+    shift, scale = np.asarray(src.working_shift, dtype=np.float64), src.working_scale
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite sums are refused by their users
-        for s, e, B in src.working_blocks(reuse=True):
-            B = np.asarray(B, dtype=np.float64)
+        for s, e, B in src.blocks(reuse=True):
+            B = to_working(B.astype(np.float64, copy=False), shift, scale)  # (the pass's own buffer, or a copy)
             lab = src.labels[s:e]
             for c in np.unique(lab).tolist():
                 if where[c] < 0:
@@ -118,8 +119,7 @@ def class_grams(X, classes=None) -> ClassGrams:
                 grams[i] += np.matmul(Y.T, Y, out=prod)
         sums /= scale  # a power of two: exact
         grams /= scale * scale
-    return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams,
-                      shift=np.asarray(src.working_shift, dtype=np.float64))
+    return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams, shift=shift)
 
 
 class BlockNotConverged(RegimesError):
