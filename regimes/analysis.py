@@ -886,7 +886,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     confidence : float
         Interval level.
     memory_budget : int
-        Bytes for the mixture engine, and the most the per-class d×d sums of labelled data may take.
+        Bytes for the mixture engine; a quarter of it bounds the per-class d×d sums of labelled data.
     scale, center, key
         Loading options when ``data`` is a path or an array.
     precision : {"auto", "float32", "float64"}
@@ -1040,11 +1040,12 @@ def _class_grams_stage(src, memory_budget) -> ClassGrams | None:
     """The per-class sums of labelled data in one pass (:func:`regimes.engines.covariance.class_grams`),
     shared by the covariance (float64 data), the class covariances, the class hierarchy's means and
     the pooled within-class variance; None where they would not all fit or serve: no labels or one
-    class, d > DENSE_COVARIANCE_MAX_D, K·d²·8 bytes above ``memory_budget``, on a Dask cluster (its
+    class, d > DENSE_COVARIANCE_MAX_D, K·d²·8 bytes above a quarter of ``memory_budget`` (they stay
+    in memory through the engine's pass, which may use the whole budget), on a Dask cluster (its
     passes run as tasks), or float32 data beyond CLASS_COVARIANCE_MAX_D (only the means would use them)."""
     if src.labels is None or src.n_classes < 2 or src.d > DENSE_COVARIANCE_MAX_D or active() is not None:
         return None
-    if src.n_classes * src.d * src.d * 8 > memory_budget:
+    if src.n_classes * src.d * src.d * 8 > memory_budget // 4:
         return None
     if src.dtype != np.float64 and src.d > CLASS_COVARIANCE_MAX_D:
         return None

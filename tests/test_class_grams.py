@@ -133,7 +133,7 @@ def _summary(r):
 
 @pytest.mark.parametrize("center", [True, False])
 def test_analysis_with_the_class_sums_equals_the_analysis_without(center):
-    # memory_budget below K·d²·8 bytes (3 × 400² × 8 = 3.84 MB > 3 MiB) takes the old passes: the
+    # a quarter of memory_budget below K·d²·8 bytes (3 × 400² × 8 = 3.84 MB > 3 MiB / 4) takes the old passes: the
     # same numbers up to the order of summation (the Monte Carlo t_C is not compared: the budget
     # also changes the engine's blocks)
     X, lab = _data(n=1500, d=400, K=3, offset=5.0)

@@ -96,7 +96,7 @@ def test_analysis_with_labels_reads_the_data_five_times_after_validation(dtype, 
 
 
 def test_analysis_with_labels_beyond_the_class_sums_budget_reads_the_data_eight_times():
-    # K·d²·8 bytes (2 × 500² × 8 = 4 MB) above memory_budget (3 MiB): covariance, projections,
+    # K·d²·8 bytes (2 × 500² × 8 = 4 MB) above a quarter of memory_budget (3 MiB): covariance, projections,
     # engine (3) + the pooled within-class variance (2) + the class covariances (1) + the hierarchy (2)
     from regimes.analysis import analyze
 

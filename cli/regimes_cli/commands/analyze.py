@@ -166,7 +166,9 @@ def analyze(
     memory: float = typer.Option(
         1024.0, "--memory-mb",
         help="Memory budget of the mixture engine in MB (>= 1). Changes the Monte Carlo t_C in its last "
-        "digits (about 2e-5 relative: the sums run in another order); keep it fixed for bit-identical reruns."),
+        "digits (about 2e-5 relative: the sums run in another order); keep it fixed for bit-identical reruns. "
+        "With labels, a quarter of it bounds the per-class sums the covariance and class stages share "
+        "(beyond, each stage reads the data itself: the same numbers to ~1e-14)."),
     precision: str = typer.Option(
         "auto", "--precision",
         help="Mixture engine arithmetic: auto (float32 unless a probe finds it too inaccurate), float32 or float64.",
