@@ -93,11 +93,14 @@ def cubic_root(curve, grid):
     Notes
     -----
     The cubic interpolates the interval's two ends and one point on each side (the four nearest
-    at an end of the grid; fewer than four points: linear interpolation). Its root inside the
-    interval — there is one: the cubic takes the curve's values of opposite signs at the ends — is
-    found by Newton steps from the linear estimate, each kept inside the shrinking bracket (else
-    bisection). The error is O(h⁴) in the grid step h for a smooth curve, against O(h²) for linear
-    interpolation; a cubic curve is located exactly.
+    at an end of the grid). It takes the curve's values, of opposite signs, at the interval's ends,
+    so it has a root inside; with several (a curve that turns within one grid step), the largest,
+    as the scan from large t implies: the interval is cut at the cubic's turning points and the
+    root is found in the highest piece that changes sign, where the cubic is monotone, by Newton
+    steps kept inside the shrinking bracket (else bisection). The error is O(h⁴) in the grid step
+    h for a smooth curve, against O(h²) for linear interpolation; a cubic curve is located exactly.
+    Linear interpolation is used instead with fewer than four points, or when the four values
+    are not all finite, the times not strictly increasing, or the cubic's coefficients overflow.
     """
     y = np.asarray(curve, dtype=float)
     x = np.asarray(grid, dtype=float)
@@ -108,29 +111,74 @@ def cubic_root(curve, grid):
         if s[i] != s[i - 1]:
             if s[i - 1] == 0:
                 return float(x[i - 1])
+            linear = float(x[i - 1] + (x[i] - x[i - 1]) * y[i - 1] / (y[i - 1] - y[i]))
             if len(x) < 4:
-                return float(x[i - 1] + (x[i] - x[i - 1]) * y[i - 1] / (y[i - 1] - y[i]))
+                return linear
             j = min(max(i - 2, 0), len(x) - 4)
-            return _cubic_crossing(x[j:j + 4], y[j:j + 4], i - 1 - j)
+            root = _cubic_crossing(x[j:j + 4], y[j:j + 4], i - 1 - j)
+            return linear if root is None else root
     return None
 
 
-def _cubic_crossing(x, y, k) -> float:
-    """Root in ``[x[k], x[k + 1]]`` (``y`` of opposite signs there) of the cubic through the four
-    points ``(x, y)`` (Newton's divided differences, evaluated in nested form with its derivative)."""
+def _cubic_coefficients(x, y):
+    """``(c0, c1, c2, c3)`` of the cubic through four points, in powers of ``u = t − x[0]``
+    (from Newton's divided differences); None when they are not all finite."""
     x0, x1, x2, x3 = (float(v) for v in x)
-    d1 = (y[1] - y[0]) / (x1 - x0)
-    d2 = ((y[2] - y[1]) / (x2 - x1) - d1) / (x2 - x0)
-    d3 = (((y[3] - y[2]) / (x3 - x2) - (y[2] - y[1]) / (x2 - x1)) / (x3 - x1) - d2) / (x3 - x0)
-    y0 = float(y[0])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        d1 = (y[1] - y[0]) / (x1 - x0)
+        e1 = (y[2] - y[1]) / (x2 - x1)
+        d2 = (e1 - d1) / (x2 - x0)
+        d3 = (((y[3] - y[2]) / (x3 - x2) - e1) / (x3 - x1) - d2) / (x3 - x0)
+        h1, h2 = x1 - x0, x2 - x0
+        c = (float(y[0]), float(d1 - h1 * d2 + h1 * h2 * d3), float(d2 - (h1 + h2) * d3), float(d3))
+    return c if all(math.isfinite(v) for v in c) else None
+
+
+def _cubic_crossing(x, y, k):
+    """The largest root in ``[x[k], x[k + 1]]`` (``y`` of opposite signs there) of the cubic
+    through the four points ``(x, y)``, or None where :func:`cubic_root` falls back to linear
+    interpolation."""
+    if not (np.all(np.isfinite(y)) and np.all(np.diff(x) > 0)):
+        return None
+    coef = _cubic_coefficients(x, y)
+    if coef is None:
+        return None
+    c0, c1, c2, c3 = coef
+    x0, a, b = float(x[0]), float(x[k]), float(x[k + 1])
 
     def p(t):
-        q2 = d2 + (t - x2) * d3
-        q1 = d1 + (t - x1) * q2
-        return y0 + (t - x0) * q1, q1 + (t - x0) * (q2 + (t - x1) * d3)
+        u = t - x0
+        return c0 + u * (c1 + u * (c2 + u * c3)), c1 + u * (2.0 * c2 + u * 3.0 * c3)
 
-    a, b, fa = float(x[k]), float(x[k + 1]), float(y[k])
-    t = a + (b - a) * fa / (fa - float(y[k + 1]))
+    # the cubic's turning points inside (a, b) split it into monotone pieces, taken from the top
+    cuts = sorted((x0 + u for u in _quadratic_roots(3.0 * c3, 2.0 * c2, c1) if a < x0 + u < b), reverse=True)
+    hi, f_hi = b, float(y[k + 1])
+    for lo in [*cuts, a]:
+        f_lo = float(y[k]) if lo == a else p(lo)[0]
+        if f_lo == 0.0:
+            return lo
+        if (f_lo > 0) != (f_hi > 0):
+            return _newton_in(p, lo, hi, f_lo)
+        hi, f_hi = lo, f_lo
+    return None  # (rounding at a turning point: linear interpolation instead)
+
+
+def _quadratic_roots(a, b, c) -> tuple[float, ...]:
+    """Real roots of ``a u² + b u + c`` (the stable form; a linear or constant one as such)."""
+    if a == 0.0:
+        return () if b == 0.0 else (-c / b,)
+    disc = b * b - 4.0 * a * c
+    if not disc > 0.0:
+        return ()
+    q = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+    return (q / a,) if q == 0.0 else (q / a, c / q)
+
+
+def _newton_in(p, a, b, fa) -> float:
+    """Root of ``p`` (returning value and slope) in ``[a, b]``, where it is monotone and changes
+    sign (``fa`` its value at a): Newton steps from the secant point, kept inside the bracket."""
+    fb = p(b)[0]
+    t = a + (b - a) * fa / (fa - fb) if fa != fb else 0.5 * (a + b)
     for _ in range(100):
         f, df = p(t)
         if f == 0.0:
@@ -141,10 +189,10 @@ def _cubic_crossing(x, y, k) -> float:
             b = t
         step = t - f / df if df != 0.0 else math.nan
         nxt = step if a < step < b else 0.5 * (a + b)
-        if abs(nxt - t) <= 4e-16 * max(abs(t), 1e-300) or not a < nxt < b:
-            return nxt if a <= nxt <= b else t
+        if not a < nxt < b or abs(nxt - t) <= 4e-16 * max(abs(t), 1e-300):
+            return float(min(max(nxt, a), b))
         t = nxt
-    return t
+    return float(t)
 
 
 def contain(ci, value):

@@ -833,7 +833,6 @@ def _on_cluster(fn):
     return wrapper
 
 
-@_on_cluster
 def _check_sizes(samples, bootstrap, eigen_bootstrap, times, eigen_subsample):
     """The size-like arguments of :func:`analyze`, bounded, before any work."""
     samples = check_int("samples", samples, ge=16, le=MAX_SAMPLES)
@@ -849,6 +848,7 @@ def _check_sizes(samples, bootstrap, eigen_bootstrap, times, eigen_subsample):
     return samples, bootstrap, eigen_bootstrap, eigen_subsample
 
 
+@_on_cluster
 def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule="linear",
             steps: int | None = None, sampler_steps=None, timestep_spacing: str | None = None, seed: int = 0,
             bootstrap: int = 200, eigen_bootstrap: int | None = None,
@@ -1062,8 +1062,11 @@ def _classes_stage(src, notes, grams=None):
         return None, None
     cs = h = None
     if src.d <= CLASS_COVARIANCE_MAX_D:
-        cs = _asymptotic_validity(class_speciation_from_data(src, grams=grams), notes)
-        if src.n_classes > 2:
+        try:
+            cs = _asymptotic_validity(class_speciation_from_data(src, grams=grams), notes)
+        except RegimesError as exc:  # e.g. covariances whose squares overflow: not a reason to stop the analysis
+            notes.append(f"t_S_covariance not computed ({exc})")
+        if cs is not None and src.n_classes > 2:
             notes.append("t_S_covariance compares each class with the rest of the rows; the rest is a mixture whose "
                          "covariance includes the spread of the other classes' means, so a class-vs-rest time can "
                          "come from the means as well as from the covariances")

@@ -786,8 +786,13 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
         else:
             nb, sb, Sb = stats[b]
             bname = names[b]
-        rows.append(_compare(names[a], (na, *_stats(na, sa, Sa)), bname, (nb, *_stats(nb, sb, Sb)),
-                             include_means))
+        try:
+            rows.append(_compare(names[a], (na, *_stats(na, sa, Sa)), bname, (nb, *_stats(nb, sb, Sb)),
+                                 include_means))
+        except OverflowError as exc:  # squares of covariances beyond float64 (data ~1e40 and above)
+            raise RegimesError(f"{src.name}: values too large for the class covariance comparison (squares of "
+                               "the covariances overflow float64); divide the data by a constant (covariances "
+                               "scale as c², times shift by ln c)") from exc
     notes = ["each class (and the rest) replaced by the Gaussian with its sample mean and covariance",
              "large-d criterion; sampling noise adds ((tr C)² + ‖C‖²_F)(1/(n1−1) + 1/(n2−1)) to ‖C1 − C2‖²_F "
              "(noise_frobenius_sq, standard deviation noise_frobenius_sd): a difference below 1.5× that, or "

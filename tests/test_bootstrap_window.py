@@ -10,7 +10,7 @@ from regimes._stats import bootstrap_weights, linear_root, percentile_interval
 from regimes.analysis import default_times
 from regimes.engines import empirical_mixture
 from regimes.engines.curves import (
-    BOOTSTRAP_GRID_POINTS,
+    SMALL_SAMPLES_GRID_POINTS,
     _bootstrap_crossing,
     _bootstrap_grid,
     _delta_se,
@@ -50,7 +50,7 @@ def test_interval_matches_replicates_located_on_a_dense_grid(data, M, seed, name
     assert est.details["bootstrap_failures"] == 0 and not est.notes
     assert abs(est.ci[0] - want[0]) < 0.01 * width and abs(est.ci[1] - want[1]) < 0.01 * width, (est.ci, want)
     # the ±6 SE window alone cuts replicates off (the window's end taken instead): the path is live
-    grid = _bootstrap_grid(t0, se)
+    grid = _bootstrap_grid(t0, se, M)
     cut = _bootstrap_crossing(c.statistic(name, grid), grid, level, t0, se, B, 1, 0.95, {})
     assert cut.details["bootstrap_failures"] > 0.01 * B
 
@@ -71,7 +71,7 @@ def test_nothing_moves_when_the_replicates_stay_inside(data):
     est = c.crossing("commitment", 0.5, bootstrap=B, rng=1)
     t0 = est.value
     se = _delta_se(c.statistic("commitment", _delta_times(t0)), t0)
-    grid = _bootstrap_grid(t0, se)
+    grid = _bootstrap_grid(t0, se, c.samples)
     alone = _bootstrap_crossing(c.statistic("commitment", grid), grid, 0.5, t0, se, B, 1, 0.95, {})
     assert alone.details["bootstrap_failures"] == 0
     assert est.ci == alone.ci and est.se == alone.se and not est.notes
@@ -130,7 +130,7 @@ def test_widened_windows_have_3_and_9_times_the_first_half_width():
     t0 = 1.0 - a.mean() / b.mean()
     se_true = a.std(ddof=1) / np.sqrt(M) / b.mean()
     se_t = se_true / 10  # a delta-method SE ten times too small: most replicates leave ±6 se_t
-    grid = _bootstrap_grid(t0, se_t)
+    grid = _bootstrap_grid(t0, se_t, M)
     w0 = grid[-1] - t0
     est = _bootstrap_crossing(evaluate(grid), grid, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
     assert len(asked) == 3  # the window, then two extensions
@@ -149,14 +149,14 @@ def test_only_the_side_with_replicates_outside_is_extended():
     a, b, evaluate, asked = _linear_model(M, seed=1)
     t0 = 1.0 - a.mean() / b.mean()
     se_t = a.std(ddof=1) / np.sqrt(M) / b.mean() / 10
-    grid = _bootstrap_grid(t0, se_t)
+    grid = _bootstrap_grid(t0, se_t, M)
     P = evaluate(grid)
     # shift the window up by 4 of its half-widths: the replicates can only be outside below it
     up = grid + 4 * (grid[-1] - t0)
     asked.clear()
     _bootstrap_crossing(evaluate(up), up, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)
     assert len(asked) >= 2 and all(x.max() < up[0] for x in asked[1:])
-    assert P.shape == (M, BOOTSTRAP_GRID_POINTS)
+    assert P.shape == (M, SMALL_SAMPLES_GRID_POINTS)  # (50 samples)
 
 
 def test_the_bootstrap_keeps_only_the_weights_of_replicates_outside():
@@ -167,7 +167,7 @@ def test_the_bootstrap_keeps_only_the_weights_of_replicates_outside():
     a, b, evaluate, _ = _linear_model(M, seed=2)
     t0 = 1.0 - a.mean() / b.mean()
     se_t = a.std(ddof=1) / np.sqrt(M) / b.mean()
-    grid = _bootstrap_grid(t0, se_t)
+    grid = _bootstrap_grid(t0, se_t, M)
     P = evaluate(grid)
     tracemalloc.start()
     _bootstrap_crossing(P, grid, 0.0, t0, se_t, B, 1, 0.95, {}, evaluate)

@@ -175,3 +175,22 @@ def test_float32_uncentred_data_are_shifted_in_float64():
         np.testing.assert_allclose(C, want, rtol=0, atol=1e-12 * np.abs(want).max())
     np.testing.assert_allclose(gr.means(), [X[lab == c].astype(np.float64).mean(axis=0) for c in range(2)],
                                rtol=1e-13)
+
+
+def test_covariances_whose_squares_overflow_are_a_clear_error_and_a_note():
+    # data ~1e45: covariances ~1e90, their squares beyond float64 in the comparison's noise terms
+    X, lab = _data(n=600, d=12, K=3)
+    src = as_source(X * 1e45, labels=lab)
+    with pytest.raises(RegimesError, match="divide the data by a constant"):
+        class_speciation_from_data(src)
+    r = analyze(src, samples=16, bootstrap=20)
+    assert r.class_speciation is None and r.class_hierarchy is not None
+    assert any(x.startswith("t_S_covariance not computed") and "divide the data" in x for x in r.notes)
+
+
+@pytest.mark.parametrize("bad, msg", [([-1], ">= 0"), ([0, 0], "distinct"), ([1.7], "integer"), ([5], "<= 2"),
+                                      ("01", "list of class indices"), (3, "list of class indices")])
+def test_class_grams_refuses_bad_class_lists(bad, msg):
+    X, lab = _data(n=60, d=3)
+    with pytest.raises(RegimesError, match=msg):
+        class_grams(as_source(X, labels=lab), bad)

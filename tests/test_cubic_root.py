@@ -10,7 +10,14 @@ import pytest
 
 from regimes._stats import bootstrap_weights, cubic_root, linear_root, percentile_interval
 from regimes.engines import empirical_mixture
-from regimes.engines.curves import BOOTSTRAP_GRID_POINTS, _bootstrap_crossing, _bootstrap_grid, _delta_se, _delta_times
+from regimes.engines.curves import (
+    BOOTSTRAP_GRID_POINTS,
+    CUBIC_MIN_SAMPLES,
+    _bootstrap_crossing,
+    _bootstrap_grid,
+    _delta_se,
+    _delta_times,
+)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -62,8 +69,8 @@ def test_intervals_on_the_grid_equal_those_of_a_dense_grid(name, level):
     est = c.crossing(name, level, bootstrap=200, rng=1)
     t0 = est.value
     se = _delta_se(c.statistic(name, _delta_times(t0)), t0)
-    grid = _bootstrap_grid(t0, se)
-    assert grid.size == BOOTSTRAP_GRID_POINTS == 13
+    grid = _bootstrap_grid(t0, se, c.samples)
+    assert grid.size == BOOTSTRAP_GRID_POINTS == 13 and c.samples >= CUBIC_MIN_SAMPLES
     dense = np.linspace(grid[0], grid[-1], 801)
     P = c.statistic(name, dense)
     M = P.shape[0]
@@ -73,3 +80,31 @@ def test_intervals_on_the_grid_equal_those_of_a_dense_grid(name, level):
     assert got.details["bootstrap_failures"] == 0
     # 801 times with linear interpolation are within ~1e-6 SE of exact; the 13 cubic ones too
     np.testing.assert_allclose(got.ci, want, rtol=0, atol=1e-4 * se)
+
+
+def test_a_stencil_it_cannot_use_falls_back_to_linear_interpolation():
+    grid = np.linspace(0.0, 4.0, 9)
+    y = grid - 1.3  # root 1.3 in [1.0, 1.5]; the stencil is grid[1:5]
+    for k, v in ((1, np.nan), (4, np.inf), (1, -np.inf)):  # (a NaN above would stop the scan there)
+        bad = y.copy()
+        bad[k] = v
+        assert cubic_root(bad, grid) == linear_root(bad, grid) == pytest.approx(1.3, abs=1e-12), (k, v)
+    dup = grid.copy()
+    dup[4] = dup[3]  # two equal times in the stencil
+    assert cubic_root(y, dup) == linear_root(y, dup)
+    tiny = grid * 1e-300  # divided differences overflow
+    assert cubic_root(y, tiny) == linear_root(y, tiny) == pytest.approx(1.3e-300, rel=1e-12)
+
+
+def test_several_roots_in_the_interval_give_the_largest():
+    # the cubic through (0, 1), (1, -1), (2, 1), (3, -1) has three roots, all in [0, 3]: on a grid of
+    # these four times the interval [2, 3] is taken, and inside a two-point-wide interval the largest root
+    grid = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    roots = np.sort(np.roots(np.polyfit(grid, y, 3)).real)
+    assert cubic_root(y, grid) == pytest.approx(roots[-1], abs=1e-12)
+    # a cubic with three roots inside one grid interval [0, 1]: the largest is returned
+    r = np.array([0.2, 0.5, 0.8])
+    grid = np.array([-1.0, 0.0, 1.0, 2.0])
+    y = np.polyval(np.poly(r), grid)
+    assert cubic_root(y, grid) == pytest.approx(0.8, abs=1e-12)

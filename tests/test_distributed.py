@@ -41,11 +41,17 @@ def _rel(a, b):
     return float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
 
 
-def test_analyze_on_cluster_matches_in_process(client):
+def test_analyze_on_cluster_matches_in_process(client, monkeypatch):
+    import regimes.engines.covariance as cov
+
     X, lab = _data()
     kw = dict(samples=64, bootstrap=20, seed=3, memory_budget=1 << 21)  # statistics not stored: refined grid
     a = analyze(X, lab, **kw)
+    used = []
+    real = cov.cluster_gram
+    monkeypatch.setattr(cov, "cluster_gram", lambda *args, **kw: used.append(1) or real(*args, **kw))
     b = analyze(da.from_array(X, chunks=(300, 48)), lab, cluster=client, **kw)
+    assert used  # analyze(cluster=...) runs its passes on the cluster (it once ignored the option)
     assert _rel(a.eigenvalue.value, b.eigenvalue.value) < 1e-10
     for k in ("excess_entropy", "commitment", "class_commitment"):
         assert _rel(getattr(a.curves, k), getattr(b.curves, k)) < 1e-10, k

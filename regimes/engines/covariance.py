@@ -96,7 +96,7 @@ def class_grams(X, classes=None) -> ClassGrams:
     if src.labels is None:
         raise RegimesError("class_grams needs labels")
     K, d = src.n_classes, src.d
-    classes = tuple(range(K)) if classes is None else tuple(int(c) for c in classes)
+    classes = tuple(range(K)) if classes is None else _checked_classes(classes, K)
     where = np.full(K, -1)
     where[list(classes)] = np.arange(len(classes))
     counts, sums, grams = np.zeros(len(classes), dtype=np.int64), np.zeros((len(classes), d)), \
@@ -120,6 +120,16 @@ def class_grams(X, classes=None) -> ClassGrams:
         sums /= scale  # a power of two: exact
         grams /= scale * scale
     return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams, shift=shift)
+
+
+def _checked_classes(classes, K: int) -> tuple[int, ...]:
+    """``classes`` of :func:`class_grams`: distinct label indices 0 <= c < K."""
+    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__"):
+        raise RegimesError(f"classes must be a list of class indices (0 to {K - 1}), got {classes!r}")
+    out = tuple(check_int("classes", c, ge=0, le=K - 1) for c in classes)
+    if len(set(out)) != len(out):
+        raise RegimesError(f"classes must be distinct, got {list(out)}")
+    return out
 
 
 class BlockNotConverged(RegimesError):

@@ -294,10 +294,12 @@ class MixtureCurves:
         common-random-numbers curve by Brent's method (exact re-evaluation from the stored
         statistics; without them, the root of the curve on a fine local grid). The interval is the
         percentile bootstrap over Monte Carlo samples: each replicate's curve is evaluated on a
-        local grid of 13 times spanning ±6 delta-method standard errors around the estimate and
-        its crossing located on the cubic through the four nearest of them
-        (:func:`regimes._stats.cubic_root`: within ~1e-5 SE of a dense grid's, far below the
-        interval width). Replicates that do not cross inside it are located on that window
+        local grid spanning ±6 delta-method standard errors around the estimate and its crossing
+        located there — with at least :data:`CUBIC_MIN_SAMPLES` samples on 13 times, on the cubic
+        through the four nearest of them (:func:`regimes._stats.cubic_root`: at 1024 samples
+        within ~1e-5 SE of a dense grid's), with fewer on 25 times by linear interpolation (the
+        replicates' curves then turn within a step of the coarser grid). Replicates that do not
+        cross inside it are located on that window
         extended to 3 and 9 times its half-width (see ``_bootstrap_crossing``);
         ``bootstrap_failures`` counts those still outside, taken at the window's end, and a note
         says when the interval reaches them.
@@ -330,7 +332,7 @@ class MixtureCurves:
         se = dict(zip(live, (_delta_se(st, t0) for st, t0 in zip(deltas, roots, strict=True)), strict=True))
         t0s = dict(zip(live, roots, strict=True))
         boot = [i for i in live if B >= 2 and math.isfinite(se[i])]
-        grids = {i: _bootstrap_grid(t0s[i], se[i]) for i in boot}
+        grids = {i: _bootstrap_grid(t0s[i], se[i], self.samples) for i in boot}
         P = dict(zip(boot, self._statistics([(requests[i][0], grids[i]) for i in boot]), strict=True))
         out = []
         for i, (_, level) in enumerate(requests):
@@ -360,7 +362,7 @@ class MixtureCurves:
         se_t = _delta_se(self.statistic(name, _delta_times(t0)), t0)
         if B < 2 or not math.isfinite(se_t):
             return Estimate(t0, se_t, details={"bracket": [lo, hi]})
-        grid = _bootstrap_grid(t0, se_t)
+        grid = _bootstrap_grid(t0, se_t, self.samples)
         return _bootstrap_crossing(self.statistic(name, grid), grid, level, t0, se_t, B, rng, confidence,
                                    {"bracket": [lo, hi]}, functools.partial(self.statistic, name))
 
@@ -455,17 +457,27 @@ def _delta_se(st: np.ndarray, t0: float) -> float:
     return abs(se_curve / slope) if slope != 0 else math.inf
 
 
-#: times of the bootstrap grid (one delta-method SE apart over ±6 SEs): located on cubics, the
-#: replicates' crossings are within ~1e-5 SE of those on a grid of 401 times (25 times with linear
-#: interpolation, before: ~6e-4 SE, for twice the exponentials)
+#: Monte Carlo samples from which the bootstrap replicates are located on cubics on a grid of
+#: :data:`BOOTSTRAP_GRID_POINTS` times (one delta-method SE apart over ±6 SEs): at 1024 samples
+#: within ~1e-5 SE of their crossings on 401 times, against ~6e-4 SE for 25 times and linear
+#: interpolation, for half the exponentials. With fewer samples the replicates' curves turn within
+#: a step of that grid (measured at 5–32 samples: up to 0.6 SE off, against 0.06 SE on 25 times),
+#: so they keep :data:`SMALL_SAMPLES_GRID_POINTS` times and linear interpolation
+CUBIC_MIN_SAMPLES = 128
 BOOTSTRAP_GRID_POINTS = 13
+SMALL_SAMPLES_GRID_POINTS = 25
 
 
-def _bootstrap_grid(t0: float, se_t: float) -> np.ndarray:
-    """:data:`BOOTSTRAP_GRID_POINTS` times spanning ±6 delta-method SEs around the root (at least a
-    relative 1e-6, and never below a quarter of the root)."""
+def _grid_points(samples: int) -> int:
+    return BOOTSTRAP_GRID_POINTS if samples >= CUBIC_MIN_SAMPLES else SMALL_SAMPLES_GRID_POINTS
+
+
+def _bootstrap_grid(t0: float, se_t: float, samples: int) -> np.ndarray:
+    """Times spanning ±6 delta-method SEs around the root (at least a relative 1e-6, and never
+    below a quarter of the root): :data:`BOOTSTRAP_GRID_POINTS` of them with at least
+    :data:`CUBIC_MIN_SAMPLES` Monte Carlo samples, else :data:`SMALL_SAMPLES_GRID_POINTS`."""
     w = max(6.0 * se_t, 1e-6 * max(1.0, t0)) if t0 >= 1e-3 else max(6.0 * se_t, 1e-3 * t0)
-    return np.linspace(max(t0 - w, 0.25 * t0), t0 + w, BOOTSTRAP_GRID_POINTS)
+    return np.linspace(max(t0 - w, 0.25 * t0), t0 + w, _grid_points(samples))
 
 
 #: the bootstrap window's half-widths, in multiples of its first one (±6 delta-method SEs), tried
@@ -476,8 +488,9 @@ WIDER = (3.0, 9.0)
 def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, evaluate=None) -> Estimate:
     """The estimate with its percentile bootstrap interval over Monte Carlo samples: each
     replicate's mean curve (per-sample values ``P`` on ``grid``) crosses ``level`` on the cubic
-    through the four nearest grid times (:func:`regimes._stats.cubic_root`); the delta-method SE
-    is kept when fewer than two replicates are finite.
+    through the four nearest grid times (:func:`regimes._stats.cubic_root`), or by linear
+    interpolation below :data:`CUBIC_MIN_SAMPLES` samples; the delta-method SE is kept when fewer
+    than two replicates are finite.
 
     A replicate whose curve does not cross inside the window is taken at the window's nearer end
     and counted in ``bootstrap_failures``. When more than 1% of them do, or an end of the interval
@@ -487,9 +500,10 @@ def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, e
     located again. A note says when the interval still ends at a clamped replicate (too narrow).
     Only the weights of the replicates outside are kept (not B × M of them)."""
     M = P.shape[0]
+    root = cubic_root if M >= CUBIC_MIN_SAMPLES else linear_root
     roots, kept = [], {}
     for b, w in enumerate(bootstrap_weights(check_rng(rng), B, M)):
-        roots.append(cubic_root(w @ P / M - level, grid))
+        roots.append(root(w @ P / M - level, grid))
         if roots[-1] is None:
             kept[b] = w
     w0 = grid[-1] - t0
@@ -500,14 +514,14 @@ def _bootstrap_crossing(P, grid, level, t0, se_t, B, rng, confidence, details, e
     for factor in WIDER:
         if not ends or evaluate is None or not (len(ends) > 0.01 * B or _reaches(roots, ends, grid, confidence)):
             break
-        lo, hi = _extension(grid, t0, factor * w0, grid[0] in ends.values(), grid[-1] in ends.values())
+        lo, hi = _extension(grid, t0, factor * w0, grid[0] in ends.values(), grid[-1] in ends.values(), M)
         if lo.size + hi.size == 0:
             break  # below a quarter of t0 only: nothing to add
         Pe = evaluate(np.concatenate([lo, hi]))
         grid = np.concatenate([lo, grid, hi])
         P = np.concatenate([Pe[:, :lo.size], P, Pe[:, lo.size:]], axis=1)
         for b in list(kept):
-            roots[b] = cubic_root(kept[b] @ P / M - level, grid)
+            roots[b] = root(kept[b] @ P / M - level, grid)
             if roots[b] is not None:
                 del kept[b]
         ends = at_ends()
@@ -537,11 +551,12 @@ def _reaches(roots, ends, grid, confidence) -> bool:
     return bool(np.max(np.abs(moved)) > 1e-9 * span)
 
 
-def _extension(grid, t0, w, low: bool, high: bool):
-    """6 times below ``grid`` down to ``t0 − w`` (when ``low``; never below a quarter of ``t0``,
-    as for :func:`_bootstrap_grid`) and 6 above it up to ``t0 + w`` (when ``high``)."""
+def _extension(grid, t0, w, low: bool, high: bool, samples: int):
+    """Half a bootstrap grid's times (6, or 12 below :data:`CUBIC_MIN_SAMPLES` samples) below
+    ``grid`` down to ``t0 − w`` (when ``low``; never below a quarter of ``t0``, as for
+    :func:`_bootstrap_grid`) and as many above it up to ``t0 + w`` (when ``high``)."""
     a = max(t0 - w, 0.25 * t0)
-    k = BOOTSTRAP_GRID_POINTS // 2 + 1
+    k = _grid_points(samples) // 2 + 1
     lo = np.linspace(a, grid[0], k)[:-1] if low and a < grid[0] else np.empty(0)
     hi = np.linspace(grid[-1], t0 + w, k)[1:] if high and t0 + w > grid[-1] else np.empty(0)
     return lo, hi
