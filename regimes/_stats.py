@@ -99,8 +99,11 @@ def cubic_root(curve, grid):
     root is found in the highest piece that changes sign, where the cubic is monotone, by Newton
     steps kept inside the shrinking bracket (else bisection). The error is O(h⁴) in the grid step
     h for a smooth curve, against O(h²) for linear interpolation; a cubic curve is located exactly.
-    Linear interpolation is used instead with fewer than four points, or when the four values
-    are not all finite, the times not strictly increasing, or the cubic's coefficients overflow.
+    The cubic is formed on the stencil scaled to unit width and unit largest value (the root is
+    mapped back), so the rule holds at any scale of t and of the curve. Linear interpolation is
+    used instead with fewer than four points, or when the four values are not all finite, the
+    times not strictly increasing, the cubic's coefficients not finite, or rounding at a turning
+    point hides the sign change.
     """
     y = np.asarray(curve, dtype=float)
     x = np.asarray(grid, dtype=float)
@@ -138,8 +141,21 @@ def _cubic_crossing(x, y, k):
     """The largest root in ``[x[k], x[k + 1]]`` (``y`` of opposite signs there) of the cubic
     through the four points ``(x, y)``, or None where :func:`cubic_root` falls back to linear
     interpolation."""
-    if not (np.all(np.isfinite(y)) and np.all(np.diff(x) > 0)):
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(x)) and np.all(np.diff(x) > 0)):
         return None
+    width, top = float(x[-1] - x[0]), float(np.max(np.abs(y)))
+    if not (math.isfinite(width) and width > 0.0 and top > 0.0):
+        return None
+    u = _unit_crossing((x - x[0]) / width, y / top, k)  # on the stencil scaled to unit width and height
+    if u is None:
+        return None
+    lo, hi = float(x[k]), float(x[k + 1])
+    return min(max(float(x[0]) + width * u, lo), hi)
+
+
+def _unit_crossing(x, y, k):
+    """:func:`_cubic_crossing` on a stencil of unit width (``x[0] = 0``) and largest ``|y|`` 1."""
     coef = _cubic_coefficients(x, y)
     if coef is None:
         return None
@@ -176,13 +192,17 @@ def _quadratic_roots(a, b, c) -> tuple[float, ...]:
 
 def _newton_in(p, a, b, fa) -> float:
     """Root of ``p`` (returning value and slope) in ``[a, b]``, where it is monotone and changes
-    sign (``fa`` its value at a): Newton steps from the secant point, kept inside the bracket."""
+    sign (``fa`` its value at a): Newton steps from the secant point (the midpoint when the
+    rounded value at b does not change sign), kept inside the shrinking bracket; never outside
+    ``[a, b]``."""
+    a0, b0 = a, b
     fb = p(b)[0]
-    t = a + (b - a) * fa / (fa - fb) if fa != fb else 0.5 * (a + b)
+    ratio = fa / (fa - fb) if fa != fb else math.nan
+    t = a + (b - a) * ratio if 0.0 < ratio < 1.0 else 0.5 * (a + b)
     for _ in range(100):
         f, df = p(t)
-        if f == 0.0:
-            return t
+        if f == 0.0 or not math.isfinite(f):
+            break
         if (f > 0) == (fa > 0):
             a, fa = t, f
         else:
@@ -190,9 +210,10 @@ def _newton_in(p, a, b, fa) -> float:
         step = t - f / df if df != 0.0 else math.nan
         nxt = step if a < step < b else 0.5 * (a + b)
         if not a < nxt < b or abs(nxt - t) <= 4e-16 * max(abs(t), 1e-300):
-            return float(min(max(nxt, a), b))
+            t = nxt
+            break
         t = nxt
-    return float(t)
+    return float(min(max(t, a0), b0))
 
 
 def contain(ci, value):

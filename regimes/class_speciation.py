@@ -713,6 +713,25 @@ def _parse_pairs(pairs, names):
     return comps
 
 
+#: the comparison squares covariances twice (‖C‖⁴_F in the noise terms): their entries must lie
+#: within these bounds for float64 (data within about 1e±35 of unit scale)
+COMPARABLE_SCALE = (1e-140, 1e70)
+
+
+def _scale_error(name, why) -> RegimesError:
+    return RegimesError(f"{name}: values too large or too small for the class covariance comparison ({why}); "
+                        "rescale the data by a constant (covariances scale as c², times shift by ln c)")
+
+
+def _check_comparable(name, C1, C2) -> None:
+    """Refuse covariances whose fourth powers leave float64 (the comparison would overflow to a
+    bracketing failure, or underflow to "identical classes")."""
+    top = max(float(np.max(np.abs(C1))), float(np.max(np.abs(C2))))
+    lo, hi = COMPARABLE_SCALE
+    if top > hi or 0.0 < top < lo:
+        raise _scale_error(name, f"covariance entries up to {top:.3g}, outside [{lo:g}, {hi:g}]")
+
+
 def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means: bool = False,
                                max_d: int = 4096, memory_mb: float = 1024.0,
                                grams: ClassGrams | None = None) -> ClassSpeciation:
@@ -786,13 +805,12 @@ def class_speciation_from_data(data, labels=None, *, pairs="auto", include_means
         else:
             nb, sb, Sb = stats[b]
             bname = names[b]
+        st_a, st_b = (na, *_stats(na, sa, Sa)), (nb, *_stats(nb, sb, Sb))
+        _check_comparable(src.name, st_a[2], st_b[2])
         try:
-            rows.append(_compare(names[a], (na, *_stats(na, sa, Sa)), bname, (nb, *_stats(nb, sb, Sb)),
-                                 include_means))
-        except OverflowError as exc:  # squares of covariances beyond float64 (data ~1e40 and above)
-            raise RegimesError(f"{src.name}: values too large for the class covariance comparison (squares of "
-                               "the covariances overflow float64); divide the data by a constant (covariances "
-                               "scale as c², times shift by ln c)") from exc
+            rows.append(_compare(names[a], st_a, bname, st_b, include_means))
+        except OverflowError as exc:  # (beyond the scales _check_comparable lets through: not expected)
+            raise _scale_error(src.name, "their squares overflow float64") from exc
     notes = ["each class (and the rest) replaced by the Gaussian with its sample mean and covariance",
              "large-d criterion; sampling noise adds ((tr C)² + ‖C‖²_F)(1/(n1−1) + 1/(n2−1)) to ‖C1 − C2‖²_F "
              "(noise_frobenius_sq, standard deviation noise_frobenius_sd): a difference below 1.5× that, or "

@@ -3,6 +3,8 @@ the covariance spectrum, the class covariances, the class hierarchy's means and 
 within-class variance of ``analyze`` — each checked against the path that reads the data itself
 (a second algorithm) or against numpy on the whole array."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -181,16 +183,37 @@ def test_covariances_whose_squares_overflow_are_a_clear_error_and_a_note():
     # data ~1e45: covariances ~1e90, their squares beyond float64 in the comparison's noise terms
     X, lab = _data(n=600, d=12, K=3)
     src = as_source(X * 1e45, labels=lab)
-    with pytest.raises(RegimesError, match="divide the data by a constant"):
+    with pytest.raises(RegimesError, match="rescale the data by a constant"):
         class_speciation_from_data(src)
     r = analyze(src, samples=16, bootstrap=20)
     assert r.class_speciation is None and r.class_hierarchy is not None
-    assert any(x.startswith("t_S_covariance not computed") and "divide the data" in x for x in r.notes)
+    assert any(x.startswith("t_S_covariance not computed") and "rescale the data" in x for x in r.notes)
 
 
 @pytest.mark.parametrize("bad, msg", [([-1], ">= 0"), ([0, 0], "distinct"), ([1.7], "integer"), ([5], "<= 2"),
-                                      ("01", "list of class indices"), (3, "list of class indices")])
+                                      ("01", "list of class indices"), (3, "list of class indices"),
+                                      (np.array(1), "list of class indices"), ([], "at least one"),
+                                      ([True], r"classes\[0\] must be an integer")])
 def test_class_grams_refuses_bad_class_lists(bad, msg):
     X, lab = _data(n=60, d=3)
     with pytest.raises(RegimesError, match=msg):
         class_grams(as_source(X, labels=lab), bad)
+
+
+@pytest.mark.parametrize("scale", [1e-80, 1e36, 1e80])
+def test_covariances_beyond_the_comparable_scale_are_refused_at_both_ends(scale):
+    # below ~1e-70 the squares underflowed to "identical classes"; above ~1e35 they overflowed to a
+    # bracketing failure (or a bare OverflowError)
+    X, lab = _data(n=600, d=12, K=3)
+    with pytest.raises(RegimesError, match="outside"):
+        class_speciation_from_data(as_source(X * scale, labels=lab))
+
+
+def test_within_the_comparable_scale_the_comparison_follows_the_scaling_law():
+    # ‖C1 − C2‖²_F scales as c⁴, so the large-t time ¼ ln(excess/8) shifts by exactly ln c
+    X, lab = _data(n=600, d=12, K=2)
+    a = class_speciation_from_data(as_source(X, labels=lab)).rows[0]
+    b = class_speciation_from_data(as_source(X * 1e30, labels=lab)).rows[0]
+    assert b["frobenius_sq"] == pytest.approx(a["frobenius_sq"] * 1e120, rel=1e-12)
+    assert b["t_S_asymptotic"] == pytest.approx(a["t_S_asymptotic"] + math.log(1e30), rel=1e-12)
+    assert b["t_S"] is not None and b["detectable"] == a["detectable"]

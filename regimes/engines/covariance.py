@@ -124,9 +124,11 @@ def class_grams(X, classes=None) -> ClassGrams:
 
 def _checked_classes(classes, K: int) -> tuple[int, ...]:
     """``classes`` of :func:`class_grams`: distinct label indices 0 <= c < K."""
-    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__"):
+    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__") or np.ndim(classes) != 1:
         raise RegimesError(f"classes must be a list of class indices (0 to {K - 1}), got {classes!r}")
-    out = tuple(check_int("classes", c, ge=0, le=K - 1) for c in classes)
+    out = tuple(check_int(f"classes[{i}]", c, ge=0, le=K - 1) for i, c in enumerate(classes))
+    if not out:
+        raise RegimesError(f"classes must list at least one class index (0 to {K - 1}), got none")
     if len(set(out)) != len(out):
         raise RegimesError(f"classes must be distinct, got {list(out)}")
     return out

@@ -461,8 +461,9 @@ def _delta_se(st: np.ndarray, t0: float) -> float:
 #: :data:`BOOTSTRAP_GRID_POINTS` times (one delta-method SE apart over ±6 SEs): at 1024 samples
 #: within ~1e-5 SE of their crossings on 401 times, against ~6e-4 SE for 25 times and linear
 #: interpolation, for half the exponentials. With fewer samples the replicates' curves turn within
-#: a step of that grid (measured at 5–32 samples: up to 0.6 SE off, against 0.06 SE on 25 times),
-#: so they keep :data:`SMALL_SAMPLES_GRID_POINTS` times and linear interpolation
+#: a step of that grid (measured at 5–32 samples: single replicates up to 0.6 SE off and interval
+#: ends up to 0.08 SE, against 0.06 and 0.02 SE on 25 times), so they keep
+#: :data:`SMALL_SAMPLES_GRID_POINTS` times and linear interpolation
 CUBIC_MIN_SAMPLES = 128
 BOOTSTRAP_GRID_POINTS = 13
 SMALL_SAMPLES_GRID_POINTS = 25
