@@ -6,6 +6,7 @@ Prints the wall time of the whole analysis in process and on a LocalCluster of 2
 differences of the results (summation order only).
 
     python benchmarks/bench_dask.py [--n 20000] [--d 1024] [--samples 1024] [--workers 2] [--numba]
+        [--dask-array]
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--numba", action="store_true", help="the fused log-sum-exp kernel in both paths")
+    ap.add_argument("--dask-array", action="store_true",
+                    help="pass the data as dask.array.from_array(X) (its chunks embedded in the task graphs) "
+                         "instead of the numpy array, which the analysis scatters to the workers once")
     args = ap.parse_args(argv)
 
     import dask.array as da
@@ -52,7 +56,7 @@ def main(argv=None):
     client = distributed.Client(lc, set_as_default=False)
     t_start = time.perf_counter() - t0
     try:
-        arr = da.from_array(X, chunks=(max(1, (32 * 2**20) // (4 * args.d)), args.d))
+        arr = X if not args.dask_array else da.from_array(X, chunks=(max(1, (32 * 2**20) // (4 * args.d)), args.d))
         t0 = time.perf_counter()
         b = analyze(arr, lab, cluster=client, **kw)
         t_dask = time.perf_counter() - t0
