@@ -93,7 +93,7 @@ from .engines.mixture import (
     mixture_rng,
 )
 from .estimate import Estimate
-from .hierarchy import ClassHierarchy, class_hierarchy
+from .hierarchy import ClassHierarchy, ClassScatter, class_hierarchy, class_scatter
 from .models import example_mixture
 from .noise import TW1_Q99, NoiseFloor, debiased_spike, noise_floor, sample_spectrum_bias
 from .schedule_forms import TIMESTEP_SPACINGS, SamplerSteps
@@ -684,7 +684,7 @@ def _pooled(src) -> bool:
     return src.labels is not None and src.n - src.n_classes >= 1
 
 
-def _gaussian_stage(src, conf, gen, B, notes, grams=None):
+def _gaussian_stage(src, conf, gen, B, notes, grams=None, scatter=None):
     """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance.
 
     With labels but no within-class degree of freedom (every class a single row, n − C = 0) the
@@ -696,8 +696,8 @@ def _gaussian_stage(src, conf, gen, B, notes, grams=None):
         notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
                      "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
     if pooled:
-        sq, dof, what = (_pooled_sq_norms(src, None if grams is None else grams.means()), n - src.n_classes,
-                         "isotropic Gaussian formula with σ² = pooled within-class variance per feature")
+        sq = scatter.row_sq if scatter is not None else _pooled_sq_norms(src, None if grams is None else grams.means())
+        dof, what = n - src.n_classes, "isotropic Gaussian formula with σ² = pooled within-class variance per feature"
     else:
         sq, dof, what = src.centred_sq_norms, n - 1, "isotropic Gaussian formula with σ² = tr C / d"
     a = math.log(n) / d
@@ -933,12 +933,12 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
             progress(stage, done, total)
 
     report("eigenvalue", 0, 1)
-    grams = _class_grams_stage(src, memory_budget)
+    grams, scatter = _class_passes(src, memory_budget)
     lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes,
                                                           eigen_subsample, grams)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
-    gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes, grams)
+    gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes, grams, scatter)
     report("spectrum", 1, 1)
 
     # the engine reports every streamed pass through one callback: the first is the curves
@@ -957,7 +957,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
     intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
-    cls_cov, hier = _classes_stage(src, notes, grams)
+    cls_cov, hier = _classes_stage(src, notes, grams, scatter)
     if hier is not None and math.isfinite(t_S.value):  # merges above it are flagged in every output
         hier = dataclass_replace(hier, dataset_t_S=float(t_S.value))
     used = _regimes_estimator(t_C)
@@ -1052,7 +1052,20 @@ def _class_grams_stage(src, memory_budget) -> ClassGrams | None:
     return class_grams(src)
 
 
-def _classes_stage(src, notes, grams=None):
+def _class_passes(src, memory_budget) -> tuple[ClassGrams | None, ClassScatter | None]:
+    """``(grams, scatter)``: the labelled passes shared between stages — the per-class sums
+    (:func:`_class_grams_stage`) and, when the class hierarchy will be computed, the rows about the
+    class means (:func:`regimes.hierarchy.class_scatter`), whose distances also give the pooled
+    within-class variance (None where a stage reads the data itself)."""
+    grams = _class_grams_stage(src, memory_budget)
+    if grams is None or not _pooled(src) or src.n_classes > HIERARCHY_MAX_CLASSES:
+        return grams, None
+    if np.bincount(src.labels).min() < 2:  # no hierarchy (a class with a single row)
+        return grams, None
+    return grams, class_scatter(src, grams)
+
+
+def _classes_stage(src, notes, grams=None, scatter=None):
     """``(covariance-only speciation, class hierarchy)`` of labelled data with two classes or more
     (None where not computed, with a note saying why)."""
     if src.labels is None or src.n_classes < 2:
@@ -1075,7 +1088,7 @@ def _classes_stage(src, notes, grams=None):
                      "regimes.class_speciation.class_speciation_from_data computes it (O(d³) per class)")
     if src.n_classes <= HIERARCHY_MAX_CLASSES:
         try:
-            h = class_hierarchy(src, grams=grams)
+            h = class_hierarchy(src, grams=grams, scatter=scatter)
         except RegimesError as exc:  # e.g. two classes with the same mean: not a reason to stop the analysis
             notes.append(f"class_hierarchy not computed ({exc})")
         noisy = [] if h is None else h.pairs_within_noise()

@@ -50,7 +50,7 @@ from ._validate import as_real_array, check_choice
 from .class_speciation import NULL_QUANTILE, noise_separation_null_from_spectrum
 from .engines.covariance import ClassGrams
 
-__all__ = ["ClassHierarchy", "class_hierarchy", "class_hierarchy_gaussian"]
+__all__ = ["ClassHierarchy", "ClassScatter", "class_hierarchy", "class_hierarchy_gaussian", "class_scatter"]
 
 DEFINITION = ("t_ab = ½ ln Λ_ab, Λ_ab = |m_a − m_b|²/4 + ½(u·C_a u + u·C_b u): variance of the equal-weight "
               "two-class dataset along u = (m_a − m_b)/|m_a − m_b| (arXiv 2402.18491's t_S = ½ ln Λ for "
@@ -253,10 +253,11 @@ def _build(names, lam, sep2, method, units=None, sampling_bias_sq=None, *, scale
                           noise_threshold_sq=threshold, noise_rule=rule, class_sizes=sizes, scale=scale)
 
 
-def _class_scatter(src, means, counts, scale=1.0, moments=None):
+def _class_scatter(src, means, counts, scale=1.0, moments=None, row_sq=None):
     """``(sq, scatter)`` in one pass: ``sq[c, b] = Σ_{i∈c} ((x_i − m_c)·(m_c − m_b))²`` (K × K) and
     ``scatter[c] = Σ_{i∈c} |x_i − m_c|²`` (rows divided by ``scale`` first when it is not 1); the
-    centred rows also go to ``moments`` (a :class:`_Moments`), when given.
+    centred rows also go to ``moments`` (a :class:`_Moments`), when given, and each row's
+    ``|x_i − m_c|²`` to ``row_sq`` (n floats), when given.
 
     Each row is projected on the K class means (taken from the count-weighted grand mean, so that
     a common offset does not cancel digits): ``(x_i − m_c)·(m_c − m_b) = q_i[c] − q_i[b]`` with
@@ -278,6 +279,8 @@ def _class_scatter(src, means, counts, scale=1.0, moments=None):
         X -= np.take(means, lab[s:e], axis=0, out=rowmeans[:e - s], mode="clip")
         Q = X @ Mt.T  # (rows, K)
         norms = np.einsum("ij,ij->i", X, X)
+        if row_sq is not None:
+            row_sq[s:e] = norms
         for c in np.unique(lab[s:e]):
             sel = lab[s:e] == c
             R = Q[sel, c:c + 1] - Q[sel]  # (x_i − m_c)·(m_c − m_b) for every b
@@ -355,7 +358,8 @@ def class_hierarchy_gaussian(means, covariances=1.0, names=None, method: str = "
     return _build(nm, lam, sep2, method, scale=scale)
 
 
-def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGrams | None = None) -> ClassHierarchy:
+def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGrams | None = None,
+                    scatter: ClassScatter | None = None) -> ClassHierarchy:
     """Pairwise speciation times and dendrogram of the classes of a labelled dataset.
 
     Parameters
@@ -374,6 +378,9 @@ def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGr
         The per-class sums of every class of ``data``
         (:func:`regimes.engines.covariance.class_grams`): the class means are taken from them
         instead of a pass over the data.
+    scatter : ClassScatter, optional
+        The rows about those means, already gathered by :func:`class_scatter`: no pass at all
+        (:func:`regimes.analyze` shares that pass with the pooled within-class variance).
 
     Notes
     -----
@@ -412,9 +419,18 @@ def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGr
     if grams is not None and (grams.classes != tuple(range(K)) or not np.array_equal(grams.counts, counts)):
         raise RegimesError("grams must be the class_grams of every class of the data")
     known = None if grams is None else grams.means()
+    if scatter is not None and (scatter.row_sq.shape != (src.n,) or scatter.sq.shape != (K, K)):
+        raise RegimesError("scatter must be the class_scatter of the data")
     scale = 1.0
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(2):  # as given; once more divided by a power of two when the products overflow
+            if scatter is not None and scale == 1.0:
+                moments = scatter.moments
+                means, lam, sep2, var_tr = _from_scatter(scatter.means, scatter.sq, scatter.scatter, counts, names)
+                if np.all(np.isfinite(lam[~np.eye(K, dtype=bool)])) and np.all(np.isfinite(var_tr)):
+                    break
+                scale = _pow2_scale(src.max_abs())
+                continue
             moments = _Moments(counts, src.d, lab)
             given = None if known is None else known / scale  # a power of two: exact
             means, lam, sep2, var_tr = _pair_statistics(src, lab, K, counts, names, scale, moments, given)
@@ -426,6 +442,45 @@ def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGr
     thr, rule = _noise_thresholds(moments, counts, var_tr)
     return _build(names, lam, sep2, method, units=src.units, sampling_bias_sq=bias, scale=scale,
                   threshold=thr, rule=rule, sizes=counts.astype(int))
+
+
+@dataclass(frozen=True)
+class ClassScatter:
+    """The labelled rows about their class means ``means``, gathered in one pass
+    (:func:`class_scatter`): each row's squared distance to its class mean ``row_sq`` (the terms of
+    the pooled within-class variance), and what :func:`class_hierarchy` reads from the same pass —
+    ``sq[c, b] = Σ_{i∈c} ((x_i − m_c)·(m_c − m_b))²``, ``scatter[c] = Σ_{i∈c} |x_i − m_c|²`` and the
+    second moments of its noise thresholds (``moments``)."""
+
+    means: np.ndarray
+    row_sq: np.ndarray
+    sq: np.ndarray
+    scatter: np.ndarray
+    moments: object = field(repr=False)
+
+
+def class_scatter(data, grams: ClassGrams) -> ClassScatter:
+    """One pass of the labelled rows of ``data`` about the class means of ``grams``
+    (:func:`regimes.engines.covariance.class_grams` of every class): :class:`ClassScatter`.
+
+    The same arithmetic as :func:`class_hierarchy`'s own pass (the same bits), with each row's
+    ``|x_i − m_c|²`` kept: n·d·K multiply-adds and n floats.
+    """
+    from .data import as_source
+
+    src = as_source(data)
+    if src.labels is None:
+        raise RegimesError("class_scatter needs labels")
+    K = src.n_classes
+    counts = np.bincount(src.labels, minlength=K).astype(float)
+    if grams.classes != tuple(range(K)) or not np.array_equal(grams.counts, counts):
+        raise RegimesError("grams must be the class_grams of every class of the data")
+    means = grams.means()
+    moments = _Moments(counts, src.d, src.labels)
+    row_sq = np.empty(src.n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq, scatter = _class_scatter(src, means, counts, 1.0, moments, row_sq)
+    return ClassScatter(means=means, row_sq=row_sq, sq=sq, scatter=scatter, moments=moments)
 
 
 def _pair_statistics(src, lab, K, counts, names, scale, moments=None, means=None):
@@ -441,6 +496,11 @@ def _pair_statistics(src, lab, K, counts, names, scale, moments=None, means=None
                 sums[c] += selected_rows(B, lab[s:e] == c).sum(axis=0)  # (a view for a run of rows)
         means = sums / counts[:, None]
     sq, scatter = _class_scatter(src, means, counts, scale, moments)
+    return _from_scatter(means, sq, scatter, counts, names)
+
+
+def _from_scatter(means, sq, scatter, counts, names):
+    """``(means, Λ, |δ|², tr C_c)`` from the class means and the sums of :func:`_class_scatter`."""
     var = sq / (counts[:, None] - 1.0)  # var[c, b]·|m_c − m_b|²: the variance of class c along m_c − m_b
 
     def along(a, b, u):

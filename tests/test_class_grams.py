@@ -217,3 +217,24 @@ def test_within_the_comparable_scale_the_comparison_follows_the_scaling_law():
     assert b["frobenius_sq"] == pytest.approx(a["frobenius_sq"] * 1e120, rel=1e-12)
     assert b["t_S_asymptotic"] == pytest.approx(a["t_S_asymptotic"] + math.log(1e30), rel=1e-12)
     assert b["t_S"] is not None and b["detectable"] == a["detectable"]
+
+
+def test_the_shared_pass_about_the_class_means_gives_the_same_bits():
+    # class_scatter: the hierarchy's own pass, with each row's |x − m_c|² kept for the pooled variance
+    from regimes.analysis import _pooled_sq_norms
+    from regimes.hierarchy import class_scatter
+
+    X, lab = _data(K=4, offset=3.0)
+    src = as_source(X, labels=lab)
+    gr = class_grams(src)
+    sc = class_scatter(src, gr)
+    np.testing.assert_array_equal(sc.row_sq, _pooled_sq_norms(src, gr.means()))
+    want = np.array([((X[lab == c] - X[lab == c].mean(axis=0)) ** 2).sum(axis=1) for c in range(4)],
+                    dtype=object)
+    for c in range(4):
+        np.testing.assert_allclose(sc.row_sq[lab == c], want[c], rtol=1e-12)
+    a, b = class_hierarchy(src, grams=gr), class_hierarchy(src, grams=gr, scatter=sc)
+    np.testing.assert_array_equal(a.times, b.times)
+    np.testing.assert_array_equal(a.noise_threshold_sq, b.noise_threshold_sq)
+    with pytest.raises(RegimesError, match="scatter"):
+        class_hierarchy(as_source(X[:-5], labels=lab[:-5]), scatter=sc)
