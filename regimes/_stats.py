@@ -72,16 +72,30 @@ def linear_root(curve, grid, *, clamp: bool = False):
     point where the curve is exactly zero is returned as is. Without a sign change: None, or with
     ``clamp`` the grid end whose curve value is nearer to zero.
     """
-    s = np.sign(curve)
-    for i in range(len(grid) - 1, 0, -1):
-        if s[i] == 0:
-            return float(grid[i])
-        if s[i] != s[i - 1]:
-            f0, f1 = curve[i - 1], curve[i]
-            return float(grid[i - 1] + (grid[i] - grid[i - 1]) * f0 / (f0 - f1))
+    hit = _first_change(np.sign(curve))
+    if hit is not None:
+        i, exact = hit
+        return float(grid[i]) if exact else _interpolated(grid, curve, i)
     if not clamp:
         return None
     return float(grid[0] if abs(curve[0]) < abs(curve[-1]) else grid[-1])
+
+
+def _first_change(s):
+    """Scanning the signs ``s`` of a sampled curve from the top: ``(i, True)`` where it is exactly
+    zero at point i, ``(i, False)`` where it changes sign between points i − 1 and i, else None."""
+    for i in range(len(s) - 1, 0, -1):
+        if s[i] == 0:
+            return i, True
+        if s[i] != s[i - 1]:
+            return i, False
+    return None
+
+
+def _interpolated(grid, curve, i) -> float:
+    """The zero of the straight line through the samples i − 1 and i."""
+    f0, f1 = curve[i - 1], curve[i]
+    return float(grid[i - 1] + (grid[i] - grid[i - 1]) * f0 / (f0 - f1))
 
 
 def cubic_root(curve, grid):
@@ -107,20 +121,18 @@ def cubic_root(curve, grid):
     """
     y = np.asarray(curve, dtype=float)
     x = np.asarray(grid, dtype=float)
-    s = np.sign(y)
-    for i in range(len(x) - 1, 0, -1):
-        if s[i] == 0:
-            return float(x[i])
-        if s[i] != s[i - 1]:
-            if s[i - 1] == 0:
-                return float(x[i - 1])
-            linear = float(x[i - 1] + (x[i] - x[i - 1]) * y[i - 1] / (y[i - 1] - y[i]))
-            if len(x) < 4:
-                return linear
-            j = min(max(i - 2, 0), len(x) - 4)
-            root = _cubic_crossing(x[j:j + 4], y[j:j + 4], i - 1 - j)
-            return linear if root is None else root
-    return None
+    hit = _first_change(np.sign(y))
+    if hit is None:
+        return None
+    i, exact = hit
+    if exact:
+        return float(x[i])
+    linear = _interpolated(x, y, i)  # (x[i − 1] itself when the curve is zero there)
+    if y[i - 1] == 0 or len(x) < 4:
+        return linear
+    j = min(max(i - 2, 0), len(x) - 4)
+    root = _cubic_crossing(x[j:j + 4], y[j:j + 4], i - 1 - j)
+    return linear if root is None else root
 
 
 def _cubic_coefficients(x, y):
@@ -160,14 +172,13 @@ def _unit_crossing(x, y, k):
     if coef is None:
         return None
     c0, c1, c2, c3 = coef
-    x0, a, b = float(x[0]), float(x[k]), float(x[k + 1])
+    a, b = float(x[k]), float(x[k + 1])
 
-    def p(t):
-        u = t - x0
+    def p(u):  # value and slope (x[0] = 0: u is the time itself)
         return c0 + u * (c1 + u * (c2 + u * c3)), c1 + u * (2.0 * c2 + u * 3.0 * c3)
 
     # the cubic's turning points inside (a, b) split it into monotone pieces, taken from the top
-    cuts = sorted((x0 + u for u in _quadratic_roots(3.0 * c3, 2.0 * c2, c1) if a < x0 + u < b), reverse=True)
+    cuts = sorted((u for u in _quadratic_roots(3.0 * c3, 2.0 * c2, c1) if a < u < b), reverse=True)
     hi, f_hi = b, float(y[k + 1])
     for lo in [*cuts, a]:
         f_lo = float(y[k]) if lo == a else p(lo)[0]
@@ -209,10 +220,10 @@ def _newton_in(p, a, b, fa) -> float:
             b = t
         step = t - f / df if df != 0.0 else math.nan
         nxt = step if a < step < b else 0.5 * (a + b)
-        if not a < nxt < b or abs(nxt - t) <= 4e-16 * max(abs(t), 1e-300):
-            t = nxt
-            break
+        done = not a < nxt < b or abs(nxt - t) <= 4e-16 * max(abs(t), 1e-300)
         t = nxt
+        if done:
+            break
     return float(min(max(t, a0), b0))
 
 

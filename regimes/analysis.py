@@ -1058,11 +1058,16 @@ def _class_passes(src, memory_budget) -> tuple[ClassGrams | None, ClassScatter |
     class means (:func:`regimes.hierarchy.class_scatter`), whose distances also give the pooled
     within-class variance (None where a stage reads the data itself)."""
     grams = _class_grams_stage(src, memory_budget)
-    if grams is None or not _pooled(src) or src.n_classes > HIERARCHY_MAX_CLASSES:
-        return grams, None
-    if np.bincount(src.labels).min() < 2:  # no hierarchy (a class with a single row)
+    if grams is None or not _hierarchy_applies(src):
         return grams, None
     return grams, class_scatter(src, grams)
+
+
+def _hierarchy_applies(src) -> bool:
+    """Whether :func:`_classes_stage` computes the class hierarchy: at least two classes, at most
+    :data:`HIERARCHY_MAX_CLASSES`, each with two rows or more."""
+    return (src.labels is not None and 2 <= src.n_classes <= HIERARCHY_MAX_CLASSES
+            and int(np.bincount(src.labels).min()) >= 2)
 
 
 def _classes_stage(src, notes, grams=None, scatter=None):
@@ -1086,7 +1091,7 @@ def _classes_stage(src, notes, grams=None, scatter=None):
     else:
         notes.append(f"t_S_covariance not computed (d = {src.d} > {CLASS_COVARIANCE_MAX_D}): "
                      "regimes.class_speciation.class_speciation_from_data computes it (O(d³) per class)")
-    if src.n_classes <= HIERARCHY_MAX_CLASSES:
+    if _hierarchy_applies(src):
         try:
             h = class_hierarchy(src, grams=grams, scatter=scatter)
         except RegimesError as exc:  # e.g. two classes with the same mean: not a reason to stop the analysis

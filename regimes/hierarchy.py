@@ -416,24 +416,21 @@ def class_hierarchy(data, labels=None, *, method: str = "single", grams: ClassGr
     if np.any(counts < 2):
         raise RegimesError("every class needs at least 2 rows")
     names = list(src.class_names)
-    if grams is not None and (grams.classes != tuple(range(K)) or not np.array_equal(grams.counts, counts)):
-        raise RegimesError("grams must be the class_grams of every class of the data")
+    if grams is not None:
+        grams.check_covers(src)
     known = None if grams is None else grams.means()
     if scatter is not None and (scatter.row_sq.shape != (src.n,) or scatter.sq.shape != (K, K)):
         raise RegimesError("scatter must be the class_scatter of the data")
     scale = 1.0
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(2):  # as given; once more divided by a power of two when the products overflow
-            if scatter is not None and scale == 1.0:
+            if scatter is not None and scale == 1.0:  # the pass already made
                 moments = scatter.moments
                 means, lam, sep2, var_tr = _from_scatter(scatter.means, scatter.sq, scatter.scatter, counts, names)
-                if np.all(np.isfinite(lam[~np.eye(K, dtype=bool)])) and np.all(np.isfinite(var_tr)):
-                    break
-                scale = _pow2_scale(src.max_abs())
-                continue
-            moments = _Moments(counts, src.d, lab)
-            given = None if known is None else known / scale  # a power of two: exact
-            means, lam, sep2, var_tr = _pair_statistics(src, lab, K, counts, names, scale, moments, given)
+            else:
+                moments = _Moments(counts, src.d, lab)
+                given = None if known is None else known / scale  # a power of two: exact
+                means, lam, sep2, var_tr = _pair_statistics(src, lab, K, counts, names, scale, moments, given)
             if np.all(np.isfinite(lam[~np.eye(K, dtype=bool)])) and np.all(np.isfinite(var_tr)):
                 break
             scale = _pow2_scale(src.max_abs())
@@ -471,10 +468,8 @@ def class_scatter(data, grams: ClassGrams) -> ClassScatter:
     src = as_source(data)
     if src.labels is None:
         raise RegimesError("class_scatter needs labels")
-    K = src.n_classes
-    counts = np.bincount(src.labels, minlength=K).astype(float)
-    if grams.classes != tuple(range(K)) or not np.array_equal(grams.counts, counts):
-        raise RegimesError("grams must be the class_grams of every class of the data")
+    grams.check_covers(src)
+    counts = np.bincount(src.labels, minlength=src.n_classes).astype(float)
     means = grams.means()
     moments = _Moments(counts, src.d, src.labels)
     row_sq = np.empty(src.n)

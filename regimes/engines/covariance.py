@@ -72,11 +72,14 @@ class ClassGrams:
         """``(C, mean)`` of all the rows held: the unbiased covariance (normalised by n − 1) and the
         per-feature mean in processed units, as :func:`covariance_spectrum` forms them."""
         W, s1, C = self.group(-1)
-        with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
-            mu = s1 / W
-            C -= W * np.outer(mu, mu)
-        C /= W - 1.0
-        return 0.5 * (C + C.T), mu + self.shift
+        C, mu = _unbiased(C, s1, W)
+        return C, mu + self.shift
+
+    def check_covers(self, src) -> None:
+        """Refuse sums that are not those of every class of ``src`` (its classes, its row counts)."""
+        K = src.n_classes
+        if self.classes != tuple(range(K)) or not np.array_equal(self.counts, np.bincount(src.labels, minlength=K)):
+            raise RegimesError("grams must be the class_grams of every class of the data")
 
 
 def class_grams(X, classes=None) -> ClassGrams:
@@ -408,6 +411,13 @@ def _accumulate(blocks, d, w=None):
                 C += ((B * ws[:, None].astype(B.dtype)).T @ B).astype(np.float64)
                 s1 += ws.astype(B.dtype) @ B
                 W += float(ws.sum())
+    return _unbiased(C, s1, W)
+
+
+def _unbiased(C, s1, W):
+    """``(C, mean)`` from the Gram sums ``C = Σ xxᵀ`` (changed in place), column sums ``s1`` and
+    total weight ``W`` of (nearly) centred rows: ``(C − W μμᵀ)/(W − 1)``, symmetrised."""
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
         mu = s1 / W
         C -= W * np.outer(mu, mu)
     C /= W - 1.0
@@ -456,11 +466,7 @@ def cluster_gram(src, w=None):
     sums ``Σ BᵀB`` (and the column sums) computed per chunk of rows as Dask tasks on the active
     cluster (:mod:`regimes.distributed`) and summed: equal up to the order of summation."""
     C, s1, W = map_working(src, _chunk_gram, w, merge=_add)
-    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks C is finite
-        mu = s1 / W
-        C -= W * np.outer(mu, mu)
-    C /= W - 1.0
-    return 0.5 * (C + C.T), mu
+    return _unbiased(C, s1, W)
 
 
 def top_eigenvalues(X, k: int = 1, *, rng=0, subsample: int | None = None, bootstrap: int = 0,
@@ -602,8 +608,10 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
             f"covariance_spectrum: d = {src.d} exceeds max_d = {max_d}; use top_eigenvalues"
         )
     if grams is not None:
-        if w is not None or len(grams.classes) != src.n_classes or int(grams.counts.sum()) != src.n:
-            raise RegimesError("covariance_spectrum: grams must hold every class of the data, without weights")
+        if w is not None:
+            raise RegimesError("covariance_spectrum: weights cannot be combined with grams (the sums of every "
+                               "class of the data, unweighted)")
+        grams.check_covers(src)
         C, mu = grams.covariance()
     else:
         # centre (non-centred sources) and rescale by a power of two before the products in the
