@@ -76,6 +76,7 @@ from .distributed import cluster as on_cluster
 from .engines.covariance import (
     DENSE_COVARIANCE_MAX_D,
     ClassGrams,
+    ProjectionRider,
     class_grams,
     covariance_spectrum,
     row_projections,
@@ -421,33 +422,54 @@ def _load_stage(data, labels, *, scale, center, key, seed):
     return load_source(data, key=key, labels=labels, scale=scale, center=center), None
 
 
-def _spectral_estimate(src, conf, gen, B, top_vals=None, grams=None):
-    """``(Estimate, spectrum, z1²)``: zero of the annealed spectral proxy, linearised bootstrap over rows.
-
-    For d <= DENSE_COVARIANCE_MAX_D one pass forms C (Λ, the whole spectrum; none with float64
-    ``grams``, whose sums give C), a second gives the projections on the eigenvectors: the
-    influence of each row on the proxy and the squared projections on the top eigenvector (Λ's
-    linearised bootstrap).
-    """
+def _flat_tail_estimate(src, top_vals):
+    """The spectral proxy for d > DENSE_COVARIANCE_MAX_D: the top eigenvalues plus a flat remainder
+    carrying the rest of the trace (no interval)."""
     n, d = src.n, src.d
-    if d > DENSE_COVARIANCE_MAX_D:  # top eigenvalues plus a flat remainder carrying the rest of the trace
-        top = np.asarray(top_vals, dtype=float)
-        rest = max(src.total_variance - top.sum(), 0.0) / (d - top.size)
-        lam = np.concatenate([top, np.full(d - top.size, rest)])
-        t0 = collapse_time_spectral(lam, n, d)
-        return Estimate(t0, definition=f"annealed proxy: top {top.size} eigenvalues + flat remainder "
-                        f"(d > {DENSE_COVARIANCE_MAX_D}); no interval"), None, None
-    use = grams is not None and src.dtype == np.float64  # float32 data: C from float32 products, as without labels
-    lam, V, mu = covariance_spectrum(src, return_vectors=True, grams=grams if use else None)
-    lam = np.clip(lam, 0.0, None)
-    t0 = collapse_time_spectral(lam, n, d)
-    # influence of row i on g(t) = (1/2d) Σ log1p(λ_k x): (x/2d) Σ_k (z_i·v_k)²/(1 + x λ_k)
+    top = np.asarray(top_vals, dtype=float)
+    rest = max(src.total_variance - top.sum(), 0.0) / (d - top.size)
+    lam = np.concatenate([top, np.full(d - top.size, rest)])
+    return Estimate(collapse_time_spectral(lam, n, d), definition=f"annealed proxy: top {top.size} eigenvalues + "
+                    f"flat remainder (d > {DENSE_COVARIANCE_MAX_D}); no interval")
+
+
+class _RowInfluences:
+    """Each row's influence on the annealed spectral proxy at its root, and its squared projection
+    on the top eigenvector (Λ's linearised bootstrap), from the rows' projections on every
+    eigenvector: filled block by block inside the mixture engine's pass (this object is its
+    ``on_block``), or by a pass of their own when no block came (the engine ran as Dask tasks).
+
+    Influence of row i on g(t) = (1/2d) Σ_k log1p(λ_k x), x = 1/expm1(2t):
+    (x/2d) Σ_k (z_i·v_k)²/(1 + x λ_k).
+    """
+
+    def __init__(self, src, lam, V, mu, t0):
+        x = 1.0 / math.expm1(2.0 * t0)
+        self.src, self.V, self.mu = src, V, mu
+        self.reduce = functools.partial(_influences, wk=x / (1.0 + x * lam) / (2.0 * src.d))
+        self.rider = ProjectionRider(src, V, mu, self.reduce, self._keep)
+        self.psi, self.z1sq = np.empty(src.n), np.empty(src.n)
+
+    def _keep(self, s, e, result):
+        self.psi[s:e], self.z1sq[s:e] = result
+
+    def __call__(self, s, e, blk):
+        self.rider(s, e, blk)
+
+    def values(self):
+        """``(ψ, z1²)`` per row, reading the data only if the engine's pass did not bring every row."""
+        if self.rider.rows != self.src.n:
+            for s, e, result in row_projections(self.src, self.V, self.mu, reduce=self.reduce):
+                self._keep(s, e, result)
+            self.rider.rows = self.src.n
+        return self.psi, self.z1sq
+
+
+def _spectral_interval(src, conf, gen, B, lam, t0, influences):
+    """``(Estimate, z1²)``: the zero t0 of the annealed spectral proxy with its linearised bootstrap over rows."""
+    n, d = src.n, src.d
+    psi, z1sq = influences.values()
     x = 1.0 / math.expm1(2.0 * t0)
-    psi, z1sq = np.empty(n), np.empty(n)
-    wk = x / (1.0 + x * lam) / (2.0 * d)
-    for s, e, (ps, z1) in row_projections(src, V, mu, reduce=functools.partial(_influences, wk=wk)):
-        psi[s:e] = ps
-        z1sq[s:e] = z1
     # dg/dt at the root, then linearised bootstrap of the root
     dxdt = -2.0 * math.exp(2.0 * t0) * x * x
     dg = float(np.sum(lam / (1.0 + x * lam)) / (2.0 * d) * dxdt)
@@ -455,7 +477,7 @@ def _spectral_estimate(src, conf, gen, B, top_vals=None, grams=None):
     reps = t0 - (linearised_replicates(psi, gen, B, n - 1) - base) / dg
     ci, se = percentile_interval(reps, conf)
     return Estimate(t0, se, ci, definition="annealed proxy on the full covariance spectrum (an approximation "
-                    "of the random-energy theory, not a measurement of the dynamics)"), lam, z1sq
+                    "of the random-energy theory, not a measurement of the dynamics)"), z1sq
 
 
 def _influences(Z, wk):
@@ -464,30 +486,68 @@ def _influences(Z, wk):
     return Z @ wk, Z[:, 0].copy()
 
 
-def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsample=None, grams=None):
+@dataclass(frozen=True, eq=False)
+class _CovarianceValues:
+    """What the covariance stage knows before the mixture engine's pass: Λ, the spectrum, the
+    spectral proxy's root and the noise floor (with its notes) — enough for the time grid. For
+    d <= DENSE_COVARIANCE_MAX_D the intervals wait for the rows' projections (``influences``),
+    made in the engine's pass; above it ``spec`` and Λ's ``replicates`` are complete."""
+
+    lam_top: float
+    spectrum: np.ndarray
+    t0: float
+    floor: NoiseFloor | None
+    floor_notes: tuple
+    influences: _RowInfluences | None = None
+    spec: Estimate | None = None
+    replicates: np.ndarray | None = None
+
+    @property
+    def t_S(self) -> float:
+        """½ ln Λ, NaN when Λ <= 1 or not detectable above the noise edge (as the stage reports it)."""
+        undetectable = self.floor is not None and not self.floor.detectable
+        return math.nan if undetectable else _half_log(self.lam_top)
+
+
+def _covariance_values(src, gen, eigen_bootstrap, subsample=None, grams=None) -> _CovarianceValues:
+    """The covariance pass: Λ, the spectrum and the spectral proxy's root (no data pass for the
+    intervals yet). For d <= DENSE_COVARIANCE_MAX_D one pass forms C (none with float64 ``grams``,
+    whose sums give C); above it, block Krylov for the top 8 at 1e-7 relative (far below Λ's
+    interval) with Λ's bootstrap, and the proxy's tail from the trace."""
+    n, d = src.n, src.d
+    if d <= DENSE_COVARIANCE_MAX_D:
+        use = grams is not None and src.dtype == np.float64  # float32 data: C from float32 products, as without labels
+        lam, V, mu = covariance_spectrum(src, return_vectors=True, grams=grams if use else None)
+        lam = np.clip(lam, 0.0, None)
+        t0 = collapse_time_spectral(lam, n, d)
+        floor, said = data_noise_floor(src, float(lam[0]), lam)
+        return _CovarianceValues(float(lam[0]), lam, t0, floor, tuple(said), influences=_RowInfluences(src, lam, V,
+                                                                                                        mu, t0))
+    eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
+                          subsample=subsample)
+    spec = _flat_tail_estimate(src, eig.values)
+    floor, said = data_noise_floor(src, float(eig.values[0]), eig.values)
+    return _CovarianceValues(float(eig.values[0]), eig.values, spec.value, floor, tuple(said), spec=spec,
+                             replicates=None if eig.replicates is None else eig.replicates[:, 0])
+
+
+def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, cv, subsample=None):
     """``(Λ, t_S, t_S_population, spectral t_C, spectrum)`` with the linearised bootstraps over rows.
 
-    ``spectrum``: all covariance eigenvalues (d <= DENSE_COVARIANCE_MAX_D) or the top ones (Lanczos).
+    ``cv``: :func:`_covariance_values`. ``spectrum``: all covariance eigenvalues (d <=
+    DENSE_COVARIANCE_MAX_D) or the top ones (Lanczos).
 
     Λ carries its noise floor (``details``: noise level, edge, detectability, debiased population
     spike); t_S is NaN with a note when Λ is not detectable above the edge.
     """
     n, d = src.n, src.d
-    if d <= DENSE_COVARIANCE_MAX_D:
+    lam_top, spectrum, reps, spec = cv.lam_top, cv.spectrum, cv.replicates, cv.spec
+    if cv.influences is not None:
         if subsample is not None:
             notes.append(f"eigen_subsample ignored: d = {d} <= {DENSE_COVARIANCE_MAX_D}, all rows used")
-        spec, spectrum, z1sq = _spectral_estimate(src, conf, gen, bootstrap, grams=grams)
-        lam_top = float(spectrum[0])
+        spec, z1sq = _spectral_interval(src, conf, gen, bootstrap, spectrum, cv.t0, cv.influences)
         reps = (linearised_replicates(z1sq, gen, eigen_bootstrap, n - 1.0, draw="multinomial")
                 if eigen_bootstrap else None)
-    else:
-        # block Krylov for the top 8 at 1e-7 relative (far below Λ's interval); the proxy's tail from the trace
-        eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
-                              subsample=subsample)
-        lam_top = float(eig.values[0])
-        reps = None if eig.replicates is None else eig.replicates[:, 0]
-        spec, _, _ = _spectral_estimate(src, conf, gen, bootstrap, eig.values)
-        spectrum = eig.values  # the top eigenvalues only
     ci_l, se_l = percentile_interval(reps, conf) if reps is not None else ((math.nan, math.nan), math.nan)
     degenerate = reps is not None and _no_spread(se_l, lam_top)
     if degenerate:
@@ -501,7 +561,8 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, subsamp
     elif math.isfinite(ci_l[0]) and ci_l[0] <= 1:
         notes.append(f"t_S: the lower end of Λ's interval ({ci_l[0]:.4g}) is <= 1, where t_S = ½ ln Λ is "
                      "undefined (no speciation), so t_S's interval has no lower end (null)")
-    floor = _noise_stage(src, lam_top, spectrum, notes)
+    floor = cv.floor
+    notes.extend(cv.floor_notes)
     small = {"interval": "degenerate"} if degenerate else _small_n_caveat(n, ci_l, notes)
     lam = Estimate(lam_top, se_l, ci_l, details=small)
     if floor is None:  # no noise floor (tiny n or d): t_S still carries Λ's small-n caveats
@@ -617,13 +678,6 @@ def analysis_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, 1]))
 
 
-def _noise_stage(src, lam_top, spectrum, notes):
-    """The finite-sample noise floor of Λ (:mod:`regimes.noise`), with notes; None when d is too small."""
-    floor, said = data_noise_floor(src, lam_top, spectrum)
-    notes.extend(said)
-    return floor
-
-
 def data_noise_floor(src, lam_top: float, spectrum=None) -> tuple[NoiseFloor | None, list[str]]:
     """``(floor, notes)``: the finite-sample noise floor of the top eigenvalue ``lam_top`` of a
     loaded training set ``src``, as :func:`analyze` assesses it (its rule, shared with
@@ -684,28 +738,48 @@ def _pooled(src) -> bool:
     return src.labels is not None and src.n - src.n_classes >= 1
 
 
-def _gaussian_stage(src, conf, gen, B, notes, grams=None, scatter=None):
-    """t_C from the isotropic formula, σ² = tr C/d or the pooled within-class variance.
+@dataclass(frozen=True, eq=False)
+class _GaussianInputs:
+    """The isotropic formula's inputs: per-row squared deviations ``sq`` with ``dof`` degrees of
+    freedom, σ² = Σ sq/(dof·d), and t_C from it (the value; its interval comes later)."""
 
-    With labels but no within-class degree of freedom (every class a single row, n − C = 0) the
-    pooled variance is undefined: σ² = tr C/d is used instead and a note says so.
-    """
+    sq: np.ndarray
+    dof: int
+    what: str
+    variance: float
+    value: float
+    single_rows: bool  # labels whose every class is a single row: tr C/d used instead of the pooled variance
+
+
+def _gaussian_inputs(src, grams=None, scatter=None) -> _GaussianInputs:
+    """σ² = tr C/d or the pooled within-class variance, and t_C from the isotropic formula."""
     n, d = src.n, src.d
     pooled = _pooled(src)
-    if src.labels is not None and not pooled:
-        notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
-                     "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
     if pooled:
         sq = scatter.row_sq if scatter is not None else _pooled_sq_norms(src, None if grams is None else grams.means())
         dof, what = n - src.n_classes, "isotropic Gaussian formula with σ² = pooled within-class variance per feature"
     else:
         sq, dof, what = src.centred_sq_norms, n - 1, "isotropic Gaussian formula with σ² = tr C / d"
-    a = math.log(n) / d
     var = float(sq.sum() / dof / d)
-    reps = [collapse_time_from_alpha(a, float(r / d)) for r in linearised_replicates(sq, gen, B, dof)]
+    return _GaussianInputs(sq, dof, what, var, collapse_time_from_alpha(math.log(n) / d, var),
+                           src.labels is not None and not pooled)
+
+
+def _gaussian_stage(src, conf, gen, B, notes, g: _GaussianInputs):
+    """t_C from the isotropic formula (``g``: :func:`_gaussian_inputs`) with its linearised bootstrap over rows.
+
+    With labels but no within-class degree of freedom (every class a single row, n − C = 0) the
+    pooled variance is undefined: σ² = tr C/d is used instead and a note says so.
+    """
+    n, d = src.n, src.d
+    if g.single_rows:
+        notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
+                     "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
+    a = math.log(n) / d
+    reps = [collapse_time_from_alpha(a, float(r / d)) for r in linearised_replicates(g.sq, gen, B, g.dof)]
     ci, se = percentile_interval(reps, conf)
-    return _degenerate_interval(Estimate(collapse_time_from_alpha(a, var), se, ci, definition=what,
-                                         details={"variance": var}), "t_C (gaussian)", n, notes)
+    return _degenerate_interval(Estimate(g.value, se, ci, definition=g.what, details={"variance": g.variance}),
+                                "t_C (gaussian)", n, notes)
 
 
 def _needs_wider_grid(curves, a):
@@ -934,23 +1008,23 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
 
     report("eigenvalue", 0, 1)
     grams, scatter = _class_passes(src, memory_budget)
-    lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, confidence, gen, bootstrap, eigen_bootstrap, notes,
-                                                          eigen_subsample, grams)
+    cv = _covariance_values(src, gen, eigen_bootstrap, eigen_subsample, grams)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
-    gauss = _gaussian_stage(src, confidence, gen, bootstrap, notes, grams, scatter)
+    gv = _gaussian_inputs(src, grams, scatter)
     report("spectrum", 1, 1)
-
-    # the engine reports every streamed pass through one callback: the first is the curves
-    # themselves, later ones (re-evaluations when the statistics are not stored) the crossings
-    stage = ["entropy"]
-
+    # the engine reports every streamed pass through one callback (the curves, then the crossings
+    # when the statistics are not stored); its first pass brings the rows' projections (intervals)
+    stage, riders = ["entropy"], [] if cv.influences is None else [cv.influences]
     def run(tt):
         return empirical_mixture(src, tt, samples=samples, rng=mixture_rng(seed), memory_budget=memory_budget,
                                  progress=lambda i, m: report(stage[0], i, m), precision=precision,
-                                 engine=engine)
+                                 engine=engine, on_block=riders.pop() if riders else None)
 
-    curves, tt = _mixture_stage(src, times, [t_S.value, spec.value, gauss.value], run, notes)
+    at = len(notes)  # where the covariance and Gaussian stages' notes go: before the engine's
+    curves, tt = _mixture_stage(src, times, [cv.t_S, cv.t0, gv.value], run, notes)
+    lam, t_S, t_S_pop, spec, spectrum, gauss = _interval_stages(src, confidence, gen, (bootstrap, eigen_bootstrap), cv,
+                                                                gv, eigen_subsample, (notes, at))
     _precision_note(precision, curves, src, notes)
     stage[0] = "crossings pass"
     com, ent, t_S_class = _crossings_stage(curves, src, tt, bootstrap, gen, confidence, notes, report)
@@ -969,6 +1043,18 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         class_hierarchy=hier, reference=None if model is None else _reference(model, src, tt), regimes_estimator=used,
         bootstrap=bootstrap, eigen_bootstrap=eigen_bootstrap,
     )
+
+
+def _interval_stages(src, conf, gen, boots, cv, gv, subsample, where):
+    """``(Λ, t_S, t_S_population, spectral t_C, spectrum, Gaussian t_C)`` with their intervals, after
+    the engine's pass (which brought the rows' projections): drawn from ``gen`` in the order these
+    stages drew before the engine, their notes put in ``where = (notes, index)``, before the engine's."""
+    said: list[str] = []
+    lam, t_S, t_S_pop, spec, spectrum = _covariance_stage(src, conf, gen, *boots, said, cv, subsample)
+    gauss = _gaussian_stage(src, conf, gen, boots[0], said, gv)
+    notes, at = where
+    notes[at:at] = said
+    return lam, t_S, t_S_pop, spec, spectrum, gauss
 
 
 def _precision_note(precision, curves, src, notes) -> None:

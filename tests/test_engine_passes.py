@@ -66,44 +66,4 @@ def test_unstored_curves_equal_the_plain_grid_bit_for_bit():
     np.testing.assert_array_equal(a.phi_c, b.phi_c)
 
 
-@pytest.mark.parametrize("budget", [1 << 30, 3 << 20])  # statistics stored / not stored (refined grid)
-def test_analysis_reads_the_data_three_times_after_validation(budget):
-    # without labels: covariance (1 pass) + row projections for the bootstraps (1) + the engine (1);
-    # the validation (at load) is not counted here
-    from regimes.analysis import analyze
-
-    X = np.random.default_rng(0).standard_normal((2000, 64))
-    src = as_source(X)
-    cnt = _Counting(src).install()
-    analyze(src, samples=64, bootstrap=20, memory_budget=budget)
-    assert cnt.passes == 3
-
-
-@pytest.mark.parametrize("dtype, passes", [(np.float64, 4), (np.float32, 5)])
-def test_analysis_with_labels_reads_the_data_four_times_after_validation(dtype, passes):
-    # as documented in docs/performance.md: the per-class sums (1: the covariance of float64 data, the
-    # class covariances, the class means), the projections (1), the rows about their class means (1:
-    # the pooled within-class variance and the class hierarchy), the engine (1); float32 data keep
-    # their float32 covariance pass (+1)
-    from regimes.analysis import analyze
-
-    g = np.random.default_rng(1)
-    lab = g.integers(0, 2, 2000)
-    X = (g.standard_normal((2000, 64)) + lab[:, None]).astype(dtype)
-    src = as_source(X, labels=lab)
-    cnt = _Counting(src).install()
-    analyze(src, samples=64, bootstrap=20)
-    assert cnt.passes == passes
-
-
-def test_analysis_with_labels_beyond_the_class_sums_budget_reads_the_data_eight_times():
-    # K·d²·8 bytes (2 × 500² × 8 = 4 MB) above a quarter of memory_budget (3 MiB): covariance, projections,
-    # engine (3) + the pooled within-class variance (2) + the class covariances (1) + the hierarchy (2)
-    from regimes.analysis import analyze
-
-    g = np.random.default_rng(1)
-    lab = g.integers(0, 2, 1000)
-    src = as_source(g.standard_normal((1000, 500)) + lab[:, None], labels=lab)
-    cnt = _Counting(src).install()
-    analyze(src, samples=64, bootstrap=20, memory_budget=3 << 20)
-    assert cnt.passes == 8
+# the whole analysis' passes, the load's included: tests/test_three_reads.py

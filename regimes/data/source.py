@@ -193,9 +193,9 @@ class DataSource:
     mean : ndarray of float64
         Per-feature mean of the scaled data (subtracted when ``center``).
     total_variance : float
-        ``tr C`` of the (unbiased, centred) covariance, from the validation pass.
+        ``tr C`` of the (unbiased, centred) covariance (see *Passes* below).
     centred_sq_norms : ndarray of float64
-        ``|x_i − x̄|²`` per row.
+        ``|x_i − x̄|²`` per row (see *Passes* below).
     labels : ndarray of int or None
         Class index per row; ``class_names`` the matching names.
     file_path, file_offset : str or None, int
@@ -212,6 +212,15 @@ class DataSource:
     the source is not centred, so that float32 products see centred values and do not cancel
     against a large offset; zero otherwise) and s = :attr:`working_scale`, a power of two with
     ``s·√(tr C / d) ≈ 1`` (binary scaling: dividing results by s or s² undoes it exactly).
+
+    *Passes.* Loading reads the rows once: finiteness, range, the mean, the constant features,
+    and ``Σ_i |x_i − x_0|²`` about the first row, which gives tr C to within rounding
+    (``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``) and so the working scale before any other
+    pass. The exact centred row norms and tr C come from the first full pass any consumer makes
+    over :meth:`blocks` or :meth:`working_blocks` (each raw block read once serves both), or
+    from a pass of their own when they are asked for first; on a Dask cluster they are computed
+    at load. The errors of zero or underflowing variance are raised at load when pass one sees
+    them, otherwise when the row norms are first computed.
     """
 
     raw: np.ndarray
@@ -226,10 +235,8 @@ class DataSource:
     notes: list = field(default_factory=list)  # what the reader decided (e.g. grayscale stored as RGB)
     origins: tuple | None = None  # (first row, path) of each file the rows come from (shards)
     mean: np.ndarray = field(init=False, repr=False)
-    total_variance: float = field(init=False)
     #: features whose value is the same in every row (zero variance: no direction of the spectrum)
     constant_features: int = field(init=False, default=0)
-    centred_sq_norms: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         self.scale_a, self.scale_b = scale_map(self.scale)
@@ -258,9 +265,11 @@ class DataSource:
         """A power of two s with s·√(tr C / d) ≈ 1 (1.0 for zero variance).
 
         Data multiplied by s before products in the data's dtype cannot overflow or underflow
-        there; dividing the results by s or s² undoes it exactly.
+        there; dividing the results by s or s² undoes it exactly. tr C is the load pass's value
+        (exact up to rounding, see *Passes*), so the scale is known before the first data pass;
+        the exact trace is read only when that value cancels (a first row far out).
         """
-        tv = float(self.total_variance)
+        tv = self.spread_estimate()
         if not np.isfinite(tv):
             raise self.too_large(f"{self.dtype} arithmetic (the covariance trace overflows)")
         if tv <= 0.0:
@@ -338,14 +347,20 @@ class DataSource:
         """
         rows = self.block_rows() if rows is None else int(rows)
         rmap, buf = (self.row_map() if reuse else None), None
+        norms = None if self._sq_norms is not None else _RowNorms(self, rows)  # the second pass, on the way
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
+            raw = self._raw_rows(s, e)
+            if norms is not None:
+                norms.add(raw, s, e)
             if not reuse:
-                yield s, e, self.block(s, e)
+                yield s, e, self._process(raw)
                 continue
             if buf is None:
                 buf = large_empty((min(rows, self.n), self.d), rmap.dtype)
-            yield s, e, rmap(self._raw_rows(s, e), out=buf[:e - s])
+            yield s, e, rmap(raw, out=buf[:e - s])
+        if norms is not None and self._sq_norms is None:
+            self._set_norms(norms.sq)
 
     def take(self, index) -> np.ndarray:
         """Processed rows at ``index`` (any order, repeats allowed)."""
@@ -372,26 +387,10 @@ class DataSource:
         if self.d < 1:
             raise RegimesError(f"{self.name}: need at least 1 feature per row, got shape {self.raw.shape}")
         a, b = self.scale_a, self.scale_b
-        rows = self.block_rows()
-
-        def report(done):  # two passes over the rows: 2n in all
-            if self.progress is not None:
-                self.progress(done, 2 * self.n)
-
-        report(0)
-        # pass 1: finiteness, range, mean, whether every row equals the first — per block of rows
-        # (in process) or per chunk (Dask tasks), the same statistics merged in row order
-        eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
-        stats = _cluster_pass1(self, eight_bit)  # None in process
-        if stats is None:
-            for s in range(0, self.n, rows):
-                e = min(self.n, s + rows)
-                part = _chunk_pass1(self._raw_rows(s, e), s, e, self.name, eight_bit, self.origins)
-                if stats is None:  # the column sums start from +0.0, as a sum from zeros does
-                    part = part[:3] + (part[3] + 0.0,) + part[4:]
-                stats = part if stats is None else _merge_pass1(stats, part)
-                report(e)
-        lo, hi, fractional, s1, _, same = stats
+        self._sq_norms = None
+        if self.progress is not None:
+            self.progress(0, self.n)
+        lo, hi, fractional, s1, same, spread = self._first_pass()
         top = max(abs(a * float(lo) + b), abs(a * float(hi) + b))  # Python floats: inf, never a warning
         if not top <= float(np.finfo(self.dtype).max):  # the processed rows would overflow their dtype
             raise RegimesError(
@@ -399,10 +398,56 @@ class DataSource:
                 f"[{lo:.3g}, {hi:.3g}] beyond the largest {self.dtype} ({np.finfo(self.dtype).max:.3g}); "
                 "use a smaller scale factor"
             )
-        all_same = bool(np.all(same))
+        self._all_same, self._range = bool(np.all(same)), (float(lo), float(hi))
         self.constant_features = int(np.count_nonzero(same))
-        if eight_bit and (lo < 0 or hi > 255 or fractional):
-            raise RegimesError(self._not_8bit(lo, hi, fractional))
+        if eight_bit := (isinstance(self.scale, str) and self.scale in ("unit", "symmetric")):
+            if lo < 0 or hi > 255 or fractional:
+                raise RegimesError(self._not_8bit(lo, hi, fractional))
+        self._units_notes(eight_bit, lo, hi)
+        self.mean = a * (s1 / self.n) + b
+        self._spread = spread  # (Σ_i |x_i − x_0|², x_0): tr C before the second pass
+        if self._all_same and not query:
+            raise RegimesError(
+                f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "
+                "the data need at least two distinct rows)"
+            )
+        if not self._all_same and not spread[0] > 0:  # rows differ, but their squared deviations underflow
+            raise self._underflow()
+        sq_norms = _cluster_pass2(self)  # on a cluster the second pass runs now, as tasks (None in process)
+        if sq_norms is not None:
+            self._set_norms(sq_norms)
+        if self.labels is not None:
+            lab = np.asarray(self.labels)
+            if lab.ndim != 1 or lab.shape[0] != self.n:
+                raise RegimesError(
+                    f"{self.name}: labels must have one entry per row ({self.n}), got shape {lab.shape}"
+                )
+
+    def _first_pass(self):
+        """Pass one: ``(lo, hi, fractional, column sums, per feature whether every row equals the
+        first, (Σ_i |x_i − x_0|², x_0))`` — per block of rows (in process) or per chunk (Dask
+        tasks), the same statistics merged in row order."""
+        eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
+        first = self._raw_rows(0, 1)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite: refused by the chunks below
+            x0 = self.scale_a * first[0].astype(np.float64) + self.scale_b
+        args = (self.name, eight_bit, self.origins, (self.scale_a, self.scale_b, x0))
+        stats = _cluster_pass1(self, *args)  # None in process
+        if stats is None:
+            rows = self.block_rows()
+            for s in range(0, self.n, rows):
+                e = min(self.n, s + rows)
+                part = _chunk_pass1(self._raw_rows(s, e), s, e, *args)
+                if stats is None:  # the column sums start from +0.0, as a sum from zeros does
+                    part = part[:3] + (part[3] + 0.0,) + part[4:]
+                stats = part if stats is None else _merge_pass1(stats, part)
+                if self.progress is not None:
+                    self.progress(e, self.n)
+        lo, hi, fractional, s1, _, same, spread = stats
+        return lo, hi, fractional, s1, same, (spread, x0)
+
+    def _units_notes(self, eight_bit, lo, hi) -> None:
+        """Notes on values that look like binary pixels read as intensities, or 8-bit pixels taken as given."""
         if eight_bit and hi <= 1:  # integers 0/1 taken as 8-bit intensities: 255² times too small a variance
             self.notes.append(f"{self.name}: scale={self.scale!r} reads the values as 8-bit intensities, but they are "
                               f"only {lo:g} and {hi:g} (binary pixels?): as intensities they are {hi:g}/255 of white, "
@@ -413,40 +458,63 @@ class DataSource:
                               "8-bit pixels, Λ, σ² and every time are in 0–255 units — t_S is larger by "
                               "ln 127.5 ≈ 4.85 than for the [−1, 1] pixels models train on, and collapse comes far "
                               "earlier in sampling; scale='symmetric' (or scale='unit' for [0, 1]) gives those units")
-        self.mean = a * (s1 / self.n) + b
-        # pass 2: centred squared norms (trace of the covariance, row norms for the engines)
-        sq_norms = _cluster_pass2(self)  # None in process
-        if sq_norms is not None:
-            report(2 * self.n)
-        else:
-            sq_norms = np.empty(self.n)
-            uncentred = self.row_map(centred=False)
-            buf = large_empty((min(rows, self.n), self.d), uncentred.dtype)  # one buffer for every block
-            for s in range(0, self.n, rows):
-                e = min(self.n, s + rows)
-                sq_norms[s:e] = _chunk_sq_norms(self._raw_rows(s, e), s, e, uncentred, self.mean, buf)
-                report(self.n + e)
-        self.total_variance = float(sq_norms.sum() / (self.n - 1)) if self.n > 1 else 0.0
-        self.centred_sq_norms = sq_norms
-        if all_same:  # exactly: the mean's own rounding must not pass for a variance
-            self.total_variance = 0.0
-        elif not self.total_variance > 0:  # rows differ, but their squared deviations underflow
-            raise RegimesError(
-                f"{self.name}: values too small for float64 arithmetic: the rows differ but the variance "
-                f"underflows (values in [{lo:.3g}, {hi:.3g}]); rescale the data (multiply by a constant: "
-                "Λ scales as c², t_S shifts by ln c)"
-            )
-        if not self.total_variance > 0 and not (query and all_same):  # query rows may all be one point
-            raise RegimesError(
-                f"{self.name}: zero variance: all {self.n} rows are identical (nothing to analyse; "
-                "the data need at least two distinct rows)"
-            )
-        if self.labels is not None:
-            lab = np.asarray(self.labels)
-            if lab.ndim != 1 or lab.shape[0] != self.n:
-                raise RegimesError(
-                    f"{self.name}: labels must have one entry per row ({self.n}), got shape {lab.shape}"
-                )
+
+    def _underflow(self) -> RegimesError:
+        lo, hi = self._range
+        return RegimesError(
+            f"{self.name}: values too small for float64 arithmetic: the rows differ but the variance "
+            f"underflows (values in [{lo:.3g}, {hi:.3g}]); rescale the data (multiply by a constant: "
+            "Λ scales as c², t_S shifts by ln c)"
+        )
+
+    def spread_estimate(self) -> float:
+        """tr C from the load pass: ``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``, x_0 the first row
+        (exact up to rounding: x_0 is a row, so ``n|x̄ − x_0|² <= n(n − 1) tr C`` and the difference
+        loses at most log10(n) digits), or the exact :attr:`total_variance` (one more pass, unless
+        done) when the sum overflows or the difference keeps fewer than six digits."""
+        if self._all_same or self.n < 2:
+            return 0.0
+        s0, x0 = self._spread
+        with np.errstate(over="ignore", invalid="ignore"):
+            dev = self.mean - x0
+            rest = s0 - self.n * float(dev @ dev)
+        if np.isfinite(s0) and rest > 1e-10 * s0:
+            return float(rest / (self.n - 1))
+        return self.total_variance
+
+    @property
+    def total_variance(self) -> float:
+        """``tr C`` of the (unbiased, centred) covariance: ``Σ_i |x_i − x̄|² / (n − 1)`` (see *Passes*)."""
+        if self._sq_norms is None:
+            self._second_pass()
+        return self._tv
+
+    @property
+    def centred_sq_norms(self) -> np.ndarray:
+        """``|x_i − x̄|²`` per row, float64 (see *Passes*)."""
+        if self._sq_norms is None:
+            self._second_pass()
+        return self._sq_norms
+
+    def _second_pass(self) -> None:
+        """The centred squared row norms in a pass of their own (nothing else needed the rows first)."""
+        sq = _cluster_pass2(self)
+        if sq is None:
+            norms = _RowNorms(self, self.block_rows())
+            for s in range(0, self.n, norms.rows):
+                e = min(self.n, s + norms.rows)
+                norms.add(self._raw_rows(s, e), s, e)
+            sq = norms.sq
+        self._set_norms(sq)
+
+    def _set_norms(self, sq: np.ndarray) -> None:
+        """Keep the centred squared row norms and tr C; refuse a variance that underflows."""
+        tv = float(sq.sum() / (self.n - 1)) if self.n > 1 else 0.0
+        if self._all_same:  # exactly: the mean's own rounding must not pass for a variance
+            tv = 0.0
+        elif not tv > 0:  # rows differ, but their squared deviations underflow
+            raise self._underflow()
+        self._tv, self._sq_norms = tv, sq
 
     def _not_8bit(self, lo: float, hi: float, fractional: bool) -> str:
         looks = f"values in [{lo:g}, {hi:g}]" + (", not integers" if fractional else "")
@@ -463,10 +531,12 @@ class DataSource:
 
 
 # -- the validation pass as Dask tasks (regimes.distributed) ------------------------------------------
-def _chunk_pass1(raw, s, e, name, eight_bit, origins=None):
+def _chunk_pass1(raw, s, e, name, eight_bit, origins=None, spread=None):
     """Pass-1 statistics of raw rows ``s:e``: ``(lo, hi, fractional, column sums, first row, per
-    feature whether every row equals it there)``; a non-finite value raises the in-process pass's
-    error (naming the file of the row when ``origins`` lists the files, see :func:`row_place`)."""
+    feature whether every row equals it there, Σ |x − x_0|²)``; a non-finite value raises the
+    in-process pass's error (naming the file of the row when ``origins`` lists the files, see
+    :func:`row_place`). ``spread``: ``(a, b, x_0)``, the units map and the processed first row of
+    the data, for ``Σ_i |a·raw_i + b − x_0|²`` in float64 (0.0 without it)."""
     if raw.dtype.kind == "f":
         finite = np.isfinite(raw)
         if not finite.all():
@@ -481,20 +551,47 @@ def _chunk_pass1(raw, s, e, name, eight_bit, origins=None):
     frac = bool(eight_bit and raw.dtype.kind == "f" and np.any(raw != np.round(raw)))
     first = np.array(raw[0])
     return (float(raw.min()), float(raw.max()), frac, raw.sum(axis=0, dtype=np.float64), first,
-            np.all(raw == first, axis=0))
+            np.all(raw == first, axis=0), 0.0 if spread is None else _spread_about(raw, *spread))
+
+
+def _spread_about(raw, a, b, x0) -> float:
+    """``Σ_i |a·raw_i + b − x_0|²`` in float64 (inf when it overflows: the caller then reads tr C exactly)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = raw.astype(np.float64)
+        if a != 1.0 or b != 0.0:
+            y *= a
+            y += b
+        y -= x0
+        y = y.reshape(-1)
+        return float(np.dot(y, y))
 
 
 def _merge_pass1(x, y):
-    return (min(x[0], y[0]), max(x[1], y[1]), x[2] or y[2], x[3] + y[3], x[4], x[5] & y[5] & (x[4] == y[4]))
+    return (min(x[0], y[0]), max(x[1], y[1]), x[2] or y[2], x[3] + y[3], x[4], x[5] & y[5] & (x[4] == y[4]),
+            x[6] + y[6])
 
 
-def _cluster_pass1(src, eight_bit):
-    """Pass 1 of the validation as Dask tasks on the active cluster; None without one."""
+def _cluster_pass1(src, *args):
+    """Pass 1 of the validation as Dask tasks on the active cluster (``args``: those of
+    :func:`_chunk_pass1` after the rows); None without one."""
     from ..distributed import active, map_raw
 
     if active() is None:
         return None
-    return map_raw(src, _chunk_pass1, src.name, eight_bit, src.origins, merge=_merge_pass1)
+    return map_raw(src, _chunk_pass1, *args, merge=_merge_pass1)
+
+
+class _RowNorms:
+    """The second pass's centred squared row norms, filled block by block (in process)."""
+
+    def __init__(self, src, rows: int):
+        self.rows, self.map, self.mean = int(rows), src.row_map(centred=False), src.mean
+        self.sq, self.buf = np.empty(src.n), None
+
+    def add(self, raw, s: int, e: int) -> None:
+        if self.buf is None:  # one buffer for every block
+            self.buf = large_empty((min(self.rows, self.sq.size), self.mean.size), self.map.dtype)
+        self.sq[s:e] = _chunk_sq_norms(raw, s, e, self.map, self.mean, self.buf)
 
 
 def _chunk_sq_norms(raw, s, e, rowmap, mean, out=None):

@@ -19,8 +19,8 @@ from .._validate import MAX_BOOTSTRAP, as_real_array, check_bool, check_choice, 
 from ..data.source import as_source, to_working
 from ..distributed import active, map_working
 
-__all__ = ["ClassGrams", "EigenResult", "class_grams", "covariance_spectrum", "row_projections", "top_eigenvalues",
-           "DENSE_COVARIANCE_MAX_D"]
+__all__ = ["ClassGrams", "EigenResult", "ProjectionRider", "RowProjector", "class_grams", "covariance_spectrum",
+           "row_projections", "top_eigenvalues", "DENSE_COVARIANCE_MAX_D"]
 
 #: largest d for which :func:`covariance_spectrum` forms C and calls ``eigvalsh``
 DENSE_COVARIANCE_MAX_D = 4096
@@ -656,24 +656,74 @@ def row_projections(X, V, mean, reduce=None):
     travels to the client (n × d float64 projections would not fit there); it must be picklable
     (a module-level function, or a ``functools.partial`` of one). It may change ``Z`` in place but
     must return new arrays, not ``Z`` or views of it: in process ``Z`` is a buffer that the next
-    block overwrites.
+    block overwrites. :class:`RowProjector` is the same computation for one working block at a
+    time (e.g. inside another pass over the data).
     """
     src = as_source(X)
-    V = np.asarray(V, dtype=np.float64)
-    Vb = V.astype(src.dtype)
-    scale = src.working_scale
-    resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
+    project = RowProjector(src, V, mean, reduce)
     if active() is not None:  # as Dask tasks over the chunks of rows
-        yield from map_working(src, _chunk_project, Vb, resid * scale, scale, reduce)
+        yield from map_working(src, _chunk_project, project.Vb, project.resid * project.scale, project.scale,
+                               reduce)
         return
-    zbuf = None  # with ``reduce`` the projections do not leave this loop: one buffer for every block
     for s, e, blk in src.working_blocks(reuse=True):
-        if reduce is not None and blk.dtype == np.float64:
-            if zbuf is None:
-                zbuf = np.empty((blk.shape[0], V.shape[1]))
-            Z = np.matmul(blk, Vb, out=zbuf[:e - s])
+        yield s, e, project(blk)
+
+
+class RowProjector:
+    """``(x_i − mean) @ V`` (float64, data units) of one working block of ``X`` at a time, or
+    ``reduce`` of it: :func:`row_projections`' arithmetic, for :class:`ProjectionRider`. The
+    products' last bits depend on the block's number of rows (BLAS picks its kernels by shape)."""
+
+    def __init__(self, X, V, mean, reduce=None):
+        src = as_source(X)
+        V = np.asarray(V, dtype=np.float64)
+        self.Vb, self.scale, self.reduce = V.astype(src.dtype), src.working_scale, reduce
+        self.resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
+        self._buf = None  # with ``reduce`` the projections do not leave the call: one buffer for every block
+
+    def __call__(self, blk: np.ndarray):
+        """The projections of the working rows ``blk`` (not changed), or ``reduce`` of them."""
+        if self.reduce is not None and blk.dtype == np.float64:
+            if self._buf is None or self._buf.shape[0] < blk.shape[0]:
+                self._buf = np.empty((blk.shape[0], self.Vb.shape[1]))
+            Z = np.matmul(blk, self.Vb, out=self._buf[:blk.shape[0]])
         else:
-            Z = (blk @ Vb).astype(np.float64, copy=False)
-        Z /= scale
-        Z -= resid
-        yield s, e, (Z if reduce is None else reduce(Z))
+            Z = (blk @ self.Vb).astype(np.float64, copy=False)
+        Z /= self.scale
+        Z -= self.resid
+        return Z if self.reduce is None else self.reduce(Z)
+
+
+class ProjectionRider:
+    """:func:`row_projections` riding on another pass over the working blocks of ``X`` (e.g. the
+    mixture engine's, as its ``on_block``): the rows, in order and in blocks of any size, are
+    regrouped into :func:`row_projections`' own blocks (``X.block_rows()`` rows; copied only where
+    a block of the other pass straddles two of them), so the projections are bit for bit those of
+    their own pass; ``sink(start, stop, result)`` receives each block's result (``reduce(Z)``).
+    ``rows``: how many rows came so far."""
+
+    def __init__(self, X, V, mean, reduce, sink):
+        src = as_source(X)
+        self.project, self.sink = RowProjector(src, V, mean, reduce), sink
+        self.n, self.size = src.n, src.block_rows()
+        self.rows, self.start, self._buf = 0, 0, None  # rows seen; first row of the block being filled
+
+    def __call__(self, s: int, e: int, blk: np.ndarray) -> None:
+        if s != self.rows:
+            raise RegimesError(f"ProjectionRider: rows must come in order, got rows {s}:{e} after {self.rows}")
+        pos = s
+        while pos < e:
+            stop = min(self.start + self.size, self.n)  # the end of row_projections' block
+            take = min(e, stop) - pos
+            if pos == self.start and take == stop - self.start:  # a whole block inside this one: no copy
+                self.sink(self.start, stop, self.project(blk[pos - s:pos - s + take]))
+            else:
+                if self._buf is None:
+                    self._buf = np.empty((min(self.size, self.n), blk.shape[1]), blk.dtype)
+                self._buf[pos - self.start:pos - self.start + take] = blk[pos - s:pos - s + take]
+                if pos + take == stop:
+                    self.sink(self.start, stop, self.project(self._buf[:stop - self.start]))
+            pos += take
+            if pos == stop:
+                self.start = stop
+        self.rows = e

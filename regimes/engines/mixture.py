@@ -108,7 +108,7 @@ def check_mixture_times(src, name: str, times, **bounds) -> np.ndarray:
 def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                       memory_budget: int = DEFAULT_MEMORY_BUDGET, store: bool | None = None,
                       block_rows: int | None = None, progress=None, precision: str = "auto",
-                      engine: str = "numpy") -> MixtureCurves:
+                      engine: str = "numpy", on_block=None) -> MixtureCurves:
     """Excess entropy, commitment and class curves of the empirical mixture on a grid of times.
 
     Parameters
@@ -150,6 +150,10 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
         (:mod:`regimes.engines._fused`; needs ``pip install 'regimes[fast]'``), several times
         faster, equal to the numpy path up to summation order (~1e-15 relative) and itself
         reproducible run to run and for any thread count. ``"auto"``: numba when installed.
+    on_block : callable, optional
+        ``on_block(start, stop, block)`` with each working block (:meth:`regimes.data.DataSource.working`)
+        of the first pass, so that another computation rides on it; it must neither change nor keep
+        ``block``. Not called on a Dask cluster (the caller sees that no row came).
 
     Returns
     -------
@@ -187,7 +191,7 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     src = as_source(X)
     n, d = src.n, src.d
     tt, M, budget, store, block_rows, precision, engine = _checked_arguments(
-        src, times, samples, memory_budget, store, block_rows, progress, precision, engine)
+        src, times, samples, memory_budget, store, block_rows, (progress, on_block), precision, engine)
     gen = check_rng(rng)
     classes = _class_codes(src, labels)
     dt = src.dtype
@@ -206,7 +210,7 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
     Gs = large_empty((M, n)) if keep else None  # never huge pages: see regimes._buffers
     Ds = large_empty((M, n)) if keep else None
     stream = _Stream(src, A0.astype(pdt, copy=False), Xi.astype(pdt, copy=False), mu0, pdt, rows, classes, progress)
-    stream.run(time_factors(tf), state, Gs, Ds)
+    stream.run(time_factors(tf), state, Gs, Ds, on_block=on_block)
     (L, pc, ph), fine_values = _split_fine(state.finish(), tf if fine else None)
     if not np.all(np.isfinite(L)):  # pragma: no cover - only at float64's range limit
         raise RegimesError(f"{src.name}: values too large: squared distances overflow float64 "
@@ -223,15 +227,16 @@ def empirical_mixture(X, times, *, samples: int = 1024, rng=0, labels=None,
                          t_min=min_time(src))
 
 
-def _checked_arguments(src, times, samples, memory_budget, store, block_rows, progress, precision, engine):
-    """:func:`empirical_mixture`'s arguments checked on entry: ``(times, samples, memory budget,
-    store, block rows, precision, resolved engine)``."""
+def _checked_arguments(src, times, samples, memory_budget, store, block_rows, callbacks, precision, engine):
+    """:func:`empirical_mixture`'s arguments checked on entry (``callbacks``: progress and on_block):
+    ``(times, samples, memory budget, store, block rows, precision, resolved engine)``."""
     tt = check_mixture_times(src, "times", times, ndim=1, min_size=1)
     M = check_int("samples", samples, ge=2, le=MAX_SAMPLES)
     budget = check_memory_budget(memory_budget)
     store = None if store is None else check_bool("store", store)
     block_rows = None if block_rows is None else check_int("block_rows", block_rows, ge=1)
-    check_callback("progress", progress, "progress(done, total)")
+    check_callback("progress", callbacks[0], "progress(done, total)")
+    check_callback("on_block", callbacks[1], "on_block(start, stop, block)")
     precision, engine = check_engine_options(precision, engine)
     # the samples' noise ξ and start points a^{μ0}, (M, d) each, in the data's dtype and in float64
     check_memory("samples", M, 2.0 * M * src.d * (src.dtype.itemsize + 8),
@@ -252,12 +257,14 @@ class _Stream:
         self.order = np.argsort(mu0, kind="stable")
         self._buf = None  # the products' buffers of the fused path, reused across blocks and passes
 
-    def run(self, vs, state, Gs=None, Ds=None):
+    def run(self, vs, state, Gs=None, Ds=None, on_block=None):
         src, mu0, order, n = self.src, self.mu0, self.order, self.src.n
         if active() is not None:
             self._run_chunks(vs, state, Gs, Ds)
             return
         for s, e, B in src.working_blocks(self.rows, reuse=True):
+            if on_block is not None:
+                on_block(s, e, B)
             B = B.astype(self.pdt, copy=False)
             lo, hi = np.searchsorted(mu0[order], [s, e])
             rs = order[lo:hi]  # the samples whose μ = μ0 term is in this block: exactly zero
