@@ -72,14 +72,15 @@ def test_labelled_analysis_reads_the_data_four_times_in_all(raw_reads, dtype, pa
 def test_labelled_analysis_beyond_the_class_sums_budget_reads_the_data_eight_times(raw_reads):
     # K·d²·8 bytes (2 × 500² × 8 = 4 MB) above a quarter of memory_budget (3 MiB): the load, the
     # covariance, the engine (3) + the pooled within-class variance (2) + the class covariances (1)
-    # + the hierarchy (2)
+    # + the hierarchy (2); at n = 1000 the engine's precision probe (its first 1024 rows) reads
+    # every row once more
     from regimes.analysis import analyze
 
     g = np.random.default_rng(1)
-    lab = g.integers(0, 2, 2000)
-    analyze(as_source(g.standard_normal((2000, 500)) + lab[:, None], labels=lab), samples=64, bootstrap=20,
+    lab = g.integers(0, 2, 1000)
+    analyze(as_source(g.standard_normal((1000, 500)) + lab[:, None], labels=lab), samples=64, bootstrap=20,
             memory_budget=3 << 20)
-    assert _passes(raw_reads["rows"], 2000) == 8
+    assert _passes(raw_reads["rows"], 1000, partial=100) == 8 + 1
 
 
 def _sources():
