@@ -79,7 +79,6 @@ from .engines.covariance import (
     ProjectionRider,
     class_grams,
     covariance_spectrum,
-    row_projections,
     top_eigenvalues,
 )
 from .engines.mixture import (
@@ -445,9 +444,9 @@ class _RowInfluences:
 
     def __init__(self, src, lam, V, mu, t0):
         x = 1.0 / math.expm1(2.0 * t0)
-        self.src, self.V, self.mu = src, V, mu
-        self.reduce = functools.partial(_influences, wk=x / (1.0 + x * lam) / (2.0 * src.d))
-        self.rider = ProjectionRider(src, V, mu, self.reduce, self._keep)
+        self.n = src.n
+        reduce = functools.partial(_influences, wk=x / (1.0 + x * lam) / (2.0 * src.d))
+        self.rider = ProjectionRider(src, V, mu, reduce, self._keep)  # keeps V in the data's dtype only
         self.psi, self.z1sq = np.empty(src.n), np.empty(src.n)
 
     def _keep(self, s, e, result):
@@ -458,10 +457,10 @@ class _RowInfluences:
 
     def values(self):
         """``(ψ, z1²)`` per row, reading the data only if the engine's pass did not bring every row."""
-        if self.rider.rows != self.src.n:
-            for s, e, result in row_projections(self.src, self.V, self.mu, reduce=self.reduce):
+        if self.rider.rows != self.n:
+            for s, e, result in self.rider.project.passes():
                 self._keep(s, e, result)
-            self.rider.rows = self.src.n
+            self.rider.rows = self.n
         return self.psi, self.z1sq
 
 

@@ -219,6 +219,9 @@ def test_projections_riding_on_any_blocks_equal_their_own_pass_bit_for_bit(dtype
         assert starts == list(range(0, 1234, 100)) and rider.rows == 1234
     with pytest.raises(RegimesError, match="rows must come in order"):
         ProjectionRider(src, V, mu, None, sink)(5, 10, X[5:10])
+    # with ``reduce`` the products go into buffers reused across blocks: the same bits as fresh arrays
+    reduced = np.concatenate([Z for _, _, Z in row_projections(src, V, mu, reduce=np.copy)])
+    np.testing.assert_array_equal(reduced, want)
 
 
 def test_analysis_intervals_do_not_depend_on_the_engine_blocks():

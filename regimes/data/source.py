@@ -347,7 +347,7 @@ class DataSource:
         """
         rows = self.block_rows() if rows is None else int(rows)
         rmap, buf = (self.row_map() if reuse else None), None
-        norms = None if self._sq_norms is not None else _RowNorms(self, rows)  # the second pass, on the way
+        norms = None if self._sq_norms is not None else _RowNorms(self)  # the second pass, on the way
         for s in range(0, self.n, rows):
             e = min(self.n, s + rows)
             raw = self._raw_rows(s, e)
@@ -500,7 +500,7 @@ class DataSource:
         """The centred squared row norms in a pass of their own (nothing else needed the rows first)."""
         sq = _cluster_pass2(self)
         if sq is None:
-            norms = _RowNorms(self, self.block_rows())
+            norms = _RowNorms(self)
             for s in range(0, self.n, norms.rows):
                 e = min(self.n, s + norms.rows)
                 norms.add(self._raw_rows(s, e), s, e)
@@ -582,16 +582,19 @@ def _cluster_pass1(src, *args):
 
 
 class _RowNorms:
-    """The second pass's centred squared row norms, filled block by block (in process)."""
+    """The second pass's centred squared row norms, filled from raw blocks of any size (in process),
+    a source's own block size at a time (a row's norm does not depend on the rows beside it)."""
 
-    def __init__(self, src, rows: int):
-        self.rows, self.map, self.mean = int(rows), src.row_map(centred=False), src.mean
+    def __init__(self, src):
+        self.rows, self.map, self.mean = src.block_rows(), src.row_map(centred=False), src.mean
         self.sq, self.buf = np.empty(src.n), None
 
     def add(self, raw, s: int, e: int) -> None:
         if self.buf is None:  # one buffer for every block
             self.buf = large_empty((min(self.rows, self.sq.size), self.mean.size), self.map.dtype)
-        self.sq[s:e] = _chunk_sq_norms(raw, s, e, self.map, self.mean, self.buf)
+        for a in range(s, e, self.rows):
+            b = min(e, a + self.rows)
+            self.sq[a:b] = _chunk_sq_norms(raw[a - s:b - s], a, b, self.map, self.mean, self.buf)
 
 
 def _chunk_sq_norms(raw, s, e, rowmap, mean, out=None):

@@ -14,9 +14,9 @@ through the source's working blocks.
 
 from __future__ import annotations
 
-from .covariance import EigenResult, covariance_spectrum, row_projections, top_eigenvalues
+from .covariance import EigenResult, ProjectionRider, covariance_spectrum, row_projections, top_eigenvalues
 from .curves import MixtureCurves
 from .mixture import empirical_mixture, mixture_rng
 
-__all__ = ["EigenResult", "MixtureCurves", "covariance_spectrum", "empirical_mixture", "mixture_rng",
-           "row_projections", "top_eigenvalues"]
+__all__ = ["EigenResult", "MixtureCurves", "ProjectionRider", "covariance_spectrum", "empirical_mixture",
+           "mixture_rng", "row_projections", "top_eigenvalues"]

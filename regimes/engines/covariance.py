@@ -659,36 +659,47 @@ def row_projections(X, V, mean, reduce=None):
     block overwrites. :class:`RowProjector` is the same computation for one working block at a
     time (e.g. inside another pass over the data).
     """
-    src = as_source(X)
-    project = RowProjector(src, V, mean, reduce)
-    if active() is not None:  # as Dask tasks over the chunks of rows
-        yield from map_working(src, _chunk_project, project.Vb, project.resid * project.scale, project.scale,
-                               reduce)
-        return
-    for s, e, blk in src.working_blocks(reuse=True):
-        yield s, e, project(blk)
+    return RowProjector(X, V, mean, reduce).passes()
 
 
 class RowProjector:
     """``(x_i − mean) @ V`` (float64, data units) of one working block of ``X`` at a time, or
     ``reduce`` of it: :func:`row_projections`' arithmetic, for :class:`ProjectionRider`. The
-    products' last bits depend on the block's number of rows (BLAS picks its kernels by shape)."""
+    products' last bits depend on the block's number of rows (BLAS picks its kernels by shape).
+    Holds ``V`` in the data's dtype only (and the d-vector ``(mean − c)·V``)."""
 
     def __init__(self, X, V, mean, reduce=None):
-        src = as_source(X)
+        self.src = src = as_source(X)
         V = np.asarray(V, dtype=np.float64)
-        self.Vb, self.scale, self.reduce = V.astype(src.dtype), src.working_scale, reduce
+        self.Vb, self.scale, self.reduce = V.astype(src.dtype, copy=False), src.working_scale, reduce
         self.resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
-        self._buf = None  # with ``reduce`` the projections do not leave the call: one buffer for every block
+        self._bufs = None  # with ``reduce`` the projections do not leave the call: buffers for every block
+
+    def passes(self):
+        """Yield ``(start, stop, result)`` over every row in a pass of its own: the source's
+        working blocks in process, Dask tasks over its chunks of rows on a cluster (the same
+        blocks: ``X.block_rows()`` rows)."""
+        if active() is not None:
+            yield from map_working(self.src, _chunk_project, self.Vb, self.resid * self.scale, self.scale,
+                                   self.reduce)
+            return
+        for s, e, blk in self.src.working_blocks(reuse=True):
+            yield s, e, self(blk)
 
     def __call__(self, blk: np.ndarray):
         """The projections of the working rows ``blk`` (not changed), or ``reduce`` of them."""
-        if self.reduce is not None and blk.dtype == np.float64:
-            if self._buf is None or self._buf.shape[0] < blk.shape[0]:
-                self._buf = np.empty((blk.shape[0], self.Vb.shape[1]))
-            Z = np.matmul(blk, self.Vb, out=self._buf[:blk.shape[0]])
-        else:
+        r = blk.shape[0]
+        if self.reduce is None:
             Z = (blk @ self.Vb).astype(np.float64, copy=False)
+        else:  # the products into buffers reused across blocks (the same bits as fresh arrays)
+            if self._bufs is None or self._bufs[0].shape[0] < r:
+                k = self.Vb.shape[1]
+                self._bufs = (np.empty((r, k), blk.dtype), None if blk.dtype == np.float64 else np.empty((r, k)))
+            Z = np.matmul(blk, self.Vb, out=self._bufs[0][:r])
+            if self._bufs[1] is not None:  # float32 products, converted as astype does
+                wide = self._bufs[1][:r]
+                wide[...] = Z
+                Z = wide
         Z /= self.scale
         Z -= self.resid
         return Z if self.reduce is None else self.reduce(Z)
