@@ -234,3 +234,14 @@ def test_analysis_intervals_do_not_depend_on_the_engine_blocks():
     for k in ("spectral", "gaussian"):
         assert a.t_C[k].ci == b.t_C[k].ci and a.t_C[k].se == b.t_C[k].se, k
     assert a.eigenvalue.ci == b.eigenvalue.ci and a.notes == b.notes
+
+
+def test_the_cli_on_a_file_reads_it_three_times(raw_reads, run_cli, tmp_path):
+    import json
+
+    X = np.random.default_rng(13).standard_normal((3000, 40)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    rc, out, err = run_cli("analyze", tmp_path / "x.npy", "--samples", "32", "--bootstrap", "10", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["n"] == 3000
+    assert _passes(raw_reads["rows"], 3000) == 3

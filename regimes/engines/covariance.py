@@ -666,12 +666,13 @@ class RowProjector:
     """``(x_i − mean) @ V`` (float64, data units) of one working block of ``X`` at a time, or
     ``reduce`` of it: :func:`row_projections`' arithmetic, for :class:`ProjectionRider`. The
     products' last bits depend on the block's number of rows (BLAS picks its kernels by shape).
-    Holds ``V`` in the data's dtype only (and the d-vector ``(mean − c)·V``)."""
+    Holds a copy of ``V`` in the data's dtype (d²·itemsize bytes) and the d-vector ``(mean − c)·V``;
+    with ``reduce``, buffers for one block's products (float32 data: also their float64 copy)."""
 
     def __init__(self, X, V, mean, reduce=None):
         self.src = src = as_source(X)
         V = np.asarray(V, dtype=np.float64)
-        self.Vb, self.scale, self.reduce = V.astype(src.dtype, copy=False), src.working_scale, reduce
+        self.Vb, self.scale, self.reduce = V.astype(src.dtype), src.working_scale, reduce  # a contiguous copy
         self.resid = (np.asarray(mean, dtype=np.float64) - src.working_shift) @ V
         self._bufs = None  # with ``reduce`` the projections do not leave the call: buffers for every block
 
