@@ -557,11 +557,13 @@ def _chunk_pass1(raw, s, e, name, eight_bit, origins=None, spread=None):
 def _spread_about(raw, a, b, x0) -> float:
     """``Σ_i |a·raw_i + b − x_0|²`` in float64 (inf when it overflows: the caller then reads tr C exactly)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        y = raw.astype(np.float64)
-        if a != 1.0 or b != 0.0:
+        if a == 1.0 and b == 0.0:
+            y = np.subtract(raw, x0, dtype=np.float64)  # the conversion and the shift in one sweep
+        else:
+            y = raw.astype(np.float64)
             y *= a
             y += b
-        y -= x0
+            y -= x0
         y = y.reshape(-1)
         return float(np.dot(y, y))
 
