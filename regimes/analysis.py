@@ -456,11 +456,13 @@ class _RowInfluences:
         self.rider(s, e, blk)
 
     def values(self):
-        """``(ψ, z1²)`` per row, reading the data only if the engine's pass did not bring every row."""
-        if self.rider.rows != self.n:
-            for s, e, result in self.rider.project.passes():
-                self._keep(s, e, result)
-            self.rider.rows = self.n
+        """``(ψ, z1²)`` per row, reading the data only if the engine's pass did not bring every row;
+        the projections' copy of the eigenvectors and their buffers are released afterwards."""
+        if self.rider is not None:
+            if self.rider.rows != self.n:
+                for s, e, result in self.rider.project.passes():
+                    self._keep(s, e, result)
+            self.rider = None
         return self.psi, self.z1sq
 
 
@@ -775,7 +777,9 @@ def _gaussian_stage(src, conf, gen, B, notes, g: _GaussianInputs):
         notes.append(f"t_C (gaussian): every one of the {src.n_classes} classes has a single row, so the "
                      "pooled within-class variance is undefined (n − classes = 0); σ² = tr C / d used instead")
     a = math.log(n) / d
-    reps = [collapse_time_from_alpha(a, float(r / d)) for r in linearised_replicates(g.sq, gen, B, g.dof)]
+    # a replicate that drew only rows at the mean (σ² = 0: tiny n) has the formula's limit t_C = 0
+    reps = [collapse_time_from_alpha(a, float(r / d)) if r > 0 else 0.0
+            for r in linearised_replicates(g.sq, gen, B, g.dof)]
     ci, se = percentile_interval(reps, conf)
     return _degenerate_interval(Estimate(g.value, se, ci, definition=g.what, details={"variance": g.variance}),
                                 "t_C (gaussian)", n, notes)

@@ -11,8 +11,9 @@ import pytest
 
 import regimes.data.source as source_module
 from regimes import RegimesError
+from regimes.data import load_source
 from regimes.data.source import as_source, query_rows
-from regimes.engines import empirical_mixture
+from regimes.engines import empirical_mixture, top_eigenvalues
 from regimes.engines.covariance import ProjectionRider, covariance_spectrum, row_projections
 
 
@@ -161,11 +162,24 @@ def test_the_working_scale_is_the_power_of_two_of_the_exact_trace():
         assert np.log2(src.working_scale) == round(np.log2(src.working_scale))
 
 
-def test_load_errors_on_zero_or_underflowing_variance():
+def test_load_errors_on_zero_or_underflowing_variance(tmp_path):
     with pytest.raises(RegimesError, match="zero variance: all 4 rows are identical"):
         as_source(np.ones((4, 3)))
     with pytest.raises(RegimesError, match="values too small for float64 arithmetic"):
         as_source(np.array([[1e-170, 0.0], [2e-170, 0.0], [0.0, 0.0]]))
+    # squared deviations that round to 0 where the load's sum about the first row does not: the
+    # exact check runs at load, as it always did (a .npy file, whose later passes would not ask
+    # for the row norms)
+    tiny = np.array([[0.0, 0.0], [2e-162, 0.0], [1e-162, 0.0]])
+    np.save(tmp_path / "tiny.npy", tiny)
+    with pytest.raises(RegimesError, match="values too small for float64 arithmetic"):
+        load_source(str(tmp_path / "tiny.npy"))
+    doubled = as_source(tiny, scale=2.0)  # squares of 4e-162 round to subnormals > 0: a (meaningless) variance
+    assert doubled.total_variance == 5e-324 and top_eigenvalues(doubled).values[0] == 5e-324  # no overflow
+    # near the limit but representable: loaded, and the covariance operator does not overflow
+    src = as_source(np.array([[0.0, 0.0], [2e-154, 0.0], [1e-154, 0.0]]))
+    assert src.total_variance == pytest.approx(1e-308, rel=1e-12)
+    assert top_eigenvalues(src).values[0] == pytest.approx(1e-308, rel=1e-6)
     with query_rows():
         q = as_source(np.ones((4, 3)))  # query rows may all be one point
     assert q.total_variance == 0.0 and np.all(q.centred_sq_norms == 0)
@@ -224,16 +238,29 @@ def test_projections_riding_on_any_blocks_equal_their_own_pass_bit_for_bit(dtype
     np.testing.assert_array_equal(reduced, want)
 
 
-def test_analysis_intervals_do_not_depend_on_the_engine_blocks():
-    # the projections ride on the engine's blocks, whose size follows the memory budget
+def test_analysis_intervals_do_not_depend_on_the_engine_blocks(monkeypatch):
+    # the projections ride on the engine's blocks, whose size follows the memory budget: 3000 rows
+    # (one block) at 1 GiB, ~330 at 1 MiB with M = 1024 — against row_projections' own 3000
+    import regimes.engines.covariance as covariance
     from regimes.analysis import analyze
 
-    X = np.random.default_rng(12).standard_normal((2000, 48)) * np.linspace(0.5, 2.0, 48)
-    a = analyze(X, samples=32, bootstrap=30, memory_budget=1 << 30)
-    b = analyze(X, samples=32, bootstrap=30, memory_budget=1 << 20)
+    seen, real = [], covariance.ProjectionRider.__call__
+
+    def spy(self, s, e, blk):
+        seen[-1].add(e - s)
+        return real(self, s, e, blk)
+
+    monkeypatch.setattr(covariance.ProjectionRider, "__call__", spy)
+    X = np.random.default_rng(12).standard_normal((3000, 48)) * np.linspace(0.5, 2.0, 48)
+    runs = []
+    for budget in (1 << 30, 1 << 20):
+        seen.append(set())
+        runs.append(analyze(X, samples=1024, bootstrap=30, memory_budget=budget))
+    assert seen[0] == {3000} and max(seen[1]) < 400  # the rider regrouped the small blocks
+    a, b = runs
     for k in ("spectral", "gaussian"):
         assert a.t_C[k].ci == b.t_C[k].ci and a.t_C[k].se == b.t_C[k].se, k
-    assert a.eigenvalue.ci == b.eigenvalue.ci and a.notes == b.notes
+    assert a.eigenvalue.ci == b.eigenvalue.ci and a.eigenvalue.se == b.eigenvalue.se
 
 
 def test_the_cli_on_a_file_reads_it_three_times(raw_reads, run_cli, tmp_path):

@@ -275,7 +275,7 @@ class DataSource:
         if tv <= 0.0:
             return 1.0
         lim = 120 if self.dtype == np.float32 else 1000
-        e = int(np.clip(-round(0.5 * np.log2(tv / self.d)), -lim, lim))
+        e = int(np.clip(-round(0.5 * (np.log2(tv) - np.log2(self.d))), -lim, lim))  # tv/d may be subnormal
         return float(2.0**e)
 
     @cached_property
@@ -416,6 +416,8 @@ class DataSource:
         sq_norms = _cluster_pass2(self)  # on a cluster the second pass runs now, as tasks (None in process)
         if sq_norms is not None:
             self._set_norms(sq_norms)
+        elif not self._all_same and not spread[0] > _NEAR_UNDERFLOW * self.n:
+            self._second_pass()  # squared deviations near float64's smallest: the exact check now, at load
         if self.labels is not None:
             lab = np.asarray(self.labels)
             if lab.ndim != 1 or lab.shape[0] != self.n:
@@ -469,17 +471,20 @@ class DataSource:
 
     def spread_estimate(self) -> float:
         """tr C from the load pass: ``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``, x_0 the first row
-        (exact up to rounding: x_0 is a row, so ``n|x̄ − x_0|² <= n(n − 1) tr C`` and the difference
-        loses at most log10(n) digits), or the exact :attr:`total_variance` (one more pass, unless
-        done) when the sum overflows or the difference keeps fewer than six digits."""
+        — close to the exact value (x_0 is a row, so ``n|x̄ − x_0|² <= n(n − 1) tr C``; the difference
+        loses about log10(n) + log10(|x̄|/σ) digits, the second term from the mean's own rounding
+        with a large offset: 5e-8 relative at an offset of 1e8 σ), which is all the power-of-two
+        working scale needs — or the exact :attr:`total_variance` (one more pass, unless done)
+        when the sum overflows, the difference keeps fewer than six digits or is not a normal
+        positive float."""
         if self._all_same or self.n < 2:
             return 0.0
         s0, x0 = self._spread
         with np.errstate(over="ignore", invalid="ignore"):
             dev = self.mean - x0
-            rest = s0 - self.n * float(dev @ dev)
-        if np.isfinite(s0) and rest > 1e-10 * s0:
-            return float(rest / (self.n - 1))
+            est = (s0 - self.n * float(dev @ dev)) / (self.n - 1)
+        if np.isfinite(s0) and est * (self.n - 1) > 1e-10 * s0 and est >= np.finfo(np.float64).tiny:
+            return float(est)
         return self.total_variance
 
     @property
@@ -735,6 +740,10 @@ def as_source(X, labels=None, *, scale: str | float = "none", center: bool = Tru
 
 
 _QUERY_ROWS = contextvars.ContextVar("regimes_query_rows", default=False)
+
+#: below this many times n, the load pass's Σ_i |x_i − x_0|² is near enough float64's smallest
+#: normal numbers that the exact row norms are computed at load (their underflow is refused there)
+_NEAR_UNDERFLOW = float(np.finfo(np.float64).tiny) * 2.0**100
 
 
 @contextlib.contextmanager

@@ -251,7 +251,9 @@ class _CenteredCovOperator:
                     y *= self.w[s:e]
                 out += (y.astype(B.dtype) @ B).astype(np.float64)
                 out -= y.sum() * self.mu
-        out /= self.s_v * self.s_b**2 * (self.wsum - 1.0)
+        out /= self.s_v * (self.wsum - 1.0)
+        out /= self.s_b  # twice, not by s_b² (which overflows for data near 1e-154; powers of two: the same bits)
+        out /= self.s_b
         if not np.all(np.isfinite(out)):
             raise self.src.too_large(f"{self.src.dtype} products (a matrix-vector product overflowed)")
         return out
@@ -277,7 +279,9 @@ class _CenteredCovOperator:
                     Y *= self.w[s:e, None]
                 out += (B.T @ Y.astype(B.dtype)).astype(np.float64)
                 out -= np.outer(self.mu, Y.sum(axis=0))
-        out /= self.s_v * self.s_b**2 * (self.wsum - 1.0)
+        out /= self.s_v * (self.wsum - 1.0)
+        out /= self.s_b  # twice, not by s_b² (which overflows for data near 1e-154; powers of two: the same bits)
+        out /= self.s_b
         if not np.all(np.isfinite(out)):
             raise self.src.too_large(f"{self.src.dtype} products (a matrix-vector product overflowed)")
         return out
