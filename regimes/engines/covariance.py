@@ -354,10 +354,14 @@ def _block_krylov(op, d, k, v0, tol, block=None):
         W = Y - K @ (K.T @ Y)
         W -= K @ (K.T @ W)  # twice is enough
         Q, R = np.linalg.qr(W)
-        keep = np.abs(np.diag(R)) > 1e-12 * max(1.0, float(np.abs(np.diag(R)).max(initial=0.0)))
+        # new directions: those above rounding relative to the products (C of low rank, n < d: once the
+        # basis holds its range, what is left of Y is rounding, and its normalised noise must not enter)
+        keep = np.abs(np.diag(R)) > 1e-10 * float(np.linalg.norm(Y, axis=0).max(initial=0.0))
         if not keep.any():  # the Krylov space is invariant: the Ritz values are exact
             return theta, U
-        Q = Q[:, keep][:, :max_dim - K.shape[1]]  # the last block may be narrower: up to max_dim (<= d)
+        Q = Q[:, keep]
+        Q = np.linalg.qr(Q - K @ (K.T @ Q))[0]  # kept directions orthogonal to the basis to working precision
+        Q = Q[:, :max_dim - K.shape[1]]  # the last block may be narrower: up to max_dim (<= d)
 
 
 def _eigh(C, src, vectors=True):
