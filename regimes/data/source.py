@@ -472,7 +472,7 @@ class DataSource:
     def spread_estimate(self) -> float:
         """tr C from the load pass: ``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``, x_0 the first row
         — close to the exact value (x_0 is a row, so ``n|x̄ − x_0|² <= n(n − 1) tr C``; the difference
-        loses about log10(n) + log10(|x̄|/σ) digits, the second term from the mean's own rounding
+        loses about ``log10(n) + log10(|x̄|/σ)`` digits, the second term from the mean's own rounding
         with a large offset: 5e-8 relative at an offset of 1e8 σ), which is all the power-of-two
         working scale needs — or the exact :attr:`total_variance` (one more pass, unless done)
         when the sum overflows, the difference keeps fewer than six digits or is not a normal
