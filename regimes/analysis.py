@@ -44,6 +44,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Mapping
@@ -897,19 +898,6 @@ def _curves_of(curves) -> AnalysisCurves:
                           class_commitment_se=curves.class_commitment_se)
 
 
-def _on_cluster(fn):
-    """Run ``fn`` (:func:`analyze`) inside :func:`regimes.distributed.cluster` when ``cluster=`` is given."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, cluster=None, **kwargs):
-        if cluster is None:
-            return fn(*args, **kwargs)
-        with on_cluster(cluster):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def _check_sizes(samples, bootstrap, eigen_bootstrap, times, eigen_subsample):
     """The size-like arguments of :func:`analyze`, bounded, before any work."""
     samples = check_int("samples", samples, ge=16, le=MAX_SAMPLES)
@@ -925,7 +913,6 @@ def _check_sizes(samples, bootstrap, eigen_bootstrap, times, eigen_subsample):
     return samples, bootstrap, eigen_bootstrap, eigen_subsample
 
 
-@_on_cluster
 def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule="linear",
             steps: int | None = None, sampler_steps=None, timestep_spacing: str | None = None, seed: int = 0,
             bootstrap: int = 200, eigen_bootstrap: int | None = None,
@@ -976,6 +963,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         (seeded); ignored, with a note, for d <= 4096 (one pass over all rows is cheap there).
     cluster : str or distributed.Client, optional
         The data passes as Dask tasks (``"local:N"``, ``"tcp://host:8786"``): :mod:`regimes.distributed`.
+        Every other argument is checked before the cluster is started or joined.
     progress : callable, optional
         ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
         (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
@@ -1001,17 +989,47 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     confidence, seed = check_real("confidence", confidence, gt=0.0, lt=1.0), check_int("seed", seed, ge=0)
     _check_options(times, memory_budget, scale, center, precision, engine, progress)
     sampler, sampler_steps = _sampler_stage(schedule, steps, sampler_steps, timestep_spacing)  # before any work
-    src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
+    run = _RunOptions(samples=samples, times=times, seed=seed, bootstrap=bootstrap, eigen_bootstrap=eigen_bootstrap,
+                      confidence=confidence, memory_budget=memory_budget, precision=precision, engine=engine,
+                      eigen_subsample=eigen_subsample, progress=progress, sampler=sampler, sampler_steps=sampler_steps)
+    # every argument is checked before a cluster is started or joined
+    with contextlib.nullcontext() if cluster is None else on_cluster(cluster):
+        src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
+        return _run_analysis(src, model, run)
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """:func:`analyze`'s checked options, for :func:`_run_analysis`."""
+
+    samples: int
+    times: object
+    seed: int
+    bootstrap: int
+    eigen_bootstrap: int
+    confidence: float
+    memory_budget: int
+    precision: str
+    engine: str
+    eigen_subsample: int | None
+    progress: object
+    sampler: object
+    sampler_steps: object
+
+
+def _run_analysis(src, model, o: _RunOptions) -> AnalysisResult:
+    """:func:`analyze`'s stages on the loaded training set ``src`` (``model``: the analytic model it
+    was drawn from, or None)."""
     notes: list[str] = list(getattr(src, "notes", []))
-    gen = analysis_rng(seed)  # bootstraps, Lanczos start
+    gen = analysis_rng(o.seed)  # bootstraps, Lanczos start
 
     def report(stage, done, total):
-        if progress is not None:
-            progress(stage, done, total)
+        if o.progress is not None:
+            o.progress(stage, done, total)
 
     report("eigenvalue", 0, 1)
-    grams, scatter = _class_passes(src, memory_budget)
-    cv = _covariance_values(src, gen, eigen_bootstrap, eigen_subsample, grams)
+    grams, scatter = _class_passes(src, o.memory_budget)
+    cv = _covariance_values(src, gen, o.eigen_bootstrap, o.eigen_subsample, grams)
     report("eigenvalue", 1, 1)
     report("spectrum", 0, 1)
     gv = _gaussian_inputs(src, grams, scatter)
@@ -1019,21 +1037,23 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     # the engine reports every streamed pass through one callback (the curves, then the crossings
     # when the statistics are not stored); its first pass brings the rows' projections (intervals)
     stage, riders = ["entropy"], [] if cv.influences is None else [cv.influences]
+
     def run(tt):
-        return empirical_mixture(src, tt, samples=samples, rng=mixture_rng(seed), memory_budget=memory_budget,
-                                 progress=lambda i, m: report(stage[0], i, m), precision=precision,
-                                 engine=engine, on_block=riders.pop() if riders else None)
+        return empirical_mixture(src, tt, samples=o.samples, rng=mixture_rng(o.seed), memory_budget=o.memory_budget,
+                                 progress=lambda i, m: report(stage[0], i, m), precision=o.precision,
+                                 engine=o.engine, on_block=riders.pop() if riders else None)
 
     at = len(notes)  # where the covariance and Gaussian stages' notes go: before the engine's
-    curves, tt = _mixture_stage(src, times, [cv.t_S, cv.t0, gv.value], run, notes)
-    lam, t_S, t_S_pop, spec, spectrum, gauss = _interval_stages(src, confidence, gen, (bootstrap, eigen_bootstrap), cv,
-                                                                gv, eigen_subsample, (notes, at))
-    _precision_note(precision, curves, src, notes)
+    curves, tt = _mixture_stage(src, o.times, [cv.t_S, cv.t0, gv.value], run, notes)
+    lam, t_S, t_S_pop, spec, spectrum, gauss = _interval_stages(src, o.confidence, gen,
+                                                                (o.bootstrap, o.eigen_bootstrap), cv, gv,
+                                                                o.eigen_subsample, (notes, at))
+    _precision_note(o.precision, curves, src, notes)
     stage[0] = "crossings pass"
-    com, ent, t_S_class = _crossings_stage(curves, src, tt, bootstrap, gen, confidence, notes, report)
+    com, ent, t_S_class = _crossings_stage(curves, src, tt, o.bootstrap, gen, o.confidence, notes, report)
     t_C = {"commitment": com, "entropy": ent, "spectral": spec, "gaussian": gauss}
     diag = _diagnostics_stage(t_C, spectrum, src, notes)
-    intervals, sched = _regimes_stage(t_S.value, t_C, sampler, sampler_steps, notes)
+    intervals, sched = _regimes_stage(t_S.value, t_C, o.sampler, o.sampler_steps, notes)
     cls_cov, hier = _classes_stage(src, notes, grams, scatter)
     if hier is not None and math.isfinite(t_S.value):  # merges above it are flagged in every output
         hier = dataclass_replace(hier, dataset_t_S=float(t_S.value))
@@ -1041,10 +1061,10 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     return AnalysisResult(
         n=src.n, d=src.d, alpha=math.log(src.n) / src.d, eigenvalue=lam, t_S=t_S, t_C=t_C,
         curves=_curves_of(curves), regimes=intervals, schedule=sched, units=src.units, name=src.name,
-        samples=samples, seed=seed, t_S_class=_class_time_caveats(t_S_class, lam, t_S, t_C[used], hier, notes),
+        samples=o.samples, seed=o.seed, t_S_class=_class_time_caveats(t_S_class, lam, t_S, t_C[used], hier, notes),
         notes=notes, spectrum=spectrum, t_S_population=t_S_pop, diagnostics=diag, class_speciation=cls_cov,
         class_hierarchy=hier, reference=None if model is None else _reference(model, src, tt), regimes_estimator=used,
-        bootstrap=bootstrap, eigen_bootstrap=eigen_bootstrap,
+        bootstrap=o.bootstrap, eigen_bootstrap=o.eigen_bootstrap,
     )
 
 
