@@ -500,6 +500,7 @@ class _CovarianceValues:
     t0: float
     floor: NoiseFloor | None
     floor_notes: tuple
+    mp_bias: float | None = None  # the spectral proxy's sample-spectrum bias (:func:`_mp_bias`)
     influences: _RowInfluences | None = None
     spec: Estimate | None = None
     replicates: np.ndarray | None = None
@@ -523,8 +524,8 @@ def _covariance_values(src, gen, eigen_bootstrap, subsample=None, grams=None) ->
         lam = np.clip(lam, 0.0, None)
         t0 = collapse_time_spectral(lam, n, d)
         floor, said = data_noise_floor(src, float(lam[0]), lam)
-        return _CovarianceValues(float(lam[0]), lam, t0, floor, tuple(said), influences=_RowInfluences(src, lam, V,
-                                                                                                        mu, t0))
+        return _CovarianceValues(float(lam[0]), lam, t0, floor, tuple(said), _mp_bias(src, t0),
+                                 influences=_RowInfluences(src, lam, V, mu, t0))
     eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
                           subsample=subsample)
     spec = _flat_tail_estimate(src, eig.values)
@@ -555,7 +556,7 @@ def _covariance_stage(src, conf, gen, bootstrap, eigen_bootstrap, notes, cv, sub
     if degenerate:
         ci_l, se_l = (math.nan, math.nan), math.nan
         notes.append(_degenerate_note("Λ and t_S", n))
-    spec = _spectral_caveats(src, _degenerate_interval(spec, "t_C (spectral)", n, notes), notes)
+    spec = _spectral_caveats(src, _degenerate_interval(spec, "t_C (spectral)", n, notes), notes, cv.mp_bias)
     t_S_val, t_S_ci = _half_log(lam_top), [_half_log(x) for x in ci_l]
     t_S = Estimate(t_S_val, se_l / (2 * lam_top) if lam_top > 1 else math.nan, t_S_ci)  # no se without a value
     if math.isnan(t_S_val):
@@ -643,14 +644,28 @@ def _sampling_bias_caveat(lam, ell, ci, notes) -> dict:
     return out
 
 
-def _spectral_caveats(src, spec, notes):
-    """The spectral t_C with ``details["sample_spectrum_bias"]`` (how far Marchenko–Pastur spreading of
-    the sample spectrum lowers the proxy for isotropic data at the observed n, d, tr C/d) and, when that
-    exceeds the interval's half-width, ``bias_exceeds_interval`` True and a note. The value is unchanged."""
+def _mp_bias(src, t0):
+    """How far Marchenko–Pastur spreading of the sample spectrum lowers the spectral proxy for
+    isotropic data at the observed n, d, tr C/d (:func:`regimes.noise.sample_spectrum_bias`), or
+    None where it is not assessed (d > DENSE_COVARIANCE_MAX_D, zero trace, no root t0). Computed
+    before the engine's pass, so that data outside its range are refused before that work."""
     n, d = src.n, src.d
-    if d > DENSE_COVARIANCE_MAX_D or not src.total_variance > 0 or not math.isfinite(spec.value):
+    if d > DENSE_COVARIANCE_MAX_D or not src.total_variance > 0 or not math.isfinite(t0):
+        return None
+    try:
+        return sample_spectrum_bias(n, d, src.total_variance / d)
+    except RegimesError as exc:  # a variance beyond the Marchenko–Pastur law's float64 range
+        raise RegimesError(f"{src.name}: per-feature variance tr C/d = {src.total_variance / d:.3g} ({exc}); rescale "
+                           "the data (multiply by a constant c: Λ scales as c², t_S shifts by ln c)") from None
+
+
+def _spectral_caveats(src, spec, notes, bias):
+    """The spectral t_C with ``details["sample_spectrum_bias"]`` (``bias``: :func:`_mp_bias`) and,
+    when that exceeds the interval's half-width, ``bias_exceeds_interval`` True and a note. The
+    value is unchanged."""
+    n, d = src.n, src.d
+    if bias is None:
         return spec
-    bias = sample_spectrum_bias(n, d, src.total_variance / d)
     det = {"sample_spectrum_bias": bias}
     if all(math.isfinite(x) for x in spec.ci):
         half = 0.5 * (spec.ci[1] - spec.ci[0])
