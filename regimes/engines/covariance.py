@@ -121,7 +121,8 @@ def class_grams(X, classes=None) -> ClassGrams:
                 sums[i] += Y.sum(axis=0)
                 grams[i] += np.matmul(Y.T, Y, out=prod)
         sums /= scale  # a power of two: exact
-        grams /= scale * scale
+        grams /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
+        grams /= scale
     return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams, shift=shift)
 
 
@@ -393,7 +394,8 @@ def _dense(op, k):
     else:
         scale = op.s_b
     C, _ = _accumulate(blocks, op.src.d, op.w)
-    C /= scale * scale
+    C /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
+    C /= scale
     vals, vecs = _eigh(C, op.src)
     return vals[::-1][:k], vecs[:, ::-1][:, :k]
 
@@ -627,7 +629,8 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
         shift, scale = src.working_shift, src.working_scale
         C, mu = (cluster_gram(src, w) if active() is not None
                  else _accumulate(src.working_blocks(reuse=True), src.d, w))
-        C /= scale * scale
+        C /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
+        C /= scale
         mu = mu / scale + shift
     if not return_vectors:
         return _eigh(C, src, vectors=False)[::-1]
