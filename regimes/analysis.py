@@ -526,6 +526,7 @@ def _covariance_values(src, gen, eigen_bootstrap, subsample=None, grams=None) ->
         floor, said = data_noise_floor(src, float(lam[0]), lam)
         return _CovarianceValues(float(lam[0]), lam, t0, floor, tuple(said), _mp_bias(src, t0),
                                  influences=_RowInfluences(src, lam, V, mu, t0))
+    _check_variance_range(src)  # d <= DENSE_COVARIANCE_MAX_D: the same range, from the proxy's caveat (_mp_bias)
     eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
                           subsample=subsample)
     spec = _flat_tail_estimate(src, eig.values)
@@ -642,6 +643,17 @@ def _sampling_bias_caveat(lam, ell, ci, notes) -> dict:
                      "generalises) use t_S_population = ½ ln ℓ̂; for the dynamics with the exact empirical "
                      "score of this training set, Λ̂ itself (t_S) is the relevant value")
     return out
+
+
+def _check_variance_range(src) -> None:
+    """Refuse a per-feature variance tr C/d outside [1e-100, 1e100] (the load pass's value: no data
+    pass), the range where the Marchenko–Pastur caveats stay within float64 — and beyond which the
+    block Krylov's products lose their digits in subnormal numbers (data below ~1e-154)."""
+    v = src.spread_estimate() / src.d
+    if not 1e-100 <= v <= 1e100:
+        raise RegimesError(f"{src.name}: per-feature variance tr C/d ≈ {v:.3g} is outside [1e-100, 1e100], where "
+                           "the analysis' random-matrix caveats and products stay within float64; rescale the data "
+                           "(multiply by a constant c: Λ scales as c², t_S shifts by ln c)")
 
 
 def _mp_bias(src, t0):

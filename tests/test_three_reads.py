@@ -287,3 +287,17 @@ def test_data_beyond_the_analysis_range_are_refused_before_the_engine(monkeypatc
     with pytest.raises(RegimesError, match=r"per-feature variance tr C/d = .*rescale the data"):
         analysis.analyze(X, samples=32, bootstrap=10)
     assert ran == []
+
+
+@pytest.mark.parametrize("factor", [1e-156, 1e52])
+def test_beyond_the_range_above_the_dense_limit_too(monkeypatch, factor):
+    # d > 4096: no Marchenko–Pastur caveat, but the same range is refused before the block Krylov
+    # (at 1e-156 its products lost their digits in subnormal numbers: Λ 20 times off, reported)
+    import regimes.analysis as analysis
+
+    ran = []
+    monkeypatch.setattr(analysis, "top_eigenvalues", lambda *a, **k: ran.append(1))
+    X = np.random.default_rng(15).standard_normal((40, 4200)) * factor
+    with pytest.raises(RegimesError, match=r"per-feature variance tr C/d ≈ .* outside \[1e-100, 1e100\]"):
+        analysis.analyze(X, samples=16, bootstrap=5)
+    assert ran == []
