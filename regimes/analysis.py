@@ -526,7 +526,7 @@ def _covariance_values(src, gen, eigen_bootstrap, subsample=None, grams=None) ->
         floor, said = data_noise_floor(src, float(lam[0]), lam)
         return _CovarianceValues(float(lam[0]), lam, t0, floor, tuple(said), _mp_bias(src, t0),
                                  influences=_RowInfluences(src, lam, V, mu, t0))
-    _check_variance_range(src)  # d <= DENSE_COVARIANCE_MAX_D: the same range, from the proxy's caveat (_mp_bias)
+    _check_variance_range(src)  # (below the dense limit the proxy's caveat checks the same range: _mp_bias)
     eig = top_eigenvalues(src, k=min(8, d - 1), rng=gen, bootstrap=eigen_bootstrap, method="block", tol=1e-7,
                           subsample=subsample)
     spec = _flat_tail_estimate(src, eig.values)
@@ -645,15 +645,17 @@ def _sampling_bias_caveat(lam, ell, ci, notes) -> dict:
     return out
 
 
-def _check_variance_range(src) -> None:
-    """Refuse a per-feature variance tr C/d outside [1e-100, 1e100] (the load pass's value: no data
-    pass), the range where the Marchenko–Pastur caveats stay within float64 — and beyond which the
-    block Krylov's products lose their digits in subnormal numbers (data below ~1e-154)."""
-    v = src.spread_estimate() / src.d
+def _check_variance_range(src, exact: bool = False) -> None:
+    """Refuse a per-feature variance tr C/d outside [1e-100, 1e100], the range where the
+    Marchenko–Pastur caveats stay within float64 — and beyond which the block Krylov's products
+    lose their digits in subnormal numbers (data below ~1e-154). ``exact``: tr C from the row
+    norms; else the load pass's value (no data pass)."""
+    v = (src.total_variance if exact else src.spread_estimate()) / src.d
     if not 1e-100 <= v <= 1e100:
-        raise RegimesError(f"{src.name}: per-feature variance tr C/d ≈ {v:.3g} is outside [1e-100, 1e100], where "
-                           "the analysis' random-matrix caveats and products stay within float64; rescale the data "
-                           "(multiply by a constant c: Λ scales as c², t_S shifts by ln c)")
+        raise RegimesError(f"{src.name}: per-feature variance tr C/d {'=' if exact else '≈'} {v:.3g} is outside "
+                           "[1e-100, 1e100], where the analysis' random-matrix caveats and products stay within "
+                           "float64; rescale the data (scale=c multiplies the variance by c²: Λ scales as c², "
+                           "t_S shifts by ln c)")
 
 
 def _mp_bias(src, t0):
@@ -664,11 +666,8 @@ def _mp_bias(src, t0):
     n, d = src.n, src.d
     if d > DENSE_COVARIANCE_MAX_D or not src.total_variance > 0 or not math.isfinite(t0):
         return None
-    try:
-        return sample_spectrum_bias(n, d, src.total_variance / d)
-    except RegimesError as exc:  # a variance beyond the Marchenko–Pastur law's float64 range
-        raise RegimesError(f"{src.name}: per-feature variance tr C/d = {src.total_variance / d:.3g} ({exc}); rescale "
-                           "the data (multiply by a constant c: Λ scales as c², t_S shifts by ln c)") from None
+    _check_variance_range(src, exact=True)  # the Marchenko–Pastur law's float64 range
+    return sample_spectrum_bias(n, d, src.total_variance / d)
 
 
 def _spectral_caveats(src, spec, notes, bias):
@@ -990,7 +989,8 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
         (seeded); ignored, with a note, for d <= 4096 (one pass over all rows is cheap there).
     cluster : str or distributed.Client, optional
         The data passes as Dask tasks (``"local:N"``, ``"tcp://host:8786"``): :mod:`regimes.distributed`.
-        Every other argument is checked before the cluster is started or joined.
+        The options (sizes, schedule, confidence, precision, engine, budget, units) are checked before
+        the cluster is started or joined; the data and labels are loaded on it (their checks run there).
     progress : callable, optional
         ``progress(stage, done, total)``. Stages: ``"eigenvalue"``, ``"spectrum"``, ``"entropy"``
         (the mixture engine's pass, in rows), ``"crossings pass"`` (the streamed pass that
@@ -1019,7 +1019,7 @@ def analyze(data=None, labels=None, *, samples: int = 1024, times=None, schedule
     run = _RunOptions(samples=samples, times=times, seed=seed, bootstrap=bootstrap, eigen_bootstrap=eigen_bootstrap,
                       confidence=confidence, memory_budget=memory_budget, precision=precision, engine=engine,
                       eigen_subsample=eigen_subsample, progress=progress, sampler=sampler, sampler_steps=sampler_steps)
-    # every argument is checked before a cluster is started or joined
+    # the options are checked before a cluster is started or joined; the data are loaded on it (as tasks)
     with contextlib.nullcontext() if cluster is None else on_cluster(cluster):
         src, model = _load_stage(data, labels, scale=scale, center=center, key=key, seed=seed)
         return _run_analysis(src, model, run)

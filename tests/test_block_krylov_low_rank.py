@@ -32,3 +32,17 @@ def test_analyze_runs_on_few_rows_of_many_features():
     Xc = X - X.mean(axis=0)
     want = np.linalg.eigvalsh(Xc @ Xc.T / 59)[-1]
     assert r.eigenvalue.value == pytest.approx(want, rel=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-60, 1e77, 1e100])
+def test_block_krylov_at_extreme_scales(scale):
+    # the basis' threshold and the residuals are formed scale-free: |Y|² and |C u − θ u|² over- or
+    # underflow beyond ~1e±154 (the threshold became inf at λ ~ 1e154 and the method stopped after
+    # one block with the Ritz values of a random subspace)
+    g = np.random.default_rng(4)
+    X = g.standard_normal((300, 60))
+    X[:, :3] *= np.array([3.0, 2.5, 2.0])
+    Xc = X - X.mean(axis=0)
+    want = np.linalg.eigvalsh(Xc.T @ Xc / 299)[::-1][:3]
+    got = top_eigenvalues(X * scale, k=3, method="block", tol=1e-7, rng=0).values / scale / scale
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-7 * want[0])

@@ -316,3 +316,16 @@ def test_auto_eigen_method_on_a_cluster_takes_few_passes(client, monkeypatch):
         got = top_eigenvalues(src, k=3, rng=1)
     assert len(calls) - before <= 2, len(calls) - before  # one Gram pass (+ one for a bootstrap)
     assert _rel(ev, got.values) < 1e-12 and _rel(ref.values, got.values) < 1e-10
+
+
+def test_dense_eigenvalues_on_cluster_for_tiny_data(client):
+    # the dense path on a cluster divided by the working scale squared, which overflows for data
+    # below ~1e-154: it returned zero eigenvalues, without an error
+    X = np.random.default_rng(2).standard_normal((300, 20))
+    X[:, 0] *= 3
+    Xc = X - X.mean(axis=0)
+    want = np.linalg.eigvalsh(Xc.T @ Xc / 299)[::-1][:2]
+    f = 1e-156
+    with cluster(client):
+        got = top_eigenvalues(X * f, k=2, method="dense").values / f / f
+    np.testing.assert_allclose(got, want, rtol=1e-4)  # subnormal products: ~1e-5 of their digits left

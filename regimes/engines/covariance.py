@@ -343,8 +343,10 @@ def _block_krylov(op, d, k, v0, tol, block=None):
         theta, S = np.linalg.eigh(0.5 * (H + H.T))
         theta, S = theta[::-1][:k], S[:, ::-1][:, :k]
         U = K @ S
-        res = np.linalg.norm(CK @ S - U * theta, axis=0)
-        done = np.all(res <= tol * abs(theta[0])) or (
+        # residuals relative to θ_1, formed scale-free (|C u − θ u|² over- or underflows beyond ~1e±154)
+        top = abs(float(theta[0])) or 1.0
+        res = np.linalg.norm(CK @ (S / top) - U * (theta / top), axis=0)
+        done = np.all(res <= tol) or (
             prev is not None and np.max(np.abs(theta - prev)) <= tol * abs(theta[0]))
         prev = theta
         if done or K.shape[1] >= max_dim:
@@ -357,7 +359,8 @@ def _block_krylov(op, d, k, v0, tol, block=None):
         Q, R = np.linalg.qr(W)
         # new directions: those above rounding relative to the products (C of low rank, n < d: once the
         # basis holds its range, what is left of Y is rounding, and its normalised noise must not enter)
-        keep = np.abs(np.diag(R)) > 1e-10 * float(np.linalg.norm(Y, axis=0).max(initial=0.0))
+        ym = float(np.abs(Y).max(initial=0.0)) or 1.0  # the norms scale-free: |Y|² overflows beyond ~1e154
+        keep = np.abs(np.diag(R)) / ym > 1e-10 * float(np.linalg.norm(Y / ym, axis=0).max(initial=0.0))
         if not keep.any():  # the Krylov space is invariant: the Ritz values are exact
             return theta, U
         Q = Q[:, keep]
@@ -379,7 +382,8 @@ def _dense(op, k):
     """Top-k eigenpairs from the explicitly accumulated covariance (one pass over the data)."""
     if op._dist:
         C, _ = cluster_gram(op.src, op.w)
-        C /= op.s_b * op.s_b
+        C /= op.s_b  # twice: s_b² overflows for data below ~1e-154 (a power of two: the same bits)
+        C /= op.s_b
         vals, vecs = _eigh(C, op.src)
         return vals[::-1][:k], vecs[:, ::-1][:, :k]
     blocks = op._blocks()
