@@ -436,7 +436,7 @@ def _flat_tail_estimate(src, top_vals):
 class _RowInfluences:
     """Each row's influence on the annealed spectral proxy at its root, and its squared projection
     on the top eigenvector (Λ's linearised bootstrap), from the rows' projections on every
-    eigenvector: filled block by block inside the mixture engine's pass (this object is its
+    eigenvector: filled block by block inside the mixture engine's pass (``rider`` is its
     ``on_block``), or by a pass of their own when no block came (the engine ran as Dask tasks).
 
     Influence of row i on g(t) = (1/2d) Σ_k log1p(λ_k x), x = 1/expm1(2t):
@@ -452,9 +452,6 @@ class _RowInfluences:
 
     def _keep(self, s, e, result):
         self.psi[s:e], self.z1sq[s:e] = result
-
-    def __call__(self, s, e, blk):
-        self.rider(s, e, blk)
 
     def values(self):
         """``(ψ, z1²)`` per row, reading the data only if the engine's pass did not bring every row;
@@ -1063,7 +1060,7 @@ def _run_analysis(src, model, o: _RunOptions) -> AnalysisResult:
     report("spectrum", 1, 1)
     # the engine reports every streamed pass through one callback (the curves, then the crossings
     # when the statistics are not stored); its first pass brings the rows' projections (intervals)
-    stage, riders = ["entropy"], [] if cv.influences is None else [cv.influences]
+    stage, riders = ["entropy"], [] if cv.influences is None else [cv.influences.rider]
 
     def run(tt):
         return empirical_mixture(src, tt, samples=o.samples, rng=mixture_rng(o.seed), memory_budget=o.memory_budget,

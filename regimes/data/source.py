@@ -214,9 +214,9 @@ class DataSource:
     ``s·√(tr C / d) ≈ 1`` (binary scaling: dividing results by s or s² undoes it exactly).
 
     *Passes.* Loading reads the rows once: finiteness, range, the mean, the constant features,
-    and ``Σ_i |x_i − x_0|²`` about the first row, which gives tr C to within rounding
-    (``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``) and so the working scale before any other
-    pass. The exact centred row norms and tr C come from the first full pass any consumer makes
+    and ``Σ_i |x_i − x_0|²`` about the first row, which gives tr C closely
+    (``(Σ_i |x_i − x_0|² − n|x̄ − x_0|²)/(n − 1)``, :meth:`spread_estimate`) and so the working
+    scale before any other pass. The exact centred row norms and tr C come from the first full pass any consumer makes
     over :meth:`blocks` or :meth:`working_blocks` (each raw block read once serves both), or
     from a pass of their own when they are asked for first; on a Dask cluster they are computed
     at load. The errors of zero or underflowing variance are raised at load when pass one sees
@@ -266,8 +266,8 @@ class DataSource:
 
         Data multiplied by s before products in the data's dtype cannot overflow or underflow
         there; dividing the results by s or s² undoes it exactly. tr C is the load pass's value
-        (exact up to rounding, see *Passes*), so the scale is known before the first data pass;
-        the exact trace is read only when that value cancels (a first row far out).
+        (:meth:`spread_estimate`, see *Passes*), so the scale is known before the first data pass;
+        the exact trace is read only where that value cannot be trusted (see there).
         """
         tv = self.spread_estimate()
         if not np.isfinite(tv):
@@ -390,7 +390,8 @@ class DataSource:
         self._sq_norms = None
         if self.progress is not None:
             self.progress(0, self.n)
-        lo, hi, fractional, s1, same, spread = self._first_pass()
+        eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
+        lo, hi, fractional, s1, same, spread = self._first_pass(eight_bit)
         top = max(abs(a * float(lo) + b), abs(a * float(hi) + b))  # Python floats: inf, never a warning
         if not top <= float(np.finfo(self.dtype).max):  # the processed rows would overflow their dtype
             raise RegimesError(
@@ -400,9 +401,8 @@ class DataSource:
             )
         self._all_same, self._range = bool(np.all(same)), (float(lo), float(hi))
         self.constant_features = int(np.count_nonzero(same))
-        if eight_bit := (isinstance(self.scale, str) and self.scale in ("unit", "symmetric")):
-            if lo < 0 or hi > 255 or fractional:
-                raise RegimesError(self._not_8bit(lo, hi, fractional))
+        if eight_bit and (lo < 0 or hi > 255 or fractional):
+            raise RegimesError(self._not_8bit(lo, hi, fractional))
         self._units_notes(eight_bit, lo, hi)
         self.mean = a * (s1 / self.n) + b
         self._spread = spread  # (Σ_i |x_i − x_0|², x_0): tr C before the second pass
@@ -425,11 +425,10 @@ class DataSource:
                     f"{self.name}: labels must have one entry per row ({self.n}), got shape {lab.shape}"
                 )
 
-    def _first_pass(self):
+    def _first_pass(self, eight_bit: bool):
         """Pass one: ``(lo, hi, fractional, column sums, per feature whether every row equals the
         first, (Σ_i |x_i − x_0|², x_0))`` — per block of rows (in process) or per chunk (Dask
         tasks), the same statistics merged in row order."""
-        eight_bit = isinstance(self.scale, str) and self.scale in ("unit", "symmetric")
         first = self._raw_rows(0, 1)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite: refused by the chunks below
             x0 = self.scale_a * first[0].astype(np.float64) + self.scale_b

@@ -121,9 +121,16 @@ def class_grams(X, classes=None) -> ClassGrams:
                 sums[i] += Y.sum(axis=0)
                 grams[i] += np.matmul(Y.T, Y, out=prod)
         sums /= scale  # a power of two: exact
-        grams /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
-        grams /= scale
+        _unscale_squared(grams, scale)
     return ClassGrams(classes=classes, counts=counts, sums=sums, grams=grams, shift=shift)
+
+
+def _unscale_squared(x: np.ndarray, scale: float) -> np.ndarray:
+    """``x / scale²`` in place for products of working rows (``scale``: the source's power of two):
+    divided twice, the same bits as by ``scale²``, which overflows for data below ~1e-154."""
+    x /= scale
+    x /= scale
+    return x
 
 
 def _checked_classes(classes, K: int) -> tuple[int, ...]:
@@ -253,8 +260,7 @@ class _CenteredCovOperator:
                 out += (y.astype(B.dtype) @ B).astype(np.float64)
                 out -= y.sum() * self.mu
         out /= self.s_v * (self.wsum - 1.0)
-        out /= self.s_b  # twice, not by s_b² (which overflows for data near 1e-154; powers of two: the same bits)
-        out /= self.s_b
+        _unscale_squared(out, self.s_b)
         if not np.all(np.isfinite(out)):
             raise self.src.too_large(f"{self.src.dtype} products (a matrix-vector product overflowed)")
         return out
@@ -281,8 +287,7 @@ class _CenteredCovOperator:
                 out += (B.T @ Y.astype(B.dtype)).astype(np.float64)
                 out -= np.outer(self.mu, Y.sum(axis=0))
         out /= self.s_v * (self.wsum - 1.0)
-        out /= self.s_b  # twice, not by s_b² (which overflows for data near 1e-154; powers of two: the same bits)
-        out /= self.s_b
+        _unscale_squared(out, self.s_b)
         if not np.all(np.isfinite(out)):
             raise self.src.too_large(f"{self.src.dtype} products (a matrix-vector product overflowed)")
         return out
@@ -382,8 +387,7 @@ def _dense(op, k):
     """Top-k eigenpairs from the explicitly accumulated covariance (one pass over the data)."""
     if op._dist:
         C, _ = cluster_gram(op.src, op.w)
-        C /= op.s_b  # twice: s_b² overflows for data below ~1e-154 (a power of two: the same bits)
-        C /= op.s_b
+        _unscale_squared(C, op.s_b)
         vals, vecs = _eigh(C, op.src)
         return vals[::-1][:k], vecs[:, ::-1][:, :k]
     blocks = op._blocks()
@@ -398,8 +402,7 @@ def _dense(op, k):
     else:
         scale = op.s_b
     C, _ = _accumulate(blocks, op.src.d, op.w)
-    C /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
-    C /= scale
+    _unscale_squared(C, scale)
     vals, vecs = _eigh(C, op.src)
     return vals[::-1][:k], vecs[:, ::-1][:, :k]
 
@@ -633,8 +636,7 @@ def covariance_spectrum(X, *, max_d: int = DENSE_COVARIANCE_MAX_D, weights=None,
         shift, scale = src.working_shift, src.working_scale
         C, mu = (cluster_gram(src, w) if active() is not None
                  else _accumulate(src.working_blocks(reuse=True), src.d, w))
-        C /= scale  # twice: scale² overflows for data below ~1e-154 (powers of two: the same bits)
-        C /= scale
+        _unscale_squared(C, scale)
         mu = mu / scale + shift
     if not return_vectors:
         return _eigh(C, src, vectors=False)[::-1]
